@@ -1,0 +1,49 @@
+# newsbrief developer commands. Everything runs from the project's own virtualenv (.venv),
+# created on first use; nothing needs to be installed globally except python3 (>= 3.11).
+
+SHARED ?= ../shared
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.newsbrief-installed
+
+.PHONY: venv run test eval bench clean distclean check-shared
+
+venv: $(STAMP)
+
+# Re-install only when pyproject.toml is newer than the stamp (or the venv is missing).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing newsbrief and its dev tools into $(VENV) (the first time takes a minute or two)..."
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/newsbrief run --config config/demo.toml
+
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+check-shared:
+	@test -d "$(SHARED)" || { \
+	  echo "error: shared data directory '$(SHARED)' not found; 'make eval' needs the evaluation data" \
+	       "(pass SHARED=/path/to/shared)" >&2; \
+	  exit 1; }
+
+eval: check-shared venv
+	$(BIN)/python -m summarizer.eval rouge $(SHARED)/eval/summaries/*.jsonl
+	$(BIN)/python -m summarizer.eval quotes $(SHARED)/eval/quotes/polnear-dev.jsonl
+
+bench: venv
+	$(BIN)/python bench/summarizer_bench.py
+
+# Build artefacts and tool caches; keeps .venv and var/ (the local database).
+clean:
+	rm -rf build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+# Also removes the virtualenv.
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,242 @@
+"""The ``newsbrief`` command line (SPEC.md, "CLI").
+
+Only ``run`` does something yet: until the scheduler and adapters exist, it prints the briefing of a demo
+article. The other commands are parsed (so bad usage is reported as such) but not implemented.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot import __version__
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+CONFIG_ENV = "NEWSBRIEF_CONFIG"
+DEFAULT_CONFIG = Path("newsbrief.toml")
+
+# The repository root: the parent of the ``bot`` package directory (meaningful in a source checkout).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEED_ARTICLE = REPO_ROOT.parent / "shared" / "fixtures" / "seed-article.txt"
+BUNDLED_ARTICLE = REPO_ROOT / "config" / "demo-article.txt"
+
+NOT_IMPLEMENTED = "not implemented yet (coming with the ingestion/briefing issues)"
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message is one line naming the file or key at fault."""
+
+
+class CommandError(Exception):
+    """A failure while running a command (exit status 1); the message is one line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The loaded configuration: the parsed TOML and where it came from (``None`` = built-in defaults)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def load_config(explicit: str | None) -> Config:
+    """Find and parse the configuration.
+
+    ``explicit`` (``--config``) wins, then ``$NEWSBRIEF_CONFIG``, then ``./newsbrief.toml`` when present,
+    else the built-in defaults. A file named explicitly or by the environment must exist.
+    """
+    if explicit is not None:
+        return _read_config(Path(explicit), origin="--config")
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return _read_config(Path(env), origin=f"${CONFIG_ENV}")
+    if DEFAULT_CONFIG.is_file():
+        return _read_config(DEFAULT_CONFIG, origin="default")
+    return Config()
+
+
+def _read_config(path: Path, *, origin: str) -> Config:
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found (given by {origin})")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from exc
+    return Config(data=data, path=path)
+
+
+def demo_article_path(config: Config) -> Path:
+    """The article ``run`` briefs for now: the config's ``demo_article`` (relative to the config file),
+    else ../shared/fixtures/seed-article.txt when present, else the bundled config/demo-article.txt."""
+    value = config.data.get("demo_article")
+    if value is not None:
+        where = f"{config.path}: demo_article" if config.path else "demo_article"
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: expected a file path (a non-empty string)")
+        base = config.path.parent if config.path is not None else Path.cwd()
+        path = base / Path(value).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{where}: file not found: {path}")
+        return path
+    if SEED_ARTICLE.is_file():
+        return SEED_ARTICLE
+    if BUNDLED_ARTICLE.is_file():
+        return BUNDLED_ARTICLE
+    raise CommandError(
+        f"no demo article: {BUNDLED_ARTICLE} is missing (set demo_article in the config to an article file)"
+    )
+
+
+def read_article(path: Path) -> tuple[str, str]:
+    """Split an article file into (title, body): the first non-blank line is the title, the rest the body."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{path}: cannot read article: {exc}") from exc
+    lines = raw.lstrip().splitlines()
+    if not lines:
+        raise CommandError(f"{path}: article file is empty")
+    title = lines[0].strip()
+    body = "\n".join(lines[1:]).strip()
+    return title, body
+
+
+def format_briefing(title: str, body: str) -> str:
+    """The console rendering of one article's briefing: title, bullet sentences, key quotes."""
+    from summarizer import summarize  # imported lazily: keeps --help and usage errors fast
+
+    summary = summarize(body, title=title, sentences=3, quotes=2)
+    out = [title, ""]
+    if summary.sentences:
+        out.extend(f"- {' '.join(sentence.split())}" for sentence in summary.sentences)
+    else:
+        out.append("(no summary)")
+    if summary.quotes:
+        out.extend(["", "Key quotes:"])
+        for quote in summary.quotes:
+            # The article's own punctuation before the closing mark ("...a plan," she said) reads badly
+            # once the attribution is gone.
+            text = " ".join(quote.text.split()).rstrip(",;:")
+            line = f"“{text}”"
+            if quote.speaker:
+                line += f" — {quote.speaker}"
+            out.append(f"  {line}")
+    return "\n".join(out)
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    title, body = read_article(demo_article_path(config))
+    print(format_briefing(title, body))
+    return EXIT_OK
+
+
+def cmd_not_implemented(args: argparse.Namespace, config: Config) -> int:
+    print(f"newsbrief {args.command}: {NOT_IMPLEMENTED}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbrief",
+        description="Self-hosted news briefing bot for Slack and Discord.",
+    )
+    config_help = (
+        f"config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG} if present, else built-in defaults)"
+    )
+    parser.add_argument("--config", metavar="PATH", help=config_help)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # --config is also accepted after the command (``newsbrief run --config FILE``); SUPPRESS keeps a
+    # subcommand from resetting a value given before it.
+    config_after = argparse.ArgumentParser(add_help=False)
+    config_after.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
+    common = [config_after]
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=common)
+        p.set_defaults(handler=cmd_not_implemented)
+        return p
+
+    add("run", "scheduler + every configured adapter (for now: prints a demo briefing)").set_defaults(
+        handler=cmd_run
+    )
+
+    p = add("poll", "one poll round of due (or all) feeds, then exit")
+    p.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
+
+    p = add("brief", "print one briefing")
+    p.add_argument("text", nargs="+", metavar="TEXT", help="topic name or free-text query")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--since", metavar="AGE", default="72h", help="only stories newer than this (default 72h)")
+
+    p = add("digest", "send (or preview) one subscription's digest")
+    p.add_argument("sub_id", metavar="SUB_ID")
+    p.add_argument("--dry-run", action="store_true", help="print instead of posting")
+
+    feeds = add("feeds", "manage feeds").add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = feeds.add_parser("add", help="add a feed", parents=common)
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--name", metavar="N")
+    p.add_argument("--interval", metavar="INTERVAL", default="15m")
+    p = feeds.add_parser("list", help="list feeds", parents=common)
+    p.add_argument("--json", action="store_true")
+    p = feeds.add_parser("remove", help="remove a feed", parents=common)
+    p.add_argument("id", metavar="ID")
+    p = feeds.add_parser("check", help="fetch a feed once and report", parents=common)
+    p.add_argument("url", metavar="URL")
+
+    subs = add("subs", "subscriptions").add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = subs.add_parser("list", help="list subscriptions", parents=common)
+    p.add_argument("--json", action="store_true")
+
+    add("doctor", "validate config, check feeds once, tokens present, invite URLs")
+
+    db = add("db", "database maintenance").add_subparsers(dest="action", metavar="ACTION", required=True)
+    db.add_parser("upgrade", help="apply schema migrations", parents=common)
+    db.add_parser("prune", help="delete old articles", parents=common)
+
+    articles = add("articles", "stored articles")
+    articles_sub = articles.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = articles_sub.add_parser("list", help="list articles", parents=common)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", metavar="N", type=int)
+    p = articles_sub.add_parser("show", help="show one article", parents=common)
+    p.add_argument("id_or_url", metavar="ID_OR_URL")
+    p.add_argument("--json", action="store_true")
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``newsbrief`` command line; returns the exit status (0 ok, 1 failure, 2 usage/config)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    try:
+        config = load_config(args.config)
+        status: int = args.handler(args, config)
+        return status
+    except ConfigError as exc:
+        print(f"newsbrief: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CommandError as exc:
+        print(f"newsbrief: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
