@@ -1,0 +1,8 @@
+"""``python -m summarizer.eval``: see :func:`summarizer.eval.main`."""
+
+import sys
+
+from summarizer.eval._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
