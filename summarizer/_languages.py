@@ -48,11 +48,16 @@ _STEM_CACHE_LIMIT = 200_000
 
 @dataclass(frozen=True, slots=True)
 class LanguageTools:
-    """A language's name, a memoizing stemmer and its stop words."""
+    """A language's name, a memoizing stemmer, its stop words and a memoized content-word stemmer.
+
+    ``content_stem(word)`` is the stem of the lower-cased word, or ``""`` for a stop word or a
+    one-character word: one dictionary look-up per word on the hot path.
+    """
 
     name: str
     stem: Callable[[str], str]
     stop_words: frozenset[str]
+    content_stem: Callable[[str], str]
 
 
 def _normalize_name(language: str) -> str:
@@ -62,20 +67,36 @@ def _normalize_name(language: str) -> str:
     return _ALIASES.get(key, key)
 
 
+class _Memo(dict[str, str]):
+    """A bounded memo whose misses are computed by ``compute``: hits cost one C-level dict look-up."""
+
+    def __init__(self, compute: Callable[[str], str]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, word: str) -> str:
+        found = self._compute(word)
+        if len(self) < _STEM_CACHE_LIMIT:
+            self[word] = found
+        return found
+
+
 @cache
 def _tools(name: str) -> LanguageTools:
     stemmer = Stemmer(name)
-    cache: dict[str, str] = {}
+    stems = _Memo(lambda word: str(stemmer(word.lower())))
+    stop_words = frozenset(get_stop_words(name))
 
-    def stem(word: str) -> str:
-        found = cache.get(word)
-        if found is None:
-            found = stemmer(word.lower())
-            if len(cache) < _STEM_CACHE_LIMIT:
-                cache[word] = found
-        return found
+    def content(word: str) -> str:
+        lower = word.lower()
+        return "" if len(lower) < 2 or lower in stop_words else stems[lower]
 
-    return LanguageTools(name=name, stem=stem, stop_words=frozenset(get_stop_words(name)))
+    return LanguageTools(
+        name=name,
+        stem=stems.__getitem__,
+        stop_words=stop_words,
+        content_stem=_Memo(content).__getitem__,
+    )
 
 
 def language_tools(language: str) -> LanguageTools:

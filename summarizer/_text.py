@@ -6,9 +6,11 @@ splits each paragraph into sentences, and a handful of anchored patterns flag bo
 
 from __future__ import annotations
 
+import heapq
 import html
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -33,30 +35,42 @@ _SPACES = "\t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _CONTROL = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "\x7f"
 
-_CHAR_MAP: dict[str, str] = {}
-_CHAR_MAP.update(dict.fromkeys(_SINGLE_QUOTES, "'"))
-_CHAR_MAP.update(dict.fromkeys(_DOUBLE_QUOTES, '"'))
-_CHAR_MAP.update(dict.fromkeys(_DASHES, "-"))
-_CHAR_MAP.update(dict.fromkeys(_INVISIBLE + _CONTROL, ""))
+# Length-preserving replacements run first with str.translate (offsets do not move); the regular
+# expression then handles only what changes length.
+_ONE_TO_ONE_MAP: dict[str, str] = {
+    **dict.fromkeys(_SINGLE_QUOTES, "'"), **dict.fromkeys(_DOUBLE_QUOTES, '"'), **dict.fromkeys(_DASHES, "-"),
+    **dict.fromkeys(_SPACES + "\r", " "),
+}  # fmt: skip
+_ONE_TO_ONE = str.maketrans(_ONE_TO_ONE_MAP)
+_ONE_TO_ONE_RE = re.compile("[" + re.escape("".join(_ONE_TO_ONE_MAP)) + "]")
+
+
+def _one_to_one(text: str) -> str:
+    """Replace quotes, dashes and odd spaces character for character (offsets stay put)."""
+    if _ONE_TO_ONE_RE.search(text) is None:
+        return text
+    return _ONE_TO_ONE_RE.sub(lambda m: _ONE_TO_ONE_MAP[m.group()], text)
+_CHAR_MAP: dict[str, str] = dict.fromkeys(_INVISIBLE + _CONTROL + "\ufffd", "")
 _CHAR_MAP["\u2026"] = "..."
-_CHAR_MAP["\ufffd"] = ""
 
 _BLOCK_TAGS = (
     "p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|header|footer|blockquote|figure|figcaption|aside"
 )
-_PLAIN_RE = re.compile(
-    r"(?P<newline>[ " + _SPACES + r"\r]*\n[\s" + _SPACES + r"]*)"
-    r"|(?P<space>[ " + _SPACES + r"\r]{2,}|[" + _SPACES + r"\r])"
-    r"|(?P<char>[" + re.escape("".join(_CHAR_MAP)) + r"])",
+_CHANGES = (
+    r"(?P<newline> +\n\s*|\n\s+)"
+    r"|(?P<space> {2,})"
+    r"|(?P<char>[" + re.escape("".join(_CHAR_MAP)) + r"])"
 )
+_PLAIN_RE = re.compile(_CHANGES)
+# Text without newlines or markup (the common case for feed summaries) needs only these two, and
+# scanning for each alone lets the regex engine skip ahead on its literal prefix.
+_SPACE_RUN_RE = re.compile(r"(?P<space>  +)")
+_CHAR_RE = re.compile(r"(?P<char>[" + re.escape("".join(_CHAR_MAP)) + r"])")
 _NORMALIZE_RE = re.compile(
     r"(?P<drop><(?:script|style|noscript)\b[^>]*>.*?</(?:script|style|noscript)\s*>|<!--.*?-->)"
     rf"|(?P<block></?(?:{_BLOCK_TAGS})\b[^<>]{{0,2000}}>)"
     r"|(?P<tag></?[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]{0,2000})?/?>)"
-    r"|(?P<entity>&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)"
-    r"|(?P<newline>[ " + _SPACES + r"\r]*\n[\s" + _SPACES + r"]*)"
-    r"|(?P<space>[ " + _SPACES + r"\r]{2,}|[" + _SPACES + r"\r])"
-    r"|(?P<char>[" + re.escape("".join(_CHAR_MAP)) + r"])",
+    r"|(?P<entity>&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)|" + _CHANGES,
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -112,7 +126,7 @@ def _replacement(match: re.Match[str]) -> str:
         value = html.unescape(token)
         if value == token:
             return token
-        return "".join(_CHAR_MAP.get(c, c) for c in value.replace("\u00a0", " "))
+        return "".join(_CHAR_MAP.get(c, c) for c in value.translate(_ONE_TO_ONE))
     if kind == "space":
         return " "
     return _CHAR_MAP.get(token, token)
@@ -132,8 +146,16 @@ def normalize(text: str) -> NormalizedText:
     npos = 0
     last = 0
     tail_is_break = True  # no paragraph break at the very start
-    pattern = _NORMALIZE_RE if ("<" in text or "&" in text) else _PLAIN_RE
-    for match in pattern.finditer(text):
+    original = text
+    text = _one_to_one(text)
+    matches: Iterable[re.Match[str]]
+    if "<" in text or "&" in text:
+        matches = _NORMALIZE_RE.finditer(text)
+    elif "\n" in text:
+        matches = _PLAIN_RE.finditer(text)
+    else:
+        matches = heapq.merge(_SPACE_RUN_RE.finditer(text), _CHAR_RE.finditer(text), key=lambda m: m.start())
+    for match in matches:
         s, e = match.span()
         rep = _replacement(match)
         if s > last:
@@ -167,7 +189,7 @@ def normalize(text: str) -> NormalizedText:
         out.append(text[last:])
     return NormalizedText(
         text="".join(out),
-        original=text,
+        original=original,
         _norm=tuple(norm),
         _orig=tuple(orig),
         _olen=tuple(olen),
