@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -236,3 +237,30 @@ def test_brief_story_rejects_bad_items() -> None:
 def test_brief_story_of_nothing_is_empty() -> None:
     brief = brief_story([])
     assert brief.sentences == () and brief.quotes == () and brief.sources == ()
+
+
+# --------------------------------------------------------------------------------------------------
+# The user's own example
+
+SEED = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "seed-article.txt"
+
+
+@pytest.mark.skipif(not SEED.is_file(), reason="../shared/fixtures/seed-article.txt is not beside the project")
+def test_seed_article_briefing_quotes_peskov_and_no_scare_quotes() -> None:
+    title, body_text = SEED.read_text(encoding="utf-8").split("\n", 1)
+    s = summarize(body_text, title=title, sentences=3, quotes=2)
+    assert len(s.sentences) == 3
+    assert 1 <= len(s.quotes) <= 2
+    peskov = [
+        q
+        for q in s.quotes
+        if q.text.startswith("That's essentially what Biden stated")
+        or q.text.startswith("President Putin has, is, and will continue to be open to contacts")
+    ]
+    assert peskov, [q.text for q in s.quotes]
+    assert all(q.speaker == "Dmitry Peskov" for q in peskov)
+    for q in s.quotes:
+        assert q.speaker and q.speaker.lower() not in {"he", "she", "they"}
+        assert body_text[q.start : q.end] == q.text
+        assert q.text.lower() not in {"barbaric", "the new areas", "special military operation"}
+        assert len(q.text.split()) >= 6
