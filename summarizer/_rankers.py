@@ -8,6 +8,7 @@ skips near-duplicates of sentences already chosen and stops at a sentence, word 
 from __future__ import annotations
 
 import math
+import operator
 import random
 import re
 from collections import Counter
@@ -194,39 +195,44 @@ class DefaultSummarizer(AbstractSummarizer):  # type: ignore[misc]
     def features(self, document: ObjectDocumentModel) -> list[dict[str, float]]:
         """The feature values of each body (non-heading) sentence of ``document``, in order."""
         body = [s for s in document.sentences if not s.is_heading]
+        return [dict(zip(self.FEATURES, row, strict=True)) for row in self._rows(body)]
+
+    def _rows(self, body: list[SumySentence]) -> list[tuple[float, ...]]:
+        """Feature rows in :attr:`FEATURES` order (the hot path: no dicts per sentence)."""
         stems = [self._stems(s) for s in body]
         doc_freq: Counter[str] = Counter()
         for st in stems:
             doc_freq.update(st)
-        centrality = [sum(doc_freq[w] - 1 for w in st) / (len(st) + 4.0) for st in stems]
+        count = doc_freq.__getitem__
+        centrality = [(sum(map(count, st)) - len(st)) / (len(st) + 4.0) for st in stems]
         top = max(centrality, default=0.0) or 1.0
-        out: list[dict[str, float]] = []
+        rows: list[tuple[float, ...]] = []
         for i, s in enumerate(body):
             text = str(s)
             n_words = len(s.words)
-            quote_chars = sum(text.count(c) for c in _QUOTE_CHARS)
-            out.append(
-                {
-                    "position": 1.0 / math.sqrt(i + 1.0),
-                    "centrality": centrality[i] / top,
-                    "digits": 1.0 if _DIGIT_RE.search(text) else 0.0,
-                    "short": max(0.0, 10.0 - n_words) / 10.0,
-                    "long": max(0.0, n_words - 35.0) / 35.0,
-                    "words": min(n_words, 60) / 30.0,
-                    "quote": 1.0 if quote_chars >= 2 or text[:1] in _QUOTE_CHARS else 0.0,
-                    "pictured": 1.0 if _PICTURED_RE.search(text) else 0.0,
-                    "label": 1.0 if _LABEL_RE.match(text) else 0.0,
-                }
+            quoted = text[:1] in _QUOTE_CHARS or text.count('"') + text.count("'") + text.count("`") >= 2
+            rows.append(
+                (
+                    1.0 / math.sqrt(i + 1.0),  # position
+                    centrality[i] / top,  # centrality
+                    1.0 if _DIGIT_RE.search(text) else 0.0,  # digits
+                    max(0.0, 10.0 - n_words) / 10.0,  # short
+                    max(0.0, n_words - 35.0) / 35.0,  # long
+                    min(n_words, 60) / 30.0,  # words
+                    1.0 if quoted else 0.0,  # quote
+                    1.0 if _PICTURED_RE.search(text) else 0.0,  # pictured
+                    1.0 if _LABEL_RE.match(text) else 0.0,  # label
+                )
             )
-        return out
+        return rows
 
     def rate_sentences(self, document: ObjectDocumentModel) -> dict[SumySentence, float]:
         """Each sentence's score; headings (the title) score -inf and are never chosen."""
         ratings: dict[SumySentence, float] = {s: -math.inf for s in document.sentences if s.is_heading}
         body = [s for s in document.sentences if not s.is_heading]
-        w = self.weights
-        for s, f in zip(body, self.features(document), strict=True):
-            ratings[s] = sum(w[k] * v for k, v in f.items())
+        weights = [self.weights[k] for k in self.FEATURES]
+        for s, row in zip(body, self._rows(body), strict=True):
+            ratings[s] = sum(map(operator.mul, weights, row))
         return ratings
 
 
