@@ -151,19 +151,14 @@ def test_empty_text_gives_an_empty_summary() -> None:
     assert s.sentences == () and s.quotes == ()
 
 
-def test_one_megabyte_finishes_and_grows_about_linearly() -> None:
+def test_one_megabyte_finishes() -> None:
+    """A hang guard only: the speed and its linear growth are measured by `make bench`."""
     paragraph = body().replace("\n", " ")
-    small = (paragraph + "\n") * 20
     large = (paragraph + "\n") * 800  # about 0.8 MB of varied sentences
     t0 = time.perf_counter()
-    summarize(small, quotes=2)
-    t_small = time.perf_counter() - t0
-    t0 = time.perf_counter()
     s = summarize(large, quotes=2)
-    t_large = time.perf_counter() - t0
+    assert time.perf_counter() - t0 < 60.0
     assert len(s.sentences) == 3
-    # 40x the text must not cost anything like 40^2 the time (generous bound; real figures in make bench).
-    assert t_large < max(1.0, t_small) * 400
 
 
 @settings(max_examples=150, deadline=None)
