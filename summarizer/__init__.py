@@ -4,16 +4,11 @@ A pure library: no network, disk or clock, and nothing imported from ``bot``.
 """
 
 from summarizer._languages import LANGUAGES
+from summarizer._quotes import extract_quotes
 from summarizer._rankers import DefaultSummarizer
 from summarizer._summarize import ALGORITHMS, brief_story, summarize
 from summarizer._tokenizer import OfflineTokenizer
 from summarizer._types import Article, Quote, SourceRef, StoryBrief, Summary
-
-try:
-    from summarizer._quotes import extract_quotes
-except ImportError:  # pragma: no cover - TEMP during development only
-    def extract_quotes(text: str, language: str = "english") -> tuple[Quote, ...]:
-        return ()
 
 __all__ = [
     "ALGORITHMS",

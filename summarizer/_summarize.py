@@ -14,6 +14,7 @@ from sumy.models.dom import ObjectDocumentModel, Paragraph
 from sumy.models.dom import Sentence as SumySentence
 
 from summarizer._languages import LanguageTools, language_tools
+from summarizer._quotes import extract_quotes, rank_quotes
 from summarizer._rankers import ALGORITHMS, Budget, DefaultSummarizer, StemCache, build_summarizer, jaccard
 from summarizer._text import Sentence, normalize, split_sentences, word_tokens
 from summarizer._tokenizer import OfflineTokenizer
@@ -156,7 +157,6 @@ def summarize(
     picked = tuple(analysis.sentences[i].text for i in chosen)
     key_quotes: tuple[Quote, ...] = ()
     if quotes:
-        from summarizer._quotes import extract_quotes, rank_quotes  # TEMP until _quotes lands
 
         story_words = {w.lower() for s in picked for w in word_tokens(s)}
         if title:
@@ -241,7 +241,6 @@ def brief_story(
 
     key_quotes: list[Quote] = []
     if quotes:
-        from summarizer._quotes import extract_quotes, rank_quotes  # TEMP until _quotes lands
 
         story_words = {w.lower() for c in chosen for w in word_tokens(c[3])}
         ranked: list[Quote] = []
