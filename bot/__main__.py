@@ -131,7 +131,9 @@ def format_briefing(title: str, body: str) -> str:
             text = " ".join(quote.text.split()).rstrip(",;:")
             line = f"“{text}”"
             if quote.speaker:
-                line += f" — {quote.speaker}"
+                # "Kremlin spokesman Dmitry Peskov": a short stated role reads as a title before the name.
+                role = quote.role if quote.role and len(quote.role.split()) <= 4 else None
+                line += f" — {role} {quote.speaker}" if role else f" — {quote.speaker}"
             out.append(f"  {line}")
     return "\n".join(out)
 

@@ -1100,6 +1100,9 @@ def _merge_parts(quotes: Sequence[Quote], text: str) -> list[Quote]:
                 and q.speaker is not None
                 and 0 <= len(gap) <= 120
                 and "\n" not in gap
+                # "A," he said, "B." -- the attribution ends with a comma; after a full stop the next
+                # quotation is a new statement, not the rest of this one.
+                and gap.rstrip(" \"'“”‘’`").endswith(",")
             ):
                 merged[-1] = dataclasses.replace(last, text=f"{last.text} {q.text}", end=q.end)
                 continue

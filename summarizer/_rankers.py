@@ -220,8 +220,8 @@ class DefaultSummarizer(AbstractSummarizer):  # type: ignore[misc]
                     max(0.0, n_words - 35.0) / 35.0,  # long
                     min(n_words, 60) / 30.0,  # words
                     1.0 if quoted else 0.0,  # quote
-                    1.0 if _PICTURED_RE.search(text) else 0.0,  # pictured
-                    1.0 if _LABEL_RE.match(text) else 0.0,  # label
+                    1.0 if "(" in text and _PICTURED_RE.search(text) else 0.0,  # pictured
+                    1.0 if ":" in text and _LABEL_RE.match(text) else 0.0,  # label
                 )
             )
         return rows

@@ -261,9 +261,16 @@ def split_sentences(text: str) -> list[Sentence]:
     for p_index, (p_start, p_end) in enumerate(_paragraph_spans(text)):
         paragraph = text[p_start:p_end]
         raw: list[tuple[int, int]] = []
+        prefix: dict[int, str] = {}  # start of a cut-off prefix -> its boilerplate kind
         lead = _leading_boilerplate(paragraph)
         if lead:
             raw.append((0, lead))
+            prefix[0] = "byline"
+        dateline = _DATELINE_RE.match(paragraph, lead)
+        if dateline and dateline.end() < len(paragraph):
+            raw.append((lead, dateline.end()))
+            prefix[lead] = "dateline"
+            lead = dateline.end()
         for _, (s, e) in model.tokenize_with_spans(paragraph[lead:_MAX_PARAGRAPH]):
             raw.extend(_refine(paragraph, lead + s, lead + e))
         if len(paragraph) > _MAX_PARAGRAPH:
@@ -276,7 +283,7 @@ def split_sentences(text: str) -> list[Sentence]:
             if e <= s:
                 continue
             body = paragraph[s:e]
-            kind = "byline" if lead and s < lead else boilerplate_kind(body)
+            kind = prefix[s] if s < lead and s in prefix else boilerplate_kind(body)
             sentences.append(
                 Sentence(
                     text=body,
@@ -365,6 +372,18 @@ _CAPITAL_BYLINE_RE = re.compile(
 )
 
 
+# A dateline before the first sentence: "(CNN)", "LONDON (Reuters) - ", "Reuters, December 2, Moscow - ".
+_AGENCY = r"(?:Reuters|AP|AFP|CNN|Bloomberg|PA|dpa|UPI)"
+_DATELINE_RE = re.compile(
+    r"\s*(?:"
+    r"\(\s*(?i:cnn)\s*\)\s*(?:-{1,2}|—|–)?"
+    rf"|[A-Z][A-Z.'-]+(?:[ ,]+[A-Z][A-Z.'-]+){{0,3}}(?:,? [A-Z][a-z]+)?(?:\s*\({_AGENCY}\))?\s*(?:-{{1,2}}|—|–)"
+    rf"|[A-Z][a-z]+(?:[ ,]+[A-Z][a-z]+){{0,2}}\s*\({_AGENCY}\)\s*(?:-{{1,2}}|—|–)?"
+    rf"|{_AGENCY},\s+[A-Z][a-z]+\.?\s+\d{{1,2}},\s+[A-Z][a-z]+(?:,? [A-Z][a-z]+)?\s*(?:-{{1,2}}|—|–)"
+    r")\s*"
+)
+
+
 def _leading_boilerplate(paragraph: str) -> int:
     """Length of a byline/publication-stamp prefix of ``paragraph`` (0 when there is none)."""
     m = _LEADING_BOILERPLATE_RE.match(paragraph)
@@ -408,7 +427,7 @@ def boilerplate_kind(sentence: str) -> str | None:
     m = _ANCHORED_RE.match(stripped)
     if m and m.lastgroup:
         return _ANCHORED_KINDS[m.lastgroup]
-    m = _ANYWHERE_RE.search(stripped)
+    m = _ANYWHERE_RE.search(stripped) if ("(" in stripped or "|" in stripped) else None
     if m and m.lastgroup:
         return _ANYWHERE_KINDS[m.lastgroup]
     if _CREDIT_TAIL_RE.search(stripped[-40:]):

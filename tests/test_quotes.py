@@ -279,7 +279,7 @@ def test_rank_uses_story_words() -> None:
 
 
 def test_rank_drops_short_and_unattributed_quotes() -> None:
-    text = '"A dreadful and dangerous idea for this city," said Ben Ortiz. "Awful," he added.'
+    text = '"This is a dreadful and dangerous idea for this city," said Ben Ortiz. "Awful," he added.'
     fragment = Quote(text="Awful", start=text.index("Awful"), end=text.index("Awful") + 5, speaker="Ben Ortiz")
     anonymous = Quote(text="x " * 10, start=0, end=5)
     ranked = rank_quotes((*extract_quotes(text), fragment, anonymous), text)
@@ -387,3 +387,15 @@ def test_property_arbitrary_unicode(text: str) -> None:
     for language in ("english", "german"):
         quotes = extract_quotes(text, language=language)
         _check_offsets(text, quotes)
+
+
+def test_rank_does_not_merge_quotes_separated_by_a_full_stop() -> None:
+    text = (
+        '"We have been lucky twice, and luck is not a plan," engineer Maria Okafor told councillors. '
+        '"The wall buys us time and the wetlands buy us room for the river," she said.'
+    )
+    ranked = rank_quotes(extract_quotes(text), text)
+    assert len(ranked) == 2
+    for q in ranked:
+        assert text[q.start : q.end] == q.text
+        assert q.speaker == "Maria Okafor"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sumy.parsers.plaintext import PlaintextParser
@@ -124,3 +125,22 @@ def test_tokenizer_object_works_with_sumys_own_parser() -> None:
         "New paragraph.",
     ]
     assert tokenizer.to_words("Hello, world!") == ("Hello", "world")
+
+
+@pytest.mark.parametrize(
+    ("text", "dateline", "first"),
+    [
+        ("(CNN)They may be close. Yes.", "(CNN)", "They may be close."),
+        ("LONDON (Reuters) - The bank raised rates.", "LONDON (Reuters) -", "The bank raised rates."),
+        ("Reuters, December 2, Moscow - The Kremlin spoke.", "Reuters, December 2, Moscow -", "The Kremlin spoke."),
+        ("Washington (CNN) -- The senate voted.", "Washington (CNN) --", "The senate voted."),
+    ],
+)
+def test_datelines_are_cut_from_the_first_sentence(text: str, dateline: str, first: str) -> None:
+    sentences = split_sentences(text)
+    assert (sentences[0].text, sentences[0].boilerplate) == (dateline, "dateline")
+    assert (sentences[1].text, sentences[1].boilerplate) == (first, None)
+
+
+def test_a_capitalised_word_and_a_dash_inside_prose_is_not_a_dateline() -> None:
+    assert [s.boilerplate for s in split_sentences("US officials said - again - no.")] == [None]

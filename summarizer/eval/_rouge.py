@@ -88,6 +88,10 @@ def scorer() -> Any:
     return _scorer
 
 
+REPEAT_PASSES = 5
+REPEAT_BUDGET_S = 1.0
+
+
 def _predict(doc: SummaryDoc, method: str, sentences: int) -> tuple[str, float]:
     """The method's summary of ``doc`` (sentences joined by newlines) and the seconds summarize() took."""
     started = time.perf_counter()
@@ -107,6 +111,14 @@ def score_method(dataset: Dataset[SummaryDoc], method: str, sentences: int) -> M
         scores = rouge.score(doc.summary, prediction)
         for metric in METRICS:
             per_doc[metric].append(float(scores[metric].fmeasure) * 100.0)
+    # Fast methods finish a pass in a fraction of a second, where scheduler noise is a large share:
+    # time further passes (up to REPEAT_PASSES, within REPEAT_BUDGET_S) and keep the fastest.
+    spent, passes = seconds, 1
+    while spent < REPEAT_BUDGET_S and passes < REPEAT_PASSES:
+        again = sum(_predict(doc, method, sentences)[1] for doc in dataset.docs)
+        seconds = min(seconds, again)
+        spent += again
+        passes += 1
     count = len(dataset.docs)
     means = {metric: sum(values) / count for metric, values in per_doc.items()}
     docs_per_s = count / max(seconds, 1e-9)  # finite, so the JSON stays valid
