@@ -1,0 +1,113 @@
+"""Config validation: typed settings, errors that name the file and key path, durations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_duration
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "newsbrief.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file() -> None:
+    s = load_settings(None)
+    assert s.store.url == "sqlite:///var/newsbrief.db"
+    assert s.poll.interval == 900 and s.poll.backfill == 0 and s.poll.disable_after == 10
+    assert s.network.allow_private == () and s.network.max_bytes == 5_000_000
+
+
+def test_a_full_file(tmp_path: Path) -> None:
+    s = load_settings(
+        write(
+            tmp_path,
+            """
+[store]
+url = "sqlite:///data/nb.db"
+retention_days = 7
+[network]
+allow_private = ["127.0.0.1", "10.0.0.0/8", "intranet.example"]
+read_timeout = "20s"
+[poll]
+interval = "10m"
+backfill = 5
+[[feeds]]
+url = "https://example.org/feed.xml"
+name = "Example"
+interval = "1h"
+tags = ["world"]
+[topics]
+ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
+""",
+        )
+    )
+    assert s.store.retention_days == 7
+    assert s.network.allow_private == ("127.0.0.1", "10.0.0.0/8", "intranet.example")
+    assert s.network.read_timeout == 20
+    assert s.poll.interval == 600 and s.poll.backfill == 5
+    assert s.feeds[0].interval == 3600 and s.feeds[0].tags == ("world",)
+    assert s.topics["ukraine"].startswith("ukraine OR")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[store]\nurl = 5\n", "store.url: expected a string, got int 5"),
+        ("[store]\nurl = 'mysql://x'\n", "store.url: expected sqlite"),
+        ("[poll]\nintervall = '5m'\n", "poll.intervall: unknown key"),
+        ("[poll]\ninterval = 'soon'\n", "poll.interval: expected a duration"),
+        ("[poll]\ninterval = 0\n", "poll.interval: must be longer than zero"),
+        ("[poll]\nbackfill = -1\n", "poll.backfill: must be at least 0"),
+        ("[poll]\nfetch_pages = 'yes'\n", "poll.fetch_pages: expected true or false"),
+        ("[network]\nallow_private = ['not a host!']\n", "network.allow_private[0]"),
+        ("[network]\nper_host = true\n", "network.per_host: expected an integer, got a boolean"),
+        ("[[feeds]]\nname = 'x'\n", "feeds[0].url: missing"),
+        ("[[feeds]]\nurl = 'ftp://x/y'\n", "feeds[0].url: expected an http(s):// or file:// URL"),
+        ("[[feeds]]\nurl = 'https://a/b'\n[[feeds]]\nurl = 'https://a/b'\n", "feeds[1].url: duplicate feed"),
+        ("[topics]\nukraine = ''\n", "topics.ukraine: a topic needs a query"),
+        ("[unknown]\nx = 1\n", "unknown: unknown section"),
+        ("store = 3\n", "store: expected a table"),
+    ],
+)
+def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings(write(tmp_path, "[store\n"))
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("15m", 900), ("2h", 7200), ("30s", 30), ("1d", 86400), ("500ms", 0.5), (45, 45)]
+)
+def test_durations(value: object, seconds: float) -> None:
+    assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["", "soon", "-5m", "5 minutes", True, [1]])
+def test_bad_durations(value: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(value)
+
+
+def test_secrets_come_from_the_environment_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(None)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert s.secret("SLACK_BOT_TOKEN") is None
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    assert s.secret("SLACK_BOT_TOKEN") == "xoxb-test"
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "")
+    assert s.secret("SLACK_BOT_TOKEN") is None
