@@ -1,0 +1,26 @@
+"""newsbrief's database: feeds, articles, stories and full-text search (SQLAlchemy 2.x + Alembic).
+
+SQLite (a WAL file) is the embedded default, PostgreSQL (``postgresql+psycopg://``) the multi-process option;
+:meth:`Store.upgrade` applies the migrations shipped in ``bot/store/migrations``. The public API returns the
+frozen dataclasses below, never ORM objects.
+"""
+
+from bot.store._query import Query, Term, parse_query
+from bot.store._store import CONTENT_IDENTITY_MIN_CHARS, Store, new_article_id, summary_to_json
+from bot.store._types import Article, Feed, StoredSignature, Story, TextSource, UpsertStatus
+
+__all__ = [
+    "CONTENT_IDENTITY_MIN_CHARS",
+    "Article",
+    "Feed",
+    "Query",
+    "Store",
+    "StoredSignature",
+    "Story",
+    "Term",
+    "TextSource",
+    "UpsertStatus",
+    "new_article_id",
+    "parse_query",
+    "summary_to_json",
+]

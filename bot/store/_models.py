@@ -1,0 +1,144 @@
+"""SQLAlchemy 2.x ORM models of the store (internal: the public API returns the dataclasses of ``_types``).
+
+The migrations in ``migrations/versions`` create these tables (plus the dialect-specific full-text search
+objects, which are not mapped); a change here needs a new migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware (UTC).
+
+    Naive datetimes passed in are taken as UTC. SQLite has no time zones: values are written as naive UTC, so
+    text comparison in SQL orders them correctly; PostgreSQL gets ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC (naive for SQLite)."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the store's models."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class FeedRow(Base):
+    """A polled feed with its conditional-GET validators and failure state."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    interval_s: Mapped[int] = mapped_column(Integer, default=900)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime | None] = mapped_column(index=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error_kind: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class StoryRow(Base):
+    """A cluster of near-duplicate articles from one or more outlets."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    first_seen: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    outlets: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ArticleRow(Base):
+    """One article, stored once however many feeds carry it.
+
+    ``pk`` is an integer surrogate used only as the rowid of the SQLite FTS5 index (a rowid that VACUUM never
+    renumbers); ``id`` (``a_<12 hex>``) is the public identifier.
+    """
+
+    __tablename__ = "articles"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str] = mapped_column(Text, unique=True)
+    guid: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(Text)
+    outlet: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None]
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text, default="")
+    text_source: Mapped[str] = mapped_column(String(8), default="feed")
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    summary_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    story_id: Mapped[str | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    eligible: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(32))
+
+
+class FeedArticleRow(Base):
+    """The link between a feed and an article it carried, with the entry's GUID in that feed."""
+
+    __tablename__ = "feed_articles"
+    __table_args__ = (Index("ix_feed_articles_feed_guid", "feed_id", "guid"),)
+
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
+    guid: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+
+
+class DigestCitationRow(Base):
+    """An article cited by a posted digest (such articles survive ``prune``); extended by the briefing issue."""
+
+    __tablename__ = "digest_citations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="RESTRICT"), index=True)
+    digest_ref: Mapped[str] = mapped_column(Text)
+    cited_at: Mapped[datetime]

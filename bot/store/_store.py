@@ -1,0 +1,813 @@
+"""The :class:`Store`: feeds, articles, stories and search on SQLite (embedded) or PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from bot.store._models import ArticleRow, DigestCitationRow, FeedArticleRow, FeedRow, StoryRow, UTCDateTime
+from bot.store._query import parse_query, to_fts5, to_tsquery_sql
+from bot.store._types import Article, Feed, StoredSignature, Story, TextSource, UpsertStatus
+from bot.stories import canonical_url, content_hash, normalize_text, outlet_of
+
+if TYPE_CHECKING:
+    from summarizer import Summary
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+CONTENT_IDENTITY_MIN_CHARS = 300
+"""Texts shorter than this (normalized) never identify an article by content hash alone: short feed snippets
+("Read more...", a one-line teaser) are shared by unrelated entries."""
+TITLE_WEIGHT = 10.0
+"""bm25 weight of the title column against 1.0 for the text (SQLite); PostgreSQL weighs title A, text B."""
+_BATCH = 500
+_T = TypeVar("_T")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _engine_for(url: str) -> Engine:
+    try:
+        parsed: URL = make_url(url)
+    except Exception as exc:
+        raise ValueError(f"store url {url!r} is not a database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            engine = create_engine(parsed, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+        else:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise ValueError(f"store url {url!r}: only sqlite:///... and postgresql+psycopg://... are supported")
+
+
+def _feed(row: FeedRow) -> Feed:
+    return Feed(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        interval_s=row.interval_s,
+        tags=tuple(row.tags or ()),
+        etag=row.etag,
+        last_modified=row.last_modified,
+        last_polled_at=row.last_polled_at,
+        next_poll_at=row.next_poll_at,
+        consecutive_failures=row.consecutive_failures,
+        last_error_kind=row.last_error_kind,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+        disabled_at=row.disabled_at,
+        disabled_reason=row.disabled_reason,
+        backfilled=row.backfilled,
+        created_at=row.created_at,
+    )
+
+
+def _article(row: ArticleRow, feeds: Sequence[str]) -> Article:
+    return Article(
+        id=row.id,
+        url=row.url,
+        canonical_url=row.canonical_url,
+        guid=row.guid,
+        title=row.title,
+        author=row.author,
+        outlet=row.outlet,
+        published_at=row.published_at,
+        first_seen=row.first_seen,
+        updated_at=row.updated_at,
+        text=row.text,
+        text_source=row.text_source,
+        content_hash=row.content_hash,
+        summary=row.summary_json,
+        story_id=row.story_id,
+        eligible=row.eligible,
+        language=row.language,
+        feeds=tuple(sorted(feeds)),
+    )
+
+
+def _story(row: StoryRow) -> Story:
+    return Story(
+        id=row.id,
+        first_seen=row.first_seen,
+        updated_at=row.updated_at,
+        article_count=row.article_count,
+        outlets=tuple(row.outlets or ()),
+    )
+
+
+def _chunks(items: Sequence[_T], size: int = _BATCH) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _urn_for(feed_id: int | None, guid: str | None, chash: str) -> str:
+    """The identity URL of an entry without a link: its GUID when that is a URL, else a ``urn:newsbrief:``."""
+    if guid and guid.strip().lower().startswith(("http://", "https://")):
+        return guid.strip()
+    if guid and guid.strip():
+        return f"urn:newsbrief:feed:{feed_id}:guid:{guid.strip()}"
+    return f"urn:newsbrief:sha256:{chash}"
+
+
+def summary_to_json(summary: Summary | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The stored form of a summary: ``{"sentences": [...], "quotes": [{"text", "speaker", "cue", "role",
+    "start", "end", "speaker_start", "speaker_end"}], "algorithm": ...}`` (a mapping is stored as given)."""
+    if summary is None:
+        return None
+    if not isinstance(summary, Mapping):  # a summarizer.Summary (not imported here: the store loads without it)
+        return {
+            "sentences": list(summary.sentences),
+            "quotes": [
+                {
+                    "text": q.text,
+                    "speaker": q.speaker,
+                    "cue": q.cue,
+                    "role": q.role,
+                    "start": q.start,
+                    "end": q.end,
+                    "speaker_start": q.speaker_start,
+                    "speaker_end": q.speaker_end,
+                }
+                for q in summary.quotes
+            ],
+            "algorithm": summary.algorithm,
+            "language": summary.language,
+        }
+    return dict(summary)
+
+
+def new_article_id() -> str:
+    """A fresh public article id: ``a_`` and 12 random hex digits."""
+    return f"a_{secrets.token_hex(6)}"
+
+
+class Store:
+    """The database behind newsbrief: SQLite file (WAL) by default, PostgreSQL for several processes.
+
+    Every method opens its own short session and returns plain frozen dataclasses, so a ``Store`` can be shared
+    by threads (the asyncio scheduler calls it through ``asyncio.to_thread``). Nothing here reads the clock:
+    methods that stamp or compare times take ``now``. No method deletes or overwrites article data except
+    :meth:`upsert_article` (an update of the same article) and :meth:`prune`.
+    """
+
+    def __init__(self, url: str) -> None:
+        """Connect lazily to ``url`` (``sqlite:///path.db``, parent directory created, or
+        ``postgresql+psycopg://...``); call :meth:`upgrade` before use."""
+        self.url = url
+        self._engine = _engine_for(url)
+        self.dialect = self._engine.dialect.name
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+
+    def __enter__(self) -> Store:
+        """Use as a context manager that closes the store."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the store."""
+        self.close()
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ schema
+
+    def _alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+        return config
+
+    def upgrade(self) -> None:
+        """Apply every pending migration (idempotent; PostgreSQL upgrades are serialized by an advisory lock)."""
+        config = self._alembic_config()
+        with self._engine.begin() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(7101537120260001)"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def current_revision(self) -> str | None:
+        """The migration revision the database is at (``None`` before :meth:`upgrade`)."""
+        with self._engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        """The newest migration shipped with this code."""
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def _run(self, work: Callable[[Session], _T], *, retries: int = 2) -> _T:
+        """Run ``work`` in one transaction; retry when a concurrent writer won a unique-key race."""
+        for attempt in range(retries + 1):
+            try:
+                with self._sessions() as session, session.begin():
+                    return work(session)
+            except IntegrityError:
+                if attempt == retries:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ feeds
+
+    def add_feed(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        interval_s: int = 900,
+        tags: Iterable[str] = (),
+        now: datetime,
+    ) -> Feed:
+        """Add a feed, due at once; a URL already added raises ``ValueError`` naming it and its id."""
+        url = url.strip()
+        if not url:
+            raise ValueError("feed url is empty")
+        if interval_s <= 0:
+            raise ValueError(f"feed {url}: interval must be positive, got {interval_s} s")
+
+        def work(session: Session) -> Feed:
+            existing = session.scalar(select(FeedRow).where(FeedRow.url == url))
+            if existing is not None:
+                raise ValueError(f"feed {url} is already added (id {existing.id})")
+            row = FeedRow(
+                url=url,
+                name=name,
+                interval_s=interval_s,
+                tags=list(tags),
+                consecutive_failures=0,
+                backfilled=False,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return _feed(row)
+
+        try:
+            return self._run(work, retries=0)
+        except IntegrityError:
+            raise ValueError(f"feed {url} is already added") from None
+
+    @staticmethod
+    def _feed_row(session: Session, id_or_url: int | str) -> FeedRow | None:
+        if isinstance(id_or_url, int) or id_or_url.strip().isdigit():
+            row = session.get(FeedRow, int(id_or_url))
+            if row is not None or isinstance(id_or_url, int):
+                return row
+        return session.scalar(select(FeedRow).where(FeedRow.url == str(id_or_url).strip()))
+
+    def _require_feed(self, session: Session, id_or_url: int | str) -> FeedRow:
+        row = self._feed_row(session, id_or_url)
+        if row is None:
+            raise KeyError(f"no feed {id_or_url!r}")
+        return row
+
+    def get_feed(self, id_or_url: int | str) -> Feed | None:
+        """The feed with this id or exact URL, or ``None``."""
+        with self._sessions() as session:
+            row = self._feed_row(session, id_or_url)
+            return _feed(row) if row else None
+
+    def list_feeds(self) -> list[Feed]:
+        """Every feed, by id."""
+        with self._sessions() as session:
+            return [_feed(r) for r in session.scalars(select(FeedRow).order_by(FeedRow.id))]
+
+    def remove_feed(self, id_or_url: int | str) -> bool:
+        """Remove a feed and its links to articles (the articles stay); ``False`` when there is no such feed."""
+
+        def work(session: Session) -> bool:
+            row = self._feed_row(session, id_or_url)
+            if row is None:
+                return False
+            session.execute(delete(FeedArticleRow).where(FeedArticleRow.feed_id == row.id))
+            session.delete(row)
+            return True
+
+        return self._run(work)
+
+    def due_feeds(self, now: datetime, *, all: bool = False) -> list[Feed]:
+        """Enabled feeds whose next poll time has come (never polled counts as due); ``all`` ignores the time.
+
+        Disabled feeds are never returned (see :meth:`enable_feed`). Most overdue first.
+        """
+        stmt = select(FeedRow).where(FeedRow.disabled_at.is_(None))
+        if not all:
+            stmt = stmt.where(or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now))
+        stmt = stmt.order_by(FeedRow.next_poll_at.asc().nulls_first(), FeedRow.id)
+        with self._sessions() as session:
+            return [_feed(r) for r in session.scalars(stmt)]
+
+    def record_poll_success(
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        now: datetime,
+        next_poll_at: datetime,
+        error: str | None = None,
+        error_kind: str = "parse",
+    ) -> Feed:
+        """Record a successful poll (a 304 counts): reset the failure count, keep the validators, mark backfilled.
+
+        ``etag``/``last_modified`` replace the stored ones when given; ``None`` keeps the stored value (a 304
+        often omits them). ``error`` records a non-fatal problem (a malformed feed whose other entries were
+        stored) as the last error without counting a failure. A previous error stays on record for
+        ``feeds list`` but no longer counts.
+        """
+
+        def work(session: Session) -> Feed:
+            row = self._require_feed(session, feed_id)
+            if etag is not None:
+                row.etag = etag
+            if last_modified is not None:
+                row.last_modified = last_modified
+            row.last_polled_at = now
+            row.next_poll_at = next_poll_at
+            row.consecutive_failures = 0
+            row.backfilled = True
+            if error:
+                row.last_error_kind = error_kind[:64]
+                row.last_error = error[:2000]
+                row.last_error_at = now
+            session.flush()
+            return _feed(row)
+
+        return self._run(work)
+
+    def record_poll_failure(
+        self,
+        feed_id: int,
+        *,
+        kind: str,
+        message: str,
+        now: datetime,
+        next_poll_at: datetime,
+        disable_after: int = 10,
+    ) -> bool:
+        """Record a failed poll; disable the feed (with the reason) at ``disable_after`` consecutive failures.
+
+        Returns whether the feed is disabled now.
+        """
+
+        def work(session: Session) -> bool:
+            session.execute(
+                update(FeedRow)
+                .where(FeedRow.id == feed_id)
+                .values(consecutive_failures=FeedRow.consecutive_failures + 1)
+            )
+            row = self._require_feed(session, feed_id)
+            session.refresh(row)
+            row.last_error_kind = kind[:64]
+            row.last_error = message[:2000]
+            row.last_error_at = now
+            row.last_polled_at = now
+            row.next_poll_at = next_poll_at
+            if row.disabled_at is None and row.consecutive_failures >= disable_after > 0:
+                row.disabled_at = now
+                row.disabled_reason = f"{row.consecutive_failures} consecutive failures; last: {kind}: {message}"[:2000]
+            return row.disabled_at is not None
+
+        return self._run(work)
+
+    def enable_feed(self, id_or_url: int | str) -> Feed:
+        """Re-enable a disabled feed: clears the reason and the failure count, due at once."""
+
+        def work(session: Session) -> Feed:
+            row = self._require_feed(session, id_or_url)
+            row.disabled_at = None
+            row.disabled_reason = None
+            row.consecutive_failures = 0
+            row.next_poll_at = None
+            session.flush()
+            return _feed(row)
+
+        return self._run(work)
+
+    # ------------------------------------------------------------------ articles
+
+    @staticmethod
+    def _feeds_of(session: Session, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        feeds: dict[str, list[str]] = {article_id: [] for article_id in article_ids}
+        for chunk in _chunks(list(article_ids)):
+            rows = session.execute(
+                select(FeedArticleRow.article_id, FeedRow.url)
+                .join(FeedRow, FeedRow.id == FeedArticleRow.feed_id)
+                .where(FeedArticleRow.article_id.in_(chunk))
+            )
+            for article_id, url in rows:
+                feeds[article_id].append(url)
+        return feeds
+
+    def _articles(self, session: Session, rows: Sequence[ArticleRow]) -> list[Article]:
+        feeds = self._feeds_of(session, [r.id for r in rows])
+        return [_article(r, feeds[r.id]) for r in rows]
+
+    @staticmethod
+    def _find_existing(
+        session: Session, canon: str, guid: str | None, feed_id: int | None, title: str, chash: str, text_: str
+    ) -> ArticleRow | None:
+        row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canon))
+        if row is not None:
+            return row
+        if guid and feed_id is not None:
+            row = session.scalar(
+                select(ArticleRow)
+                .join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id)
+                .where(FeedArticleRow.feed_id == feed_id, FeedArticleRow.guid == guid)
+                .order_by(ArticleRow.pk)
+                .limit(1)
+            )
+            # A GUID reused for a different entry (a broken feed) must not overwrite the first one: a GUID match
+            # under a new URL is the same article only when its title or its text is the same too.
+            if row is not None and (row.content_hash == chash or normalize_text(row.title) == normalize_text(title)):
+                return row
+        if len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS:
+            return session.scalar(
+                select(ArticleRow).where(ArticleRow.content_hash == chash).order_by(ArticleRow.pk).limit(1)
+            )
+        return None
+
+    def upsert_article(
+        self,
+        *,
+        url: str | None,
+        title: str | None,
+        text: str,
+        now: datetime,
+        feed_id: int | None = None,
+        guid: str | None = None,
+        author: str | None = None,
+        published_at: datetime | None = None,
+        text_source: str = "feed",
+        summary: Summary | Mapping[str, Any] | None = None,
+        language: str | None = None,
+        eligible: bool = True,
+        outlet: str | None = None,
+        minhash: bytes | None = None,
+    ) -> tuple[Article, UpsertStatus]:
+        """Store an article met in a feed (or alone), linked to ``feed_id``; return it and what happened.
+
+        Identity, in order: the canonical URL; the entry GUID within the same feed (when the title or text also
+        matches, so a feed that reuses GUIDs loses nothing); the content hash (texts of at least
+        :data:`CONTENT_IDENTITY_MIN_CHARS` characters). An article already stored is linked to this feed too and:
+
+        - ``"unchanged"`` when its text and title are the same (a re-published entry with only a new date keeps
+          its first ``published_at``), when the new text is empty, or when a feed snippet would replace text
+          taken from the page; missing fields (guid, author, dates, summary, signature) are filled in;
+        - ``"updated"`` when the text or title changed: same id and story; text, title, source, summary and
+          signature are replaced (the old summary and signature describe the old text).
+
+        ``eligible=False`` stores backlog (a new feed's first poll), which digests skip; ``outlet`` defaults to
+        the URL's host. ``summary`` is a :class:`summarizer.Summary` or its JSON form (:func:`summary_to_json`).
+        An entry without a link gets the URL ``urn:newsbrief:...`` (its GUID when that is a URL), so it still
+        has an identity; ``text_source`` is ``"page"`` or ``"feed"``.
+        """
+        if text_source not in ("page", "feed"):
+            raise ValueError(f"text_source must be 'page' or 'feed', got {text_source!r}")
+        source: TextSource = "page" if text_source == "page" else "feed"
+        title = title or ""
+        chash = content_hash(text)
+        url = (url or "").strip() or _urn_for(feed_id, guid, chash)
+        canon = canonical_url(url)
+        summary_json = summary_to_json(summary)
+
+        def work(session: Session) -> tuple[Article, UpsertStatus]:
+            row = self._find_existing(session, canon, guid, feed_id, title, chash, text)
+            status: UpsertStatus
+            if row is None:
+                row = ArticleRow(
+                    id=new_article_id(),
+                    url=url,
+                    canonical_url=canon,
+                    guid=guid,
+                    title=title,
+                    author=author,
+                    outlet=outlet if outlet is not None else outlet_of(url),
+                    published_at=published_at,
+                    first_seen=now,
+                    updated_at=now,
+                    text=text,
+                    text_source=source,
+                    content_hash=chash,
+                    summary_json=summary_json,
+                    minhash=minhash,
+                    eligible=eligible,
+                    language=language,
+                )
+                session.add(row)
+                session.flush()
+                status = "new"
+            else:
+                status = self._update(row, title, text, chash, source, now)
+                if status == "updated":
+                    row.summary_json = summary_json
+                    row.minhash = minhash
+                    row.author = author or row.author
+                    row.language = language or row.language
+                else:
+                    row.summary_json = row.summary_json if row.summary_json is not None else summary_json
+                    row.minhash = row.minhash if row.minhash is not None else minhash
+                    row.author = row.author or author
+                    row.language = row.language or language
+                row.guid = row.guid or guid
+                row.published_at = row.published_at or published_at
+            if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
+                if session.get(FeedRow, feed_id) is None:
+                    raise KeyError(f"no feed {feed_id!r}")
+                session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+            session.flush()
+            return self._articles(session, [row])[0], status
+
+        return self._run(work)
+
+    @staticmethod
+    def _update(row: ArticleRow, title: str, text_: str, chash: str, source: TextSource, now: datetime) -> UpsertStatus:
+        if not text_.strip() or (row.text_source == "page" and source == "feed"):
+            return "unchanged"
+        same_text = row.content_hash == chash
+        same_title = not title.strip() or normalize_text(title) == normalize_text(row.title)
+        if same_text and same_title:
+            if row.text_source == "feed" and source == "page":
+                row.text_source = "page"
+            return "unchanged"
+        row.text = text_
+        row.title = title if title.strip() else row.title
+        row.content_hash = chash
+        row.text_source = source
+        row.updated_at = now
+        return "updated"
+
+    def get_article(self, id_or_url: str) -> Article | None:
+        """The article with this id, URL or canonical URL (the canonical form of the given URL), or ``None``."""
+        key = id_or_url.strip()
+        with self._sessions() as session:
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == key))
+            if row is None:
+                row = session.scalar(select(ArticleRow).where(ArticleRow.url == key).order_by(ArticleRow.pk).limit(1))
+            if row is None:
+                row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url(key)))
+            return self._articles(session, [row])[0] if row else None
+
+    def list_articles(
+        self,
+        limit: int = 50,
+        *,
+        offset: int = 0,
+        feed_id: int | None = None,
+        story_id: str | None = None,
+        since: datetime | None = None,
+        eligible: bool | None = None,
+    ) -> list[Article]:
+        """Articles, newest first-seen first, optionally of one feed or story, first seen since a time."""
+        stmt = select(ArticleRow)
+        if feed_id is not None:
+            stmt = stmt.join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id).where(
+                FeedArticleRow.feed_id == feed_id
+            )
+        if story_id is not None:
+            stmt = stmt.where(ArticleRow.story_id == story_id)
+        if since is not None:
+            stmt = stmt.where(ArticleRow.first_seen >= since)
+        if eligible is not None:
+            stmt = stmt.where(ArticleRow.eligible.is_(eligible))
+        stmt = stmt.order_by(ArticleRow.first_seen.desc(), ArticleRow.pk.desc()).offset(offset).limit(limit)
+        with self._sessions() as session:
+            return self._articles(session, list(session.scalars(stmt)))
+
+    def search(self, query: str, *, since: datetime | None = None, limit: int = 20) -> list[tuple[Article, float]]:
+        """Full-text search over titles and texts, best first, with the backend's relevance score (higher = better).
+
+        Query syntax (see :mod:`bot.store._query`): words (all required), ``"phrases"``, ``OR`` between terms,
+        ``-word``/``-"phrase"`` to exclude. Any user text is safe: it is reduced to quoted words, never passed
+        as backend syntax. ``since`` keeps articles published (or, without a date, first seen) at or after it.
+        PostgreSQL combines one ``websearch_to_tsquery`` per term (:func:`bot.store._query.to_tsquery_sql`).
+        Ranking: SQLite FTS5 bm25 (title weighted :data:`TITLE_WEIGHT`), PostgreSQL ``ts_rank`` (title A,
+        text B); both stem English words.
+        """
+        parsed = parse_query(query)
+        if parsed.empty or limit <= 0:
+            return []
+        when = "AND coalesce(a.published_at, a.first_seen) >= :since" if since is not None else ""
+        if self.dialect == "sqlite":
+            sql = (
+                f"SELECT a.pk, -bm25(articles_fts, {TITLE_WEIGHT}, 1.0) AS score FROM articles_fts "
+                f"JOIN articles a ON a.pk = articles_fts.rowid WHERE articles_fts MATCH :q {when} "
+                f"ORDER BY score DESC, a.first_seen DESC, a.pk DESC LIMIT :limit"
+            )
+            params: dict[str, Any] = {"q": to_fts5(parsed), "limit": limit}
+        else:
+            tsquery, terms = to_tsquery_sql(parsed)
+            sql = (
+                f"SELECT a.pk, ts_rank(a.search, q.query) AS score FROM articles a, (SELECT {tsquery} AS query) AS q "
+                f"WHERE a.search @@ q.query {when} ORDER BY score DESC, a.first_seen DESC, a.pk DESC LIMIT :limit"
+            )
+            params = {**terms, "limit": limit}
+        stmt = text(sql)
+        if since is not None:
+            stmt = stmt.bindparams(bindparam("since", type_=UTCDateTime()))
+            params["since"] = since
+        with self._sessions() as session:
+            hits = [(int(pk), float(score)) for pk, score in session.execute(stmt, params)]
+            if not hits:
+                return []
+            rows = {r.pk: r for r in session.scalars(select(ArticleRow).where(ArticleRow.pk.in_([p for p, _ in hits])))}
+            articles = {a.id: a for a in self._articles(session, list(rows.values()))}
+            return [(articles[rows[pk].id], score) for pk, score in hits if pk in rows]
+
+    def cite(self, article_id: str, digest_ref: str, *, now: datetime) -> None:
+        """Record that a posted digest (``digest_ref``) cites an article, which :meth:`prune` then keeps."""
+
+        def work(session: Session) -> None:
+            if session.scalar(select(ArticleRow.pk).where(ArticleRow.id == article_id)) is None:
+                raise KeyError(f"no article {article_id!r}")
+            session.add(DigestCitationRow(article_id=article_id, digest_ref=digest_ref, cited_at=now))
+
+        self._run(work)
+
+    def prune(self, older_than_days: int, now: datetime) -> int:
+        """Delete articles first seen more than ``older_than_days`` days before ``now``, except those a posted
+        digest cites; their feed links and search entries go with them, and stories left empty are dropped.
+        Returns how many articles were deleted."""
+        if older_than_days < 0:
+            raise ValueError(f"prune: older_than_days must be >= 0, got {older_than_days}")
+        cutoff = now - timedelta(days=older_than_days)
+
+        def work(session: Session) -> int:
+            victims = session.execute(
+                select(ArticleRow.id, ArticleRow.story_id).where(
+                    ArticleRow.first_seen < cutoff,
+                    ArticleRow.id.not_in(select(DigestCitationRow.article_id)),
+                )
+            ).all()
+            ids = [article_id for article_id, _ in victims]
+            stories = {story_id for _, story_id in victims if story_id is not None}
+            for chunk in _chunks(ids):
+                session.execute(delete(FeedArticleRow).where(FeedArticleRow.article_id.in_(chunk)))
+                session.execute(delete(ArticleRow).where(ArticleRow.id.in_(chunk)))
+            for story_id in sorted(stories):
+                self._refresh_story(session, story_id, None)
+            return len(ids)
+
+        return self._run(work)
+
+    # ------------------------------------------------------------------ stories
+
+    @staticmethod
+    def _refresh_story(session: Session, story_id: str, now: datetime | None) -> StoryRow | None:
+        story = session.get(StoryRow, story_id)
+        if story is None:
+            return None
+        outlets = session.execute(
+            select(ArticleRow.outlet, func.min(ArticleRow.first_seen).label("first"), func.count())
+            .where(ArticleRow.story_id == story_id)
+            .group_by(ArticleRow.outlet)
+            .order_by("first", ArticleRow.outlet)
+        ).all()
+        count = sum(int(n) for _, _, n in outlets)
+        if count == 0:
+            session.delete(story)
+            return None
+        story.article_count = count
+        story.outlets = [outlet for outlet, _, _ in outlets if outlet]
+        if now is not None:
+            story.updated_at = now
+        return story
+
+    def assign_story(self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None) -> Story:
+        """Put an article into a story (created when new: first seen = the article's first sight) and store its
+        signature; the story's article count and outlets are recomputed, and a story it left is dropped when
+        empty. Returns the story."""
+
+        def work(session: Session) -> Story:
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
+            if row is None:
+                raise KeyError(f"no article {article_id!r}")
+            story = session.get(StoryRow, story_id)
+            if story is None:
+                story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=0, outlets=[])
+                session.add(story)
+                session.flush()
+            elif row.first_seen < story.first_seen:
+                story.first_seen = row.first_seen
+            previous = row.story_id
+            row.story_id = story_id
+            if minhash is not None:
+                row.minhash = minhash
+            session.flush()
+            if previous is not None and previous != story_id:
+                self._refresh_story(session, previous, now)
+            refreshed = self._refresh_story(session, story_id, now)
+            assert refreshed is not None
+            session.flush()
+            return _story(refreshed)
+
+        return self._run(work)
+
+    def get_story(self, story_id: str) -> Story | None:
+        """The story with this id, or ``None``."""
+        with self._sessions() as session:
+            row = session.get(StoryRow, story_id)
+            return _story(row) if row else None
+
+    def story_articles(self, story_id: str) -> list[Article]:
+        """A story's articles, first seen first."""
+        stmt = select(ArticleRow).where(ArticleRow.story_id == story_id).order_by(ArticleRow.first_seen, ArticleRow.pk)
+        with self._sessions() as session:
+            return self._articles(session, list(session.scalars(stmt)))
+
+    def minhash_signatures(self, *, since: datetime | None = None) -> list[StoredSignature]:
+        """Stored story signatures (articles first seen since ``since``), oldest first, to rebuild the index."""
+        stmt = select(ArticleRow.id, ArticleRow.minhash, ArticleRow.outlet, ArticleRow.story_id).where(
+            ArticleRow.minhash.is_not(None)
+        )
+        if since is not None:
+            stmt = stmt.where(ArticleRow.first_seen >= since)
+        stmt = stmt.order_by(ArticleRow.first_seen, ArticleRow.pk)
+        with self._sessions() as session:
+            return [
+                StoredSignature(article_id, bytes(sig), outlet, story_id)
+                for article_id, sig, outlet, story_id in session.execute(stmt)
+                if sig is not None
+            ]
+
+    # ------------------------------------------------------------------ checks
+
+    def integrity_check(self) -> list[str]:
+        """Problems found in the database (empty when healthy): the engine's own checks (SQLite
+        ``integrity_check``, foreign keys, the FTS5 index against its content), the migration revision, content
+        hashes against texts, and story counts against their articles."""
+        problems: list[str] = []
+        with self._engine.connect() as connection:
+            if self.dialect == "sqlite":
+                for (line,) in connection.exec_driver_sql("PRAGMA integrity_check"):
+                    if line != "ok":
+                        problems.append(f"sqlite integrity_check: {line}")
+                for table, rowid, parent, _ in connection.exec_driver_sql("PRAGMA foreign_key_check"):
+                    problems.append(f"foreign key: {table} row {rowid} points to a missing {parent} row")
+                try:
+                    connection.exec_driver_sql(
+                        "INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)"
+                    )
+                except Exception as exc:
+                    problems.append(f"full-text index does not match the articles: {exc}")
+                connection.rollback()
+            revision = MigrationContext.configure(connection).get_current_revision()
+        head = self.head_revision()
+        if revision != head:
+            problems.append(f"schema at migration {revision}, code expects {head}: run `newsbrief db upgrade`")
+            return problems
+        with self._sessions() as session:
+            rows = session.execute(select(ArticleRow.id, ArticleRow.text, ArticleRow.content_hash)).yield_per(_BATCH)
+            for article_id, body, stored in rows:
+                if content_hash(body) != stored:
+                    problems.append(f"article {article_id}: content hash does not match its text")
+            counts = session.execute(
+                select(StoryRow.id, StoryRow.article_count, func.count(ArticleRow.pk))
+                .outerjoin(ArticleRow, ArticleRow.story_id == StoryRow.id)
+                .group_by(StoryRow.id, StoryRow.article_count)
+            )
+            for story_id, recorded, actual in counts:
+                if recorded != actual:
+                    problems.append(f"story {story_id}: article_count {recorded}, but {actual} articles")
+        return problems

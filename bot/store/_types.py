@@ -1,0 +1,91 @@
+"""Plain frozen values returned by :class:`bot.store.Store` (never ORM objects, so no session leaks out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+UpsertStatus = Literal["new", "updated", "unchanged"]
+"""What :meth:`bot.store.Store.upsert_article` did: stored a new article, replaced its text, or nothing."""
+
+TextSource = Literal["page", "feed"]
+"""Where an article's text came from: the fetched page, or the feed's own content/summary."""
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed as stored, with its polling and failure state."""
+
+    id: int
+    url: str
+    name: str | None
+    interval_s: int
+    tags: tuple[str, ...]
+    etag: str | None
+    last_modified: str | None
+    last_polled_at: datetime | None
+    next_poll_at: datetime | None
+    consecutive_failures: int
+    last_error_kind: str | None
+    last_error: str | None
+    last_error_at: datetime | None
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    backfilled: bool
+    created_at: datetime
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the feed is polled (not disabled)."""
+        return self.disabled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article as stored. ``feeds`` are the URLs of every feed that carried it (sorted).
+
+    ``summary`` is the JSON stored at ingest: ``{"sentences": [...], "quotes": [{"text", "speaker", "cue", "role",
+    "start", "end"}, ...]}`` (or ``None`` before summarizing). ``eligible`` is false for backlog entries (a new
+    feed's first poll), which digests skip.
+    """
+
+    id: str
+    url: str
+    canonical_url: str
+    guid: str | None
+    title: str
+    author: str | None
+    outlet: str
+    published_at: datetime | None
+    first_seen: datetime
+    updated_at: datetime
+    text: str
+    text_source: str
+    content_hash: str
+    summary: dict[str, Any] | None
+    story_id: str | None
+    eligible: bool
+    language: str | None
+    feeds: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A cluster of articles about one event: when it was first seen, how many articles, which outlets."""
+
+    id: str
+    first_seen: datetime
+    updated_at: datetime
+    article_count: int
+    outlets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSignature:
+    """What :class:`bot.stories.StoryIndex` needs to restore one article on start."""
+
+    article_id: str
+    signature: bytes
+    outlet: str
+    story_id: str | None

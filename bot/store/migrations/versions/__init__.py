@@ -1,0 +1,1 @@
+"""Alembic revision scripts (``NNNN_name.py``), applied in order."""
