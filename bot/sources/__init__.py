@@ -1,0 +1,42 @@
+"""Everything between a URL and parsed content: the only place in newsbrief that does outbound HTTP.
+
+- :class:`Fetcher` fetches feeds and pages through an injected ``httpx.AsyncClient`` under a
+  :class:`FetchPolicy` (timeouts, size cap, redirects, concurrency limits, private-address guard);
+  failures raise :class:`FetchError` with a ``kind``.
+- :func:`check_url` is the private-address (SSRF) guard on its own.
+- :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds.
+- :func:`extract_page` / :func:`extract_page_async` pull an article's main text and metadata.
+- :func:`next_backoff` spaces out retries of failing feeds.
+"""
+
+from bot.sources._backoff import next_backoff
+from bot.sources._errors import FETCH_ERROR_KINDS, FetchError
+from bot.sources._extract import ExtractedPage, clean_text, extract_page, extract_page_async, is_boilerplate
+from bot.sources._feeds import FeedEntry, ParsedFeed, discover_feeds, html_to_text, parse_feed
+from bot.sources._fetch import DEFAULT_USER_AGENT, Fetcher, FetchPolicy, FetchResult, parse_retry_after
+from bot.sources._guard import Resolver, check_url, is_public, system_resolver
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "FETCH_ERROR_KINDS",
+    "ExtractedPage",
+    "FeedEntry",
+    "FetchError",
+    "FetchPolicy",
+    "FetchResult",
+    "Fetcher",
+    "ParsedFeed",
+    "Resolver",
+    "check_url",
+    "clean_text",
+    "discover_feeds",
+    "extract_page",
+    "extract_page_async",
+    "html_to_text",
+    "is_boilerplate",
+    "is_public",
+    "next_backoff",
+    "parse_feed",
+    "parse_retry_after",
+    "system_resolver",
+]
