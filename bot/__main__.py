@@ -10,12 +10,14 @@ import argparse
 import os
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
+from bot.config import ConfigError, Settings, settings_from_mapping
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -32,20 +34,17 @@ BUNDLED_ARTICLE = REPO_ROOT / "config" / "demo-article.txt"
 NOT_IMPLEMENTED = "not implemented yet (coming with the ingestion/briefing issues)"
 
 
-class ConfigError(Exception):
-    """A configuration problem; the message is one line naming the file or key at fault."""
-
-
-class CommandError(Exception):
-    """A failure while running a command (exit status 1); the message is one line."""
-
-
 @dataclass(frozen=True)
 class Config:
     """The loaded configuration: the parsed TOML and where it came from (``None`` = built-in defaults)."""
 
     data: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings (raises :class:`ConfigError` naming the file and key at fault)."""
+        return settings_from_mapping(self.data, path=self.path)
 
 
 def load_config(explicit: str | None) -> Config:
@@ -149,6 +148,17 @@ def cmd_not_implemented(args: argparse.Namespace, config: Config) -> int:
     return EXIT_FAILURE
 
 
+def _with_settings(
+    command: Callable[[argparse.Namespace, Settings], int],
+) -> Callable[[argparse.Namespace, Config], int]:
+    """Adapt a command that needs validated settings to the (args, config) handler signature."""
+
+    def handler(args: argparse.Namespace, config: Config) -> int:
+        return command(args, config.settings)
+
+    return handler
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbrief",
@@ -176,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add("poll", "one poll round of due (or all) feeds, then exit")
+    p.set_defaults(handler=_with_settings(cmd_poll))
     p.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
 
     p = add("brief", "print one briefing")
@@ -187,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sub_id", metavar="SUB_ID")
     p.add_argument("--dry-run", action="store_true", help="print instead of posting")
 
-    feeds = add("feeds", "manage feeds").add_subparsers(dest="action", metavar="ACTION", required=True)
+    feeds_parser = add("feeds", "manage feeds")
+    feeds_parser.set_defaults(handler=_with_settings(cmd_feeds))
+    feeds = feeds_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = feeds.add_parser("add", help="add a feed", parents=common)
     p.add_argument("url", metavar="URL")
     p.add_argument("--name", metavar="N")
@@ -205,11 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("doctor", "validate config, check feeds once, tokens present, invite URLs")
 
-    db = add("db", "database maintenance").add_subparsers(dest="action", metavar="ACTION", required=True)
+    db_parser = add("db", "database maintenance")
+    db_parser.set_defaults(handler=_with_settings(cmd_db))
+    db = db_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     db.add_parser("upgrade", help="apply schema migrations", parents=common)
     db.add_parser("prune", help="delete old articles", parents=common)
 
     articles = add("articles", "stored articles")
+    articles.set_defaults(handler=_with_settings(cmd_articles))
     articles_sub = articles.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = articles_sub.add_parser("list", help="list articles", parents=common)
     p.add_argument("--json", action="store_true")

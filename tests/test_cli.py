@@ -179,16 +179,10 @@ def test_missing_demo_article_names_the_key(tmp_path: Path, capsys: pytest.Captu
 @pytest.mark.parametrize(
     "argv",
     [
-        ["poll"],
-        ["poll", "--all"],
         ["brief", "ukraine", "--json"],
         ["digest", "7", "--dry-run"],
-        ["feeds", "list"],
-        ["feeds", "add", "https://example.org/rss", "--interval", "30m"],
         ["subs", "list", "--json"],
         ["doctor"],
-        ["db", "upgrade"],
-        ["articles", "show", "abc", "--json"],
     ],
 )
 def test_unimplemented_commands_exit_1(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

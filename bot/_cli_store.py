@@ -1,0 +1,286 @@
+"""CLI commands over the store and sources: ``poll``, ``feeds``, ``db``, ``articles`` (SPEC.md, "CLI").
+
+This is an edge: it reads the clock, creates the one httpx client and opens the store, then hands them to
+:mod:`bot.ingest` and :mod:`bot.store`. Output is a rich table, or JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from bot.config import ConfigError, Settings, parse_duration
+from bot.ingest import FeedResult, Ingestor, fetch_policy, http_client, load_story_index, sync_config_feeds
+from bot.sources import Fetcher, FetchError, discover_feeds, parse_feed
+from bot.store import Article, Feed, Store
+
+__all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll"]
+
+
+class CommandError(Exception):
+    """A failure while running a command (exit status 1); the message is one line."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.isoformat()
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Store]:
+    """The configured store with its migrations applied (a relative SQLite path is made relative to the cwd)."""
+    url = settings.store.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        store = Store(url)
+        store.upgrade()
+    except Exception as exc:
+        raise CommandError(f"store {url}: cannot open: {exc.__class__.__name__}: {exc}") from exc
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# poll
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    with open_store(settings) as store:
+        now = _now()
+        sync_config_feeds(store, settings, now)
+        results = asyncio.run(_poll(store, settings, now, all_feeds=args.all))
+    table = Table(title=f"poll {now:%Y-%m-%d %H:%M} UTC: {len(results)} feeds")
+    for column in ("feed", "status", "new", "updated", "unchanged", "error"):
+        table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
+    for r in results:
+        table.add_row(r.url, r.status, str(r.new), str(r.updated), str(r.unchanged), (r.errors or [""])[0][:120])
+    _console().print(table)
+    return 0
+
+
+async def _poll(store: Store, settings: Settings, now: datetime, *, all_feeds: bool) -> list[FeedResult]:
+    async with http_client(settings) as client:
+        ingestor = Ingestor(
+            store,
+            Fetcher(client, fetch_policy(settings)),
+            settings,
+            stories=load_story_index(store, now, days=settings.store.retention_days),
+            rng=random.Random(),
+        )
+        total = len(store.due_feeds(now, all=all_feeds))
+        if total < 5 or not sys.stderr.isatty():
+            return await ingestor.poll_round(now, all_feeds=all_feeds)
+        columns = (TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=Console(stderr=True)) as progress:
+            task = progress.add_task("poll", total=total)
+            return await ingestor.poll_round(
+                now, all_feeds=all_feeds, progress=lambda _result: progress.advance(task)
+            )
+
+
+# --------------------------------------------------------------------------------------------------
+# feeds
+
+
+def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "check":
+        return _feeds_check(args.url, settings)
+    with open_store(settings) as store:
+        if args.action == "add":
+            return _feeds_add(store, settings, args)
+        if args.action == "list":
+            return _feeds_list(store, as_json=args.json)
+        if args.action == "remove":
+            key: int | str = int(args.id) if args.id.isdigit() else args.id
+            if not store.remove_feed(key):
+                raise CommandError(f"feeds remove: no feed {args.id!r}")
+            print(f"removed feed {args.id}")
+            return 0
+    raise CommandError(f"feeds: unknown action {args.action!r}")  # pragma: no cover - argparse prevents it
+
+
+async def _find_feed(url: str, settings: Settings) -> tuple[str, int, str | None]:
+    """(feed URL, entry count, feed title) for ``url``: a feed itself, or a page whose feed is discovered."""
+    async with http_client(settings) as client:
+        fetcher = Fetcher(client, fetch_policy(settings))
+        fetched = await fetcher.fetch(url)
+        parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
+        if parsed.entries or not parsed.error:
+            return fetched.final_url, len(parsed.entries), parsed.title
+        candidates = discover_feeds(fetched.body, fetched.final_url)
+        if not candidates:
+            raise CommandError(f"{url}: neither a feed ({parsed.error}) nor a page that links to one")
+        found = await fetcher.fetch(candidates[0])
+        parsed = parse_feed(found.body, found.final_url, headers=found.headers)
+        if parsed.error and not parsed.entries:
+            raise CommandError(f"{candidates[0]} (discovered on {url}): not a readable feed: {parsed.error}")
+        return found.final_url, len(parsed.entries), parsed.title
+
+
+def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        interval = int(parse_duration(args.interval))
+    except ValueError as exc:
+        raise ConfigError(f"--interval: {exc}") from exc
+    try:
+        feed_url, entries, title = asyncio.run(_find_feed(args.url, settings))
+    except FetchError as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        feed = store.add_feed(feed_url, name=args.name or title, interval_s=interval, tags=(), now=_now())
+    except ValueError as exc:
+        raise CommandError(f"feeds add {feed_url}: {exc}") from exc
+    found = "" if feed_url == args.url else f" (discovered on {args.url})"
+    print(f"added feed {feed.id}: {feed_url}{found}, {entries} entries, every {interval // 60} min")
+    return 0
+
+
+def _feed_json(feed: Feed) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "name": feed.name,
+        "interval_s": feed.interval_s,
+        "tags": list(feed.tags),
+        "last_polled_at": _iso(feed.last_polled_at),
+        "next_poll_at": _iso(feed.next_poll_at),
+        "consecutive_failures": feed.consecutive_failures,
+        "last_error_kind": feed.last_error_kind,
+        "last_error": feed.last_error,
+        "enabled": feed.enabled,
+        "disabled_reason": feed.disabled_reason,
+    }
+
+
+def _feeds_list(store: Store, *, as_json: bool) -> int:
+    feeds = store.list_feeds()
+    if as_json:
+        print(json.dumps([_feed_json(f) for f in feeds], indent=2))
+        return 0
+    table = Table(title=f"{len(feeds)} feeds")
+    for column in ("id", "name", "url", "every", "last polled", "failures", "state"):
+        table.add_column(column)
+    for f in feeds:
+        state = "ok" if f.enabled else f"disabled: {f.disabled_reason}"
+        if f.enabled and f.consecutive_failures:
+            state = f"failing ({f.last_error_kind}): {f.last_error}"
+        polled = f"{f.last_polled_at:%Y-%m-%d %H:%M}" if f.last_polled_at else "never"
+        table.add_row(str(f.id), f.name or "", f.url, f"{f.interval_s // 60}m", polled, str(f.consecutive_failures),
+                      state[:100])  # fmt: skip
+    _console().print(table)
+    return 0
+
+
+def _feeds_check(url: str, settings: Settings) -> int:
+    async def check() -> tuple[str, Any]:
+        async with http_client(settings) as client:
+            fetched = await Fetcher(client, fetch_policy(settings)).fetch(url)
+            return fetched.final_url, parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
+
+    try:
+        final_url, parsed = asyncio.run(check())
+    except FetchError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"{final_url}: {parsed.title or '(untitled)'}: {len(parsed.entries)} entries")
+    if parsed.error:
+        print(f"  warning: {parsed.error}")
+    for entry in parsed.entries[:5]:
+        print(f"  - {entry.title or '(untitled)'}  {entry.link or ''}")
+    return 0 if parsed.entries or not parsed.error else 1
+
+
+# --------------------------------------------------------------------------------------------------
+# db, articles
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    with open_store(settings) as store:
+        if args.action == "upgrade":
+            print(f"database at revision {store.current_revision()} ({settings.store.url})")
+            return 0
+        removed = store.prune(settings.store.retention_days, _now())
+        print(f"pruned {removed} articles older than {settings.store.retention_days} days")
+        return 0
+
+
+def article_json(article: Article, *, with_text: bool) -> dict[str, Any]:
+    """The SPEC's ``articles show --json`` object (without ``text`` for ``articles list``)."""
+    summary = article.summary or {"sentences": [], "quotes": []}
+    out: dict[str, Any] = {
+        "id": article.id,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "feeds": list(article.feeds),
+        "title": article.title,
+        "author": article.author,
+        "published_at": _iso(article.published_at),
+        "first_seen": _iso(article.first_seen),
+        "text": article.text,
+        "text_source": article.text_source,
+        "story_id": article.story_id,
+        "summary": {
+            "sentences": list(summary.get("sentences", [])),
+            "quotes": [{"text": q.get("text"), "speaker": q.get("speaker")} for q in summary.get("quotes", [])],
+        },
+    }
+    if not with_text:
+        del out["text"]
+    return out
+
+
+def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
+    with open_store(settings) as store:
+        if args.action == "show":
+            article = store.get_article(args.id_or_url)
+            if article is None:
+                raise CommandError(f"articles show: no article {args.id_or_url!r} (id, URL or canonical URL)")
+            if args.json:
+                print(json.dumps(article_json(article, with_text=True), indent=2, ensure_ascii=False))
+                return 0
+            console = _console()
+            console.print(f"[bold]{article.title}[/bold]  ({article.id})", highlight=False)
+            console.print(f"{article.url}  first seen {_iso(article.first_seen)}  text from {article.text_source}",
+                          highlight=False)  # fmt: skip
+            for sentence in (article.summary or {}).get("sentences", []):
+                console.print(f"- {sentence}", highlight=False, markup=False)
+            return 0
+        limit = args.limit if args.limit is not None else 50
+        if limit < 1:
+            raise ConfigError(f"--limit: must be at least 1, got {limit}")
+        articles = store.list_articles(limit)
+        if args.json:
+            print(json.dumps([article_json(a, with_text=False) for a in articles], indent=2, ensure_ascii=False))
+            return 0
+        table = Table(title=f"{len(articles)} articles")
+        for column in ("id", "first seen", "outlet", "title"):
+            table.add_column(column)
+        for a in articles:
+            table.add_row(a.id, f"{a.first_seen:%Y-%m-%d %H:%M}", a.outlet, a.title[:90])
+        _console().print(table)
+        return 0

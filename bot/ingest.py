@@ -1,0 +1,267 @@
+"""One poll round: due feeds -> entries -> pages -> text -> summary -> store -> stories.
+
+The store, the fetcher (with its injected httpx client), the story index, the random source and ``now``
+are all passed in. One feed's failure is recorded on that feed and never delays or breaks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from bot.config import Settings
+from bot.sources import (
+    DEFAULT_USER_AGENT,
+    ExtractedPage,
+    FeedEntry,
+    Fetcher,
+    FetchError,
+    FetchPolicy,
+    extract_page_async,
+    html_to_text,
+    next_backoff,
+    parse_feed,
+)
+from bot.store import Feed, Store
+from bot.stories import StoryIndex, canonical_url, content_hash
+from summarizer import Summary
+
+__all__ = [
+    "FeedResult",
+    "Ingestor",
+    "entry_text",
+    "fetch_policy",
+    "http_client",
+    "load_story_index",
+    "sync_config_feeds",
+]
+
+log = logging.getLogger("newsbrief.ingest")
+
+# A page whose extracted text is shorter than this (or shorter than the feed's own text) is not used:
+# paywalls, consent walls and teaser pages.
+MIN_PAGE_CHARS = 400
+FEED_TIMEOUT_S = 120.0
+
+
+@dataclass
+class FeedResult:
+    """What one feed's poll did; ``status`` is "ok", "not_modified", "error" or "disabled"."""
+
+    feed_id: int
+    url: str
+    status: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def entry_text(entry: FeedEntry) -> str:
+    """The best text a feed entry carries itself: its content, else its summary, as plain text."""
+    for candidate in (entry.content, entry.summary):
+        if candidate and candidate.strip():
+            return html_to_text(candidate) or ""
+    return ""
+
+
+class Ingestor:
+    """Polls feeds into the store. ``summarize`` is the summarizer function (injected for tests)."""
+
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        settings: Settings,
+        *,
+        stories: StoryIndex,
+        rng: random.Random,
+        summarize: Callable[..., Summary] | None = None,
+    ) -> None:
+        from summarizer import summarize as default_summarize
+
+        self.store = store
+        self.fetcher = fetcher
+        self.settings = settings
+        self.stories = stories
+        self.rng = rng
+        self.summarize = summarize or default_summarize
+
+    # -- rounds -------------------------------------------------------------------------------------
+
+    async def poll_round(
+        self,
+        now: datetime,
+        *,
+        all_feeds: bool = False,
+        progress: Callable[[FeedResult], None] | None = None,
+    ) -> list[FeedResult]:
+        """Poll every due feed (or all enabled feeds) concurrently; one result per feed."""
+        feeds = self.store.due_feeds(now, all=all_feeds)
+
+        async def one(feed: Feed) -> FeedResult:
+            try:
+                result = await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
+            except TimeoutError:
+                result = self._failure(feed, now, "timeout", f"{feed.url}: poll took longer than {FEED_TIMEOUT_S:.0f}s")
+            except Exception as exc:  # a bug or an unforeseen input must not stop the round
+                log.exception("poll of %s failed", feed.url)
+                result = self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
+            if progress is not None:
+                progress(result)
+            return result
+
+        return list(await asyncio.gather(*(one(f) for f in feeds)))
+
+    async def poll_feed(self, feed: Feed, now: datetime) -> FeedResult:
+        """Fetch one feed, store its new entries, schedule its next poll."""
+        interval = timedelta(seconds=feed.interval_s)
+        try:
+            fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        except FetchError as exc:
+            return self._failure(feed, now, exc.kind, str(exc), retry_after=exc.retry_after)
+        if fetched.not_modified:
+            self.store.record_poll_success(
+                feed.id, etag=fetched.etag or feed.etag, last_modified=fetched.last_modified or feed.last_modified,
+                now=now, next_poll_at=now + interval,
+            )  # fmt: skip
+            return FeedResult(feed.id, feed.url, "not_modified")
+        parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
+        result = FeedResult(feed.id, feed.url, "ok")
+        if parsed.error:
+            result.errors.append(f"{feed.url}: {parsed.error}")
+        entries = list(parsed.entries)
+        if parsed.error and not entries:
+            return self._failure(feed, now, "parse", f"{feed.url}: {parsed.error}")
+        eligible = self._eligible_flags(feed, entries)
+        for entry, is_eligible in zip(entries, eligible, strict=True):
+            try:
+                status = await self._ingest_entry(feed, entry, now, eligible=is_eligible)
+            except Exception as exc:  # one bad entry never loses the others
+                log.exception("entry %s of %s failed", entry.link or entry.guid, feed.url)
+                result.errors.append(f"{entry.link or entry.guid}: {exc.__class__.__name__}: {exc}")
+                continue
+            if status == "new":
+                result.new += 1
+            elif status == "updated":
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        self.store.record_poll_success(
+            feed.id, etag=fetched.etag, last_modified=fetched.last_modified, now=now, next_poll_at=now + interval,
+            error="; ".join(result.errors)[:1000] or None,
+        )  # fmt: skip
+        return result
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _eligible_flags(self, feed: Feed, entries: Sequence[FeedEntry]) -> list[bool]:
+        """On a feed's first poll only the newest ``poll.backfill`` entries may reach digests."""
+        if feed.backfilled:
+            return [True] * len(entries)
+        dates = [e.published or e.updated for e in entries]
+        order = list(range(len(entries)))  # feed order: newest first by convention
+        if all(d is not None for d in dates):
+            order.sort(key=lambda i: dates[i], reverse=True)  # type: ignore[arg-type,return-value]
+        keep = set(order[: self.settings.poll.backfill])
+        return [i in keep for i in range(len(entries))]
+
+    async def _ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool) -> str:
+        link = entry.link or ""
+        feed_text = entry_text(entry)
+        text, source = feed_text, "feed"
+        title, author, published = entry.title, entry.author, entry.published
+        known = self.store.get_article(canonical_url(link)) if link else None
+        if link and self.settings.poll.fetch_pages and (known is None or known.text_source == "feed"):
+            page = await self._page(link)
+            if page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
+                text, source = page.text, "page"
+                title = title or page.title
+                author = author or page.author
+        if not text.strip() and not title:
+            raise ValueError("entry has neither text nor title")
+        # Summarize once: an article met again with the same text (or only a feed snippet of a page we
+        # already have) keeps its stored summary.
+        same = known is not None and (
+            known.content_hash == content_hash(text) or (known.text_source == "page" and source == "feed")
+        )
+        summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2)
+        article, status = self.store.upsert_article(
+            feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author, published_at=published,
+            text=text, text_source=source, summary=summary, eligible=eligible, now=now,
+        )  # fmt: skip
+        if status in ("new", "updated"):
+            key = self.stories.add(article.id, f"{article.title}\n{article.text}", article.outlet)
+            self.store.assign_story(article.id, key, now, minhash=self.stories.signature_of(article.id))
+        return status
+
+    async def _page(self, url: str) -> ExtractedPage | None:
+        try:
+            fetched = await self.fetcher.fetch(url)
+        except FetchError as exc:
+            log.info("page %s: %s (falling back to the feed's text)", url, exc)
+            return None
+        return await extract_page_async(fetched.body, fetched.final_url, timeout=self.settings.poll.page_timeout)
+
+    def _failure(
+        self, feed: Feed, now: datetime, kind: str, message: str, *, retry_after: float | None = None
+    ) -> FeedResult:
+        failures = feed.consecutive_failures + 1
+        delay = next_backoff(failures, base=feed.interval_s, cap=self.settings.poll.max_backoff, rng=self.rng)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        disabled = self.store.record_poll_failure(
+            feed.id, kind=kind, message=message, now=now, next_poll_at=now + timedelta(seconds=delay),
+            disable_after=self.settings.poll.disable_after,
+        )  # fmt: skip
+        log.warning("%s", message)
+        return FeedResult(feed.id, feed.url, "disabled" if disabled else "error", errors=[message])
+
+
+# --------------------------------------------------------------------------------------------------
+# Wiring from settings (the CLI and the scheduler call these; clients and ``now`` still come in)
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """The :class:`FetchPolicy` the ``[network]`` section describes."""
+    net = settings.network
+    return FetchPolicy(
+        connect_timeout=net.connect_timeout,
+        read_timeout=net.read_timeout,
+        max_bytes=net.max_bytes,
+        per_host=net.per_host,
+        global_limit=net.global_limit,
+        user_agent=net.user_agent or DEFAULT_USER_AGENT,
+        allow_private=net.allow_private,
+    )
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """The one httpx client of a process: redirects are followed by the Fetcher, hop by hop, after the guard."""
+    net = settings.network
+    timeout = httpx.Timeout(net.read_timeout, connect=net.connect_timeout)
+    limits = httpx.Limits(max_connections=net.global_limit, max_keepalive_connections=net.global_limit)
+    return httpx.AsyncClient(follow_redirects=False, timeout=timeout, limits=limits, trust_env=False)
+
+
+def load_story_index(store: Store, now: datetime, *, days: int) -> StoryIndex:
+    """The story index rebuilt from the signatures stored for the last ``days`` days."""
+    since = now - timedelta(days=days)
+    rows = store.minhash_signatures(since=since)
+    return StoryIndex.rebuild((s.article_id, s.signature, s.outlet, s.story_id) for s in rows)
+
+
+def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[Feed]:
+    """Add the config's ``[[feeds]]`` that the store does not have yet; returns the feeds added."""
+    added = []
+    for feed in settings.feeds:
+        if store.get_feed(feed.url) is None:
+            interval = int(feed.interval or settings.poll.interval)
+            added.append(store.add_feed(feed.url, name=feed.name, interval_s=interval, tags=feed.tags, now=now))
+    return added

@@ -1,0 +1,120 @@
+"""The store commands of the CLI (feeds, poll, articles, db) on a loopback feed server and a SQLite file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from tests.feedserver import FeedServer, Item, rss_feed
+from tests.test_ingest import BARRIER, BRIDGE, page
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        s.route("/barrier", page("Council approves tidal barrier", BARRIER))
+        s.route("/bridge", page("Rail bridge reopens", BRIDGE))
+        items = [
+            Item("Council approves tidal barrier", s.url("/barrier"), guid="b1"),
+            Item("Rail bridge reopens", s.url("/bridge"), guid="b2"),
+        ]
+        s.route("/feed.xml", rss_feed(items, title="Harbour Post"), headers={"Content-Type": "application/rss+xml"})
+        s.route(
+            "/home",
+            f'<html><head><link rel="alternate" type="application/rss+xml" href="{s.url("/feed.xml")}"></head>'
+            "<body>Welcome</body></html>",
+            headers={"Content-Type": "text/html"},
+        )
+        yield s
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.delenv("NEWSBRIEF_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "newsbrief.toml"
+    path.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "data" / "nb.db"}"\n[network]\nallow_private = ["127.0.0.1"]\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_add_poll_list_and_show(server: FeedServer, config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--config", config, "feeds", "add", server.url("/home"), "--interval", "30m")
+    assert status == 0, out
+    assert f"added feed 1: {server.url('/feed.xml')} (discovered on {server.url('/home')})" in out
+
+    status, out, err = run(capsys, "--config", config, "feeds", "add", server.url("/feed.xml"))
+    assert status == 1 and "already" in err
+
+    status, out, _ = run(capsys, "--config", config, "feeds", "list", "--json")
+    feeds = json.loads(out)
+    assert [(f["id"], f["name"], f["interval_s"], f["enabled"]) for f in feeds] == [(1, "Harbour Post", 1800, True)]
+
+    status, out, _ = run(capsys, "--config", config, "poll")
+    assert status == 0 and "feed.xml" in out and "ok" in out
+
+    status, out, _ = run(capsys, "--config", config, "articles", "list", "--json")
+    listed = json.loads(out)
+    assert len(listed) == 2 and all("text" not in a for a in listed)
+
+    status, out, _ = run(capsys, "--config", config, "articles", "show", server.url("/barrier"), "--json")
+    shown = json.loads(out)
+    assert set(shown) == {
+        "id", "url", "canonical_url", "feeds", "title", "author", "published_at", "first_seen", "text",
+        "text_source", "story_id", "summary",
+    }  # fmt: skip
+    assert shown["feeds"] == [server.url("/feed.xml")]
+    assert shown["text_source"] == "page" and "40 million pounds" in shown["text"]
+    assert shown["summary"]["sentences"] and set(shown["summary"]["quotes"][0]) == {"text", "speaker"}
+    status, out, _ = run(capsys, "--config", config, "articles", "show", shown["id"], "--json")
+    assert status == 0 and json.loads(out)["url"] == shown["url"]
+
+    status, out, _ = run(capsys, "--config", config, "articles", "show", shown["id"])
+    assert status == 0 and "Council approves tidal barrier" in out
+
+    status, _, err = run(capsys, "--config", config, "articles", "show", "a_nothere")
+    assert status == 1 and "a_nothere" in err
+
+
+def test_feeds_check_remove_and_db(server: FeedServer, config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--config", config, "feeds", "check", server.url("/feed.xml"))
+    assert status == 0 and "2 entries" in out and "Rail bridge reopens" in out
+    assert run(capsys, "--config", config, "feeds", "add", server.url("/feed.xml"))[0] == 0
+    assert run(capsys, "--config", config, "db", "upgrade")[0] == 0
+    status, out, _ = run(capsys, "--config", config, "db", "prune")
+    assert status == 0 and "pruned 0 articles" in out
+    status, out, _ = run(capsys, "--config", config, "feeds", "remove", "1")
+    assert status == 0
+    status, _, err = run(capsys, "--config", config, "feeds", "remove", "1")
+    assert status == 1 and "no feed" in err
+
+
+def test_a_private_address_is_refused_without_a_connection(
+    tripwire: list[str], server: FeedServer, config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = server.url("/feed.xml", host="127.0.0.2")
+    status, _, err = run(capsys, "--config", config, "feeds", "add", url)
+    assert status == 1 and "127.0.0.2" in err
+    assert server.requests_for("/feed.xml") == []
+    assert tripwire == []
+
+
+def test_bad_interval_and_bad_config_exit_2(config: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, "--config", config, "feeds", "add", "http://127.0.0.1:9/x", "--interval", "soon")
+    assert status == 2 and "--interval" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[poll]\ninterval = 'never'\n", encoding="utf-8")
+    status, _, err = run(capsys, "--config", str(bad), "poll")
+    assert status == 2 and "poll.interval" in err and str(bad) in err

@@ -1,0 +1,214 @@
+"""Poll rounds end to end on loopback: feed server -> fetch -> extract -> summarize -> store -> stories."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import Settings, settings_from_mapping
+from bot.ingest import Ingestor, fetch_policy, load_story_index, sync_config_feeds
+from bot.sources import Fetcher
+from bot.store import Store
+from tests.feedserver import FeedServer, Item, rss_feed
+
+NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+
+BARRIER = (
+    "The Harbour city council approved a tidal barrier on Tuesday after ten years of winter floods in the old "
+    "town. The barrier will cost 40 million pounds and close the river mouth during storm surges. Engineers "
+    "said the design protects 3,000 homes and the historic fish market. "
+    '"We cannot keep sandbagging the old town every winter," Mayor Ellen Ward told reporters after the vote. '
+    "Work on the barrier starts in May and should finish within three years. Opponents said the barrier "
+    "would harm the estuary's wildlife and asked for a review, and the council promised a survey first."
+)
+BARRIER_OTHER_OUTLET = (
+    "Harbour's city council approved a tidal barrier on Tuesday after a decade of winter floods in the old "
+    "town. The barrier will cost 40 million pounds and will close the river mouth during storm surges. "
+    "Engineers said the design protects 3,000 homes and the historic fish market. "
+    '"We cannot keep sandbagging the old town every winter," Mayor Ellen Ward said. Work starts in May and '
+    "should take three years. Wildlife groups asked for a review of the effects on the estuary."
+)
+BRIDGE = (
+    "The northern rail bridge reopened on Monday after eight months of repairs that cost 12 million pounds. "
+    "Commuters said journeys into the city were again down to twenty minutes, and shops on the quay reported "
+    'more customers within hours. "It has been a long winter for everyone who lives on the north bank," '
+    "rail manager Tom Iles said. The operator will run extra trains at weekends until the end of April, and "
+    "a new footpath beside the line opens in the summer."
+)
+
+
+def page(title: str, body: str) -> str:
+    paragraphs = "".join(f"<p>{s.strip()}.</p>" for s in body.split(". ") if s.strip())
+    return (
+        f"<html><head><title>{title}</title><meta name='author' content='Sam Reed'></head><body>"
+        f"<nav>Home | World | Sport</nav><article><h1>{title}</h1>{paragraphs}</article>"
+        "<footer>Sign up for our newsletter. Copyright 2025 Harbour Post.</footer></body></html>"
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return settings_from_mapping({"network": {"allow_private": ["127.0.0.1"]}, "poll": {"backfill": 0}})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'nb.db'}")
+    s.upgrade()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(follow_redirects=False, timeout=5.0) as c:
+        yield c
+
+
+def ingestor(store: Store, client: httpx.AsyncClient, settings: Settings) -> Ingestor:
+    return Ingestor(
+        store,
+        Fetcher(client, fetch_policy(settings)),
+        settings,
+        stories=load_story_index(store, NOW, days=30),
+        rng=random.Random(0),
+    )
+
+
+async def test_first_poll_is_backlog_then_304_then_new_entries_are_eligible(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    server.route("/barrier", page("Council approves tidal barrier", BARRIER))
+    server.route("/bridge", page("Rail bridge reopens", BRIDGE))
+    items = [
+        Item("Council approves tidal barrier", server.url("/barrier"), guid="b1", published=NOW - timedelta(hours=2)),
+        Item("Rail bridge reopens", server.url("/bridge"), guid="b2", published=NOW - timedelta(hours=1)),
+    ]
+    server.route("/feed.xml", rss_feed(items), etag='"v1"', headers={"Content-Type": "application/rss+xml"})
+    feed = store.add_feed(server.url("/feed.xml"), name="Harbour Post", interval_s=900, now=NOW)
+
+    results = await ingestor(store, client, settings).poll_round(NOW)
+    assert [(r.status, r.new) for r in results] == [("ok", 2)]
+    articles = store.list_articles(10)
+    assert len(articles) == 2
+    assert all(not a.eligible for a in articles)  # backfill = 0: a new feed's entries are backlog
+    barrier = store.get_article(server.url("/barrier"))
+    assert barrier is not None and barrier.text_source == "page"
+    assert "40 million pounds" in barrier.text and "Sign up" not in barrier.text
+    assert barrier.summary is not None and barrier.summary["sentences"]
+    assert any(q["speaker"] == "Ellen Ward" for q in barrier.summary["quotes"])
+
+    # Next round: the feed answers 304 to our conditional request; nothing is fetched again.
+    later = NOW + timedelta(minutes=16)
+    results = await ingestor(store, client, settings).poll_round(later)
+    assert [r.status for r in results] == ["not_modified"]
+    assert server.requests_for("/feed.xml")[-1].headers.get("if-none-match") == '"v1"'
+
+    # A new entry appears: it is stored and eligible; the old ones are unchanged and not re-fetched.
+    server.route("/harbour-2", page("Barrier survey starts", BARRIER.replace("Tuesday", "Friday") + " More."))
+    items.append(Item("Barrier survey starts", server.url("/harbour-2"), guid="b3", published=later))
+    server.route("/feed.xml", rss_feed(items), etag='"v2"', headers={"Content-Type": "application/rss+xml"})
+    page_fetches = len(server.requests_for("/barrier"))
+    results = await ingestor(store, client, settings).poll_round(later + timedelta(minutes=16))
+    assert [(r.status, r.new, r.unchanged) for r in results] == [("ok", 1, 2)]
+    assert len(server.requests_for("/barrier")) == page_fetches
+    fresh = store.get_article(server.url("/harbour-2"))
+    assert fresh is not None and fresh.eligible
+    assert store.get_feed(feed.id) is not None
+
+
+async def test_a_failing_feed_is_recorded_backs_off_and_never_stops_the_others(
+    server: FeedServer, store: Store, client: httpx.AsyncClient
+) -> None:
+    settings = settings_from_mapping({"network": {"allow_private": ["127.0.0.1"]}, "poll": {"disable_after": 3}})
+    server.route("/bridge", page("Rail bridge reopens", BRIDGE))
+    server.route("/good.xml", rss_feed([Item("Rail bridge reopens", server.url("/bridge"), guid="g1")]))
+    server.route("/bad.xml", "oops", status=500)
+    good = store.add_feed(server.url("/good.xml"), interval_s=900, now=NOW)
+    bad = store.add_feed(server.url("/bad.xml"), interval_s=900, now=NOW)
+
+    results = {r.feed_id: r for r in await ingestor(store, client, settings).poll_round(NOW)}
+    assert results[good.id].status == "ok" and results[good.id].new == 1
+    assert results[bad.id].status == "error" and "500" in results[bad.id].errors[0]
+    stored_bad = store.get_feed(bad.id)
+    assert stored_bad is not None and stored_bad.consecutive_failures == 1 and stored_bad.last_error_kind == "http"
+    assert stored_bad.next_poll_at is not None and stored_bad.next_poll_at > NOW
+
+    when = NOW
+    for _ in range(2):
+        when += timedelta(days=2)  # past any backoff
+        await ingestor(store, client, settings).poll_round(when, all_feeds=True)
+    stored_bad = store.get_feed(bad.id)
+    assert stored_bad is not None and not stored_bad.enabled and stored_bad.disabled_reason
+    assert len(store.list_articles(10)) == 1  # nothing stored was lost
+
+
+async def test_page_failure_falls_back_to_the_feeds_own_text(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    server.route("/gone", "not here", status=404)
+    item = Item("Bridge reopens", server.url("/gone"), guid="x1", content=f"<p>{BRIDGE}</p>")
+    server.route("/feed.xml", rss_feed([item]))
+    store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
+    results = await ingestor(store, client, settings).poll_round(NOW)
+    assert results[0].new == 1
+    article = store.get_article(server.url("/gone"))
+    assert article is not None and article.text_source == "feed" and "12 million pounds" in article.text
+
+
+async def test_same_article_in_two_feeds_is_stored_once_and_one_story_spans_outlets(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    server.route("/barrier", page("Council approves tidal barrier", BARRIER))
+    server.route("/other/barrier", page("Tidal barrier approved", BARRIER_OTHER_OUTLET))
+    server.route("/bridge", page("Rail bridge reopens", BRIDGE))
+    tracked = server.url("/barrier") + "?utm_source=rss&utm_medium=feed"
+    server.route("/a.xml", rss_feed([Item("Council approves tidal barrier", tracked, guid="a1")]))
+    server.route(
+        "/b.xml",
+        rss_feed(
+            [
+                Item("Council approves tidal barrier", server.url("/barrier"), guid="b1"),
+                Item("Rail bridge reopens", server.url("/bridge"), guid="b2"),
+            ]
+        ),
+    )
+    # The same story from another outlet (another host name for the loopback server).
+    other = server.url("/other/barrier", host="localhost")
+    server.route("/c.xml", rss_feed([Item("Tidal barrier approved", other, guid="c1")]))
+    settings = settings_from_mapping({"network": {"allow_private": ["127.0.0.1", "localhost"]}})
+    for path in ("/a.xml", "/b.xml", "/c.xml"):
+        store.add_feed(server.url(path), interval_s=900, now=NOW)
+
+    await ingestor(store, client, settings).poll_round(NOW)
+    articles = {a.canonical_url: a for a in store.list_articles(10)}
+    assert len(articles) == 3
+    barrier = store.get_article(server.url("/barrier"))
+    assert barrier is not None and len(barrier.feeds) == 2
+    other_article = store.get_article(other)
+    bridge = store.get_article(server.url("/bridge"))
+    assert other_article is not None and bridge is not None
+    assert barrier.story_id is not None and barrier.story_id == other_article.story_id
+    assert bridge.story_id != barrier.story_id
+
+    # The index rebuilt from the store (a restart) puts the same story together again.
+    index = load_story_index(store, NOW, days=30)
+    assert index.story_of(barrier.id) == barrier.story_id
+
+
+def test_config_feeds_are_added_once(store: Store) -> None:
+    settings = settings_from_mapping({"feeds": [{"url": "https://example.org/a.xml", "name": "A", "interval": "1h"}]})
+    added = sync_config_feeds(store, settings, NOW)
+    assert [(f.url, f.name, f.interval_s) for f in added] == [("https://example.org/a.xml", "A", 3600)]
+    assert sync_config_feeds(store, settings, NOW) == []
