@@ -212,3 +212,52 @@ def test_config_feeds_are_added_once(store: Store) -> None:
     added = sync_config_feeds(store, settings, NOW)
     assert [(f.url, f.name, f.interval_s) for f in added] == [("https://example.org/a.xml", "A", 3600)]
     assert sync_config_feeds(store, settings, NOW) == []
+
+
+async def test_date_churn_duplicate_guids_and_broken_xml_lose_nothing(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    server.route("/barrier", page("Council approves tidal barrier", BARRIER))
+    server.route("/bridge", page("Rail bridge reopens", BRIDGE))
+    items = [
+        Item("Council approves tidal barrier", server.url("/barrier"), guid="same", published=NOW),
+        Item("Rail bridge reopens", server.url("/bridge"), guid="same", published=NOW),  # a reused GUID
+    ]
+    server.route("/feed.xml", rss_feed(items))
+    store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
+    first = await ingestor(store, client, settings).poll_round(NOW)
+    assert first[0].new == 2  # a reused GUID does not make two different articles one
+    texts = {a.id: a.text for a in store.list_articles(10)}
+
+    # The feed re-publishes both entries with new dates only: nothing is new, nothing is rewritten.
+    churned = [Item(i.title, i.link, guid=i.guid, published=NOW + timedelta(days=1)) for i in items]
+    server.route("/feed.xml", rss_feed(churned))
+    again = await ingestor(store, client, settings).poll_round(NOW + timedelta(hours=1), all_feeds=True)
+    assert (again[0].new, again[0].updated, again[0].unchanged) == (0, 0, 2)
+    assert {a.id: a.text for a in store.list_articles(10)} == texts
+
+    # Broken XML after the first item: the entry that parsed is kept, the error is recorded.
+    broken = rss_feed(items[:1]).replace("</channel>", "<item><title>cut off")
+    server.route("/feed.xml", broken)
+    result = (await ingestor(store, client, settings).poll_round(NOW + timedelta(hours=2), all_feeds=True))[0]
+    assert result.status == "ok" and result.errors
+    assert {a.id: a.text for a in store.list_articles(10)} == texts
+
+
+async def test_an_empty_feed_and_a_slow_feed_do_not_hold_up_the_round(
+    server: FeedServer, store: Store, client: httpx.AsyncClient
+) -> None:
+    settings = settings_from_mapping({"network": {"allow_private": ["127.0.0.1"], "read_timeout": "1s"}})
+    server.route("/bridge", page("Rail bridge reopens", BRIDGE))
+    server.route("/good.xml", rss_feed([Item("Rail bridge reopens", server.url("/bridge"), guid="g")]))
+    server.route("/empty.xml", rss_feed([]))
+    server.route("/slow.xml", rss_feed([]), delay=3.0)
+    paths = ("/good.xml", "/empty.xml", "/slow.xml")
+    ids = {path: store.add_feed(server.url(path), interval_s=900, now=NOW).id for path in paths}
+    results = {r.feed_id: r for r in await ingestor(store, client, settings).poll_round(NOW)}
+    assert results[ids["/good.xml"]].new == 1
+    assert results[ids["/empty.xml"]].status == "ok" and results[ids["/empty.xml"]].new == 0
+    slow = results[ids["/slow.xml"]]
+    assert slow.status == "error"
+    feed = store.get_feed(ids["/slow.xml"])
+    assert feed is not None and feed.last_error_kind == "timeout"
