@@ -1,7 +1,8 @@
 """The ``newsbrief`` command line (SPEC.md, "CLI").
 
-Only ``run`` does something yet: until the scheduler and adapters exist, it prints the briefing of a demo
-article. The other commands are parsed (so bad usage is reported as such) but not implemented.
+``run`` prints the briefing of a demo article until the scheduler and adapters exist; ``poll``, ``brief``,
+``feeds``, ``db`` and ``articles`` work; the other commands are parsed (so bad usage is reported as such) but not
+implemented yet.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot._cli_brief import cmd_brief
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
 from bot.config import ConfigError, Settings, settings_from_mapping
 
@@ -190,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
 
     p = add("brief", "print one briefing")
+    p.set_defaults(handler=_with_settings(cmd_brief))
     p.add_argument("text", nargs="+", metavar="TEXT", help="topic name or free-text query")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--since", metavar="AGE", default="72h", help="only stories newer than this (default 72h)")

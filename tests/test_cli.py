@@ -179,7 +179,6 @@ def test_missing_demo_article_names_the_key(tmp_path: Path, capsys: pytest.Captu
 @pytest.mark.parametrize(
     "argv",
     [
-        ["brief", "ukraine", "--json"],
         ["digest", "7", "--dry-run"],
         ["subs", "list", "--json"],
         ["doctor"],

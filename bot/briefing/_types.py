@@ -1,0 +1,64 @@
+"""The values a briefing is made of: plain frozen dataclasses, platform-neutral (adapters render them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLink:
+    """One outlet's article about a story: where to read it and when it was published (``None``: undated)."""
+
+    outlet: str
+    url: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRef:
+    """A key quote (without quotation marks) and the named person who said it (never a pronoun)."""
+
+    text: str
+    speaker: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryBrief:
+    """One story of a briefing: headline, 2-3 sentences, at most one quote, its sources (newest first).
+
+    ``first_seen`` is when the story (its first article) was first seen; ``story_id`` is ``None`` for an
+    article that belongs to no story yet (it stands alone).
+    """
+
+    headline: str
+    sentences: tuple[str, ...]
+    quote: QuoteRef | None
+    sources: tuple[SourceLink, ...]
+    first_seen: datetime
+    story_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    """The answer to ``/brief``: the top stories for a query, and how many more matched (``more``).
+
+    ``query`` is the text asked for (a topic name or free words), ``topic`` the configured topic it resolved
+    to (``None`` for free text), ``window_hours`` how far back was searched.
+    """
+
+    query: str
+    generated_at: datetime
+    stories: tuple[StoryBrief, ...]
+    more: int
+    window_hours: float
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoMatch:
+    """Nothing matched: the query, the window searched, and configured topic names worth trying instead."""
+
+    query: str
+    window_hours: float
+    suggestions: tuple[str, ...]
