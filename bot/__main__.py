@@ -1,8 +1,8 @@
 """The ``newsbrief`` command line (SPEC.md, "CLI").
 
-``run`` prints the briefing of a demo article until the scheduler and adapters exist; ``poll``, ``brief``,
-``feeds``, ``db`` and ``articles`` work; the other commands are parsed (so bad usage is reported as such) but not
-implemented yet.
+``run`` polls the feeds once, prints a briefing per topic and answers commands at the console prompt (the
+scheduler and the Slack/Discord adapters come later); ``poll``, ``brief``, ``feeds``, ``db`` and ``articles``
+work; the other commands are parsed (so bad usage is reported as such) but not implemented yet.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from bot import __version__
 from bot._cli_brief import cmd_brief
+from bot._cli_run import cmd_run
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
 from bot.config import ConfigError, Settings, settings_from_mapping
 
@@ -30,8 +31,6 @@ DEFAULT_CONFIG = Path("newsbrief.toml")
 
 # The repository root: the parent of the ``bot`` package directory (meaningful in a source checkout).
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SEED_ARTICLE = REPO_ROOT.parent / "shared" / "fixtures" / "seed-article.txt"
-BUNDLED_ARTICLE = REPO_ROOT / "config" / "demo-article.txt"
 
 NOT_IMPLEMENTED = "not implemented yet (coming with the ingestion/briefing issues)"
 
@@ -78,73 +77,6 @@ def _read_config(path: Path, *, origin: str) -> Config:
     return Config(data=data, path=path)
 
 
-def demo_article_path(config: Config) -> Path:
-    """The article ``run`` briefs for now: the config's ``demo_article`` (relative to the config file),
-    else ../shared/fixtures/seed-article.txt when present, else the bundled config/demo-article.txt."""
-    value = config.data.get("demo_article")
-    if value is not None:
-        where = f"{config.path}: demo_article" if config.path else "demo_article"
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{where}: expected a file path (a non-empty string)")
-        base = config.path.parent if config.path is not None else Path.cwd()
-        path = base / Path(value).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"{where}: file not found: {path}")
-        return path
-    if SEED_ARTICLE.is_file():
-        return SEED_ARTICLE
-    if BUNDLED_ARTICLE.is_file():
-        return BUNDLED_ARTICLE
-    raise CommandError(
-        f"no demo article: {BUNDLED_ARTICLE} is missing (set demo_article in the config to an article file)"
-    )
-
-
-def read_article(path: Path) -> tuple[str, str]:
-    """Split an article file into (title, body): the first non-blank line is the title, the rest the body."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"{path}: cannot read article: {exc}") from exc
-    lines = raw.lstrip().splitlines()
-    if not lines:
-        raise CommandError(f"{path}: article file is empty")
-    title = lines[0].strip()
-    body = "\n".join(lines[1:]).strip()
-    return title, body
-
-
-def format_briefing(title: str, body: str) -> str:
-    """The console rendering of one article's briefing: title, bullet sentences, key quotes."""
-    from summarizer import summarize  # imported lazily: keeps --help and usage errors fast
-
-    summary = summarize(body, title=title, sentences=3, quotes=2)
-    out = [title, ""]
-    if summary.sentences:
-        out.extend(f"- {' '.join(sentence.split())}" for sentence in summary.sentences)
-    else:
-        out.append("(no summary)")
-    if summary.quotes:
-        out.extend(["", "Key quotes:"])
-        for quote in summary.quotes:
-            # The article's own punctuation before the closing mark ("...a plan," she said) reads badly
-            # once the attribution is gone.
-            text = " ".join(quote.text.split()).rstrip(",;:")
-            line = f"“{text}”"
-            if quote.speaker:
-                # "Kremlin spokesman Dmitry Peskov": a short stated role reads as a title before the name.
-                role = quote.role if quote.role and len(quote.role.split()) <= 4 else None
-                line += f" — {role} {quote.speaker}" if role else f" — {quote.speaker}"
-            out.append(f"  {line}")
-    return "\n".join(out)
-
-
-def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    title, body = read_article(demo_article_path(config))
-    print(format_briefing(title, body))
-    return EXIT_OK
-
-
 def cmd_not_implemented(args: argparse.Namespace, config: Config) -> int:
     print(f"newsbrief {args.command}: {NOT_IMPLEMENTED}", file=sys.stderr)
     return EXIT_FAILURE
@@ -183,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=cmd_not_implemented)
         return p
 
-    add("run", "scheduler + every configured adapter (for now: prints a demo briefing)").set_defaults(
-        handler=cmd_run
+    add("run", "poll feeds once, print topic briefings, then answer commands at the console prompt").set_defaults(
+        handler=_with_settings(cmd_run)
     )
 
     p = add("poll", "one poll round of due (or all) feeds, then exit")

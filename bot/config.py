@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.request import url2pathname
 
 __all__ = [
     "CONFIG_ENV",
@@ -26,6 +27,7 @@ __all__ = [
     "find_config",
     "load_settings",
     "parse_duration",
+    "resolve_file_url",
 ]
 
 CONFIG_ENV = "NEWSBRIEF_CONFIG"
@@ -105,6 +107,7 @@ class Settings:
     feeds: tuple[FeedConfig, ...] = ()
     topics: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections later issues read (slack, discord, ...)
+    demo_seed_article: bool = False  # [demo] seed_article: `run` stores ../shared's seed article when present
 
     @property
     def base_dir(self) -> Path:
@@ -128,7 +131,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "slack": None,
     "discord": None,
     "http": None,
-    "demo_article": None,
+    "demo": {"seed_article"},
 }  # fmt: skip
 
 
@@ -204,13 +207,21 @@ def _check_url(reader: _Reader, key: str, url: str) -> None:
         reader.fail(key, f"expected an http(s):// or file:// URL, got {url!r}")
 
 
+def resolve_file_url(url: str, base: Path) -> str:
+    """A relative file URL (``file:demo/feed.xml``, no ``//``) as an absolute ``file://`` URL, taken relative to
+    ``base`` (the config file's folder); any other URL is returned unchanged."""
+    if not url.lower().startswith("file:") or url[5:].startswith("//"):
+        return url
+    return (base / url2pathname(url[5:])).resolve().as_uri()
+
+
 def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) -> Settings:
     """Validate a parsed TOML document into :class:`Settings` (raises :class:`ConfigError`)."""
     where = str(path) if path is not None else "<config>"
     for key, value in data.items():
         if key not in _SECTIONS:
             raise ConfigError(f"{where}: {key}: unknown section (known: {', '.join(sorted(_SECTIONS))})")
-        if key not in ("feeds", "subscriptions", "demo_article") and not isinstance(value, dict):
+        if key not in ("feeds", "subscriptions") and not isinstance(value, dict):
             raise ConfigError(f"{where}: {key}: expected a table ([{key}]), got {type(value).__name__}")
 
     store_r = _Reader(where, data.get("store", {}), "store.", _SECTIONS["store"])
@@ -256,6 +267,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         url = r.get("url", str, None)
         if url is None:
             r.fail("url", "missing (every [[feeds]] needs a url)")
+        url = resolve_file_url(url, path.parent if path is not None else Path.cwd())
         _check_url(r, "url", url)
         if url in seen:
             r.fail("url", f"duplicate feed {url!r}")
@@ -271,7 +283,9 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
             topics_r.fail(name, "a topic needs a query, e.g. 'ukraine OR kyiv'")
         topics[name] = query
 
-    return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data)
+    demo_r = _Reader(where, data.get("demo", {}), "demo.", _SECTIONS["demo"])
+    return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data,
+                    demo_seed_article=demo_r.get("seed_article", bool, False))  # fmt: skip
 
 
 def find_config(explicit: str | None) -> Path | None:

@@ -111,3 +111,23 @@ def test_secrets_come_from_the_environment_only(tmp_path: Path, monkeypatch: pyt
     assert s.secret("SLACK_BOT_TOKEN") == "xoxb-test"
     monkeypatch.setenv("SLACK_BOT_TOKEN", "")
     assert s.secret("SLACK_BOT_TOKEN") is None
+
+
+def test_relative_file_feed_urls_are_resolved_against_the_config_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    config = folder / "newsbrief.toml"
+    config.write_text(
+        "[[feeds]]\nurl = 'file:demo/feed.xml'\n"
+        "[[feeds]]\nurl = 'file:../up.xml'\n"
+        "[[feeds]]\nurl = 'file:///abs/feed.xml'\n"
+        "[[feeds]]\nurl = 'https://news.example/rss'\n",
+        encoding="utf-8",
+    )
+    urls = [feed.url for feed in load_settings(config).feeds]
+    assert urls == [
+        (folder / "demo" / "feed.xml").resolve().as_uri(),
+        (tmp_path / "up.xml").resolve().as_uri(),
+        "file:///abs/feed.xml",
+        "https://news.example/rss",
+    ]

@@ -730,3 +730,31 @@ async def test_corrupt_gzip_is_a_decode_error(server: FeedServer, fetcher: Fetch
     server.route("/bad", b"this is not gzip at all", gzip=True, precompressed=True)
     error = await fetch_error(fetcher, server.url("/bad"))
     assert error.kind == "decode"
+
+
+RELATIVE_RSS = b"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Demo</title><link>index.html</link>
+<item><title>A</title><link>articles/a.html</link><guid isPermaLink="false">a1</guid></item>
+<item><title>B</title><link>../b.html</link><guid isPermaLink="false">b1</guid></item>
+<item><title>C</title><link>https://elsewhere.example/c</link><guid isPermaLink="false">c1</guid></item>
+</channel></rss>"""
+
+
+@pytest.mark.parametrize(
+    ("feed_url", "expected"),
+    [
+        (
+            "file:///srv/demo/feed.xml",
+            ["file:///srv/demo/articles/a.html", "file:///srv/b.html", "https://elsewhere.example/c"],
+        ),
+        (
+            "https://news.example/demo/feed.xml",
+            ["https://news.example/demo/articles/a.html", "https://news.example/b.html", "https://elsewhere.example/c"],
+        ),
+    ],
+)
+def test_relative_entry_links_are_resolved_against_the_feed_url(feed_url: str, expected: list[str]) -> None:
+    parsed = parse_feed(RELATIVE_RSS, feed_url)
+    assert parsed.error is None
+    assert [e.link for e in parsed.entries] == expected
+    assert parsed.link == feed_url.rsplit("/", 1)[0] + "/index.html"

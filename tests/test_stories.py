@@ -76,6 +76,9 @@ def test_outlet_of() -> None:
     assert outlet_of("https://m.example.com/a") == "example.com"
     assert outlet_of("https://example.com/a") == "example.com"
     assert outlet_of("not a url") == ""
+    # file URLs have no host: the folder holding the file names the outlet (one folder per local outlet)
+    assert outlet_of("file:///srv/demo/harbour-gazette/ferry.html") == "harbour-gazette"
+    assert outlet_of("file:///ferry.html") == ""
 
 
 @pytest.mark.parametrize(("name", "a", "b"), SAME_STORY, ids=[p[0] for p in SAME_STORY])

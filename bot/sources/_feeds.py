@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import lxml.html  # type: ignore[import-untyped]
@@ -178,7 +178,14 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed | None:
     return feed
 
 
-def _entry_from_feedparser(entry: Any) -> FeedEntry:
+def _absolute(url: str, link: Any) -> str | None:
+    """``link`` made absolute against the feed's ``url`` (already absolute links are kept); None when empty."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    return urljoin(url, link.strip())
+
+
+def _entry_from_feedparser(entry: Any, url: str) -> FeedEntry:
     content = None
     contents = entry.get("content")
     if isinstance(contents, list) and contents:
@@ -192,7 +199,7 @@ def _entry_from_feedparser(entry: Any) -> FeedEntry:
     published = _struct_to_datetime(dict.get(entry, "published_parsed"))
     return FeedEntry(
         guid=guid if isinstance(guid, str) and guid.strip() else None,
-        link=link if isinstance(link, str) and link.strip() else None,
+        link=_absolute(url, link),
         title=_clean(entry.get("title")),
         author=_clean(entry.get("author")),
         # RSS 1.0's dc:date (and Atom entries with only <updated>) arrive as "updated": the best date there is.
@@ -224,15 +231,18 @@ def parse_feed(body: bytes, url: str, *, headers: Mapping[str, str] | None = Non
             error="refused: the document declares XML entities (entity expansion is not allowed)",
         )
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    response_headers.setdefault("content-location", url)
+    if urlsplit(url).scheme.lower() != "file":
+        # feedparser resolves relative links against this base itself, but it mangles file:///a/b into
+        # file://a/b; for file URLs the links are resolved below (_absolute) instead.
+        response_headers.setdefault("content-location", url)
     try:
         result = feedparser.parse(body, response_headers=response_headers, resolve_relative_uris=True)
     except Exception as exc:  # feedparser is forgiving; this is a last line of defence
         return ParsedFeed(title=None, link=None, error=f"feed parser failed: {type(exc).__name__}: {exc}")
     meta = result.get("feed", {})
-    feed = ParsedFeed(title=_clean(meta.get("title")), link=_clean(meta.get("link")))
+    feed = ParsedFeed(title=_clean(meta.get("title")), link=_absolute(url, _clean(meta.get("link"))))
     for entry in result.get("entries", []):
-        feed.entries.append(_entry_from_feedparser(entry))
+        feed.entries.append(_entry_from_feedparser(entry, url))
     version = result.get("version") or ""
     if result.get("bozo"):
         problem = result.get("bozo_exception")

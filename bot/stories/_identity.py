@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track where a click came from; they never select different content.
 # Matched case-insensitively; every parameter starting with one of TRACKING_PREFIXES is dropped too.
@@ -128,11 +128,18 @@ def content_hash(text: str) -> str:
 
 
 def outlet_of(url: str) -> str:
-    """A default outlet name for an article URL: its host without ``www.``/``m.``/``amp.`` (``""`` if none)."""
+    """A default outlet name for an article URL: its host without ``www.``/``m.``/``amp.`` (``""`` if none).
+
+    A ``file://`` URL has no host: its outlet is the name of the folder holding the file (local feeds, such as
+    the bundled demo, keep one folder per outlet).
+    """
     try:
-        host = (urlsplit(url.strip()).hostname or "").rstrip(".").lower()
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".").lower()
     except ValueError:
         return ""
+    if parts.scheme.lower() == "file" and not host:
+        return unquote(parts.path).rstrip("/").rsplit("/", 2)[-2] if parts.path.count("/") >= 2 else ""
     for prefix in ("www.", "m.", "amp.", "mobile."):
         if host.startswith(prefix) and host.count(".") > 1:
             host = host[len(prefix) :]

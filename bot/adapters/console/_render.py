@@ -1,0 +1,88 @@
+"""Rich renderings of briefings and replies (pure: values in, renderables out; no I/O, no clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.text import Text
+
+from bot.briefing import Briefing, NoMatch, SourceLink, StoryBrief, no_match_text
+from bot.commands import Reply
+
+__all__ = ["render_briefing", "render_reply"]
+
+MAX_SOURCES = 5
+"""Outlets listed per story; the rest are counted ("and 2 more outlets")."""
+
+
+def _when(when: datetime) -> str:
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return f"{when:%Y-%m-%d %H:%M} UTC"
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} h" if hours >= 1 else f"{hours * 60:g} min"
+
+
+def _source(source: SourceLink) -> Text:
+    text = Text(source.outlet or source.url, style=Style(link=source.url) if source.url else "")
+    if source.published_at is not None:
+        text.append(f" ({_when(source.published_at)})", style="dim")
+    return text
+
+
+def _sources_line(story: StoryBrief) -> Text:
+    line = Text("   Sources: ", style="dim")
+    shown = story.sources[:MAX_SOURCES]
+    for i, source in enumerate(shown):
+        if i:
+            line.append(", ")
+        line.append_text(_source(source))
+    if len(story.sources) > len(shown):
+        line.append(f", and {len(story.sources) - len(shown)} more outlets", style="dim")
+    line.append(f" · first seen {_when(story.first_seen)}", style="dim")
+    return line
+
+
+def _story(number: int, story: StoryBrief) -> list[RenderableType]:
+    parts: list[RenderableType] = [Text.assemble((f"{number}. ", "bold"), (story.headline, "bold cyan"))]
+    parts.extend(Text(f"   • {sentence}") for sentence in story.sentences)
+    if story.quote is not None:
+        parts.append(Text.assemble("   ", (f"“{story.quote.text}”", "italic"), f" — {story.quote.speaker}"))
+    parts.append(_sources_line(story))
+    return parts
+
+
+def render_briefing(b: Briefing | NoMatch) -> RenderableType:
+    """A briefing as rich text: a title line, then per story the headline, its sentences, the quote as
+    ``“…” — speaker`` and a sources line (outlets linked to their articles, with times); "N more" at the end.
+    A :class:`NoMatch` renders as the helpful no-match text."""
+    if isinstance(b, NoMatch):
+        return Text(no_match_text(b), style="yellow")
+    label = f"{b.query} (topic)" if b.topic else b.query
+    count = len(b.stories)
+    parts: list[RenderableType] = [
+        Text.assemble(
+            ("Briefing: ", "bold"),
+            (label, "bold magenta"),
+            f" — {count} {'story' if count == 1 else 'stories'}, last {_hours(b.window_hours)}",
+        )
+    ]
+    for number, story in enumerate(b.stories, 1):
+        parts.append(Text(""))
+        parts.extend(_story(number, story))
+    if b.more:
+        parts.append(Text(""))
+        parts.append(Text(f"…and {b.more} more {'story' if b.more == 1 else 'stories'}.", style="dim"))
+    return Group(*parts)
+
+
+def render_reply(reply: Reply) -> RenderableType:
+    """Any reply: a briefing (or no-match hint), plain text, or an error in red."""
+    if reply.kind == "briefing" and reply.briefing is not None:
+        return render_briefing(reply.briefing)
+    if reply.kind == "error":
+        return Text(reply.text, style="red")
+    return Text(reply.text)
