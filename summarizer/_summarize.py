@@ -27,7 +27,8 @@ _MAX_SENTENCES = 400
 # Boilerplate kinds that stay candidates (a photo caption that is a whole sentence often tells the news).
 _KEEP = frozenset({"pictured"})
 _QUADRATIC = frozenset({"lexrank", "textrank", "lsa", "reduction"})
-_CROSS_SOURCE_DUPLICATE = 0.5
+_CROSS_SOURCE_DUPLICATE = 0.5  # stem Jaccard at which two outlets' sentences state the same fact
+_CROSS_SOURCE_CONTAINMENT = 0.6  # ...or the share of the shorter sentence's stems the other one carries
 _PER_ARTICLE = 25  # best sentences of each article that compete in a multi-outlet brief
 
 
@@ -190,6 +191,14 @@ def _as_article(item: Article | Mapping[str, Any] | str, index: int) -> Article:
     raise ValueError(f"articles[{index}] must be an Article, a mapping or a string, got {type(item).__name__}")
 
 
+def _same_fact(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two sentences (content stems) say the same thing, as outlets rewording one report do."""
+    if jaccard(a, b) >= _CROSS_SOURCE_DUPLICATE:
+        return True
+    smaller = min(len(a), len(b))
+    return smaller >= 5 and len(a & b) / smaller >= _CROSS_SOURCE_CONTAINMENT
+
+
 def _quote_key(q: Quote) -> frozenset[str]:
     return frozenset(w.lower() for w in word_tokens(q.text))
 
@@ -226,7 +235,7 @@ def brief_story(
     # Corroboration: a sentence that other outlets also carry is more likely the core of the story.
     boosted: list[tuple[float, int, int, str, frozenset[str]]] = []
     for entry in pool:
-        others = {o[1] for o in pool if o[1] != entry[1] and jaccard(entry[4], o[4]) >= _CROSS_SOURCE_DUPLICATE}
+        others = {o[1] for o in pool if o[1] != entry[1] and _same_fact(entry[4], o[4])}
         boosted.append((entry[0] + 0.3 * len(others), *entry[1:]))
     boosted.sort(key=lambda e: (-e[0], e[1], e[2]))
 
@@ -234,7 +243,7 @@ def brief_story(
     for entry in boosted:
         if len(chosen) >= sentences:
             break
-        if any(jaccard(entry[4], c[4]) >= _CROSS_SOURCE_DUPLICATE for c in chosen):
+        if any(_same_fact(entry[4], c[4]) for c in chosen):
             continue
         chosen.append(entry)
     chosen.sort(key=lambda e: (e[1], e[2]))

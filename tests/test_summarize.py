@@ -259,3 +259,20 @@ def test_seed_article_briefing_quotes_peskov_and_no_scare_quotes() -> None:
         assert body_text[q.start : q.end] == q.text
         assert q.text.lower() not in {"barbaric", "the new areas", "special military operation"}
         assert len(q.text.split()) >= 6
+
+
+def test_brief_story_drops_a_reworded_sentence_of_another_outlet() -> None:
+    a = (
+        "The coastal railway between Kestrel Bay and Marrow Point will reopen to passengers on Saturday, eleven "
+        "weeks after a landslide buried the track below Gannet Cliff, the regional transport department said. "
+        "Crews removed 40,000 tonnes of rock and clay and built a steel catch fence above the line."
+    )
+    b = (
+        "Passenger trains will run again between Kestrel Bay and Marrow Point from Saturday, the regional "
+        "transport department announced, ending an eleven-week closure caused by the landslide at Gannet Cliff "
+        "last winter. "
+        "Season tickets bought before the closure will be extended by three months, the operator said."
+    )
+    brief = brief_story([Article(text=a, outlet="A"), Article(text=b, outlet="B")], sentences=3, quotes=0)
+    assert sum("Kestrel Bay and Marrow Point" in s for s in brief.sentences) == 1
+    assert len(brief.sentences) == 3
