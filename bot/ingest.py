@@ -29,7 +29,7 @@ from bot.sources import (
     parse_feed,
 )
 from bot.store import Feed, Store
-from bot.stories import StoryIndex, canonical_url, content_hash
+from bot.stories import StoryIndex, content_hash
 from summarizer import Summary
 
 __all__ = [
@@ -48,6 +48,10 @@ log = logging.getLogger("newsbrief.ingest")
 # paywalls, consent walls and teaser pages.
 MIN_PAGE_CHARS = 400
 FEED_TIMEOUT_S = 120.0
+FEEDS_PER_FETCH_SLOT = 2
+"""A round polls at most this many feeds per ``network.global_limit`` slot at once (the others wait their turn
+before their :data:`FEED_TIMEOUT_S` starts), so a feed's timeout bounds its own work, never its wait behind a
+thousand other feeds sharing the fetch slots."""
 
 
 @dataclass
@@ -102,12 +106,17 @@ class Ingestor:
         all_feeds: bool = False,
         progress: Callable[[FeedResult], None] | None = None,
     ) -> list[FeedResult]:
-        """Poll every due feed (or all enabled feeds) concurrently; one result per feed."""
+        """Poll every due feed (or all enabled feeds) concurrently; one result per feed.
+
+        At most :data:`FEEDS_PER_FETCH_SLOT` x ``network.global_limit`` feeds are in flight at a time.
+        """
         feeds = self.store.due_feeds(now, all=all_feeds)
+        in_flight = asyncio.Semaphore(max(1, self.settings.network.global_limit) * FEEDS_PER_FETCH_SLOT)
 
         async def one(feed: Feed) -> FeedResult:
             try:
-                result = await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
+                async with in_flight:
+                    result = await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
             except TimeoutError:
                 result = self._failure(feed, now, "timeout", f"{feed.url}: poll took longer than {FEED_TIMEOUT_S:.0f}s")
             except Exception as exc:  # a bug or an unforeseen input must not stop the round
@@ -177,7 +186,7 @@ class Ingestor:
         feed_text = entry_text(entry)
         text, source = feed_text, "feed"
         title, author, published = entry.title, entry.author, entry.published
-        known = self.store.get_article(canonical_url(link)) if link else None
+        known = self.store.article_at(link) if link else None
         if link and self.settings.poll.fetch_pages and (known is None or known.text_source == "feed"):
             page = await self._page(link)
             if page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):

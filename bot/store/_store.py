@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Engine,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
@@ -447,9 +448,18 @@ class Store:
     def _find_existing(
         session: Session, canon: str, guid: str | None, feed_id: int | None, title: str, chash: str, text_: str
     ) -> ArticleRow | None:
-        row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canon))
-        if row is not None:
-            return row
+        # One query for the canonical URL and (a long text's) content hash: the canonical match, else the oldest
+        # article with the same content, which the GUID match below still takes precedence over.
+        by_content = len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS
+        same_url = ArticleRow.canonical_url == canon
+        first = session.scalar(
+            select(ArticleRow)
+            .where(or_(same_url, ArticleRow.content_hash == chash) if by_content else same_url)
+            .order_by(case((same_url, 0), else_=1), ArticleRow.pk)
+            .limit(1)
+        )
+        if first is not None and first.canonical_url == canon:
+            return first
         if guid and feed_id is not None:
             row = session.scalar(
                 select(ArticleRow)
@@ -462,11 +472,7 @@ class Store:
             # under a new URL is the same article only when its title or its text is the same too.
             if row is not None and (row.content_hash == chash or normalize_text(row.title) == normalize_text(title)):
                 return row
-        if len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS:
-            return session.scalar(
-                select(ArticleRow).where(ArticleRow.content_hash == chash).order_by(ArticleRow.pk).limit(1)
-            )
-        return None
+        return first
 
     def upsert_article(
         self,
@@ -538,6 +544,14 @@ class Store:
                 session.add(row)
                 session.flush()
                 status = "new"
+                if feed_id is not None:  # a new article has no feed links yet: skip looking for one
+                    feed = session.get(FeedRow, feed_id)
+                    if feed is None:
+                        raise KeyError(f"no feed {feed_id!r}")
+                    session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+                    session.flush()
+                    return _article(row, [feed.url]), status
+                return _article(row, []), status
             else:
                 status = self._update(row, title, text, chash, source, now)
                 if status == "updated":
@@ -587,6 +601,14 @@ class Store:
                 row = session.scalar(select(ArticleRow).where(ArticleRow.url == key).order_by(ArticleRow.pk).limit(1))
             if row is None:
                 row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url(key)))
+            return self._articles(session, [row])[0] if row else None
+
+    def article_at(self, url: str) -> Article | None:
+        """The article stored under ``url``'s canonical form (the identity :meth:`upsert_article` matches first),
+        or ``None``: one indexed lookup, for the ingest path that asks this of every feed entry (:meth:`get_article`
+        also tries ids and the exact ``url`` column, which has no index)."""
+        with self._sessions() as session:
+            row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url(url)))
             return self._articles(session, [row])[0] if row else None
 
     def list_articles(
@@ -724,13 +746,23 @@ class Store:
             if row is None:
                 raise KeyError(f"no article {article_id!r}")
             story = session.get(StoryRow, story_id)
+            previous = row.story_id
+            if story is None and previous is None:  # a new story of this one article: nothing to count
+                story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=1,
+                                 outlets=[row.outlet] if row.outlet else [])  # fmt: skip
+                session.add(story)
+                session.flush()
+                row.story_id = story_id
+                if minhash is not None:
+                    row.minhash = minhash
+                session.flush()
+                return _story(story)
             if story is None:
                 story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=0, outlets=[])
                 session.add(story)
                 session.flush()
             elif row.first_seen < story.first_seen:
                 story.first_seen = row.first_seen
-            previous = row.story_id
             row.story_id = story_id
             if minhash is not None:
                 row.minhash = minhash

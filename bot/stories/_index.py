@@ -87,8 +87,12 @@ def signature(text: str) -> bytes:
     return _to_bytes(_minhash(features(text)))
 
 
+def _values(mh: MinHash) -> np.ndarray[Any, Any]:
+    return np.asarray(mh.hashvalues, dtype="<u4")
+
+
 def _to_bytes(mh: MinHash) -> bytes:
-    return _FORMAT + bytes(np.asarray(mh.hashvalues, dtype="<u4").tobytes())
+    return _FORMAT + bytes(_values(mh).tobytes())
 
 
 def _from_bytes(data: bytes) -> MinHash:
@@ -111,7 +115,7 @@ def story_key_for(article_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    signature: MinHash
+    values: np.ndarray[Any, Any]  # the signature's hash values: a MinHash object would keep 4x the memory
     outlet: str
     story_key: str
 
@@ -157,9 +161,10 @@ class StoryIndex:
         ranked: list[tuple[float, str]] = []
         if mh.is_empty():
             return ranked
+        values = _values(mh)
         for candidate in self._lsh.query(mh):
             entry = self._entries[candidate]
-            score = float(mh.jaccard(entry.signature))
+            score = float(np.count_nonzero(values == entry.values)) / NUM_PERM  # MinHash.jaccard, minus its checks
             needed = self.same_outlet_threshold if outlet is not None and entry.outlet == outlet else self.threshold
             if score >= needed:
                 ranked.append((score, candidate))
@@ -223,7 +228,7 @@ class StoryIndex:
 
     def signature_of(self, article_id: str) -> bytes:
         """The stored form of an indexed article's signature (KeyError when it is not indexed)."""
-        return _to_bytes(self._entries[article_id].signature)
+        return _FORMAT + self._entries[article_id].values.tobytes()
 
     def story_of(self, article_id: str) -> str | None:
         """The story key of an indexed article, or ``None``."""
@@ -232,5 +237,5 @@ class StoryIndex:
 
     def _insert(self, article_id: str, mh: MinHash, outlet: str, story_key: str) -> str:
         self._lsh.insert(article_id, mh)
-        self._entries[article_id] = _Entry(mh, outlet, story_key)
+        self._entries[article_id] = _Entry(_values(mh), outlet, story_key)
         return story_key

@@ -1,0 +1,737 @@
+"""Ingestion benchmark: poll rounds over 1,000 loopback feeds, measured against the targets of issue 3.
+
+Run as ``python bench/ingest_bench.py`` (``make bench``). A feed server runs in a separate process (spawned,
+so the measured process is only the bot) on 127.0.0.1; nothing else is ever contacted. It serves ``FEEDS``
+RSS feeds with ETags (an unchanged feed answers 304), and every entry links to a generated article page:
+varied news-like HTML (several paragraphs, quotes, names, figures; about 3-6 KB of text) made with a seeded
+RNG, so every run sees the same inputs. The bot side is the real thing: a SQLite store in a temporary
+directory, :class:`bot.ingest.Ingestor` with :class:`bot.sources.Fetcher` over ``http_client(settings)``,
+trafilatura extraction, the summarizer and the story index.
+
+Rounds, each timed:
+
+0. backfill (warm-up): the first poll of every feed stores its ``BACKLOG`` entries as backlog;
+1. (a) nothing changed: every feed answers 304;
+2. (b) ``NEW`` new entries per feed, each with a page: fetch + extract + summarize + store (articles/s).
+
+(c) is the peak RSS of this process (``ru_maxrss``) at the end. All feeds live on one host, so
+``network.per_host`` is raised to the global limit: with the default of 2 a single host would cap the whole
+round at two requests in flight, which measures the politeness limit rather than the bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from html import escape
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a checkout that is not installed
+    sys.path.insert(0, str(ROOT))
+
+SEED = 20250304
+FEEDS = 1_000
+BACKLOG = 2  # entries per feed at the first poll (stored as backlog; kept small to bound the run)
+NEW = 5  # new entries per feed for round (b)
+GLOBAL_LIMIT = 16  # network.global_limit (the default); per_host is raised to it
+INTERVAL_S = 900
+NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+
+TARGET_304_S = 10.0
+TARGET_RATE = 30.0
+TARGET_RSS_MB = 300.0
+
+# --- generated news ------------------------------------------------------------------------------------------
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_FIRST = _words(
+    "Maria Ellen John Aiko Pedro Fatima Oleg Grace Samuel Lena Ahmed Chloe Ravi Tomasz Ingrid Kwame Sofia Daniel "
+    "Mei Hamid Nadia Lucas Priya Jonas Amara Viktor Elena Mateo Yusuf Hannah Kenji Beatriz Liam Zainab Marta "
+    "Andrei Leila Patrick Anouk Diego Sunita Felix Rosa Emeka Clara Ibrahim Greta Hugo"
+)
+_LAST = _words(
+    "Alvarez Okafor Lindqvist Tanaka Moreau Kowalski Haddad Brennan Costa Iyer Novak Fischer Mensah Romano "
+    "Larsen Abebe Duarte Nakamura O'Connell Petrov Castillo Weber Adeyemi Sato Bianchi Hughes Rahman Jansen "
+    "Ferreira Kaplan Morales Nilsen Osei Varga Whitfield Yilmaz Zhou Baptiste Delgado Eriksen Farouk"
+)
+_ROLES = (
+    "the city's mayor", "a spokeswoman for the ministry", "an economist at the central bank", "the union leader",
+    "a senior official", "the company's chief executive", "a local resident", "the head of the regional council",
+    "a lawyer for the families", "the hospital's medical director", "a professor of public policy",
+    "the opposition leader", "the fire service's chief officer", "a shop owner on the high street",
+)  # fmt: skip
+_CUES = ("said", "told reporters", "added", "warned", "argued", "said in a statement", "told the BBC")
+_OPENERS = ("We know that", "Nobody expected that", "It is clear that", "I think", "Frankly,", "The truth is that",
+            "For once,", "As far as I can tell,", "Honestly,", "Let me be clear:", "Everyone here knows",
+            "It matters that")  # fmt: skip
+
+# Each topic: a headline pattern, subjects, actions and details; {p} is a place, {n} a number, {m} a month.
+_TOPICS: list[dict[str, Any]] = [
+    {
+        "head": ["{p} council approves {n} million budget for flood defences", "Flood barrier plan for {p} faces vote"],
+        "subj": ["The council", "Engineers", "Residents of the old town", "The environment agency", "Councillors"],
+        "act": [
+            "approved a {n} million plan to raise the river walls",
+            "warned that winter storms were getting worse",
+            "asked for a public inquiry into the barrier",
+            "published a survey of {n} homes at risk",
+            "delayed the vote on the tidal gates until {m}",
+            "criticised the cost of the pumping station",
+        ],
+        "det": [
+            "after three winters of flooding in the lower streets",
+            "despite objections from wildlife groups",
+            "with work due to start in {m}",
+            "as insurers raised premiums in the valley",
+        ],
+    },
+    {
+        "head": ["Rail strike halts trains across {p}", "Drivers in {p} walk out over pay and hours"],
+        "subj": ["Train drivers", "The rail operator", "Commuters", "The transport union", "Ministers"],
+        "act": [
+            "walked out for {n} hours over pay",
+            "cancelled {n} services on the coastal line",
+            "offered a rise of {n} per cent over two years",
+            "rejected the latest offer from management",
+            "ran replacement buses between {p} and the airport",
+            "called for talks to resume in {m}",
+        ],
+        "det": [
+            "in the third stoppage since the spring",
+            "leaving platforms empty during the morning rush",
+            "as negotiators met behind closed doors",
+            "while freight trains kept running overnight",
+        ],
+    },
+    {
+        "head": ["Storm leaves {n} homes without power in {p}", "Gales and heavy rain batter {p}"],
+        "subj": ["Repair crews", "The weather service", "Emergency services", "Power companies", "Schools"],
+        "act": [
+            "restored power to {n} homes overnight",
+            "issued an amber warning for wind and rain",
+            "rescued {n} people from cars caught in floodwater",
+            "closed the coast road near {p}",
+            "reported gusts of {n} miles an hour on the hills",
+            "opened rest centres in two schools",
+        ],
+        "det": [
+            "as fallen trees blocked several roads",
+            "with more rain forecast for the weekend",
+            "after the river burst its banks upstream",
+            "while ferries stayed in port",
+        ],
+    },
+    {
+        "head": ["Court hears evidence in {p} fraud trial", "Former director of {p} firm denies fraud"],
+        "subj": ["Prosecutors", "The jury", "Defence lawyers", "The judge", "A former accountant"],
+        "act": [
+            "told the court that {n} million pounds had gone missing",
+            "played recordings of phone calls",
+            "argued that the invoices were genuine",
+            "adjourned the hearing until {m}",
+            "heard from {n} witnesses in the first week",
+            "rejected a request to dismiss the case",
+        ],
+        "det": [
+            "in a trial expected to last six weeks",
+            "as relatives watched from the public gallery",
+            "after a two-year investigation by the fraud office",
+            "under reporting restrictions lifted on Monday",
+        ],
+    },
+    {
+        "head": ["{p} hospital waiting lists reach record {n}", "Nurses in {p} warn of winter pressure"],
+        "subj": ["Hospital managers", "Nurses", "The health board", "Patients' groups", "Doctors"],
+        "act": [
+            "reported {n} patients waiting more than a year",
+            "opened a new ward for elderly patients",
+            "asked the government for emergency funding",
+            "cancelled {n} planned operations",
+            "recruited staff from overseas to fill vacancies",
+            "published figures for the month of {m}",
+        ],
+        "det": [
+            "as flu cases rose across the region",
+            "despite a new diagnostic centre opening in the spring",
+            "with ambulances queuing outside the emergency department",
+            "ahead of the winter peak",
+        ],
+    },
+    {
+        "head": ["{p} factory to cut {n} jobs", "Carmaker confirms closure of {p} plant"],
+        "subj": ["The company", "Workers", "The local MP", "Union officials", "Suppliers"],
+        "act": [
+            "confirmed plans to cut {n} jobs by {m}",
+            "blamed high energy costs and weak demand",
+            "held a meeting with staff at the gates",
+            "called for government support for the site",
+            "said production would move abroad",
+            "offered voluntary redundancy to {n} staff",
+        ],
+        "det": [
+            "in a blow to a town built around the factory",
+            "after sales fell for a third year",
+            "as shares rose on the news",
+            "weeks after the firm reported a record profit",
+        ],
+    },
+    {
+        "head": ["{p} votes in tight mayoral race", "Polls open in {p} after bitter campaign"],
+        "subj": ["Voters", "The candidates", "Election officials", "Party activists", "Observers"],
+        "act": [
+            "queued outside polling stations before dawn",
+            "counted {n} postal votes overnight",
+            "promised cheaper bus fares and more housing",
+            "traded accusations in a final debate",
+            "expected turnout of about {n} per cent",
+            "declared the result shortly after midnight",
+        ],
+        "det": [
+            "in a race seen as a test for the government",
+            "after a campaign dominated by housing",
+            "with the two leading candidates level in the polls",
+            "as rain kept some voters at home",
+        ],
+    },
+    {
+        "head": ["{p} United reach cup final", "Late goal sends {p} into the final"],
+        "subj": ["The players", "The manager", "Supporters", "The club", "The home side"],
+        "act": [
+            "won {g}-1 after extra time",
+            "celebrated with fans on the pitch",
+            "sold {n} tickets within an hour",
+            "praised the young goalkeeper",
+            "will face the champions in {m}",
+            "dedicated the win to a former captain",
+        ],
+        "det": [
+            "in front of a sell-out crowd",
+            "after trailing at half-time",
+            "for the first time in forty years",
+            "despite losing two players to injury",
+        ],
+    },
+    {
+        "head": ["School building programme in {p} delayed", "Parents protest over {p} school closures"],
+        "subj": ["Parents", "The education authority", "Head teachers", "Pupils", "Builders"],
+        "act": [
+            "marched to the town hall with banners",
+            "postponed the opening of {n} new classrooms",
+            "found crumbling concrete in {n} schools",
+            "moved lessons into temporary cabins",
+            "asked for a timetable for the repairs",
+            "promised the work would finish by {m}",
+        ],
+        "det": [
+            "as the new term approached",
+            "after inspectors raised safety concerns",
+            "with some pupils taught in the sports hall",
+            "while the contractor blamed supply problems",
+        ],
+    },
+    {
+        "head": ["{p} airport expansion approved", "Night flights row as {p} airport grows"],
+        "subj": ["The airport", "Planning inspectors", "Campaigners", "Airlines", "Nearby residents"],
+        "act": [
+            "won approval for a second terminal",
+            "promised {n} new jobs over ten years",
+            "vowed to challenge the decision in court",
+            "added {n} routes for the summer",
+            "complained about noise from early flights",
+            "agreed a cap on night departures from {m}",
+        ],
+        "det": [
+            "after a public inquiry lasting eight months",
+            "despite the region's climate targets",
+            "as passenger numbers passed their pre-pandemic peak",
+            "with a noise insulation scheme for homes",
+        ],
+    },
+    {
+        "head": ["Wildfire forces evacuation near {p}", "Crews battle heath fire above {p}"],
+        "subj": ["Firefighters", "Forestry rangers", "Helicopter pilots", "Evacuated families", "Farmers"],
+        "act": [
+            "fought flames across {n} hectares of moorland",
+            "evacuated {n} caravans from the holiday park",
+            "dropped water scooped from the reservoir",
+            "blamed a disposable barbecue for the blaze",
+            "moved sheep away from the burning slopes",
+            "reopened the mountain pass by {m}",
+        ],
+        "det": [
+            "as dry easterly winds fanned the fire",
+            "under a thick plume visible from the motorway",
+            "after the driest spring on record",
+            "while smoke drifted over the estuary",
+        ],
+    },
+    {
+        "head": ["Museum in {p} returns looted bronzes", "{p} gallery unveils restored altarpiece"],
+        "subj": ["Curators", "The museum's trustees", "Art historians", "Descendants of the sculptors", "Conservators"],
+        "act": [
+            "handed back {n} bronze plaques",
+            "spent {n} months cleaning the gilded panels",
+            "traced the carvings to a colonial expedition",
+            "signed a loan agreement with the palace",
+            "discovered hidden pigment beneath the varnish",
+            "will display the altarpiece until {m}",
+        ],
+        "det": [
+            "in a ceremony attended by the ambassador",
+            "after decades of restitution claims",
+            "using infrared scans and microscopes",
+            "before the collection tours abroad",
+        ],
+    },
+    {
+        "head": ["Drought ration on farms around {p}", "Reservoirs near {p} fall to {n} per cent"],
+        "subj": ["Growers", "The water company", "Hydrologists", "Irrigation engineers", "Market traders"],
+        "act": [
+            "banned hosepipes for {n} thousand customers",
+            "ploughed under wilting potato crops",
+            "trucked drinking water to hilltop hamlets",
+            "measured groundwater at its lowest since records began",
+            "raised vegetable prices at the covered market",
+            "applied for abstraction licences before {m}",
+        ],
+        "det": [
+            "amid a heatwave stretching into its fifth week",
+            "with boreholes running dry",
+            "while lawns turned brown across the suburbs",
+            "despite a leaking mains network",
+        ],
+    },
+    {
+        "head": ["Tech start-up in {p} raises {n} million", "Battery maker picks {p} for gigafactory"],
+        "subj": ["Founders", "Venture investors", "Software engineers", "The chancellor", "Chip designers"],
+        "act": [
+            "raised {n} million in a funding round",
+            "hired graduates from the polytechnic",
+            "unveiled a prototype solid-state cell",
+            "leased a disused aircraft hangar",
+            "licensed its algorithm to insurers",
+            "expects revenue to triple by {m}",
+        ],
+        "det": [
+            "in the largest deal of its kind this year",
+            "backed by a sovereign wealth fund",
+            "despite a slump in listings",
+            "as rivals shed staff",
+        ],
+    },
+    {
+        "head": ["Landslide blocks railway outside {p}", "Cliff collapse closes beach at {p}"],
+        "subj": ["Geologists", "Coastguards", "Track workers", "Holidaymakers", "Surveyors"],
+        "act": [
+            "cleared {n} tonnes of mud from the cutting",
+            "cordoned off the promenade",
+            "installed sensors along the crumbling headland",
+            "rerouted freight via the inland loop",
+            "photographed fossils exposed by the rockfall",
+            "warned walkers to avoid the footpath until {m}",
+        ],
+        "det": [
+            "after torrential overnight downpours",
+            "where erosion has accelerated for years",
+            "with drones mapping the slip",
+            "as tides undercut the chalk",
+        ],
+    },
+    {
+        "head": ["Scientists in {p} sequence ancient wheat", "Telescope at {p} spots distant comet"],
+        "subj": ["Researchers", "Astronomers", "Geneticists", "Doctoral students", "The observatory"],
+        "act": [
+            "sequenced grains recovered from a Bronze Age pit",
+            "photographed a comet with a glowing tail",
+            "published findings in a peer-reviewed journal",
+            "calibrated the mirror with laser pulses",
+            "crossed heritage varieties with modern strains",
+            "will share raw data with colleagues in {m}",
+        ],
+        "det": [
+            "using a spectrograph built in the basement",
+            "with funding from a charitable endowment",
+            "after a decade of painstaking fieldwork",
+            "under unusually clear skies",
+        ],
+    },
+]
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+_LINKERS = ("Meanwhile,", "Earlier,", "On Monday,", "Later that day,", "In a separate development,",
+            "Last year,", "According to official figures,", "Separately,")  # fmt: skip
+
+
+def _fill(rng: random.Random, pattern: str, place: str) -> str:
+    return pattern.format(p=place, n=rng.randint(2, 950), m=rng.choice(_MONTHS), g=rng.randint(2, 5))
+
+
+_PLACE_HEADS = _words(
+    "Ash Bram Cal Dun Elm Fen Glen Hal Ivy Kel Lang Mar Nor Old Pen Quen Ros Sel Tarn Ulls Vay Wick Yar Zell Bally "
+    "Carr Dray Esk Fal Gor Holm Ince Kirk Lyd Mel Ness Orm Pol Rath Stav"
+)
+_PLACE_TAILS = _words(
+    "ford bury wick ton field mouth bridge ley stead combe haven dale thorpe by minster worth hurst cliff wood "
+    "mere gate holm ness port well"
+)
+_ORG_KINDS = ("Building Society", "Water Board", "Housing Trust", "Port Authority", "Steelworks", "Foundation",
+              "Chamber of Commerce", "Bus Company", "Energy Cooperative", "Teaching Hospital", "Rugby Club",
+              "Freight Terminal", "Credit Union", "Arts Festival")  # fmt: skip
+_STREETS = ("Road", "Street", "Lane", "Avenue", "Quay", "Square", "Hill", "Parade", "Row", "Crescent")
+
+
+def _place(rng: random.Random) -> str:
+    return rng.choice(_PLACE_HEADS) + rng.choice(_PLACE_TAILS)
+
+
+class _Writer:
+    """One generated article: a topic, a place and a cast of named people and bodies, from a seeded RNG.
+
+    Generated place, street and organisation names and full personal names recur through the article, as
+    named entities do in real news; they keep unrelated articles of one topic about as dissimilar as real
+    ones are, so that stories do not all merge (and the story index is not flooded with candidates).
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.topic = rng.choice(_TOPICS)
+        self.place = _place(rng)
+        self.people = [(f"{rng.choice(_FIRST)} {rng.choice(_LAST)}", rng.choice(_ROLES)) for _ in range(4)]
+        self.orgs = [f"{_place(rng)} {rng.choice(_ORG_KINDS)}" for _ in range(2)]
+        self.streets = [f"{_place(rng)} {rng.choice(_STREETS)}" for _ in range(2)]
+        self.title = _fill(rng, rng.choice(self.topic["head"]), self.place)
+        self.author = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+
+    def _subject(self) -> str:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.3:
+            name, role = rng.choice(self.people)
+            return f"{name}, {role}," if rng.random() < 0.3 else name
+        if roll < 0.45:
+            return f"The {rng.choice(self.orgs)}"
+        return str(rng.choice(self.topic["subj"]))
+
+    def sentence(self) -> str:
+        rng, topic = self.rng, self.topic
+        core = f"{self._subject()} {_fill(rng, rng.choice(topic['act']), self.place)}"
+        roll = rng.random()
+        if roll < 0.45:
+            core += f" {_fill(rng, rng.choice(topic['det']), self.place)}"
+        elif roll < 0.7:
+            where = rng.choice((*self.streets, self.place, f"the {rng.choice(self.orgs)}"))
+            core += f" {rng.choice(('near', 'on', 'outside', 'beside', 'at'))} {where}"
+        if rng.random() < 0.1:
+            core = f"{rng.choice(_LINKERS)} {core[0].lower()}{core[1:]}"
+        if rng.random() < 0.08:
+            core += f", {rng.choice(('officials said', 'a report found', 'local media reported', 'records show'))}"
+        return core + "."
+
+    def quote(self) -> str:
+        rng = self.rng
+        name, role = rng.choice(self.people)
+        words = self.sentence().rstrip(".")
+        words = words[0].lower() + words[1:]
+        pattern = rng.randrange(3)
+        if pattern == 0:
+            return f'"{words[0].upper()}{words[1:]}," {name}, {role}, {rng.choice(_CUES)}.'
+        if pattern == 1:
+            return f'{name}, {role}, {rng.choice(_CUES)}: "{rng.choice(_OPENERS)} {words}."'
+        return f'"{rng.choice(_OPENERS)} {words}," {rng.choice(_CUES)} {name}.'
+
+    def paragraphs(self, min_chars: int, max_chars: int) -> list[str]:
+        target = self.rng.randint(min_chars, max_chars)
+        out: list[str] = []
+        size = 0
+        quotes = 0
+        while size < target:
+            parts = [self.sentence() for _ in range(self.rng.randint(2, 4))]
+            if quotes < 3 and (self.rng.random() < 0.4 or (len(out) == 2 and quotes == 0)):
+                parts.insert(self.rng.randrange(len(parts) + 1), self.quote())
+                quotes += 1
+            paragraph = " ".join(parts)
+            out.append(paragraph)
+            size += len(paragraph) + 1
+        return out
+
+
+def article_html(feed: int, entry: int, published: datetime) -> tuple[str, str, str]:
+    """(title, teaser, html) of one generated article page, the same on every run."""
+    rng = random.Random(f"{SEED}:{feed}:{entry}")
+    writer = _Writer(rng)
+    paragraphs = writer.paragraphs(3_000, 6_000)
+    outlet = f"The {_place(rng)} {rng.choice(('Post', 'Herald', 'Courier', 'Gazette', 'Chronicle'))}"
+    related = "".join(f'<li><a href="/f{feed}/r{i}.html">{escape(_Writer(rng).title)}</a></li>' for i in range(4))
+    body = "".join(f"<p>{escape(p, quote=False)}</p>" for p in paragraphs)
+    stamp = published.isoformat()
+    html = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(writer.title)} | {escape(outlet)}</title>"
+        f"<meta name='author' content='{escape(writer.author)}'>"
+        f"<meta property='og:title' content='{escape(writer.title)}'>"
+        f"<meta property='article:published_time' content='{stamp}'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<link rel='stylesheet' href='/static/site.css'></head><body>"
+        f"<header><a href='/'>{escape(outlet)}</a><nav><ul><li><a href='/news'>News</a></li>"
+        "<li><a href='/sport'>Sport</a></li><li><a href='/business'>Business</a></li>"
+        "<li><a href='/weather'>Weather</a></li></ul></nav></header>"
+        f"<main><article><h1>{escape(writer.title)}</h1>"
+        f"<p class='byline'>By <span class='author'>{escape(writer.author)}</span>, "
+        f"<time datetime='{stamp}'>{published:%d %B %Y}</time></p>"
+        f"<div class='article-body'>{body}</div></article>"
+        f"<aside><h2>Related stories</h2><ul>{related}</ul></aside></main>"
+        "<footer><p>Sign up for our morning newsletter, delivered to your inbox.</p>"
+        f"<p>Copyright 2025 {escape(outlet)}. All rights reserved.</p></footer></body></html>"
+    )
+    return writer.title, paragraphs[0].split(". ")[0] + ".", html
+
+
+# --- the feed server (its own process) -----------------------------------------------------------------------
+
+
+def _serve(conn: Connection) -> None:
+    """Child process: serve generated feeds and pages on 127.0.0.1 until told to stop.
+
+    Commands on ``conn``: ``("publish", count)`` adds ``count`` entries to every feed (new ETag, pages
+    generated before the reply); ``("stats",)`` answers request counts; ``("stop",)`` ends the process.
+    """
+    from tests.feedserver import FeedServer, Item, rss_feed
+
+    n_feeds = conn.recv()
+    server = FeedServer().start()
+    items: list[list[Item]] = [[] for _ in range(n_feeds)]
+    versions = [0] * n_feeds
+    base = NOW - timedelta(days=2)
+    rss = {"Content-Type": "application/rss+xml; charset=utf-8"}
+    html_headers = {"Content-Type": "text/html; charset=utf-8"}
+
+    def publish(count: int) -> None:
+        for feed in range(n_feeds):
+            for _ in range(count):
+                entry = len(items[feed])
+                published = base + timedelta(minutes=37 * entry + feed % 60)
+                title, teaser, html = article_html(feed, entry, published)
+                path = f"/f{feed}/a{entry}.html"
+                server.route(path, html, headers=html_headers)
+                items[feed].insert(0, Item(title, server.url(path), guid=f"f{feed}-a{entry}", published=published,
+                                           summary=teaser, author=None))  # fmt: skip
+            versions[feed] += 1
+            body = rss_feed(items[feed][:20], title=f"Outlet {feed}", link=server.url(f"/f{feed}/"))
+            server.route(f"/f{feed}/rss.xml", body, headers=rss, etag=f'"f{feed}-v{versions[feed]}"')
+
+    conn.send(server.port)
+    try:
+        while True:
+            command = conn.recv()
+            if command[0] == "publish":
+                publish(int(command[1]))
+                conn.send("ok")
+            elif command[0] == "stats":
+                with server.lock:
+                    conn.send(len(server.requests))
+            else:
+                break
+    finally:
+        server.stop()
+
+
+class FeedProcess:
+    """The feed server's process, driven over a pipe."""
+
+    def __init__(self, n_feeds: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child,), name="ingest-bench-feeds", daemon=True)
+        self.process.start()
+        self.conn.send(n_feeds)
+        self.port: int = self.conn.recv()
+
+    def publish(self, count: int) -> None:
+        self.conn.send(("publish", count))
+        assert self.conn.recv() == "ok"
+
+    def requests(self) -> int:
+        self.conn.send(("stats",))
+        return int(self.conn.recv())
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(("stop",))
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(5)
+
+
+# --- the bot (this process) ----------------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def _progress(total: int, label: str) -> Callable[[Any], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    done = 0
+
+    def tick(_result: Any) -> None:
+        nonlocal done
+        done += 1
+        if done % 50 == 0 or done == total:
+            print(f"\r  {label}: {done}/{total} feeds", end="", file=sys.stderr, flush=True)
+            if done == total:
+                print(file=sys.stderr)
+
+    return tick
+
+
+async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: str | None) -> int:
+    from bot.config import settings_from_mapping
+    from bot.ingest import Ingestor, fetch_policy, http_client, load_story_index
+    from bot.sources import Fetcher
+    from bot.store import Store
+
+    started = time.perf_counter()
+    server = FeedProcess(feeds)
+    try:
+        server.publish(backlog)
+        settings = settings_from_mapping(
+            {
+                "network": {"allow_private": ["127.0.0.1"], "per_host": global_limit, "global_limit": global_limit},
+                "poll": {"backfill": 0},
+            }
+        )
+        with tempfile.TemporaryDirectory(prefix="newsbrief-bench-") as tmp:
+            db = Path(tmp) / "bench.db"
+            store = Store(f"sqlite:///{db}")
+            store.upgrade()
+            for i in range(feeds):
+                store.add_feed(f"http://127.0.0.1:{server.port}/f{i}/rss.xml", name=f"Outlet {i}",
+                               interval_s=INTERVAL_S, now=NOW)  # fmt: skip
+            async with http_client(settings) as client:
+                ingestor = Ingestor(
+                    store,
+                    Fetcher(client, fetch_policy(settings)),
+                    settings,
+                    stories=load_story_index(store, NOW, days=30),
+                    rng=random.Random(SEED),
+                )
+                rounds: list[tuple[str, float, float, Counter[str], int]] = []
+
+                async def poll(label: str, when: datetime, profile_as: str | None = None) -> None:
+                    profiler = None
+                    if profile and profile_as:
+                        import cProfile
+
+                        profiler = cProfile.Profile()
+                        profiler.enable()
+                    t0, cpu0 = time.perf_counter(), time.process_time()
+                    results = await ingestor.poll_round(when, progress=_progress(feeds, label))
+                    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+                    if profiler is not None:
+                        profiler.disable()
+                        profiler.dump_stats(f"{profile}-{profile_as}.prof")
+                    statuses = Counter(r.status for r in results)
+                    errors = sum(len(r.errors) for r in results)
+                    for r in results:
+                        statuses["_new"] += r.new
+                    rounds.append((label, elapsed, cpu, statuses, errors))
+
+                await poll("backfill", NOW)
+                await poll("unchanged", NOW + timedelta(minutes=16), "a")
+                server.publish(new)
+                await poll("new entries", NOW + timedelta(minutes=32), "b")
+            store.close()
+            peak = _peak_rss_mb()
+            with sqlite3.connect(db) as con:
+                n_articles, n_page, n_eligible, n_summarized = con.execute(
+                    "SELECT count(*), sum(text_source = 'page'), sum(eligible), sum(summary_json IS NOT NULL) "
+                    "FROM articles"
+                ).fetchone()
+                n_stories = con.execute("SELECT count(*) FROM stories").fetchone()[0]
+                avg_chars = con.execute("SELECT avg(length(text)) FROM articles").fetchone()[0] or 0
+            requests = server.requests()
+    finally:
+        server.stop()
+
+    cores = os.cpu_count() or 1
+    print(f"Ingestion: {feeds:,} RSS feeds on a loopback server in a separate process (127.0.0.1:{server.port}),")
+    print(f"{backlog} backlog + {new} new entries per feed, each linking to a generated article page (seed {SEED});")
+    print(f"SQLite store in a temp dir; {cores} CPU core(s). network.global_limit = {global_limit}, and")
+    print(f"network.per_host raised from 2 to {global_limit}: all {feeds:,} feeds share one host here.")
+    print()
+    rows = []
+    for label, elapsed, cpu, statuses, errors in rounds:
+        new_count = statuses["_new"]
+        rate = f"{new_count / elapsed:,.1f}" if new_count else "-"
+        rows.append([label, f"{elapsed:.2f}", f"{cpu:.2f}", str(statuses["ok"]), str(statuses["not_modified"]),
+                     str(statuses["error"] + statuses["disabled"]), str(new_count), rate, str(errors)])  # fmt: skip
+    header = ["round", "wall s", "bot cpu s", "200", "304", "failed", "new articles", "articles/s", "entry errors"]
+    print(_table(header, rows))
+    print()
+    _, unchanged_s, _, unchanged_st, _ = rounds[1]
+    _, new_s, _, new_st, _ = rounds[2]
+    rate = new_st["_new"] / new_s if new_s else 0.0
+    all_304 = unchanged_st["not_modified"] == feeds
+    checks = [
+        ["(a) nothing changed (all 304)", f"{unchanged_s:.2f} s", f"<= {TARGET_304_S:g} s",
+         "met" if unchanged_s <= TARGET_304_S and all_304 else "NOT met"],
+        [f"(b) {new} new entries x {feeds:,} feeds", f"{rate:,.1f} articles/s", f">= {TARGET_RATE:g} articles/s",
+         "met" if rate >= TARGET_RATE and new_st["_new"] == new * feeds else "NOT met"],
+        ["(c) peak RSS of the bot process", f"{peak:,.0f} MB", f"<= {TARGET_RSS_MB:g} MB",
+         "met" if peak <= TARGET_RSS_MB else "NOT met"],
+    ]  # fmt: skip
+    print(_table(["measure", "figure", "target", ""], checks))
+    print()
+    print(f"store: {n_articles:,} articles ({n_page or 0:,} text from the page, {n_summarized or 0:,} summarized, "
+          f"{n_eligible or 0:,} eligible), {n_stories:,} stories, {avg_chars:,.0f} chars of text on average; "
+          f"the server answered {requests:,} requests")  # fmt: skip
+    print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=FEEDS)
+    parser.add_argument("--backlog", type=int, default=BACKLOG)
+    parser.add_argument("--new", type=int, default=NEW)
+    parser.add_argument("--global-limit", type=int, default=GLOBAL_LIMIT)
+    parser.add_argument("--profile", metavar="PREFIX", help="cProfile rounds (a) and (b) into PREFIX-a/-b.prof")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    return asyncio.run(run(args.feeds, args.backlog, args.new, args.global_limit, args.profile))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
