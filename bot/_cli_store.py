@@ -12,7 +12,7 @@ import json
 import random
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, parse_duration
-from bot.ingest import FeedResult, Ingestor, fetch_policy, http_client, load_story_index, sync_config_feeds
+from bot.ingest import (
+    FeedResult,
+    Ingestor,
+    extraction_pool,
+    fetch_policy,
+    http_client,
+    load_story_index,
+    sync_config_feeds,
+)
 from bot.sources import Fetcher, FetchError, discover_feeds, parse_feed
 from bot.store import Article, Feed, Store
 
@@ -84,24 +92,30 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Below this many due feeds a worker process for page extraction costs more to start than it saves.
+POOL_MIN_FEEDS = 20
+
+
 async def _poll(store: Store, settings: Settings, now: datetime, *, all_feeds: bool) -> list[FeedResult]:
-    async with http_client(settings) as client:
-        ingestor = Ingestor(
-            store,
-            Fetcher(client, fetch_policy(settings)),
-            settings,
-            stories=load_story_index(store, now, days=settings.store.retention_days),
-            rng=random.Random(),
-        )
-        total = len(store.due_feeds(now, all=all_feeds))
-        if total < 5 or not sys.stderr.isatty():
-            return await ingestor.poll_round(now, all_feeds=all_feeds)
-        columns = (TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, console=Console(stderr=True)) as progress:
-            task = progress.add_task("poll", total=total)
-            return await ingestor.poll_round(
-                now, all_feeds=all_feeds, progress=lambda _result: progress.advance(task)
+    total = len(store.due_feeds(now, all=all_feeds))
+    with extraction_pool() if total >= POOL_MIN_FEEDS else nullcontext() as pool:
+        async with http_client(settings) as client:
+            ingestor = Ingestor(
+                store,
+                Fetcher(client, fetch_policy(settings)),
+                settings,
+                stories=load_story_index(store, now, days=settings.store.retention_days),
+                rng=random.Random(),
+                extract_executor=pool,
             )
+            if total < 5 or not sys.stderr.isatty():
+                return await ingestor.poll_round(now, all_feeds=all_feeds)
+            columns = (TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=Console(stderr=True)) as progress:
+                task = progress.add_task("poll", total=total)
+                return await ingestor.poll_round(
+                    now, all_feeds=all_feeds, progress=lambda _result: progress.advance(task)
+                )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,6 +40,7 @@ __all__ = [
     "FeedResult",
     "Ingestor",
     "entry_text",
+    "extraction_pool",
     "fetch_policy",
     "http_client",
     "load_story_index",
@@ -87,9 +92,11 @@ class Ingestor:
         stories: StoryIndex,
         rng: random.Random,
         summarize: Callable[..., Summary] | None = None,
+        extract_executor: Executor | None = None,
     ) -> None:
         from summarizer import summarize as default_summarize
 
+        self.extract_executor = extract_executor
         self.store = store
         self.fetcher = fetcher
         self.settings = settings
@@ -216,7 +223,9 @@ class Ingestor:
         except FetchError as exc:
             log.info("page %s: %s (falling back to the feed's text)", url, exc)
             return None
-        return await extract_page_async(fetched.body, fetched.final_url, timeout=self.settings.poll.page_timeout)
+        return await extract_page_async(
+            fetched.body, fetched.final_url, timeout=self.settings.poll.page_timeout, executor=self.extract_executor
+        )
 
     def _failure(
         self, feed: Feed, now: datetime, kind: str, message: str, *, retry_after: float | None = None
@@ -274,3 +283,20 @@ def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[F
             interval = int(feed.interval or settings.poll.interval)
             added.append(store.add_feed(feed.url, name=feed.name, interval_s=interval, tags=feed.tags, now=now))
     return added
+
+
+@contextmanager
+def extraction_pool() -> Iterator[Executor | None]:
+    """A one-worker process pool for page extraction on a machine with a spare core, else ``None``.
+
+    Extraction is the largest share of ingest CPU and holds the GIL; a worker process lets it run beside
+    fetching, summarizing and storing. Workers are spawned (not forked: the parent has threads).
+    """
+    if (os.cpu_count() or 1) < 2:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -261,3 +261,27 @@ async def test_an_empty_feed_and_a_slow_feed_do_not_hold_up_the_round(
     assert slow.status == "error"
     feed = store.get_feed(ids["/slow.xml"])
     assert feed is not None and feed.last_error_kind == "timeout"
+
+
+async def test_pages_can_be_extracted_in_a_worker_process(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    server.route("/bridge", page("Rail bridge reopens", BRIDGE))
+    server.route("/feed.xml", rss_feed([Item("Rail bridge reopens", server.url("/bridge"), guid="p1")]))
+    store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        worker = Ingestor(
+            store,
+            Fetcher(client, fetch_policy(settings)),
+            settings,
+            stories=load_story_index(store, NOW, days=30),
+            rng=random.Random(0),
+            extract_executor=pool,
+        )
+        results = await worker.poll_round(NOW)
+    assert results[0].new == 1
+    article = store.get_article(server.url("/bridge"))
+    assert article is not None and article.text_source == "page" and "12 million pounds" in article.text

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import threading
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,12 +251,23 @@ def extract_page(html: bytes | str, url: str) -> ExtractedPage | None:
     )
 
 
-async def extract_page_async(html: bytes | str, url: str, *, timeout: float = 10.0) -> ExtractedPage | None:
-    """:func:`extract_page` in a worker thread, given at most ``timeout`` seconds; None (and a warning) after.
+async def extract_page_async(
+    html: bytes | str, url: str, *, timeout: float = 10.0, executor: Executor | None = None
+) -> ExtractedPage | None:
+    """:func:`extract_page` off the event loop, given at most ``timeout`` seconds; None (and a warning) after.
 
-    The thread itself cannot be interrupted: it finishes in the background, but the caller moves on.
+    ``executor`` is where it runs: a process pool puts extraction (lxml and trafilatura, mostly
+    GIL-bound Python) on another core; without one it runs in a worker thread. Neither can be interrupted:
+    a late extraction finishes in the background, but the caller moves on. A broken process pool (a crashed
+    worker) falls back to a thread for this page.
     """
+    loop = asyncio.get_running_loop()
     try:
+        if executor is not None:
+            try:
+                return await asyncio.wait_for(loop.run_in_executor(executor, extract_page, html, url), timeout)
+            except BrokenExecutor:
+                log.warning("extraction worker pool is broken; extracting %s in a thread", url)
         return await asyncio.wait_for(asyncio.to_thread(extract_page, html, url), timeout)
     except TimeoutError:
         log.warning("extraction of %s took longer than %g s; skipped", url, timeout)
