@@ -131,3 +131,14 @@ def test_relative_file_feed_urls_are_resolved_against_the_config_folder(tmp_path
         "file:///abs/feed.xml",
         "https://news.example/rss",
     ]
+
+
+def test_the_example_config_documents_valid_settings() -> None:
+    path = Path(__file__).resolve().parents[1] / "config" / "newsbrief.example.toml"
+    s = load_settings(path)
+    assert s.store.url == "sqlite:///var/newsbrief.db" and s.store.retention_days == 30
+    assert s.poll.interval == 900 and s.poll.disable_after == 10 and s.network.max_bytes == 5_000_000
+    assert s.feeds[0].tags == ("world",) and "ukraine" in s.topics
+    # Every default the example states is the built-in default: copying it changes nothing.
+    defaults = load_settings(None)
+    assert (s.store, s.network, s.poll) == (defaults.store, defaults.network, defaults.poll)
