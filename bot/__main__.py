@@ -1,8 +1,8 @@
 """The ``newsbrief`` command line (SPEC.md, "CLI").
 
 ``run`` polls the feeds once, prints a briefing per topic and answers commands at the console prompt (the
-scheduler and the Slack/Discord adapters come later); ``poll``, ``brief``, ``feeds``, ``db`` and ``articles``
-work; the other commands are parsed (so bad usage is reported as such) but not implemented yet.
+scheduler and the Slack/Discord adapters come later); ``poll``, ``brief``, ``digest``, ``subs``, ``feeds``, ``db``
+and ``articles`` work; the other commands are parsed (so bad usage is reported as such) but not implemented yet.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from bot import __version__
 from bot._cli_brief import cmd_brief
+from bot._cli_digest import cmd_digest, cmd_subs
 from bot._cli_run import cmd_run
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
 from bot.config import ConfigError, Settings, settings_from_mapping
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="AGE", default="72h", help="only stories newer than this (default 72h)")
 
     p = add("digest", "send (or preview) one subscription's digest")
+    p.set_defaults(handler=_with_settings(cmd_digest))
     p.add_argument("sub_id", metavar="SUB_ID")
     p.add_argument("--dry-run", action="store_true", help="print instead of posting")
 
@@ -147,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = feeds.add_parser("check", help="fetch a feed once and report", parents=common)
     p.add_argument("url", metavar="URL")
 
-    subs = add("subs", "subscriptions").add_subparsers(dest="action", metavar="ACTION", required=True)
+    subs_parser = add("subs", "subscriptions")
+    subs_parser.set_defaults(handler=_with_settings(cmd_subs))
+    subs = subs_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = subs.add_parser("list", help="list subscriptions", parents=common)
     p.add_argument("--json", action="store_true")
 

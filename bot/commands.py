@@ -61,9 +61,11 @@ Usage:
   /brief list                                   this channel's subscriptions
   /brief topics | sources | help"""
 
-SUBSCRIPTIONS_LATER = (
-    "Subscriptions come with the scheduler: /brief subscribe, unsubscribe and list are not available yet."
-)
+DEFAULT_SCHEDULE = "daily 08:00"
+"""The schedule of ``/brief subscribe <topic>`` without one."""
+DEFAULT_TZ = "UTC"
+"""The time zone of ``/brief subscribe`` without ``tz=``."""
+NOT_A_MANAGER = "Subscribing and unsubscribing need channel-manager rights in this channel."
 
 
 class UsageError(ValueError):
@@ -382,6 +384,50 @@ def _brief(
     return Reply(kind="briefing", text=summary, briefing=result, ephemeral=False)
 
 
+def _list_text(store: Store, platform: str, channel: str) -> str:
+    subs = store.list_subscriptions(platform=platform, channel=channel)
+    if not subs:
+        return "No subscriptions in this channel. Subscribe with /brief subscribe <topic> [schedule]."
+    lines = ["Subscriptions in this channel:"]
+    for sub in subs:
+        state = f"; paused: {sub.paused_reason or 'no reason recorded'}" if sub.paused else ""
+        lines.append(f"  #{sub.id} {sub.topic}: {sub.schedule} ({sub.tz}){state}")
+    return "\n".join(lines)
+
+
+def _topic_name(wanted: str, settings: Settings) -> str | None:
+    return next((name for name in settings.topics if name.casefold() == wanted.casefold()), None)
+
+
+def _subscribe_reply(
+    command: SubscribeCommand, *, store: Store, settings: Settings, user: str, platform: str, channel: str,
+    now: datetime,
+) -> Reply:  # fmt: skip
+    topic = _topic_name(command.topic, settings)
+    if topic is None:
+        known = ", ".join(sorted(settings.topics)) or "none are configured"
+        return Reply(kind="error", text=f"Unknown topic {command.topic!r}: subscribe to a configured topic "
+                                        f"({known}).", ephemeral=True)  # fmt: skip
+    schedule = command.schedule.text if command.schedule is not None else DEFAULT_SCHEDULE
+    tz = command.tz or DEFAULT_TZ
+    try:
+        sub = store.add_subscription(platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user)
+    except ValueError:
+        existing = next(s for s in store.list_subscriptions(platform=platform, channel=channel) if s.topic == topic)
+        return Reply(kind="error", text=f"This channel is already subscribed to {topic} (#{existing.id}: "
+                                        f"{existing.schedule}, {existing.tz}).", ephemeral=True)  # fmt: skip
+    return Reply(kind="text", text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}), #{sub.id}. "
+                                   "A digest carries only stories not posted here before.")  # fmt: skip
+
+
+def _unsubscribe_reply(command: UnsubscribeCommand, *, store: Store, platform: str, channel: str) -> Reply:
+    subs = store.list_subscriptions(platform=platform, channel=channel)
+    sub = next((s for s in subs if s.topic.casefold() == command.topic.casefold()), None)
+    if sub is None or not store.remove_subscription(sub.id):
+        return Reply(kind="error", text=f"This channel is not subscribed to {command.topic}.", ephemeral=True)
+    return Reply(kind="text", text=f"Unsubscribed this channel from {sub.topic}.")
+
+
 def answer(
     command: Command,
     *,
@@ -391,8 +437,12 @@ def answer(
     channel: str,
     now: datetime,
     limiter: RateLimiter,
+    platform: str = "console",
+    is_manager: bool = False,
 ) -> Reply:
-    """Answer a parsed command for ``user`` in ``channel`` as of ``now`` (only ``/brief`` is rate-limited)."""
+    """Answer a parsed command for ``user`` in ``channel`` of ``platform`` as of ``now`` (only ``/brief`` is
+    rate-limited). Subscribing and unsubscribing need ``is_manager`` (the adapter decides: channel-manager
+    rights; the console is always a manager); anyone may list a channel's subscriptions."""
     if isinstance(command, BriefCommand):
         return _brief(command, store=store, settings=settings, user=user, now=now, limiter=limiter)
     if isinstance(command, TopicsCommand):
@@ -401,8 +451,14 @@ def answer(
         return Reply(kind="text", text=_sources_text(store), ephemeral=True)
     if isinstance(command, HelpCommand):
         return Reply(kind="text", text=USAGE, ephemeral=True)
-    # subscribe, unsubscribe, list: the scheduler issue brings subscriptions (channel is theirs to use).
-    return Reply(kind="error", text=SUBSCRIPTIONS_LATER, ephemeral=True)
+    if isinstance(command, ListCommand):
+        return Reply(kind="text", text=_list_text(store, platform, channel), ephemeral=True)
+    if not is_manager:
+        return Reply(kind="error", text=NOT_A_MANAGER, ephemeral=True)
+    if isinstance(command, SubscribeCommand):
+        return _subscribe_reply(command, store=store, settings=settings, user=user, platform=platform,
+                                channel=channel, now=now)  # fmt: skip
+    return _unsubscribe_reply(command, store=store, platform=platform, channel=channel)
 
 
 def render_text(reply: Reply) -> str:

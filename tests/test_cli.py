@@ -112,8 +112,6 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     "argv",
     [
-        ["digest", "7", "--dry-run"],
-        ["subs", "list", "--json"],
         ["doctor"],
     ],
 )

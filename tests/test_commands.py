@@ -234,12 +234,48 @@ def test_answer_sources_with_their_state(store: Store) -> None:
     assert "not polled yet; last polled never" in lines[4]
 
 
-def test_answer_help_and_later_commands(store: Store) -> None:
+def test_answer_help(store: Store) -> None:
     help_reply = ask(store, "help")
     assert help_reply.kind == "text"
     assert help_reply.text == USAGE
-    for text in ("/brief subscribe ukraine daily 08:00", "/brief unsubscribe ukraine", "/brief list"):
-        reply = ask(store, text)
+
+
+def manage(store: Store, text: str, *, channel: str = "C1", is_manager: bool = True) -> Reply:
+    return answer(
+        parse_command(text), store=store, settings=SETTINGS, user="U1", channel=channel, now=NOW,
+        limiter=RateLimiter(), platform="slack", is_manager=is_manager,
+    )  # fmt: skip
+
+
+def test_subscribe_needs_manager_rights(store: Store) -> None:
+    for text in ("/brief subscribe ukraine daily 08:00", "/brief unsubscribe ukraine"):
+        reply = ask(store, text)  # is_manager defaults to False
         assert reply.kind == "error"
         assert reply.ephemeral
-        assert "subscriptions come with the scheduler" in reply.text.lower()
+        assert "channel-manager rights" in reply.text
+    assert store.list_subscriptions() == []
+
+
+def test_subscribe_list_unsubscribe(store: Store) -> None:
+    assert "No subscriptions in this channel" in manage(store, "/brief list", is_manager=False).text
+    reply = manage(store, "/brief subscribe Ukraine weekdays 7:30 tz=Europe/Berlin")
+    assert reply.kind == "text"
+    assert "Subscribed this channel to ukraine: weekdays 07:30 (Europe/Berlin)" in reply.text
+    (sub,) = store.list_subscriptions()
+    assert (sub.platform, sub.channel, sub.topic, sub.schedule, sub.tz, sub.created_by) == (
+        "slack", "C1", "ukraine", "weekdays 07:30", "Europe/Berlin", "U1")  # fmt: skip
+    floods = manage(store, "/brief subscribe floods").text
+    assert floods.startswith("Subscribed this channel to floods: daily 08:00 (UTC)")
+    again = manage(store, "/brief subscribe ukraine hourly")
+    assert again.kind == "error" and "already subscribed to ukraine" in again.text
+    unknown = manage(store, "/brief subscribe volcanoes")
+    assert unknown.kind == "error" and "Unknown topic" in unknown.text and "floods, ukraine" in unknown.text
+    listed = manage(store, "/brief list", is_manager=False).text.splitlines()
+    assert listed == ["Subscriptions in this channel:", f"  #{sub.id} ukraine: weekdays 07:30 (Europe/Berlin)",
+                      f"  #{sub.id + 1} floods: daily 08:00 (UTC)"]  # fmt: skip
+    assert "No subscriptions" in manage(store, "/brief list", channel="C2").text
+    assert "No subscriptions" in ask(store, "/brief list").text  # another platform (console), same channel name
+    assert manage(store, "/brief unsubscribe UKRAINE").text == "Unsubscribed this channel from ukraine."
+    missing = manage(store, "/brief unsubscribe ukraine")
+    assert missing.kind == "error" and "not subscribed to ukraine" in missing.text
+    assert [s.topic for s in store.list_subscriptions()] == ["floods"]

@@ -7,16 +7,29 @@ frozen dataclasses below, never ORM objects.
 
 from bot.store._query import Query, Term, parse_query
 from bot.store._store import CONTENT_IDENTITY_MIN_CHARS, Store, new_article_id, summary_to_json
-from bot.store._types import Article, Feed, StoredSignature, Story, TextSource, UpsertStatus
+from bot.store._types import (
+    Article,
+    DigestSlot,
+    Feed,
+    SlotOutcome,
+    StoredSignature,
+    Story,
+    Subscription,
+    TextSource,
+    UpsertStatus,
+)
 
 __all__ = [
     "CONTENT_IDENTITY_MIN_CHARS",
     "Article",
+    "DigestSlot",
     "Feed",
     "Query",
+    "SlotOutcome",
     "Store",
     "StoredSignature",
     "Story",
+    "Subscription",
     "Term",
     "TextSource",
     "UpsertStatus",

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -142,3 +143,52 @@ class DigestCitationRow(Base):
     article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="RESTRICT"), index=True)
     digest_ref: Mapped[str] = mapped_column(Text)
     cited_at: Mapped[datetime]
+
+
+class SubscriptionRow(Base):
+    """A channel's digest of one configured topic, on a schedule in a time zone (migration 0002)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("platform", "channel", "topic", name="uq_subscriptions_platform_channel_topic"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    schedule: Mapped[str] = mapped_column(Text)
+    tz: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None]
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestSlotRow(Base):
+    """The claim of one scheduled digest slot (inserted before posting; unique per subscription and slot)."""
+
+    __tablename__ = "digest_slots"
+    __table_args__ = (UniqueConstraint("subscription_id", "slot", name="uq_digest_slots_subscription_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(32))
+    claimed_at: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    message_ref: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]
+
+
+class PostedStoryRow(Base):
+    """A story a subscription has carried, with the story's article count when it was posted."""
+
+    __tablename__ = "posted_stories"
+
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    posted_at: Mapped[datetime]
+    article_count_at_post: Mapped[int] = mapped_column(Integer)

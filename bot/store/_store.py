@@ -30,9 +30,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from bot.store._models import ArticleRow, DigestCitationRow, FeedArticleRow, FeedRow, StoryRow, UTCDateTime
+from bot.store._models import (
+    ArticleRow,
+    DigestCitationRow,
+    DigestSlotRow,
+    FeedArticleRow,
+    FeedRow,
+    PostedStoryRow,
+    StoryRow,
+    SubscriptionRow,
+    UTCDateTime,
+)
 from bot.store._query import parse_query, to_fts5, to_tsquery_sql
-from bot.store._types import Article, Feed, StoredSignature, Story, TextSource, UpsertStatus
+from bot.store._types import (
+    Article,
+    DigestSlot,
+    Feed,
+    SlotOutcome,
+    StoredSignature,
+    Story,
+    Subscription,
+    TextSource,
+    UpsertStatus,
+)
 from bot.stories import canonical_url, content_hash, normalize_text, outlet_of
 
 if TYPE_CHECKING:
@@ -135,6 +155,37 @@ def _story(row: StoryRow) -> Story:
         article_count=row.article_count,
         outlets=tuple(row.outlets or ()),
     )
+
+
+def _subscription(row: SubscriptionRow) -> Subscription:
+    return Subscription(
+        id=row.id,
+        platform=row.platform,
+        channel=row.channel,
+        topic=row.topic,
+        schedule=row.schedule,
+        tz=row.tz,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        paused_at=row.paused_at,
+        paused_reason=row.paused_reason,
+    )
+
+
+def _slot(row: DigestSlotRow) -> DigestSlot:
+    outcome: SlotOutcome | None = row.outcome  # type: ignore[assignment]  # the CHECK constraint guarantees it
+    return DigestSlot(
+        subscription_id=row.subscription_id,
+        slot=row.slot,
+        claimed_at=row.claimed_at,
+        claimed_by=row.claimed_by,
+        outcome=outcome,
+        message_ref=row.message_ref,
+        finished_at=row.finished_at,
+    )
+
+
+_OUTCOMES: frozenset[str] = frozenset({"posted", "empty", "failed"})
 
 
 def _chunks(items: Sequence[_T], size: int = _BATCH) -> Iterable[Sequence[_T]]:
@@ -802,6 +853,198 @@ class Store:
                 for article_id, sig, outlet, story_id in session.execute(stmt)
                 if sig is not None
             ]
+
+    # ------------------------------------------------------------------ subscriptions and digests
+
+    def add_subscription(
+        self,
+        platform: str,
+        channel: str,
+        topic: str,
+        *,
+        schedule: str,
+        tz: str,
+        now: datetime,
+        by: str | None = None,
+    ) -> Subscription:
+        """Subscribe a channel to a topic (``schedule`` and ``tz`` already validated by the caller).
+
+        The same platform, channel and topic twice raises ``ValueError`` naming the existing subscription.
+        """
+        platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
+        if not platform or not channel or not topic:
+            raise ValueError("a subscription needs a platform, a channel and a topic")
+
+        def duplicate(existing: SubscriptionRow | None) -> ValueError:
+            which = f" (id {existing.id}, {existing.schedule} {existing.tz})" if existing is not None else ""
+            return ValueError(f"{platform} channel {channel} is already subscribed to {topic}{which}")
+
+        def work(session: Session) -> Subscription:
+            existing = session.scalar(
+                select(SubscriptionRow).where(
+                    SubscriptionRow.platform == platform,
+                    SubscriptionRow.channel == channel,
+                    SubscriptionRow.topic == topic,
+                )
+            )
+            if existing is not None:
+                raise duplicate(existing)
+            row = SubscriptionRow(platform=platform, channel=channel, topic=topic, schedule=schedule, tz=tz,
+                                  created_at=now, created_by=by)  # fmt: skip
+            session.add(row)
+            session.flush()
+            return _subscription(row)
+
+        try:
+            return self._run(work, retries=0)
+        except IntegrityError:  # a concurrent writer added the same subscription first
+            raise duplicate(None) from None
+
+    def get_subscription(self, sub_id: int) -> Subscription | None:
+        """The subscription with this id, or ``None``."""
+        with self._sessions() as session:
+            row = session.get(SubscriptionRow, sub_id)
+            return _subscription(row) if row else None
+
+    def list_subscriptions(self, *, platform: str | None = None, channel: str | None = None) -> list[Subscription]:
+        """Subscriptions (optionally of one platform and/or channel), by id."""
+        stmt = select(SubscriptionRow).order_by(SubscriptionRow.id)
+        if platform is not None:
+            stmt = stmt.where(SubscriptionRow.platform == platform)
+        if channel is not None:
+            stmt = stmt.where(SubscriptionRow.channel == channel)
+        with self._sessions() as session:
+            return [_subscription(r) for r in session.scalars(stmt)]
+
+    def remove_subscription(self, sub_id: int) -> bool:
+        """Remove a subscription with its slot claims and posted-story records; ``False`` when there is none."""
+
+        def work(session: Session) -> bool:
+            row = session.get(SubscriptionRow, sub_id)
+            if row is None:
+                return False
+            session.execute(delete(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id))
+            session.execute(delete(PostedStoryRow).where(PostedStoryRow.subscription_id == sub_id))
+            session.delete(row)
+            return True
+
+        return self._run(work)
+
+    def update_subscription_schedule(self, sub_id: int, *, schedule: str, tz: str) -> Subscription:
+        """Change a subscription's schedule and time zone (``KeyError`` when there is no such subscription)."""
+
+        def work(session: Session) -> Subscription:
+            row = session.get(SubscriptionRow, sub_id)
+            if row is None:
+                raise KeyError(f"no subscription {sub_id!r}")
+            row.schedule, row.tz = schedule, tz
+            session.flush()
+            return _subscription(row)
+
+        return self._run(work)
+
+    def pause_subscription(self, sub_id: int, reason: str, now: datetime) -> Subscription:
+        """Pause a subscription's digests, recording why (``KeyError`` when there is no such subscription)."""
+
+        def work(session: Session) -> Subscription:
+            row = session.get(SubscriptionRow, sub_id)
+            if row is None:
+                raise KeyError(f"no subscription {sub_id!r}")
+            row.paused_at, row.paused_reason = now, reason
+            session.flush()
+            return _subscription(row)
+
+        return self._run(work)
+
+    def resume_subscription(self, sub_id: int) -> Subscription:
+        """Resume a paused subscription (``KeyError`` when there is no such subscription)."""
+
+        def work(session: Session) -> Subscription:
+            row = session.get(SubscriptionRow, sub_id)
+            if row is None:
+                raise KeyError(f"no subscription {sub_id!r}")
+            row.paused_at, row.paused_reason = None, None
+            session.flush()
+            return _subscription(row)
+
+        return self._run(work)
+
+    def claim_slot(self, sub_id: int, slot: str, *, by: str, now: datetime) -> bool:
+        """Claim a subscription's digest slot before posting: ``True`` only for the first claimer, in this or any
+        other process on the same database (the unique (subscription, slot) key decides; a violation means
+        another claimer has it). The claim is committed at once, in its own transaction, so a lost race never
+        leaves a session in a failed state. ``KeyError`` when there is no such subscription."""
+        if self.get_subscription(sub_id) is None:
+            raise KeyError(f"no subscription {sub_id!r}")
+        try:
+            with self._sessions() as session, session.begin():
+                session.add(DigestSlotRow(subscription_id=sub_id, slot=slot, claimed_at=now, claimed_by=by))
+        except IntegrityError:
+            return False
+        return True
+
+    def finish_slot(
+        self, sub_id: int, slot: str, outcome: SlotOutcome, message_ref: str | None, now: datetime
+    ) -> DigestSlot:
+        """Record how a claimed slot ended ("posted" with the message's reference, "empty" or "failed").
+
+        ``KeyError`` when the slot was never claimed; ``ValueError`` for an unknown outcome.
+        """
+        if outcome not in _OUTCOMES:
+            raise ValueError(f"unknown digest outcome {outcome!r} (expected posted, empty or failed)")
+
+        def work(session: Session) -> DigestSlot:
+            row = session.scalar(
+                select(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id, DigestSlotRow.slot == slot)
+            )
+            if row is None:
+                raise KeyError(f"subscription {sub_id}: slot {slot} was never claimed")
+            row.outcome, row.message_ref, row.finished_at = outcome, message_ref, now
+            session.flush()
+            return _slot(row)
+
+        return self._run(work)
+
+    def get_slot(self, sub_id: int, slot: str) -> DigestSlot | None:
+        """A subscription's claim of one slot with its outcome, or ``None`` when unclaimed."""
+        with self._sessions() as session:
+            row = session.scalar(
+                select(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id, DigestSlotRow.slot == slot)
+            )
+            return _slot(row) if row else None
+
+    def list_slots(self, sub_id: int) -> list[DigestSlot]:
+        """A subscription's claimed slots, oldest claim first."""
+        stmt = (
+            select(DigestSlotRow)
+            .where(DigestSlotRow.subscription_id == sub_id)
+            .order_by(DigestSlotRow.claimed_at, DigestSlotRow.id)
+        )
+        with self._sessions() as session:
+            return [_slot(r) for r in session.scalars(stmt)]
+
+    def record_posted(self, sub_id: int, story_ids_with_counts: Mapping[str, int], now: datetime) -> None:
+        """Record that a digest of the subscription carried these stories, each with its article count at the
+        time (a story posted before is updated to the new count)."""
+
+        def work(session: Session) -> None:
+            for story_id, count in sorted(story_ids_with_counts.items()):
+                row = session.get(PostedStoryRow, (sub_id, story_id))
+                if row is None:
+                    session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_id, posted_at=now,
+                                               article_count_at_post=count))  # fmt: skip
+                else:
+                    row.posted_at, row.article_count_at_post = now, count
+
+        self._run(work)
+
+    def posted_story_counts(self, sub_id: int) -> dict[str, int]:
+        """The stories a subscription has carried, each with its article count when last posted."""
+        stmt = select(PostedStoryRow.story_id, PostedStoryRow.article_count_at_post).where(
+            PostedStoryRow.subscription_id == sub_id
+        )
+        with self._sessions() as session:
+            return {story_id: int(count) for story_id, count in session.execute(stmt)}
 
     # ------------------------------------------------------------------ checks
 

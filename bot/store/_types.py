@@ -89,3 +89,42 @@ class StoredSignature:
     signature: bytes
     outlet: str
     story_id: str | None
+
+
+SlotOutcome = Literal["posted", "empty", "failed"]
+"""How a claimed digest slot ended: a digest was posted, there was nothing new, or posting failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel's digest of one topic: ``schedule`` is the normalized schedule text ("daily 08:00", "hourly",
+    a cron expression), ``tz`` an IANA time zone name; a paused subscription posts nothing."""
+
+    id: int
+    platform: str
+    channel: str
+    topic: str
+    schedule: str
+    tz: str
+    created_at: datetime
+    created_by: str | None
+    paused_at: datetime | None
+    paused_reason: str | None
+
+    @property
+    def paused(self) -> bool:
+        """Whether digests are paused."""
+        return self.paused_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSlot:
+    """The claim of one scheduled digest slot and (once finished) its outcome."""
+
+    subscription_id: int
+    slot: str
+    claimed_at: datetime
+    claimed_by: str
+    outcome: SlotOutcome | None
+    message_ref: str | None
+    finished_at: datetime | None

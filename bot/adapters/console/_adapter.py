@@ -37,7 +37,8 @@ def console_replier(
         except UsageError as exc:
             return Reply(kind="error", text=exc.reply_text(), ephemeral=True)
         return answer(
-            command, store=store, settings=settings, user=CONSOLE_ID, channel=CONSOLE_ID, now=now(), limiter=limiter
+            command, store=store, settings=settings, user=CONSOLE_ID, channel=CONSOLE_ID, now=now(), limiter=limiter,
+            platform="console", is_manager=True,
         )
 
     return reply

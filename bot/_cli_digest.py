@@ -1,0 +1,106 @@
+"""CLI ``newsbrief subs list [--json]`` and ``newsbrief digest SUB_ID [--dry-run]`` (SPEC.md, "CLI").
+
+An edge: it reads the clock and opens the store, syncs ``[[subscriptions]]`` of the config into it, then hands
+over to :mod:`bot.digests`. Until the chat adapters exist, ``digest`` posts a console subscription's digest by
+printing it; the slot is the current UTC minute, so a second run in the same minute posts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bot._cli_store import CommandError, open_store
+from bot.briefing import Briefing, format_briefing
+from bot.config import Settings
+from bot.digests import build_digest, run_digest, slot_key, sync_config_subscriptions
+from bot.store import Subscription
+
+__all__ = ["cmd_digest", "cmd_subs"]
+
+
+def _state(sub: Subscription) -> str:
+    return f"paused: {sub.paused_reason or 'no reason recorded'}" if sub.paused else "active"
+
+
+def _sub_json(sub: Subscription) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "platform": sub.platform,
+        "channel": sub.channel,
+        "topic": sub.topic,
+        "schedule": sub.schedule,
+        "tz": sub.tz,
+        "state": "paused" if sub.paused else "active",
+        "paused_reason": sub.paused_reason,
+        "paused_at": sub.paused_at.isoformat() if sub.paused_at else None,
+        "created_by": sub.created_by,
+        "created_at": sub.created_at.isoformat(),
+    }
+
+
+def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
+    """``subs list [--json]``: every subscription (the config's synced first) with its state."""
+    with open_store(settings) as store:
+        sync_config_subscriptions(store, settings, now=datetime.now(UTC))
+        subs = store.list_subscriptions()
+    if args.json:
+        print(json.dumps([_sub_json(s) for s in subs], indent=2, ensure_ascii=False))
+        return 0
+    if not subs:
+        print("No subscriptions. Add [[subscriptions]] to the config, or type /brief subscribe <topic> in a channel.")
+        return 0
+    table = Table(title=f"{len(subs)} subscriptions")
+    for column in ("id", "platform", "channel", "topic", "schedule", "tz", "state"):
+        table.add_column(column, overflow="fold")
+    for s in subs:
+        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, _state(s))
+    Console(soft_wrap=True).print(table)
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """``digest SUB_ID [--dry-run]``: preview a subscription's digest, or post it (console: printed) once for
+    the current minute's slot."""
+    raw_id = str(args.sub_id).strip().lstrip("#")
+    if not raw_id.isdigit():
+        raise CommandError(f"digest: SUB_ID must be a subscription id (see `newsbrief subs list`), got {args.sub_id!r}")
+    with open_store(settings) as store:
+        now = datetime.now(UTC)
+        sync_config_subscriptions(store, settings, now=now)
+        sub = store.get_subscription(int(raw_id))
+        if sub is None:
+            raise CommandError(f"digest: no subscription {raw_id} (see `newsbrief subs list`)")
+        if args.dry_run:
+            briefing = build_digest(store, sub, topics=settings.topics, now=now)
+            if briefing is None:
+                print(f"Nothing new for subscription {sub.id} ({sub.topic}): no digest would be posted.")
+            else:
+                print(format_briefing(briefing))
+            return 0
+        if sub.platform != "console":
+            raise CommandError(f"digest: subscription {sub.id} posts to {sub.platform}, which has no adapter yet; "
+                               "use --dry-run to preview it")  # fmt: skip
+        slot = slot_key(now.replace(second=0, microsecond=0))
+
+        async def post(briefing: Briefing) -> str:
+            print(format_briefing(briefing))
+            return f"console:{sub.channel}:{slot}"
+
+        outcome = asyncio.run(run_digest(store, sub, slot, post=post, topics=settings.topics, now=now,
+                                         by=f"cli:{socket.gethostname()}:{os.getpid()}"))  # fmt: skip
+    if outcome == "skipped":
+        print(f"Subscription {sub.id} ({sub.topic}): already posted for this slot ({slot}).")
+    elif outcome == "empty":
+        print(f"Nothing new for subscription {sub.id} ({sub.topic}): nothing posted.")
+    elif outcome == "failed":
+        raise CommandError(f"digest: posting subscription {sub.id} failed (recorded for slot {slot})")
+    return 0

@@ -1,0 +1,312 @@
+"""Digests: per subscription, the stories of its topic not yet posted to its channel (issue 4, "Digests").
+
+:func:`build_digest` makes the briefing of a subscription's topic over the digest window and drops the stories
+already posted to that subscription, unless they gained at least ``renewal`` articles since (substantial new
+reporting); nothing left means no digest (``None``): an empty digest is not posted.
+
+:func:`run_digest` is exactly-once per subscription and slot: it first claims the slot (a row with a unique
+(subscription, slot) key, committed before anything is posted, so a restart or a second process on the same
+database finds it taken), then builds, posts through the injected ``post`` callable (the chat adapter), and
+records the outcome, the stories posted and the cited articles. A failure is recorded, never raised.
+
+:func:`sync_config_subscriptions` validates ``[[subscriptions]]`` of the config and adds them to the store.
+Nothing here reads the clock: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.briefing import Briefing, StoryBrief, make_briefing
+from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, parse_schedule
+from bot.config import ConfigError, Settings
+from bot.store import Article, Store, Subscription
+
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "DEFAULT_TZ",
+    "DIGEST_WINDOW",
+    "PLATFORMS",
+    "RENEWAL",
+    "DigestOutcome",
+    "SubscriptionConfig",
+    "build_digest",
+    "digest_ref",
+    "parse_subscriptions",
+    "run_digest",
+    "slot_key",
+    "story_refs",
+    "sync_config_subscriptions",
+]
+
+log = logging.getLogger("newsbrief.digests")
+
+PLATFORMS = frozenset({"console", "slack", "discord"})
+"""Where a subscription can post."""
+DIGEST_WINDOW = timedelta(hours=24)
+"""How far back a digest looks."""
+RENEWAL = 2
+"""A story already posted returns when it gained at least this many articles since."""
+CONFIG_CREATOR = "config"
+"""``created_by`` of the subscriptions synced from ``[[subscriptions]]``."""
+
+DigestOutcome = Literal["posted", "empty", "failed", "skipped"]
+"""What :func:`run_digest` did: posted, nothing new (not posted), posting failed, or the slot was already
+claimed (by this or another process)."""
+
+
+def slot_key(scheduled: datetime) -> str:
+    """The key of a digest slot: the scheduled time's UTC minute in ISO form, e.g. ``2024-05-01T08:00Z``."""
+    if scheduled.tzinfo is None:
+        raise ValueError("slot_key: the scheduled time must be timezone-aware")
+    return scheduled.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def digest_ref(subscription: Subscription, slot: str) -> str:
+    """The reference a digest's article citations carry: ``sub:<id>:<slot>``."""
+    return f"sub:{subscription.id}:{slot}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRef:
+    """What a digest records of one story: its key in ``posted_stories`` (the story id, or the article id of a
+    story-less article), its article count now, and the stored articles its sources link to."""
+
+    key: str
+    article_count: int
+    articles: tuple[Article, ...]
+
+
+def story_refs(store: Store, brief: StoryBrief) -> StoryRef | None:
+    """The :class:`StoryRef` of a briefed story (``None`` when none of its sources is stored any more)."""
+    articles: list[Article] = []
+    for source in brief.sources:
+        article = store.get_article(source.url)
+        if article is not None and all(a.id != article.id for a in articles):
+            articles.append(article)
+    if brief.story_id is not None:
+        story = store.get_story(brief.story_id)
+        count = story.article_count if story is not None else len(articles)
+        return StoryRef(key=brief.story_id, article_count=count, articles=tuple(articles))
+    if not articles:
+        return None
+    return StoryRef(key=articles[0].id, article_count=1, articles=tuple(articles))
+
+
+def _digest(
+    store: Store,
+    subscription: Subscription,
+    *,
+    topics: Mapping[str, str],
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    renewal: int,
+) -> tuple[Briefing, list[StoryRef]] | None:
+    posted = store.posted_story_counts(subscription.id)
+    # Ask for enough stories that the ones filtered out below cannot starve the digest.
+    result = make_briefing(store, subscription.topic, topics=topics, now=now, window=window,
+                           limit=limit + min(len(posted), 100))  # fmt: skip
+    if not isinstance(result, Briefing):
+        return None
+    kept: list[tuple[StoryBrief, StoryRef]] = []
+    for brief in result.stories:
+        ref = story_refs(store, brief)
+        if ref is None or not any(a.eligible for a in ref.articles):  # backlog entries never make a digest
+            continue
+        before = posted.get(ref.key)
+        if before is not None and ref.article_count - before < renewal:
+            continue
+        kept.append((brief, ref))
+    if not kept:
+        return None
+    chosen = kept[:limit]
+    briefing = Briefing(
+        query=result.query,
+        generated_at=now,
+        stories=tuple(b for b, _ in chosen),
+        more=len(kept) - len(chosen) + result.more,
+        window_hours=result.window_hours,
+        topic=result.topic,
+    )
+    return briefing, [r for _, r in chosen]
+
+
+def build_digest(
+    store: Store,
+    subscription: Subscription,
+    *,
+    topics: Mapping[str, str],
+    now: datetime,
+    window: timedelta = DIGEST_WINDOW,
+    limit: int = 5,
+    renewal: int = RENEWAL,
+) -> Briefing | None:
+    """The digest of a subscription as of ``now``: the briefing of its topic over ``window``, without the stories
+    already posted to it unless they gained at least ``renewal`` articles since, at most ``limit`` stories
+    (``more`` counts the rest). ``None`` when nothing is left: an empty digest is not posted."""
+    if renewal < 1:
+        raise ValueError(f"build_digest: renewal must be at least 1, got {renewal}")
+    built = _digest(store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal)
+    return built[0] if built is not None else None
+
+
+async def run_digest(
+    store: Store,
+    subscription: Subscription,
+    slot: str,
+    *,
+    post: Callable[[Briefing], Awaitable[str]],
+    topics: Mapping[str, str],
+    now: datetime,
+    by: str,
+    window: timedelta = DIGEST_WINDOW,
+    limit: int = 5,
+    renewal: int = RENEWAL,
+) -> DigestOutcome:
+    """Post a subscription's digest for one slot, at most once across restarts and processes.
+
+    Claims the slot first (already claimed: "skipped", nothing else happens), builds the digest (nothing new:
+    "empty" recorded, nothing posted), posts it through ``post`` (which returns the message's reference), then
+    records the stories posted, the cited articles and the outcome "posted". An exception while building or
+    posting is logged and recorded as "failed" (no story is marked posted), never raised. ``by`` names the
+    claiming process. Store calls run in a worker thread.
+    """
+    claimed = await asyncio.to_thread(store.claim_slot, subscription.id, slot, by=by, now=now)
+    if not claimed:
+        return "skipped"
+    try:
+        built = await asyncio.to_thread(
+            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal
+        )
+    except Exception:
+        log.exception("digest of subscription %s (%s) for slot %s: building failed", subscription.id,
+                      subscription.topic, slot)  # fmt: skip
+        await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
+        return "failed"
+    if built is None:
+        await asyncio.to_thread(store.finish_slot, subscription.id, slot, "empty", None, now)
+        return "empty"
+    briefing, refs = built
+    try:
+        message_ref = await post(briefing)
+    except Exception:
+        log.exception("digest of subscription %s (%s) for slot %s: posting failed", subscription.id,
+                      subscription.topic, slot)  # fmt: skip
+        await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
+        return "failed"
+    await asyncio.to_thread(_record, store, subscription, slot, refs, message_ref, now)
+    return "posted"
+
+
+def _record(
+    store: Store, subscription: Subscription, slot: str, refs: Sequence[StoryRef], message_ref: str, now: datetime
+) -> None:
+    store.record_posted(subscription.id, {r.key: r.article_count for r in refs}, now)
+    reference = digest_ref(subscription, slot)
+    for ref in refs:
+        for article in ref.articles:
+            with contextlib.suppress(KeyError):  # pruned between building and recording: nothing to keep
+                store.cite(article.id, reference, now=now)
+    store.finish_slot(subscription.id, slot, "posted", str(message_ref), now)
+
+
+# ------------------------------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionConfig:
+    """One validated ``[[subscriptions]]`` entry (``schedule`` normalized, e.g. "daily 08:00")."""
+
+    platform: str
+    channel: str
+    topic: str
+    schedule: str
+    tz: str
+
+
+_KEYS = ("platform", "channel", "topic", "schedule", "tz")
+
+
+def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
+    """Validate ``[[subscriptions]]`` of the config; :class:`ConfigError` naming the file and the key path
+    (``subscriptions[0].schedule``) otherwise. ``schedule`` defaults to :data:`DEFAULT_SCHEDULE`, ``tz`` to
+    :data:`DEFAULT_TZ`; the topic must be one of ``[topics]``."""
+    where = str(settings.path) if settings.path is not None else "<config>"
+    raw = settings.raw.get("subscriptions", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: subscriptions: expected an array of tables ([[subscriptions]]), "
+                          f"got {type(raw).__name__}")  # fmt: skip
+    parsed: list[SubscriptionConfig] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, item in enumerate(raw):
+        prefix = f"subscriptions[{i}]"
+
+        def fail(key: str, problem: str, prefix: str = prefix) -> ConfigError:
+            return ConfigError(f"{where}: {prefix}.{key}: {problem}")
+
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: {prefix}: expected a table, got {type(item).__name__}")
+        for key in item:
+            if key not in _KEYS:
+                raise fail(key, f"unknown key (known keys: {', '.join(sorted(_KEYS))})")
+        values: dict[str, str] = {}
+        for key in _KEYS:
+            value: Any = item.get(key)
+            if value is None:
+                if key in ("platform", "channel", "topic"):
+                    raise fail(key, "missing (every [[subscriptions]] needs platform, channel and topic)")
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise fail(key, f"expected a non-empty string, got {value!r}")
+            values[key] = value.strip()
+        if values["platform"] not in PLATFORMS:
+            raise fail("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {values['platform']!r}")
+        if values["topic"] not in settings.topics:
+            known = ", ".join(sorted(settings.topics)) or "none configured"
+            raise fail("topic", f"unknown topic {values['topic']!r} (topics: {known})")
+        try:
+            schedule = parse_schedule(values.get("schedule", DEFAULT_SCHEDULE)).text
+        except UsageError as exc:
+            raise fail("schedule", exc.problem) from None
+        tz = values.get("tz", DEFAULT_TZ)
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise fail("tz", f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin or UTC)") from None
+        identity = (values["platform"], values["channel"], values["topic"])
+        if identity in seen:
+            raise fail("topic", f"duplicate of subscriptions[{seen[identity]}] (same platform, channel and topic)")
+        seen[identity] = i
+        parsed.append(SubscriptionConfig(platform=values["platform"], channel=values["channel"],
+                                         topic=values["topic"], schedule=schedule, tz=tz))  # fmt: skip
+    return parsed
+
+
+def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime) -> list[Subscription]:
+    """Add the config's ``[[subscriptions]]`` to the store (validated by :func:`parse_subscriptions`); one
+    already stored takes the config's schedule and time zone. Subscriptions made in chat, and stored ones no
+    longer in the config, are left alone. Returns the config's subscriptions as stored."""
+    wanted = parse_subscriptions(settings)
+    stored = {(s.platform, s.channel, s.topic): s for s in store.list_subscriptions()}
+    result: list[Subscription] = []
+    for entry in wanted:
+        existing = stored.get((entry.platform, entry.channel, entry.topic))
+        if existing is None:
+            try:
+                existing = store.add_subscription(entry.platform, entry.channel, entry.topic, schedule=entry.schedule,
+                                                  tz=entry.tz, now=now, by=CONFIG_CREATOR)  # fmt: skip
+            except ValueError:  # another process synced it first
+                again = store.list_subscriptions(platform=entry.platform, channel=entry.channel)
+                existing = next(s for s in again if s.topic == entry.topic)
+        if (existing.schedule, existing.tz) != (entry.schedule, entry.tz):
+            existing = store.update_subscription_schedule(existing.id, schedule=entry.schedule, tz=entry.tz)
+        result.append(existing)
+    return result

@@ -1,0 +1,268 @@
+"""Digests (bot/digests.py) and the subscription store, on SQLite and PostgreSQL; the ``subs``/``digest`` CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.briefing import Briefing
+from bot.config import ConfigError, Settings, settings_from_mapping
+from bot.digests import build_digest, parse_subscriptions, run_digest, slot_key, sync_config_subscriptions
+from bot.store import Store, Subscription
+
+NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
+TOPICS = {"ukraine": "ukraine OR kyiv", "floods": "flood OR dam"}
+SLOT = slot_key(NOW)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/data/newsbrief.db"
+    url = request.getfixturevalue("postgres_url")
+    assert isinstance(url, str)
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = Store(store_url)
+    s.upgrade()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sub(store: Store) -> Subscription:
+    return store.add_subscription("slack", "C1", "ukraine", schedule="daily 08:00", tz="UTC", now=NOW, by="U1")
+
+
+def article(store: Store, n: int, story: str, *, title: str = "Talks resume in Kyiv", hours_ago: float = 2) -> str:
+    when = NOW - timedelta(hours=hours_ago)
+    stored, _ = store.upsert_article(
+        url=f"https://outlet{n}.example/{story}/{n}", title=title, outlet=f"outlet{n}.example", now=when,
+        text=f"Negotiators met in Kyiv on Thursday, report {n} of {story}. The meeting lasted six hours.",
+        summary={"sentences": [f"Negotiators met in Kyiv (report {n})."], "quotes": []},
+    )  # fmt: skip
+    store.assign_story(stored.id, story, when)
+    return stored.id
+
+
+class Poster:
+    """A post callable that records what it posted (or fails)."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.posted: list[Briefing] = []
+        self.fail = fail
+
+    async def __call__(self, briefing: Briefing) -> str:
+        if self.fail:
+            raise RuntimeError("chat platform is down")
+        self.posted.append(briefing)
+        return f"msg-{len(self.posted)}"
+
+
+def run(store: Store, sub: Subscription, poster: Poster, *, slot: str = SLOT, now: datetime = NOW) -> str:
+    return asyncio.run(run_digest(store, sub, slot, post=poster, topics=TOPICS, now=now, by="test"))
+
+
+# ---------------------------------------------------------------------------------------------- store
+
+
+def test_subscriptions_crud_and_duplicates(store: Store, sub: Subscription) -> None:
+    assert store.get_subscription(sub.id) == sub
+    assert not sub.paused and sub.created_by == "U1"
+    with pytest.raises(ValueError, match="already subscribed to ukraine"):
+        store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW)
+    other = store.add_subscription("discord", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW)
+    assert [s.id for s in store.list_subscriptions()] == [sub.id, other.id]
+    assert store.list_subscriptions(platform="discord") == [other]
+    paused = store.pause_subscription(sub.id, "channel archived", NOW)
+    assert paused.paused and paused.paused_reason == "channel archived"
+    assert not store.resume_subscription(sub.id).paused
+    assert store.remove_subscription(other.id) and not store.remove_subscription(other.id)
+    assert store.get_subscription(other.id) is None
+
+
+def test_claim_slot_exactly_once_across_stores(store: Store, store_url: str, sub: Subscription) -> None:
+    assert store.claim_slot(sub.id, SLOT, by="p1", now=NOW)
+    assert not store.claim_slot(sub.id, SLOT, by="p1", now=NOW)
+    with Store(store_url) as second:  # a second process on the same database
+        assert not second.claim_slot(sub.id, SLOT, by="p2", now=NOW)
+        assert second.claim_slot(sub.id, slot_key(NOW + timedelta(days=1)), by="p2", now=NOW)
+        assert second.get_subscription(sub.id) == sub  # the lost race left nothing broken
+    store.finish_slot(sub.id, SLOT, "posted", "msg-1", NOW)
+    slot = store.get_slot(sub.id, SLOT)
+    assert slot is not None and (slot.claimed_by, slot.outcome, slot.message_ref) == ("p1", "posted", "msg-1")
+    with pytest.raises(KeyError):
+        store.finish_slot(sub.id, "never", "empty", None, NOW)
+    with pytest.raises(KeyError):
+        store.claim_slot(9999, SLOT, by="p1", now=NOW)
+
+
+def test_record_posted(store: Store, sub: Subscription) -> None:
+    assert store.posted_story_counts(sub.id) == {}
+    store.record_posted(sub.id, {"s_1": 2, "s_2": 1}, NOW)
+    store.record_posted(sub.id, {"s_1": 5}, NOW)
+    assert store.posted_story_counts(sub.id) == {"s_1": 5, "s_2": 1}
+
+
+# ---------------------------------------------------------------------------------------------- digests
+
+
+def test_empty_digest_is_not_posted(store: Store, sub: Subscription) -> None:
+    poster = Poster()
+    assert build_digest(store, sub, topics=TOPICS, now=NOW) is None
+    assert run(store, sub, poster) == "empty"
+    assert poster.posted == []
+    slot = store.get_slot(sub.id, SLOT)
+    assert slot is not None and slot.outcome == "empty"
+
+
+def test_digest_posted_once_and_stories_not_reposted(store: Store, store_url: str, sub: Subscription) -> None:
+    first = article(store, 1, "s_talks")
+    poster = Poster()
+    assert run(store, sub, poster) == "posted"
+    assert [b.stories[0].headline for b in poster.posted] == ["Talks resume in Kyiv"]
+    assert run(store, sub, poster) == "skipped"  # same slot
+    with Store(store_url) as second:
+        assert asyncio.run(run_digest(second, sub, SLOT, post=poster, topics=TOPICS, now=NOW, by="p2")) == "skipped"
+    assert len(poster.posted) == 1
+    slot = store.get_slot(sub.id, SLOT)
+    assert slot is not None and (slot.outcome, slot.message_ref) == ("posted", "msg-1")
+    assert store.posted_story_counts(sub.id) == {"s_talks": 1}
+    assert store.prune(0, NOW + timedelta(days=1)) == 0  # cited, so kept
+    assert store.get_article(first) is not None
+
+    later = NOW + timedelta(hours=1)
+    article(store, 2, "s_talks", hours_ago=0.5)  # one new article: not substantial
+    assert run(store, sub, poster, slot=slot_key(later), now=later) == "empty"
+    article(store, 3, "s_dam", title="Dam breaks near Kyiv", hours_ago=0.5)
+    assert run(store, sub, poster, slot=slot_key(later + timedelta(hours=1)), now=later) == "posted"
+    assert [s.headline for s in poster.posted[-1].stories] == ["Dam breaks near Kyiv"]
+
+
+def test_story_returns_after_renewal_new_articles(store: Store, sub: Subscription) -> None:
+    article(store, 1, "s_talks")
+    poster = Poster()
+    assert run(store, sub, poster) == "posted"
+    article(store, 2, "s_talks", hours_ago=1)
+    assert build_digest(store, sub, topics=TOPICS, now=NOW) is None
+    article(store, 3, "s_talks", hours_ago=1)
+    digest = build_digest(store, sub, topics=TOPICS, now=NOW)
+    assert digest is not None and [s.story_id for s in digest.stories] == ["s_talks"]
+    assert build_digest(store, sub, topics=TOPICS, now=NOW, renewal=3) is None
+    assert run(store, sub, poster, slot="next") == "posted"
+    assert store.posted_story_counts(sub.id) == {"s_talks": 3}
+
+
+def test_post_failure_is_recorded_and_nothing_marked_posted(store: Store, sub: Subscription) -> None:
+    article(store, 1, "s_talks")
+    assert run(store, sub, Poster(fail=True)) == "failed"
+    slot = store.get_slot(sub.id, SLOT)
+    assert slot is not None and slot.outcome == "failed" and slot.message_ref is None
+    assert store.posted_story_counts(sub.id) == {}
+    assert build_digest(store, sub, topics=TOPICS, now=NOW) is not None  # still new for the next slot
+
+
+def test_backlog_articles_never_make_a_digest(store: Store, sub: Subscription) -> None:
+    store.upsert_article(url="https://old.example/kyiv", title="Kyiv backlog", text="Kyiv news from the backlog.",
+                         now=NOW - timedelta(hours=1), eligible=False)  # fmt: skip
+    assert build_digest(store, sub, topics=TOPICS, now=NOW) is None
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+def settings(*subs: dict[str, object]) -> Settings:
+    return settings_from_mapping({"topics": TOPICS, "subscriptions": list(subs)}, path=Path("nb.toml"))
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"platform": "irc", "channel": "C", "topic": "ukraine"}, "subscriptions[0].platform: expected one of"),
+        ({"platform": "slack", "channel": "C", "topic": "volcanoes"}, "subscriptions[0].topic: unknown topic"),
+        ({"platform": "slack", "channel": "C", "topic": "ukraine", "schedule": "daily 25:00"},
+         "subscriptions[0].schedule: daily: '25:00' is not a time of day"),
+        ({"platform": "slack", "channel": "C", "topic": "ukraine", "tz": "Mars/Base"},
+         "subscriptions[0].tz: unknown time zone 'Mars/Base'"),
+        ({"platform": "slack", "topic": "ukraine"}, "subscriptions[0].channel: missing"),
+        ({"platform": "slack", "channel": "C", "topic": "ukraine", "when": "x"}, "subscriptions[0].when: unknown key"),
+        ({"platform": "slack", "channel": 5, "topic": "ukraine"}, "subscriptions[0].channel: expected a non-empty"),
+    ],
+)
+def test_config_subscription_errors_name_the_key(entry: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_subscriptions(settings(entry))
+    assert str(caught.value).startswith("nb.toml: ")
+    assert message in str(caught.value)
+
+
+def test_sync_config_subscriptions(store: Store) -> None:
+    entry = {"platform": "console", "channel": "console", "topic": "floods", "schedule": "weekdays 7:30"}
+    (synced,) = sync_config_subscriptions(store, settings(entry), now=NOW)
+    assert (synced.topic, synced.schedule, synced.tz) == ("floods", "weekdays 07:30", "UTC")
+    assert synced.created_by == "config"
+    changed = sync_config_subscriptions(store, settings({**entry, "tz": "Europe/Berlin"}), now=NOW)
+    assert [(s.id, s.tz) for s in changed] == [(synced.id, "Europe/Berlin")]
+    assert len(store.list_subscriptions()) == 1
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def write_config(folder: Path) -> Path:
+    config = folder / "newsbrief.toml"
+    config.write_text(
+        f"[store]\nurl = 'sqlite:///{folder}/nb.db'\n[topics]\nukraine = 'ukraine OR kyiv'\n"
+        "[[subscriptions]]\nplatform = 'console'\nchannel = 'console'\ntopic = 'ukraine'\n"
+        "[[subscriptions]]\nplatform = 'slack'\nchannel = 'C0123'\ntopic = 'ukraine'\nschedule = 'hourly'\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_cli_subs_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(write_config(tmp_path))
+    with Store(f"sqlite:///{tmp_path}/nb.db") as s:
+        s.upgrade()
+        chat = s.add_subscription("discord", "D1", "ukraine", schedule="hourly", tz="UTC", now=NOW, by="U9")
+        s.pause_subscription(chat.id, "missing permissions", NOW)
+    assert main(["--config", config, "subs", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(s["platform"], s["channel"], s["schedule"], s["state"]) for s in listed] == [
+        ("discord", "D1", "hourly", "paused"), ("console", "console", "daily 08:00", "active"),
+        ("slack", "C0123", "hourly", "active")]  # fmt: skip
+    assert listed[0]["paused_reason"] == "missing permissions"
+    assert main(["--config", config, "subs", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "C0123" in out and "paused:" in out and "permissions" in out  # rich may fold the column
+
+
+def test_cli_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(write_config(tmp_path))
+    now = datetime.now(UTC)
+    with Store(f"sqlite:///{tmp_path}/nb.db") as s:
+        s.upgrade()
+        s.upsert_article(url="https://wire.example/kyiv", title="Talks resume in Kyiv", outlet="wire.example",
+                         text="Negotiators met in Kyiv on Thursday. The meeting lasted six hours.",
+                         now=now - timedelta(hours=1))  # fmt: skip
+    assert main(["--config", config, "digest", "1", "--dry-run"]) == 0
+    assert "Talks resume in Kyiv" in capsys.readouterr().out
+    assert main(["--config", config, "digest", "1"]) == 0
+    assert "Talks resume in Kyiv" in capsys.readouterr().out
+    second = main(["--config", config, "digest", "1"])  # same minute, or the next: never posted twice
+    out = capsys.readouterr().out
+    assert second == 0 and "Talks resume in Kyiv" not in out
+    assert "already posted for this slot" in out or "Nothing new" in out
+    assert main(["--config", config, "digest", "2"]) == 1  # slack: no adapter yet
+    assert "--dry-run" in capsys.readouterr().err
+    assert main(["--config", config, "digest", "99", "--dry-run"]) == 1
+    assert "no subscription 99" in capsys.readouterr().err
