@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from bot._cli_brief import cmd_brief
 from bot._cli_digest import cmd_digest, cmd_subs
 from bot._cli_run import cmd_run
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
-from bot.config import ConfigError, Settings, settings_from_mapping
+from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -66,16 +65,7 @@ def load_config(explicit: str | None) -> Config:
 
 
 def _read_config(path: Path, *, origin: str) -> Config:
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found (given by {origin})")
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from exc
-    return Config(data=data, path=path)
+    return Config(data=read_config_file(path, origin=origin), path=path)
 
 
 def cmd_not_implemented(args: argparse.Namespace, config: Config) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +23,7 @@ from bot.adapters.console import ConsoleAdapter, console_replier, render_briefin
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
-from bot.ingest import FeedResult, Ingestor, fetch_policy, http_client, load_story_index, sync_config_feeds
-from bot.sources import Fetcher
+from bot.ingest import FeedResult, http_client, ingestor_for, sync_config_feeds
 from bot.store import Store
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
@@ -70,14 +68,7 @@ def store_seed_article(store: Store, path: Path, now: datetime) -> bool:
 
 async def _poll_all(store: Store, settings: Settings, now: datetime) -> list[FeedResult]:
     async with http_client(settings) as client:
-        ingestor = Ingestor(
-            store,
-            Fetcher(client, fetch_policy(settings)),
-            settings,
-            stories=load_story_index(store, now, days=settings.store.retention_days),
-            rng=random.Random(),
-        )
-        return await ingestor.poll_round(now, all_feeds=True)
+        return await ingestor_for(store, client, settings, now).poll_round(now, all_feeds=True)
 
 
 def _poll_summary(results: list[FeedResult]) -> list[Text]:

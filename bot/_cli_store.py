@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -22,15 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, parse_duration
-from bot.ingest import (
-    FeedResult,
-    Ingestor,
-    extraction_pool,
-    fetch_policy,
-    http_client,
-    load_story_index,
-    sync_config_feeds,
-)
+from bot.ingest import FeedResult, extraction_pool, fetch_policy, http_client, ingestor_for, sync_config_feeds
 from bot.sources import Fetcher, FetchError, discover_feeds, parse_feed
 from bot.store import Article, Feed, Store
 
@@ -100,14 +91,7 @@ async def _poll(store: Store, settings: Settings, now: datetime, *, all_feeds: b
     total = len(store.due_feeds(now, all=all_feeds))
     with extraction_pool() if total >= POOL_MIN_FEEDS else nullcontext() as pool:
         async with http_client(settings) as client:
-            ingestor = Ingestor(
-                store,
-                Fetcher(client, fetch_policy(settings)),
-                settings,
-                stories=load_story_index(store, now, days=settings.store.retention_days),
-                rng=random.Random(),
-                extract_executor=pool,
-            )
+            ingestor = ingestor_for(store, client, settings, now, executor=pool)
             if total < 5 or not sys.stderr.isatty():
                 return await ingestor.poll_round(now, all_feeds=all_feeds)
             columns = (TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn())

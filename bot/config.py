@@ -298,17 +298,25 @@ def find_config(explicit: str | None) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
 
-def load_settings(path: Path | None) -> Settings:
-    """Read and validate the TOML file at ``path`` (``None``: built-in defaults)."""
-    if path is None:
-        return Settings()
+def read_config_file(path: Path, *, origin: str | None = None) -> dict[str, Any]:
+    """The parsed TOML at ``path``; a missing, unreadable or invalid file is a one-line :class:`ConfigError`.
+
+    ``origin`` says where the path came from ("--config", "$NEWSBRIEF_CONFIG") for the not-found message.
+    """
     if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
+        given = f" (given by {origin})" if origin else ""
+        raise ConfigError(f"{path}: config file not found{given}")
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from exc
-    return settings_from_mapping(data, path=path)
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read and validate the TOML file at ``path`` (``None``: built-in defaults)."""
+    if path is None:
+        return Settings()
+    return settings_from_mapping(read_config_file(path), path=path)

@@ -43,6 +43,7 @@ __all__ = [
     "extraction_pool",
     "fetch_policy",
     "http_client",
+    "ingestor_for",
     "load_story_index",
     "sync_config_feeds",
 ]
@@ -300,3 +301,18 @@ def extraction_pool() -> Iterator[Executor | None]:
         yield pool
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def ingestor_for(
+    store: Store, client: httpx.AsyncClient, settings: Settings, now: datetime, *, executor: Executor | None = None
+) -> Ingestor:
+    """An :class:`Ingestor` wired from settings: a guarded Fetcher on ``client``, the story index of the
+    retention window, and optionally a process pool for page extraction."""
+    return Ingestor(
+        store,
+        Fetcher(client, fetch_policy(settings)),
+        settings,
+        stories=load_story_index(store, now, days=settings.store.retention_days),
+        rng=random.Random(),
+        extract_executor=executor,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,23 +18,6 @@ from bot.store import Store, Subscription
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 TOPICS = {"ukraine": "ukraine OR kyiv", "floods": "flood OR dam"}
 SLOT = slot_key(NOW)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/data/newsbrief.db"
-    url = request.getfixturevalue("postgres_url")
-    assert isinstance(url, str)
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = Store(store_url)
-    s.upgrade()
-    yield s
-    s.close()
 
 
 @pytest.fixture
