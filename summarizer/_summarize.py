@@ -246,7 +246,7 @@ def brief_story(
         if any(_same_fact(entry[4], c[4]) for c in chosen):
             continue
         chosen.append(entry)
-    chosen.sort(key=lambda e: (e[1], e[2]))
+    chosen.sort(key=lambda e: (e[2], e[1]))  # leads first: position in its article, then outlet order
 
     key_quotes: list[Quote] = []
     if quotes:
