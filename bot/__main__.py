@@ -1,8 +1,8 @@
 """The ``newsbrief`` command line (SPEC.md, "CLI").
 
 ``run`` polls the feeds once, prints a briefing per topic and answers commands at the console prompt (the
-scheduler and the Slack/Discord adapters come later); ``poll``, ``brief``, ``digest``, ``subs``, ``feeds``, ``db``
-and ``articles`` work; the other commands are parsed (so bad usage is reported as such) but not implemented yet.
+scheduler and the Slack/Discord adapters come later); every other command of SPEC.md works: ``poll``,
+``brief``, ``digest``, ``feeds``, ``subs``, ``doctor``, ``db`` and ``articles``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from bot import __version__
 from bot._cli_brief import cmd_brief
 from bot._cli_digest import cmd_digest, cmd_subs
+from bot._cli_doctor import cmd_doctor
 from bot._cli_run import cmd_run
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
 from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
@@ -32,7 +33,6 @@ DEFAULT_CONFIG = Path("newsbrief.toml")
 # The repository root: the parent of the ``bot`` package directory (meaningful in a source checkout).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-NOT_IMPLEMENTED = "not implemented yet (coming with the ingestion/briefing issues)"
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,6 @@ def _read_config(path: Path, *, origin: str) -> Config:
     return Config(data=read_config_file(path, origin=origin), path=path)
 
 
-def cmd_not_implemented(args: argparse.Namespace, config: Config) -> int:
-    print(f"newsbrief {args.command}: {NOT_IMPLEMENTED}", file=sys.stderr)
-    return EXIT_FAILURE
-
-
 def _with_settings(
     command: Callable[[argparse.Namespace, Settings], int],
 ) -> Callable[[argparse.Namespace, Config], int]:
@@ -103,7 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=common)
-        p.set_defaults(handler=cmd_not_implemented)
         return p
 
     add("run", "poll feeds once, print topic briefings, then answer commands at the console prompt").set_defaults(
@@ -145,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs.add_parser("list", help="list subscriptions", parents=common)
     p.add_argument("--json", action="store_true")
 
-    add("doctor", "validate config, check feeds once, tokens present, invite URLs")
+    add("doctor", "validate config, check feeds once, tokens present, invite URLs").set_defaults(
+        handler=_with_settings(cmd_doctor)
+    )
 
     db_parser = add("db", "database maintenance")
     db_parser.set_defaults(handler=_with_settings(cmd_db))

@@ -109,20 +109,6 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["doctor"],
-    ],
-)
-def test_unimplemented_commands_exit_1(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(argv) == 1
-
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert "not implemented yet" in err
-
-
 @pytest.mark.parametrize("argv", [[], ["frobnicate"], ["feeds"], ["brief"], ["run", "--bogus"]])
 def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2

@@ -118,3 +118,27 @@ def test_bad_interval_and_bad_config_exit_2(config: str, capsys: pytest.CaptureF
     bad.write_text("[poll]\ninterval = 'never'\n", encoding="utf-8")
     status, _, err = run(capsys, "--config", str(bad), "poll")
     assert status == 2 and "poll.interval" in err and str(bad) in err
+
+
+def test_doctor_checks_feeds_once_and_never_prints_a_token(
+    server: FeedServer, config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value-123")
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    server.route("/gone.xml", "no", status=404)
+    assert run(capsys, "--config", config, "feeds", "add", server.url("/feed.xml"))[0] == 0
+    status, out, err = run(capsys, "--config", config, "doctor")
+    assert status == 0 and "valid" in out and "revision" in out and "2 entries" in out
+    assert "SLACK_BOT_TOKEN: set" in out and "DISCORD_TOKEN: not set" in out
+    assert "xoxb-secret-value-123" not in out + err
+
+    # A feed that fails its check makes doctor exit 1 and names it; the other feeds are still checked.
+    from bot.store import Store
+
+    path = Path(config).parent / "data" / "nb.db"
+    with Store(f"sqlite:///{path}") as store:
+        from datetime import UTC, datetime
+
+        store.add_feed(server.url("/gone.xml"), interval_s=900, now=datetime(2025, 1, 1, tzinfo=UTC))
+    status, out, _ = run(capsys, "--config", config, "doctor")
+    assert status == 1 and "FAILED" in out and "404" in out and "2 entries" in out
