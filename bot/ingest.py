@@ -35,6 +35,7 @@ from bot.sources import (
 from bot.store import Feed, Store
 from bot.stories import StoryIndex, content_hash
 from summarizer import Summary
+from summarizer import summarize as default_summarize
 
 __all__ = [
     "FeedResult",
@@ -95,8 +96,6 @@ class Ingestor:
         summarize: Callable[..., Summary] | None = None,
         extract_executor: Executor | None = None,
     ) -> None:
-        from summarizer import summarize as default_summarize
-
         self.extract_executor = extract_executor
         self.store = store
         self.fetcher = fetcher

@@ -23,7 +23,6 @@ from sumy.summarizers.kl import KLSummarizer
 from sumy.summarizers.lex_rank import LexRankSummarizer
 from sumy.summarizers.lsa import LsaSummarizer
 from sumy.summarizers.luhn import LuhnSummarizer
-from sumy.summarizers.random import RandomSummarizer
 from sumy.summarizers.reduction import ReductionSummarizer
 from sumy.summarizers.sum_basic import SumBasicSummarizer
 from sumy.summarizers.text_rank import TextRankSummarizer
@@ -268,7 +267,6 @@ _FACTORIES: dict[str, Callable[[LanguageTools, Callable[[], Iterable[str]], Stem
     "reduction": lambda tools, _, __: _with_stop_words(ReductionSummarizer(tools.stem), tools),
     "random": lambda tools, _, __: SeededRandomSummarizer(tools.stem),
 }
-del RandomSummarizer  # replaced by the seeded variant above
 
 ALGORITHMS: tuple[str, ...] = tuple(_FACTORIES)
 

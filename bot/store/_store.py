@@ -930,44 +930,31 @@ class Store:
 
         return self._run(work)
 
-    def update_subscription_schedule(self, sub_id: int, *, schedule: str, tz: str) -> Subscription:
-        """Change a subscription's schedule and time zone (``KeyError`` when there is no such subscription)."""
+    def _change_subscription(self, sub_id: int, **fields: Any) -> Subscription:
+        """Set columns of one subscription (``KeyError`` when there is no such subscription)."""
 
         def work(session: Session) -> Subscription:
             row = session.get(SubscriptionRow, sub_id)
             if row is None:
                 raise KeyError(f"no subscription {sub_id!r}")
-            row.schedule, row.tz = schedule, tz
+            for name, value in fields.items():
+                setattr(row, name, value)
             session.flush()
             return _subscription(row)
 
         return self._run(work)
+
+    def update_subscription_schedule(self, sub_id: int, *, schedule: str, tz: str) -> Subscription:
+        """Change a subscription's schedule and time zone (``KeyError`` when there is no such subscription)."""
+        return self._change_subscription(sub_id, schedule=schedule, tz=tz)
 
     def pause_subscription(self, sub_id: int, reason: str, now: datetime) -> Subscription:
         """Pause a subscription's digests, recording why (``KeyError`` when there is no such subscription)."""
-
-        def work(session: Session) -> Subscription:
-            row = session.get(SubscriptionRow, sub_id)
-            if row is None:
-                raise KeyError(f"no subscription {sub_id!r}")
-            row.paused_at, row.paused_reason = now, reason
-            session.flush()
-            return _subscription(row)
-
-        return self._run(work)
+        return self._change_subscription(sub_id, paused_at=now, paused_reason=reason)
 
     def resume_subscription(self, sub_id: int) -> Subscription:
         """Resume a paused subscription (``KeyError`` when there is no such subscription)."""
-
-        def work(session: Session) -> Subscription:
-            row = session.get(SubscriptionRow, sub_id)
-            if row is None:
-                raise KeyError(f"no subscription {sub_id!r}")
-            row.paused_at, row.paused_reason = None, None
-            session.flush()
-            return _subscription(row)
-
-        return self._run(work)
+        return self._change_subscription(sub_id, paused_at=None, paused_reason=None)
 
     def claim_slot(self, sub_id: int, slot: str, *, by: str, now: datetime) -> bool:
         """Claim a subscription's digest slot before posting: ``True`` only for the first claimer, in this or any
