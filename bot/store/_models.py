@@ -192,3 +192,15 @@ class PostedStoryRow(Base):
     story_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     posted_at: Mapped[datetime]
     article_count_at_post: Mapped[int] = mapped_column(Integer)
+
+
+class LeaseRow(Base):
+    """A named lease held by one process until ``expires_at`` (the scheduler lock: one leader per deployment)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    acquired_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

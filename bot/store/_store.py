@@ -36,6 +36,7 @@ from bot.store._models import (
     DigestSlotRow,
     FeedArticleRow,
     FeedRow,
+    LeaseRow,
     PostedStoryRow,
     StoryRow,
     SubscriptionRow,
@@ -46,6 +47,7 @@ from bot.store._types import (
     Article,
     DigestSlot,
     Feed,
+    Lease,
     SlotOutcome,
     StoredSignature,
     Story,
@@ -191,6 +193,11 @@ _OUTCOMES: frozenset[str] = frozenset({"posted", "empty", "failed"})
 def _chunks(items: Sequence[_T], size: int = _BATCH) -> Iterable[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE/DELETE matched (``Session.execute`` returns a ``CursorResult`` for those)."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _urn_for(feed_id: int | None, guid: str | None, chash: str) -> str:
@@ -1032,6 +1039,58 @@ class Store:
         )
         with self._sessions() as session:
             return {story_id: int(count) for story_id, count in session.execute(stmt)}
+
+    # ------------------------------------------------------------------ leases
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for the scheduler's APScheduler job store, kept in the same database)."""
+        return self._engine
+
+    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until ``now + ttl``: ``True`` when ``holder`` holds it
+        now (it was free, expired, or already ``holder``'s), ``False`` when another holder's lease is still
+        running. Atomic across processes: a conditional UPDATE, else an INSERT that the primary key lets only
+        one process win."""
+        if ttl <= timedelta(0):
+            raise ValueError(f"lease ttl must be positive, got {ttl}")
+        expires = now + ttl
+        with self._sessions() as session, session.begin():
+            renewed = session.execute(
+                update(LeaseRow)
+                .where(LeaseRow.name == name, LeaseRow.holder == holder)
+                .values(renewed_at=now, expires_at=expires)
+            )
+            if _rowcount(renewed):
+                return True
+            taken = session.execute(
+                update(LeaseRow)
+                .where(LeaseRow.name == name, LeaseRow.expires_at <= now)
+                .values(holder=holder, acquired_at=now, renewed_at=now, expires_at=expires)
+            )
+            if _rowcount(taken):
+                return True
+        try:
+            with self._sessions() as session, session.begin():
+                session.add(LeaseRow(name=name, holder=holder, acquired_at=now, renewed_at=now, expires_at=expires))
+        except IntegrityError:  # someone holds it (or won the race to insert it)
+            return False
+        return True
+
+    def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up if ``holder`` holds it (so another process can take over at once); whether it did."""
+        with self._sessions() as session, session.begin():
+            result = session.execute(delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder))
+            return bool(_rowcount(result))
+
+    def get_lease(self, name: str) -> Lease | None:
+        """The lease ``name`` as stored (it may have expired: compare ``expires_at`` with the time), or ``None``."""
+        with self._sessions() as session:
+            row = session.get(LeaseRow, name)
+            if row is None:
+                return None
+            return Lease(name=row.name, holder=row.holder, acquired_at=row.acquired_at, renewed_at=row.renewed_at,
+                         expires_at=row.expires_at)  # fmt: skip
 
     # ------------------------------------------------------------------ checks
 

@@ -128,3 +128,14 @@ class DigestSlot:
     outcome: SlotOutcome | None
     message_ref: str | None
     finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A named lease: who holds it, since when, and until when (unless renewed)."""
+
+    name: str
+    holder: str
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
