@@ -1,13 +1,16 @@
 """The ``newsbrief`` command line (SPEC.md, "CLI").
 
-``run`` polls the feeds once, prints a briefing per topic and answers commands at the console prompt (the
-scheduler and the Slack/Discord adapters come later); every other command of SPEC.md works: ``poll``,
-``brief``, ``digest``, ``feeds``, ``subs``, ``doctor``, ``db`` and ``articles``.
+``run`` is the bot: the scheduler polls feeds and posts digests, the console adapter answers commands (the
+Slack and Discord adapters come later); every other command of SPEC.md works: ``poll``, ``brief``,
+``digest``, ``feeds``, ``subs``, ``doctor``, ``db`` and ``articles``. Environment variables may come from a
+``.env`` file (``$NEWSBRIEF_ENV_FILE``, else ``./.env``); the real environment wins.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,12 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dotenv import load_dotenv
+from dotenv.parser import parse_stream
+
 from bot import __version__
 from bot._cli_brief import cmd_brief
 from bot._cli_digest import cmd_digest, cmd_subs
 from bot._cli_doctor import cmd_doctor
 from bot._cli_run import cmd_run
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
+from bot._logging import configure_logging
 from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
 
 EXIT_OK = 0
@@ -100,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=common)
         return p
 
-    add("run", "poll feeds once, print topic briefings, then answer commands at the console prompt").set_defaults(
+    add("run", "the bot: scheduler (polls, digests) and the console adapter").set_defaults(
         handler=_with_settings(cmd_run)
     )
 
@@ -162,14 +169,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ENV_FILE_ENV = "NEWSBRIEF_ENV_FILE"
+DEFAULT_ENV_FILE = Path(".env")
+LOG_LEVEL_ENV = "NEWSBRIEF_LOG_LEVEL"
+DEFAULT_LOG_LEVEL = "WARNING"
+
+
+def _load_env_file() -> list[str]:
+    """Set variables from ``$NEWSBRIEF_ENV_FILE`` (which must exist), else from ``./.env`` when present.
+
+    The real environment wins over the file. Returns one warning per line that is not ``KEY=VALUE`` (naming the
+    file and line number, never the line: it may hold a secret); raises :class:`ConfigError` when the file
+    named by ``$NEWSBRIEF_ENV_FILE`` is missing or a file cannot be read.
+    """
+    explicit = os.environ.get(ENV_FILE_ENV)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            problem = "is not a file" if path.exists() else "env file not found"
+            raise ConfigError(f"{path}: {problem} (given by ${ENV_FILE_ENV})")
+    elif DEFAULT_ENV_FILE.is_file():
+        path = DEFAULT_ENV_FILE
+    else:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read env file: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read env file: {exc.strerror or type(exc).__name__}") from None
+    bad_lines = [binding.original.line for binding in parse_stream(io.StringIO(text)) if binding.error]
+
+    def mute(record: logging.LogRecord) -> bool:  # python-dotenv's own warning names no file
+        return False
+
+    dotenv_log = logging.getLogger("dotenv.main")
+    dotenv_log.addFilter(mute)
+    try:
+        load_dotenv(stream=io.StringIO(text), override=False)
+    finally:
+        dotenv_log.removeFilter(mute)
+    return [f"{path}: line {line}: not a KEY=VALUE line, ignored" for line in bad_lines]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``newsbrief`` command line; returns the exit status (0 ok, 1 failure, 2 usage/config)."""
+    """Run the ``newsbrief`` command line; returns the exit status (0 ok, 1 failure, 2 usage/config).
+
+    Before the config is read, environment variables are loaded from ``$NEWSBRIEF_ENV_FILE`` or ``./.env``
+    (the real environment wins), then logging goes to stderr at ``$NEWSBRIEF_LOG_LEVEL`` (default WARNING)
+    with the chat tokens redacted.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     try:
+        env_warnings = _load_env_file()
+        try:
+            configure_logging(os.environ.get(LOG_LEVEL_ENV) or DEFAULT_LOG_LEVEL)
+        except ValueError as exc:
+            raise ConfigError(f"${LOG_LEVEL_ENV}: {exc}") from None
+        for warning in env_warnings:
+            logging.getLogger("newsbrief").warning("%s", warning)
         config = load_config(args.config)
         status: int = args.handler(args, config)
         return status

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import main
+from bot._logging import REDACTED, configure_logging
+from bot.config import load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +35,7 @@ def write_config(folder: Path) -> Path:
 
 
 def assert_ran_with_config(output: str) -> None:
-    assert "Feeds are polled once at start for now" in output
+    assert "Scheduler: this process leads (0 feed polls, 0 digests)." in output
     assert "Nothing new on marker." in output
 
 
@@ -121,3 +126,136 @@ def test_help_exits_0(argv: list[str], capsys: pytest.CaptureFixture[str]) -> No
     assert main(argv) == 0
 
     assert "usage: newsbrief" in capsys.readouterr().out
+
+
+# -- .env files and logging ------------------------------------------------------------------------------------
+
+TOKEN_NAMES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A .env file writes os.environ directly and main() configures the root logger: both are put back."""
+    for name in ("NEWSBRIEF_ENV_FILE", "NEWSBRIEF_LOG_LEVEL", "PYTHON_DOTENV_DISABLED", *TOKEN_NAMES):
+        monkeypatch.delenv(name, raising=False)
+    environ = dict(os.environ)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    os.environ.clear()
+    os.environ.update(environ)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = main(["--config", str(write_config(tmp_path)), "doctor"])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_dotenv_in_the_working_directory_sets_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path(".env").write_text("# chat tokens\nSLACK_BOT_TOKEN=xoxb-from-dotenv-123\n", encoding="utf-8")
+
+    status, out, err = doctor(tmp_path, capsys)
+
+    assert status == 0, err
+    assert "SLACK_BOT_TOKEN: set" in out and "DISCORD_TOKEN: not set" in out
+    assert "xoxb-from-dotenv-123" not in out + err
+    assert load_settings(None).secret("SLACK_BOT_TOKEN") == "xoxb-from-dotenv-123"
+
+
+def test_the_real_environment_wins_over_dotenv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    Path(".env").write_text("SLACK_BOT_TOKEN=xoxb-from-dotenv-123\nDISCORD_TOKEN=discord-from-dotenv\n")
+
+    assert doctor(tmp_path, capsys)[0] == 0
+
+    settings = load_settings(None)
+    assert settings.secret("SLACK_BOT_TOKEN") == "xoxb-from-the-environment"
+    assert settings.secret("DISCORD_TOKEN") == "discord-from-dotenv"
+
+
+def test_newsbrief_env_file_names_the_env_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path(".env").write_text("DISCORD_TOKEN=ignored-when-a-file-is-named\n", encoding="utf-8")
+    env_file = tmp_path / "secrets" / "newsbrief.env"
+    env_file.parent.mkdir()
+    # The env file may also choose the config (it is loaded before the config is looked for).
+    env_file.write_text(f"export NEWSBRIEF_CONFIG={write_config(tmp_path)}\nSLACK_APP_TOKEN='xapp-1-abcdef'\n")
+    monkeypatch.setenv("NEWSBRIEF_ENV_FILE", str(env_file))
+
+    assert main(["run"]) == 0
+
+    assert_ran_with_config(capsys.readouterr().out)
+    assert load_settings(None).secret("SLACK_APP_TOKEN") == "xapp-1-abcdef"
+    assert load_settings(None).secret("DISCORD_TOKEN") is None
+
+
+def test_a_missing_named_env_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "no-such.env"
+    monkeypatch.setenv("NEWSBRIEF_ENV_FILE", str(missing))
+
+    assert main(["run"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert str(missing) in err and "NEWSBRIEF_ENV_FILE" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_malformed_dotenv_line_is_skipped_without_showing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path(".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-good-line-1234\n'xoxb-leaked-on-a-broken-line\nDISCORD_TOKEN=discord-after-the-break\n",
+        encoding="utf-8",
+    )
+
+    status, out, err = doctor(tmp_path, capsys)
+
+    assert status == 0, err
+    assert ".env: line 2:" in err and len(err.strip().splitlines()) == 1
+    assert "xoxb-" not in out + err and "discord-after" not in out + err
+    assert "SLACK_BOT_TOKEN: set" in out and "DISCORD_TOKEN: set" in out
+
+
+def test_an_unknown_log_level_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSBRIEF_LOG_LEVEL", "chatty")
+
+    assert main(["run"]) == 2
+
+    err = capsys.readouterr().err
+    assert "$NEWSBRIEF_LOG_LEVEL" in err and "'chatty'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_logged_secrets_are_redacted(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "xoxb-1111-2222-abcdefSECRET"
+    monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+    monkeypatch.setenv("DISCORD_TOKEN", "short")  # under 6 characters: not treated as a secret
+    configure_logging("INFO", secrets=["extra-secret-value"])
+    configure_logging("INFO", secrets=["extra-secret-value"])  # idempotent: still one handler
+    log = logging.getLogger("newsbrief.test")
+
+    log.info("connecting with %s", token)
+    log.warning(f"token in the message itself: {token}; and extra-secret-value; and short")
+    try:
+        raise RuntimeError(f"auth failed for {token}")
+    except RuntimeError:
+        log.exception("Slack said no")
+    log.debug("not shown at INFO %s", token)
+
+    err = capsys.readouterr().err
+    assert token not in err and "extra-secret-value" not in err
+    assert err.count(REDACTED) == 4
+    assert "INFO newsbrief.test: connecting with [redacted]" in err
+    assert "RuntimeError: auth failed for [redacted]" in err and "Traceback" in err
+    assert "and short" in err and "not shown" not in err
+    assert err.count("Slack said no") == 1  # one handler, not two
