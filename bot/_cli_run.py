@@ -1,30 +1,41 @@
-"""CLI ``newsbrief run``: poll once, print a briefing per topic, then answer commands at the console prompt.
+"""CLI ``newsbrief run``: the bot. The scheduler polls feeds and posts digests; the console adapter answers
+commands typed at the prompt and prints the digests of ``console`` subscriptions.
 
-An edge: it reads the clock, creates the one httpx client and opens the store. The scheduler (polls on
-intervals, digests) and the Slack/Discord adapters come with later issues; for now feeds are polled once at
-start and the console adapter is the only one.
+An edge: it reads the clock, creates the one httpx client, opens the store and handles SIGINT/SIGTERM. Of
+several processes on one database only the lease holder runs the scheduler (see :mod:`bot.scheduler`); the
+others answer commands. The Slack and Discord adapters come with later issues: for now the console adapter
+runs even when their tokens are set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
+from sqlalchemy.engine import make_url
 
 from bot import __version__
 from bot._cli_store import CommandError, open_store
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
-from bot.briefing import NoMatch, make_briefing
+from bot.briefing import Briefing, NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
-from bot.ingest import FeedResult, http_client, ingestor_for, sync_config_feeds
-from bot.store import Store
+from bot.digests import sync_config_subscriptions
+from bot.ingest import FeedResult, extraction_pool, http_client, ingestor_for, sync_config_feeds
+from bot.metrics import Metrics
+from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
+from bot.store import Store, Subscription
+from bot.web import WebServer
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
 
@@ -33,6 +44,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_ARTICLE = REPO_ROOT.parent / "shared" / "fixtures" / "seed-article.txt"
 SEED_URL = "urn:newsbrief:demo:seed"
 CHAT_TOKENS = ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")
+PROGRESS_MIN_FEEDS = 20
+"""A first poll of at least this many feeds shows a progress bar (in a terminal)."""
+
+
+def scheduler_options(settings: Settings) -> SchedulerOptions:
+    """The scheduler's timing from ``[scheduler]`` and ``[digests]`` of the config."""
+    config = settings.scheduler
+    return SchedulerOptions(
+        lease=timedelta(seconds=config.lease),
+        misfire_grace=timedelta(seconds=config.misfire_grace),
+        sync_every=timedelta(seconds=config.sync_every),
+        poll_jitter=timedelta(seconds=config.poll_jitter),
+        digest_window=timedelta(seconds=config.digest_window),
+        digest_limit=config.digest_max_stories,
+    )
 
 
 def _now() -> datetime:
@@ -66,11 +92,6 @@ def store_seed_article(store: Store, path: Path, now: datetime) -> bool:
     return True
 
 
-async def _poll_all(store: Store, settings: Settings, now: datetime) -> list[FeedResult]:
-    async with http_client(settings) as client:
-        return await ingestor_for(store, client, settings, now).poll_round(now, all_feeds=True)
-
-
 def _poll_summary(results: list[FeedResult]) -> list[Text]:
     new = sum(r.new for r in results)
     updated = sum(r.updated for r in results)
@@ -88,42 +109,174 @@ def _poll_summary(results: list[FeedResult]) -> list[Text]:
     return lines
 
 
+def _store_label(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable store URL)"
+
+
+def _progress_poll(console: Console, total: int) -> tuple[Progress | None, Callable[[FeedResult], None]]:
+    if total < PROGRESS_MIN_FEEDS or not console.is_terminal:
+        return None, lambda _result: None
+    progress = Progress(TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn(), console=console,
+                        transient=True)  # fmt: skip
+    task = progress.add_task("poll", total=total)
+    return progress, lambda _result: progress.advance(task)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None) -> int:
-    """Open the store, poll every feed once, print a briefing per topic, then run the console adapter on stdin
-    until quit, exit or end of input."""
+    """Run the bot: sync the config's feeds and subscriptions into the store, then (as the leader) poll every due
+    feed once, print a briefing per topic, and keep polling and posting digests on schedule while the console
+    adapter answers commands, until quit, end of input, SIGINT or SIGTERM."""
     stream = stdin if stdin is not None else sys.stdin
     console = Console()
     console.print(
         Text.assemble(
-            (f"newsbrief {__version__}", "bold"),
-            f" — console adapter, store {settings.store.url}. Feeds are polled once at start for now "
-            "(the scheduler comes later).",
+            (f"newsbrief {__version__}", "bold"), f" — console adapter, store {_store_label(settings.store.url)}."
         )
     )
     if any(settings.secret(name) for name in CHAT_TOKENS):
-        console.print("Slack/Discord tokens are set, but those adapters are not started yet (later issues).")
+        console.print("Slack/Discord tokens are set, but those adapters are not started yet (later issues); "
+                      "the console adapter runs instead.")  # fmt: skip
     with open_store(settings) as store:
         now = _now()
         sync_config_feeds(store, settings, now)
+        sync_config_subscriptions(store, settings, now=now)
         if settings.demo_seed_article and SEED_ARTICLE.is_file():
             store_seed_article(store, SEED_ARTICLE, now)
-        if store.list_feeds():
-            with console.status("polling feeds…"):
-                results = asyncio.run(_poll_all(store, settings, now))
-            for line in _poll_summary(results):
-                console.print(line)
-        else:
-            console.print("No feeds configured: add [[feeds]] to the config (or `newsbrief feeds add URL`).")
-        now = _now()
-        for name in settings.topics:
-            result = make_briefing(store, name, topics=settings.topics, now=now)
-            console.print()
-            if isinstance(result, NoMatch):
-                console.print(Text(f"Nothing new on {name}.", style="dim"))
-            else:
-                console.print(render_briefing(result))
-        console.print()
-        console.print("Type /brief <topic or words>, /brief help, or quit (end of input also quits).")
-        reply = console_replier(store, settings, RateLimiter(10), now=_now)
-        ConsoleAdapter(stream, console, reply, echo=not stream.isatty()).run()
+        return asyncio.run(_serve(store, settings, console, stream))
+
+
+async def _serve(store: Store, settings: Settings, console: Console, stream: TextIO) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+            loop.add_signal_handler(signum, stop.set)
+    metrics = Metrics()
+
+    def observe(name: str, seconds: float) -> None:
+        metrics.observe_command(name, "console", seconds)
+
+    replier = console_replier(store, settings, RateLimiter(10), now=_now, observe=observe)
+    adapter = ConsoleAdapter(stream, console, replier, echo=not stream.isatty())
+
+    def polled(result: FeedResult) -> None:
+        metrics.feed_polled(result.status)
+        if result.error_kind is not None:
+            metrics.fetch_error(result.error_kind)
+        metrics.articles_stored("new", result.new)
+        metrics.articles_stored("updated", result.updated)
+
+    async def post_console(subscription: Subscription, briefing: Briefing) -> str:
+        return await adapter.post_digest(subscription.channel, subscription.topic, briefing)
+
+    with extraction_pool() as pool:
+        async with http_client(settings) as client:
+            ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
+
+            async def first_round() -> None:
+                """On winning the lease: poll every due feed at once, with a progress bar for many feeds."""
+                now = _now()
+                due = await asyncio.to_thread(store.due_feeds, now)
+                if not due:
+                    if not store.list_feeds():
+                        console.print("No feeds configured: add [[feeds]] to the config "
+                                      "(or `newsbrief feeds add URL`).")  # fmt: skip
+                    return
+                progress, advance = _progress_poll(console, len(due))
+                if progress is None:
+                    with console.status("polling feeds…"):
+                        results = await ingestor.poll_round(now)
+                else:
+                    with progress:
+                        results = await ingestor.poll_round(now, progress=advance)
+                for result in results:
+                    polled(result)
+                for line in _poll_summary(results):
+                    console.print(line)
+
+            started = False
+
+            def leadership(leading: bool) -> None:
+                metrics.set_leader(leading)
+                if started:
+                    console.print("Scheduler: this process took over the scheduler." if leading else
+                                  "Scheduler: another process took the scheduler over; answering commands only.")
+
+            scheduler = Scheduler(store, settings, ingestor, posters={"console": post_console}, clock=_now,
+                                  options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
+                                  on_poll=polled,
+                                  on_digest=lambda sub, outcome: metrics.digest(sub.platform, outcome))  # fmt: skip
+            web: WebServer | None = None
+            try:
+                leading = await scheduler.start()
+                started = True
+                if settings.http_listen is not None:
+                    web = await _start_web(settings.http_listen, metrics, store, scheduler, console)
+                if leading:
+                    console.print(f"Scheduler: this process leads ({_jobs_line(scheduler)}).")
+                else:
+                    lease = await asyncio.to_thread(store.get_lease, LEASE_NAME)
+                    holder = lease.holder if lease is not None else "another process"
+                    console.print(f"Scheduler: {holder} runs the scheduler on this database; this process answers "
+                                  "commands and takes over if that one stops.")  # fmt: skip
+                await asyncio.to_thread(_print_topic_briefings, store, settings, console)
+                console.print()
+                console.print("Type /brief <topic or words>, /brief help, or quit (end of input also quits).")
+                reader = asyncio.create_task(adapter.serve(stop), name="newsbrief-console")
+                await stop.wait()
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+            finally:
+                if web is not None:
+                    await web.close()
+                await scheduler.stop()
     return 0
+
+
+async def _start_web(
+    listen: str, metrics: Metrics, store: Store, scheduler: Scheduler, console: Console
+) -> WebServer | None:
+    """Serve /healthz and /metrics on ``listen``; a failure to bind is reported and the bot runs on without."""
+
+    def health() -> dict[str, object]:
+        snapshot: dict[str, object] = {"status": "ok", **scheduler.health()}
+        try:
+            revision = store.current_revision()
+        except Exception as exc:
+            snapshot.update(status="error", store=f"unreachable: {exc.__class__.__name__}")
+        else:
+            snapshot["store"] = "ok" if revision == store.head_revision() else f"schema at {revision}, needs upgrade"
+            if snapshot["store"] != "ok":
+                snapshot["status"] = "error"
+        return snapshot
+
+    server = WebServer(listen, metrics, health)
+    try:
+        await server.start()
+    except OSError as exc:
+        console.print(Text(f"HTTP: {exc}; running without /healthz and /metrics.", style="yellow"))
+        return None
+    console.print(f"HTTP: /healthz and /metrics on {server.url}")
+    return server
+
+
+def _jobs_line(scheduler: Scheduler) -> str:
+    jobs = scheduler.jobs()
+    polls = sum(1 for job in jobs if job.id.startswith("poll:"))
+    digests = sum(1 for job in jobs if job.id.startswith("digest:"))
+    return f"{polls} feed {'poll' if polls == 1 else 'polls'}, {digests} {'digest' if digests == 1 else 'digests'}"
+
+
+def _print_topic_briefings(store: Store, settings: Settings, console: Console) -> None:
+    now = _now()
+    for name in settings.topics:
+        result = make_briefing(store, name, topics=settings.topics, now=now)
+        console.print()
+        if isinstance(result, NoMatch):
+            console.print(Text(f"Nothing new on {name}.", style="dim"))
+        else:
+            console.print(render_briefing(result))

@@ -45,6 +45,7 @@ __all__ = [
     "UnsubscribeCommand",
     "UsageError",
     "answer",
+    "command_name",
     "parse_command",
     "parse_schedule",
     "render_text",
@@ -141,6 +142,22 @@ Command = (
     BriefCommand | SubscribeCommand | UnsubscribeCommand | ListCommand | TopicsCommand | SourcesCommand | HelpCommand
 )
 """Any parsed command."""
+
+_NAMES: dict[type, str] = {
+    BriefCommand: "brief",
+    SubscribeCommand: "subscribe",
+    UnsubscribeCommand: "unsubscribe",
+    ListCommand: "list",
+    TopicsCommand: "topics",
+    SourcesCommand: "sources",
+    HelpCommand: "help",
+}
+
+
+def command_name(command: Command) -> str:
+    """The command's name for metrics and logs: "brief", "subscribe", "unsubscribe", "list", "topics",
+    "sources" or "help"."""
+    return _NAMES[type(command)]
 
 _PREFIX = re.compile(r"^/brief(?:\s+|$)", re.IGNORECASE)
 _ALONE: dict[str, Command] = {

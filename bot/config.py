@@ -22,11 +22,13 @@ __all__ = [
     "FeedConfig",
     "NetworkConfig",
     "PollConfig",
+    "SchedulerConfig",
     "Settings",
     "StoreConfig",
     "find_config",
     "load_settings",
     "parse_duration",
+    "parse_listen",
     "resolve_file_url",
 ]
 
@@ -41,6 +43,51 @@ class ConfigError(Exception):
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+_LISTEN_EXAMPLES = "'127.0.0.1:8080', '[::1]:8080' or ':8080'"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME_RE = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
+DEFAULT_LISTEN_HOST = "127.0.0.1"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``(host, port)`` of an ``[http] listen`` address: ``"HOST:PORT"``, ``"[IPv6]:PORT"`` or ``":PORT"``.
+
+    An empty host (``":8080"``) means 127.0.0.1 (loopback only): listening on every interface must be asked
+    for explicitly (``"0.0.0.0:8080"``, ``"[::]:8080"``). HOST is an IPv4 address, a bracketed IPv6 address
+    or a host name; PORT is 0..65535, 0 meaning any free port. Anything else raises ``ValueError`` with a
+    one-line message quoting the value.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"expected a string HOST:PORT such as {_LISTEN_EXAMPLES}, got {type(text).__name__}")
+    bad = f"expected HOST:PORT such as {_LISTEN_EXAMPLES}, got {text!r}"
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        raise ValueError(bad)
+    if not re.fullmatch(r"[0-9]{1,5}", port_text):
+        raise ValueError(f"{bad} (the port must be a number from 0 to 65535)")
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"{bad} (the port must be a number from 0 to 65535)")
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            address = ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{bad} ({host} is not an IPv6 address)") from None
+        return str(address), port
+    if not host:
+        return DEFAULT_LISTEN_HOST, port
+    if ":" in host:
+        raise ValueError(f"{bad} (write an IPv6 address in brackets, e.g. '[::1]:8080')")
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            return str(ipaddress.IPv4Address(host)), port
+        except ValueError:
+            raise ValueError(f"{bad} ({host} is not an IPv4 address)") from None
+    if not _HOSTNAME_RE.fullmatch(host):
+        raise ValueError(f"{bad} ({host!r} is not a host name or IP address)")
+    return host, port
 
 
 def parse_duration(value: object) -> float:
@@ -97,6 +144,19 @@ class FeedConfig:
 
 
 @dataclass(frozen=True)
+class SchedulerConfig:
+    """``[scheduler]``: the leader lease, how late a missed digest may still be posted, how often jobs are
+    synced with the store, poll jitter; ``[digests]``: how far back a digest looks and how many stories."""
+
+    lease: float = 30.0
+    misfire_grace: float = 3600.0
+    sync_every: float = 60.0
+    poll_jitter: float = 0.0
+    digest_window: float = 86_400.0
+    digest_max_stories: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. ``path`` is the file it came from (``None``: built-in defaults)."""
 
@@ -107,6 +167,8 @@ class Settings:
     feeds: tuple[FeedConfig, ...] = ()
     topics: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections later issues read (slack, discord, ...)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    http_listen: str | None = None  # [http] listen, checked by parse_listen; None: no HTTP server
     demo_seed_article: bool = False  # [demo] seed_article: `run` stores ../shared's seed article when present
 
     @property
@@ -130,8 +192,10 @@ _SECTIONS: dict[str, set[str] | None] = {
     "subscriptions": None,
     "slack": None,
     "discord": None,
-    "http": None,
+    "http": {"listen"},
     "demo": {"seed_article"},
+    "scheduler": {"lease", "misfire_grace", "sync_every", "poll_jitter"},
+    "digests": {"window", "max_stories"},
 }  # fmt: skip
 
 
@@ -161,14 +225,14 @@ class _Reader:
             self.fail(key, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}")
         return value
 
-    def duration(self, key: str, default: float | None) -> float | None:
+    def duration(self, key: str, default: float | None, *, allow_zero: bool = False) -> float | None:
         if key not in self.table:
             return default
         try:
             seconds = parse_duration(self.table[key])
         except ValueError as exc:
             self.fail(key, str(exc))
-        if seconds <= 0:
+        if seconds < 0 or (seconds == 0 and not allow_zero):
             self.fail(key, "must be longer than zero")
         return seconds
 
@@ -283,8 +347,30 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
             topics_r.fail(name, "a topic needs a query, e.g. 'ukraine OR kyiv'")
         topics[name] = query
 
+    http_r = _Reader(where, data.get("http", {}), "http.", _SECTIONS["http"])
+    http_listen: str | None = http_r.get("listen", str, None)
+    if http_listen is not None:
+        try:
+            parse_listen(http_listen)
+        except ValueError as exc:
+            http_r.fail("listen", str(exc))
+
     demo_r = _Reader(where, data.get("demo", {}), "demo.", _SECTIONS["demo"])
+    sched_r = _Reader(where, data.get("scheduler", {}), "scheduler.", _SECTIONS["scheduler"])
+    digest_r = _Reader(where, data.get("digests", {}), "digests.", _SECTIONS["digests"])
+    lease = sched_r.duration("lease", 30.0) or 30.0
+    if lease < 1:
+        sched_r.fail("lease", f"expected at least 1s, got {lease:g}s")
+    scheduler = SchedulerConfig(
+        lease=lease,
+        misfire_grace=sched_r.duration("misfire_grace", 3600.0) or 3600.0,
+        sync_every=max(1.0, sched_r.duration("sync_every", 60.0) or 60.0),
+        poll_jitter=sched_r.duration("poll_jitter", 0.0, allow_zero=True) or 0.0,
+        digest_window=digest_r.duration("window", 86_400.0) or 86_400.0,
+        digest_max_stories=digest_r.positive_int("max_stories", 5),
+    )
     return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data,
+                    scheduler=scheduler, http_listen=http_listen,
                     demo_seed_article=demo_r.get("seed_article", bool, False))  # fmt: skip
 
 

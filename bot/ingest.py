@@ -72,6 +72,8 @@ class FeedResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
+    error_kind: str | None = None
+    """Why the poll failed ("timeout", "http", "parse", ... as :class:`bot.sources.FetchError` kinds), if it did."""
 
 
 def entry_text(entry: FeedEntry) -> str:
@@ -121,19 +123,24 @@ class Ingestor:
         in_flight = asyncio.Semaphore(max(1, self.settings.network.global_limit) * FEEDS_PER_FETCH_SLOT)
 
         async def one(feed: Feed) -> FeedResult:
-            try:
-                async with in_flight:
-                    result = await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
-            except TimeoutError:
-                result = self._failure(feed, now, "timeout", f"{feed.url}: poll took longer than {FEED_TIMEOUT_S:.0f}s")
-            except Exception as exc:  # a bug or an unforeseen input must not stop the round
-                log.exception("poll of %s failed", feed.url)
-                result = self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
+            async with in_flight:
+                result = await self.poll_guarded(feed, now)
             if progress is not None:
                 progress(result)
             return result
 
         return list(await asyncio.gather(*(one(f) for f in feeds)))
+
+    async def poll_guarded(self, feed: Feed, now: datetime) -> FeedResult:
+        """:meth:`poll_feed` within :data:`FEED_TIMEOUT_S`; a timeout or any failure is recorded on the feed
+        (with its backoff) and returned as an "error" result, never raised."""
+        try:
+            return await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
+        except TimeoutError:
+            return self._failure(feed, now, "timeout", f"{feed.url}: poll took longer than {FEED_TIMEOUT_S:.0f}s")
+        except Exception as exc:  # a bug or an unforeseen input must not stop the round
+            log.exception("poll of %s failed", feed.url)
+            return self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
 
     async def poll_feed(self, feed: Feed, now: datetime) -> FeedResult:
         """Fetch one feed, store its new entries, schedule its next poll."""
@@ -239,7 +246,7 @@ class Ingestor:
             disable_after=self.settings.poll.disable_after,
         )  # fmt: skip
         log.warning("%s", message)
-        return FeedResult(feed.id, feed.url, "disabled" if disabled else "error", errors=[message])
+        return FeedResult(feed.id, feed.url, "disabled" if disabled else "error", errors=[message], error_kind=kind)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -72,6 +72,12 @@ ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
         ("[topics]\nukraine = ''\n", "topics.ukraine: a topic needs a query"),
         ("[unknown]\nx = 1\n", "unknown: unknown section"),
         ("store = 3\n", "store: expected a table"),
+        ("[http]\nlisten = 8080\n", "http.listen: expected a string, got int 8080"),
+        ("[http]\nlisten = 'nowhere'\n", "http.listen: expected HOST:PORT such as"),
+        ("[http]\nlisten = '127.0.0.1:99999'\n", "http.listen: expected HOST:PORT such as"),
+        ("[http]\nlisten = '::1:8080'\n", "IPv6 address in brackets"),
+        ("[http]\nport = 8080\n", "http.port: unknown key (known keys: listen)"),
+        ("http = 'x'\n", "http: expected a table"),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -142,3 +148,36 @@ def test_the_example_config_documents_valid_settings() -> None:
     # Every default the example states is the built-in default: copying it changes nothing.
     defaults = load_settings(None)
     assert (s.store, s.network, s.poll) == (defaults.store, defaults.network, defaults.poll)
+    assert s.scheduler == defaults.scheduler
+
+
+def test_scheduler_and_digest_settings(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, "[scheduler]\nlease = '10s'\npoll_jitter = '2m'\n[digests]\nwindow = '12h'\n"
+                                      "max_stories = 3\n"))
+    assert (s.scheduler.lease, s.scheduler.poll_jitter, s.scheduler.misfire_grace) == (10, 120, 3600)
+    assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (43_200, 3)
+    for text, message in [
+        ("[scheduler]\nlease = '500ms'\n", "scheduler.lease: expected at least 1s"),
+        ("[scheduler]\nmisfire_grace = '0s'\n", "scheduler.misfire_grace: must be longer than zero"),
+        ("[scheduler]\nleader = true\n", "scheduler.leader: unknown key"),
+        ("[digests]\nmax_stories = 0\n", "digests.max_stories: must be at least 1"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            load_settings(write(tmp_path, text))
+
+
+def test_http_listen(tmp_path: Path) -> None:
+    assert load_settings(None).http_listen is None  # no [http] listen: no HTTP server
+    assert load_settings(write(tmp_path, "[http]\n")).http_listen is None
+    assert load_settings(write(tmp_path, "[http]\nlisten = '127.0.0.1:9100'\n")).http_listen == "127.0.0.1:9100"
+    assert load_settings(write(tmp_path, "[http]\nlisten = ':0'\n")).http_listen == ":0"
+
+
+def test_the_example_config_documents_a_valid_http_listen(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "config" / "newsbrief.example.toml"
+    lines = example.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# [http]"))
+    # The commented-out [http] block, switched on, is a valid config.
+    block = "\n".join(line.removeprefix("# ") for line in lines[start:] if line.startswith("# "))
+    s = load_settings(write(tmp_path, block + "\n"))
+    assert s.http_listen == "127.0.0.1:8080"

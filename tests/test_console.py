@@ -146,7 +146,7 @@ def test_newsbrief_run_on_the_demo_config(
 
     out = flat(capsys.readouterr().out)
     assert (tmp_path / "var" / "demo.db").is_file()
-    assert "Feeds are polled once at start for now" in out
+    assert "Scheduler: this process leads (2 feed polls, 1 digest)." in out
     assert "Polled 2 feeds: 6 new, 0 updated, 0 unchanged articles." in out
     assert "Slack" not in out
     assert "Briefing: rail (topic) — 1 story" in out

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
@@ -10,8 +13,9 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from bot.adapters.console._render import render_reply
-from bot.commands import RateLimiter, Reply, UsageError, answer, parse_command
+from bot.adapters.console._render import render_digest, render_reply
+from bot.briefing import Briefing
+from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import Settings
 from bot.store import Store
 
@@ -26,20 +30,33 @@ CONSOLE_ID = "console"
 
 
 def console_replier(
-    store: Store, settings: Settings, limiter: RateLimiter, *, now: Callable[[], datetime]
+    store: Store,
+    settings: Settings,
+    limiter: RateLimiter,
+    *,
+    now: Callable[[], datetime],
+    observe: Callable[[str, float], None] | None = None,
 ) -> Callable[[str], Reply]:
     """A reply function for the console: parses what was typed and answers it as user and channel "console"
-    at ``now()``; bad usage becomes an error reply carrying the usage text."""
+    at ``now()``; bad usage becomes an error reply carrying the usage text. ``observe`` is told each command's
+    name ("error" for bad usage) and how long answering took (seconds, measured with ``time.perf_counter``)."""
 
     def reply(text: str) -> Reply:
+        started = time.perf_counter()
+        name = "error"
         try:
             command = parse_command(text)
         except UsageError as exc:
-            return Reply(kind="error", text=exc.reply_text(), ephemeral=True)
-        return answer(
-            command, store=store, settings=settings, user=CONSOLE_ID, channel=CONSOLE_ID, now=now(), limiter=limiter,
-            platform="console", is_manager=True,
-        )
+            result = Reply(kind="error", text=exc.reply_text(), ephemeral=True)
+        else:
+            name = command_name(command)
+            result = answer(
+                command, store=store, settings=settings, user=CONSOLE_ID, channel=CONSOLE_ID, now=now(),
+                limiter=limiter, platform="console", is_manager=True,
+            )  # fmt: skip
+        if observe is not None:
+            observe(name, time.perf_counter() - started)
+        return result
 
     return reply
 
@@ -57,6 +74,7 @@ class ConsoleAdapter:
         self.console = console
         self.reply = reply
         self.echo = echo
+        self.posted = 0
 
     def run(self) -> int:
         """Run the loop until quit/exit/EOF (or Ctrl-C); returns how many commands were answered."""
@@ -67,18 +85,62 @@ class ConsoleAdapter:
                 line = self.stream.readline()
             except KeyboardInterrupt:
                 line = ""
-            if not line:  # end of input
-                self.console.print()
+            text = self._take(line)
+            if text is None:
                 return answered
-            text = line.strip()
-            if self.echo:
-                self.console.print(text, markup=False, highlight=False)
-            if not text:
-                continue
-            if text.lower() in QUIT_WORDS:
-                return answered
-            self.handle(text)
-            answered += 1
+            if text:
+                self.handle(text)
+                answered += 1
+
+    def _take(self, line: str) -> str | None:
+        """A line read: the command to answer, "" for nothing, ``None`` to stop (quit, exit, end of input)."""
+        if not line:  # end of input
+            self.console.print()
+            return None
+        text = line.strip()
+        if self.echo:
+            self.console.print(text, markup=False, highlight=False)
+        return None if text.lower() in QUIT_WORDS else text
+
+    async def serve(self, stop: asyncio.Event) -> int:
+        """The loop of :meth:`run` inside a running bot: lines are read by a daemon thread (a blocked read never
+        holds up shutdown) and answered in a worker thread, so scheduled digests print meanwhile. Sets ``stop``
+        on quit, exit or end of input; returns how many commands were answered."""
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:
+            while True:
+                try:
+                    line = self.stream.readline()
+                except (OSError, ValueError, KeyboardInterrupt):
+                    line = ""
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="newsbrief-console-input", daemon=True).start()
+        answered = 0
+        try:
+            while not stop.is_set():
+                self.console.print(PROMPT, end="", style="bold green", markup=False, highlight=False)
+                text = self._take(await lines.get())
+                if text is None:
+                    return answered
+                if text:
+                    await asyncio.to_thread(self.handle, text)
+                    answered += 1
+            return answered
+        finally:
+            stop.set()
+
+    async def post_digest(self, channel: str, topic: str, briefing: Briefing) -> str:
+        """Print a subscription's digest (the console's "channel" is the terminal); returns its reference."""
+        self.posted += 1
+        self.console.print()
+        self.console.print(render_digest(channel, topic, briefing))
+        self.console.print()
+        return f"console:{channel}:{self.posted}"
 
     def handle(self, text: str) -> None:
         """Answer one command and print the reply (errors in red)."""

@@ -11,7 +11,7 @@ from rich.text import Text
 from bot.briefing import Briefing, NoMatch, SourceLink, StoryBrief, no_match_text
 from bot.commands import Reply
 
-__all__ = ["render_briefing", "render_reply"]
+__all__ = ["render_briefing", "render_digest", "render_reply"]
 
 MAX_SOURCES = 5
 """Outlets listed per story; the rest are counted ("and 2 more outlets")."""
@@ -86,3 +86,12 @@ def render_reply(reply: Reply) -> RenderableType:
     if reply.kind == "error":
         return Text(reply.text, style="red")
     return Text(reply.text)
+
+
+def render_digest(channel: str, topic: str, briefing: Briefing) -> RenderableType:
+    """A subscription's digest: a "Digest" rule line naming the topic, the channel and the time, then the
+    briefing."""
+    title = Text.assemble(
+        ("Digest: ", "bold"), (topic, "bold magenta"), f" → {channel} · {_when(briefing.generated_at)}"
+    )
+    return Group(title, render_briefing(briefing))

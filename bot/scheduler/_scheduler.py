@@ -1,0 +1,444 @@
+"""The scheduler: APScheduler 3 polls every feed and posts every subscription's digests, in one process only.
+
+One process of a deployment is the leader: it holds the "scheduler" lease in the database (renewed every third
+of its time to live) and runs an ``AsyncIOScheduler`` whose jobs live in the same database (APScheduler's
+``SQLAlchemyJobStore``). Every other process on that database serves commands only, and tries the lease on each
+tick, so it takes over once the leader is gone (stopped: at once; killed: when its lease expires).
+
+Jobs (stable ids, kept across restarts):
+
+- ``poll:<feed id>``: an interval trigger of the feed's interval. It polls only when the store says the feed is
+  due (its backoff is honoured: the job moves to the feed's next poll time) and is removed for a disabled or
+  deleted feed. Never too late to run: a poll due during downtime runs once (coalesced) at start.
+- ``digest:<subscription id>``: a cron trigger of the subscription's schedule in its time zone. The run posts
+  the digest of the slot it belongs to (the trigger's latest fire time) through ``bot.digests.run_digest``,
+  which claims the slot in the database first: exactly one digest per slot across restarts and processes. A
+  digest due while no process ran is posted once when one comes back, within the misfire grace time (1 h).
+- ``sync`` (in memory, not stored): every minute, the jobs are brought in line with the store, so feeds and
+  subscriptions added by another process or the CLI are picked up; paused subscriptions lose their job.
+
+A job is a module-level coroutine named by reference (so the job store can keep it); it finds the scheduler
+that runs it through the event loop it runs on. Nothing reads the wall clock but the injected ``clock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.job import Job
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.briefing import Briefing
+from bot.config import Settings
+from bot.digests import DIGEST_WINDOW, DigestOutcome, run_digest, slot_key
+from bot.ingest import FeedResult, Ingestor
+from bot.scheduler._triggers import digest_trigger, latest_fire, poll_trigger, same_trigger
+from bot.store import Feed, Store, Subscription
+
+__all__ = [
+    "JOBS_TABLE",
+    "LEASE_NAME",
+    "Poster",
+    "Scheduler",
+    "SchedulerOptions",
+    "digest_job",
+    "new_holder_id",
+    "poll_job",
+    "sync_job",
+]
+
+log = logging.getLogger("newsbrief.scheduler")
+
+LEASE_NAME = "scheduler"
+"""The lease the leader holds."""
+JOBS_TABLE = "apscheduler_jobs"
+"""APScheduler's job table (created by migration 0003)."""
+_POLL = "poll:"
+_DIGEST = "digest:"
+_SYNC = "sync"
+_LATE = timedelta(seconds=1)
+"""A job may start a moment before its time is reached on our clock (two clocks): it still belongs to that slot."""
+
+Poster = Callable[[Subscription, Briefing], Awaitable[str]]
+"""Posts a digest to a subscription's channel and returns the message's reference (an adapter's job)."""
+FeedObserver = Callable[[FeedResult], None]
+DigestObserver = Callable[[Subscription, DigestOutcome], None]
+
+_RUNNING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Scheduler] = weakref.WeakKeyDictionary()
+"""The scheduler leading on each event loop (at most one: the lease sees to it)."""
+
+
+class _SharedEngineJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """APScheduler's SQLAlchemy job store on the store's engine, which it must not dispose of on shutdown."""
+
+    def shutdown(self) -> None:
+        """Leave the engine to its owner, the :class:`bot.store.Store`."""
+
+
+def new_holder_id() -> str:
+    """A lease holder id naming this process: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerOptions:
+    """Timing of the scheduler. ``lease`` is how long a leader's lock lasts unless renewed (renewed every third
+    of it; a killed leader is replaced after at most this long); ``misfire_grace`` is how late a digest may still
+    be posted; ``sync_every`` how often jobs are brought in line with the store; ``poll_jitter`` spreads polls."""
+
+    lease: timedelta = timedelta(seconds=30)
+    misfire_grace: timedelta = timedelta(hours=1)
+    sync_every: timedelta = timedelta(minutes=1)
+    poll_jitter: timedelta = timedelta(0)
+    digest_window: timedelta = DIGEST_WINDOW
+    digest_limit: int = 5
+
+
+class Scheduler:
+    """Leader election plus the APScheduler that polls feeds and posts digests (see the module docstring).
+
+    ``posters`` maps a platform ("console", "slack", "discord") to the adapter's digest poster; subscriptions of
+    other platforms are not scheduled here (logged once). ``clock`` is the only source of time. Call
+    :meth:`start` inside the running event loop, :meth:`stop` to end (the lease is released, so a standby
+    process takes over at once).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        ingestor: Ingestor,
+        *,
+        posters: Mapping[str, Poster],
+        clock: Callable[[], datetime],
+        holder: str | None = None,
+        options: SchedulerOptions | None = None,
+        on_poll: FeedObserver | None = None,
+        on_digest: DigestObserver | None = None,
+        on_leader: Callable[[bool], None] | None = None,
+        on_lead: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """A scheduler for ``store`` (not started)."""
+        self.store = store
+        self.settings = settings
+        self.ingestor = ingestor
+        self.posters = dict(posters)
+        self.clock = clock
+        self.holder = holder or new_holder_id()
+        self.options = options or SchedulerOptions()
+        self._on_poll = on_poll
+        self._on_digest = on_digest
+        self._on_leader = on_leader
+        self._on_lead = on_lead
+        self._aps: AsyncIOScheduler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._warned: set[int] = set()
+        self._standby_logged: str | None = None
+        self._held = False
+        self._lead_task: asyncio.Task[None] | None = None
+        self.last_poll_at: datetime | None = None
+        self.last_tick_at: datetime | None = None
+
+    # -- leadership -------------------------------------------------------------------------------
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this process holds the scheduler lease (and so runs, or is starting, the scheduler)."""
+        return self._held
+
+    async def start(self) -> bool:
+        """Try to lead at once, then keep trying (as a standby) or renewing (as the leader) in the background.
+        When this process leads, returns after ``on_lead`` and the first job sync. Returns whether it leads."""
+        self._loop = asyncio.get_running_loop()
+        leading = await self.tick()
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick_forever(), name="newsbrief-scheduler-lease")
+        return leading
+
+    async def _tick_forever(self) -> None:
+        every = max(self.options.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.tick(wait=False)
+            except Exception:  # a database hiccup must not end leadership checks for good
+                log.exception("scheduler: lease check failed; trying again in %.0f s", every)
+
+    async def tick(self, *, wait: bool = True) -> bool:
+        """One lease check at ``clock()``: take or renew the lease; start leading when it was won (``wait``:
+        until ``on_lead`` and the first sync are done), stop the scheduler when it was lost. Renewals go on
+        while a long ``on_lead`` runs (the background ticker does not wait). Returns whether this process leads."""
+        now = self.clock()
+        self.last_tick_at = now
+        before = None if self._held else await asyncio.to_thread(self.store.get_lease, LEASE_NAME)
+        held = await asyncio.to_thread(self.store.acquire_lease, LEASE_NAME, self.holder, now=now,
+                                       ttl=self.options.lease)  # fmt: skip
+        if held and not self._held:
+            self._held = True
+            self._standby_logged = None
+            if before is not None and before.holder != self.holder:
+                log.warning("scheduler: took over from %s (its lease expired at %s)", before.holder,
+                            f"{before.expires_at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+            self._lead_task = asyncio.create_task(self._lead(), name="newsbrief-scheduler-lead")
+        elif not held and self._held:
+            log.warning("scheduler: lost the lease to another process; now serving commands only")
+            self._halt(lost=True)
+        elif not held and self._standby_logged is None and before is not None:
+            self._standby_logged = before.holder
+            log.warning("scheduler: %s holds the scheduler lease; this process serves commands only and takes "
+                        "over if that one stops", before.holder)  # fmt: skip
+        if wait and self._lead_task is not None and not self._lead_task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._lead_task)
+        return self._held
+
+    async def _lead(self) -> None:
+        if self._on_lead is not None:
+            try:
+                await self._on_lead()
+            except Exception:
+                log.exception("scheduler: the start-of-leadership work failed; scheduling anyway")
+        aps = AsyncIOScheduler(
+            jobstores={
+                "default": _SharedEngineJobStore(engine=self.store.engine, tablename=JOBS_TABLE),
+                "local": MemoryJobStore(),
+            },
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(self.options.misfire_grace.total_seconds()),
+            },
+            timezone=UTC,
+        )
+        aps.start(paused=True)
+        self._aps = aps
+        _RUNNING[asyncio.get_running_loop()] = self
+        try:
+            await self.sync()
+        except Exception:
+            log.exception("scheduler: first job sync failed; retrying with the next sync")
+        aps.add_job(sync_job, IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())), id=_SYNC,
+                    jobstore="local", replace_existing=True, misfire_grace_time=None)  # fmt: skip
+        aps.resume()
+        if self._on_leader is not None:
+            self._on_leader(True)
+        log.info("scheduler: leading (%d jobs)", len(aps.get_jobs()))
+
+    def _halt(self, *, lost: bool = False) -> None:
+        self._held = False
+        task, self._lead_task = self._lead_task, None
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+        aps, self._aps = self._aps, None
+        if aps is not None:
+            with contextlib.suppress(Exception):
+                aps.shutdown(wait=False)
+        if self._loop is not None and _RUNNING.get(self._loop) is self:
+            del _RUNNING[self._loop]
+        if lost and self._on_leader is not None:
+            self._on_leader(False)
+
+    async def stop(self, *, release: bool = True) -> None:
+        """Stop leading and checking the lease; ``release`` gives the lease up so another process takes over at
+        once (``False`` leaves it to expire, as a killed process would)."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        was_leader = self._held
+        self._halt()
+        if release and was_leader:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.store.release_lease, LEASE_NAME, self.holder)
+
+    # -- jobs -------------------------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        """The scheduled jobs (empty unless leading)."""
+        return list(self._aps.get_jobs()) if self._aps is not None else []
+
+    async def sync(self) -> None:
+        """Bring the jobs in line with the store: one poll job per enabled feed, one digest job per unpaused
+        subscription of a platform with a poster; jobs of anything else are removed. A kept job keeps its next
+        run time (so a run missed during downtime still happens); a new or changed one starts fresh, except that
+        a digest slot missed since the subscription was made (within the grace time, unclaimed) runs at once."""
+        aps = self._aps
+        if aps is None:
+            return
+        now = self.clock()
+        feeds, subs = await asyncio.to_thread(lambda: (self.store.list_feeds(), self.store.list_subscriptions()))
+        stored: dict[str, Job] = {job.id: job for job in aps.get_jobs(jobstore="default")}
+        wanted: set[str] = set()
+        for feed in feeds:
+            if feed.enabled:
+                wanted.add(self._ensure_poll(aps, feed, stored.get(f"{_POLL}{feed.id}"), now))
+        for sub in subs:
+            if sub.paused:
+                continue
+            if sub.platform not in self.posters:
+                if sub.id not in self._warned:
+                    self._warned.add(sub.id)
+                    log.warning("subscription %d (%s %s, topic %s): the %s adapter is not running here, so its "
+                                "digests are not scheduled", sub.id, sub.platform, sub.channel, sub.topic,
+                                sub.platform)  # fmt: skip
+                continue
+            job_id = await self._ensure_digest(aps, sub, stored.get(f"{_DIGEST}{sub.id}"), now)
+            if job_id is not None:
+                wanted.add(job_id)
+        for job_id in stored.keys() - wanted:
+            with contextlib.suppress(JobLookupError):
+                aps.remove_job(job_id, jobstore="default")
+
+    def _ensure_poll(self, aps: AsyncIOScheduler, feed: Feed, job: Job | None, now: datetime) -> str:
+        job_id = f"{_POLL}{feed.id}"
+        trigger = poll_trigger(feed.interval_s, jitter_s=int(self.options.poll_jitter.total_seconds()))
+        if job is not None and same_trigger(job.trigger, trigger):
+            return job_id
+        first = feed.next_poll_at if feed.next_poll_at is not None and feed.next_poll_at > now else now
+        aps.add_job(poll_job, trigger, args=(feed.id,), id=job_id, name=f"poll {feed.url}", jobstore="default",
+                    replace_existing=True, next_run_time=first, misfire_grace_time=None)  # fmt: skip
+        return job_id
+
+    async def _ensure_digest(
+        self, aps: AsyncIOScheduler, sub: Subscription, job: Job | None, now: datetime
+    ) -> str | None:
+        job_id = f"{_DIGEST}{sub.id}"
+        try:
+            trigger = digest_trigger(sub.schedule, sub.tz)
+        except Exception as exc:  # stored by an older version, or edited by hand
+            log.error("subscription %d: schedule %r (%s) cannot be scheduled: %s", sub.id, sub.schedule, sub.tz, exc)
+            return None
+        if job is not None and same_trigger(job.trigger, trigger):
+            return job_id
+        first = trigger.get_next_fire_time(None, now)
+        missed = latest_fire(trigger, now)
+        if missed is not None and missed >= sub.created_at and now - missed <= self.options.misfire_grace:
+            claimed = await asyncio.to_thread(self.store.get_slot, sub.id, slot_key(missed))
+            if claimed is None:
+                first = missed
+        aps.add_job(digest_job, trigger, args=(sub.id,), id=job_id, name=f"digest {sub.platform} {sub.channel} "
+                    f"{sub.topic}", jobstore="default", replace_existing=True, next_run_time=first)  # fmt: skip
+        return job_id
+
+    def _move(self, job_id: str, when: datetime) -> None:
+        if self._aps is None:
+            return
+        with contextlib.suppress(JobLookupError):
+            job = self._aps.get_job(job_id)
+            if job is not None and job.next_run_time is not None and when > job.next_run_time:
+                self._aps.modify_job(job_id, next_run_time=when)
+
+    def _drop(self, job_id: str) -> None:
+        if self._aps is not None:
+            with contextlib.suppress(JobLookupError):
+                self._aps.remove_job(job_id)
+
+    async def run_poll(self, feed_id: int) -> FeedResult | None:
+        """The body of a poll job: poll the feed if it is due now (else move the job to its next poll time);
+        a disabled or deleted feed loses its job. Returns the poll's result, ``None`` when nothing was polled."""
+        now = self.clock()
+        job_id = f"{_POLL}{feed_id}"
+        feed = await asyncio.to_thread(self.store.get_feed, feed_id)
+        if feed is None or not feed.enabled:
+            self._drop(job_id)
+            return None
+        if feed.next_poll_at is not None and feed.next_poll_at > now + _LATE:
+            self._move(job_id, feed.next_poll_at)  # backing off after failures, or polled by `newsbrief poll`
+            return None
+        result = await self.ingestor.poll_guarded(feed, now)
+        self.last_poll_at = now
+        if self._on_poll is not None:
+            self._on_poll(result)
+        after = await asyncio.to_thread(self.store.get_feed, feed_id)
+        if after is None or not after.enabled:
+            if after is not None:
+                log.warning("feed %s disabled: %s", after.url, after.disabled_reason)
+            self._drop(job_id)
+        elif after.next_poll_at is not None:
+            self._move(job_id, after.next_poll_at)
+        return result
+
+    async def run_digest(self, sub_id: int) -> DigestOutcome | None:
+        """The body of a digest job: post the digest of the slot this run belongs to (the schedule's latest fire
+        time at ``clock()``), exactly once. ``None`` when nothing was due (no such subscription, paused, no
+        poster, a slot from before the subscription, or later than the grace time)."""
+        now = self.clock()
+        sub = await asyncio.to_thread(self.store.get_subscription, sub_id)
+        if sub is None or sub.paused:
+            self._drop(f"{_DIGEST}{sub_id}")
+            return None
+        poster = self.posters.get(sub.platform)
+        if poster is None:
+            return None
+        slot_time = latest_fire(digest_trigger(sub.schedule, sub.tz), now + _LATE)
+        if slot_time is None or slot_time < sub.created_at or now - slot_time > self.options.misfire_grace:
+            return None
+
+        async def post(briefing: Briefing) -> str:
+            return await poster(sub, briefing)
+
+        outcome = await run_digest(self.store, sub, slot_key(slot_time), post=post, topics=self.settings.topics,
+                                   now=now, by=self.holder, window=self.options.digest_window,
+                                   limit=self.options.digest_limit)  # fmt: skip
+        log.info("digest of subscription %d (%s %s, %s) for %s: %s", sub.id, sub.platform, sub.channel, sub.topic,
+                 slot_key(slot_time), outcome)  # fmt: skip
+        if self._on_digest is not None:
+            self._on_digest(sub, outcome)
+        return outcome
+
+    def health(self) -> dict[str, Any]:
+        """A snapshot for ``/healthz``."""
+        return {
+            "leader": self.is_leader,
+            "holder": self.holder,
+            "jobs": len(self.jobs()),
+            "last_poll_at": self.last_poll_at.isoformat() if self.last_poll_at else None,
+            "last_lease_check_at": self.last_tick_at.isoformat() if self.last_tick_at else None,
+        }
+
+
+def _current() -> Scheduler | None:
+    scheduler = _RUNNING.get(asyncio.get_running_loop())
+    if scheduler is None:
+        log.warning("scheduler job ran with no leading scheduler on this event loop; skipped")
+    return scheduler
+
+
+async def poll_job(feed_id: int) -> None:
+    """Job: poll one feed (see :meth:`Scheduler.run_poll`)."""
+    scheduler = _current()
+    if scheduler is not None:
+        await scheduler.run_poll(feed_id)
+
+
+async def digest_job(sub_id: int) -> None:
+    """Job: post one subscription's digest (see :meth:`Scheduler.run_digest`)."""
+    scheduler = _current()
+    if scheduler is not None:
+        await scheduler.run_digest(sub_id)
+
+
+async def sync_job() -> None:
+    """Job: bring the jobs in line with the store (see :meth:`Scheduler.sync`)."""
+    scheduler = _current()
+    if scheduler is not None:
+        try:
+            await scheduler.sync()
+        except Exception:
+            log.exception("scheduler: job sync failed; trying again with the next sync")
