@@ -27,14 +27,14 @@ from sqlalchemy.engine import make_url
 from bot import __version__
 from bot._cli_store import CommandError, open_store
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
-from bot.briefing import Briefing, NoMatch, make_briefing
+from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
 from bot.digests import sync_config_subscriptions
 from bot.ingest import FeedResult, extraction_pool, http_client, ingestor_for, sync_config_feeds
 from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
-from bot.store import Store, Subscription
+from bot.store import Store
 from bot.web import WebServer
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
@@ -169,9 +169,6 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
         metrics.articles_stored("new", result.new)
         metrics.articles_stored("updated", result.updated)
 
-    async def post_console(subscription: Subscription, briefing: Briefing) -> str:
-        return await adapter.post_digest(subscription.channel, subscription.topic, briefing)
-
     with extraction_pool() as pool:
         async with http_client(settings) as client:
             ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
@@ -205,7 +202,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     console.print("Scheduler: this process took over the scheduler." if leading else
                                   "Scheduler: another process took the scheduler over; answering commands only.")
 
-            scheduler = Scheduler(store, settings, ingestor, posters={"console": post_console}, clock=_now,
+            scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter}, clock=_now,
                                   options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
                                   on_poll=polled,
                                   on_digest=lambda sub, outcome: metrics.digest(sub.platform, outcome))  # fmt: skip

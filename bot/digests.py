@@ -21,13 +21,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing import Briefing, StoryBrief, make_briefing
 from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, parse_schedule
 from bot.config import ConfigError, Settings
-from bot.store import Article, Store, Subscription
+from bot.store import Article, DigestSlot, Store, Subscription
 
 __all__ = [
     "DEFAULT_SCHEDULE",
@@ -35,13 +35,16 @@ __all__ = [
     "DIGEST_WINDOW",
     "PLATFORMS",
     "RENEWAL",
+    "DigestChannel",
     "DigestOutcome",
     "SubscriptionConfig",
     "build_digest",
     "digest_ref",
     "parse_subscriptions",
+    "recover_digest",
     "run_digest",
     "slot_key",
+    "slot_time",
     "story_refs",
     "sync_config_subscriptions",
 ]
@@ -56,6 +59,21 @@ RENEWAL = 2
 """A story already posted returns when it gained at least this many articles since."""
 CONFIG_CREATOR = "config"
 """``created_by`` of the subscriptions synced from ``[[subscriptions]]``."""
+
+class DigestChannel(Protocol):
+    """Where one platform's digests go: the adapter's side of the scheduler."""
+
+    async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str) -> str:
+        """Post the digest to the subscription's channel; return the message's reference. ``ref``
+        (:func:`digest_ref`: subscription and slot) goes with the message where the platform can keep it, so
+        that :meth:`find_digest` can find it after a crash."""
+        ...
+
+    async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
+        """The reference of a digest posted with ``ref`` since ``since``, if the platform has it; ``None`` when it
+        was not posted (or the platform cannot tell: then it is posted again)."""
+        ...
+
 
 DigestOutcome = Literal["posted", "empty", "failed", "skipped"]
 """What :func:`run_digest` did: posted, nothing new (not posted), posting failed, or the slot was already
@@ -177,11 +195,28 @@ async def run_digest(
     "empty" recorded, nothing posted), posts it through ``post`` (which returns the message's reference), then
     records the stories posted, the cited articles and the outcome "posted". An exception while building or
     posting is logged and recorded as "failed" (no story is marked posted), never raised. ``by`` names the
-    claiming process. Store calls run in a worker thread.
+    claiming process. Store calls run in a worker thread. A claimer that dies between claiming and recording
+    leaves the claim in flight: :func:`recover_digest` finishes it.
     """
     claimed = await asyncio.to_thread(store.claim_slot, subscription.id, slot, by=by, now=now)
     if not claimed:
         return "skipped"
+    return await _post_claimed(store, subscription, slot, post=post, topics=topics, now=now, window=window,
+                               limit=limit, renewal=renewal)  # fmt: skip
+
+
+async def _post_claimed(
+    store: Store,
+    subscription: Subscription,
+    slot: str,
+    *,
+    post: Callable[[Briefing], Awaitable[str]],
+    topics: Mapping[str, str],
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    renewal: int,
+) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
             _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal
@@ -204,6 +239,59 @@ async def run_digest(
         return "failed"
     await asyncio.to_thread(_record, store, subscription, slot, refs, message_ref, now)
     return "posted"
+
+
+def slot_time(slot: str) -> datetime:
+    """The scheduled time a slot key (:func:`slot_key`) stands for."""
+    return datetime.strptime(slot, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+
+
+async def recover_digest(
+    store: Store,
+    subscription: Subscription,
+    claim: DigestSlot,
+    *,
+    post: Callable[[Briefing], Awaitable[str]],
+    find: Callable[[datetime], Awaitable[str | None]],
+    topics: Mapping[str, str],
+    now: datetime,
+    by: str,
+    grace: timedelta,
+    window: timedelta = DIGEST_WINDOW,
+    limit: int = 5,
+    renewal: int = RENEWAL,
+) -> DigestOutcome:
+    """Finish a claim whose claimer died before recording the outcome, exactly once.
+
+    Takes the claim over (another process did first: "skipped"), then asks the platform whether the digest
+    reached it (``find(since)``: the message's reference, searched from a little before the claim): found, it is
+    recorded as posted, with the stories the digest holds now; not found, it is posted now if the slot is still
+    within ``grace`` (else recorded "failed"). When the platform cannot be asked (``find`` raises), nothing is
+    posted and the claim stays in flight for a later try.
+    """
+    if not await asyncio.to_thread(store.reclaim_slot, claim, by=by, now=now):
+        return "skipped"
+    try:
+        found = await find(claim.claimed_at - timedelta(minutes=5))
+    except Exception:
+        log.warning("digest of subscription %s for slot %s: cannot check whether it was posted; trying again later",
+                    subscription.id, claim.slot, exc_info=True)  # fmt: skip
+        return "skipped"
+    if found is not None:
+        built = await asyncio.to_thread(
+            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal
+        )
+        await asyncio.to_thread(_record, store, subscription, claim.slot, built[1] if built else [], found, now)
+        log.info("digest of subscription %s for slot %s was posted before a crash (%s); recorded", subscription.id,
+                 claim.slot, found)  # fmt: skip
+        return "posted"
+    if now - slot_time(claim.slot) > grace:
+        log.warning("digest of subscription %s for slot %s was never posted and is now too late; recorded as "
+                    "failed", subscription.id, claim.slot)  # fmt: skip
+        await asyncio.to_thread(store.finish_slot, subscription.id, claim.slot, "failed", None, now)
+        return "failed"
+    return await _post_claimed(store, subscription, claim.slot, post=post, topics=topics, now=now, window=window,
+                               limit=limit, renewal=renewal)  # fmt: skip
 
 
 def _record(

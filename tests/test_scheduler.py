@@ -133,9 +133,16 @@ class Recorder:
         self.polls: list[FeedResult] = []
         self.changed = asyncio.Event()
 
-    async def post(self, sub: Subscription, briefing: Briefing) -> str:
+        self.found: dict[str, str] = {}
+        self.refs: list[str] = []
+
+    async def post_digest(self, sub: Subscription, briefing: Briefing, ref: str) -> str:
         self.posts.append((sub.id, briefing))
+        self.refs.append(ref)
         return f"console-{len(self.posts)}"
+
+    async def find_digest(self, sub: Subscription, ref: str, since: datetime) -> str | None:
+        return self.found.get(ref)
 
     def on_digest(self, sub: Subscription, outcome: DigestOutcome) -> None:
         self.outcomes.append((sub.id, outcome))
@@ -178,7 +185,7 @@ def make(
     ingestor = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings,
                         stories=load_story_index(store, FAR, days=30), rng=random.Random(0))  # fmt: skip
     return Scheduler(
-        store, settings, ingestor, posters={"console": recorder.post},
+        store, settings, ingestor, channels={"console": recorder},
         clock=(lambda: clock) if clock is not None else (lambda: datetime.now(UTC)), holder=holder,
         options=SchedulerOptions(lease=lease), on_poll=recorder.on_poll, on_digest=recorder.on_digest,
     )  # fmt: skip
@@ -307,6 +314,7 @@ async def test_a_digest_missed_while_down_is_posted_once_on_start_and_never_agai
     assert len(recorder.posts) == 1 and recorder.posts[0][1].stories[0].headline == "Talks resume in Kyiv"
     claimed = store.get_slot(sub.id, slot_key(slot))
     assert claimed is not None and claimed.outcome == "posted" and claimed.message_ref == "console-1"
+    assert recorder.refs == [f"sub:{sub.id}:{slot_key(slot)}"]  # the adapter gets the slot to tag the message
     # restart: the stored job keeps its next run (tomorrow); nothing is posted again
     second = make(store, settings, client, recorder, None, holder="second")
     await second.start()
@@ -335,3 +343,57 @@ async def test_no_catch_up_past_the_grace_time_or_before_the_subscription(
     finally:
         await scheduler.stop()
     assert recorder.posts == [] and store.get_slot(sub.id, slot_key(slot)) is None
+
+
+@pytest.mark.parametrize("reached_the_platform", [True, False])
+async def test_a_digest_left_in_flight_by_a_dead_process_is_finished_exactly_once(
+    store: Store, settings: Settings, client: httpx.AsyncClient, reached_the_platform: bool
+) -> None:
+    """The claimer died between claiming the slot (and perhaps posting) and recording the outcome."""
+    now = datetime.now(UTC)
+    slot = (now - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    sub = store.add_subscription("console", "console", "ukraine", schedule=f"{slot.minute} {slot.hour} * * *",
+                                 tz="UTC", now=slot - timedelta(hours=2), by="t")  # fmt: skip
+    _eligible_article(store, slot - timedelta(minutes=30))
+    assert store.claim_slot(sub.id, slot_key(slot), by="dead-process", now=slot)
+    recorder = Recorder()
+    ref = f"sub:{sub.id}:{slot_key(slot)}"
+    if reached_the_platform:
+        recorder.found[ref] = "msg-before-crash"
+    scheduler = make(store, settings, client, recorder, None, holder="alive")
+    standby = make(store, settings, client, recorder, None, holder="standby")
+    try:
+        await scheduler.start()  # the first sync recovers the claim
+        await recorder.wait(lambda: recorder.outcomes)
+        assert await standby.recover(datetime.now(UTC)) == []  # nothing left in flight for anyone else
+    finally:
+        await scheduler.stop()
+    claim = store.get_slot(sub.id, slot_key(slot))
+    assert claim is not None and claim.outcome == "posted" and claim.claimed_by == "alive"
+    assert recorder.outcomes == [(sub.id, "posted")]
+    if reached_the_platform:
+        assert recorder.posts == [] and claim.message_ref == "msg-before-crash"
+    else:
+        assert len(recorder.posts) == 1 and recorder.refs == [ref]
+    assert store.posted_story_counts(sub.id) == {"s-kyiv": 1}  # its stories are not posted again next time
+
+
+async def test_an_abandoned_claim_past_the_grace_time_is_recorded_failed(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    sub = store.add_subscription("console", "console", "ukraine", schedule="daily 08:00", tz="UTC",
+                                 now=FAR - timedelta(days=3), by="t")  # fmt: skip
+    slot = slot_key(FAR - timedelta(days=1))
+    assert store.claim_slot(sub.id, slot, by="dead-process", now=FAR - timedelta(days=1))
+    recorder = Recorder()
+    scheduler = make(store, settings, client, recorder, FAR, holder="alive")
+    try:
+        await scheduler.start()
+    finally:
+        await scheduler.stop()
+    claim = store.get_slot(sub.id, slot)
+    assert claim is not None and claim.outcome == "failed" and recorder.posts == []
+    # a fresh claim of this very process, or a young one of another, is left alone
+    young = slot_key(FAR - timedelta(seconds=30))
+    store.claim_slot(sub.id, young, by="busy-process", now=FAR - timedelta(seconds=30))
+    assert await scheduler.recover(FAR) == []

@@ -7,7 +7,6 @@ See :class:`Scheduler`. Triggers: :func:`digest_trigger` (a subscription's sched
 from bot.scheduler._scheduler import (
     JOBS_TABLE,
     LEASE_NAME,
-    Poster,
     Scheduler,
     SchedulerOptions,
     digest_job,
@@ -20,7 +19,6 @@ from bot.scheduler._triggers import crontab_day_of_week, digest_trigger, latest_
 __all__ = [
     "JOBS_TABLE",
     "LEASE_NAME",
-    "Poster",
     "Scheduler",
     "SchedulerOptions",
     "crontab_day_of_week",

@@ -44,7 +44,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.briefing import Briefing
 from bot.config import Settings
-from bot.digests import DIGEST_WINDOW, DigestOutcome, run_digest, slot_key
+from bot.digests import DIGEST_WINDOW, DigestChannel, DigestOutcome, digest_ref, recover_digest, run_digest, slot_key
 from bot.ingest import FeedResult, Ingestor
 from bot.scheduler._triggers import digest_trigger, latest_fire, poll_trigger, same_trigger
 from bot.store import Feed, Store, Subscription
@@ -52,7 +52,6 @@ from bot.store import Feed, Store, Subscription
 __all__ = [
     "JOBS_TABLE",
     "LEASE_NAME",
-    "Poster",
     "Scheduler",
     "SchedulerOptions",
     "digest_job",
@@ -73,8 +72,6 @@ _SYNC = "sync"
 _LATE = timedelta(seconds=1)
 """A job may start a moment before its time is reached on our clock (two clocks): it still belongs to that slot."""
 
-Poster = Callable[[Subscription, Briefing], Awaitable[str]]
-"""Posts a digest to a subscription's channel and returns the message's reference (an adapter's job)."""
 FeedObserver = Callable[[FeedResult], None]
 DigestObserver = Callable[[Subscription, DigestOutcome], None]
 
@@ -106,13 +103,16 @@ class SchedulerOptions:
     poll_jitter: timedelta = timedelta(0)
     digest_window: timedelta = DIGEST_WINDOW
     digest_limit: int = 5
+    recover_after: timedelta = timedelta(minutes=2)
+    """A digest claim still without an outcome this long after (and at least two lease times) is taken to be
+    abandoned by a process that died, and is finished by :func:`bot.digests.recover_digest`."""
 
 
 class Scheduler:
     """Leader election plus the APScheduler that polls feeds and posts digests (see the module docstring).
 
-    ``posters`` maps a platform ("console", "slack", "discord") to the adapter's digest poster; subscriptions of
-    other platforms are not scheduled here (logged once). ``clock`` is the only source of time. Call
+    ``channels`` maps a platform ("console", "slack", "discord") to the adapter that posts its digests;
+    subscriptions of other platforms are not scheduled here (logged once). ``clock`` is the only source of time. Call
     :meth:`start` inside the running event loop, :meth:`stop` to end (the lease is released, so a standby
     process takes over at once).
     """
@@ -123,7 +123,7 @@ class Scheduler:
         settings: Settings,
         ingestor: Ingestor,
         *,
-        posters: Mapping[str, Poster],
+        channels: Mapping[str, DigestChannel],
         clock: Callable[[], datetime],
         holder: str | None = None,
         options: SchedulerOptions | None = None,
@@ -136,7 +136,7 @@ class Scheduler:
         self.store = store
         self.settings = settings
         self.ingestor = ingestor
-        self.posters = dict(posters)
+        self.channels = dict(channels)
         self.clock = clock
         self.holder = holder or new_holder_id()
         self.options = options or SchedulerOptions()
@@ -291,7 +291,7 @@ class Scheduler:
         for sub in subs:
             if sub.paused:
                 continue
-            if sub.platform not in self.posters:
+            if sub.platform not in self.channels:
                 if sub.id not in self._warned:
                     self._warned.add(sub.id)
                     log.warning("subscription %d (%s %s, topic %s): the %s adapter is not running here, so its "
@@ -304,6 +304,41 @@ class Scheduler:
         for job_id in stored.keys() - wanted:
             with contextlib.suppress(JobLookupError):
                 aps.remove_job(job_id, jobstore="default")
+        await self.recover(now)
+
+    async def recover(self, now: datetime) -> list[DigestOutcome]:
+        """Finish the digests other processes claimed and never recorded (they died meanwhile): each is looked
+        for on its platform and recorded if it got there, else posted now within the grace time."""
+        stale = max(self.options.recover_after, self.options.lease * 2)
+        claims = await asyncio.to_thread(self.store.in_flight_slots, claimed_before=now - stale)
+        outcomes: list[DigestOutcome] = []
+        for claim in claims:
+            if claim.claimed_by == self.holder:
+                continue
+            sub = await asyncio.to_thread(self.store.get_subscription, claim.subscription_id)
+            channel = self.channels.get(sub.platform) if sub is not None else None
+            if sub is None or sub.paused or channel is None:
+                continue
+            ref = digest_ref(sub, claim.slot)
+
+            async def post(briefing: Briefing, sub: Subscription = sub, channel: DigestChannel = channel,
+                           ref: str = ref) -> str:  # fmt: skip
+                return await channel.post_digest(sub, briefing, ref)
+
+            async def find(since: datetime, sub: Subscription = sub, channel: DigestChannel = channel,
+                           ref: str = ref) -> str | None:  # fmt: skip
+                return await channel.find_digest(sub, ref, since)
+
+            outcome = await recover_digest(
+                self.store, sub, claim, post=post, find=find, topics=self.settings.topics, now=now, by=self.holder,
+                grace=self.options.misfire_grace, window=self.options.digest_window, limit=self.options.digest_limit,
+            )  # fmt: skip
+            log.warning("digest of subscription %d for slot %s, left unfinished by %s: %s", sub.id, claim.slot,
+                        claim.claimed_by, outcome)  # fmt: skip
+            outcomes.append(outcome)
+            if outcome != "skipped" and self._on_digest is not None:
+                self._on_digest(sub, outcome)
+        return outcomes
 
     def _ensure_poll(self, aps: AsyncIOScheduler, feed: Feed, job: Job | None, now: datetime) -> str:
         job_id = f"{_POLL}{feed.id}"
@@ -383,17 +418,19 @@ class Scheduler:
         if sub is None or sub.paused:
             self._drop(f"{_DIGEST}{sub_id}")
             return None
-        poster = self.posters.get(sub.platform)
-        if poster is None:
+        channel = self.channels.get(sub.platform)
+        if channel is None:
             return None
         slot_time = latest_fire(digest_trigger(sub.schedule, sub.tz), now + _LATE)
         if slot_time is None or slot_time < sub.created_at or now - slot_time > self.options.misfire_grace:
             return None
 
-        async def post(briefing: Briefing) -> str:
-            return await poster(sub, briefing)
+        slot = slot_key(slot_time)
 
-        outcome = await run_digest(self.store, sub, slot_key(slot_time), post=post, topics=self.settings.topics,
+        async def post(briefing: Briefing) -> str:
+            return await channel.post_digest(sub, briefing, digest_ref(sub, slot))
+
+        outcome = await run_digest(self.store, sub, slot, post=post, topics=self.settings.topics,
                                    now=now, by=self.holder, window=self.options.digest_window,
                                    limit=self.options.digest_limit)  # fmt: skip
         log.info("digest of subscription %d (%s %s, %s) for %s: %s", sub.id, sub.platform, sub.channel, sub.topic,

@@ -999,6 +999,34 @@ class Store:
 
         return self._run(work)
 
+    def in_flight_slots(self, *, claimed_before: datetime) -> list[DigestSlot]:
+        """Claims with no outcome yet, made before ``claimed_before``: digests whose poster died between claiming
+        (or posting) and recording the outcome. Oldest first."""
+        stmt = (
+            select(DigestSlotRow)
+            .where(DigestSlotRow.outcome.is_(None), DigestSlotRow.claimed_at < claimed_before)
+            .order_by(DigestSlotRow.claimed_at, DigestSlotRow.id)
+        )
+        with self._sessions() as session:
+            return [_slot(r) for r in session.scalars(stmt)]
+
+    def reclaim_slot(self, claim: DigestSlot, *, by: str, now: datetime) -> bool:
+        """Take an in-flight claim over from its (dead) claimer: ``True`` for exactly one of several processes
+        trying at once, ``False`` when the claim changed meanwhile (finished, or taken over by another)."""
+        with self._sessions() as session, session.begin():
+            result = session.execute(
+                update(DigestSlotRow)
+                .where(
+                    DigestSlotRow.subscription_id == claim.subscription_id,
+                    DigestSlotRow.slot == claim.slot,
+                    DigestSlotRow.outcome.is_(None),
+                    DigestSlotRow.claimed_by == claim.claimed_by,
+                    DigestSlotRow.claimed_at == claim.claimed_at,
+                )
+                .values(claimed_by=by, claimed_at=now)
+            )
+            return bool(_rowcount(result))
+
     def get_slot(self, sub_id: int, slot: str) -> DigestSlot | None:
         """A subscription's claim of one slot with its outcome, or ``None`` when unclaimed."""
         with self._sessions() as session:

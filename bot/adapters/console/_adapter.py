@@ -17,7 +17,7 @@ from bot.adapters.console._render import render_digest, render_reply
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import Settings
-from bot.store import Store
+from bot.store import Store, Subscription
 
 __all__ = ["PROMPT", "QUIT_WORDS", "ConsoleAdapter", "console_replier"]
 
@@ -134,13 +134,17 @@ class ConsoleAdapter:
         finally:
             stop.set()
 
-    async def post_digest(self, channel: str, topic: str, briefing: Briefing) -> str:
+    async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str) -> str:
         """Print a subscription's digest (the console's "channel" is the terminal); returns its reference."""
         self.posted += 1
         self.console.print()
-        self.console.print(render_digest(channel, topic, briefing))
+        self.console.print(render_digest(subscription.channel, subscription.topic, briefing))
         self.console.print()
-        return f"console:{channel}:{self.posted}"
+        return f"console:{subscription.channel}:{self.posted}"
+
+    async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
+        """A terminal keeps nothing to look in: a digest whose poster died unrecorded is printed again."""
+        return None
 
     def handle(self, text: str) -> None:
         """Answer one command and print the reply (errors in red)."""
