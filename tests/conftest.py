@@ -116,14 +116,24 @@ def _is_loopback(host: Any) -> bool:
         return False
 
 
-@pytest.fixture
-def tripwire(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Fail any socket connect or DNS lookup of a non-loopback address before it happens.
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every test runs under the tripwire: no test may reach (or even resolve) anything but loopback."""
+    return _install_tripwire(monkeypatch)
 
-    Returns the list of blocked attempts (the test fails anyway; the list helps the message).
+
+@pytest.fixture
+def tripwire(_loopback_only: list[str]) -> list[str]:
+    """Fail any socket connect or DNS lookup of a non-loopback address before it happens (every test has this
+    already; tests of the private-address guard name it to say so, and get the list of blocked attempts).
+
     Tests of the private-address guard run under this fixture so that even a broken guard can never
     send a packet to 169.254.x, 10.x or any other host.
     """
+    return _loopback_only
+
+
+def _install_tripwire(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     blocked: list[str] = []
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
