@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     subs = subs_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = subs.add_parser("list", help="list subscriptions", parents=common)
     p.add_argument("--json", action="store_true")
+    p = subs.add_parser("resume", help="resume a paused subscription (after fixing what paused it)", parents=common)
+    p.add_argument("sub_id", metavar="SUB_ID")
 
     add("doctor", "validate config, check feeds once, tokens present, invite URLs").set_defaults(
         handler=_with_settings(cmd_doctor)

@@ -19,9 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_store import CommandError, open_store
+from bot.adapters.slack import SlackAdapter
 from bot.briefing import Briefing, format_briefing
+from bot.commands import RateLimiter
 from bot.config import Settings
-from bot.digests import build_digest, run_digest, slot_key, sync_config_subscriptions
+from bot.digests import build_digest, digest_ref, run_digest, slot_key, sync_config_subscriptions
 from bot.store import Subscription
 
 __all__ = ["cmd_digest", "cmd_subs"]
@@ -47,8 +49,29 @@ def _sub_json(sub: Subscription) -> dict[str, Any]:
     }
 
 
+def _sub_id(raw: object, command: str) -> int:
+    text = str(raw).strip().lstrip("#")
+    if not text.isdigit():
+        raise CommandError(f"{command}: SUB_ID must be a subscription id (see `newsbrief subs list`), got {raw!r}")
+    return int(text)
+
+
 def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
-    """``subs list [--json]``: every subscription (the config's synced first) with its state."""
+    """``subs list [--json]``: every subscription (the config's synced first) with its state; ``subs resume
+    SUB_ID``: resume a paused one."""
+    if args.action == "resume":
+        sub_id = _sub_id(args.sub_id, "subs resume")
+        with open_store(settings) as store:
+            sub = store.get_subscription(sub_id)
+            if sub is None:
+                raise CommandError(f"subs resume: no subscription {sub_id} (see `newsbrief subs list`)")
+            if not sub.paused:
+                print(f"Subscription {sub_id} ({sub.platform} {sub.channel}, {sub.topic}) is not paused.")
+                return 0
+            store.resume_subscription(sub_id)
+        print(f"Subscription {sub_id} ({sub.platform} {sub.channel}, {sub.topic}) resumed; it was paused because: "
+              f"{sub.paused_reason}. The running bot picks it up within a minute.")  # fmt: skip
+        return 0
     with open_store(settings) as store:
         sync_config_subscriptions(store, settings, now=datetime.now(UTC))
         subs = store.list_subscriptions()
@@ -70,13 +93,11 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """``digest SUB_ID [--dry-run]``: preview a subscription's digest, or post it (console: printed) once for
     the current minute's slot."""
-    raw_id = str(args.sub_id).strip().lstrip("#")
-    if not raw_id.isdigit():
-        raise CommandError(f"digest: SUB_ID must be a subscription id (see `newsbrief subs list`), got {args.sub_id!r}")
+    raw_id = _sub_id(args.sub_id, "digest")
     with open_store(settings) as store:
         now = datetime.now(UTC)
         sync_config_subscriptions(store, settings, now=now)
-        sub = store.get_subscription(int(raw_id))
+        sub = store.get_subscription(raw_id)
         if sub is None:
             raise CommandError(f"digest: no subscription {raw_id} (see `newsbrief subs list`)")
         if args.dry_run:
@@ -86,14 +107,27 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print(format_briefing(briefing))
             return 0
-        if sub.platform != "console":
+        slot = slot_key(now.replace(second=0, microsecond=0))
+        if sub.platform == "slack":
+            token = settings.secret("SLACK_BOT_TOKEN")
+            if not token:
+                raise CommandError(f"digest: subscription {sub.id} posts to Slack: set SLACK_BOT_TOKEN")
+            slack = SlackAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
+                                 bot_token=token, post_only=True)  # fmt: skip
+            ref = digest_ref(sub, slot)
+
+            async def post(briefing: Briefing) -> str:
+                return await slack.post_digest(sub, briefing, ref)
+
+        elif sub.platform == "console":
+
+            async def post(briefing: Briefing) -> str:
+                print(format_briefing(briefing))
+                return f"console:{sub.channel}:{slot}"
+
+        else:
             raise CommandError(f"digest: subscription {sub.id} posts to {sub.platform}, which has no adapter yet; "
                                "use --dry-run to preview it")  # fmt: skip
-        slot = slot_key(now.replace(second=0, microsecond=0))
-
-        async def post(briefing: Briefing) -> str:
-            print(format_briefing(briefing))
-            return f"console:{sub.channel}:{slot}"
 
         outcome = asyncio.run(run_digest(store, sub, slot, post=post, topics=settings.topics, now=now,
                                          by=f"cli:{socket.gethostname()}:{os.getpid()}"))  # fmt: skip
@@ -102,5 +136,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     elif outcome == "empty":
         print(f"Nothing new for subscription {sub.id} ({sub.topic}): nothing posted.")
     elif outcome == "failed":
-        raise CommandError(f"digest: posting subscription {sub.id} failed (recorded for slot {slot})")
+        with open_store(settings) as store:
+            store_state = store.get_subscription(sub.id)
+        paused = store_state.paused_reason if store_state is not None and store_state.paused else None
+        raise CommandError(f"digest: posting subscription {sub.id} failed (recorded for slot {slot})"
+                           + (f"; subscription paused: {paused}" if paused else ""))  # fmt: skip
     return 0

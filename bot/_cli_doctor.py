@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_store import open_store
+from bot.adapters.slack import check_slack
 from bot.config import Settings
 from bot.ingest import fetch_policy, http_client, sync_config_feeds
 from bot.sources import Fetcher, FetchError, parse_feed
@@ -62,6 +63,20 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     for name in TOKENS:
         state = "set" if settings.secret(name) else "not set"
         console.print(f"{name}: {state}", highlight=False)
-    if any(settings.secret(name) for name in TOKENS):
-        console.print("note: the Slack and Discord adapters (token checks, invite URLs) come in a later release")
-    return 0 if all(ok for _, ok, _ in results) else 1
+    healthy = all(ok for _, ok, _ in results)
+    slack_token = settings.secret("SLACK_BOT_TOKEN")
+    if slack_token:
+        slack_ok, lines = asyncio.run(check_slack(settings, slack_token))
+        for line in lines:
+            console.print(line, style=None if slack_ok else "red", highlight=False)
+        healthy = healthy and slack_ok
+        if settings.slack.mode == "socket" and not settings.secret("SLACK_APP_TOKEN"):
+            console.print("slack: Socket Mode needs SLACK_APP_TOKEN (an app-level token with connections:write)",
+                          style="red", highlight=False)  # fmt: skip
+            healthy = False
+        if settings.slack.mode == "http" and not settings.secret("SLACK_SIGNING_SECRET"):
+            console.print("slack: HTTP mode needs SLACK_SIGNING_SECRET", style="red", highlight=False)
+            healthy = False
+    if settings.secret("DISCORD_TOKEN"):
+        console.print("note: the Discord adapter (token check, invite URL) comes in a later release")
+    return 0 if healthy else 1

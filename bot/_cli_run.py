@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from aiohttp import web
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
@@ -27,6 +28,7 @@ from sqlalchemy.engine import make_url
 from bot import __version__
 from bot._cli_store import CommandError, open_store
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
+from bot.adapters.slack import SlackAdapter, SlackSetupError
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
@@ -43,7 +45,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 """The repository root: the parent of the ``bot`` package directory (meaningful in a source checkout)."""
 SEED_ARTICLE = REPO_ROOT.parent / "shared" / "fixtures" / "seed-article.txt"
 SEED_URL = "urn:newsbrief:demo:seed"
-CHAT_TOKENS = ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")
 PROGRESS_MIN_FEEDS = 20
 """A first poll of at least this many feeds shows a progress bar (in a terminal)."""
 
@@ -136,9 +137,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | Non
             (f"newsbrief {__version__}", "bold"), f" — console adapter, store {_store_label(settings.store.url)}."
         )
     )
-    if any(settings.secret(name) for name in CHAT_TOKENS):
-        console.print("Slack/Discord tokens are set, but those adapters are not started yet (later issues); "
-                      "the console adapter runs instead.")  # fmt: skip
+    if settings.secret("DISCORD_TOKEN"):
+        console.print("A Discord token is set, but the Discord adapter is not started yet (a later issue).")
     with open_store(settings) as store:
         now = _now()
         sync_config_feeds(store, settings, now)
@@ -202,7 +202,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     console.print("Scheduler: this process took over the scheduler." if leading else
                                   "Scheduler: another process took the scheduler over; answering commands only.")
 
-            scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter}, clock=_now,
+            chat = _chat_adapters(store, settings, console, metrics)
+            scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter, **chat}, clock=_now,
                                   options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
                                   on_poll=polled,
                                   on_digest=lambda sub, outcome: metrics.digest(sub.platform, outcome))  # fmt: skip
@@ -210,8 +211,20 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             try:
                 leading = await scheduler.start()
                 started = True
+                routes = [route for chat_adapter in chat.values() for route in chat_adapter.routes()]
                 if settings.http_listen is not None:
-                    web = await _start_web(settings.http_listen, metrics, store, scheduler, console)
+                    web = await _start_web(settings.http_listen, metrics, store, scheduler, console, routes)
+                elif routes:
+                    console.print(Text("Slack HTTP mode needs [http] listen for its request URL (/slack/events).",
+                                       style="red"))  # fmt: skip
+                for platform, chat_adapter in list(chat.items()):
+                    try:
+                        await chat_adapter.start()
+                    except Exception as exc:
+                        console.print(Text(f"{platform}: cannot connect: {exc.__class__.__name__}: {exc}",
+                                           style="red"))  # fmt: skip
+                    else:
+                        console.print(f"{platform.capitalize()}: connected ({settings.slack.mode} mode).")
                 if leading:
                     console.print(f"Scheduler: this process leads ({_jobs_line(scheduler)}).")
                 else:
@@ -221,21 +234,54 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                                   "commands and takes over if that one stops.")  # fmt: skip
                 await asyncio.to_thread(_print_topic_briefings, store, settings, console)
                 console.print()
-                console.print("Type /brief <topic or words>, /brief help, or quit (end of input also quits).")
-                reader = asyncio.create_task(adapter.serve(stop), name="newsbrief-console")
+                reader: asyncio.Task[int] | None = None
+                if chat:  # a service: the chat platforms bring the commands; stdin is not read
+                    console.print("Running until stopped (Ctrl-C or SIGTERM).")
+                else:
+                    console.print("Type /brief <topic or words>, /brief help, or quit (end of input also quits).")
+                    reader = asyncio.create_task(adapter.serve(stop), name="newsbrief-console")
                 await stop.wait()
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+                if reader is not None:
+                    reader.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reader
             finally:
+                for chat_adapter in chat.values():
+                    with contextlib.suppress(Exception):
+                        await chat_adapter.close()
                 if web is not None:
                     await web.close()
                 await scheduler.stop()
     return 0
 
 
+def _chat_adapters(store: Store, settings: Settings, console: Console, metrics: Metrics) -> dict[str, SlackAdapter]:
+    """The chat adapters whose tokens are in the environment (not connected yet)."""
+    adapters: dict[str, SlackAdapter] = {}
+    token = settings.secret("SLACK_BOT_TOKEN")
+    if token:
+
+        def observe(name: str, seconds: float) -> None:
+            metrics.observe_command(name, "slack", seconds)
+
+        try:
+            adapters["slack"] = SlackAdapter(
+                settings=settings, store=store, limiter=RateLimiter(10), clock=_now, bot_token=token,
+                app_token=settings.secret("SLACK_APP_TOKEN"), signing_secret=settings.secret("SLACK_SIGNING_SECRET"),
+                observe=observe,
+            )  # fmt: skip
+        except SlackSetupError as exc:
+            console.print(Text(f"Slack: {exc}; Slack is not started.", style="red"))
+    return adapters
+
+
 async def _start_web(
-    listen: str, metrics: Metrics, store: Store, scheduler: Scheduler, console: Console
+    listen: str,
+    metrics: Metrics,
+    store: Store,
+    scheduler: Scheduler,
+    console: Console,
+    routes: Sequence[web.RouteDef] = (),
 ) -> WebServer | None:
     """Serve /healthz and /metrics on ``listen``; a failure to bind is reported and the bot runs on without."""
 
@@ -251,7 +297,7 @@ async def _start_web(
                 snapshot["status"] = "error"
         return snapshot
 
-    server = WebServer(listen, metrics, health)
+    server = WebServer(listen, metrics, health, extra_routes=routes)
     try:
         await server.start()
     except OSError as exc:

@@ -24,6 +24,7 @@ __all__ = [
     "PollConfig",
     "SchedulerConfig",
     "Settings",
+    "SlackConfig",
     "StoreConfig",
     "find_config",
     "load_settings",
@@ -157,6 +158,19 @@ class SchedulerConfig:
 
 
 @dataclass(frozen=True)
+class SlackConfig:
+    """``[slack]``: Socket Mode (default; needs SLACK_APP_TOKEN) or HTTP mode (Events API on ``[http] listen``,
+    needs SLACK_SIGNING_SECRET); ``managers`` are user ids allowed to subscribe besides workspace admins and
+    owners; ``in_channel``: briefings answer in the channel (``False``: only to the asker); ``api_url`` is the
+    Web API base (tests point it at a local fake)."""
+
+    mode: str = "socket"
+    managers: tuple[str, ...] = ()
+    in_channel: bool = True
+    api_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. ``path`` is the file it came from (``None``: built-in defaults)."""
 
@@ -168,6 +182,7 @@ class Settings:
     topics: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections later issues read (slack, discord, ...)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    slack: SlackConfig = field(default_factory=SlackConfig)
     http_listen: str | None = None  # [http] listen, checked by parse_listen; None: no HTTP server
     demo_seed_article: bool = False  # [demo] seed_article: `run` stores ../shared's seed article when present
 
@@ -190,7 +205,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "feeds": {"url", "name", "interval", "tags"},
     "topics": None,
     "subscriptions": None,
-    "slack": None,
+    "slack": {"mode", "managers", "in_channel", "api_url"},
     "discord": None,
     "http": {"listen"},
     "demo": {"seed_article"},
@@ -369,8 +384,20 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         digest_window=digest_r.duration("window", 86_400.0) or 86_400.0,
         digest_max_stories=digest_r.positive_int("max_stories", 5),
     )
+    slack_r = _Reader(where, data.get("slack", {}), "slack.", _SECTIONS["slack"])
+    mode = slack_r.get("mode", str, "socket")
+    if mode not in ("socket", "http"):
+        slack_r.fail("mode", f'expected "socket" or "http", got {mode!r}')
+    managers = slack_r.strings("managers")
+    for i, user in enumerate(managers):
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+            slack_r.fail(f"managers[{i}]", f"expected a Slack user id such as U0123ABCD, got {user!r}")
+    api_url = slack_r.get("api_url", str, "https://slack.com/api/")
+    if not re.match(r"^https?://\S+/$", api_url):
+        slack_r.fail("api_url", f"expected an http(s) URL ending in /, got {api_url!r}")
+    slack = SlackConfig(mode=mode, managers=managers, in_channel=slack_r.get("in_channel", bool, True), api_url=api_url)
     return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data,
-                    scheduler=scheduler, http_listen=http_listen,
+                    scheduler=scheduler, slack=slack, http_listen=http_listen,
                     demo_seed_article=demo_r.get("seed_article", bool, False))  # fmt: skip
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "DIGEST_WINDOW",
     "PLATFORMS",
     "RENEWAL",
+    "ChannelUnavailable",
     "DigestChannel",
     "DigestOutcome",
     "SubscriptionConfig",
@@ -59,6 +60,16 @@ RENEWAL = 2
 """A story already posted returns when it gained at least this many articles since."""
 CONFIG_CREATOR = "config"
 """``created_by`` of the subscriptions synced from ``[[subscriptions]]``."""
+
+class ChannelUnavailable(Exception):
+    """Raised by an adapter when a subscription's channel cannot take posts until someone acts (the bot was
+    removed from it, it was deleted or archived, the token was revoked): the subscription is paused with
+    ``reason``, shown by ``newsbrief subs list``, instead of failing on every slot."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 
 class DigestChannel(Protocol):
     """Where one platform's digests go: the adapter's side of the scheduler."""
@@ -232,6 +243,12 @@ async def _post_claimed(
     briefing, refs = built
     try:
         message_ref = await post(briefing)
+    except ChannelUnavailable as exc:
+        log.warning("digest of subscription %s (%s %s, %s) for slot %s: %s; subscription paused", subscription.id,
+                    subscription.platform, subscription.channel, subscription.topic, slot, exc.reason)  # fmt: skip
+        await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
+        await asyncio.to_thread(store.pause_subscription, subscription.id, exc.reason, now)
+        return "failed"
     except Exception:
         log.exception("digest of subscription %s (%s) for slot %s: posting failed", subscription.id,
                       subscription.topic, slot)  # fmt: skip

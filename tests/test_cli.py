@@ -13,6 +13,7 @@ import pytest
 from bot.__main__ import main
 from bot._logging import REDACTED, configure_logging
 from bot.config import load_settings
+from tests.fakeslack import FakeSlack
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +88,7 @@ def test_run_says_chat_adapters_are_not_started_when_tokens_are_set(
     assert main(["run"]) == 0
 
     out = capsys.readouterr().out
-    assert "adapters are not started yet" in out
+    assert "Discord adapter is not started yet" in out
     assert "not-a-real-token" not in out
 
 
@@ -149,13 +150,20 @@ def _restore_environment_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = main(["--config", str(write_config(tmp_path)), "doctor"])
+    """``newsbrief doctor`` with Slack's Web API on a loopback fake (doctor checks a Slack token it finds)."""
+    config = write_config(tmp_path)
+    os.environ.setdefault("SLACK_APP_TOKEN", "xapp-for-doctor-tests")  # Socket Mode's token (the env is restored)
+    with FakeSlack() as slack:
+        with config.open("a", encoding="utf-8") as file:
+            file.write(f"[slack]\napi_url = '{slack.api_url}'\n")
+        status = main(["--config", str(config), "doctor"])
     out, err = capsys.readouterr()
     return status, out, err
 
 
 def test_dotenv_in_the_working_directory_sets_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    Path(".env").write_text("# chat tokens\nSLACK_BOT_TOKEN=xoxb-from-dotenv-123\n", encoding="utf-8")
+    Path(".env").write_text("# chat tokens\nSLACK_BOT_TOKEN=xoxb-from-dotenv-123\nSLACK_APP_TOKEN=xapp-dotenv-456\n",
+                            encoding="utf-8")  # fmt: skip
 
     status, out, err = doctor(tmp_path, capsys)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from tests.fakeslack import FakeSlack
 from tests.feedserver import FeedServer, Item, rss_feed
 from tests.test_ingest import BARRIER, BRIDGE, page
 
@@ -121,16 +122,27 @@ def test_bad_interval_and_bad_config_exit_2(config: str, capsys: pytest.CaptureF
 
 
 def test_doctor_checks_feeds_once_and_never_prints_a_token(
-    server: FeedServer, config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    server: FeedServer,
+    config: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value-123")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-secret-value-456")
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    slack = FakeSlack()
+    slack.start()
+    request.addfinalizer(slack.stop)
+    with open(config, "a", encoding="utf-8") as file:
+        file.write(f"[slack]\napi_url = '{slack.api_url}'\n")
     server.route("/gone.xml", "no", status=404)
     assert run(capsys, "--config", config, "feeds", "add", server.url("/feed.xml"))[0] == 0
     status, out, err = run(capsys, "--config", config, "doctor")
     assert status == 0 and "valid" in out and "revision" in out and "2 entries" in out
     assert "SLACK_BOT_TOKEN: set" in out and "DISCORD_TOKEN: not set" in out
-    assert "xoxb-secret-value-123" not in out + err
+    assert "xoxb-secret-value-123" not in out + err and "xapp-secret-value-456" not in out + err
+    assert "slack: token ok" in out and "slack: scopes ok" in out
 
     # A feed that fails its check makes doctor exit 1 and names it; the other feeds are still checked.
     from bot.store import Store

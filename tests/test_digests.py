@@ -12,7 +12,14 @@ import pytest
 from bot.__main__ import main
 from bot.briefing import Briefing
 from bot.config import ConfigError, Settings, settings_from_mapping
-from bot.digests import build_digest, parse_subscriptions, run_digest, slot_key, sync_config_subscriptions
+from bot.digests import (
+    ChannelUnavailable,
+    build_digest,
+    parse_subscriptions,
+    run_digest,
+    slot_key,
+    sync_config_subscriptions,
+)
 from bot.store import Store, Subscription
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
@@ -39,11 +46,14 @@ def article(store: Store, n: int, story: str, *, title: str = "Talks resume in K
 class Poster:
     """A post callable that records what it posted (or fails)."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, gone: str | None = None) -> None:
         self.posted: list[Briefing] = []
         self.fail = fail
+        self.gone = gone
 
     async def __call__(self, briefing: Briefing) -> str:
+        if self.gone is not None:
+            raise ChannelUnavailable(self.gone)
         if self.fail:
             raise RuntimeError("chat platform is down")
         self.posted.append(briefing)
@@ -153,6 +163,16 @@ def test_post_failure_is_recorded_and_nothing_marked_posted(store: Store, sub: S
     assert build_digest(store, sub, topics=TOPICS, now=NOW) is not None  # still new for the next slot
 
 
+def test_a_channel_that_cannot_take_posts_pauses_the_subscription(store: Store, sub: Subscription) -> None:
+    article(store, 1, "s_talks")
+    assert run(store, sub, Poster(gone="slack: not_in_channel (invite the bot to the channel)")) == "failed"
+    paused = store.get_subscription(sub.id)
+    assert paused is not None and paused.paused and paused.paused_reason is not None
+    assert "not_in_channel" in paused.paused_reason
+    slot = store.get_slot(sub.id, SLOT)
+    assert slot is not None and slot.outcome == "failed"
+
+
 def test_backlog_articles_never_make_a_digest(store: Store, sub: Subscription) -> None:
     store.upsert_article(url="https://old.example/kyiv", title="Kyiv backlog", text="Kyiv news from the backlog.",
                          now=NOW - timedelta(hours=1), eligible=False)  # fmt: skip
@@ -226,6 +246,13 @@ def test_cli_subs_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["--config", config, "subs", "list"]) == 0
     out = capsys.readouterr().out
     assert "C0123" in out and "paused:" in out and "permissions" in out  # rich may fold the column
+    assert main(["--config", config, "subs", "resume", str(chat.id)]) == 0
+    assert "resumed; it was paused because: missing permissions" in capsys.readouterr().out
+    assert main(["--config", config, "subs", "resume", str(chat.id)]) == 0
+    assert "is not paused" in capsys.readouterr().out
+    assert main(["--config", config, "subs", "resume", "x1"]) == 1
+    assert "SUB_ID must be a subscription id" in capsys.readouterr().err
+    assert main(["--config", config, "subs", "resume", "999"]) == 1
 
 
 def test_cli_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -244,7 +271,7 @@ def test_cli_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert second == 0 and "Talks resume in Kyiv" not in out
     assert "already posted for this slot" in out or "Nothing new" in out
-    assert main(["--config", config, "digest", "2"]) == 1  # slack: no adapter yet
-    assert "--dry-run" in capsys.readouterr().err
+    assert main(["--config", config, "digest", "2"]) == 1  # slack, with no token in the environment
+    assert "posts to Slack: set SLACK_BOT_TOKEN" in capsys.readouterr().err
     assert main(["--config", config, "digest", "99", "--dry-run"]) == 1
     assert "no subscription 99" in capsys.readouterr().err

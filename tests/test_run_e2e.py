@@ -9,6 +9,7 @@ missed slot up at once (within the misfire grace time), and nothing else may pos
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.store import Store
+from tests.fakeslack import FakeSlack
 from tests.feedserver import FeedServer, Item, rss_feed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,10 +39,12 @@ TOOK_OVER = "Scheduler: this process took over the scheduler."
 class Bot:
     """A ``newsbrief run`` process: stdin to type commands, stdout (and stderr) collected by a thread."""
 
-    def __init__(self, config: Path, cwd: Path) -> None:
+    def __init__(self, config: Path, cwd: Path, extra_env: dict[str, str] | None = None) -> None:
         env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
-        for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DISCORD_TOKEN", "NEWSBRIEF_CONFIG"):
+        for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DISCORD_TOKEN", "NEWSBRIEF_CONFIG", "HTTP_PROXY",
+                     "HTTPS_PROXY", "http_proxy", "https_proxy"):  # fmt: skip
             env.pop(name, None)
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=cwd, env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
@@ -80,6 +84,12 @@ class Bot:
 
     def quit(self) -> int:
         self.type("quit")
+        code = self.process.wait(timeout=60)
+        self._reader.join(timeout=5)
+        return code
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=60)
         self._reader.join(timeout=5)
         return code
@@ -236,3 +246,32 @@ def test_two_processes_post_one_digest_and_the_standby_takes_over(
     assert standby.quit() == 0
     assert leader.output.count(DIGEST) + standby.output.count(DIGEST) == 1
     assert slots(tmp_path, sub_id) == [(slot, "posted")]
+
+
+def test_run_with_slack_answers_brief_and_posts_the_digest_there(
+    tmp_path: Path, server: FeedServer, bots: list[Bot]
+) -> None:
+    config, _, sub_id, slot = setup_deployment(tmp_path, server)
+    with FakeSlack(ts_base=int(time.time())) as slack:
+        text = config.read_text(encoding="utf-8").replace('platform = "console"', 'platform = "slack"')
+        text = text.replace('channel = "newsroom"', 'channel = "C0NEWS"')
+        config.write_text(text + f"[slack]\napi_url = '{slack.api_url}'\n", encoding="utf-8")
+        with Store(f"sqlite:///{tmp_path / 'nb.db'}") as store:  # the subscription made by the setup, moved
+            store.remove_subscription(sub_id)
+            schedule = next(line.split('"')[1] for line in text.splitlines() if line.startswith("schedule ="))
+            slack_sub = store.add_subscription("slack", "C0NEWS", "ukraine", schedule=schedule, tz="UTC",
+                                               now=datetime.now(UTC) - timedelta(hours=3), by="test")  # fmt: skip
+        bot = Bot(config, tmp_path, {"SLACK_BOT_TOKEN": "xoxb-e2e-secret", "SLACK_APP_TOKEN": "xapp-e2e-secret"})
+        bots.append(bot)
+        bot.wait_for("Slack: connected (socket mode).")
+        bot.wait_for("Running until stopped")
+        slack.wait_calls("chat.postMessage", 1, timeout=60)
+        (message,) = slack.messages("C0NEWS")
+        assert message["metadata"]["event_payload"]["ref"] == f"sub:{slack_sub.id}:{slot}"
+        envelope = slack.slash_command("kyiv", channel_id="C0NEWS", timeout=30)
+        assert envelope.acked
+        (response,) = slack.wait_responses(1, timeout=30)
+        assert response.response_type == "in_channel" and "Kyiv restores power" in json.dumps(response.body)
+        assert bot.terminate() == 0
+    assert slots(tmp_path, slack_sub.id) == [(slot, "posted")]
+    assert "xoxb-e2e-secret" not in bot.output and "xapp-e2e-secret" not in bot.output

@@ -1,0 +1,458 @@
+"""Slack Block Kit renderings of briefings and replies (pure: values in, JSON-able dicts out; no I/O, no clock).
+
+Every renderer returns :class:`SlackMessage` dicts, ``{"text": fallback, "blocks": [...]}``, ready to be passed as
+keyword arguments to ``chat.postMessage``/``chat.postEphemeral`` (plus ``channel``, and ``user`` for ephemeral).
+
+Safety. Article text is untrusted: :func:`escape` turns ``&``, ``<`` and ``>`` into entities everywhere (block
+text, header, fallback text), so ``<!channel>``, ``<@U123>``, ``<#C1>`` or ``<http://evil|click>`` in a headline
+show as text and never ping or link. Every ``mrkdwn`` text object is sent with ``verbatim: true`` so that Slack
+does not auto-link bare URLs, channel names or mentions in article text either; only links built here by
+:func:`link` (http(s) URLs, made safe by :func:`safe_url`) are live. Post with the default ``parse`` ("none") and
+without ``link_names``.
+
+Limits (Slack's documented Block Kit limits, constants below). Lengths are counted in UTF-16 code units, which is
+never less than the number of characters, so a text within a limit here is within it however Slack counts.
+Over-long text is cut at a word boundary and ends with "…"; cutting happens before escaping, so it never splits an
+entity such as ``&amp;``, and links are built whole or not at all. A digest that does not fit one message is split
+at story boundaries into several complete messages, each with its own header ("Title (2/3)") and fallback text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+from urllib.parse import urlsplit
+
+from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text
+from bot.commands import Reply
+
+__all__ = [
+    "ELLIPSIS",
+    "MAX_BLOCKS",
+    "MAX_CONTEXT_ELEMENTS",
+    "MAX_CONTEXT_TEXT",
+    "MAX_FALLBACK_TEXT",
+    "MAX_HEADER_TEXT",
+    "MAX_HEADLINE",
+    "MAX_LINK_URL",
+    "MAX_MESSAGE_TEXT",
+    "MAX_SECTION_TEXT",
+    "MAX_SOURCES",
+    "MAX_TEXT_MESSAGES",
+    "SlackMessage",
+    "briefing_title",
+    "digest_messages",
+    "escape",
+    "fit",
+    "link",
+    "reply_messages",
+    "safe_url",
+    "text_messages",
+    "text_size",
+]
+
+# ------------------------------------------------------------------------------------------------- limits
+
+MAX_BLOCKS = 50
+"""Blocks per message: "You can include up to 50 blocks in each message" (docs.slack.dev/reference/block-kit/blocks)."""
+MAX_SECTION_TEXT = 3000
+"""Section block ``text``: "Maximum length for the text in this field is 3000 characters" (section block
+reference; the text object reference gives the same 3000 maximum)."""
+MAX_HEADER_TEXT = 150
+"""Header block ``text`` (plain_text only): "Maximum length for the text in this field is 150 characters"
+(docs.slack.dev/reference/block-kit/blocks/header-block)."""
+MAX_CONTEXT_ELEMENTS = 10
+"""Context block ``elements``: "An array of image elements and text objects. Maximum number of items is 10"
+(docs.slack.dev/reference/block-kit/blocks/context-block)."""
+MAX_CONTEXT_TEXT = 3000
+"""Each text object in a context block: "The minimum length is 1 and maximum length is 3000 characters"
+(docs.slack.dev/reference/block-kit/composition-objects/text-object)."""
+MAX_FALLBACK_TEXT = 4000
+"""Our cap on a message's top-level ``text`` (the notification / screen-reader fallback). Slack truncates that
+field beyond 40,000 characters (api.slack.com changelog "Truncating really long messages", 2018) and used to ask
+for messages under 4,000; the fallback only needs the title and the headlines."""
+MAX_MESSAGE_TEXT = 12_000
+"""Our budget for the text of all blocks of one message. Not a documented Block Kit limit: Slack has rejected
+payloads with ``msg_blocks_too_long`` while every block was within its own limit (slackapi/bolt-js#2509, at about
+13,000 characters), so a digest splits into another message before its blocks carry more than this."""
+MAX_TEXT_MESSAGES = 5
+"""A text reply longer than this many messages (each within :data:`MAX_BLOCKS` and :data:`MAX_MESSAGE_TEXT`) is
+cut with "…"."""
+MAX_SOURCES = 5
+"""Outlets linked per story; the rest are counted ("and 3 more")."""
+MAX_HEADLINE = 300
+"""Headline label length (escaped) in a story's section; a longer headline is cut with "…"."""
+MAX_LINK_URL = 1000
+"""A longer URL is not linked (its label shows as plain text): it would crowd the story's text out of its
+section."""
+ELLIPSIS = "…"
+
+_OUTLET_LABEL = 100
+_SPEAKER = 200
+_FALLBACK_LINE = 300
+_MORE_RESERVE = 100
+_ENTITY_COST = {"&": 5, "<": 4, ">": 4}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_URL_UNSAFE = re.compile(r"[\s<>|\"`\x00-\x1f\x7f-\x9f]")
+_SPACE = re.compile(r"\s")
+
+
+class SlackMessage(TypedDict):
+    """One message: ``text`` is the escaped plain fallback (notifications, screen readers), ``blocks`` the Block
+    Kit layout (JSON-able dicts)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+# ------------------------------------------------------------------------------------------------- text
+
+
+def escape(text: str) -> str:
+    """``text`` with Slack's control characters as entities: ``&`` -> ``&amp;``, ``<`` -> ``&lt;``,
+    ``>`` -> ``&gt;`` (so it can never mention, ping or link)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def text_size(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units (a character outside the BMP, e.g. most emoji, counts 2): the
+    measure every limit here is checked with."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _char_cost(ch: str) -> int:
+    return _ENTITY_COST.get(ch, 2 if ord(ch) > 0xFFFF else 1)
+
+
+def _one_line(text: str) -> str:
+    """Runs of whitespace and control characters as single spaces (so article text cannot start a block quote,
+    a list or a code block on a line of its own)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` escaped and, when that is longer than ``limit`` (UTF-16 code units), cut at a word boundary with
+    "…" to fit. The cut is made in the raw text, so no entity is ever split; ``""`` when ``limit < 1``."""
+    escaped = escape(text)
+    if text_size(escaped) <= limit:
+        return escaped
+    if limit < 1:
+        return ""
+    budget = limit - 1  # the ellipsis
+    used = end = 0
+    for i, ch in enumerate(text):
+        cost = _char_cost(ch)
+        if used + cost > budget:
+            break
+        used += cost
+        end = i + 1
+    cut = text[:end]
+    at_boundary = end < len(text) and text[end].isspace()
+    boundary = max((m.start() for m in _SPACE.finditer(cut)), default=-1)
+    if not at_boundary and boundary >= max(end // 2, 1):  # a word boundary, unless that loses over half the room
+        cut = cut[:boundary]
+    return escape(cut.rstrip()) + ELLIPSIS
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` ready for ``<url|label>``, or ``None`` when it must not be linked: only ``http``/``https`` URLs with
+    a host, at most :data:`MAX_LINK_URL` long. ``<``, ``>``, ``|``, quotes, whitespace and control characters are
+    percent-encoded and ``&`` becomes ``&amp;`` (Slack decodes it back), so the URL cannot end the link early or
+    relabel it."""
+    encoded = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), url.strip())
+    try:
+        parts = urlsplit(encoded)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc or encoded[: len(scheme) + 3].lower() != f"{scheme}://":
+        return None
+    encoded = encoded.replace("&", "&amp;")
+    if text_size(encoded) > MAX_LINK_URL:
+        return None
+    return encoded
+
+
+def link(url: str, label: str, *, limit: int = MAX_SECTION_TEXT, label_limit: int | None = None) -> str:
+    """``<url|label>`` in at most ``limit`` characters: the label on one line, escaped and cut to fit (and to
+    ``label_limit`` when given), the URL made safe by :func:`safe_url`. A URL that cannot be linked (or leaves no
+    room) gives just the escaped label; an empty label shows the URL."""
+    shown = _one_line(label) or _one_line(url)
+    cap = limit if label_limit is None else min(limit, label_limit)
+    safe = safe_url(url)
+    room = limit - text_size(safe) - 3 if safe is not None else 0  # "<", "|", ">"
+    if safe is None or room < 1:
+        return fit(shown, cap)
+    return f"<{safe}|{fit(shown, min(room, cap))}>"
+
+
+# ------------------------------------------------------------------------------------------------- blocks
+
+_DIVIDER: dict[str, Any] = {"type": "divider"}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _context(texts: Sequence[str]) -> dict[str, Any]:
+    return {"type": "context", "elements": [_mrkdwn(t) for t in texts[:MAX_CONTEXT_ELEMENTS]]}
+
+
+def _header(title: str, part: int, parts: int) -> dict[str, Any]:
+    suffix = f" ({part}/{parts})" if parts > 1 else ""
+    text = fit(_one_line(title) or "Briefing", MAX_HEADER_TEXT - len(suffix)) + suffix
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+
+
+def _block_size(block: dict[str, Any]) -> int:
+    """Text carried by one block (UTF-16 code units)."""
+    size = 0
+    text = block.get("text")
+    if isinstance(text, dict):
+        size += text_size(str(text.get("text", "")))
+    for element in block.get("elements", ()):
+        size += text_size(str(element.get("text", "")))
+    return size
+
+
+def _when(when: datetime) -> str:
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return f"{when:%Y-%m-%d %H:%M} UTC"
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} h" if hours >= 1 else f"{hours * 60:g} min"
+
+
+def _stories(n: int) -> str:
+    return f"{n} {'story' if n == 1 else 'stories'}"
+
+
+def _shares(texts: Sequence[str], budget: int) -> list[str]:
+    """Each text escaped and fitted so that together they take at most ``budget``: an equal share each, a short
+    text's unused share going to the longer ones."""
+    out = [""] * len(texts)
+    remaining = max(budget, 0)
+    order = sorted(range(len(texts)), key=lambda i: text_size(escape(texts[i])))
+    for k, i in enumerate(order):
+        out[i] = fit(texts[i], remaining // (len(texts) - k))
+        remaining -= text_size(out[i])
+    return out
+
+
+def _story_text(number: int, story: StoryBrief) -> str:
+    """``*N. <url|headline>*`` (linked to the newest source) then one ``• sentence`` line each, within
+    :data:`MAX_SECTION_TEXT`."""
+    headline = _one_line(story.headline) or "(untitled)"
+    url = story.sources[0].url if story.sources else ""
+    head = f"*{number}. {link(url, headline, label_limit=MAX_HEADLINE)}*"
+    sentences = [s for s in (_one_line(s) for s in story.sentences) if s]
+    bullet = "\n• "
+    budget = MAX_SECTION_TEXT - text_size(head) - text_size(bullet) * len(sentences)
+    return head + "".join(f"{bullet}{s}" for s in _shares(sentences, budget) if s)
+
+
+def _quote_text(quote: QuoteRef) -> str | None:
+    """``> “quote” — speaker`` (a mrkdwn block quote), within :data:`MAX_SECTION_TEXT`."""
+    text = _one_line(quote.text)
+    if not text:
+        return None
+    speaker = fit(_one_line(quote.speaker), _SPEAKER)
+    tail = f"” — {speaker}" if speaker else "”"
+    return f"> “{fit(text, MAX_SECTION_TEXT - 3 - text_size(tail))}{tail}"
+
+
+def _sources_text(story: StoryBrief) -> str | None:
+    """``Sources: <u1|Outlet>, <u2|Outlet> and N more``: at most :data:`MAX_SOURCES` links within
+    :data:`MAX_CONTEXT_TEXT` (any that do not fit are counted with the rest)."""
+    if not story.sources:
+        return None
+    reserve = len(f" and {len(story.sources)} more")
+    text = "Sources:"
+    shown = 0
+    for source in story.sources[:MAX_SOURCES]:
+        label = _one_line(source.outlet) or _host(source.url) or "source"
+        piece = link(source.url, label, label_limit=_OUTLET_LABEL)
+        candidate = f"{text}{',' if shown else ''} {piece}"
+        if text_size(candidate) + reserve > MAX_CONTEXT_TEXT:
+            break
+        text, shown = candidate, shown + 1
+    rest = len(story.sources) - shown
+    if rest:
+        text += f" and {rest} more" if shown else f" {rest}"
+    return text
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url.strip()).hostname or url
+    except ValueError:
+        return url
+
+
+def _story_blocks(number: int, story: StoryBrief) -> list[dict[str, Any]]:
+    """A story's blocks: the headline-and-sentences section, the quote section (if any), the sources context."""
+    blocks = [_section(_story_text(number, story))]
+    quote = _quote_text(story.quote) if story.quote is not None else None
+    if quote:
+        blocks.append(_section(quote))
+    sources = _sources_text(story)
+    when = f"First seen {_when(story.first_seen)}"
+    blocks.append(_context([sources, when] if sources else [when]))
+    return blocks
+
+
+def _fallback(lines: Sequence[str]) -> str:
+    """The (escaped) lines joined; lines that would pass :data:`MAX_FALLBACK_TEXT` become one "…" line. The first
+    line, a header text, is short."""
+    text = lines[0]
+    for line in lines[1:]:
+        if text_size(text) + 1 + text_size(line) > MAX_FALLBACK_TEXT - 2:
+            return f"{text}\n{ELLIPSIS}"
+        text = f"{text}\n{line}"
+    return text
+
+
+# ------------------------------------------------------------------------------------------------- digests
+
+
+def briefing_title(briefing: Briefing) -> str:
+    """The default title of a ``/brief`` answer, as the console shows it: "Briefing: rail (topic) — 3 stories,
+    last 72 h"."""
+    label = f"{briefing.query} (topic)" if briefing.topic else briefing.query
+    return f"Briefing: {label} — {_stories(len(briefing.stories))}, last {_hours(briefing.window_hours)}"
+
+
+def digest_messages(briefing: Briefing, *, title: str) -> list[SlackMessage]:
+    """A briefing as one or more Block Kit messages (post them in order).
+
+    Each message: a header (``title``, plain text, cut to :data:`MAX_HEADER_TEXT`; "title (2/3)" when split), then
+    per story a section ``*N. <url|headline>*`` with the sentences as ``•`` bullets, the key quote as a block quote
+    ``> “…” — speaker``, and a context with the linked outlets (at most :data:`MAX_SOURCES`, then "and N more")
+    and "First seen 2024-05-01 08:00 UTC"; a divider between stories. The last message ends with "…and N more
+    stories" when ``briefing.more``. Stories are numbered across messages and each appears in exactly one.
+
+    A digest splits at story boundaries when :data:`MAX_BLOCKS` or :data:`MAX_MESSAGE_TEXT` would be passed.
+    ``text`` is the escaped fallback: the header text and one line per story headline.
+    """
+    groups = [_story_blocks(n, s) for n, s in enumerate(briefing.stories, 1)]
+    more = f"{ELLIPSIS}and {briefing.more} more {'story' if briefing.more == 1 else 'stories'}"
+    reserve_blocks = 1 if briefing.more else 0
+    reserve_text = MAX_HEADER_TEXT + (_MORE_RESERVE if briefing.more else 0)
+
+    parts: list[list[int]] = [[]]
+    blocks_used, text_used = 1, reserve_text  # the header
+    for index, group in enumerate(groups):
+        need = len(group) + (1 if parts[-1] else 0)  # a divider before all but the first story
+        size = sum(_block_size(b) for b in group)
+        if parts[-1] and (blocks_used + need + reserve_blocks > MAX_BLOCKS or text_used + size > MAX_MESSAGE_TEXT):
+            parts.append([])
+            blocks_used, text_used = 1, reserve_text
+            need = len(group)
+        parts[-1].append(index)
+        blocks_used += need
+        text_used += size
+
+    messages: list[SlackMessage] = []
+    for number, indexes in enumerate(parts, 1):
+        header = _header(title, number, len(parts))
+        blocks: list[dict[str, Any]] = [header]
+        lines = [str(header["text"]["text"])]
+        for k, index in enumerate(indexes):
+            if k:
+                blocks.append(dict(_DIVIDER))
+            blocks.extend(groups[index])
+            story = briefing.stories[index]
+            lines.append(f"{index + 1}. {fit(_one_line(story.headline) or '(untitled)', _FALLBACK_LINE)}")
+        if not briefing.stories:
+            blocks.append(_context(["No stories."]))
+            lines.append("No stories.")
+        if briefing.more and number == len(parts):
+            blocks.append(_context([more]))
+            lines.append(more)
+        messages.append(SlackMessage(text=_fallback(lines), blocks=blocks))
+    return messages
+
+
+# ------------------------------------------------------------------------------------------------- replies
+
+
+def _preformatted(text: str) -> bool:
+    """Texts laid out in columns (usage, lists: indented lines after the first) keep their layout in a code
+    block."""
+    return any(line[:1].isspace() for line in text.splitlines()[1:])
+
+
+def _chunks(lines: Sequence[str], limit: int) -> list[str]:
+    """The escaped lines packed into chunks of at most ``limit`` (a line too long alone is cut with "…")."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for raw in lines:
+        line = fit(raw, limit)
+        grown = size + text_size(line) + (1 if current else 0)  # joined by "\n"
+        if current and grown > limit:
+            chunks.append("\n".join(current))
+            current, grown = [], text_size(line)
+        current.append(line)
+        size = grown
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def text_messages(text: str, *, error: bool = False) -> list[SlackMessage]:
+    """Plain text (a reply, help, usage, an error) as messages to post in order, normally one: escaped mrkdwn
+    sections, or code blocks when the text is laid out in columns (indented lines, as in the usage text). Text
+    longer than :data:`MAX_SECTION_TEXT` splits into sections at line boundaries, and into further messages past
+    :data:`MAX_BLOCKS` or :data:`MAX_MESSAGE_TEXT` (at most :data:`MAX_TEXT_MESSAGES`, the rest cut with "…").
+    ``error`` prefixes a :warning: emoji. The first message's fallback is the whole text on one line (cut to
+    :data:`MAX_FALLBACK_TEXT`); later ones say "… (2/3)"."""
+    cleaned = _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else " ", text).replace("\t", "    ")
+    prefix = ":warning: " if error else ""
+    fallback = prefix + fit(" ".join(cleaned.split()) or ELLIPSIS, MAX_FALLBACK_TEXT - len(prefix))
+    if not cleaned.strip():
+        return [SlackMessage(text=fallback, blocks=[_section(prefix + ELLIPSIS)])]
+    lines = [line.rstrip() for line in cleaned.strip("\n").splitlines()]
+    wrap = "{}"
+    if _preformatted(cleaned):
+        lines = [line.replace("```", "`\u200b`\u200b`") for line in lines]  # cannot close the code block
+        wrap = "```\n{}\n```"
+    chunks = _chunks(lines, MAX_SECTION_TEXT - text_size(wrap.format("")) - text_size(prefix))
+    groups: list[list[dict[str, Any]]] = [[]]
+    used = 0
+    for i, chunk in enumerate(chunks):
+        block = _section((prefix if i == 0 else "") + wrap.format(chunk))
+        size = _block_size(block)
+        if groups[-1] and (len(groups[-1]) >= MAX_BLOCKS or used + size > MAX_MESSAGE_TEXT):
+            if len(groups) == MAX_TEXT_MESSAGES:
+                groups[-1][-1] = _section(wrap.format(ELLIPSIS))
+                break
+            groups.append([])
+            used = 0
+        groups[-1].append(block)
+        used += size
+    return [
+        SlackMessage(text=fallback if part == 1 else f"{ELLIPSIS} ({part}/{len(groups)})", blocks=blocks)
+        for part, blocks in enumerate(groups, 1)
+    ]
+
+
+def reply_messages(reply: Reply, *, title: str | None = None) -> list[SlackMessage]:
+    """A command reply as messages to post in order, normally one (more only when a briefing or a very long text
+    splits). A :class:`Briefing`: :func:`digest_messages` titled ``title`` or :func:`briefing_title`. A
+    :class:`NoMatch`: its helpful text (:func:`bot.briefing.no_match_text`). Text replies (help, usage, lists,
+    confirmations) and errors: :func:`text_messages` (errors flagged). Whether to post ephemerally is the caller's
+    call (``reply.ephemeral``)."""
+    if reply.kind == "briefing" and isinstance(reply.briefing, Briefing):
+        return digest_messages(reply.briefing, title=title or briefing_title(reply.briefing))
+    if reply.kind == "briefing" and isinstance(reply.briefing, NoMatch):
+        return text_messages(no_match_text(reply.briefing))
+    return text_messages(reply.text, error=reply.kind == "error")

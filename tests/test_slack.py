@@ -1,0 +1,301 @@
+"""The Slack adapter (bot/adapters/slack) driving the real slack-bolt and slack_sdk against a loopback fake Slack:
+``/brief`` acked then answered, permissions, Block Kit digests with metadata, escaping, 429 retries, pausing
+errors, exactly once across a crash between post and ledger, and HTTP mode's signature checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.adapters.slack import DIGEST_EVENT, SlackAdapter, SlackSetupError, check_slack
+from bot.commands import RateLimiter, answer
+from bot.config import Settings, settings_from_mapping
+from bot.digests import digest_ref, run_digest, slot_key
+from bot.ingest import Ingestor, fetch_policy, load_story_index
+from bot.metrics import Metrics
+from bot.scheduler import Scheduler, SchedulerOptions
+from bot.sources import Fetcher
+from bot.store import Store
+from bot.web import WebServer
+from tests.fakeslack import FakeSlack, signed_headers
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+TOPICS = {"ukraine": "ukraine OR kyiv"}
+SECRET = "signing-secret-for-tests"
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack(ts_base=int(NOW.timestamp())) as fake:  # message ts near "now", as on Slack
+        yield fake
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'nb.db'}")
+    s.upgrade()
+    yield s
+    s.close()
+
+
+def settings_for(slack: FakeSlack, **section: Any) -> Settings:
+    return settings_from_mapping({"topics": TOPICS, "slack": {"api_url": slack.api_url, **section}})
+
+
+def article(store: Store, n: int, *, title: str = "Talks on Ukraine resume in Geneva", story: str = "s-talks") -> None:
+    stored, _ = store.upsert_article(
+        url=f"https://outlet{n}.example/talks/{n}", title=title, outlet=f"outlet{n}.example",
+        now=NOW - timedelta(hours=1),
+        text=f"Negotiators from Kyiv met in Geneva (report {n}). The talks lasted six hours.",
+        summary={"sentences": [f"Negotiators from Kyiv met in Geneva (report {n})."], "quotes": []},
+    )  # fmt: skip
+    store.assign_story(stored.id, story, NOW - timedelta(hours=1))
+
+
+def make_adapter(store: Store, settings: Settings, **kwargs: Any) -> SlackAdapter:
+    options: dict[str, Any] = {"app_token": "xapp-test", "signing_secret": SECRET, **kwargs}
+    return SlackAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: NOW,
+                        bot_token="xoxb-test", **options)  # fmt: skip
+
+
+@pytest.fixture
+async def connected(slack: FakeSlack, store: Store) -> AsyncIterator[SlackAdapter]:
+    adapter = make_adapter(store, settings_for(slack))
+    await adapter.start()
+    await asyncio.to_thread(slack.wait_connected)
+    yield adapter
+    await adapter.close()
+
+
+def texts(value: Any) -> list[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in texts(v)]
+    return []
+
+
+# ----------------------------------------------------------------------------------------------- /brief
+
+
+async def test_brief_is_acked_first_then_answered_in_the_channel(
+    slack: FakeSlack, store: Store, connected: SlackAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow briefing (here 1.5 s) never holds up the ack: Slack's 3-second deadline is met, the answer follows."""
+    article(store, 1)
+    article(store, 2)
+    from bot.adapters.slack import _adapter
+
+    def slow_answer(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.5)  # runs in a worker thread, as every answer does
+        return answer(*args, **kwargs)
+
+    monkeypatch.setattr(_adapter, "answer", slow_answer)
+    envelope = await slack.slash_command_async("ukraine")
+    assert envelope.acked and envelope.ack_latency is not None and envelope.ack_latency < 1.2
+    (response,) = await slack.wait_responses_async(1)
+    assert envelope.acked_at is not None and envelope.acked_at < response.at  # ack before the answer
+    assert response.response_type == "in_channel"
+    assert any("Talks on Ukraine resume in Geneva" in t for t in texts(response.blocks))
+    assert "Talks on Ukraine resume in Geneva" in (response.text or "")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("help", "/brief subscribe"), ("subscribe", "needs a topic")])
+async def test_help_and_usage_errors_are_ephemeral(
+    slack: FakeSlack, connected: SlackAdapter, text: str, expected: str
+) -> None:
+    await slack.slash_command_async(text)
+    (response,) = await slack.wait_responses_async(1)
+    assert response.response_type == "ephemeral"
+    assert any(expected in t for t in texts(response.body))
+
+
+async def test_subscribing_needs_admin_owner_or_the_allowlist(slack: FakeSlack, store: Store) -> None:
+    slack.add_user("U0ANA1", "ana")
+    slack.add_user("U0BO2", "bo", is_admin=True)
+    adapter = make_adapter(store, settings_for(slack, managers=["U0CAT3"]))
+    await adapter.start()
+    try:
+        await slack.slash_command_async("subscribe ukraine daily 08:00", user_id="U0ANA1", channel_id="C1")
+        await slack.slash_command_async("subscribe ukraine hourly", user_id="U0BO2", channel_id="C2")
+        await slack.slash_command_async("subscribe ukraine hourly", user_id="U0CAT3", channel_id="C3")
+        refused, admin, listed = await slack.wait_responses_async(3)
+    finally:
+        await adapter.close()
+    assert refused.response_type == "ephemeral" and any("channel-manager rights" in t for t in texts(refused.body))
+    assert {(s.platform, s.channel) for s in store.list_subscriptions()} == {("slack", "C2"), ("slack", "C3")}
+    assert slack.calls_to("users.info")  # admins are asked of Slack; the allowlisted user is not
+    assert all(c.params.get("user") != "U0CAT3" for c in slack.calls_to("users.info"))
+    assert admin.response_type == listed.response_type == "ephemeral"
+
+
+# ---------------------------------------------------------------------------------------------- digests
+
+
+async def test_digest_is_block_kit_with_metadata_escaped_and_found_again(slack: FakeSlack, store: Store) -> None:
+    article(store, 1, title="<!channel> Kyiv talks: <@U123> says <http://evil.example|click> & more")
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    adapter = make_adapter(store, settings_for(slack))
+    ref = digest_ref(sub, slot_key(NOW))
+    outcome = await run_digest(store, sub, slot_key(NOW), post=lambda b: adapter.post_digest(sub, b, ref),
+                               topics=TOPICS, now=NOW, by="test")  # fmt: skip
+    assert outcome == "posted"
+    (message,) = slack.messages("C1")
+    assert message["metadata"]["event_type"] == DIGEST_EVENT
+    assert message["metadata"]["event_payload"]["ref"] == ref
+    assert 0 < len(message["blocks"]) <= 50
+    every = [*texts(message["blocks"]), message["text"]]
+    assert any("&lt;!channel&gt;" in t for t in every)
+    for text in every:
+        assert "<!channel>" not in text and "<@U123>" not in text and "<http://evil" not in text
+    found = await adapter.find_digest(sub, ref, NOW - timedelta(hours=1))
+    assert found == f"slack:C1:{message['ts']}"
+    assert await adapter.find_digest(sub, ref + "x", NOW - timedelta(hours=1)) is None
+    history = slack.calls_to("conversations.history")[-1]
+    assert str(history.params.get("include_all_metadata")).lower() in ("true", "1")
+
+
+async def test_a_429_is_waited_out_and_retried(slack: FakeSlack, store: Store) -> None:
+    article(store, 1)
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=0)
+    adapter = make_adapter(store, settings_for(slack))
+    outcome = await run_digest(store, sub, "s1", post=lambda b: adapter.post_digest(sub, b, "r1"), topics=TOPICS,
+                               now=NOW, by="test")  # fmt: skip
+    assert outcome == "posted"
+    assert len(slack.calls_to("chat.postMessage")) == 2 and len(slack.messages("C1")) == 1
+
+
+@pytest.mark.parametrize("error", ["not_in_channel", "is_archived"])
+async def test_a_channel_that_cannot_take_posts_pauses_the_subscription(
+    slack: FakeSlack, store: Store, error: str
+) -> None:
+    article(store, 1)
+    sub = store.add_subscription("slack", "C9", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    slack.mark_channel("C9", error)
+    adapter = make_adapter(store, settings_for(slack))
+    outcome = await run_digest(store, sub, "s1", post=lambda b: adapter.post_digest(sub, b, "r1"), topics=TOPICS,
+                               now=NOW, by="test")  # fmt: skip
+    assert outcome == "failed"
+    paused = store.get_subscription(sub.id)
+    assert paused is not None and paused.paused and error in (paused.paused_reason or "")
+
+
+async def test_a_crash_between_post_and_ledger_does_not_post_twice(slack: FakeSlack, store: Store) -> None:
+    """The old leader posted the digest and died before recording it: the new leader finds the message by its
+    metadata and records it, without a second chat.postMessage."""
+    slot = (NOW - timedelta(minutes=10)).replace(second=0)
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule=f"{slot.minute} {slot.hour} * * *", tz="UTC",
+                                 now=slot - timedelta(hours=2), by="test")  # fmt: skip
+    article(store, 1)
+    settings = settings_for(slack)
+    adapter = make_adapter(store, settings)
+    key = slot_key(slot)
+    assert store.claim_slot(sub.id, key, by="dead-leader", now=slot)
+
+    async def crash_after_posting(briefing: Any) -> str:
+        await adapter.post_digest(sub, briefing, digest_ref(sub, key))
+        raise SystemExit("killed between post and ledger")
+
+    from bot.digests import build_digest
+
+    briefing = build_digest(store, sub, topics=TOPICS, now=NOW)
+    assert briefing is not None
+    with pytest.raises(SystemExit):
+        await crash_after_posting(briefing)
+    assert len(slack.messages("C1")) == 1
+
+    async with httpx.AsyncClient() as client:
+        ingestor = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings,
+                            stories=load_story_index(store, NOW, days=30), rng=random.Random(0))  # fmt: skip
+        scheduler = Scheduler(store, settings, ingestor, channels={"slack": adapter}, clock=lambda: NOW,
+                              holder="new-leader", options=SchedulerOptions(lease=timedelta(seconds=30)))  # fmt: skip
+        try:
+            await scheduler.start()
+        finally:
+            await scheduler.stop()
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted"
+    assert claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
+    assert len(slack.calls_to("chat.postMessage")) == 1  # not posted again
+    assert len(slack.messages("C1")) == 1
+
+
+# ---------------------------------------------------------------------------------------------- HTTP mode
+
+
+async def test_http_mode_verifies_signatures(slack: FakeSlack, store: Store) -> None:
+    article(store, 1)
+    adapter = make_adapter(store, settings_for(slack, mode="http"), app_token=None)
+    server = WebServer("127.0.0.1:0", Metrics(), lambda: {"status": "ok"}, extra_routes=adapter.routes())
+    await server.start()
+    try:
+        body = slack.slash_command_form("ukraine")
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            good = await client.post("/slack/events", content=body, headers=signed_headers(SECRET, body))
+            forged = await client.post("/slack/events", content=body, headers=signed_headers("not-the-secret", body))
+            old = signed_headers(SECRET, body, timestamp=int(time.time()) - 3600)
+            stale = await client.post("/slack/events", content=body, headers=old)
+        assert good.status_code == 200
+        assert forged.status_code == 401 and stale.status_code == 401
+        (response,) = await slack.wait_responses_async(1)
+        assert response.response_type == "in_channel"
+    finally:
+        await server.close()
+
+
+def test_missing_tokens_are_named(slack: FakeSlack, store: Store) -> None:
+    with pytest.raises(SlackSetupError, match="SLACK_APP_TOKEN"):
+        make_adapter(store, settings_for(slack), app_token=None)
+    with pytest.raises(SlackSetupError, match="SLACK_SIGNING_SECRET"):
+        make_adapter(store, settings_for(slack, mode="http"), signing_secret=None)
+
+
+async def test_doctor_check_reports_the_bot_and_missing_scopes(slack: FakeSlack) -> None:
+    ok, lines = await check_slack(settings_for(slack), "xoxb-test")
+    assert ok and "token ok" in lines[0] and "scopes ok" in lines[-1]
+    slack.scopes = ["commands", "chat:write"]
+    ok, lines = await check_slack(settings_for(slack), "xoxb-test")
+    assert not ok and "missing scopes: channels:history, groups:history, users:read" in lines[-1]
+    ok, lines = await check_slack(settings_for(slack), "not-a-bot-token")
+    assert not ok and "invalid_auth" in lines[0]
+    assert all("xoxb-test" not in line for line in lines)
+    assert json.dumps(lines)
+
+
+def test_cli_digest_posts_a_slack_subscription(
+    slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    config = tmp_path / "newsbrief.toml"
+    config.write_text(f"[store]\nurl = 'sqlite:///{tmp_path / 'cli.db'}'\n[topics]\nukraine = 'ukraine OR kyiv'\n"
+                      f"[slack]\napi_url = '{slack.api_url}'\n", encoding="utf-8")  # fmt: skip
+    with Store(f"sqlite:///{tmp_path / 'cli.db'}") as store:
+        store.upgrade()
+        article(store, 1)
+        sub = store.add_subscription("slack", "C7", "ukraine", schedule="hourly", tz="UTC",
+                                     now=NOW - timedelta(days=1), by="test")  # fmt: skip
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli-secret")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    assert main(["--config", str(config), "digest", str(sub.id)]) == 0
+    (message,) = slack.messages("C7")
+    assert message["metadata"]["event_type"] == DIGEST_EVENT
+    assert "newsbrief" not in capsys.readouterr().err  # nothing to warn about
+    assert main(["--config", str(config), "digest", str(sub.id)]) == 0  # the same slot, or nothing new: no post
+    assert len(slack.messages("C7")) == 1
