@@ -39,6 +39,7 @@ eval: check-shared venv
 bench: venv
 	$(BIN)/python bench/summarizer_bench.py
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/brief_bench.py
 
 # Build artefacts and tool caches; keeps .venv and var/ (the local database).
 clean:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import bot.briefing._make as make
 from bot.briefing import (
     Briefing,
     NoMatch,
@@ -311,6 +312,101 @@ def test_undated_article_counts_by_first_sight(store: Store) -> None:
     assert b.topic == "weather"
     assert b.stories[0].sources[0].published_at is None
     assert b.stories[0].first_seen == article.first_seen
+
+
+def test_story_is_condensed_from_stored_summaries_not_full_texts(store: Store) -> None:
+    stored = {
+        "wire": ["Storm Elsa brought down power lines across Harbourton on Friday.",
+                 "About nine thousand homes lost power overnight."],
+        "post": ["Storm Elsa hit Harbourton with gusts of ninety miles an hour.",
+                 "Crews restored power to most homes by Saturday morning."],
+    }  # fmt: skip
+    filler = " ".join(f"Unrelated sentence number {n} about storm Elsa and Harbourton." for n in range(30))
+    for outlet, sentences in stored.items():
+        put(store, outlet, outlet=f"{outlet}.example", title=f"Storm Elsa hits Harbourton ({outlet})",
+            text=f"{filler} {' '.join(sentences)}", hours_ago=3, story="s-elsa", sentences=sentences)  # fmt: skip
+    story = brief(store, "storm elsa").stories[0]
+    assert story.story_id == "s-elsa"
+    assert 2 <= len(story.sentences) <= 3
+    every = {s for sentences in stored.values() for s in sentences}
+    assert set(story.sentences) <= every  # the long texts' other sentences are never read
+
+
+def test_story_without_stored_summaries_is_condensed_from_its_texts(store: Store) -> None:
+    texts = [DAM_REUTERS, DAM_AP]
+    for n, text in enumerate(texts):
+        article, _ = store.upsert_article(url=f"https://o{n}.example/dam", title="Harbourton dam bursts", text=text,
+                                          now=NOW - timedelta(hours=2), outlet=f"o{n}.example")  # fmt: skip
+        store.assign_story(article.id, "s-plain", NOW - timedelta(hours=2))
+    story = brief(store, "harbourton").stories[0]
+    bodies = " ".join(" ".join(t.split()) for t in texts)
+    assert story.sentences and all(sentence in bodies for sentence in story.sentences)
+
+
+def test_sources_read_at_most_story_articles_further_articles(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(make, "STORY_ARTICLES", 2)
+    hit = put(store, "hit", outlet="a.example", title="Volcano erupts", text="The volcano erupted on Monday.",
+              hours_ago=1, story="s-volcano")  # fmt: skip
+    others = [
+        put(store, f"other{n}", outlet=f"o{n}.example", title="Ash cloud spreads", text="Ash fell on the villages.",
+            hours_ago=10 - n, story="s-volcano")
+        for n in range(4)
+    ]  # fmt: skip
+    story = brief(store, "volcano").stories[0]
+    # the hit, then the two newest of the story's other articles in the window
+    assert {s.url for s in story.sources} == {hit.url, others[3].url, others[2].url}
+    assert story.first_seen == others[0].first_seen  # still the story's first article
+
+
+def test_story_first_seen_before_the_window(store: Store) -> None:
+    old = put(store, "old", outlet="a.example", title="Strike talks open", text="Union and railway met.",
+              hours_ago=100, story="s-rail")  # fmt: skip
+    new = put(store, "new", outlet="b.example", title="Rail strike called off", text="The strike was called off.",
+              hours_ago=2, story="s-rail")  # fmt: skip
+    story = brief(store, "strike").stories[0]
+    assert story.story_id == "s-rail"
+    assert [s.url for s in story.sources] == [new.url]  # the old article is outside the window...
+    assert story.first_seen == old.first_seen  # ...but the story began with it
+
+
+def test_search_seen_since_keeps_articles_first_seen_since(store: Store) -> None:
+    """``seen_since`` bounds first sight (the briefing's window), whatever order articles were stored in."""
+    cutoff = NOW - timedelta(hours=10)
+    stored = []
+    for n, (seen_h, published_h) in enumerate([(2, 2), (20, 1), (5, 30), (30, 30), (1, None), (8, 8)]):
+        article, _ = store.upsert_article(
+            url=f"https://wire.example/glacier-{n}", title=f"Glacier report {n}", text="The glacier retreated.",
+            now=NOW - timedelta(hours=seen_h), outlet="wire.example",
+            published_at=None if published_h is None else NOW - timedelta(hours=published_h),
+        )  # fmt: skip
+        stored.append(article)
+    everything = {a.id for a, _ in store.search("glacier", limit=50)}
+    assert everything == {a.id for a in stored}
+    seen = {a.id for a, _ in store.search("glacier", seen_since=cutoff, limit=50)}
+    assert seen == {a.id for a in stored if a.first_seen >= cutoff}
+    both = {a.id for a, _ in store.search("glacier", since=cutoff, seen_since=cutoff, limit=50)}
+    assert both == {stored[0].id, stored[4].id, stored[5].id}  # [1] first seen before, [2] published before
+    assert store.search("glacier", seen_since=NOW + timedelta(hours=1)) == []
+    ranked = store.search("glacier", since=cutoff, seen_since=cutoff, limit=2)
+    assert [a.id for a, _ in ranked] == [a.id for a, _ in store.search("glacier", since=cutoff, limit=50)
+                                         if a.first_seen >= cutoff][:2]  # fmt: skip
+
+
+def test_story_members_newest_in_window_without_excluded(store: Store) -> None:
+    a = fill(store)
+    cutoff = NOW - timedelta(hours=72)
+    found = store.story_members(["s-dam", "s-talks", "s-missing"], since=cutoff, limit=2, exclude=[a["bbc"].id])
+    assert set(found) == {"s-dam", "s-talks"}
+    story, members = found["s-dam"]
+    assert story.first_seen == a["reuters"].first_seen and story.article_count == 4
+    assert [m.id for m in members] == [a["reuters2"].id, a["ap"].id]  # newest first, bbc left out
+    assert [m.id for m in found["s-talks"][1]] == [a["zelensky"].id, a["kyiv"].id]
+    assert all(m.feeds == () and m.text for m in members)  # whole articles
+    assert store.story_members(["s-dam"], since=NOW - timedelta(hours=2.5), limit=10)["s-dam"][1] == [
+        store.get_article(a["reuters2"].id)
+    ]
+    assert store.story_members(["s-dam"], since=cutoff, limit=0)["s-dam"][1] == []
+    assert store.story_members([], since=cutoff, limit=5) == {}
 
 
 # ---------------------------------------------------------------------------------------------- no match

@@ -1,8 +1,11 @@
 """Building a :class:`Briefing`: search -> group by story -> rank stories -> one :class:`StoryBrief` each.
 
 Ranking (documented in :func:`story_score`): a blend of relevance, coverage and recency. Per story, the text
-comes from the summaries stored at ingest; :func:`summarizer.brief_story` runs only for a story told by several
-articles, on the (at most :data:`BRIEF_ARTICLES`) most relevant ones, never on the whole archive.
+comes from the summaries stored at ingest: :func:`summarizer.brief_story` runs only for a story told by several
+articles, on the stored summary sentences (and titles) of the (at most :data:`BRIEF_ARTICLES`) most relevant
+ones, never on full texts nor on the whole archive. The work per briefing is bounded: at most ``candidates``
+search hits (the store searches only the window: ``seen_since``), ``limit`` stories briefed, and at most
+:data:`STORY_ARTICLES` further articles read per story.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import summarizer
 from bot.briefing._types import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
-from bot.store import Article, Store
+from bot.store import Article, Store, Story
 
 DEFAULT_WINDOW = timedelta(hours=72)
 """How far back ``/brief`` searches unless told otherwise."""
@@ -24,6 +27,8 @@ CANDIDATES = 100
 """Search hits considered per briefing (best first); ``more`` counts stories among these."""
 BRIEF_ARTICLES = 3
 """At most this many articles of one story (the most relevant) are condensed by :func:`summarizer.brief_story`."""
+STORY_ARTICLES = 30
+"""At most this many of a story's other articles in the window (the newest) are read for its sources."""
 SENTENCES = 3
 """Sentences per story (2-3 when the articles have that many)."""
 HALF_LIFE = timedelta(hours=24)
@@ -150,14 +155,22 @@ def _key_quote(articles: Iterable[Article]) -> QuoteRef | None:
     return None
 
 
+def _brief_input(article: Article) -> summarizer.Article:
+    """What :func:`summarizer.brief_story` reads of an article: its stored summary sentences, one paragraph each
+    (the sentences ingest already chose from the full text, so a story is condensed from a dozen sentences,
+    not from whole pages), and its title; the full text only when nothing is stored."""
+    stored = _stored_sentences(article)
+    text = "\n\n".join(stored) if stored else article.text
+    return summarizer.Article(text=text, title=article.title or None, outlet=article.outlet, url=article.url)
+
+
 def _sentences(ranked: Sequence[Article]) -> tuple[str, ...]:
-    """2-3 sentences: the stored summary of a lone article; ``brief_story`` over the best few of a story."""
+    """2-3 sentences: the stored summary of a lone article; ``brief_story`` over the stored summaries of the best
+    few articles of a story."""
     if len(ranked) > 1:
-        picked = [a for a in ranked if a.text.strip()][:BRIEF_ARTICLES]
+        picked = [a for a in ranked if _stored_sentences(a) or a.text.strip()][:BRIEF_ARTICLES]
         if len(picked) > 1:
-            inputs = [
-                summarizer.Article(text=a.text, title=a.title or None, outlet=a.outlet, url=a.url) for a in picked
-            ]
+            inputs = [_brief_input(a) for a in picked]
             condensed = summarizer.brief_story(inputs, sentences=SENTENCES, quotes=0)
             if condensed.sentences:
                 return tuple(_clean(s) for s in condensed.sentences)
@@ -186,18 +199,15 @@ def _sources(ranked: Sequence[Article]) -> tuple[SourceLink, ...]:
     return tuple(SourceLink(outlet=a.outlet, url=a.url, published_at=a.published_at) for a in ordered)
 
 
-def _story_brief(store: Store, group: _Group, cutoff: datetime) -> StoryBrief:
+def _story_brief(group: _Group, members: tuple[Story, list[Article]] | None) -> StoryBrief:
+    """Brief one group of hits; ``members`` are its story and the story's other articles in the window (ones
+    that did not match the words, newest first: :meth:`bot.store.Store.story_members`), which are sources too."""
     ranked = [a for a, _ in group.hits]
     first_seen = min(a.first_seen for a in ranked)
-    if group.story_id is not None:
-        # The story's other articles in the window (ones that did not match the words) are sources too.
-        seen = {a.id for a in ranked}
-        members = store.story_articles(group.story_id)
-        if members:
-            first_seen = min(first_seen, members[0].first_seen)
-        extra = [a for a in members if a.id not in seen and a.first_seen >= cutoff]
-        extra.sort(key=lambda a: (reported_at(a), a.id), reverse=True)
-        ranked.extend(extra)
+    if members is not None:
+        story, extra = members
+        first_seen = min(first_seen, story.first_seen)  # the story began with its first article, maybe earlier
+        ranked.extend(sorted(extra, key=lambda a: (reported_at(a), a.id), reverse=True))
     headline = next((_clean(a.title) for a in ranked if a.title.strip()), "") or "(untitled)"
     return StoryBrief(
         headline=headline,
@@ -238,8 +248,8 @@ def make_briefing(
     window_hours = window.total_seconds() / 3600.0
     cutoff = now - window
 
-    found = store.search(query, since=cutoff, limit=max(candidates, limit))
-    hits = [(a, s) for a, s in found if a.first_seen >= cutoff]
+    # Reported and first seen within the window; the store reads the window's rows only (seen_since).
+    hits = store.search(query, since=cutoff, seen_since=cutoff, limit=max(candidates, limit))
     if not hits:
         return NoMatch(query=asked, window_hours=window_hours, suggestions=suggest_topics(asked, topics, exclude=topic))
 
@@ -251,7 +261,16 @@ def make_briefing(
     top = max(s for _, s in hits)
 
     ordered = sorted(groups.values(), key=lambda g: _sort_key(g, top, now))
-    stories = tuple(_story_brief(store, g, cutoff) for g in ordered[:limit])
+    chosen = ordered[:limit]
+    # One read for every chosen story: at most STORY_ARTICLES further articles each (a story running for weeks
+    # can have hundreds).
+    members = store.story_members(
+        (g.story_id for g in chosen if g.story_id is not None),
+        since=cutoff,
+        limit=STORY_ARTICLES,
+        exclude=(a.id for g in chosen for a, _ in g.hits),
+    )
+    stories = tuple(_story_brief(g, members.get(g.story_id) if g.story_id else None) for g in chosen)
     return Briefing(
         query=asked,
         generated_at=now,

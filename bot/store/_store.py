@@ -695,45 +695,112 @@ class Store:
         with self._sessions() as session:
             return self._articles(session, list(session.scalars(stmt)))
 
-    def search(self, query: str, *, since: datetime | None = None, limit: int = 20) -> list[tuple[Article, float]]:
+    def search(
+        self, query: str, *, since: datetime | None = None, limit: int = 20, seen_since: datetime | None = None
+    ) -> list[tuple[Article, float]]:
         """Full-text search over titles and texts, best first, with the backend's relevance score (higher = better).
 
         Query syntax (see :mod:`bot.store._query`): words (all required), ``"phrases"``, ``OR`` between terms,
         ``-word``/``-"phrase"`` to exclude. Any user text is safe: it is reduced to quoted words, never passed
-        as backend syntax. ``since`` keeps articles published (or, without a date, first seen) at or after it.
-        PostgreSQL combines one ``websearch_to_tsquery`` per term (:func:`bot.store._query.to_tsquery_sql`).
-        Ranking: SQLite FTS5 bm25 (title weighted :data:`TITLE_WEIGHT`), PostgreSQL ``ts_rank`` (title A,
-        text B); both stem English words.
+        as backend syntax. ``since`` keeps articles published (or, without a date, first seen) at or after it;
+        ``seen_since`` keeps articles first seen at or after it, and lets the backend skip older rows by index
+        (a briefing's window: :meth:`_first_pk_seen_since`). PostgreSQL combines one ``websearch_to_tsquery``
+        per term (:func:`bot.store._query.to_tsquery_sql`). Ranking: SQLite FTS5 bm25 (title weighted
+        :data:`TITLE_WEIGHT`), PostgreSQL ``ts_rank`` (title A, text B); both stem English words.
         """
         parsed = parse_query(query)
         if parsed.empty or limit <= 0:
             return []
-        when = "AND coalesce(a.published_at, a.first_seen) >= :since" if since is not None else ""
-        if self.dialect == "sqlite":
-            sql = (
-                f"SELECT a.pk, -bm25(articles_fts, {TITLE_WEIGHT}, 1.0) AS score FROM articles_fts "
-                f"JOIN articles a ON a.pk = articles_fts.rowid WHERE articles_fts MATCH :q {when} "
-                f"ORDER BY score DESC, a.first_seen DESC, a.pk DESC LIMIT :limit"
-            )
-            params: dict[str, Any] = {"q": to_fts5(parsed), "limit": limit}
-        else:
-            tsquery, terms = to_tsquery_sql(parsed)
-            sql = (
-                f"SELECT a.pk, ts_rank(a.search, q.query) AS score FROM articles a, (SELECT {tsquery} AS query) AS q "
-                f"WHERE a.search @@ q.query {when} ORDER BY score DESC, a.first_seen DESC, a.pk DESC LIMIT :limit"
-            )
-            params = {**terms, "limit": limit}
-        stmt = text(sql)
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
         if since is not None:
-            stmt = stmt.bindparams(bindparam("since", type_=UTCDateTime()))
+            where.append("AND coalesce(a.published_at, a.first_seen) >= :since")
             params["since"] = since
+        if seen_since is not None:
+            where.append("AND a.first_seen >= :seen_since")
+            params["seen_since"] = seen_since
         with self._sessions() as session:
+            if self.dialect == "sqlite":
+                if seen_since is not None:
+                    first_pk = self._first_pk_seen_since(session, seen_since)
+                    if first_pk is None:
+                        return []
+                    # FTS5 seeks its doclists to a rowid bound, so bm25 is computed for the window's rows only.
+                    where.append("AND articles_fts.rowid >= :first_pk")
+                    params["first_pk"] = first_pk
+                sql = (
+                    f"SELECT a.pk, -bm25(articles_fts, {TITLE_WEIGHT}, 1.0) AS score FROM articles_fts "
+                    f"JOIN articles a ON a.pk = articles_fts.rowid WHERE articles_fts MATCH :q {' '.join(where)} "
+                    f"ORDER BY score DESC, a.first_seen DESC, a.pk DESC LIMIT :limit"
+                )
+                params["q"] = to_fts5(parsed)
+            else:
+                # With first_seen bounded, PostgreSQL ANDs the GIN bitmap with the first_seen index's and ranks
+                # the window's rows only.
+                tsquery, terms = to_tsquery_sql(parsed)
+                sql = (
+                    f"SELECT a.pk, ts_rank(a.search, q.query) AS score FROM articles a, (SELECT {tsquery} AS query) "
+                    f"AS q WHERE a.search @@ q.query {' '.join(where)} "
+                    f"ORDER BY score DESC, a.first_seen DESC, a.pk DESC LIMIT :limit"
+                )
+                params.update(terms)
+            stamps = [bindparam(name, type_=UTCDateTime()) for name in ("since", "seen_since") if name in params]
+            stmt = text(sql).bindparams(*stamps)
             hits = [(int(pk), float(score)) for pk, score in session.execute(stmt, params)]
             if not hits:
                 return []
             rows = {r.pk: r for r in session.scalars(select(ArticleRow).where(ArticleRow.pk.in_([p for p, _ in hits])))}
             articles = {a.id: a for a in self._articles(session, list(rows.values()))}
             return [(articles[rows[pk].id], score) for pk, score in hits if pk in rows]
+
+    @staticmethod
+    def _first_pk_seen_since(session: Session, when: datetime) -> int | None:
+        """The smallest ``pk`` of the articles first seen at or after ``when`` (``None``: there are none).
+
+        Every such article has a ``pk`` at least this, so it bounds an FTS5 rowid range exactly; articles are
+        stored as they are first seen, so the bound is tight. Read through the ``first_seen`` index, which
+        ``ORDER BY pk LIMIT 1`` makes SQLite use (``min(pk)`` would walk the whole table by rowid).
+        """
+        stmt = text("SELECT pk FROM articles WHERE first_seen >= :when ORDER BY pk LIMIT 1").bindparams(
+            bindparam("when", type_=UTCDateTime())
+        )
+        found = session.execute(stmt, {"when": when}).scalar()
+        return None if found is None else int(found)
+
+    def story_members(
+        self, story_ids: Iterable[str], *, since: datetime, limit: int, exclude: Iterable[str] = ()
+    ) -> dict[str, tuple[Story, list[Article]]]:
+        """What a briefing reads of the stories its search hits belong to, in one session: each story, with its
+        newest ``limit`` articles first seen at or after ``since`` (newest first), leaving out the articles whose
+        ids are in ``exclude`` (the hits already read). A story that does not exist is missing from the result.
+        """
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        left_out = sorted(set(exclude))
+        with self._sessions() as session:
+            found: dict[str, tuple[Story, list[Article]]] = {
+                row.id: (_story(row), []) for row in session.scalars(select(StoryRow).where(StoryRow.id.in_(ids)))
+            }
+            if limit <= 0 or not found:
+                return found
+            newest = (ArticleRow.first_seen.desc(), ArticleRow.pk.desc())
+            numbered = select(
+                ArticleRow.pk, func.row_number().over(partition_by=ArticleRow.story_id, order_by=newest).label("n")
+            ).where(ArticleRow.story_id.in_(list(found)), ArticleRow.first_seen >= since)
+            if left_out:
+                numbered = numbered.where(ArticleRow.id.not_in(left_out))
+            ranked = numbered.subquery()
+            rows = session.scalars(
+                select(ArticleRow)
+                .join(ranked, ranked.c.pk == ArticleRow.pk)
+                .where(ranked.c.n <= limit)
+                .order_by(*newest)
+            )
+            for article in self._articles(session, list(rows)):
+                if article.story_id in found:
+                    found[article.story_id][1].append(article)
+        return found
 
     def cite(self, article_id: str, digest_ref: str, *, now: datetime) -> None:
         """Record that a posted digest (``digest_ref``) cites an article, which :meth:`prune` then keeps."""
