@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_store import CommandError, open_store
+from bot.adapters.discord import DiscordAdapter
 from bot.adapters.slack import SlackAdapter
 from bot.briefing import Briefing, format_briefing
 from bot.commands import RateLimiter
@@ -118,6 +119,21 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
             async def post(briefing: Briefing) -> str:
                 return await slack.post_digest(sub, briefing, ref)
+
+        elif sub.platform == "discord":
+            token = settings.secret("DISCORD_TOKEN")
+            if not token:
+                raise CommandError(f"digest: subscription {sub.id} posts to Discord: set DISCORD_TOKEN")
+            discord_bot = DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
+                                         token=token)  # fmt: skip
+            ref = digest_ref(sub, slot)
+
+            async def post(briefing: Briefing) -> str:
+                await discord_bot.login(sync=False)
+                try:
+                    return await discord_bot.post_digest(sub, briefing, ref)
+                finally:
+                    await discord_bot.close()
 
         elif sub.platform == "console":
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_store import open_store
+from bot.adapters.discord import check_discord
 from bot.adapters.slack import check_slack
 from bot.config import Settings
 from bot.ingest import fetch_policy, http_client, sync_config_feeds
@@ -77,6 +78,10 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         if settings.slack.mode == "http" and not settings.secret("SLACK_SIGNING_SECRET"):
             console.print("slack: HTTP mode needs SLACK_SIGNING_SECRET", style="red", highlight=False)
             healthy = False
-    if settings.secret("DISCORD_TOKEN"):
-        console.print("note: the Discord adapter (token check, invite URL) comes in a later release")
+    discord_token = settings.secret("DISCORD_TOKEN")
+    if discord_token:
+        discord_ok, lines = asyncio.run(check_discord(settings, discord_token))
+        for line in lines:
+            console.print(line, style=None if discord_ok else "red", highlight=False, soft_wrap=True)
+        healthy = healthy and discord_ok
     return 0 if healthy else 1

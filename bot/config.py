@@ -19,6 +19,7 @@ from urllib.request import url2pathname
 __all__ = [
     "CONFIG_ENV",
     "ConfigError",
+    "DiscordConfig",
     "FeedConfig",
     "NetworkConfig",
     "PollConfig",
@@ -171,6 +172,15 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class DiscordConfig:
+    """``[discord]``: ``guilds`` to sync the commands to at once (global commands take up to an hour to show);
+    ``api_url`` is the REST base (tests point it at a local fake; its gateway URL comes from ``/gateway/bot``)."""
+
+    guilds: tuple[int, ...] = ()
+    api_url: str = "https://discord.com/api/v10"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. ``path`` is the file it came from (``None``: built-in defaults)."""
 
@@ -183,6 +193,7 @@ class Settings:
     raw: Mapping[str, Any] = field(default_factory=dict)  # sections later issues read (slack, discord, ...)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
     http_listen: str | None = None  # [http] listen, checked by parse_listen; None: no HTTP server
     demo_seed_article: bool = False  # [demo] seed_article: `run` stores ../shared's seed article when present
 
@@ -206,7 +217,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "topics": None,
     "subscriptions": None,
     "slack": {"mode", "managers", "in_channel", "api_url"},
-    "discord": None,
+    "discord": {"guilds", "api_url"},
     "http": {"listen"},
     "demo": {"seed_article"},
     "scheduler": {"lease", "misfire_grace", "sync_every", "poll_jitter"},
@@ -396,8 +407,21 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     if not re.match(r"^https?://\S+/$", api_url):
         slack_r.fail("api_url", f"expected an http(s) URL ending in /, got {api_url!r}")
     slack = SlackConfig(mode=mode, managers=managers, in_channel=slack_r.get("in_channel", bool, True), api_url=api_url)
+    discord_r = _Reader(where, data.get("discord", {}), "discord.", _SECTIONS["discord"])
+    guilds_raw = discord_r.get("guilds", list, [])
+    guilds: list[int] = []
+    for i, guild in enumerate(guilds_raw):
+        if isinstance(guild, str) and guild.isdigit():
+            guild = int(guild)
+        if isinstance(guild, bool) or not isinstance(guild, int) or guild <= 0:
+            discord_r.fail(f"guilds[{i}]", f"expected a guild id (a number such as 123456789012345678), got {guild!r}")
+        guilds.append(guild)
+    discord_api = discord_r.get("api_url", str, "https://discord.com/api/v10")
+    if not re.match(r"^https?://\S+[^/]$", discord_api):
+        discord_r.fail("api_url", f"expected an http(s) URL without a trailing /, got {discord_api!r}")
+    discord_config = DiscordConfig(guilds=tuple(guilds), api_url=discord_api)
     return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data,
-                    scheduler=scheduler, slack=slack, http_listen=http_listen,
+                    scheduler=scheduler, slack=slack, discord=discord_config, http_listen=http_listen,
                     demo_seed_article=demo_r.get("seed_article", bool, False))  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import pytest
 from bot.__main__ import main
 from bot._logging import REDACTED, configure_logging
 from bot.config import load_settings
+from tests.fakediscord import FakeDiscord
 from tests.fakeslack import FakeSlack
 
 
@@ -80,15 +81,19 @@ def test_run_without_config_uses_defaults(capsys: pytest.CaptureFixture[str]) ->
     assert (Path.cwd() / "var" / "newsbrief.db").is_file()
 
 
-def test_run_says_chat_adapters_are_not_started_when_tokens_are_set(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_run_falls_back_to_the_console_when_a_chat_platform_cannot_be_reached(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    config = write_config(tmp_path)
+    with config.open("a", encoding="utf-8") as file:  # a loopback port nothing listens on
+        file.write("[discord]\napi_url = 'http://127.0.0.1:9/api/v10'\n")
     monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
 
-    assert main(["run"]) == 0
+    assert main(["--config", str(config), "run"]) == 0
 
-    out = capsys.readouterr().out
-    assert "Discord adapter is not started yet" in out
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "Discord: cannot connect" in out and "running without Discord" in out
+    assert "Type /brief" in out  # the console adapter answers instead
     assert "not-a-real-token" not in out
 
 
@@ -150,13 +155,14 @@ def _restore_environment_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``newsbrief doctor`` with Slack's Web API on a loopback fake (doctor checks a Slack token it finds)."""
+    """``newsbrief doctor`` with Slack's and Discord's APIs on loopback fakes (doctor checks the tokens it finds)."""
     config = write_config(tmp_path)
     os.environ.setdefault("SLACK_APP_TOKEN", "xapp-for-doctor-tests")  # Socket Mode's token (the env is restored)
-    with FakeSlack() as slack:
+    with FakeSlack() as slack, FakeDiscord() as discord_api:
         with config.open("a", encoding="utf-8") as file:
-            file.write(f"[slack]\napi_url = '{slack.api_url}'\n")
-        status = main(["--config", str(config), "doctor"])
+            file.write(f"[slack]\napi_url = '{slack.api_url}'\n[discord]\napi_url = '{discord_api.api_url}'\n")
+        with discord_api.patch_discord_py():
+            status = main(["--config", str(config), "doctor"])
     out, err = capsys.readouterr()
     return status, out, err
 

@@ -26,6 +26,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.store import Store
+from tests.fakediscord import FakeDiscord
 from tests.fakeslack import FakeSlack
 from tests.feedserver import FeedServer, Item, rss_feed
 
@@ -275,3 +276,34 @@ def test_run_with_slack_answers_brief_and_posts_the_digest_there(
         assert bot.terminate() == 0
     assert slots(tmp_path, slack_sub.id) == [(slot, "posted")]
     assert "xoxb-e2e-secret" not in bot.output and "xapp-e2e-secret" not in bot.output
+
+
+def test_run_with_discord_answers_brief_and_posts_the_digest_there(
+    tmp_path: Path, server: FeedServer, bots: list[Bot]
+) -> None:
+    config, _, sub_id, slot = setup_deployment(tmp_path, server)
+    guild, channel = "1100000000000000001", "1100000000000000002"
+    with FakeDiscord(heartbeat_interval_ms=1000) as discord_fake:
+        discord_fake.add_channel(channel, guild, "news")
+        text = config.read_text(encoding="utf-8").replace('platform = "console"', 'platform = "discord"')
+        text = text.replace('channel = "newsroom"', f'channel = "{channel}"')
+        config.write_text(text + f"[discord]\napi_url = '{discord_fake.api_url}'\nguilds = [{guild}]\n",
+                          encoding="utf-8")  # fmt: skip
+        with Store(f"sqlite:///{tmp_path / 'nb.db'}") as store:  # the subscription made by the setup, moved
+            store.remove_subscription(sub_id)
+            schedule = next(line.split('"')[1] for line in text.splitlines() if line.startswith("schedule ="))
+            discord_sub = store.add_subscription("discord", channel, "ukraine", schedule=schedule, tz="UTC",
+                                                 now=datetime.now(UTC) - timedelta(hours=3), by="test")  # fmt: skip
+        bot = Bot(config, tmp_path, {"DISCORD_TOKEN": "discord-e2e-secret-token"})
+        bots.append(bot)
+        bot.wait_for("Discord: connected.")
+        bot.wait_for("Running until stopped")
+        (message,) = discord_fake.wait_messages(channel, 1, timeout=60)
+        assert any(f"sub:{discord_sub.id}:{slot}" in e["footer"]["text"] for e in message["embeds"])
+        handle = discord_fake.interaction("brief", {"topic": "kyiv"}, guild_id=guild, channel_id=channel)
+        assert handle.wait_callback(timeout=30).type == 5
+        (followup,) = handle.wait_followups(1, timeout=30)
+        assert "Kyiv restores power" in json.dumps(followup.body)
+        assert bot.terminate() == 0
+    assert slots(tmp_path, discord_sub.id) == [(slot, "posted")]
+    assert "discord-e2e-secret-token" not in bot.output

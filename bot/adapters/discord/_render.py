@@ -1,0 +1,538 @@
+"""Discord renderings of briefings and replies (pure: values in, ``discord.Embed`` objects out; no I/O, no clock).
+
+Every renderer returns :class:`DiscordMessage` values (``content`` and a tuple of ``discord.Embed``), to be sent in
+order with ``channel.send(content=..., embeds=[...], allowed_mentions=discord.AllowedMentions.none())`` (or as an
+interaction response / follow-up); :meth:`DiscordMessage.send_kwargs` builds exactly those keyword arguments.
+
+Safety. Article text is untrusted. Besides ``AllowedMentions.none()`` (which the sender must pass), the text itself
+is neutralised by :func:`escape`: Discord markdown is escaped with ``discord.utils.escape_markdown`` (every ``*``,
+``_``, ``~``, ``|``, backtick and backslash gets a backslash; ``[`` and ``]`` too, so no masked link can be formed),
+``<`` is escaped so ``<@123>``, ``<@&123>``, ``<#123>``, ``<t:…>`` or ``</cmd:1>`` show as text, and a zero-width
+space follows the ``@`` of ``@everyone``/``@here``. Article text is put on one line, so it can never start a
+block quote, list or heading of its own. Only links built here are masked links, and only to http(s) URLs made safe
+by :func:`safe_url` (``(``, ``)``, ``<``, ``>``, whitespace and other risky characters percent-encoded).
+Footers are plain text on Discord (no markdown, no mentions) and carry only our own text.
+
+Limits (Discord's documented limits, constants below). Lengths are counted in UTF-16 code units, never fewer than
+the characters (code points) Discord counts, so text within a limit here is within it however it is counted.
+Over-long text is cut at a word boundary and ends with "…"; cutting happens before escaping, so an escape is never
+split from the character it escapes. A digest that does not fit one message (:data:`MAX_EMBEDS` embeds,
+:data:`MAX_TOTAL_EMBED_CHARS` characters in all of its embeds) is split at story boundaries into several complete
+messages, each with its own first line ("Title (2/3)").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import discord
+
+from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text
+from bot.commands import Reply
+
+__all__ = [
+    "ELLIPSIS",
+    "EMBED_COLOUR",
+    "FOOTER_PREFIX",
+    "MAX_AUTHOR_NAME",
+    "MAX_CONTENT",
+    "MAX_DESCRIPTION",
+    "MAX_EMBEDS",
+    "MAX_FIELDS",
+    "MAX_FIELD_NAME",
+    "MAX_FIELD_VALUE",
+    "MAX_FOOTER_TEXT",
+    "MAX_LINK_URL",
+    "MAX_REF",
+    "MAX_SOURCES",
+    "MAX_STORY_DESCRIPTION",
+    "MAX_TEXT_MESSAGES",
+    "MAX_TITLE",
+    "MAX_TOTAL_EMBED_CHARS",
+    "PERMISSION_REASONS",
+    "REQUIRED_PERMISSIONS",
+    "SCOPES",
+    "DiscordMessage",
+    "briefing_title",
+    "digest_messages",
+    "embed_ref",
+    "embed_size",
+    "escape",
+    "fit",
+    "invite_url",
+    "link",
+    "reply_messages",
+    "safe_url",
+    "text_messages",
+    "text_size",
+]
+
+# ------------------------------------------------------------------------------------------------- limits
+# Discord developer documentation, "Message Resource" (discord.com/developers/docs/resources/message):
+# the "Embed Limits" table and the Create Message JSON parameters.
+
+MAX_TITLE = 256
+"""Embed ``title``: 256 characters (Embed Limits)."""
+MAX_DESCRIPTION = 4096
+"""Embed ``description``: 4096 characters (Embed Limits)."""
+MAX_FIELDS = 25
+"""Embed ``fields``: up to 25 field objects (Embed Limits)."""
+MAX_FIELD_NAME = 256
+"""Embed field ``name``: 256 characters (Embed Limits)."""
+MAX_FIELD_VALUE = 1024
+"""Embed field ``value``: 1024 characters (Embed Limits)."""
+MAX_FOOTER_TEXT = 2048
+"""Embed ``footer.text``: 2048 characters (Embed Limits)."""
+MAX_AUTHOR_NAME = 256
+"""Embed ``author.name``: 256 characters (Embed Limits; no author is set here)."""
+MAX_TOTAL_EMBED_CHARS = 6000
+"""The characters of ``title``, ``description``, field names and values, ``footer.text`` and ``author.name``
+across all embeds of one message together: 6000 (Embed Limits)."""
+MAX_EMBEDS = 10
+"""Embeds per message: up to 10 rich embeds (Create Message, ``embeds``)."""
+MAX_CONTENT = 2000
+"""Message ``content``: up to 2000 characters (Create Message, ``content``)."""
+
+MAX_STORY_DESCRIPTION = 2000
+"""Our cap on a story embed's description (sentences and quote), below :data:`MAX_DESCRIPTION`: a briefing is
+short, and a few stories should share a message's :data:`MAX_TOTAL_EMBED_CHARS`."""
+MAX_SOURCES = 5
+"""Outlets linked per story; the rest are counted ("and 3 more")."""
+MAX_LINK_URL = 1000
+"""A longer URL is not linked (embed ``url`` left out, outlet shown as plain text)."""
+MAX_REF = 200
+"""Longest digest slot reference :func:`digest_messages` accepts (it goes whole into every footer)."""
+MAX_TEXT_MESSAGES = 5
+"""A text reply longer than this many messages is cut with "…"."""
+ELLIPSIS = "…"
+FOOTER_PREFIX = "newsbrief · "
+"""Footers of digest embeds start with this, then the slot reference (see :func:`embed_ref`)."""
+EMBED_COLOUR = 0x2B6CB0
+"""The colour bar of story embeds."""
+
+_FIRST_SEEN = "first seen"
+_OUTLET_LABEL = 80
+_SPEAKER = 120
+_QUOTE_SHARE = 700
+_CONTENT_TITLE = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # controls, and lone surrogates (not encodable)
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_PLACEHOLDERS = re.compile("[\ue000\ue001]")
+_EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+_CODE_MENTION = re.compile(r"<(?=[@#:/]|[at]:)")
+_SPACE = re.compile(r"\s")
+_URL_UNSAFE = re.compile(r"[^\x21-\x7e]|[<>()\"'`\\^{}|@]")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(?::[0-9]{1,5})?")
+
+# ------------------------------------------------------------------------------------------------- permissions
+
+PERMISSION_REASONS: dict[str, str] = {
+    "view_channel": "see the channels it posts digests to",
+    "send_messages": "post digests and answers",
+    "send_messages_in_threads": "post the rest of a digest inside a forum post",
+    "create_public_threads": "open a forum post (a thread) for each digest in a forum channel",
+    "embed_links": "show stories as embeds with linked headlines and outlets",
+    "read_message_history": "find its own digests in the channel after a crash, so none is posted twice",
+}
+"""The bot permissions newsbrief asks for (``discord.Permissions`` flag names) and why; nothing else."""
+REQUIRED_PERMISSIONS: int = discord.Permissions(**dict.fromkeys(PERMISSION_REASONS, True)).value
+"""The permission integer of the invite URL: View Channels (1 << 10), Send Messages (1 << 11), Embed Links
+(1 << 14), Read Message History (1 << 16), Create Public Threads (1 << 35), Send Messages in Threads (1 << 38)
+(discord.com/developers/docs/topics/permissions, "Bitwise Permission Flags"). ``discord.Permissions(value)``
+gives the flags object."""
+SCOPES = ("bot", "applications.commands")
+"""OAuth2 scopes of the invite: the bot user, and its slash commands."""
+
+
+def invite_url(application_id: int | str) -> str:
+    """The URL that adds the bot to a server with :data:`REQUIRED_PERMISSIONS` and :data:`SCOPES`."""
+    return discord.utils.oauth_url(application_id, permissions=discord.Permissions(REQUIRED_PERMISSIONS), scopes=SCOPES)
+
+
+# ------------------------------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordMessage:
+    """One message: ``content`` (plain message text, never empty) and up to :data:`MAX_EMBEDS` embeds."""
+
+    content: str
+    embeds: tuple[discord.Embed, ...] = ()
+
+    def send_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``Messageable.send``, ``InteractionResponse.send_message`` or
+        ``Webhook.send`` (interaction follow-ups): ``content``, ``embeds`` (when any) and
+        ``allowed_mentions=AllowedMentions.none()``."""
+        kwargs: dict[str, Any] = {"content": self.content, "allowed_mentions": discord.AllowedMentions.none()}
+        if self.embeds:
+            kwargs["embeds"] = list(self.embeds)
+        return kwargs
+
+
+# ------------------------------------------------------------------------------------------------- text
+
+
+def text_size(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units (a character outside the BMP, e.g. most emoji, counts 2): the
+    measure every limit here is checked with."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _one_line(text: str) -> str:
+    """Runs of whitespace and control characters as single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def escape(text: str) -> str:
+    """``text`` safe to show in Discord markdown (content, embed title, description, field value): markdown
+    escaped (``discord.utils.escape_markdown``, plus ``[`` and ``]``), then ``<`` escaped (no mention, channel,
+    role, timestamp or command can form) and a zero-width space after the ``@`` of ``@everyone``/``@here``."""
+    # escape_markdown turns a whole "[label](url)" into "\[label](url)", leaving the label unescaped: so brackets
+    # stand aside as private-use placeholders meanwhile, and are escaped here.
+    text = _PLACEHOLDERS.sub("\ufffd", text).replace("[", _OPEN).replace("]", _CLOSE)
+    escaped = discord.utils.escape_markdown(text, ignore_links=False)
+    escaped = escaped.replace("<", "\\<").replace(_OPEN, "\\[").replace(_CLOSE, "\\]")
+    return _EVERYONE.sub("@\u200b", escaped)
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` escaped (:func:`escape`) and, when that is longer than ``limit`` (UTF-16 code units), cut at a word
+    boundary with "…" to fit. The cut is made in the raw text, so no escape is separated from what it escapes;
+    ``""`` when ``limit < 1``."""
+    escaped = escape(text)
+    if text_size(escaped) <= limit:
+        return escaped
+    if limit < 1:
+        return ""
+    budget = limit - 1  # the ellipsis
+    # the longest prefix whose escaped form fits (escaping a longer prefix never gives less, and never less than
+    # one code unit per character)
+    low, high = 0, min(len(text), budget)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text_size(escape(text[:middle])) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    cut = text[:low]
+    at_boundary = low < len(text) and text[low].isspace()
+    boundary = max((m.start() for m in _SPACE.finditer(cut)), default=-1)
+    if not at_boundary and boundary >= max(low // 2, 1):  # a word boundary, unless that loses over half the room
+        cut = cut[:boundary]
+    return escape(cut.rstrip()) + ELLIPSIS
+
+
+def _encode(part: str) -> str:
+    return _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8", "surrogatepass")), part)
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` ready for an embed ``url`` or a masked link ``[label](url)``, or ``None`` when it must not be
+    linked: only ``http``/``https`` URLs with a plain host (IDNA-encoded when not ASCII; no user info), at most
+    :data:`MAX_LINK_URL` long. Whitespace, non-ASCII and control characters and ``<>()"'`\\^{}|@`` in path,
+    query and fragment are percent-encoded, so the URL cannot end a masked link early, break out of it or carry a
+    mention."""
+    raw = url.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or raw[: len(scheme) + 3].lower() != f"{scheme}://":
+        return None
+    host = parts.hostname or ""
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    netloc = host if port is None else f"{host}:{port}"
+    if not host or "@" in parts.netloc or not _HOST.fullmatch(netloc):
+        return None
+    safe = f"{scheme}://{netloc}{_encode(parts.path)}"
+    if parts.query:
+        safe += f"?{_encode(parts.query)}"
+    if parts.fragment:
+        safe += f"#{_encode(parts.fragment)}"
+    return safe if text_size(safe) <= MAX_LINK_URL else None
+
+
+def link(url: str, label: str, *, limit: int = MAX_FIELD_VALUE, label_limit: int = _OUTLET_LABEL) -> str:
+    """``[label](url)`` in at most ``limit`` characters: the label on one line, escaped, without brackets and cut
+    to ``label_limit``; the URL made safe by :func:`safe_url`. A URL that cannot be linked (or leaves no room)
+    gives just the escaped label; an empty label shows the URL's host."""
+    shown = _one_line(label) or _host(url) or "source"
+    shown = shown.replace("[", "(").replace("]", ")")  # a bracket inside a label would unmake the link
+    safe = safe_url(url)
+    room = limit - text_size(safe) - 4 if safe is not None else 0  # "[", "](", ")"
+    if safe is None or room < 1:
+        return fit(shown, min(limit, label_limit))
+    return f"[{fit(shown, min(room, label_limit))}]({safe})"
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return ""
+
+
+# ------------------------------------------------------------------------------------------------- embeds
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """The characters of ``embed`` that count towards :data:`MAX_TOTAL_EMBED_CHARS` (title, description, field
+    names and values, footer text, author name), in UTF-16 code units."""
+    data = embed.to_dict()
+    size = text_size(str(data.get("title", ""))) + text_size(str(data.get("description", "")))
+    for field in data.get("fields", ()):
+        size += text_size(str(field.get("name", ""))) + text_size(str(field.get("value", "")))
+    size += text_size(str(data.get("footer", {}).get("text", "")))
+    size += text_size(str(data.get("author", {}).get("name", "")))
+    return size
+
+
+def embed_ref(embed: discord.Embed) -> str | None:
+    """The digest slot reference in ``embed``'s footer (``"newsbrief · <ref> · first seen"``), or ``None`` when
+    the embed is not one of our digest embeds."""
+    text = embed.footer.text or ""
+    if not text.startswith(FOOTER_PREFIX):
+        return None
+    ref = text[len(FOOTER_PREFIX) :].removesuffix(f" · {_FIRST_SEEN}")
+    return ref or None
+
+
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} h" if hours >= 1 else f"{hours * 60:g} min"
+
+
+def _stories(n: int) -> str:
+    return f"{n} {'story' if n == 1 else 'stories'}"
+
+
+def _shares(texts: Sequence[str], budget: int) -> list[str]:
+    """Each text escaped and fitted so that together they take at most ``budget``: an equal share each, a short
+    text's unused share going to the longer ones."""
+    out = [""] * len(texts)
+    remaining = max(budget, 0)
+    order = sorted(range(len(texts)), key=lambda i: text_size(escape(texts[i])))
+    for k, i in enumerate(order):
+        out[i] = fit(texts[i], remaining // (len(texts) - k))
+        remaining -= text_size(out[i])
+    return out
+
+
+def _quote_line(quote: QuoteRef, limit: int) -> str | None:
+    """``> “quote” — speaker`` (a block quote line) in at most ``limit``."""
+    text = _one_line(quote.text)
+    if not text:
+        return None
+    speaker = fit(_one_line(quote.speaker), _SPEAKER)
+    tail = f"” — {speaker}" if speaker else "”"
+    body = fit(text, limit - 3 - text_size(tail))
+    return f"> “{body}{tail}" if body else None
+
+
+def _description(story: StoryBrief) -> str | None:
+    """The sentences as ``• `` bullets, then the key quote as a block quote, within
+    :data:`MAX_STORY_DESCRIPTION`."""
+    quote = _quote_line(story.quote, _QUOTE_SHARE) if story.quote is not None else None
+    sentences = [s for s in (_one_line(s) for s in story.sentences) if s]
+    bullet = "• "
+    budget = MAX_STORY_DESCRIPTION - (text_size(quote) + 1 if quote else 0) - (text_size(bullet) + 1) * len(sentences)
+    lines = [f"{bullet}{s}" for s in _shares(sentences, budget) if s]
+    if quote:
+        lines.append(quote)
+    return "\n".join(lines) or None
+
+
+def _sources_value(story: StoryBrief) -> str | None:
+    """``[Outlet](url), [Outlet](url) and N more``: at most :data:`MAX_SOURCES` links within
+    :data:`MAX_FIELD_VALUE` (any that do not fit are counted with the rest)."""
+    if not story.sources:
+        return None
+    reserve = len(f" and {len(story.sources)} more")
+    text = ""
+    shown = 0
+    for source in story.sources[:MAX_SOURCES]:
+        separator = ", " if shown else ""
+        room = MAX_FIELD_VALUE - reserve - text_size(text) - len(separator)
+        piece = link(source.url, source.outlet, limit=MAX_FIELD_VALUE if shown else room)
+        if not piece or text_size(piece) > room:  # only the first may be shortened; the rest are whole or counted
+            break
+        text, shown = f"{text}{separator}{piece}", shown + 1
+    rest = len(story.sources) - shown
+    if rest:
+        text += f" and {rest} more" if shown else f"{rest} {'source' if rest == 1 else 'sources'}"
+    return text
+
+
+def _story_embed(number: int, story: StoryBrief, ref: str | None) -> discord.Embed:
+    prefix = f"{number}. "
+    headline = fit(_one_line(story.headline) or "(untitled)", MAX_TITLE - len(prefix))
+    url = safe_url(story.sources[0].url) if story.sources else None
+    embed = discord.Embed(
+        title=prefix + headline,
+        url=url,
+        description=_description(story),
+        timestamp=_utc(story.first_seen),
+        colour=EMBED_COLOUR,
+    )
+    sources = _sources_value(story)
+    if sources:
+        embed.add_field(name="Sources" if len(story.sources) > 1 else "Source", value=sources, inline=False)
+    embed.set_footer(text=f"{FOOTER_PREFIX}{ref} · {_FIRST_SEEN}" if ref else _FIRST_SEEN.capitalize())
+    return embed
+
+
+def _empty_embed(briefing: Briefing, ref: str | None) -> discord.Embed:
+    embed = discord.Embed(description=f"No stories in the last {_hours(briefing.window_hours)}.", colour=EMBED_COLOUR)
+    if ref:
+        embed.set_footer(text=f"{FOOTER_PREFIX}{ref}")
+    return embed
+
+
+def _check_ref(ref: str | None) -> str | None:
+    if ref is None:
+        return None
+    if not ref or ref != _one_line(ref) or text_size(ref) > MAX_REF:
+        raise ValueError(f"digest reference must be one line of 1 to {MAX_REF} characters: {ref!r}")
+    return ref
+
+
+# ------------------------------------------------------------------------------------------------- digests
+
+
+def briefing_title(briefing: Briefing) -> str:
+    """The default title of a ``/brief`` answer, as the console shows it: "Briefing: rail (topic) — 3 stories,
+    last 72 h"."""
+    label = f"{briefing.query} (topic)" if briefing.topic else briefing.query
+    return f"Briefing: {label} — {_stories(len(briefing.stories))}, last {_hours(briefing.window_hours)}"
+
+
+def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -> list[DiscordMessage]:
+    """A briefing as one or more messages (send them in order).
+
+    ``content`` is the digest's name, ``**title**`` (escaped, one line; "title (2/3)" when split); the last
+    message adds "…and N more stories" when ``briefing.more``. One embed per story: the title ``N. headline``
+    linked (embed ``url``) to the newest source when that is an http(s) URL; the description the sentences as
+    ``•`` bullets and the key quote as a block quote ``> “…” — speaker``; a "Sources" field with the outlets as
+    masked links (at most :data:`MAX_SOURCES`, then "and N more"); the timestamp the story's first sighting, with
+    footer "First seen" — or, given ``ref`` (a digest slot reference such as ``"sub:3:2024-05-01T08:00Z"``),
+    ``"newsbrief · <ref> · first seen"`` so the digest can be found again in the channel history
+    (:func:`embed_ref`). A briefing without stories gets one embed saying so (with ``ref`` in its footer).
+
+    Stories are numbered across messages and each appears in exactly one; a message is split off before it would
+    hold more than :data:`MAX_EMBEDS` embeds or :data:`MAX_TOTAL_EMBED_CHARS` characters of embeds. ``ref`` must
+    be one line of at most :data:`MAX_REF` characters (``ValueError`` otherwise).
+    """
+    ref = _check_ref(ref)
+    embeds = [_story_embed(n, s, ref) for n, s in enumerate(briefing.stories, 1)] or [_empty_embed(briefing, ref)]
+    parts: list[list[discord.Embed]] = [[]]
+    used = 0
+    for embed in embeds:
+        size = embed_size(embed)
+        if parts[-1] and (len(parts[-1]) >= MAX_EMBEDS or used + size > MAX_TOTAL_EMBED_CHARS):
+            parts.append([])
+            used = 0
+        parts[-1].append(embed)
+        used += size
+    name = _one_line(title) or "Briefing"
+    more = f"{ELLIPSIS}and {briefing.more} more {'story' if briefing.more == 1 else 'stories'}"
+    messages: list[DiscordMessage] = []
+    for number, part in enumerate(parts, 1):
+        suffix = f" ({number}/{len(parts)})" if len(parts) > 1 else ""
+        content = f"**{fit(name, _CONTENT_TITLE)}{suffix}**"
+        if briefing.more and number == len(parts):
+            content += f"\n{more}"
+        messages.append(DiscordMessage(content=content, embeds=tuple(part)))
+    return messages
+
+
+# ------------------------------------------------------------------------------------------------- replies
+
+
+def _preformatted(text: str) -> bool:
+    """Texts laid out in columns (usage, lists: indented lines after the first) keep their layout in a code
+    block."""
+    return any(line[:1].isspace() for line in text.splitlines()[1:])
+
+
+def _code_line(line: str, limit: int) -> str:
+    """A line for a code block (where backslashes are shown, not escapes): no fence can close the block, no
+    mention or ``@everyone`` forms (zero-width spaces), cut with "…" to ``limit``."""
+    line = _EVERYONE.sub("@\u200b", _CODE_MENTION.sub("<\u200b", line.replace("`", "`\u200b")))
+    if text_size(line) <= limit:
+        return line
+    used = end = 0
+    for i, ch in enumerate(line):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit - 1:  # room for the ellipsis
+            break
+        end = i + 1
+    return line[:end] + ELLIPSIS
+
+
+def _chunks(lines: Sequence[str], limit: int) -> list[str]:
+    """Lines packed into chunks of at most ``limit`` (joined by newlines)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        grown = size + text_size(line) + (1 if current else 0)
+        if current and grown > limit:
+            chunks.append("\n".join(current))
+            current, grown = [], text_size(line)
+        current.append(line)
+        size = grown
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def text_messages(text: str, *, error: bool = False) -> list[DiscordMessage]:
+    """Plain text (a reply, help, usage, an error) as messages to send in order, normally one, without embeds:
+    escaped markdown in ``content``, or a code block when the text is laid out in columns (indented lines, as in
+    the usage text). Text longer than :data:`MAX_CONTENT` splits at line boundaries into further messages (at
+    most :data:`MAX_TEXT_MESSAGES`, the rest cut with "…"); a line too long alone is cut with "…". ``error``
+    prefixes a warning sign."""
+    cleaned = _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else " ", text).replace("\t", "    ")
+    prefix = "⚠️ " if error else ""
+    lines = [line.rstrip() for line in cleaned.strip("\n").splitlines()]
+    if not any(lines):
+        return [DiscordMessage(content=prefix + ELLIPSIS)]
+    if _preformatted(cleaned):
+        wrap = "```\n{}\n```"
+        prefix = prefix.rstrip() + "\n" if prefix else ""
+        limit = MAX_CONTENT - text_size(wrap.format("")) - text_size(prefix)
+        chunks = _chunks([_code_line(line, limit) for line in lines], limit)
+    else:
+        wrap = "{}"
+        limit = MAX_CONTENT - text_size(prefix)
+        chunks = _chunks([fit(line.strip(), limit) for line in lines], limit)
+    if len(chunks) > MAX_TEXT_MESSAGES:
+        chunks = [*chunks[: MAX_TEXT_MESSAGES - 1], ELLIPSIS]
+    return [DiscordMessage(content=(prefix if i == 0 else "") + wrap.format(c)) for i, c in enumerate(chunks)]
+
+
+def reply_messages(reply: Reply, *, title: str | None = None) -> list[DiscordMessage]:
+    """A command reply as messages to send in order, normally one (more only when a briefing or a very long text
+    splits). A :class:`Briefing`: :func:`digest_messages` titled ``title`` or :func:`briefing_title`, without a
+    slot reference. A :class:`NoMatch`: its helpful text (:func:`bot.briefing.no_match_text`) as content. Text
+    replies (help, usage, lists, confirmations) and errors: :func:`text_messages` (errors flagged). Whether to
+    answer ephemerally is the caller's call (``reply.ephemeral``)."""
+    if reply.kind == "briefing" and isinstance(reply.briefing, Briefing):
+        return digest_messages(reply.briefing, title=title or briefing_title(reply.briefing))
+    if reply.kind == "briefing" and isinstance(reply.briefing, NoMatch):
+        return text_messages(_one_line(no_match_text(reply.briefing)))
+    return text_messages(reply.text, error=reply.kind == "error")
