@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = feeds.add_parser("remove", help="remove a feed", parents=common)
     p.add_argument("id", metavar="ID")
+    p = feeds.add_parser("enable", help="re-enable a disabled feed (failures reset, polled next)", parents=common)
+    p.add_argument("id", metavar="ID")
     p = feeds.add_parser("check", help="fetch a feed once and report", parents=common)
     p.add_argument("url", metavar="URL")
 

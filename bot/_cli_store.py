@@ -120,6 +120,15 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(f"feeds remove: no feed {args.id!r}")
             print(f"removed feed {args.id}")
             return 0
+        if args.action == "enable":
+            key = int(args.id) if args.id.isdigit() else args.id
+            before = store.get_feed(key)
+            if before is None:
+                raise CommandError(f"feeds enable: no feed {args.id!r} (see `newsbrief feeds list`)")
+            feed = store.enable_feed(key)
+            why = f"; it was disabled because: {before.disabled_reason}" if before.disabled_reason else ""
+            print(f"feed {feed.id} ({feed.url}) enabled, due now{why}")
+            return 0
     raise CommandError(f"feeds: unknown action {args.action!r}")  # pragma: no cover - argparse prevents it
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from bot.__main__ import main
 from tests.fakeslack import FakeSlack
 from tests.feedserver import FeedServer, Item, rss_feed
 from tests.test_ingest import BARRIER, BRIDGE, page
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -96,6 +99,19 @@ def test_feeds_check_remove_and_db(server: FeedServer, config: str, capsys: pyte
     assert run(capsys, "--config", config, "db", "upgrade")[0] == 0
     status, out, _ = run(capsys, "--config", config, "db", "prune")
     assert status == 0 and "pruned 0 articles" in out
+    from bot.store import Store
+
+    with Store(f"sqlite:///{Path(config).parent / 'data' / 'nb.db'}") as store:  # ten failures disable the feed
+        for _ in range(10):
+            store.record_poll_failure(1, kind="http", message="HTTP 503", now=NOW, next_poll_at=NOW)
+    status, out, _ = run(capsys, "--config", config, "feeds", "list")
+    assert "disabled" in out
+    status, out, _ = run(capsys, "--config", config, "feeds", "enable", "1")
+    assert status == 0 and "enabled, due now; it was disabled because: 10 consecutive failures" in out
+    with Store(f"sqlite:///{Path(config).parent / 'data' / 'nb.db'}") as store:
+        feed = store.get_feed(1)
+        assert feed is not None and feed.enabled and feed.consecutive_failures == 0
+    assert run(capsys, "--config", config, "feeds", "enable", "9")[0] == 1
     status, out, _ = run(capsys, "--config", config, "feeds", "remove", "1")
     assert status == 0
     status, _, err = run(capsys, "--config", config, "feeds", "remove", "1")
