@@ -27,6 +27,8 @@ from bot.sources import (
     Fetcher,
     FetchError,
     FetchPolicy,
+    GuardedTransport,
+    Resolver,
     extract_page_async,
     html_to_text,
     next_backoff,
@@ -267,12 +269,15 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def http_client(settings: Settings) -> httpx.AsyncClient:
-    """The one httpx client of a process: redirects are followed by the Fetcher, hop by hop, after the guard."""
+def http_client(settings: Settings, resolver: Resolver | None = None) -> httpx.AsyncClient:
+    """The one httpx client of a process: redirects are followed by the Fetcher, hop by hop, after the guard;
+    every connection goes to an address the guard approved when connecting (:class:`GuardedTransport`, which
+    closes DNS rebinding). ``resolver``: the guard's resolver (tests inject one)."""
     net = settings.network
     timeout = httpx.Timeout(net.read_timeout, connect=net.connect_timeout)
     limits = httpx.Limits(max_connections=net.global_limit, max_keepalive_connections=net.global_limit)
-    return httpx.AsyncClient(follow_redirects=False, timeout=timeout, limits=limits, trust_env=False)
+    transport = GuardedTransport(fetch_policy(settings), resolver, limits=limits)
+    return httpx.AsyncClient(follow_redirects=False, timeout=timeout, transport=transport, trust_env=False)
 
 
 def load_story_index(store: Store, now: datetime, *, days: int) -> StoryIndex:

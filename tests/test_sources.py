@@ -24,6 +24,8 @@ from bot.sources import (
     FetchError,
     FetchPolicy,
     FetchResult,
+    GuardedTransport,
+    Resolver,
     check_url,
     clean_text,
     discover_feeds,
@@ -367,6 +369,45 @@ async def test_names_resolving_to_private_addresses_refused(
     fetcher = Fetcher(client, POLICY, resolver=resolver)
     error = await fetch_error(fetcher, "http://news.example.test/feed.xml")
     assert error.kind == "blocked" and tripwire == []
+
+
+def pinned_client(policy: FetchPolicy, resolver: Resolver) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=0)
+    return httpx.AsyncClient(transport=GuardedTransport(policy, resolver, limits=limits), follow_redirects=False)
+
+
+async def test_dns_rebinding_is_stopped_at_the_connection(server: FeedServer, tripwire: list[str]) -> None:
+    """The name resolves to a public address for the guard's check, then to loopback for the connection: the
+    pinned transport vets the second answer too, and connects to nothing."""
+    server.route("/feed.xml", rss_feed(items()))
+    answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
+
+    async def rebinding(host: str) -> list[str]:
+        assert host == "rebind.example.test"
+        return next(answers)
+
+    strict = FetchPolicy(allow_private=())
+    async with pinned_client(strict, rebinding) as client:
+        error = await fetch_error(Fetcher(client, strict, resolver=rebinding),
+                                  f"http://rebind.example.test:{server.port}/feed.xml")  # fmt: skip
+    assert error.kind == "blocked" and "127.0.0.1" in error.message
+    assert server.requests_for("/feed.xml") == [] and tripwire == []
+
+
+async def test_the_pinned_transport_connects_to_the_vetted_address(server: FeedServer, tripwire: list[str]) -> None:
+    """A name that exists only in the guard's resolver is fetched: the connection went to the address the guard
+    approved (allowed here), not to a second lookup of the name."""
+    server.route("/feed.xml", rss_feed(items()))
+
+    async def resolver(host: str) -> list[str]:
+        return ["127.0.0.1"]
+
+    policy = FetchPolicy(allow_private=("127.0.0.1",))
+    async with pinned_client(policy, resolver) as client:
+        result = await Fetcher(client, policy, resolver=resolver).fetch(f"http://intranet.test:{server.port}/feed.xml")
+    assert result.status == 200 and len(server.requests_for("/feed.xml")) == 1
+    assert server.requests_for("/feed.xml")[0].headers.get("host", "").startswith("intranet.test")
+    assert tripwire == []
 
 
 async def test_allow_private_entries(tripwire: list[str]) -> None:

@@ -3,7 +3,9 @@
 - :class:`Fetcher` fetches feeds and pages through an injected ``httpx.AsyncClient`` under a
   :class:`FetchPolicy` (timeouts, size cap, redirects, concurrency limits, private-address guard);
   failures raise :class:`FetchError` with a ``kind``.
-- :func:`check_url` is the private-address (SSRF) guard on its own.
+- :func:`check_url` is the private-address (SSRF) guard on its own; :class:`GuardedTransport` (an httpx
+  transport on :class:`PinnedBackend`) applies it again when connecting and connects to the very addresses it
+  approved, so DNS rebinding cannot slip a private address in between.
 - :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds.
 - :func:`extract_page` / :func:`extract_page_async` pull an article's main text and metadata.
 - :func:`next_backoff` spaces out retries of failing feeds.
@@ -14,7 +16,15 @@ from bot.sources._errors import FETCH_ERROR_KINDS, FetchError
 from bot.sources._extract import ExtractedPage, clean_text, extract_page, extract_page_async, is_boilerplate
 from bot.sources._feeds import FeedEntry, ParsedFeed, discover_feeds, html_to_text, parse_feed
 from bot.sources._fetch import DEFAULT_USER_AGENT, Fetcher, FetchPolicy, FetchResult, parse_retry_after
-from bot.sources._guard import Resolver, check_url, is_public, system_resolver
+from bot.sources._guard import (
+    GuardedTransport,
+    PinnedBackend,
+    Resolver,
+    check_url,
+    is_public,
+    system_resolver,
+    vetted_addresses,
+)
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -25,7 +35,9 @@ __all__ = [
     "FetchPolicy",
     "FetchResult",
     "Fetcher",
+    "GuardedTransport",
     "ParsedFeed",
+    "PinnedBackend",
     "Resolver",
     "check_url",
     "clean_text",
@@ -39,4 +51,5 @@ __all__ = [
     "parse_feed",
     "parse_retry_after",
     "system_resolver",
+    "vetted_addresses",
 ]

@@ -145,9 +145,9 @@ class Fetcher:
     the private-address guard sees every hop. ``resolver`` maps a host name to IP strings for the guard
     (default: the system resolver in a worker thread; tests inject a fake one).
 
-    Note: the guard resolves names itself and httpx resolves them again to connect, so a DNS server that answers
-    differently the second time (DNS rebinding) is not stopped here; put an egress firewall in front of
-    deployments that fetch untrusted URLs.
+    The guard checks each URL before it is requested; give the client a :class:`GuardedTransport` (as
+    :func:`bot.ingest.http_client` does) so that the connection itself goes only to approved addresses: a DNS
+    server that answers differently the second time (DNS rebinding) is then stopped too.
     """
 
     def __init__(self, client: httpx.AsyncClient, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
@@ -215,8 +215,11 @@ class Fetcher:
                 try:
                     async with self.client.stream("GET", current, headers=headers, timeout=timeout) as response:
                         return await self._handle(url, current, response)
-                except FetchError:
-                    raise
+                except FetchError as exc:
+                    if exc.url == url:
+                        raise
+                    # refused by the guard again when connecting (GuardedTransport): name the URL fetched
+                    raise FetchError(exc.kind, f"{exc.message} (when connecting to {current})", url=url) from None
                 except httpx.TimeoutException as exc:
                     raise FetchError("timeout", f"{type(exc).__name__} from {current}", url=url) from None
                 except httpx.DecodingError as exc:

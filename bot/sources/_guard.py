@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+import certifi
+import httpcore
+import httpx
 
 from bot.sources._errors import FetchError
 
@@ -100,19 +105,35 @@ async def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = N
     if not hostname:
         raise FetchError("invalid_url", "URL has no host", url=url)
     host = hostname.lower().rstrip(".")
+    if _parse_ip(host) is None and any(entry.strip().lower().rstrip(".") == host for entry in policy.allow_private):
+        return  # an allowed name needs no lookup here (the connection resolves it: see vetted_addresses)
+    await vetted_addresses(hostname, policy, resolver, url=url)
+
+
+async def vetted_addresses(
+    hostname: str, policy: FetchPolicy, resolver: Resolver | None = None, *, url: str | None = None
+) -> list[str]:
+    """The addresses of ``hostname`` that may be connected to: all of them when every one is public (or covered
+    by ``allow_private``), else :class:`FetchError` "blocked" (any non-public one blocks the host). An IP literal
+    is its own address; a name listed in ``allow_private`` is resolved and allowed as it is."""
+    host = hostname.lower().rstrip(".").strip("[]")
     literal = _parse_ip(host)
+    where = url if url is not None else host
     if literal is not None:
         addresses = [literal]
+        texts = [host]
     else:
-        if any(entry.strip().lower().rstrip(".") == host for entry in policy.allow_private):
-            return
         try:
             resolved = await (resolver or system_resolver)(host)
         except (OSError, UnicodeError) as exc:
-            raise FetchError("connect", f"cannot resolve host {host!r} ({exc})", url=url) from None
-        addresses = [a for a in (_parse_ip(r) for r in resolved) if a is not None]
-        if not addresses:
-            raise FetchError("connect", f"host {host!r} resolved to no usable address", url=url)
+            raise FetchError("connect", f"cannot resolve host {host!r} ({exc})", url=where) from None
+        pairs = [(a, r) for a, r in ((_parse_ip(r), r) for r in resolved) if a is not None]
+        if not pairs:
+            raise FetchError("connect", f"host {host!r} resolved to no usable address", url=where)
+        if any(entry.strip().lower().rstrip(".") == host for entry in policy.allow_private):
+            return [r for _, r in pairs]
+        addresses = [a for a, _ in pairs]
+        texts = [r for _, r in pairs]
     private = [a for a in addresses if not is_public(a)]
     if private and not _allowed(host, private, policy.allow_private):
         shown = ", ".join(str(a) for a in private[:3])
@@ -120,5 +141,66 @@ async def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = N
             "blocked",
             f"host {host!r} is or resolves to a non-public address ({shown}); "
             "list it in network.allow_private to allow it",
-            url=url,
+            url=where,
+        )
+    return texts
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to addresses the guard approved.
+
+    It resolves each host itself (with the guard's resolver), vets the addresses (:func:`vetted_addresses`) and
+    connects to those very addresses, so a name cannot resolve to a public address for the check and to a
+    private one for the connection (DNS rebinding). TLS still verifies the certificate against the host name.
+    """
+
+    def __init__(self, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
+        """A backend for ``policy`` (its ``allow_private``), resolving with ``resolver`` (default: the system)."""
+        self.policy = policy
+        self.resolver = resolver
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Connect to the first vetted address of ``host`` that accepts (FetchError "blocked" when none may)."""
+        addresses = await vetted_addresses(host, self.policy, self.resolver)
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._backend.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        """Never used: newsbrief fetches over TCP only."""
+        raise httpcore.ConnectError("unix sockets are not fetched from")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore's retries use it)."""
+        await self._backend.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with its connection pool on a :class:`PinnedBackend`: every connection goes to an
+    address the private-address guard approved at connect time."""
+
+    def __init__(self, policy: FetchPolicy, resolver: Resolver | None = None, *, limits: httpx.Limits) -> None:
+        """A transport under ``policy``'s guard with ``limits`` (connections, keep-alive)."""
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(cafile=certifi.where()),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(policy, resolver),
         )
