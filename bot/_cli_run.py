@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -202,12 +203,24 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     console.print("Scheduler: this process took over the scheduler." if leading else
                                   "Scheduler: another process took the scheduler over; answering commands only.")
 
-            chat = await _start_chat(_chat_adapters(store, settings, console, metrics), settings, console)
+            factories = _chat_factories(store, settings, console, metrics)
+            chat: dict[str, ChatAdapter] = {}
+            for platform, make in factories.items():
+                connected = await _connect(platform, make, settings, console)
+                if connected is not None:
+                    chat[platform] = connected
             scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter, **chat}, clock=_now,
                                   options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
                                   on_poll=polled,
                                   on_digest=lambda sub, outcome: metrics.digest(sub.platform, outcome))  # fmt: skip
             web: WebServer | None = None
+
+            def joined(platform: str, chat_adapter: ChatAdapter) -> None:
+                chat[platform] = chat_adapter
+                scheduler.channels[platform] = chat_adapter  # its digests are scheduled with the next sync
+
+            retries = [asyncio.create_task(_keep_connecting(platform, make, settings, console, joined))
+                       for platform, make in factories.items() if platform not in chat]  # fmt: skip
             try:
                 leading = await scheduler.start()
                 started = True
@@ -230,7 +243,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 # which otherwise stall a /brief for 100-200 ms now and then (see bench/brief_bench.py).
                 gc.freeze()
                 reader: asyncio.Task[int] | None = None
-                if chat:  # a service: the chat platforms bring the commands; stdin is not read
+                if factories:  # a service: the chat platforms bring the commands; stdin is not read
                     console.print("Running until stopped (Ctrl-C or SIGTERM).")
                 else:
                     console.print("Type /brief <topic or words>, /brief help, or quit (end of input also quits).")
@@ -241,6 +254,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     with contextlib.suppress(asyncio.CancelledError):
                         await reader
             finally:
+                for retry in retries:
+                    retry.cancel()
                 for chat_adapter in chat.values():
                     with contextlib.suppress(Exception):
                         await chat_adapter.close()
@@ -250,33 +265,53 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
     return 0
 
 
-async def _start_chat(
-    adapters: dict[str, SlackAdapter | DiscordAdapter], settings: Settings, console: Console
-) -> dict[str, SlackAdapter | DiscordAdapter]:
-    """Connect each chat adapter; one that cannot connect is reported and left out (its digests are not
-    scheduled here; restart once the cause is fixed). Returns the connected ones."""
-    connected: dict[str, SlackAdapter | DiscordAdapter] = {}
-    for platform, chat_adapter in adapters.items():
-        try:
-            await chat_adapter.start()
-        except Exception as exc:
+ChatAdapter = SlackAdapter | DiscordAdapter
+RECONNECT_DELAYS_S = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+"""Waits between tries to connect a chat platform that could not be reached at start (the last one repeats)."""
+
+
+async def _connect(platform: str, make: Callable[[], ChatAdapter], settings: Settings, console: Console,
+                   *, quiet: bool = False) -> ChatAdapter | None:  # fmt: skip
+    """One try: a new adapter from ``make``, connected; ``None`` (reported unless ``quiet``) when it fails."""
+    chat_adapter = make()
+    try:
+        await chat_adapter.start()
+    except Exception as exc:
+        if not quiet:
             console.print(Text(f"{platform.capitalize()}: cannot connect: {exc.__class__.__name__}: {exc}; "
-                               f"running without {platform.capitalize()}.", style="red"))  # fmt: skip
-            with contextlib.suppress(Exception):
-                await chat_adapter.close()
-        else:
-            how = f" ({settings.slack.mode} mode)" if platform == "slack" else ""
-            console.print(f"{platform.capitalize()}: connected{how}.")
-            connected[platform] = chat_adapter
-    return connected
+                               "trying again in the background.", style="red"))  # fmt: skip
+        with contextlib.suppress(Exception):
+            await chat_adapter.close()
+        return None
+    how = f" ({settings.slack.mode} mode)" if platform == "slack" else ""
+    console.print(f"{platform.capitalize()}: connected{how}.")
+    return chat_adapter
 
 
-def _chat_adapters(
+async def _keep_connecting(
+    platform: str,
+    make: Callable[[], ChatAdapter],
+    settings: Settings,
+    console: Console,
+    joined: Callable[[str, ChatAdapter], None],
+    *,
+    delays: Sequence[float] = RECONNECT_DELAYS_S,
+) -> None:
+    """Try again, with growing waits, until the platform can be reached; then hand the adapter to ``joined``."""
+    for attempt in itertools.count():
+        await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
+        chat_adapter = await _connect(platform, make, settings, console, quiet=True)
+        if chat_adapter is not None:
+            joined(platform, chat_adapter)
+            return
+
+
+def _chat_factories(
     store: Store, settings: Settings, console: Console, metrics: Metrics
-) -> dict[str, SlackAdapter | DiscordAdapter]:
-    """The chat adapters whose tokens are in the environment (not connected yet). Each has its own per-user
-    ``/brief`` rate limit."""
-    adapters: dict[str, SlackAdapter | DiscordAdapter] = {}
+) -> dict[str, Callable[[], ChatAdapter]]:
+    """How to make each chat adapter whose tokens are in the environment (a fresh one for every try). Each has
+    its own per-user ``/brief`` rate limit."""
+    factories: dict[str, Callable[[], ChatAdapter]] = {}
 
     def observer(platform: str) -> Callable[[str, float], None]:
         def observe(name: str, seconds: float) -> None:
@@ -284,21 +319,32 @@ def _chat_adapters(
 
         return observe
 
-    token = settings.secret("SLACK_BOT_TOKEN")
-    if token:
-        try:
-            adapters["slack"] = SlackAdapter(
-                settings=settings, store=store, limiter=RateLimiter(10), clock=_now, bot_token=token,
+    slack_token, discord_token = settings.secret("SLACK_BOT_TOKEN"), settings.secret("DISCORD_TOKEN")
+    if slack_token:
+
+        def slack() -> ChatAdapter:
+            assert slack_token is not None
+            return SlackAdapter(
+                settings=settings, store=store, limiter=RateLimiter(10), clock=_now, bot_token=slack_token,
                 app_token=settings.secret("SLACK_APP_TOKEN"), signing_secret=settings.secret("SLACK_SIGNING_SECRET"),
                 observe=observer("slack"),
             )  # fmt: skip
+
+        try:
+            slack()  # the tokens the mode needs are checked here, once
         except SlackSetupError as exc:
             console.print(Text(f"Slack: {exc}; Slack is not started.", style="red"))
-    token = settings.secret("DISCORD_TOKEN")
-    if token:
-        adapters["discord"] = DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=_now,
-                                             token=token, observe=observer("discord"))  # fmt: skip
-    return adapters
+        else:
+            factories["slack"] = slack
+    if discord_token:
+
+        def discord() -> ChatAdapter:
+            assert discord_token is not None
+            return DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=_now,
+                                  token=discord_token, observe=observer("discord"))  # fmt: skip
+
+        factories["discord"] = discord
+    return factories
 
 
 async def _start_web(

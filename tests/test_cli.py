@@ -81,20 +81,33 @@ def test_run_without_config_uses_defaults(capsys: pytest.CaptureFixture[str]) ->
     assert (Path.cwd() / "var" / "newsbrief.db").is_file()
 
 
-def test_run_falls_back_to_the_console_when_a_chat_platform_cannot_be_reached(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = write_config(tmp_path)
-    with config.open("a", encoding="utf-8") as file:  # a loopback port nothing listens on
-        file.write("[discord]\napi_url = 'http://127.0.0.1:9/api/v10'\n")
-    monkeypatch.setenv("DISCORD_TOKEN", "not-a-real-token")
+async def test_a_chat_platform_unreachable_at_start_is_connected_later() -> None:
+    """The retry loop of `run`: fresh adapters are tried with growing waits until one connects, then joined."""
+    from rich.console import Console
 
-    assert main(["--config", str(config), "run"]) == 0
+    from bot._cli_run import _keep_connecting
+    from bot.config import settings_from_mapping
 
-    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
-    assert "Discord: cannot connect" in out and "running without Discord" in out
-    assert "Type /brief" in out  # the console adapter answers instead
-    assert "not-a-real-token" not in out
+    tries: list[int] = []
+    joined: list[str] = []
+
+    class Flaky:
+        def __init__(self) -> None:
+            tries.append(len(tries))
+            self.number = len(tries)
+
+        async def start(self) -> None:
+            if self.number < 3:
+                raise ConnectionError("not yet")
+
+        async def close(self) -> None:
+            pass
+
+    console = Console(file=io.StringIO())
+    await _keep_connecting("discord", Flaky, settings_from_mapping({}), console,  # type: ignore[arg-type]
+                           lambda platform, adapter: joined.append(platform), delays=(0.0, 0.01))  # fmt: skip
+    assert len(tries) == 3 and joined == ["discord"]
+    assert "Discord: connected." in console.file.getvalue()  # type: ignore[attr-defined]
 
 
 def test_missing_config_file_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -307,3 +307,17 @@ def test_run_with_discord_answers_brief_and_posts_the_digest_there(
         assert bot.terminate() == 0
     assert slots(tmp_path, discord_sub.id) == [(slot, "posted")]
     assert "discord-e2e-secret-token" not in bot.output
+
+
+def test_run_keeps_trying_a_platform_it_cannot_reach(tmp_path: Path, server: FeedServer, bots: list[Bot]) -> None:
+    """A configured platform that is down at start: the bot runs as a service (stdin is not read), says it keeps
+    trying, and stops cleanly on SIGTERM; the token never shows."""
+    config, _, _, _ = setup_deployment(tmp_path, server)
+    with config.open("a", encoding="utf-8") as file:  # a loopback port nothing listens on
+        file.write("[discord]\napi_url = 'http://127.0.0.1:9/api/v10'\n")
+    bot = Bot(config, tmp_path, {"DISCORD_TOKEN": "discord-unreachable-secret"})
+    bots.append(bot)
+    bot.wait_for("trying again in the background")
+    bot.wait_for("Running until stopped")
+    assert bot.terminate() == 0
+    assert "Discord: cannot connect" in bot.output and "discord-unreachable-secret" not in bot.output
