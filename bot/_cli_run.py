@@ -62,6 +62,7 @@ def scheduler_options(settings: Settings) -> SchedulerOptions:
         poll_jitter=timedelta(seconds=config.poll_jitter),
         digest_window=timedelta(seconds=config.digest_window),
         digest_limit=config.digest_max_stories,
+        digest_post_empty=config.digest_post_empty,
     )
 
 

@@ -156,6 +156,7 @@ class SchedulerConfig:
     poll_jitter: float = 0.0
     digest_window: float = 86_400.0
     digest_max_stories: int = 5
+    digest_post_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "http": {"listen"},
     "demo": {"seed_article"},
     "scheduler": {"lease", "misfire_grace", "sync_every", "poll_jitter"},
-    "digests": {"window", "max_stories"},
+    "digests": {"window", "max_stories", "post_empty"},
 }  # fmt: skip
 
 
@@ -394,6 +395,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         poll_jitter=sched_r.duration("poll_jitter", 0.0, allow_zero=True) or 0.0,
         digest_window=digest_r.duration("window", 86_400.0) or 86_400.0,
         digest_max_stories=digest_r.positive_int("max_stories", 5),
+        digest_post_empty=digest_r.get("post_empty", bool, False),
     )
     slack_r = _Reader(where, data.get("slack", {}), "slack.", _SECTIONS["slack"])
     mode = slack_r.get("mode", str, "socket")

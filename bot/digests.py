@@ -199,12 +199,14 @@ async def run_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    post_empty: bool = False,
 ) -> DigestOutcome:
     """Post a subscription's digest for one slot, at most once across restarts and processes.
 
     Claims the slot first (already claimed: "skipped", nothing else happens), builds the digest (nothing new:
-    "empty" recorded, nothing posted), posts it through ``post`` (which returns the message's reference), then
-    records the stories posted, the cited articles and the outcome "posted". An exception while building or
+    "empty" recorded, nothing posted; with ``post_empty`` a digest of no stories is posted instead), posts it
+    through ``post`` (which returns the message's reference), then records the stories posted, the cited
+    articles and the outcome "posted". An exception while building or
     posting is logged and recorded as "failed" (no story is marked posted), never raised. ``by`` names the
     claiming process. Store calls run in a worker thread. A claimer that dies between claiming and recording
     leaves the claim in flight: :func:`recover_digest` finishes it.
@@ -213,7 +215,7 @@ async def run_digest(
     if not claimed:
         return "skipped"
     return await _post_claimed(store, subscription, slot, post=post, topics=topics, now=now, window=window,
-                               limit=limit, renewal=renewal)  # fmt: skip
+                               limit=limit, renewal=renewal, post_empty=post_empty)  # fmt: skip
 
 
 async def _post_claimed(
@@ -227,6 +229,7 @@ async def _post_claimed(
     window: timedelta,
     limit: int,
     renewal: int,
+    post_empty: bool = False,
 ) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
@@ -237,9 +240,13 @@ async def _post_claimed(
                       subscription.topic, slot)  # fmt: skip
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
         return "failed"
-    if built is None:
+    if built is None and not post_empty:
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "empty", None, now)
         return "empty"
+    if built is None:  # [digests] post_empty: say so rather than stay silent
+        nothing = Briefing(query=subscription.topic, generated_at=now, stories=(), more=0,
+                           window_hours=window.total_seconds() / 3600, topic=subscription.topic)  # fmt: skip
+        built = (nothing, [])
     briefing, refs = built
     try:
         message_ref = await post(briefing)

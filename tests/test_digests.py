@@ -163,6 +163,16 @@ def test_post_failure_is_recorded_and_nothing_marked_posted(store: Store, sub: S
     assert build_digest(store, sub, topics=TOPICS, now=NOW) is not None  # still new for the next slot
 
 
+def test_post_empty_posts_a_digest_saying_nothing_is_new(store: Store, sub: Subscription) -> None:
+    poster = Poster()
+    outcome = asyncio.run(run_digest(store, sub, SLOT, post=poster, topics=TOPICS, now=NOW, by="test",
+                                     post_empty=True))  # fmt: skip
+    assert outcome == "posted" and len(poster.posted) == 1
+    assert poster.posted[0].stories == () and poster.posted[0].window_hours == 24
+    slot = store.get_slot(sub.id, SLOT)
+    assert slot is not None and slot.outcome == "posted" and store.posted_story_counts(sub.id) == {}
+
+
 def test_a_channel_that_cannot_take_posts_pauses_the_subscription(store: Store, sub: Subscription) -> None:
     article(store, 1, "s_talks")
     assert run(store, sub, Poster(gone="slack: not_in_channel (invite the bot to the channel)")) == "failed"

@@ -103,6 +103,8 @@ class SchedulerOptions:
     poll_jitter: timedelta = timedelta(0)
     digest_window: timedelta = DIGEST_WINDOW
     digest_limit: int = 5
+    digest_post_empty: bool = False
+    """Post a digest saying there is nothing new instead of nothing (``[digests] post_empty``)."""
     recover_after: timedelta = timedelta(minutes=2)
     """A digest claim still without an outcome this long after (and at least two lease times) is taken to be
     abandoned by a process that died, and is finished by :func:`bot.digests.recover_digest`."""
@@ -432,7 +434,8 @@ class Scheduler:
 
         outcome = await run_digest(self.store, sub, slot, post=post, topics=self.settings.topics,
                                    now=now, by=self.holder, window=self.options.digest_window,
-                                   limit=self.options.digest_limit)  # fmt: skip
+                                   limit=self.options.digest_limit,
+                                   post_empty=self.options.digest_post_empty)  # fmt: skip
         log.info("digest of subscription %d (%s %s, %s) for %s: %s", sub.id, sub.platform, sub.channel, sub.topic,
                  slot_key(slot_time), outcome)  # fmt: skip
         if self._on_digest is not None:

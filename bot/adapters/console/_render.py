@@ -70,6 +70,8 @@ def render_briefing(b: Briefing | NoMatch) -> RenderableType:
             f" — {count} {'story' if count == 1 else 'stories'}, last {_hours(b.window_hours)}",
         )
     ]
+    if not b.stories:
+        parts.append(Text(f"Nothing new in the last {_hours(b.window_hours)}.", style="dim"))
     for number, story in enumerate(b.stories, 1):
         parts.append(Text(""))
         parts.extend(_story(number, story))
