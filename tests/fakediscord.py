@@ -59,10 +59,11 @@ import zlib
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+
+from tests.loopback import LoopbackAioServer
 
 __all__ = [
     "ADMINISTRATOR",
@@ -79,7 +80,6 @@ __all__ = [
     "WebhookPost",
 ]
 
-T = TypeVar("T")
 JSON = dict[str, Any]
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -296,21 +296,30 @@ class Interaction:
 
     def wait_callback(self, timeout: float = 5.0) -> Callback:
         with self._fake._cond:
-            if not self._fake._cond.wait_for(lambda: self._callback is not None, timeout):
-                raise TimeoutError(f"no callback for interaction {self.id} (/{self.name}) within {timeout} s")
+            self._fake._wait_until(
+                lambda: self._callback is not None,
+                timeout,
+                lambda: f"no callback for interaction {self.id} (/{self.name}) within {timeout} s",
+            )
             assert self._callback is not None
             return self._callback
 
     def wait_followups(self, n: int = 1, timeout: float = 5.0) -> list[WebhookPost]:
         with self._fake._cond:
-            if not self._fake._cond.wait_for(lambda: len(self._followups) >= n, timeout):
-                raise TimeoutError(f"{len(self._followups)} followup(s) for /{self.name}, waited for {n}")
+            self._fake._wait_until(
+                lambda: len(self._followups) >= n,
+                timeout,
+                lambda: f"{len(self._followups)} followup(s) for /{self.name}, waited for {n}",
+            )
             return list(self._followups)
 
     def wait_edits(self, n: int = 1, timeout: float = 5.0) -> list[WebhookPost]:
         with self._fake._cond:
-            if not self._fake._cond.wait_for(lambda: len(self._edits) >= n, timeout):
-                raise TimeoutError(f"{len(self._edits)} edit(s) of /{self.name}'s response, waited for {n}")
+            self._fake._wait_until(
+                lambda: len(self._edits) >= n,
+                timeout,
+                lambda: f"{len(self._edits)} edit(s) of /{self.name}'s response, waited for {n}",
+            )
             return list(self._edits)
 
     async def wait_callback_async(self, timeout: float = 5.0) -> Callback:
@@ -496,7 +505,7 @@ def _embed_errors(embeds: Any, path: Sequence[str | int]) -> JSON | None:
 # The fake
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackAioServer):
     """A loopback stand-in for discord.com: REST API v10, the gateway, interactions and their webhooks.
 
     Configuration (plain attributes; set them before the client acts):
@@ -524,6 +533,7 @@ class FakeDiscord:
         bot_name: str = "newsbrief",
         heartbeat_interval_ms: int = 41_250,
     ) -> None:
+        super().__init__("FakeDiscord")
         self.app_id = app_id
         self.bot_user_id = bot_user_id or app_id  # a bot user shares its application's id
         self.bot_name = bot_name
@@ -539,7 +549,6 @@ class FakeDiscord:
         self.channels: dict[str, JSON] = {}
         self.users: dict[str, JSON] = {}
 
-        self._cond = threading.Condition(threading.RLock())
         self._last_snowflake = 0
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
@@ -559,94 +568,17 @@ class FakeDiscord:
         self._frames: list[Frame] = []
         self._sent_frames: list[Frame] = []
         self._tasks: set[asyncio.Task[Any]] = set()
-
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._started = threading.Event()
-        self._start_error: BaseException | None = None
-        self._port = 0
         self._routes: list[tuple[str, re.Pattern[str], _Handler, bool]] = []
         self._build_routes()
 
     # ---------------------------------------------------------------- lifecycle
 
-    def __enter__(self) -> FakeDiscord:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("FakeDiscord is already started")
-        self._started.clear()
-        self._start_error = None
-        self._thread = threading.Thread(target=self._serve, name="fakediscord", daemon=True)
-        self._thread.start()
-        if not self._started.wait(10):
-            raise RuntimeError("FakeDiscord did not start within 10 s")
-        if self._start_error is not None:
-            self._thread.join(5)
-            self._thread = None
-            raise RuntimeError(f"FakeDiscord failed to start: {self._start_error!r}") from self._start_error
-
-    def stop(self) -> None:
-        """Close the gateway connections, stop the server and its loop, join the thread (idempotent)."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        if not loop.is_closed():
-            try:
-                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(15)
-            finally:
-                loop.call_soon_threadsafe(loop.stop)
-        thread.join(15)
-        self._thread = None
-        self._loop = None
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            try:
-                loop.run_until_complete(self._startup())
-            except BaseException as exc:
-                self._start_error = exc
-                return
-            finally:
-                self._started.set()
-            loop.run_forever()
-        finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-            asyncio.set_event_loop(None)
-            loop.close()
-
-    async def _startup(self) -> None:
-        app = web.Application()
-        app.router.add_get("/gateway", self._handle_gateway)
-        app.router.add_get("/gateway/", self._handle_gateway)
-        app.router.add_get("/gateway/resume", self._handle_gateway)
-        app.router.add_route("*", r"/api/v{version:\d+}/{tail:.*}", self._handle_rest)
-        app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        addresses = runner.addresses
-        assert addresses, "the site has no listening socket"
-        self._port = int(addresses[0][1])
-        self._runner = runner
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/gateway", self._handle_gateway)
+        router.add_get("/gateway/", self._handle_gateway)
+        router.add_get("/gateway/resume", self._handle_gateway)
+        router.add_route("*", r"/api/v{version:\d+}/{tail:.*}", self._handle_rest)
+        router.add_route("*", "/{tail:.*}", self._handle_unknown)
 
     async def _shutdown(self) -> None:
         await self._close_connections(WSCloseCode.GOING_AWAY, abrupt=False)
@@ -654,21 +586,7 @@ class FakeDiscord:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def _require_loop(self) -> asyncio.AbstractEventLoop:
-        loop = self._loop
-        if loop is None or self._thread is None:
-            raise RuntimeError("FakeDiscord is not started")
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("blocking FakeDiscord helpers cannot run on the fake's own thread")
-        return loop
-
-    def _run(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float) -> T:
-        loop = self._require_loop()
-        return asyncio.run_coroutine_threadsafe(make(), loop).result(timeout)
+        await super()._shutdown()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run ``coro`` on the fake's loop without waiting (from any thread)."""
@@ -688,10 +606,6 @@ class FakeDiscord:
             loop.call_soon_threadsafe(start)
 
     # ---------------------------------------------------------------- addresses
-
-    @property
-    def port(self) -> int:
-        return self._port
 
     @property
     def url(self) -> str:
@@ -931,13 +845,12 @@ class FakeDiscord:
     def wait_calls(self, method: str, path_prefix: str, n: int = 1, timeout: float = 5.0) -> list[Call]:
         prefix = self._prefix(path_prefix)
         with self._cond:
-
-            def found() -> list[Call]:
-                return [c for c in self._calls if self._matches(c, method, prefix)]
-
-            if not self._cond.wait_for(lambda: len(found()) >= n, timeout):
-                raise TimeoutError(f"{len(found())} {method} {prefix} call(s) arrived, waited for {n}")
-            return found()
+            self._wait_until(
+                lambda: len(self.calls_to(method, path_prefix)) >= n,
+                timeout,
+                lambda: f"{len(self.calls_to(method, path_prefix))} {method} {prefix} call(s) arrived, waited for {n}",
+            )
+            return self.calls_to(method, path_prefix)
 
     def messages(self, channel_id: str | int) -> list[dict[str, Any]]:
         """A channel's visible messages, oldest first (copies; ``allowed_mentions`` as posted included).
@@ -958,8 +871,11 @@ class FakeDiscord:
         """Block until the channel holds at least ``n`` messages; returns them oldest first."""
         cid = str(channel_id)
         with self._cond:
-            if not self._cond.wait_for(lambda: len(self._messages.get(cid, [])) >= n, timeout):
-                raise TimeoutError(f"{len(self._messages.get(cid, []))} message(s) in channel {cid}, waited for {n}")
+            self._wait_until(
+                lambda: len(self._messages.get(cid, [])) >= n,
+                timeout,
+                lambda: f"{len(self._messages.get(cid, []))} message(s) in channel {cid}, waited for {n}",
+            )
             return copy.deepcopy(self._messages[cid])
 
     def commands(self, guild_id: str | int | None = None) -> list[dict[str, Any]]:
@@ -1027,37 +943,47 @@ class FakeDiscord:
 
     def wait_ready(self, timeout: float = 5.0, *, count: int = 1) -> None:
         """Block until a gateway connection is ready (READY or RESUMED sent) and READY went out ``count`` times."""
-        with self._cond:
-            ok = self._cond.wait_for(lambda: self._ready_conn() is not None and self._ready_count >= count, timeout)
-            if not ok:
-                raise TimeoutError(
-                    f"no ready gateway connection after {timeout} s ({len(self._conns)} open, "
-                    f"{self._ready_count} READY sent, wanted {count})"
-                )
+        self._wait_until(
+            lambda: self._ready_conn() is not None and self._ready_count >= count,
+            timeout,
+            lambda: (
+                f"no ready gateway connection after {timeout} s ({len(self._conns)} open, "
+                f"{self._ready_count} READY sent, wanted {count})"
+            ),
+        )
 
     def wait_resumed(self, n: int = 1, timeout: float = 5.0) -> None:
         """Block until ``n`` sessions were resumed in all and a connection is ready."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._resume_count >= n and self._ready_conn() is not None, timeout):
-                raise TimeoutError(f"{self._resume_count} resume(s) after {timeout} s, waited for {n}")
+        self._wait_until(
+            lambda: self._resume_count >= n and self._ready_conn() is not None,
+            timeout,
+            lambda: f"{self._resume_count} resume(s) after {timeout} s, waited for {n}",
+        )
 
     def wait_connections_opened(self, n: int, timeout: float = 5.0) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._connections_opened >= n, timeout):
-                raise TimeoutError(f"{self._connections_opened} gateway connection(s) opened, waited for {n}")
+        self._wait_until(
+            lambda: self._connections_opened >= n,
+            timeout,
+            lambda: f"{self._connections_opened} gateway connection(s) opened, waited for {n}",
+        )
 
     def wait_open_connections(self, count: int, timeout: float = 5.0) -> None:
         """Block until exactly ``count`` gateway connections are open (0: every close has been processed)."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self._conns) == count, timeout):
-                raise TimeoutError(f"{len(self._conns)} gateway connection(s) open after {timeout} s, wanted {count}")
+        self._wait_until(
+            lambda: len(self._conns) == count,
+            timeout,
+            lambda: f"{len(self._conns)} gateway connection(s) open after {timeout} s, wanted {count}",
+        )
 
     def wait_frames(self, op: int, n: int = 1, timeout: float = 5.0) -> list[Frame]:
         """Block until ``n`` frames with opcode ``op`` arrived from clients; returns them."""
         with self._cond:
-            if not self._cond.wait_for(lambda: len([f for f in self._frames if f.op == op]) >= n, timeout):
-                raise TimeoutError(f"fewer than {n} op {op} frame(s) after {timeout} s")
-            return [f for f in self._frames if f.op == op]
+            self._wait_until(
+                lambda: len(self.frames_with_op(op)) >= n,
+                timeout,
+                lambda: f"fewer than {n} op {op} frame(s) after {timeout} s",
+            )
+            return self.frames_with_op(op)
 
     def dispatch(self, event: str, data: JSON, timeout: float = 5.0) -> int:
         """Send a DISPATCH on the newest session (buffered for replay if it is disconnected); returns its ``s``."""

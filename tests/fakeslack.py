@@ -42,13 +42,14 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+
+from tests.loopback import LoopbackAioServer
 
 __all__ = [
     "Call",
@@ -60,7 +61,6 @@ __all__ = [
     "signed_headers",
 ]
 
-T = TypeVar("T")
 JSON = dict[str, Any]
 
 _MAX_BLOCKS = 50
@@ -335,7 +335,7 @@ def _block_errors(blocks: Any) -> list[str]:
 # The fake
 
 
-class FakeSlack:
+class FakeSlack(LoopbackAioServer):
     """A loopback stand-in for slack.com: Web API, Socket Mode, response_url.
 
     Configuration (plain attributes, set them before the app acts):
@@ -360,6 +360,7 @@ class FakeSlack:
         app_id: str = "A0NEWSBRIEF",
         ts_base: int = 1_700_000_000,
     ) -> None:
+        super().__init__("FakeSlack")
         self.team_id = team_id
         self.team = team
         self.team_domain = team_domain
@@ -384,7 +385,6 @@ class FakeSlack:
         self._ts_base = ts_base
         self._ts_counter = itertools.count(1)
         self._ids = itertools.count(1)
-        self._cond = threading.Condition(threading.RLock())
         self._calls: list[Call] = []
         self._messages: dict[str, list[JSON]] = {}
         self._channel_errors: dict[str, str] = {}
@@ -398,13 +398,6 @@ class FakeSlack:
         self._frames: list[JSON] = []
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._responses: list[Response] = []
-
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._started = threading.Event()
-        self._start_error: BaseException | None = None
-        self._port = 0
         self._methods: dict[str, Callable[[dict[str, Any], str | None], tuple[JSON, dict[str, str]]]] = {
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
@@ -416,109 +409,22 @@ class FakeSlack:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def __enter__(self) -> FakeSlack:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("FakeSlack is already started")
-        self._started.clear()
-        self._start_error = None
-        self._thread = threading.Thread(target=self._serve, name="fakeslack", daemon=True)
-        self._thread.start()
-        if not self._started.wait(10):
-            raise RuntimeError("FakeSlack did not start within 10 s")
-        if self._start_error is not None:
-            self._thread.join(5)
-            self._thread = None
-            raise RuntimeError(f"FakeSlack failed to start: {self._start_error!r}") from self._start_error
-
-    def stop(self) -> None:
-        """Close the websockets, stop the server and its loop, join the thread (idempotent)."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
+    def _before_stop(self) -> None:
         with self._cond:
             gates = list(self._gates.values())
         for gate in gates:
             gate.release()
-        if not loop.is_closed():
-            try:
-                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(15)
-            finally:
-                loop.call_soon_threadsafe(loop.stop)
-        thread.join(15)
-        self._thread = None
-        self._loop = None
 
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            try:
-                loop.run_until_complete(self._startup())
-            except BaseException as exc:
-                self._start_error = exc
-                return
-            finally:
-                self._started.set()
-            loop.run_forever()
-        finally:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-            asyncio.set_event_loop(None)
-            loop.close()
-
-    async def _startup(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._handle_api)
-        app.router.add_get("/link/", self._handle_link)
-        app.router.add_post("/respond/{response_id}", self._handle_respond)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        addresses = runner.addresses
-        assert addresses, "the site has no listening socket"
-        self._port = int(addresses[0][1])
-        self._runner = runner
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_route("*", "/api/{method}", self._handle_api)
+        router.add_get("/link/", self._handle_link)
+        router.add_post("/respond/{response_id}", self._handle_respond)
 
     async def _shutdown(self) -> None:
         await self._close_connections(WSCloseCode.GOING_AWAY)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def _require_loop(self) -> asyncio.AbstractEventLoop:
-        loop = self._loop
-        if loop is None or self._thread is None:
-            raise RuntimeError("FakeSlack is not started")
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("blocking FakeSlack helpers cannot run on the fake's own thread")
-        return loop
-
-    def _run(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float) -> T:
-        loop = self._require_loop()
-        future = asyncio.run_coroutine_threadsafe(make(), loop)
-        return future.result(timeout)
+        await super()._shutdown()
 
     # ---------------------------------------------------------------- addresses
-
-    @property
-    def port(self) -> int:
-        return self._port
 
     @property
     def url(self) -> str:
@@ -657,17 +563,19 @@ class FakeSlack:
 
     def wait_connected(self, timeout: float = 5.0, *, count: int = 1) -> None:
         """Block until at least ``count`` Socket Mode connections are open (each was sent ``hello``)."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self._conns) >= count, timeout):
-                raise TimeoutError(
-                    f"{len(self._conns)} Socket Mode connection(s) open after {timeout} s, wanted {count}"
-                )
+        self._wait_until(
+            lambda: len(self._conns) >= count,
+            timeout,
+            lambda: f"{len(self._conns)} Socket Mode connection(s) open after {timeout} s, wanted {count}",
+        )
 
     def wait_connections_opened(self, n: int, timeout: float = 5.0) -> None:
         """Block until ``n`` connections were accepted in total (e.g. 2 after a reconnect)."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._connections_opened >= n, timeout):
-                raise TimeoutError(f"{self._connections_opened} Socket Mode connection(s) opened, waited for {n}")
+        self._wait_until(
+            lambda: self._connections_opened >= n,
+            timeout,
+            lambda: f"{self._connections_opened} Socket Mode connection(s) opened, waited for {n}",
+        )
 
     def drop_connections(self, timeout: float = 5.0) -> int:
         """Close every Socket Mode websocket from the server side (as a Slack restart does); returns how many."""
@@ -770,18 +678,22 @@ class FakeSlack:
     def wait_responses(self, n: int = 1, timeout: float = 5.0) -> list[Response]:
         """Block until at least ``n`` response_url posts arrived; returns all of them."""
         with self._cond:
-            if not self._cond.wait_for(lambda: len(self._responses) >= n, timeout):
-                raise TimeoutError(f"{len(self._responses)} response_url post(s) arrived, waited for {n}")
+            self._wait_until(
+                lambda: len(self._responses) >= n,
+                timeout,
+                lambda: f"{len(self._responses)} response_url post(s) arrived, waited for {n}",
+            )
             return list(self._responses)
 
     def wait_calls(self, method: str, n: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until at least ``n`` calls to ``method`` were answered; returns them."""
         with self._cond:
-            ok = self._cond.wait_for(lambda: sum(c.method == method for c in self._calls) >= n, timeout)
-            calls = [c for c in self._calls if c.method == method]
-        if not ok:
-            raise TimeoutError(f"{len(calls)} call(s) to {method}, waited for {n}")
-        return calls
+            self._wait_until(
+                lambda: len(self.calls_to(method)) >= n,
+                timeout,
+                lambda: f"{len(self.calls_to(method))} call(s) to {method}, waited for {n}",
+            )
+            return self.calls_to(method)
 
     # ---------------------------------------------------------------- async twins (run the blocking ones in a thread)
 

@@ -6,13 +6,11 @@ send and ledger."""
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.adapters.discord import DiscordAdapter, check_discord
@@ -20,14 +18,13 @@ from bot.briefing import Briefing
 from bot.commands import RateLimiter
 from bot.config import Settings, settings_from_mapping
 from bot.digests import digest_ref, run_digest, slot_key
-from bot.ingest import Ingestor, fetch_policy, load_story_index
-from bot.scheduler import Scheduler, SchedulerOptions
-from bot.sources import Fetcher
+from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
+from tests import chat_helpers
+from tests.chat_helpers import NOW, TOPICS, article, cli_setup, new_leader_pass, texts
 from tests.fakediscord import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-TOPICS = {"ukraine": "ukraine OR kyiv"}
+store = chat_helpers.store  # the fixture: a fresh SQLite store
 GUILD, TEXT, FORUM = "1100000000000000001", "1100000000000000002", "1100000000000000003"
 
 
@@ -41,26 +38,8 @@ def fake() -> Iterator[FakeDiscord]:
             yield server
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'nb.db'}")
-    s.upgrade()
-    yield s
-    s.close()
-
-
 def settings_for(fake: FakeDiscord) -> Settings:
     return settings_from_mapping({"topics": TOPICS, "discord": {"api_url": fake.api_url, "guilds": [int(GUILD)]}})
-
-
-def article(store: Store, n: int, *, title: str = "Talks on Ukraine resume in Geneva", story: str = "s-talks") -> None:
-    stored, _ = store.upsert_article(
-        url=f"https://outlet{n}.example/talks/{n}", title=title, outlet=f"outlet{n}.example",
-        now=NOW - timedelta(hours=1),
-        text=f"Negotiators from Kyiv met in Geneva (report {n}). The talks lasted six hours.",
-        summary={"sentences": [f"Negotiators from Kyiv met in Geneva (report {n})."], "quotes": []},
-    )  # fmt: skip
-    store.assign_story(stored.id, story, NOW - timedelta(hours=1))
 
 
 def adapter_for(store: Store, fake: FakeDiscord) -> DiscordAdapter:
@@ -79,16 +58,6 @@ async def connected(fake: FakeDiscord, store: Store) -> AsyncIterator[DiscordAda
 def subscription(store: Store, channel: str = TEXT) -> Subscription:
     return store.add_subscription("discord", channel, "ukraine", schedule="hourly", tz="UTC",
                                   now=NOW - timedelta(days=1), by="test")  # fmt: skip
-
-
-def texts(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in texts(v)]
-    if isinstance(value, list):
-        return [t for v in value for t in texts(v)]
-    return []
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -214,15 +183,7 @@ async def test_a_crash_between_send_and_ledger_does_not_post_twice(
     assert store.claim_slot(sub.id, key, by="dead-leader", now=slot)
     await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then the process died
     settings = settings_for(fake)
-    async with httpx.AsyncClient() as client:
-        ingestor = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings,
-                            stories=load_story_index(store, NOW, days=30), rng=random.Random(0))  # fmt: skip
-        scheduler = Scheduler(store, settings, ingestor, channels={"discord": connected}, clock=lambda: NOW,
-                              holder="new-leader", options=SchedulerOptions())  # fmt: skip
-        try:
-            await scheduler.start()
-        finally:
-            await scheduler.stop()
+    await new_leader_pass(store, settings, {"discord": connected}, SchedulerOptions())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
@@ -273,12 +234,7 @@ def test_cli_digest_posts_a_discord_subscription(
 ) -> None:
     from bot.__main__ import main
 
-    config = tmp_path / "newsbrief.toml"
-    config.write_text(f"[store]\nurl = 'sqlite:///{tmp_path / 'cli.db'}'\n[topics]\nukraine = 'ukraine OR kyiv'\n"
-                      f"[discord]\napi_url = '{fake.api_url}'\n", encoding="utf-8")  # fmt: skip
-    with Store(f"sqlite:///{tmp_path / 'cli.db'}") as store:
-        store.upgrade()
-        article(store, 1)
+    with cli_setup(tmp_path, "discord", fake.api_url) as (config, store):
         sub = subscription(store)
     monkeypatch.setenv("DISCORD_TOKEN", "discord-cli-token")
     assert main(["--config", str(config), "digest", str(sub.id)]) == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,22 +44,10 @@ from bot.adapters.discord._render import (
 )
 from bot.briefing import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
 from bot.commands import USAGE, Reply
+from tests.chat_helpers import BRIEFED_AT as NOW
+from tests.chat_helpers import BRIEFING, hostile_story, story, story_strategy, utf16
 
-NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 REF = "sub:3:2024-05-01T08:00Z"
-
-STORY = StoryBrief(
-    headline="Kestrel Bay rail line to reopen after landslide repairs",
-    sentences=("The coastal railway reopens on Saturday.", "Crews removed 40,000 tonnes of rock."),
-    quote=QuoteRef(text="We have rebuilt this line to be safer", speaker="Maren Holt"),
-    sources=(
-        SourceLink("harbour-gazette", "https://gazette.example/rail?id=1&page=2", NOW - timedelta(hours=2)),
-        SourceLink("valley-courier", "https://courier.example/rail", None),
-    ),
-    first_seen=NOW - timedelta(hours=3),
-    story_id="s1",
-)
-BRIEFING = Briefing(query="rail", generated_at=NOW, stories=(STORY,), more=0, window_hours=72, topic="rail")
 
 INJECTIONS = ("@everyone", "@here", "@EVERYONE", "<@123456789012345678>", "<@!123>", "<@&987>", "<#555>",
               "<t:1700000000:R>", "</brief:1>", "**bold**", "__under__", "||spoiler||", "`code`", "```block```",
@@ -72,10 +60,6 @@ MENTION = re.compile(r"@(everyone|here)|<[@#:/]|<[at]:", re.IGNORECASE)
 
 
 # ------------------------------------------------------------------------------------------------- helpers
-
-
-def utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def check_markdown(text: str, *, links: bool = False) -> None:
@@ -182,19 +166,6 @@ def embeds(messages: list[DiscordMessage]) -> list[dict[str, Any]]:
 
 def story_numbers(messages: list[DiscordMessage]) -> list[int]:
     return [int(m.group(1)) for e in embeds(messages) if (m := re.match(r"(\d+)\. ", e.get("title", "")))]
-
-
-def story(n: int, **changes: Any) -> StoryBrief:
-    values: dict[str, Any] = {
-        "headline": f"Headline {n}",
-        "sentences": (f"Sentence one of story {n}.", f"Sentence two of story {n}."),
-        "quote": None,
-        "sources": (SourceLink(f"outlet-{n}", f"https://news.example/{n}", NOW),),
-        "first_seen": NOW,
-        "story_id": f"s{n}",
-    }
-    values.update(changes)
-    return StoryBrief(**values)
 
 
 def briefing(*stories: StoryBrief, more: int = 0) -> Briefing:
@@ -406,18 +377,12 @@ def test_a_story_without_usable_sources_or_text_is_still_shown() -> None:
 
 
 def test_every_injection_is_neutralised_in_every_field() -> None:
-    bad = StoryBrief(
-        headline=f"Headline {EVIL}",
-        sentences=(f"First {EVIL}", f"> Second\n> {EVIL}", f"```{EVIL}```"),
-        quote=QuoteRef(text=f"Quote {EVIL}", speaker=f"Speaker {EVIL}"),
-        sources=(
-            SourceLink(f"Outlet {EVIL}", "https://ok.example/a) [x](https://evil.example", NOW),
-            SourceLink(EVIL, "javascript:alert('@everyone')", None),
-            SourceLink("", "https://ok.example/b?<@123>", None),
-        ),
-        first_seen=NOW,
-        story_id="x",
+    sources = (
+        SourceLink(f"Outlet {EVIL}", "https://ok.example/a) [x](https://evil.example", NOW),
+        SourceLink(EVIL, "javascript:alert('@everyone')", None),
+        SourceLink("", "https://ok.example/b?<@123>", None),
     )
+    bad = hostile_story(EVIL, sources, first=f"First {EVIL}")
     b = Briefing(query=f"q {EVIL}", generated_at=NOW, stories=(bad,), more=3, window_hours=24, topic=f"t {EVIL}")
     for messages in (
         digest_messages(b, title=f"Digest {EVIL}", ref=REF),
@@ -527,21 +492,8 @@ _TOKENS = st.lists(st.sampled_from(["@everyone", "@here", "<@1>", "<#2>", "<@&3>
                    max_size=8).map(" ".join)  # fmt: skip
 _TEXT = st.one_of(st.text(_CHARS, max_size=40), _TOKENS)
 _LONG = st.builds(lambda t, k: t * k, st.one_of(st.text(_CHARS, max_size=200), _TOKENS), st.integers(1, 30))
-_URL = st.one_of(
-    st.builds(lambda t: "https://news.example/" + t, _TEXT),
-    st.builds(lambda t: "http://" + t, _TEXT),
-    _TEXT,
-    st.sampled_from(["javascript:alert(1)", "https://news.example/a)(<>", ""]),
-)
-_SOURCE = st.builds(SourceLink, outlet=_TEXT, url=_URL, published_at=st.none())
-_STORY = st.builds(
-    StoryBrief,
-    headline=st.one_of(_TEXT, _LONG),
-    sentences=st.lists(st.one_of(_TEXT, _LONG), max_size=3).map(tuple),
-    quote=st.one_of(st.none(), st.builds(QuoteRef, text=st.one_of(_TEXT, _LONG), speaker=_TEXT)),
-    sources=st.lists(_SOURCE, max_size=12).map(tuple),
-    first_seen=st.just(NOW),
-    story_id=st.none(),
+_STORY = story_strategy(
+    _TEXT, _LONG, quote_text=st.one_of(_TEXT, _LONG), odd_urls=["javascript:alert(1)", "https://news.example/a)(<>", ""]
 )
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,15 @@ from bot.adapters.slack import DIGEST_EVENT, SlackAdapter, SlackSetupError, chec
 from bot.commands import RateLimiter, answer
 from bot.config import Settings, settings_from_mapping
 from bot.digests import digest_ref, run_digest, slot_key
-from bot.ingest import Ingestor, fetch_policy, load_story_index
 from bot.metrics import Metrics
-from bot.scheduler import Scheduler, SchedulerOptions
-from bot.sources import Fetcher
+from bot.scheduler import SchedulerOptions
 from bot.store import Store
 from bot.web import WebServer
+from tests import chat_helpers
+from tests.chat_helpers import NOW, TOPICS, article, cli_setup, new_leader_pass, texts
 from tests.fakeslack import FakeSlack, signed_headers
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-TOPICS = {"ukraine": "ukraine OR kyiv"}
+store = chat_helpers.store  # the fixture: a fresh SQLite store
 SECRET = "signing-secret-for-tests"
 
 
@@ -39,26 +37,8 @@ def slack() -> Iterator[FakeSlack]:
         yield fake
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'nb.db'}")
-    s.upgrade()
-    yield s
-    s.close()
-
-
 def settings_for(slack: FakeSlack, **section: Any) -> Settings:
     return settings_from_mapping({"topics": TOPICS, "slack": {"api_url": slack.api_url, **section}})
-
-
-def article(store: Store, n: int, *, title: str = "Talks on Ukraine resume in Geneva", story: str = "s-talks") -> None:
-    stored, _ = store.upsert_article(
-        url=f"https://outlet{n}.example/talks/{n}", title=title, outlet=f"outlet{n}.example",
-        now=NOW - timedelta(hours=1),
-        text=f"Negotiators from Kyiv met in Geneva (report {n}). The talks lasted six hours.",
-        summary={"sentences": [f"Negotiators from Kyiv met in Geneva (report {n})."], "quotes": []},
-    )  # fmt: skip
-    store.assign_story(stored.id, story, NOW - timedelta(hours=1))
 
 
 def make_adapter(store: Store, settings: Settings, **kwargs: Any) -> SlackAdapter:
@@ -74,17 +54,6 @@ async def connected(slack: FakeSlack, store: Store) -> AsyncIterator[SlackAdapte
     await asyncio.to_thread(slack.wait_connected)
     yield adapter
     await adapter.close()
-
-
-def texts(value: Any) -> list[str]:
-    """Every string inside a JSON value."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in texts(v)]
-    if isinstance(value, list):
-        return [t for v in value for t in texts(v)]
-    return []
 
 
 # ----------------------------------------------------------------------------------------------- /brief
@@ -220,15 +189,7 @@ async def test_a_crash_between_post_and_ledger_does_not_post_twice(slack: FakeSl
         await crash_after_posting(briefing)
     assert len(slack.messages("C1")) == 1
 
-    async with httpx.AsyncClient() as client:
-        ingestor = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings,
-                            stories=load_story_index(store, NOW, days=30), rng=random.Random(0))  # fmt: skip
-        scheduler = Scheduler(store, settings, ingestor, channels={"slack": adapter}, clock=lambda: NOW,
-                              holder="new-leader", options=SchedulerOptions(lease=timedelta(seconds=30)))  # fmt: skip
-        try:
-            await scheduler.start()
-        finally:
-            await scheduler.stop()
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
@@ -283,12 +244,7 @@ def test_cli_digest_posts_a_slack_subscription(
 ) -> None:
     from bot.__main__ import main
 
-    config = tmp_path / "newsbrief.toml"
-    config.write_text(f"[store]\nurl = 'sqlite:///{tmp_path / 'cli.db'}'\n[topics]\nukraine = 'ukraine OR kyiv'\n"
-                      f"[slack]\napi_url = '{slack.api_url}'\n", encoding="utf-8")  # fmt: skip
-    with Store(f"sqlite:///{tmp_path / 'cli.db'}") as store:
-        store.upgrade()
-        article(store, 1)
+    with cli_setup(tmp_path, "slack", slack.api_url) as (config, store):
         sub = store.add_subscription("slack", "C7", "ukraine", schedule="hourly", tz="UTC",
                                      now=NOW - timedelta(days=1), by="test")  # fmt: skip
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli-secret")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +34,10 @@ from bot.adapters.slack._render import (
 )
 from bot.briefing import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
 from bot.commands import USAGE, Reply
+from tests.chat_helpers import BRIEFED_AT as NOW
+from tests.chat_helpers import BRIEFING, hostile_story, story, story_strategy, utf16
 
-NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 MANIFEST = Path(__file__).resolve().parents[1] / "config" / "slack-manifest.yml"
-
-STORY = StoryBrief(
-    headline="Kestrel Bay rail line to reopen after landslide repairs",
-    sentences=("The coastal railway reopens on Saturday.", "Crews removed 40,000 tonnes of rock."),
-    quote=QuoteRef(text="We have rebuilt this line to be safer", speaker="Maren Holt"),
-    sources=(
-        SourceLink("harbour-gazette", "https://gazette.example/rail?id=1&page=2", NOW - timedelta(hours=2)),
-        SourceLink("valley-courier", "https://courier.example/rail", None),
-    ),
-    first_seen=NOW - timedelta(hours=3),
-    story_id="s1",
-)
-BRIEFING = Briefing(query="rail", generated_at=NOW, stories=(STORY,), more=0, window_hours=72, topic="rail")
 
 INJECTIONS = ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<#C1>", "<http://evil.example|click>",
               "<!subteam^S1>", "&lt;!channel&gt;", "<https://evil.example>")  # fmt: skip
@@ -59,10 +46,6 @@ ENTITY = re.compile(r"&(amp|lt|gt);")
 
 
 # ------------------------------------------------------------------------------------------------- helpers
-
-
-def utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def text_fields(node: Any) -> Iterator[tuple[str, str]]:
@@ -129,19 +112,6 @@ def story_numbers(messages: list[SlackMessage]) -> list[int]:
     return [int(m.group(1)) for t in section_texts(messages) if (m := re.match(r"\*(\d+)\. ", t))]
 
 
-def story(n: int, **changes: Any) -> StoryBrief:
-    values: dict[str, Any] = {
-        "headline": f"Headline {n}",
-        "sentences": (f"Sentence one of story {n}.", f"Sentence two of story {n}."),
-        "quote": None,
-        "sources": (SourceLink(f"outlet-{n}", f"https://news.example/{n}", NOW),),
-        "first_seen": NOW,
-        "story_id": f"s{n}",
-    }
-    values.update(changes)
-    return StoryBrief(**values)
-
-
 # ------------------------------------------------------------------------------------------------- escaping
 
 
@@ -201,18 +171,12 @@ def test_fit_cuts_at_a_word_boundary_and_never_inside_an_entity() -> None:
 
 def test_every_injection_is_shown_as_text_in_every_field() -> None:
     evil = " ".join(INJECTIONS)
-    bad_story = StoryBrief(
-        headline=f"Headline {evil}",
-        sentences=(f"First {evil}.", f"> Second\n> {evil}", f"```{evil}```"),
-        quote=QuoteRef(text=f"Quote {evil}", speaker=f"Speaker {evil}"),
-        sources=(
-            SourceLink(f"Outlet {evil}", "https://ok.example/a|<!channel>", NOW),
-            SourceLink(evil, "javascript:alert('<!here>')", None),
-            SourceLink("", "https://ok.example/b?<@U123>", None),
-        ),
-        first_seen=NOW,
-        story_id="x",
+    sources = (
+        SourceLink(f"Outlet {evil}", "https://ok.example/a|<!channel>", NOW),
+        SourceLink(evil, "javascript:alert('<!here>')", None),
+        SourceLink("", "https://ok.example/b?<@U123>", None),
     )
+    bad_story = hostile_story(evil, sources, first=f"First {evil}.")
     b = Briefing(query=f"q {evil}", generated_at=NOW, stories=(bad_story,), more=3, window_hours=24,
                  topic=f"t {evil}")  # fmt: skip
     for messages in (
@@ -436,22 +400,8 @@ def test_long_text_replies_split_into_sections_then_messages_and_stop() -> None:
 _ALPHABET = st.one_of(st.sampled_from("<>&|*_`~ \n!@#:/"), st.characters())
 _TEXT = st.text(_ALPHABET, max_size=60)
 _LONG = st.builds(lambda t, k: t * k, st.text(_ALPHABET, max_size=300), st.integers(1, 25))
-_URL = st.one_of(
-    st.builds(lambda t: "https://news.example/" + t, _TEXT),
-    st.builds(lambda t: "http://" + t, _TEXT),
-    _TEXT,
-    st.sampled_from(["javascript:alert(1)", "https://news.example/a|<!channel>", ""]),
-)
-_SOURCE = st.builds(SourceLink, outlet=_TEXT, url=_URL, published_at=st.none())
-_QUOTE = st.one_of(st.none(), st.builds(QuoteRef, text=_LONG, speaker=_TEXT))
-_STORY = st.builds(
-    StoryBrief,
-    headline=st.one_of(_TEXT, _LONG),
-    sentences=st.lists(st.one_of(_TEXT, _LONG), max_size=3).map(tuple),
-    quote=_QUOTE,
-    sources=st.lists(_SOURCE, max_size=12).map(tuple),
-    first_seen=st.just(NOW),
-    story_id=st.none(),
+_STORY = story_strategy(
+    _TEXT, _LONG, quote_text=_LONG, odd_urls=["javascript:alert(1)", "https://news.example/a|<!channel>", ""]
 )
 
 

@@ -24,14 +24,14 @@ messages, each with its own first line ("Title (2/3)").
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import discord
 
+from bot.adapters import _text
+from bot.adapters._text import ELLIPSIS, briefing_title, text_size
 from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text
 from bot.commands import Reply
 
@@ -109,7 +109,6 @@ MAX_REF = 200
 """Longest digest slot reference :func:`digest_messages` accepts (it goes whole into every footer)."""
 MAX_TEXT_MESSAGES = 5
 """A text reply longer than this many messages is cut with "…"."""
-ELLIPSIS = "…"
 FOOTER_PREFIX = "newsbrief · "
 """Footers of digest embeds start with this, then the slot reference (see :func:`embed_ref`)."""
 EMBED_COLOUR = 0x2B6CB0
@@ -125,7 +124,6 @@ _OPEN, _CLOSE = "\ue000", "\ue001"
 _PLACEHOLDERS = re.compile("[\ue000\ue001]")
 _EVERYONE = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 _CODE_MENTION = re.compile(r"<(?=[@#:/]|[at]:)")
-_SPACE = re.compile(r"\s")
 _URL_UNSAFE = re.compile(r"[^\x21-\x7e]|[<>()\"'`\\^{}|@]")
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(?::[0-9]{1,5})?")
 
@@ -177,15 +175,9 @@ class DiscordMessage:
 # ------------------------------------------------------------------------------------------------- text
 
 
-def text_size(text: str) -> int:
-    """Length of ``text`` in UTF-16 code units (a character outside the BMP, e.g. most emoji, counts 2): the
-    measure every limit here is checked with."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def _one_line(text: str) -> str:
-    """Runs of whitespace and control characters as single spaces."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """Runs of whitespace and control characters (lone surrogates included) as single spaces."""
+    return _text.one_line(text, _CONTROL)
 
 
 def escape(text: str) -> str:
@@ -204,27 +196,7 @@ def fit(text: str, limit: int) -> str:
     """``text`` escaped (:func:`escape`) and, when that is longer than ``limit`` (UTF-16 code units), cut at a word
     boundary with "…" to fit. The cut is made in the raw text, so no escape is separated from what it escapes;
     ``""`` when ``limit < 1``."""
-    escaped = escape(text)
-    if text_size(escaped) <= limit:
-        return escaped
-    if limit < 1:
-        return ""
-    budget = limit - 1  # the ellipsis
-    # the longest prefix whose escaped form fits (escaping a longer prefix never gives less, and never less than
-    # one code unit per character)
-    low, high = 0, min(len(text), budget)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if text_size(escape(text[:middle])) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    cut = text[:low]
-    at_boundary = low < len(text) and text[low].isspace()
-    boundary = max((m.start() for m in _SPACE.finditer(cut)), default=-1)
-    if not at_boundary and boundary >= max(low // 2, 1):  # a word boundary, unless that loses over half the room
-        cut = cut[:boundary]
-    return escape(cut.rstrip()) + ELLIPSIS
+    return _text.fit_escaped(text, limit, escape)
 
 
 def _encode(part: str) -> str:
@@ -243,8 +215,8 @@ def safe_url(url: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or raw[: len(scheme) + 3].lower() != f"{scheme}://":
+    scheme = _text.http_scheme(raw, parts)
+    if scheme is None:
         return None
     host = parts.hostname or ""
     if not host.isascii():
@@ -267,20 +239,13 @@ def link(url: str, label: str, *, limit: int = MAX_FIELD_VALUE, label_limit: int
     """``[label](url)`` in at most ``limit`` characters: the label on one line, escaped, without brackets and cut
     to ``label_limit``; the URL made safe by :func:`safe_url`. A URL that cannot be linked (or leaves no room)
     gives just the escaped label; an empty label shows the URL's host."""
-    shown = _one_line(label) or _host(url) or "source"
+    shown = _one_line(label) or _text.hostname(url) or "source"
     shown = shown.replace("[", "(").replace("]", ")")  # a bracket inside a label would unmake the link
     safe = safe_url(url)
     room = limit - text_size(safe) - 4 if safe is not None else 0  # "[", "](", ")"
     if safe is None or room < 1:
         return fit(shown, min(limit, label_limit))
     return f"[{fit(shown, min(room, label_limit))}]({safe})"
-
-
-def _host(url: str) -> str:
-    try:
-        return urlsplit(url.strip()).hostname or ""
-    except ValueError:
-        return ""
 
 
 # ------------------------------------------------------------------------------------------------- embeds
@@ -308,39 +273,10 @@ def embed_ref(embed: discord.Embed) -> str | None:
     return ref or None
 
 
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _hours(hours: float) -> str:
-    return f"{hours:g} h" if hours >= 1 else f"{hours * 60:g} min"
-
-
-def _stories(n: int) -> str:
-    return f"{n} {'story' if n == 1 else 'stories'}"
-
-
-def _shares(texts: Sequence[str], budget: int) -> list[str]:
-    """Each text escaped and fitted so that together they take at most ``budget``: an equal share each, a short
-    text's unused share going to the longer ones."""
-    out = [""] * len(texts)
-    remaining = max(budget, 0)
-    order = sorted(range(len(texts)), key=lambda i: text_size(escape(texts[i])))
-    for k, i in enumerate(order):
-        out[i] = fit(texts[i], remaining // (len(texts) - k))
-        remaining -= text_size(out[i])
-    return out
-
-
 def _quote_line(quote: QuoteRef, limit: int) -> str | None:
     """``> “quote” — speaker`` (a block quote line) in at most ``limit``."""
-    text = _one_line(quote.text)
-    if not text:
-        return None
-    speaker = fit(_one_line(quote.speaker), _SPEAKER)
-    tail = f"” — {speaker}" if speaker else "”"
-    body = fit(text, limit - 3 - text_size(tail))
-    return f"> “{body}{tail}" if body else None
+    text, speaker = _one_line(quote.text), _one_line(quote.speaker)
+    return _text.quote_line(text, speaker, limit, speaker_limit=_SPEAKER, escape=escape)
 
 
 def _description(story: StoryBrief) -> str | None:
@@ -350,7 +286,7 @@ def _description(story: StoryBrief) -> str | None:
     sentences = [s for s in (_one_line(s) for s in story.sentences) if s]
     bullet = "• "
     budget = MAX_STORY_DESCRIPTION - (text_size(quote) + 1 if quote else 0) - (text_size(bullet) + 1) * len(sentences)
-    lines = [f"{bullet}{s}" for s in _shares(sentences, budget) if s]
+    lines = [f"{bullet}{s}" for s in _text.shares(sentences, budget, escape) if s]
     if quote:
         lines.append(quote)
     return "\n".join(lines) or None
@@ -385,7 +321,7 @@ def _story_embed(number: int, story: StoryBrief, ref: str | None) -> discord.Emb
         title=prefix + headline,
         url=url,
         description=_description(story),
-        timestamp=_utc(story.first_seen),
+        timestamp=_text.utc(story.first_seen),
         colour=EMBED_COLOUR,
     )
     sources = _sources_value(story)
@@ -396,7 +332,8 @@ def _story_embed(number: int, story: StoryBrief, ref: str | None) -> discord.Emb
 
 
 def _empty_embed(briefing: Briefing, ref: str | None) -> discord.Embed:
-    embed = discord.Embed(description=f"No stories in the last {_hours(briefing.window_hours)}.", colour=EMBED_COLOUR)
+    description = f"No stories in the last {_text.hours_text(briefing.window_hours)}."
+    embed = discord.Embed(description=description, colour=EMBED_COLOUR)
     if ref:
         embed.set_footer(text=f"{FOOTER_PREFIX}{ref}")
     return embed
@@ -411,13 +348,6 @@ def _check_ref(ref: str | None) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------- digests
-
-
-def briefing_title(briefing: Briefing) -> str:
-    """The default title of a ``/brief`` answer, as the console shows it: "Briefing: rail (topic) — 3 stories,
-    last 72 h"."""
-    label = f"{briefing.query} (topic)" if briefing.topic else briefing.query
-    return f"Briefing: {label} — {_stories(len(briefing.stories))}, last {_hours(briefing.window_hours)}"
 
 
 def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -> list[DiscordMessage]:
@@ -438,17 +368,9 @@ def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -
     """
     ref = _check_ref(ref)
     embeds = [_story_embed(n, s, ref) for n, s in enumerate(briefing.stories, 1)] or [_empty_embed(briefing, ref)]
-    parts: list[list[discord.Embed]] = [[]]
-    used = 0
-    for embed in embeds:
-        size = embed_size(embed)
-        if parts[-1] and (len(parts[-1]) >= MAX_EMBEDS or used + size > MAX_TOTAL_EMBED_CHARS):
-            parts.append([])
-            used = 0
-        parts[-1].append(embed)
-        used += size
+    parts = _text.pack(embeds, embed_size, max_items=MAX_EMBEDS, max_size=MAX_TOTAL_EMBED_CHARS)
     name = _one_line(title) or "Briefing"
-    more = f"{ELLIPSIS}and {briefing.more} more {'story' if briefing.more == 1 else 'stories'}"
+    more = _text.more_stories(briefing.more)
     messages: list[DiscordMessage] = []
     for number, part in enumerate(parts, 1):
         suffix = f" ({number}/{len(parts)})" if len(parts) > 1 else ""
@@ -460,12 +382,6 @@ def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -
 
 
 # ------------------------------------------------------------------------------------------------- replies
-
-
-def _preformatted(text: str) -> bool:
-    """Texts laid out in columns (usage, lists: indented lines after the first) keep their layout in a code
-    block."""
-    return any(line[:1].isspace() for line in text.splitlines()[1:])
 
 
 def _code_line(line: str, limit: int) -> str:
@@ -483,43 +399,26 @@ def _code_line(line: str, limit: int) -> str:
     return line[:end] + ELLIPSIS
 
 
-def _chunks(lines: Sequence[str], limit: int) -> list[str]:
-    """Lines packed into chunks of at most ``limit`` (joined by newlines)."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        grown = size + text_size(line) + (1 if current else 0)
-        if current and grown > limit:
-            chunks.append("\n".join(current))
-            current, grown = [], text_size(line)
-        current.append(line)
-        size = grown
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
-
-
 def text_messages(text: str, *, error: bool = False) -> list[DiscordMessage]:
     """Plain text (a reply, help, usage, an error) as messages to send in order, normally one, without embeds:
     escaped markdown in ``content``, or a code block when the text is laid out in columns (indented lines, as in
     the usage text). Text longer than :data:`MAX_CONTENT` splits at line boundaries into further messages (at
     most :data:`MAX_TEXT_MESSAGES`, the rest cut with "…"); a line too long alone is cut with "…". ``error``
     prefixes a warning sign."""
-    cleaned = _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else " ", text).replace("\t", "    ")
+    cleaned = _text.tidy_lines(text, _CONTROL)
     prefix = "⚠️ " if error else ""
     lines = [line.rstrip() for line in cleaned.strip("\n").splitlines()]
     if not any(lines):
         return [DiscordMessage(content=prefix + ELLIPSIS)]
-    if _preformatted(cleaned):
+    if _text.preformatted(cleaned):
         wrap = "```\n{}\n```"
         prefix = prefix.rstrip() + "\n" if prefix else ""
         limit = MAX_CONTENT - text_size(wrap.format("")) - text_size(prefix)
-        chunks = _chunks([_code_line(line, limit) for line in lines], limit)
+        chunks = _text.chunks([_code_line(line, limit) for line in lines], limit)
     else:
         wrap = "{}"
         limit = MAX_CONTENT - text_size(prefix)
-        chunks = _chunks([fit(line.strip(), limit) for line in lines], limit)
+        chunks = _text.chunks([fit(line.strip(), limit) for line in lines], limit)
     if len(chunks) > MAX_TEXT_MESSAGES:
         chunks = [*chunks[: MAX_TEXT_MESSAGES - 1], ELLIPSIS]
     return [DiscordMessage(content=(prefix if i == 0 else "") + wrap.format(c)) for i, c in enumerate(chunks)]

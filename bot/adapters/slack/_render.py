@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
+from bot.adapters import _text
+from bot.adapters._text import ELLIPSIS, briefing_title, text_size
 from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text
 from bot.commands import Reply
 
@@ -87,16 +88,13 @@ MAX_HEADLINE = 300
 MAX_LINK_URL = 1000
 """A longer URL is not linked (its label shows as plain text): it would crowd the story's text out of its
 section."""
-ELLIPSIS = "…"
 
 _OUTLET_LABEL = 100
 _SPEAKER = 200
 _FALLBACK_LINE = 300
 _MORE_RESERVE = 100
-_ENTITY_COST = {"&": 5, "<": 4, ">": 4}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _URL_UNSAFE = re.compile(r"[\s<>|\"`\x00-\x1f\x7f-\x9f]")
-_SPACE = re.compile(r"\s")
 
 
 class SlackMessage(TypedDict):
@@ -116,44 +114,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def text_size(text: str) -> int:
-    """Length of ``text`` in UTF-16 code units (a character outside the BMP, e.g. most emoji, counts 2): the
-    measure every limit here is checked with."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _char_cost(ch: str) -> int:
-    return _ENTITY_COST.get(ch, 2 if ord(ch) > 0xFFFF else 1)
-
-
 def _one_line(text: str) -> str:
     """Runs of whitespace and control characters as single spaces (so article text cannot start a block quote,
     a list or a code block on a line of its own)."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return _text.one_line(text, _CONTROL)
 
 
 def fit(text: str, limit: int) -> str:
     """``text`` escaped and, when that is longer than ``limit`` (UTF-16 code units), cut at a word boundary with
     "…" to fit. The cut is made in the raw text, so no entity is ever split; ``""`` when ``limit < 1``."""
-    escaped = escape(text)
-    if text_size(escaped) <= limit:
-        return escaped
-    if limit < 1:
-        return ""
-    budget = limit - 1  # the ellipsis
-    used = end = 0
-    for i, ch in enumerate(text):
-        cost = _char_cost(ch)
-        if used + cost > budget:
-            break
-        used += cost
-        end = i + 1
-    cut = text[:end]
-    at_boundary = end < len(text) and text[end].isspace()
-    boundary = max((m.start() for m in _SPACE.finditer(cut)), default=-1)
-    if not at_boundary and boundary >= max(end // 2, 1):  # a word boundary, unless that loses over half the room
-        cut = cut[:boundary]
-    return escape(cut.rstrip()) + ELLIPSIS
+    return _text.fit_escaped(text, limit, escape)
 
 
 def safe_url(url: str) -> str | None:
@@ -166,8 +136,7 @@ def safe_url(url: str) -> str | None:
         parts = urlsplit(encoded)
     except ValueError:
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.netloc or encoded[: len(scheme) + 3].lower() != f"{scheme}://":
+    if _text.http_scheme(encoded, parts) is None or not parts.netloc:
         return None
     encoded = encoded.replace("&", "&amp;")
     if text_size(encoded) > MAX_LINK_URL:
@@ -222,31 +191,6 @@ def _block_size(block: dict[str, Any]) -> int:
     return size
 
 
-def _when(when: datetime) -> str:
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return f"{when:%Y-%m-%d %H:%M} UTC"
-
-
-def _hours(hours: float) -> str:
-    return f"{hours:g} h" if hours >= 1 else f"{hours * 60:g} min"
-
-
-def _stories(n: int) -> str:
-    return f"{n} {'story' if n == 1 else 'stories'}"
-
-
-def _shares(texts: Sequence[str], budget: int) -> list[str]:
-    """Each text escaped and fitted so that together they take at most ``budget``: an equal share each, a short
-    text's unused share going to the longer ones."""
-    out = [""] * len(texts)
-    remaining = max(budget, 0)
-    order = sorted(range(len(texts)), key=lambda i: text_size(escape(texts[i])))
-    for k, i in enumerate(order):
-        out[i] = fit(texts[i], remaining // (len(texts) - k))
-        remaining -= text_size(out[i])
-    return out
-
-
 def _story_text(number: int, story: StoryBrief) -> str:
     """``*N. <url|headline>*`` (linked to the newest source) then one ``• sentence`` line each, within
     :data:`MAX_SECTION_TEXT`."""
@@ -256,17 +200,13 @@ def _story_text(number: int, story: StoryBrief) -> str:
     sentences = [s for s in (_one_line(s) for s in story.sentences) if s]
     bullet = "\n• "
     budget = MAX_SECTION_TEXT - text_size(head) - text_size(bullet) * len(sentences)
-    return head + "".join(f"{bullet}{s}" for s in _shares(sentences, budget) if s)
+    return head + "".join(f"{bullet}{s}" for s in _text.shares(sentences, budget, escape) if s)
 
 
 def _quote_text(quote: QuoteRef) -> str | None:
     """``> “quote” — speaker`` (a mrkdwn block quote), within :data:`MAX_SECTION_TEXT`."""
-    text = _one_line(quote.text)
-    if not text:
-        return None
-    speaker = fit(_one_line(quote.speaker), _SPEAKER)
-    tail = f"” — {speaker}" if speaker else "”"
-    return f"> “{fit(text, MAX_SECTION_TEXT - 3 - text_size(tail))}{tail}"
+    text, speaker = _one_line(quote.text), _one_line(quote.speaker)
+    return _text.quote_line(text, speaker, MAX_SECTION_TEXT, speaker_limit=_SPEAKER, escape=escape)
 
 
 def _sources_text(story: StoryBrief) -> str | None:
@@ -278,7 +218,7 @@ def _sources_text(story: StoryBrief) -> str | None:
     text = "Sources:"
     shown = 0
     for source in story.sources[:MAX_SOURCES]:
-        label = _one_line(source.outlet) or _host(source.url) or "source"
+        label = _one_line(source.outlet) or _text.hostname(source.url) or source.url or "source"
         piece = link(source.url, label, label_limit=_OUTLET_LABEL)
         candidate = f"{text}{',' if shown else ''} {piece}"
         if text_size(candidate) + reserve > MAX_CONTEXT_TEXT:
@@ -290,13 +230,6 @@ def _sources_text(story: StoryBrief) -> str | None:
     return text
 
 
-def _host(url: str) -> str:
-    try:
-        return urlsplit(url.strip()).hostname or url
-    except ValueError:
-        return url
-
-
 def _story_blocks(number: int, story: StoryBrief) -> list[dict[str, Any]]:
     """A story's blocks: the headline-and-sentences section, the quote section (if any), the sources context."""
     blocks = [_section(_story_text(number, story))]
@@ -304,7 +237,7 @@ def _story_blocks(number: int, story: StoryBrief) -> list[dict[str, Any]]:
     if quote:
         blocks.append(_section(quote))
     sources = _sources_text(story)
-    when = f"First seen {_when(story.first_seen)}"
+    when = f"First seen {_text.when_text(story.first_seen)}"
     blocks.append(_context([sources, when] if sources else [when]))
     return blocks
 
@@ -323,13 +256,6 @@ def _fallback(lines: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------------------------- digests
 
 
-def briefing_title(briefing: Briefing) -> str:
-    """The default title of a ``/brief`` answer, as the console shows it: "Briefing: rail (topic) — 3 stories,
-    last 72 h"."""
-    label = f"{briefing.query} (topic)" if briefing.topic else briefing.query
-    return f"Briefing: {label} — {_stories(len(briefing.stories))}, last {_hours(briefing.window_hours)}"
-
-
 def digest_messages(briefing: Briefing, *, title: str) -> list[SlackMessage]:
     """A briefing as one or more Block Kit messages (post them in order).
 
@@ -343,7 +269,7 @@ def digest_messages(briefing: Briefing, *, title: str) -> list[SlackMessage]:
     ``text`` is the escaped fallback: the header text and one line per story headline.
     """
     groups = [_story_blocks(n, s) for n, s in enumerate(briefing.stories, 1)]
-    more = f"{ELLIPSIS}and {briefing.more} more {'story' if briefing.more == 1 else 'stories'}"
+    more = _text.more_stories(briefing.more)
     reserve_blocks = 1 if briefing.more else 0
     reserve_text = MAX_HEADER_TEXT + (_MORE_RESERVE if briefing.more else 0)
 
@@ -384,30 +310,6 @@ def digest_messages(briefing: Briefing, *, title: str) -> list[SlackMessage]:
 # ------------------------------------------------------------------------------------------------- replies
 
 
-def _preformatted(text: str) -> bool:
-    """Texts laid out in columns (usage, lists: indented lines after the first) keep their layout in a code
-    block."""
-    return any(line[:1].isspace() for line in text.splitlines()[1:])
-
-
-def _chunks(lines: Sequence[str], limit: int) -> list[str]:
-    """The escaped lines packed into chunks of at most ``limit`` (a line too long alone is cut with "…")."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for raw in lines:
-        line = fit(raw, limit)
-        grown = size + text_size(line) + (1 if current else 0)  # joined by "\n"
-        if current and grown > limit:
-            chunks.append("\n".join(current))
-            current, grown = [], text_size(line)
-        current.append(line)
-        size = grown
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
-
-
 def text_messages(text: str, *, error: bool = False) -> list[SlackMessage]:
     """Plain text (a reply, help, usage, an error) as messages to post in order, normally one: escaped mrkdwn
     sections, or code blocks when the text is laid out in columns (indented lines, as in the usage text). Text
@@ -415,30 +317,25 @@ def text_messages(text: str, *, error: bool = False) -> list[SlackMessage]:
     :data:`MAX_BLOCKS` or :data:`MAX_MESSAGE_TEXT` (at most :data:`MAX_TEXT_MESSAGES`, the rest cut with "…").
     ``error`` prefixes a :warning: emoji. The first message's fallback is the whole text on one line (cut to
     :data:`MAX_FALLBACK_TEXT`); later ones say "… (2/3)"."""
-    cleaned = _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else " ", text).replace("\t", "    ")
+    cleaned = _text.tidy_lines(text, _CONTROL)
     prefix = ":warning: " if error else ""
     fallback = prefix + fit(" ".join(cleaned.split()) or ELLIPSIS, MAX_FALLBACK_TEXT - len(prefix))
     if not cleaned.strip():
         return [SlackMessage(text=fallback, blocks=[_section(prefix + ELLIPSIS)])]
     lines = [line.rstrip() for line in cleaned.strip("\n").splitlines()]
     wrap = "{}"
-    if _preformatted(cleaned):
+    if _text.preformatted(cleaned):
         lines = [line.replace("```", "`\u200b`\u200b`") for line in lines]  # cannot close the code block
         wrap = "```\n{}\n```"
-    chunks = _chunks(lines, MAX_SECTION_TEXT - text_size(wrap.format("")) - text_size(prefix))
-    groups: list[list[dict[str, Any]]] = [[]]
-    used = 0
-    for i, chunk in enumerate(chunks):
-        block = _section((prefix if i == 0 else "") + wrap.format(chunk))
-        size = _block_size(block)
-        if groups[-1] and (len(groups[-1]) >= MAX_BLOCKS or used + size > MAX_MESSAGE_TEXT):
-            if len(groups) == MAX_TEXT_MESSAGES:
-                groups[-1][-1] = _section(wrap.format(ELLIPSIS))
-                break
-            groups.append([])
-            used = 0
-        groups[-1].append(block)
-        used += size
+    limit = MAX_SECTION_TEXT - text_size(wrap.format("")) - text_size(prefix)
+    sections = [
+        _section((prefix if i == 0 else "") + wrap.format(chunk))
+        for i, chunk in enumerate(_text.chunks([fit(line, limit) for line in lines], limit))
+    ]
+    groups = _text.pack(sections, _block_size, max_items=MAX_BLOCKS, max_size=MAX_MESSAGE_TEXT)
+    if len(groups) > MAX_TEXT_MESSAGES:
+        groups = groups[:MAX_TEXT_MESSAGES]
+        groups[-1][-1] = _section(wrap.format(ELLIPSIS))
     return [
         SlackMessage(text=fallback if part == 1 else f"{ELLIPSIS} ({part}/{len(groups)})", blocks=blocks)
         for part, blocks in enumerate(groups, 1)
