@@ -1,17 +1,23 @@
-"""Shared fixtures: services (PostgreSQL), the loopback-only network tripwire, the shared data folder."""
+"""Shared fixtures: services (PostgreSQL), the loopback-only network tripwire, the shared data folder; and the
+session-wide scan of every log record for the secret values the tests use (see ``SECRETS`` at the end)."""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import logging
 import os
+import re
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot._logging import FORMAT, RedactSecrets
 from bot.store import Store
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -167,3 +173,148 @@ def _install_tripwire(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return blocked
+
+
+# --------------------------------------------------------------------------------------------------
+# Secrets in log records: every record logged during the session is checked for the token values the tests
+# use; a session in which one shows up fails (exit status 1), naming the record and the test that logged it.
+
+SECRETS: set[str] = {
+    # literal token values of the suite (tests/test_*.py); a test may add its own with ``secret(value)``
+    "discord-test-token", "discord-cli-token", "discord-e2e-secret-token", "discord-from-dotenv",
+    "discord-after-the-break", "fake-bot-token", "not-a-real-token", "ignored-when-a-file-is-named",
+    "signing-secret-for-tests", "extra-secret-value",
+}  # fmt: skip
+"""Secret values the tests use. A record containing one of them, or anything shaped like a Slack token
+(:data:`TOKEN_SHAPES`), is a leak."""
+TOKEN_SHAPES = re.compile(r"xoxb-[\w-]+|xapp-[\w-]+|[MN][\w-]{23,}\.[\w-]{6}\.[\w-]{27,}")
+"""Slack bot and app tokens, and the shape of a real Discord bot token."""
+SCANNED_LOGGERS = ("newsbrief", "bot", "slack_bolt", "slack_sdk", "discord")
+"""Loggers whose DEBUG records are scanned too (the libraries that hold the tokens, and newsbrief itself)."""
+_SCAN_LEVEL = logging.DEBUG - 1
+"""The level the scanned loggers get while the session runs: DEBUG records are created (for the scan), and the
+level is told apart from a DEBUG a test sets itself."""
+
+
+def secret(value: str) -> str:
+    """Register ``value`` as a secret the log scan looks for (at least 8 characters); returns it."""
+    if len(value) < 8:
+        raise ValueError(f"a registered secret needs at least 8 characters, got {len(value)}")
+    SECRETS.add(value)
+    return value
+
+
+def leaked_secrets(text: str) -> list[str]:
+    """The registered secrets and token-shaped strings in ``text``."""
+    return sorted({s for s in SECRETS if s in text} | set(TOKEN_SHAPES.findall(text)))
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One log record that showed a secret: where it came from and what it said."""
+
+    test: str
+    logger: str
+    level: str
+    secrets: tuple[str, ...]
+    text: str
+
+
+class SecretScan(logging.Handler):
+    """A root handler that formats every record as newsbrief would print it and remembers those showing a secret.
+
+    "As printed": through the redaction filters of any handler :func:`bot._logging.configure_logging` installed
+    (applied to a copy; the record itself is left alone), with the process's format and the traceback. Records
+    below the level a scanned logger would have without the scan go to this handler only (see
+    :func:`_call_handlers`), so no other handler — the process's stderr, pytest's capture — sees more than it
+    would have.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.setFormatter(logging.Formatter(FORMAT))
+        self.records = 0
+        self.leaks: list[Leak] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        shown = copy.copy(record)
+        for handler in logging.getLogger().handlers:
+            for redact in (f for f in handler.filters if isinstance(f, RedactSecrets)):
+                redact.filter(shown)
+        try:
+            text = self.format(shown)
+        except Exception as exc:  # a record that cannot be formatted: scan what there is
+            text = f"{record.msg!r} {record.args!r} ({type(exc).__name__})"
+        self.records += 1
+        found = leaked_secrets(text)
+        if found:
+            test = os.environ.get("PYTEST_CURRENT_TEST", "(outside any test)")
+            self.leaks.append(Leak(test, record.name, record.levelname, tuple(found), text))
+
+
+_SCAN: SecretScan | None = None
+_SAVED_LEVELS: dict[str, int] = {}
+_REAL_CALL_HANDLERS = logging.Logger.callHandlers
+
+
+def _threshold(logger: logging.Logger) -> int:
+    """The effective level ``logger`` would have without the scan's :data:`_SCAN_LEVEL`."""
+    node: logging.Logger | None = logger
+    while node is not None:
+        level = _SAVED_LEVELS.get(node.name, node.level) if node.level == _SCAN_LEVEL else node.level
+        if level:
+            return level
+        node = node.parent
+    return logging.NOTSET
+
+
+def _call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
+    """``Logger.callHandlers``, except that a record created only because of the scan's level goes to the scan
+    alone."""
+    if _SCAN is not None and record.levelno < _threshold(self):
+        _SCAN.handle(record)
+        return
+    _REAL_CALL_HANDLERS(self, record)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _SCAN
+    _SCAN = SecretScan()
+    logging.getLogger().addHandler(_SCAN)
+    for name in SCANNED_LOGGERS:
+        logger = logging.getLogger(name)
+        _SAVED_LEVELS[name] = logger.level
+        logger.setLevel(_SCAN_LEVEL)
+    logging.Logger.callHandlers = _call_handlers  # type: ignore[method-assign]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _SCAN
+    scan, _SCAN = _SCAN, None
+    logging.Logger.callHandlers = _REAL_CALL_HANDLERS  # type: ignore[method-assign]
+    for name, level in _SAVED_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
+    if scan is None:
+        return
+    logging.getLogger().removeHandler(scan)
+    session.config.stash[_LEAKS] = (scan.records, scan.leaks)
+    if scan.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_LEAKS = pytest.StashKey[tuple[int, list[Leak]]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    records, leaks = config.stash.get(_LEAKS, (0, []))
+    if not leaks:
+        terminalreporter.write_line(f"log scan: {records} log records, none showed a secret value of the tests")
+        return
+    terminalreporter.section("secrets in log records", sep="!", red=True, bold=True)
+    terminalreporter.write_line(f"{len(leaks)} of {records} log records showed a secret value used by the tests:")
+    for leak in leaks[:20]:
+        shown = leak.text if len(leak.text) <= 500 else leak.text[:500] + "..."
+        terminalreporter.write_line(f"  {leak.test}: {leak.level} {leak.logger} showed {', '.join(leak.secrets)}")
+        terminalreporter.write_line(f"    {shown!r}")
+    if len(leaks) > 20:
+        terminalreporter.write_line(f"  ... and {len(leaks) - 20} more")
