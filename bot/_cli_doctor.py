@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from bot._cli_store import open_store
+from bot._cli_store import open_store, store_label
 from bot.adapters.discord import check_discord
 from bot.adapters.slack import check_slack
 from bot.config import Settings
@@ -48,7 +48,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     where = settings.path or "built-in defaults"
     console.print(f"config: {where}: valid", highlight=False)
     with open_store(settings) as store:
-        console.print(f"store: {settings.store.url}: schema at revision {store.current_revision()}", highlight=False)
+        console.print(f"store: {store_label(settings.store.url)}: schema at revision {store.current_revision()}",
+                      highlight=False)  # fmt: skip
         sync_config_feeds(store, settings, datetime.now(UTC))
         urls = [f.url for f in store.list_feeds() if f.enabled]
         disabled = [f for f in store.list_feeds() if not f.enabled]

@@ -25,10 +25,9 @@ from aiohttp import web
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
 from bot import __version__
-from bot._cli_store import CommandError, open_store
+from bot._cli_store import CommandError, open_store, store_label
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
 from bot.adapters.discord import DiscordAdapter
 from bot.adapters.slack import SlackAdapter, SlackSetupError
@@ -114,13 +113,6 @@ def _poll_summary(results: list[FeedResult]) -> list[Text]:
     return lines
 
 
-def _store_label(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unparsable store URL)"
-
-
 def _progress_poll(console: Console, total: int) -> tuple[Progress | None, Callable[[FeedResult], None]]:
     if total < PROGRESS_MIN_FEEDS or not console.is_terminal:
         return None, lambda _result: None
@@ -138,7 +130,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | Non
     console = Console()
     console.print(
         Text.assemble(
-            (f"newsbrief {__version__}", "bold"), f" — console adapter, store {_store_label(settings.store.url)}."
+            (f"newsbrief {__version__}", "bold"), f" — console adapter, store {store_label(settings.store.url)}."
         )
     )
     with open_store(settings) as store:
@@ -182,7 +174,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 if not due:
                     if not store.list_feeds():
                         console.print("No feeds configured: add [[feeds]] to the config "
-                                      "(or `newsbrief feeds add URL`).")  # fmt: skip
+                                      "(or `newsbrief feeds add URL`).", markup=False)  # fmt: skip
                     return
                 progress, advance = _progress_poll(console, len(due))
                 if progress is None:
@@ -267,6 +259,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
 
 
 ChatAdapter = SlackAdapter | DiscordAdapter
+CONNECT_TIMEOUT_S = 30.0
+"""How long one try to connect a chat platform may take."""
 RECONNECT_DELAYS_S = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 """Waits between tries to connect a chat platform that could not be reached at start (the last one repeats)."""
 
@@ -276,7 +270,8 @@ async def _connect(platform: str, make: Callable[[], ChatAdapter], settings: Set
     """One try: a new adapter from ``make``, connected; ``None`` (reported unless ``quiet``) when it fails."""
     chat_adapter = make()
     try:
-        await chat_adapter.start()
+        # slack_sdk's Socket Mode client keeps retrying an unreachable Slack by itself: bound the wait
+        await asyncio.wait_for(chat_adapter.start(), CONNECT_TIMEOUT_S)
     except Exception as exc:
         if not quiet:
             console.print(Text(f"{platform.capitalize()}: cannot connect: {exc.__class__.__name__}: {exc}; "

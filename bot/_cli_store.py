@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -19,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, parse_duration
 from bot.ingest import FeedResult, extraction_pool, fetch_policy, http_client, ingestor_for, sync_config_feeds
@@ -44,6 +46,22 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat()
 
 
+def store_label(url: str) -> str:
+    """The store URL to show: any password in it replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _one_line(error: BaseException, url: str) -> str:
+    first = (str(error).strip().splitlines() or [""])[0]
+    password = make_url(url).password if "://" in url else None
+    if password:
+        first = first.replace(str(password), "***")
+    return first[:300]
+
+
 @contextmanager
 def open_store(settings: Settings) -> Iterator[Store]:
     """The configured store with its migrations applied (a relative SQLite path is made relative to the cwd)."""
@@ -54,7 +72,8 @@ def open_store(settings: Settings) -> Iterator[Store]:
         store = Store(url)
         store.upgrade()
     except Exception as exc:
-        raise CommandError(f"store {url}: cannot open: {exc.__class__.__name__}: {exc}") from exc
+        raise CommandError(f"store {store_label(url)}: cannot open: {exc.__class__.__name__}: "
+                           f"{_one_line(exc, url)}") from None  # fmt: skip
     try:
         yield store
     finally:
@@ -229,7 +248,7 @@ def _feeds_check(url: str, settings: Settings) -> int:
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:
         if args.action == "upgrade":
-            print(f"database at revision {store.current_revision()} ({settings.store.url})")
+            print(f"database at revision {store.current_revision()} ({store_label(settings.store.url)})")
             return 0
         removed = store.prune(settings.store.retention_days, _now())
         print(f"pruned {removed} articles older than {settings.store.retention_days} days")

@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.store import Store
 
 __all__ = [
+    "MAX_COMMAND_CHARS",
     "USAGE",
     "BriefCommand",
     "Command",
@@ -62,6 +63,8 @@ Usage:
   /brief list                                   this channel's subscriptions
   /brief topics | sources | help"""
 
+MAX_COMMAND_CHARS = 1000
+"""The longest command answered (a query is capped at 32 terms anyway; a 1 MB one only costs time)."""
 DEFAULT_SCHEDULE = "daily 08:00"
 """The schedule of ``/brief subscribe <topic>`` without one."""
 DEFAULT_TZ = "UTC"
@@ -279,6 +282,8 @@ def parse_command(text: str) -> Command:
     rest = _PREFIX.sub("", text.strip(), count=1).strip()
     if not rest:
         raise UsageError("what should the briefing be about? Give a topic or some words")
+    if len(rest) > MAX_COMMAND_CHARS:
+        raise UsageError(f"that is {len(rest):,} characters; a command has at most {MAX_COMMAND_CHARS:,}")
     words = rest.split()
     keyword = words[0].lower()
     if keyword in _ALONE and len(words) == 1:

@@ -226,6 +226,30 @@ _SECTIONS: dict[str, set[str] | None] = {
 }  # fmt: skip
 
 
+SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+"""The secrets newsbrief reads, from the environment only."""
+_SECRET_KEYS = {
+    "slack.bot_token": "SLACK_BOT_TOKEN",
+    "slack.token": "SLACK_BOT_TOKEN",
+    "slack.app_token": "SLACK_APP_TOKEN",
+    "slack.signing_secret": "SLACK_SIGNING_SECRET",
+    "discord.token": "DISCORD_TOKEN",
+    "discord.bot_token": "DISCORD_TOKEN",
+}
+
+
+def _refuse_secret(where: str, key_path: str) -> None:
+    """A key that looks like a secret (a token or signing secret) is refused with a pointer to the environment
+    variable that holds it; the value is never shown."""
+    lowered = key_path.lower()
+    variable = _SECRET_KEYS.get(lowered) or next((v for v in SECRET_VARIABLES if v.lower() == lowered), None)
+    if variable is None and not re.search(r"token|secret|password", lowered):
+        return
+    where_to = variable or f"its environment variable ({', '.join(SECRET_VARIABLES)})"
+    raise ConfigError(f"{where}: {key_path}: secrets are not read from the config file; put it in the environment "
+                      f"(or a .env file) as {where_to}")  # fmt: skip
+
+
 class _Reader:
     """Typed access to one table of the TOML document, with errors that name file and key path."""
 
@@ -236,6 +260,7 @@ class _Reader:
         if allowed is not None:
             for key in table:
                 if key not in allowed:
+                    _refuse_secret(where, f"{prefix}{key}")
                     choices = ", ".join(sorted(allowed))
                     self.fail(key, f"unknown key (known keys: {choices})")
 
@@ -311,6 +336,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     where = str(path) if path is not None else "<config>"
     for key, value in data.items():
         if key not in _SECTIONS:
+            _refuse_secret(where, key)
             raise ConfigError(f"{where}: {key}: unknown section (known: {', '.join(sorted(_SECTIONS))})")
         if key not in ("feeds", "subscriptions") and not isinstance(value, dict):
             raise ConfigError(f"{where}: {key}: expected a table ([{key}]), got {type(value).__name__}")
@@ -321,7 +347,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         retention_days=store_r.positive_int("retention_days", 30),
     )
     if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", store.url):
-        store_r.fail("url", f"expected sqlite:///PATH or postgresql+psycopg://..., got {store.url!r}")
+        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", store.url)
+        store_r.fail("url", f"expected sqlite:///PATH or postgresql+psycopg://..., got {shown!r}")
 
     net_r = _Reader(where, data.get("network", {}), "network.", _SECTIONS["network"])
     allow = net_r.strings("allow_private")

@@ -63,6 +63,10 @@ before their :data:`FEED_TIMEOUT_S` starts), so a feed's timeout bounds its own 
 thousand other feeds sharing the fetch slots."""
 
 
+MAX_ENTRIES_PER_POLL = 500
+"""Entries read from one feed document (feeds list the newest first); the rest are reported, not read."""
+
+
 @dataclass
 class FeedResult:
     """What one feed's poll did; ``status`` is "ok", "not_modified", "error" or "disabled"."""
@@ -157,15 +161,20 @@ class Ingestor:
                 now=now, next_poll_at=now + interval,
             )  # fmt: skip
             return FeedResult(feed.id, feed.url, "not_modified")
-        parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
+        # Parsing a large document takes a while: off the event loop, which must keep answering chat commands.
+        parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, headers=fetched.headers)
         result = FeedResult(feed.id, feed.url, "ok")
         if parsed.error:
             result.errors.append(f"{feed.url}: {parsed.error}")
         entries = list(parsed.entries)
+        if len(entries) > MAX_ENTRIES_PER_POLL:
+            result.errors.append(f"{feed.url}: {len(entries)} entries; the first {MAX_ENTRIES_PER_POLL} were read")
+            entries = entries[:MAX_ENTRIES_PER_POLL]
         if parsed.error and not entries:
             return self._failure(feed, now, "parse", f"{feed.url}: {parsed.error}")
         eligible = self._eligible_flags(feed, entries)
         for entry, is_eligible in zip(entries, eligible, strict=True):
+            await asyncio.sleep(0)  # one entry at a time: commands, lease renewals and timeouts run in between
             try:
                 status = await self._ingest_entry(feed, entry, now, eligible=is_eligible)
             except Exception as exc:  # one bad entry never loses the others

@@ -279,3 +279,11 @@ def test_subscribe_list_unsubscribe(store: Store) -> None:
     missing = manage(store, "/brief unsubscribe ukraine")
     assert missing.kind == "error" and "not subscribed to ukraine" in missing.text
     assert [s.topic for s in store.list_subscriptions()] == ["floods"]
+
+
+def test_an_overlong_command_is_a_usage_error_not_a_slow_answer() -> None:
+    from bot.commands import MAX_COMMAND_CHARS
+
+    with pytest.raises(UsageError, match="at most 1,000"):
+        parse_command("/brief " + "kyiv " * MAX_COMMAND_CHARS)
+    assert parse_command("/brief " + "k" * (MAX_COMMAND_CHARS - 1)).query == "k" * (MAX_COMMAND_CHARS - 1)  # type: ignore[union-attr]

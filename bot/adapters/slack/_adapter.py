@@ -167,6 +167,10 @@ class SlackAdapter:
         return [web.post("/slack/events", self._http)] if self.config.mode == "http" else []
 
     async def _http(self, request: web.Request) -> web.Response:
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            # Bolt would call int() on it and answer 500 with a logged traceback: refuse it as a bad signature
+            return web.json_response({"error": "invalid request"}, status=401)
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
