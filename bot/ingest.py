@@ -187,9 +187,9 @@ class Ingestor:
                 result.updated += 1
             else:
                 result.unchanged += 1
-        self.store.record_poll_success(
-            feed.id, etag=fetched.etag, last_modified=fetched.last_modified, now=now, next_poll_at=now + interval,
-            error="; ".join(result.errors)[:1000] or None,
+        self.store.record_poll_success(  # a full response replaces the validators ("" clears a stale one)
+            feed.id, etag=fetched.etag or "", last_modified=fetched.last_modified or "", now=now,
+            next_poll_at=now + interval, error="; ".join(result.errors)[:1000] or None,
         )  # fmt: skip
         return result
 

@@ -397,3 +397,32 @@ async def test_an_abandoned_claim_past_the_grace_time_is_recorded_failed(
     young = slot_key(FAR - timedelta(seconds=30))
     store.claim_slot(sub.id, young, by="busy-process", now=FAR - timedelta(seconds=30))
     assert await scheduler.recover(FAR) == []
+
+
+async def test_stopping_mid_post_lets_the_digest_be_recorded(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    """A stop (or a lost lease) cancels the scheduler's jobs, never a digest between its claim and its ledger."""
+    schedule, slot = _due_a_while_ago(10)
+    sub = store.add_subscription("console", "console", "ukraine", schedule=schedule, tz="UTC",
+                                 now=slot - timedelta(hours=2), by="t")  # fmt: skip
+    _eligible_article(store, slot - timedelta(minutes=30))
+    recorder = Recorder()
+    posting, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_post(sub: Subscription, briefing: Briefing, ref: str) -> str:
+        posting.set()
+        await release.wait()
+        return await Recorder.post_digest(recorder, sub, briefing, ref)
+
+    recorder.post_digest = slow_post  # type: ignore[method-assign]
+    scheduler = make(store, settings, client, recorder, None, holder="one")
+    await scheduler.start()
+    await asyncio.wait_for(posting.wait(), 10)
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waiting for the digest in flight
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    claim = store.get_slot(sub.id, slot_key(slot))
+    assert claim is not None and claim.outcome == "posted" and len(recorder.posts) == 1

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
 import socket
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,6 +71,8 @@ JOBS_TABLE = "apscheduler_jobs"
 _POLL = "poll:"
 _DIGEST = "digest:"
 _SYNC = "sync"
+STOP_GRACE_S = 20.0
+"""How long :meth:`Scheduler.stop` waits for digests being posted to be recorded."""
 _LATE = timedelta(seconds=1)
 """A job may start a moment before its time is reached on our clock (two clocks): it still belongs to that slot."""
 
@@ -153,6 +157,10 @@ class Scheduler:
         self._standby_logged: str | None = None
         self._held = False
         self._lead_task: asyncio.Task[None] | None = None
+        self._in_flight: dict[tuple[int, str], asyncio.Future[DigestOutcome]] = {}
+        # Lease calls get a thread of their own: behind digest builds in the shared pool a renewal can come too
+        # late and lose the lease while this process is perfectly alive.
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbrief-lease")
         self.last_poll_at: datetime | None = None
         self.last_tick_at: datetime | None = None
 
@@ -187,9 +195,11 @@ class Scheduler:
         while a long ``on_lead`` runs (the background ticker does not wait). Returns whether this process leads."""
         now = self.clock()
         self.last_tick_at = now
-        before = None if self._held else await asyncio.to_thread(self.store.get_lease, LEASE_NAME)
-        held = await asyncio.to_thread(self.store.acquire_lease, LEASE_NAME, self.holder, now=now,
-                                       ttl=self.options.lease)  # fmt: skip
+        loop = asyncio.get_running_loop()
+        before = None if self._held else await loop.run_in_executor(self._lease_thread, self.store.get_lease,
+                                                                     LEASE_NAME)  # fmt: skip
+        held = await loop.run_in_executor(self._lease_thread, functools.partial(
+            self.store.acquire_lease, LEASE_NAME, self.holder, now=now, ttl=self.options.lease))  # fmt: skip
         if held and not self._held:
             self._held = True
             self._standby_logged = None
@@ -263,11 +273,14 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        if self._in_flight:  # let digests between claim and ledger finish (bounded)
+            await asyncio.wait(list(self._in_flight.values()), timeout=STOP_GRACE_S)
         was_leader = self._held
         self._halt()
         if release and was_leader:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.store.release_lease, LEASE_NAME, self.holder)
+        self._lease_thread.shutdown(wait=False)
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -315,8 +328,8 @@ class Scheduler:
         claims = await asyncio.to_thread(self.store.in_flight_slots, claimed_before=now - stale)
         outcomes: list[DigestOutcome] = []
         for claim in claims:
-            if claim.claimed_by == self.holder:
-                continue
+            if (claim.subscription_id, claim.slot) in self._in_flight:
+                continue  # still being posted by this very process
             sub = await asyncio.to_thread(self.store.get_subscription, claim.subscription_id)
             channel = self.channels.get(sub.platform) if sub is not None else None
             if sub is None or sub.paused or channel is None:
@@ -432,10 +445,16 @@ class Scheduler:
         async def post(briefing: Briefing) -> str:
             return await channel.post_digest(sub, briefing, digest_ref(sub, slot))
 
-        outcome = await run_digest(self.store, sub, slot, post=post, topics=self.settings.topics,
-                                   now=now, by=self.holder, window=self.options.digest_window,
-                                   limit=self.options.digest_limit,
-                                   post_empty=self.options.digest_post_empty)  # fmt: skip
+        # Shielded: a stop or a lost lease cancels the job, not a digest between its claim and its ledger entry
+        # (stop() waits for these; a claim is exclusive whoever leads).
+        key = (sub.id, slot)
+        work = asyncio.ensure_future(run_digest(self.store, sub, slot, post=post, topics=self.settings.topics,
+                                                now=now, by=self.holder, window=self.options.digest_window,
+                                                limit=self.options.digest_limit,
+                                                post_empty=self.options.digest_post_empty))  # fmt: skip
+        self._in_flight[key] = work
+        work.add_done_callback(lambda _done: self._in_flight.pop(key, None))
+        outcome = await asyncio.shield(work)
         log.info("digest of subscription %d (%s %s, %s) for %s: %s", sub.id, sub.platform, sub.channel, sub.topic,
                  slot_key(slot_time), outcome)  # fmt: skip
         if self._on_digest is not None:
