@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.newsbrief-installed
 
-.PHONY: venv run test eval bench clean distclean check-shared
+.PHONY: venv run test eval bench soak clean distclean check-shared
 
 venv: $(STAMP)
 
@@ -40,6 +40,10 @@ bench: venv
 	$(BIN)/python bench/summarizer_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/brief_bench.py
+
+# Faults, crashes and a scheduler handover under load (bench/soak.py): under 10 minutes; exits 1 on any violation.
+soak: venv
+	$(BIN)/python bench/soak.py
 
 # Build artefacts and tool caches; keeps .venv and var/ (the local database).
 clean:

@@ -1,0 +1,1590 @@
+"""Soak test (``make soak``): the real ``newsbrief run`` under feed faults, chat faults, crashes and a handover.
+
+Run as ``python bench/soak.py`` (default 8 minutes of soak, under 10 minutes in all), ``--minutes N`` (3 to 9) or
+``--quick`` (a 2-minute smoke run with fewer kills). Everything it talks to is on 127.0.0.1, in this process:
+
+- a feed server with ``--feeds`` (200) RSS and Atom feeds. A publisher thread (seeded RNG) writes news events
+  that several outlets cover (so stories group across feeds), publishes ~1.2 new entries a second and updates
+  older ones (title and text). Every response may be a fault: 5xx, 429 with Retry-After, a timeout (no answer
+  within the bot's read timeout), a body cut off by a connection reset, malformed XML (a cut document or a
+  stray ``&``), an item duplicated in the document, or date churn (every item re-dated); some new entries reuse
+  an older entry's GUID. The server logs every entry it put in a response;
+- FakeSlack (Web API + Socket Mode) and FakeDiscord (REST + gateway) from ``tests/``, each injecting 429s and
+  5xx on digest posts and channel history, and dropping the Socket Mode and gateway connections now and then.
+
+The bot runs as subprocesses (``python -m bot --config CFG run``, SQLite in a temp dir, Slack and Discord
+tokens in the environment, so it runs as a service), with a 3 s scheduler lease, jobs synced every 5 s, each
+feed polled every 20-30 s, and nine subscriptions (three each on the console, Slack and Discord) made before
+the first start, with the schedule ``* * * * *``. Feed texts come from the feeds (``fetch_pages = false``: entry
+links point at ``*.example`` hosts, one per outlet, never fetched); all feeds share one host, so
+``network.per_host`` is raised to 16; ``read_timeout`` is 3 s and ``max_backoff`` 90 s so that failing feeds come
+back within the run. The timeline:
+
+1. crash phase: one process at a time; it is killed with SIGKILL at random moments (some uniform, some just
+   after a minute boundary while digests go out, one right after a Slack digest reached FakeSlack and one right
+   after a Discord digest reached FakeDiscord, i.e. between the post and its ledger write: the fake kills the
+   poster before it answers), and restarted 0.5-4 s later;
+2. handover: a second process (L) starts as a standby, the leader is stopped with SIGTERM, L must take over at
+   once; a third process then runs beside L as a standby to the end. L lives to the end unkilled: its RSS is
+   sampled every 2 s and compared between its minute 2 and its last sample;
+3. drain (last 60 s): no new entries, no faults, so that every healthy feed is polled once more;
+4. both processes are stopped with SIGTERM, and everything is checked against what the servers logged.
+
+Checks (each PASS/FAIL; the exit status is 1 on any FAIL):
+
+- kills: at least 5 SIGKILLs (1 in --quick), including the post/ledger ones; each such slot was still in
+  flight in the database right after the kill, and ends up posted exactly once (the restart found the message
+  by its metadata/footer instead of posting it again);
+- handover: the standby printed "took over" within lease + 5 s of the leader's stop, and claimed later slots;
+- exactly once (Slack, Discord): every slot whose database outcome is "posted" has exactly one digest on the
+  platform (Slack: message metadata ``event_payload.ref`` = ``sub:<id>:<slot>``, one per part; Discord: the ref in
+  the embed footers, one message per nonce); no platform digest carries a slot the database lacks or has as
+  not posted; a claim still in flight at the end is accepted only when it is younger than the recovery delay;
+- console: digests printed on the processes' stdout per channel: posted <= printed <= posted + recovered
+  (claims finished by recovery after their process died): a terminal has no history to look in, so by design a
+  digest whose poster died unrecorded may have been printed once more;
+- slots: every minute between a subscription's creation and the end has a claim row; a slot without one is
+  "lost", excused only when it was coalesced (two slot times in one stretch without a leader);
+- stories: no story appears in two digests of one channel unless it gained at least ``RENEWAL`` articles
+  between the first slot time and the second post (counted generously from the articles' first-seen times);
+  every story the ledger (``posted_stories``) records as posted to a channel is in one of its digests;
+- leadership: no live leader lost its lease (the leader changes only when the soak kills or stops it);
+- entries: every entry the feed server put in a response is stored (by its link, linked to its feed), unless
+  its feed has a recorded error at the end (failing, disabled, or its last poll recorded a parse error); for
+  healthy feeds the stored title is the latest version served;
+- the database passes ``Store.integrity_check()``;
+- RSS of L grew less than 20% between its minute 2 (mid-life in --quick) and its last sample;
+- no bot process exited unless the soak killed or stopped it, and every SIGTERM ended with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import math
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a checkout that is not installed
+    sys.path.insert(0, str(ROOT))
+
+from bot.digests import RENEWAL  # noqa: E402
+from bot.scheduler import SchedulerOptions  # noqa: E402
+from bot.store import Article, DigestSlot, Feed, Store, Subscription  # noqa: E402
+from tests.fakediscord import FakeDiscord  # noqa: E402
+from tests.fakeslack import FakeSlack  # noqa: E402
+from tests.feedserver import Item, atom_feed, rss_feed  # noqa: E402
+
+SEED = 20250601
+FEEDS = 200
+DEFAULT_MINUTES = 8
+LEASE_S = 3
+SYNC_S = 5
+READ_TIMEOUT_S = 3
+MAX_BACKOFF_S = 90
+RECOVER_AFTER_S = max(SchedulerOptions().recover_after.total_seconds(), 2 * LEASE_S)
+"""A claim left in flight by a dead process is finished by the leader this long after it was made."""
+RSS_GROWTH_LIMIT = 0.20
+RSS_EVERY_S = 2.0
+PUBLISH_RATE = 1.2  # new entries a second, over all feeds
+UPDATE_RATE = 0.15  # entry updates a second
+NEW_EVENT_RATE = 0.12  # news events a second
+
+LEADS = "Scheduler: this process leads"
+TOOK_OVER = "Scheduler: this process took over the scheduler."
+STANDBY = "runs the scheduler on this database"
+RUNNING = "Running until stopped"
+LEASE_LOST = "scheduler: lost the lease to another process"
+SLACK_CHANNELS = ("C0SOAK1", "C0SOAK2", "C0SOAK3")
+DISCORD_GUILD = "1100000000000000001"
+DISCORD_CHANNELS = ("1100000000000000011", "1100000000000000012", "1100000000000000013")
+CONSOLE_CHANNELS = ("desk-1", "desk-2", "desk-3")
+REF = re.compile(r"sub:(\d+):(\d{4}-\d\d-\d\dT\d\d:\d\dZ)")
+RECOVERED = re.compile(r"digest of subscription (\d+) for slot \S+, left unfinished by \S+: (posted|empty|failed)")
+
+# --------------------------------------------------------------------------------------------------------------
+# Generated news: events covered by several outlets (shared core sentences, so they group into stories).
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A topic's query and the phrase pools its events are written from ({place}, {n}... are event facts)."""
+
+    query: str
+    heads: tuple[str, ...]
+    subjects: tuple[str, ...]
+    actions: tuple[str, ...]
+    details: tuple[str, ...]
+
+
+THEMES: dict[str, Theme] = {
+    "rail": Theme(
+        "rail OR train OR strike",
+        ("Rail strike halts trains across {place}", "Train drivers in {place} walk out over pay"),
+        ("Train drivers", "The rail operator", "Commuters", "The transport union", "Ministers", "Station staff"),
+        ("walked out for {n} hours over pay", "cancelled {m} services on the {line} line",
+         "offered a rise of {k} per cent over two years", "rejected the latest offer from management",
+         "ran replacement buses between {place} and {place2}", "called for talks to resume in {month}",
+         "closed the ticket offices at {place2}", "blamed the signalling contractor for delays"),
+        ("in the third stoppage since the spring", "leaving platforms empty during the morning rush",
+         "as negotiators met behind closed doors", "while freight trains kept running overnight",
+         "after a vote of {k} per cent in favour", "despite an appeal from {org}"),
+    ),
+    "storm": Theme(
+        "storm OR flood OR gale",
+        ("Storm leaves {n} homes without power in {place}", "Gales and flood water batter {place}"),
+        ("Repair crews", "The weather service", "Emergency services", "Power companies", "Schools", "Farmers"),
+        ("restored power to {m} homes overnight", "issued an amber warning for wind and rain",
+         "rescued {n} people from cars caught in floodwater", "closed the coast road near {place2}",
+         "reported gusts of {k} miles an hour on the hills", "opened rest centres in two halls",
+         "moved cattle away from the flooded {line} meadows", "asked {org} for sandbags"),
+        ("as fallen trees blocked several roads", "with more rain forecast for {month}",
+         "after the river burst its banks upstream", "while ferries stayed in port",
+         "in the worst storm since {year}", "before the tide turned at dawn"),
+    ),
+    "court": Theme(
+        "court OR trial OR jury",
+        ("Fraud trial opens in {place} court", "Jury hears evidence in {place} fraud trial"),
+        ("Prosecutors", "The jury", "Defence lawyers", "The judge", "A former accountant", "Investigators"),
+        ("told the court that {m} thousand pounds had gone missing", "played recordings of phone calls",
+         "argued that the invoices from {org} were genuine", "adjourned the hearing until {month}",
+         "heard from {n} witnesses in the first week", "rejected a request to dismiss the case",
+         "examined ledgers seized at {place2}", "questioned the auditors about the {line} accounts"),
+        ("in a trial expected to last {k} weeks", "as relatives watched from the public gallery",
+         "after a two-year investigation", "under reporting restrictions lifted in {month}",
+         "in the largest case the court has heard since {year}", "while the defendant took notes"),
+    ),
+    "vote": Theme(
+        "election OR ballot OR vote",
+        ("{place} votes in tight mayoral election", "Polls open in {place} election after bitter campaign"),
+        ("Voters", "The candidates", "Election officials", "Party activists", "Observers", "Students"),
+        ("queued outside polling stations before dawn", "counted {m} postal ballots overnight",
+         "promised cheaper bus fares and {n} hundred homes", "traded accusations in a final debate",
+         "expected turnout of about {k} per cent", "declared the result shortly after midnight",
+         "complained about missing ballot papers at {place2}", "hired {org} to run the count"),
+        ("in a race seen as a test for the government", "after a campaign dominated by housing",
+         "with the two leading candidates level in the polls", "as rain kept some voters at home",
+         "for the first time since {year}", "in the {line} ward"),
+    ),
+}  # fmt: skip
+_ORG_KINDS = ("Building Society", "Water Board", "Housing Trust", "Port Authority", "Credit Union", "Foundation")
+_ROLES = ("a spokeswoman for", "the chair of", "a lawyer for", "the director of", "a volunteer with")
+_MONTHS = ("January", "March", "April", "June", "August", "October", "November")
+_QUOTES = (
+    '"We have waited {k} years for this, and {place2} will not wait any longer," {person} said.',
+    '"Nobody in {place} should have to live like this," {person} told reporters.',
+    '"I have lived in {place2} for {n} years and never seen anything like it," said {person}.',
+    '"The figures from {month} speak for themselves," {person} added.',
+    '"Give us the money and {place} will do the rest," {person} said at a meeting.',
+    '"{org} knew about this in {month}," said {person}, {role} the campaign.',
+    '"It is a {month} we will remember," {person} told {org}.',
+    '"Ask anyone on the {line} estate," {person} said.',
+)
+SUBSCRIPTIONS = (
+    ("console", CONSOLE_CHANNELS[0], "court"), ("console", CONSOLE_CHANNELS[1], "vote"),
+    ("console", CONSOLE_CHANNELS[2], "rail"),
+    ("slack", SLACK_CHANNELS[0], "rail"), ("slack", SLACK_CHANNELS[1], "storm"), ("slack", SLACK_CHANNELS[2], "court"),
+    ("discord", DISCORD_CHANNELS[0], "vote"), ("discord", DISCORD_CHANNELS[1], "rail"),
+    ("discord", DISCORD_CHANNELS[2], "storm"),
+)  # fmt: skip
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_FIRST = _words(
+    "Maria Ellen John Aiko Pedro Fatima Oleg Grace Samuel Lena Ahmed Chloe Ravi Tomasz Ingrid Kwame Sofia Daniel Mei "
+    "Hamid Nadia Lucas Priya Jonas Amara Viktor Elena Mateo Yusuf Hannah Kenji Beatriz"
+)
+_LAST = _words(
+    "Alvarez Okafor Lindqvist Tanaka Moreau Kowalski Haddad Brennan Costa Iyer Novak Fischer Mensah Romano Larsen "
+    "Abebe Duarte Nakamura Petrov Castillo Weber Adeyemi Sato Bianchi Hughes Rahman Jansen"
+)
+_PLACE_A = _words("Ash Bram Cal Dun Elm Fen Glen Hal Ivy Kel Lang Mar Nor Pen Ros Sel Tarn Vay Wick Yar Zell")
+_PLACE_B = _words("ford bury wick ton field mouth bridge ley stead combe haven dale thorpe minster worth")
+_SCENES = ("chaotic", "calm", "tense", "cheerful", "sombre", "crowded", "quiet")
+
+
+_SYLLABLES = _words("ka lo mi ren tu sa vel dor an is ber ga no pe rim sol ta ul ve zor")
+
+
+def _coined(rng: random.Random) -> str:
+    """A made-up word (a few thousand possibilities), so that names rarely repeat across events."""
+    return "".join(rng.choice(_SYLLABLES) for _ in range(3)).capitalize()
+
+
+def _place(rng: random.Random) -> str:
+    return rng.choice((rng.choice(_PLACE_A), _coined(rng))) + rng.choice(_PLACE_B)
+
+
+def _name(rng: random.Random) -> str:
+    return f"{rng.choice(_FIRST)} {rng.choice((rng.choice(_LAST), _coined(rng)))}"
+
+
+@dataclass
+class Event:
+    """One news event: its theme and the core sentences every outlet's article about it shares. The facts
+    (names, places, figures) are the event's own, so two events of one theme share little beyond the topic."""
+
+    id: int
+    theme: str
+    facts: dict[str, str]
+    core: tuple[str, ...]
+    started: float
+    outlets: set[int] = field(default_factory=set)
+
+    @classmethod
+    def make(cls, id: int, rng: random.Random, now: float) -> Event:
+        name = sorted(THEMES)[id % len(THEMES)]
+        theme = THEMES[name]
+        facts = {"place": _place(rng), "place2": _place(rng), "line": _place(rng), "person": _name(rng),
+                 "org": f"{_place(rng)} {rng.choice(_ORG_KINDS)}", "role": rng.choice(_ROLES),
+                 "n": str(rng.randint(3, 90)), "m": str(rng.randint(10, 900)), "k": str(rng.randint(2, 40)),
+                 "month": rng.choice(_MONTHS), "year": str(rng.randint(1950, 2015))}  # fmt: skip
+        core = [f"{rng.choice(theme.subjects)} in {{place}} {rng.choice(theme.actions)} {rng.choice(theme.details)}.",
+                rng.choice(_QUOTES)]  # fmt: skip
+        for _ in range(3):  # the event's own cast: names and places no other event shares
+            names = [f"{_coined(rng)} {_coined(rng)}" for _ in range(4)] + [_coined(rng) for _ in range(3)]
+            core.append(f"{names[0]} and {names[1]} from {names[4]} joined {names[2]} near {names[5]} and "
+                        f"{names[6]}, where {names[3]} counted {rng.randint(100, 9999)}.")  # fmt: skip
+        return cls(id, name, facts, tuple(c.format(**facts) for c in core), now)
+
+    def article(self, rng: random.Random, outlet: str, serial: int) -> tuple[str, str]:
+        """A title and a text for one outlet: the event's core, then a line only this article has."""
+        title = rng.choice(THEMES[self.theme].heads).format(**self.facts)
+        own = f"{_name(rng)} ({outlet}, {_place(rng)}, {rng.choice(_SCENES)}, report {serial})."
+        return title, " ".join(self.core) + " " + own
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The feed server: feeds that publish and update entries, faults on every response, a log of what was served.
+
+
+@dataclass
+class Entry:
+    feed: int
+    serial: int
+    guid: str
+    link: str
+    title: str
+    text: str
+    published: datetime
+    backlog: bool
+    version: int = 1
+    first_served: float | None = None  # time.time() of the first response that carried it
+
+
+@dataclass
+class SimFeed:
+    id: int
+    host: str
+    atom: bool
+    interval_s: int
+    entries: list[Entry] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def path(self) -> str:
+        return f"/feed/{self.id}.xml"
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    delay: float = 0.0
+    hang: bool = False  # send nothing (after ``delay``) and close: a timeout for the client
+    reset_after: int | None = None  # send this many body bytes, then reset the connection
+
+
+FEED_FAULTS = (  # kind, probability per request (checked in this order)
+    ("5xx", 0.04),
+    ("429 Retry-After", 0.02),
+    ("timeout", 0.015),
+    ("truncated body (reset)", 0.02),
+    ("malformed XML", 0.025),
+    ("duplicated item", 0.02),
+    ("date churn", 0.03),
+)
+
+
+class FeedSim:
+    """The feeds' content and the fault decisions (one lock: handler threads and the publisher share it)."""
+
+    def __init__(self, count: int, rng: random.Random) -> None:
+        self.rng = rng
+        self.lock = threading.Lock()
+        self.faults_on = True
+        self.publishing = True
+        self.faults: Counter[str] = Counter()
+        self.responses: Counter[str] = Counter()
+        self.events: list[Event] = []
+        self.published = 0
+        self.updates = 0
+        self._serial = 0
+        self.feeds = [
+            SimFeed(i, f"outlet{i:03d}.example", atom=i % 5 == 0, interval_s=rng.randint(20, 30)) for i in range(count)
+        ]
+        now = time.time()
+        for _ in range(max(4, count // 10)):
+            self._new_event(now - rng.uniform(600, 3600))
+        for feed in self.feeds:  # backlog: two older entries each (stored as backlog at the first poll)
+            for _ in range(2):
+                self._publish(feed, self.rng.choice(self.events), now, backlog=True)
+
+    # -- content ----------------------------------------------------------------------------------------------
+
+    def _new_event(self, now: float) -> Event:
+        event = Event.make(len(self.events), self.rng, now)
+        self.events.append(event)
+        return event
+
+    def _publish(self, feed: SimFeed, event: Event, now: float, *, backlog: bool = False) -> Entry:
+        self._serial += 1
+        title, text = event.article(self.rng, feed.host, self._serial)
+        guid = f"urn:soak:{feed.id}:{self._serial}"
+        if not backlog and feed.entries and self.rng.random() < 0.03:
+            guid = self.rng.choice(feed.entries).guid  # a broken feed reusing a GUID for a new entry
+            self.faults["GUID reused by a new entry"] += 1
+        published = datetime.fromtimestamp(now - (self.rng.uniform(3600, 7200) if backlog else 0), UTC)
+        entry = Entry(feed.id, self._serial, guid, f"https://{feed.host}/news/{self._serial}", title, text,
+                      published, backlog)  # fmt: skip
+        feed.entries.append(entry)
+        feed.version += 1
+        event.outlets.add(feed.id)
+        self.published += 1
+        return entry
+
+    def tick(self, seconds: float) -> None:
+        """Publish and update for ``seconds`` of time (the publisher thread calls this every second)."""
+        with self.lock:
+            if not self.publishing:
+                return
+            now = time.time()
+            if self.rng.random() < NEW_EVENT_RATE * seconds:
+                self._new_event(now)
+            live = [e for e in self.events if now - e.started < 180] or self.events[-3:]
+            for _ in range(_poisson(self.rng, PUBLISH_RATE * seconds)):
+                event = self.rng.choice(live)
+                choices = [f for f in self.feeds if f.id not in event.outlets] or self.feeds
+                self._publish(self.rng.choice(choices), event, now)
+            for _ in range(_poisson(self.rng, UPDATE_RATE * seconds)):
+                feed = self.rng.choice(self.feeds)
+                fresh = [e for e in feed.entries if not e.backlog]
+                if fresh:
+                    entry = self.rng.choice(fresh)
+                    entry.version += 1
+                    entry.title = f"{entry.title.split(' (update')[0]} (update {entry.version - 1})"
+                    entry.text = f"{entry.text} Update {entry.version - 1}: officials gave new figures at {now:.0f}."
+                    feed.version += 1
+                    self.updates += 1
+
+    # -- responses --------------------------------------------------------------------------------------------
+
+    def respond(self, feed_id: int, if_none_match: str | None) -> Reply:
+        with self.lock:
+            feed = self.feeds[feed_id]
+            etag = f'"{feed.id}-{feed.version}"'
+            fault = self._fault() if self.faults_on else None
+            if fault == "5xx":
+                status = self.rng.choice((500, 502, 503))
+                return self._count(fault, Reply(status, {"Content-Type": "text/plain"}, b"upstream trouble"))
+            if fault == "429 Retry-After":
+                retry = str(self.rng.randint(5, 20))
+                return self._count(fault, Reply(429, {"Retry-After": retry, "Content-Type": "text/plain"}, b"slow"))
+            if fault == "timeout":
+                return self._count(fault, Reply(200, {}, delay=READ_TIMEOUT_S + 1.5, hang=True))
+            if fault is None and if_none_match == etag:
+                self.responses["304"] += 1
+                return Reply(304, {"ETag": etag})
+            now = time.time()
+            churn, duplicate = fault == "date churn", fault == "duplicated item"
+            body = self._document(feed, churn=churn, duplicate=duplicate, now=now)
+            headers = {"Content-Type": "application/atom+xml" if feed.atom else "application/rss+xml"}
+            for entry in feed.entries:
+                entry.first_served = entry.first_served or now
+            if fault == "truncated body (reset)":
+                cut = int(len(body) * self.rng.uniform(0.2, 0.8))
+                return self._count(fault, Reply(200, headers, body, reset_after=cut))
+            if fault == "malformed XML":  # a broken version of the feed (its own ETag), fixed by the next one
+                if self.rng.random() < 0.5:
+                    body = body[: int(len(body) * self.rng.uniform(0.3, 0.9))]  # a cut document, served whole
+                else:
+                    at = body.find(b"<title>", len(body) // 2)
+                    body = body[:at] + b"<title>Tom & Jerry <b>unclosed" + body[at:] if at > 0 else body + b"<"
+                feed.version += 2
+                return self._count(fault, Reply(200, {**headers, "ETag": f'"{feed.id}-{feed.version - 1}"'}, body))
+            if churn or duplicate:
+                return self._count(fault or "", Reply(200, headers, body))  # no ETag: the next poll gets it all
+            self.responses["200"] += 1
+            return Reply(200, {**headers, "ETag": etag}, body)
+
+    def _fault(self) -> str | None:
+        roll = self.rng.random()
+        for kind, probability in FEED_FAULTS:
+            if roll < probability:
+                return kind
+            roll -= probability
+        return None
+
+    def _count(self, kind: str, reply: Reply) -> Reply:
+        self.faults[kind] += 1
+        self.responses["fault"] += 1
+        return reply
+
+    def _document(self, feed: SimFeed, *, churn: bool, duplicate: bool, now: float) -> bytes:
+        items = [
+            Item(title=e.title, link=e.link, guid=e.guid, summary=e.text,
+                 published=datetime.fromtimestamp(now - self.rng.uniform(0, 900), UTC) if churn else e.published)
+            for e in reversed(feed.entries)
+        ]  # fmt: skip
+        if duplicate and items:
+            items.insert(self.rng.randrange(len(items) + 1), self.rng.choice(items))
+        make = atom_feed if feed.atom else rss_feed
+        return make(items, title=f"Outlet {feed.id}", link=f"https://{feed.host}/").encode("utf-8")
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+class _FeedHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _FeedHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        found = re.fullmatch(r"/feed/(\d+)\.xml", self.path)
+        sim = self.server.sim
+        if found is None or int(found.group(1)) >= len(sim.feeds):
+            self._send(Reply(404, {"Content-Type": "text/plain"}, b"not found"))
+            return
+        self._send(sim.respond(int(found.group(1)), self.headers.get("If-None-Match")))
+
+    def _send(self, reply: Reply) -> None:
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.hang:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        if reply.status == 304:
+            self.end_headers()
+            return
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        try:
+            if reply.reset_after is None:
+                self.wfile.write(reply.body)
+                return
+            self.wfile.write(reply.body[: reply.reset_after])
+            self.wfile.flush()
+            # SO_LINGER with a zero timeout turns close() into a TCP reset.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+        except OSError:
+            self.close_connection = True
+
+
+class _FeedHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    sim: FeedSim
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # clients giving up (timeouts) are expected
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Chat fakes that note when each digest message arrived, and can kill its poster before answering.
+
+
+class PostWatch:
+    """Digest arrivals on the fakes (wall time per message) and an armed "kill the poster now" trap."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.arrivals: dict[tuple[str, str], float] = {}
+        self.armed: str | None = None
+        self.victim: int | None = None
+        self.fired = threading.Event()
+        self.fired_ref: str | None = None
+        self.fired_at = 0.0
+
+    def arm(self, platform: str, pid: int) -> None:
+        with self.lock:
+            self.armed, self.victim, self.fired_ref = platform, pid, None
+            self.fired.clear()
+
+    def disarm(self) -> None:
+        with self.lock:
+            self.armed = None
+
+    def arrived(self, platform: str, key: str, ref: str | None) -> None:
+        now = time.time()
+        with self.lock:
+            self.arrivals[(platform, key)] = now
+            if self.armed == platform and ref and self.victim is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.victim, signal.SIGKILL)  # before the fake answers: the post is in, its ledger not
+                self.armed, self.fired_ref, self.fired_at = None, ref, now
+                self.fired.set()
+
+
+class SoakSlack(FakeSlack):
+    def __init__(self, watch: PostWatch, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.watch = watch
+        self._last_ts = 0.0
+        original = self._methods["chat.postMessage"]
+
+        def post(params: dict[str, Any], token: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+            body, headers = original(params, token)
+            metadata = (body.get("message") or {}).get("metadata") or {}
+            ref = (metadata.get("event_payload") or {}).get("ref")
+            self.watch.arrived("slack", str(body.get("ts")), ref if isinstance(ref, str) else None)
+            return body, headers
+
+        self._methods["chat.postMessage"] = post
+
+    def _next_ts(self) -> str:
+        """Message timestamps from the clock (the fake counts up from a fixed base, so after a few minutes a crash
+        check that reads the history "since the claim minus 5 minutes" would miss every message)."""
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+
+class SoakDiscord(FakeDiscord):
+    def __init__(self, watch: PostWatch, **kwargs: Any) -> None:
+        self.watch = watch
+        super().__init__(**kwargs)
+
+    def _post_message(self, req: Any) -> tuple[int, Any]:
+        status, message = super()._post_message(req)
+        if isinstance(message, dict):
+            footers = " ".join(str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or [])
+            found = REF.search(footers)
+            self.watch.arrived("discord", str(message.get("id")), found.group(0) if found else None)
+        return status, message
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bot processes
+
+
+class BotProcess:
+    """One ``newsbrief run`` subprocess; stdout and stderr go to a log file that is scanned for markers."""
+
+    def __init__(self, name: str, config: Path, workdir: Path, env: dict[str, str], logs: Path) -> None:
+        self.name = name
+        self.log_path = logs / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=workdir, env=env,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.pid = self.popen.pid
+        self.started = time.time()
+        self.ended: float | None = None
+        self.expected_exit = False  # set before the soak kills or stops it
+        self.rss: list[tuple[float, int]] = []  # (seconds since start, VmRSS kB)
+        self.lease_lost_at: list[float] = []  # when "lost the lease" was first seen in its output
+        self._text = ""
+        self._offset = 0
+        self._lock = threading.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        """Everything it printed so far (read on from where the last call stopped)."""
+        with self._lock, self.log_path.open("rb") as f:
+            f.seek(self._offset)
+            chunk = f.read()
+            cut = chunk.rfind(b"\n") + 1  # whole lines only
+            self._offset += cut
+            new = chunk[:cut].decode("utf-8", "replace")
+            self._text += new
+            self.lease_lost_at += [time.time()] * new.count(LEASE_LOST)
+            return self._text
+
+    def wait_for(self, *markers: str, timeout: float) -> str | None:
+        """The first of ``markers`` printed within ``timeout`` (None: not printed, or the process ended)."""
+        deadline = time.time() + timeout
+        while True:
+            text = self.output()
+            for marker in markers:
+                if marker in text:
+                    return marker
+            if not self.alive or time.time() > deadline:
+                return None
+            time.sleep(0.1)
+
+    def sample_rss(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.rss.append((time.time() - self.started, int(line.split()[1])))
+
+    def kill(self) -> None:
+        self.expected_exit = True
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=30)
+        self.ended = self.ended or time.time()
+
+    def terminate(self) -> int:
+        self.expected_exit = True
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            code = self.popen.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            code = self.popen.wait(timeout=30)
+        self.ended = time.time()
+        return code
+
+    def close(self) -> None:
+        if self.alive:
+            self.expected_exit = True
+            self.popen.kill()
+            self.popen.wait(timeout=30)
+        self._log.close()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The soak
+
+
+@dataclass
+class Plan:
+    total_s: float
+    crash_until: float  # no new kill cycle starts after this (seconds since the start)
+    drain_s: float
+    kills: list[str]  # "uniform", "boundary", "post:slack", "post:discord"
+    required_kills: int
+    quick: bool
+
+    @classmethod
+    def make(cls, minutes: float, quick: bool) -> Plan:
+        total = minutes * 60
+        if quick:
+            return cls(total, 0.5 * total, 30, ["uniform", "post:slack", "uniform"], 1, True)
+        kills = ["uniform", "post:slack", "uniform", "post:discord", "uniform", "boundary", "uniform"]
+        return cls(total, min(0.45 * total, 230), 60, kills, 5, False)
+
+
+@dataclass
+class KillRecord:
+    at: float
+    process: str
+    kind: str
+    ref: str | None = None
+    in_flight_after: bool | None = None  # the slot of a post/ledger kill, right after the kill
+
+
+@dataclass
+class Window:
+    """A stretch without a leader: from a kill or stop until the next process leads."""
+
+    start: float
+    end: float | None
+    why: str
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+class Soak:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.plan = Plan.make(2 if args.quick else args.minutes, args.quick)
+        self.rng = random.Random(args.seed)
+        self.workdir = workdir
+        self.logs = workdir / "logs"
+        self.logs.mkdir()
+        self.db_url = f"sqlite:///{workdir / 'soak.db'}"
+        self.config = workdir / "newsbrief.toml"
+        self.sim = FeedSim(args.feeds, random.Random(args.seed + 1))
+        self.watch = PostWatch()
+        self.slack = SoakSlack(self.watch, ts_base=int(time.time()))
+        self.discord = SoakDiscord(self.watch, heartbeat_interval_ms=5000)
+        self.http: _FeedHTTPServer | None = None
+        self.processes: list[BotProcess] = []
+        self.kills: list[KillRecord] = []
+        self.windows: list[Window] = []
+        self.timeline: list[tuple[float, str]] = []
+        self.handover: dict[str, Any] = {}
+        self.chat_faults: Counter[str] = Counter()
+        self.crashes: list[str] = []
+        self.exit_codes: dict[str, int] = {}
+        self.t0 = time.time()
+        self.end_at = 0.0
+        self.long_lived: BotProcess | None = None
+        self._stop = threading.Event()
+        self._chat_faults_on = threading.Event()
+        self._chat_faults_on.set()
+        self._spawned = 0
+
+    # -- set-up -----------------------------------------------------------------------------------------------
+
+    def start_peers(self) -> None:
+        self.http = _FeedHTTPServer(("127.0.0.1", 0), _FeedHandler)
+        self.http.sim = self.sim
+        threading.Thread(target=self.http.serve_forever, args=(0.2,), name="feeds", daemon=True).start()
+        self.slack.start()
+        self.discord.start()
+        for channel in DISCORD_CHANNELS:
+            self.discord.add_channel(channel, DISCORD_GUILD, f"news-{channel[-2:]}")
+
+    def write_config(self) -> None:
+        assert self.http is not None
+        port = self.http.server_address[1]
+        feeds = "".join(
+            f'[[feeds]]\nurl = "http://127.0.0.1:{port}{f.path}"\nname = "Outlet {f.id}"\n'
+            f'interval = "{f.interval_s}s"\n'
+            for f in self.sim.feeds
+        )
+        topics = "".join(f"{name} = '{theme.query}'\n" for name, theme in THEMES.items())
+        self.config.write_text(
+            f"""[store]
+url = "{self.db_url}"
+[network]
+allow_private = ["127.0.0.1"]
+read_timeout = "{READ_TIMEOUT_S}s"
+connect_timeout = "2s"
+per_host = 16
+[poll]
+backfill = 0
+fetch_pages = false
+max_backoff = "{MAX_BACKOFF_S}s"
+[scheduler]
+lease = "{LEASE_S}s"
+sync_every = "{SYNC_S}s"
+[slack]
+api_url = "{self.slack.api_url}"
+[discord]
+api_url = "{self.discord.api_url}"
+guilds = [{DISCORD_GUILD}]
+[topics]
+{topics}
+{feeds}""",
+            encoding="utf-8",
+        )
+        now = datetime.now(UTC)
+        with Store(self.db_url) as store:
+            store.upgrade()
+            for platform, channel, topic in SUBSCRIPTIONS:
+                store.add_subscription(platform, channel, topic, schedule="* * * * *", tz="UTC", now=now, by="soak")
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1",
+               "NEWSBRIEF_LOG_LEVEL": "INFO", "SLACK_BOT_TOKEN": "xoxb-soak-bot-token",
+               "SLACK_APP_TOKEN": "xapp-soak-app-token", "DISCORD_TOKEN": "soak-discord-token"}  # fmt: skip
+        for name in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                     "https_proxy", "ALL_PROXY", "all_proxy"):  # fmt: skip
+            env.pop(name, None)
+        return env
+
+    # -- background threads -----------------------------------------------------------------------------------
+
+    def _publisher(self) -> None:
+        while not self._stop.wait(1.0):
+            self.sim.tick(1.0)
+
+    def _sampler(self) -> None:
+        while not self._stop.wait(RSS_EVERY_S):
+            for process in list(self.processes):
+                if process.alive:
+                    process.sample_rss()
+                    process.output()  # notes when a live leader loses its lease
+
+    def _chat_fault_injector(self) -> None:
+        """Before each minute's digests: maybe a 429 or a 5xx queued per platform; now and then a dropped
+        connection or a failing history read (what crash recovery asks)."""
+        rng = random.Random(self.args.seed + 2)
+        next_drop = time.time() + rng.uniform(20, 50)
+        while not self._stop.wait(0.5):
+            if not self._chat_faults_on.is_set():
+                continue
+            now = time.time()
+            if 49.5 <= now % 60 < 50.0:
+                self._queue_chat_faults(rng)
+                time.sleep(0.6)
+            if now > next_drop:
+                next_drop = now + rng.uniform(30, 70)
+                if rng.random() < 0.5:
+                    self.chat_faults["slack: Socket Mode connections dropped"] += self.slack.drop_connections()
+                else:
+                    self.chat_faults["discord: gateway connections dropped"] += self.discord.drop_connections(
+                        abrupt=True
+                    )
+
+    def _queue_chat_faults(self, rng: random.Random) -> None:
+        roll = rng.random()
+        if roll < 0.35:
+            self.slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=1)
+        elif roll < 0.55:
+            self.slack.fail_next("chat.postMessage", "internal_error", status=rng.choice((500, 503)), retry_after=None)
+        if rng.random() < 0.2:
+            self.slack.fail_next("conversations.history", "internal_error", status=500, retry_after=None)
+        channel = rng.choice(DISCORD_CHANNELS)
+        roll = rng.random()
+        if roll < 0.35:
+            self.discord.fail_next("POST", f"/channels/{channel}/messages", 429, retry_after=0.5)
+        elif roll < 0.55:
+            self.discord.fail_next("POST", f"/channels/{channel}/messages", 500)  # retried by discord.py
+        elif roll < 0.65:
+            self.discord.fail_next("POST", f"/channels/{channel}/messages", 503)  # raised: the slot fails
+        if rng.random() < 0.2:
+            self.discord.fail_next("GET", f"/channels/{rng.choice(DISCORD_CHANNELS)}/messages", 500)
+
+    # -- process control --------------------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return time.time() - self.t0
+
+    def note(self, text: str) -> None:
+        self.timeline.append((self.elapsed(), text))
+        if self.args.verbose:
+            print(f"[{self.elapsed():6.1f}s] {text}", flush=True)
+
+    def spawn(self, name: str | None = None) -> BotProcess:
+        self._spawned += 1
+        process = BotProcess(name or f"bot{self._spawned}", self.config, self.workdir, self.env(), self.logs)
+        self.processes.append(process)
+        self.note(f"started {process.name} (pid {process.pid})")
+        return process
+
+    def sleep_until(self, when: float) -> None:
+        """Sleep until ``when`` (elapsed seconds), watching for processes that die on their own."""
+        while self.elapsed() < when:
+            self.watch_processes()
+            time.sleep(min(0.2, max(0.0, when - self.elapsed())))
+
+    def watch_processes(self) -> None:
+        for process in self.processes:
+            if not process.alive and not process.expected_exit and process.ended is None:
+                process.ended = time.time()
+                tail = " | ".join(process.output().strip().splitlines()[-5:])
+                self.crashes.append(f"{process.name} (pid {process.pid}) exited with {process.popen.returncode} "
+                                    f"at {self.elapsed():.0f}s: {tail[-600:]}")  # fmt: skip
+                self.note(f"{process.name} exited on its own ({process.popen.returncode})")
+
+    def wait_leading(self, process: BotProcess, timeout: float = 90) -> bool:
+        marker = process.wait_for(LEADS, TOOK_OVER, timeout=timeout)
+        if marker is None:
+            self.watch_processes()
+            if process.alive:
+                self.crashes.append(f"{process.name} (pid {process.pid}) did not take the lead within {timeout:.0f}s")
+            self.note(f"{process.name} did not lead within {timeout:.0f}s")
+            return False
+        self.close_window()
+        self.note(f"{process.name} leads")
+        return True
+
+    def open_window(self, why: str) -> None:
+        self.windows.append(Window(time.time(), None, why))
+
+    def close_window(self) -> None:
+        for window in self.windows:
+            if window.end is None:
+                window.end = time.time()
+
+    def next_boundary(self, margin: float = 5.0) -> float:
+        """Elapsed seconds of the next minute boundary at least ``margin`` seconds away."""
+        now = time.time()
+        boundary = (math.floor(now / 60) + 1) * 60
+        if boundary - now < margin:
+            boundary += 60
+        return boundary - self.t0
+
+    def kill_cycle(self, leader: BotProcess, kind: str) -> BotProcess:
+        """Kill the leader one way, then start its successor after a random pause; returns the successor."""
+        record = KillRecord(0.0, leader.name, kind)
+        if kind.startswith("post:"):
+            platform = kind.split(":", 1)[1]
+            self.watch.arm(platform, leader.pid)
+            limit = min(80.0, max(5.0, self.plan.crash_until + 30 - self.elapsed()))
+            deadline = self.elapsed() + limit
+            while self.elapsed() < deadline and not self.watch.fired.is_set():
+                self.watch_processes()
+                self.watch.fired.wait(0.2)
+            self.watch.disarm()
+            if self.watch.fired.is_set():
+                record.ref = self.watch.fired_ref
+                leader.expected_exit = True
+                leader.popen.wait(timeout=30)
+                leader.ended = self.watch.fired_at
+                record.in_flight_after = self.slot_in_flight(record.ref)
+            else:
+                record.kind = f"uniform (no {platform} digest within {limit:.0f}s)"
+                leader.kill()
+        else:
+            if kind == "boundary":
+                self.sleep_until(self.next_boundary() + self.rng.uniform(0.0, 2.5))
+            else:
+                self.sleep_until(self.elapsed() + self.rng.uniform(3.0, 18.0))
+            leader.kill()
+        record.at = (leader.ended or time.time()) - self.t0
+        self.kills.append(record)
+        self.open_window(f"SIGKILL {leader.name} ({record.kind})")
+        self.note(f"SIGKILL {leader.name}: {record.kind}" + (f" after {record.ref} reached the fake" if record.ref
+                                                                  else ""))  # fmt: skip
+        self.sleep_until(self.elapsed() + self.rng.uniform(0.5, 4.0))
+        successor = self.spawn()
+        self.wait_leading(successor)
+        return successor
+
+    def slot_in_flight(self, ref: str | None) -> bool | None:
+        found = REF.fullmatch(ref or "")
+        if found is None:
+            return None
+        with Store(self.db_url) as store:
+            slot = store.get_slot(int(found.group(1)), found.group(2))
+        return slot is not None and slot.outcome is None
+
+    # -- the run ----------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.start_peers()
+        self.write_config()
+        self.t0 = time.time()
+        threads = [threading.Thread(target=t, daemon=True) for t in (self._publisher, self._sampler,
+                                                                     self._chat_fault_injector)]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        plan = self.plan
+        self.open_window("first start")
+        leader = self.spawn()
+        self.wait_leading(leader, timeout=120)
+        # 1. crash phase: the leader is killed again and again.
+        for kind in plan.kills:
+            if self.elapsed() > plan.crash_until or (kind.startswith("post:") and
+                                                     self.elapsed() > plan.crash_until - 20):  # fmt: skip
+                continue
+            leader = self.kill_cycle(leader, kind)
+        while len(self.kills) < plan.required_kills and self.elapsed() < plan.crash_until + 45:
+            leader = self.kill_cycle(leader, "uniform")
+        # 2. handover: L starts as a standby; the leader is stopped; L must take over at once.
+        standby = self.spawn("L")
+        self.long_lived = standby
+        standby.wait_for(RUNNING, timeout=90)
+        self.sleep_until(self.elapsed() + 5)
+        self.open_window(f"SIGTERM {leader.name} (handover)")
+        stopped_at = time.time()
+        self.exit_codes[leader.name] = leader.terminate()
+        took_over = standby.wait_for(TOOK_OVER, timeout=LEASE_S + 30)
+        self.handover = {"from": leader.name, "at": stopped_at, "took_over": took_over is not None,
+                         "latency": time.time() - stopped_at}  # fmt: skip
+        if took_over:
+            self.close_window()
+        self.note(f"SIGTERM {leader.name} (exit {self.exit_codes[leader.name]}); L took over: {took_over is not None}"
+                  f" after {self.handover['latency']:.1f}s")  # fmt: skip
+        self.sleep_until(self.elapsed() + 10)
+        second = self.spawn("S")  # a second process on the database again, as a standby, to the end
+        # 3. drain: no new entries, no faults.
+        drain_at = plan.total_s - plan.drain_s
+        self.sleep_until(drain_at)
+        with self.sim.lock:
+            self.sim.faults_on = False
+            self.sim.publishing = False
+        self._chat_faults_on.clear()
+        self.slack.clear_faults()
+        self.discord.clear_faults()
+        self.note("drain: publishing and faults stopped")
+        self.sleep_until(plan.total_s)
+        # 4. stop: S first, then L (whichever leads, the other one may take over for a moment: harmless).
+        self.end_at = time.time()
+        for process in (second, standby):
+            if process.alive:
+                self.exit_codes[process.name] = process.terminate()
+                self.note(f"SIGTERM {process.name}: exit {self.exit_codes[process.name]}")
+        self.watch_processes()
+        self._stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        for process in self.processes:
+            with contextlib.suppress(Exception):
+                process.close()
+        with contextlib.suppress(Exception):
+            self.slack.stop()
+        with contextlib.suppress(Exception):
+            self.discord.stop()
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# What the platforms hold
+
+
+@dataclass
+class Post:
+    """One digest message on a platform; ``stories`` holds each story's source links, headline link first."""
+
+    platform: str
+    channel: str
+    ref: str
+    part: str  # Slack: metadata part; Discord: the nonce
+    key: str  # Slack ts, Discord message id
+    arrived: float | None
+    stories: list[list[str]]
+
+
+_ARTICLE_URL = re.compile(r"https://outlet\d+\.example/news/\d+")
+_SLACK_STORY = re.compile(r"^\*\d+\. ")
+
+
+def _links(value: Any) -> list[str]:
+    found: list[str] = []
+    for url in _ARTICLE_URL.findall(json.dumps(value)):
+        if url not in found:
+            found.append(url)
+    return found
+
+
+def slack_posts(slack: FakeSlack, watch: PostWatch) -> list[Post]:
+    posts = []
+    for channel in SLACK_CHANNELS:
+        for message in slack.messages(channel):
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") != "newsbrief_digest" or not isinstance(payload.get("ref"), str):
+                continue
+            stories: list[list[str]] = []
+            for block in message.get("blocks") or []:  # a story starts with its "*N. <url|headline>*" section
+                text = str((block.get("text") or {}).get("text", "")) if block.get("type") == "section" else ""
+                if _SLACK_STORY.match(text):
+                    stories.append([])
+                if stories:
+                    stories[-1] += [u for u in _links(block) if u not in stories[-1]]
+            ts = str(message.get("ts"))
+            posts.append(Post("slack", channel, payload["ref"], str(payload.get("part")), ts,
+                              watch.arrivals.get(("slack", ts)), [s for s in stories if s]))  # fmt: skip
+    return posts
+
+
+def discord_posts(discord: FakeDiscord, watch: PostWatch) -> list[Post]:
+    posts = []
+    for channel in DISCORD_CHANNELS:
+        for message in discord.messages(channel):
+            embeds = message.get("embeds") or []
+            footers = " ".join(str((e.get("footer") or {}).get("text", "")) for e in embeds)
+            found = REF.search(footers)
+            if found is None:
+                continue
+            key = str(message.get("id"))
+            stories = [_links({"url": e.get("url"), "rest": e}) for e in embeds]  # one embed per story
+            posts.append(Post("discord", channel, found.group(0), str(message.get("nonce")), key,
+                              watch.arrivals.get(("discord", key)), [s for s in stories if s]))  # fmt: skip
+    return posts
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Checks
+
+
+def _ts(when: datetime) -> float:
+    """Seconds since the epoch of a stored time (SQLite may hand back naive UTC)."""
+    return (when.replace(tzinfo=UTC) if when.tzinfo is None else when).timestamp()
+
+
+def _slot_dt(slot: str) -> datetime:
+    return datetime.strptime(slot, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+
+
+def _short(items: Iterable[str], limit: int = 4) -> str:
+    items = list(items)
+    text = "; ".join(items[:limit])
+    return text + (f"; … {len(items) - limit} more" if len(items) > limit else "")
+
+
+@dataclass
+class Results:
+    checks: list[Check] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool, detail: str) -> None:
+        self.checks.append(Check(name, ok, detail))
+
+    def figure(self, name: str, value: object) -> None:
+        self.figures.append((name, str(value)))
+
+
+class Verifier:
+    """Compares the database with what the feed server, FakeSlack, FakeDiscord and the bots' output logged."""
+
+    def __init__(self, soak: Soak) -> None:
+        self.soak = soak
+        self.results = Results()
+        self.logs = {p.name: p.output() for p in soak.processes}
+        self.pid_names = {p.pid: p.name for p in soak.processes}
+
+    def holder_name(self, holder: str) -> str:
+        parts = holder.split(":")
+        pid = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else -1
+        return self.pid_names.get(pid, holder)
+
+    def run(self) -> Results:
+        soak, r = self.soak, self.results
+        with Store(soak.db_url) as store:
+            subs = store.list_subscriptions()
+            slots = {s.id: store.list_slots(s.id) for s in subs}
+            feeds = {f.url: f for f in store.list_feeds()}
+            self.check_run(subs, slots)
+            posts = slack_posts(soak.slack, soak.watch) + discord_posts(soak.discord, soak.watch)
+            self.check_slots(subs, slots)
+            self.check_platforms(subs, slots, posts)
+            self.check_console(subs, slots)
+            self.check_stories(store, posts, subs)
+            self.check_post_kills(slots, posts)
+            self.check_entries(store, feeds)
+            problems = store.integrity_check()
+            r.check("database integrity_check", not problems, "no problems" if not problems else _short(problems))
+        self.check_rss()
+        self.check_faults()
+        return r
+
+    # -- the run itself ---------------------------------------------------------------------------------------
+
+    def check_run(self, subs: list[Subscription], slots: dict[int, list[DigestSlot]]) -> None:
+        soak, r = self.soak, self.results
+        r.figure("minutes run", f"{(soak.end_at - soak.t0) / 60:.1f}")
+        r.figure("bot processes started", len(soak.processes))
+        kills = soak.kills
+        targeted = [k for k in kills if k.ref]
+        r.figure("SIGKILLs (random / boundary / post-ledger)",
+                 f"{len(kills)} ({sum(k.kind.startswith('uniform') for k in kills)} / "
+                 f"{sum(k.kind == 'boundary' for k in kills)} / {len(targeted)})")  # fmt: skip
+        r.figure("restarts after a kill", len(kills))
+        r.figure("handovers (SIGTERM of the leader)", 1 if soak.handover else 0)
+        windows = [w for w in soak.windows if w.end is not None and w.why != "first start"]
+        if windows:
+            r.figure("leaderless after a kill/stop (s, mean / max)",
+                     f"{sum(w.end - w.start for w in windows if w.end) / len(windows):.1f} / "
+                     f"{max(w.end - w.start for w in windows if w.end):.1f}")  # fmt: skip
+        required = soak.plan.required_kills
+        ok = len(kills) >= required and (soak.plan.quick or len(targeted) >= 1)
+        r.check("kills", ok, f"{len(kills)} SIGKILLs of the leader (need {required}), {len(targeted)} between a "
+                             f"post and its ledger write")  # fmt: skip
+        exits = [f"{name}: {code}" for name, code in soak.exit_codes.items() if code != 0]
+        r.check("no crash; clean SIGTERM exits", not soak.crashes and not exits,
+                _short(soak.crashes + exits) if soak.crashes or exits else
+                f"{len(soak.exit_codes)} SIGTERMs, all exit 0; no unexpected exit")  # fmt: skip
+        hand = soak.handover
+        if hand:
+            long_lived = soak.long_lived
+            later = [s for sub in subs for s in slots[sub.id]
+                     if long_lived is not None and f":{long_lived.pid}:" in f":{s.claimed_by}:"
+                     and _slot_dt(s.slot).timestamp() > hand["at"]]  # fmt: skip
+            due_after = list(range(math.ceil(hand["at"] / 60) * 60, int(soak.end_at) - 10, 60))
+            ok = bool(hand["took_over"]) and hand["latency"] <= LEASE_S + 5 and (bool(later) or not due_after)
+            r.check("scheduler handover", ok, f"{hand['from']} stopped, L printed 'took over' after "
+                    f"{hand['latency']:.1f}s; L then claimed {len(later)} slots ({len(due_after)} slot times "
+                    "per subscription came after the handover)")  # fmt: skip
+        else:
+            r.check("scheduler handover", False, "no handover happened")
+        lost = [f"{p.name} at +{t - soak.t0:.0f}s" for p in soak.processes for t in p.lease_lost_at]
+        r.check("leader changed only when killed or stopped", not lost, "ok" if not lost else
+                "a live leader lost its lease to the standby: " + _short(lost))  # fmt: skip
+        recoveries: Counter[str] = Counter()
+        for text in self.logs.values():
+            recoveries.update(m.group(1) for m in re.finditer(r", left unfinished by \S+: (\w+)", text))
+        r.figure("claims finished by recovery: posted / empty / failed / retry later",
+                 f"{recoveries['posted']} / {recoveries['empty']} / {recoveries['failed']} / "
+                 f"{recoveries['skipped']}")  # fmt: skip
+
+    # -- slots ------------------------------------------------------------------------------------------------
+
+    def due_slots(self, sub: Subscription) -> list[str]:
+        first = math.ceil(_ts(sub.created_at) / 60) * 60
+        last = math.floor((self.soak.end_at - 10) / 60) * 60
+        return [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%MZ") for t in range(first, last + 1, 60)]
+
+    def coalesced(self, slot: str) -> bool:
+        """A slot time inside a leaderless stretch that also holds a later slot time (the scheduler runs a
+        missed job once, for the latest slot)."""
+        at = _slot_dt(slot).timestamp()
+        for window in self.soak.windows:
+            end = window.end or self.soak.end_at
+            if window.start <= at <= end and at + 60 <= end:
+                return True
+        return False
+
+    def check_slots(self, subs: list[Subscription], slots: dict[int, list[DigestSlot]]) -> None:
+        r = self.results
+        due = claimed = lost_excused = 0
+        outcomes: Counter[str] = Counter()
+        lost: list[str] = []
+        stale: list[str] = []
+        pending = 0
+        for sub in subs:
+            have = {s.slot: s for s in slots[sub.id]}
+            for slot in self.due_slots(sub):
+                due += 1
+                if slot in have:
+                    claimed += 1
+                elif self.coalesced(slot):
+                    lost_excused += 1
+                else:
+                    lost.append(f"sub {sub.id} ({sub.platform}) {slot}{self.context(slot)}")
+            for s in slots[sub.id]:
+                outcomes[s.outcome or "in flight"] += 1
+                if s.outcome is None:
+                    age = self.soak.end_at - _ts(s.claimed_at)
+                    if age > RECOVER_AFTER_S + 2 * SYNC_S + 20:
+                        stale.append(f"sub {sub.id} {s.slot} claimed by {self.holder_name(s.claimed_by)} "
+                                     f"{age:.0f}s before the end")  # fmt: skip
+                    else:
+                        pending += 1
+        r.figure("slots due / claimed", f"{due} / {claimed}")
+        r.figure(
+            "slots posted / empty / failed / in flight",
+            f"{outcomes['posted']} / {outcomes['empty']} / {outcomes['failed']} / {outcomes['in flight']}",
+        )
+        r.figure("slots lost (no claim) / excused as coalesced", f"{len(lost)} / {lost_excused}")
+        late = [s for sub in subs for s in slots[sub.id] if s.finished_at is not None
+                and _ts(s.finished_at) - _slot_dt(s.slot).timestamp() > 60]  # fmt: skip
+        r.figure("slots finished more than 60 s after their time", len(late))
+        r.check("every due slot claimed", not lost, "none lost" if not lost else "LOST: " + _short(lost))
+        r.check("no claim left in flight", not stale, f"{pending} recent claim(s) still within the recovery delay"
+                if not stale else "never finished: " + _short(stale))  # fmt: skip
+
+    def context(self, slot: str) -> str:
+        at = _slot_dt(slot).timestamp()
+        near = [f"{w.why} {w.start - at:+.1f}s..{(w.end or self.soak.end_at) - at:+.1f}s"
+                for w in self.soak.windows if w.start - 60 <= at <= (w.end or self.soak.end_at) + 60]  # fmt: skip
+        return f" [near: {', '.join(near)}]" if near else " [no downtime near it]"
+
+    # -- exactly once on Slack and Discord --------------------------------------------------------------------
+
+    def check_platforms(self, subs: list[Subscription], slots: dict[int, list[DigestSlot]], posts: list[Post]) -> None:
+        r = self.results
+        by_sub = {s.id: s for s in subs}
+        for platform in ("slack", "discord"):
+            mine = [p for p in posts if p.platform == platform]
+            copies: Counter[tuple[str, str]] = Counter((p.ref, p.part) for p in mine)
+            refs = {p.ref for p in mine}
+            doubled = [f"{ref} part {part} x{n}" for (ref, part), n in copies.items() if n > 1]
+            db: dict[str, DigestSlot] = {}
+            for sub in subs:
+                if sub.platform == platform:
+                    for s in slots[sub.id]:
+                        db[f"sub:{sub.id}:{s.slot}"] = s
+            missing = [f"{ref} ({self.holder_name(s.claimed_by)})" for ref, s in db.items()
+                       if s.outcome == "posted" and ref not in refs]  # fmt: skip
+            orphans = []
+            for ref in sorted(refs):
+                claim = db.get(ref)
+                found = REF.fullmatch(ref)
+                if found is None or int(found.group(1)) not in by_sub:
+                    orphans.append(f"{ref}: unknown subscription")
+                elif claim is None:
+                    orphans.append(f"{ref}: no claim in the database")
+                elif claim.outcome is None:
+                    age = self.soak.end_at - _ts(claim.claimed_at)
+                    if age > RECOVER_AFTER_S + 2 * SYNC_S + 20:
+                        orphans.append(f"{ref}: still in flight {age:.0f}s after its claim")
+                elif claim.outcome != "posted":
+                    orphans.append(f"{ref}: database outcome {claim.outcome}")
+            posted = sum(1 for s in db.values() if s.outcome == "posted")
+            r.figure(f"{platform} digests: on the platform / posted in the database", f"{len(refs)} / {posted}")
+            problems = [f"doubled {d}" for d in doubled] + [f"missing {m}" for m in missing] + orphans
+            r.check(f"{platform}: exactly one digest per posted slot", not problems,
+                    "ok" if not problems else _short(problems))  # fmt: skip
+
+    def check_console(self, subs: list[Subscription], slots: dict[int, list[DigestSlot]]) -> None:
+        r = self.results
+        printed: Counter[str] = Counter()
+        for text in self.logs.values():
+            for found in re.finditer(r"Digest: (\S+) → (\S+) · \d{4}-\d\d-\d\d \d\d:\d\d UTC", text):
+                printed[found.group(2)] += 1
+        recovered: Counter[int] = Counter()
+        for text in self.logs.values():
+            for found in RECOVERED.finditer(text):
+                recovered[int(found.group(1))] += 1
+        problems, total_printed, total_posted = [], 0, 0
+        for sub in subs:
+            if sub.platform != "console":
+                continue
+            posted = sum(1 for s in slots[sub.id] if s.outcome == "posted")
+            shown = printed[sub.channel]
+            total_printed, total_posted = total_printed + shown, total_posted + posted
+            if not posted <= shown <= posted + recovered[sub.id]:
+                problems.append(f"{sub.channel}: printed {shown}, posted {posted}, recovered {recovered[sub.id]}")
+        r.figure("console digests: printed / posted in the database", f"{total_printed} / {total_posted}")
+        r.check("console: posted <= printed <= posted + recovered", not problems, "ok" if not problems
+                else _short(problems))  # fmt: skip
+
+    # -- stories ----------------------------------------------------------------------------------------------
+
+    def check_stories(self, store: Store, posts: list[Post], subs: list[Subscription]) -> None:
+        """No story twice in one channel without new reporting; every story the ledger records as posted to a
+        channel is in one of that channel's digests."""
+        r = self.results
+        article_cache: dict[str, Article | None] = {}
+        members: dict[str, list[Article]] = {}
+
+        def story_of(url: str) -> str | None:
+            if url not in article_cache:
+                article_cache[url] = store.get_article(url)
+            article = article_cache[url]
+            return article.story_id if article is not None else None
+
+        appearances: dict[tuple[str, str], list[tuple[float, float, str]]] = defaultdict(list)
+        shown: dict[str, set[str]] = defaultdict(set)  # channel -> stories of every source link shown there
+        unknown = renewed = 0
+        problems: list[str] = []
+        for post in posts:
+            seen: set[str] = set()
+            slot_at = _slot_dt(REF.fullmatch(post.ref).group(2)).timestamp()  # type: ignore[union-attr]
+            for links in post.stories:
+                shown[post.channel].update(filter(None, (story_of(u) for u in links)))
+                story = story_of(links[0])
+                if story is None:
+                    unknown += 1
+                    continue
+                if story in seen:
+                    problems.append(f"{post.ref}: story {story} twice in one digest")
+                seen.add(story)
+                appearances[(post.channel, story)].append((slot_at, post.arrived or slot_at + 60, post.ref))
+        for (channel, story), seen_at in appearances.items():
+            seen_at.sort()
+            distinct: list[tuple[float, float, str]] = []
+            for item in seen_at:
+                if not distinct or distinct[-1][2] != item[2]:
+                    distinct.append(item)
+            for (slot1, _, ref1), (_, arrived2, ref2) in itertools.pairwise(distinct):
+                if story not in members:
+                    members[story] = store.story_articles(story)
+                gained = sum(1 for a in members[story] if slot1 < _ts(a.first_seen) <= arrived2)
+                if gained >= RENEWAL:
+                    renewed += 1
+                else:
+                    problems.append(f"{channel}: story {story} in {ref1} and again in {ref2} with {gained} new "
+                                    f"article(s) in between (renewal needs {RENEWAL})")  # fmt: skip
+        r.figure("story appearances on Slack+Discord (channel, story) / renewed", f"{len(appearances)} / {renewed}")
+        if unknown:
+            r.notes.append(f"{unknown} headline link(s) in digests matched no stored article")
+        r.check("no story posted twice to a channel", not problems, "ok" if not problems else _short(problems, 3))
+        never: list[str] = []
+        recorded_total = 0
+        for sub in subs:
+            if sub.platform in ("slack", "discord"):
+                recorded = store.posted_story_counts(sub.id)
+                recorded_total += len(recorded)
+                never += [f"sub {sub.id} ({sub.channel}): {story}" for story in recorded
+                          if story not in shown[sub.channel]]  # fmt: skip
+        r.figure("stories the ledger records as posted (Slack+Discord) / never shown", f"{recorded_total} / "
+                                                                                        f"{len(never)}")  # fmt: skip
+        r.check("ledger's posted stories were shown", not never, "ok" if not never else
+                f"{len(never)} recorded as posted but in no digest of the channel: " + _short(never, 3))  # fmt: skip
+
+    def check_post_kills(self, slots: dict[int, list[DigestSlot]], posts: list[Post]) -> None:
+        """Each kill between a post and its ledger write: the slot was in flight right after it, and it ends up
+        "posted" with exactly one copy on the platform (found by recovery, not posted again)."""
+        r = self.results
+        targeted = [k for k in self.soak.kills if k.ref]
+        if not targeted:
+            if not self.soak.plan.quick:
+                r.check("post/ledger kills recovered", False, "no kill landed between a post and its ledger write")
+            return
+        problems, details = [], []
+        for kill in targeted:
+            found = REF.fullmatch(kill.ref or "")
+            assert found is not None
+            claim = next((s for s in slots.get(int(found.group(1)), []) if s.slot == found.group(2)), None)
+            copies = Counter(p.part for p in posts if p.ref == kill.ref)
+            outcome = (claim.outcome or "in flight") if claim is not None else "no claim"
+            # a recovery that could not ask the platform leaves the claim in flight, re-stamped, for a later try
+            pending = (
+                claim is not None
+                and claim.outcome is None
+                and (self.soak.end_at - _ts(claim.claimed_at) <= RECOVER_AFTER_S + 2 * SYNC_S + 20)
+            )
+            details.append(f"{kill.ref}: in flight after the kill: {kill.in_flight_after}; at the end "
+                           f"{outcome}{' (recovery pending)' if pending else ''}, {sum(copies.values())} "
+                           f"message(s)")  # fmt: skip
+            bad_copies = not copies or any(n != 1 for n in copies.values())
+            if not kill.in_flight_after or bad_copies or (outcome != "posted" and not pending):
+                problems.append(details[-1])
+        r.check("post/ledger kills recovered", not problems, _short(problems if problems else details, 3))
+
+    # -- entries ----------------------------------------------------------------------------------------------
+
+    def check_entries(self, store: Store, feeds: dict[str, Feed]) -> None:
+        r, sim = self.results, self.soak.sim
+        assert self.soak.http is not None
+        port = self.soak.http.server_address[1]
+        served = stored = excused = 0
+        failing_feeds = 0
+        problems: list[str] = []
+        stale: list[str] = []
+        for feed in sim.feeds:
+            db = feeds.get(f"http://127.0.0.1:{port}{feed.path}")
+            if db is None:
+                problems.append(f"feed {feed.id} not in the store")
+                continue
+            polled = _ts(db.last_polled_at) if db.last_polled_at is not None else None
+            error_at = _ts(db.last_error_at) if db.last_error_at is not None else None
+            failing = (not db.enabled or db.consecutive_failures > 0
+                       or (error_at is not None and polled is not None and error_at >= polled))  # fmt: skip
+            failing_feeds += int(failing)
+            for entry in feed.entries:
+                if entry.first_served is None:
+                    continue
+                served += 1
+                article = store.get_article(entry.link)
+                if article is not None and db.url in article.feeds:
+                    stored += 1
+                    if not failing and article.title != entry.title:
+                        stale.append(f"{entry.link}: stored {article.title!r}, latest {entry.title!r}")
+                elif failing:
+                    excused += 1
+                else:
+                    problems.append(f"{entry.link} (feed {feed.id}, first served at "
+                                    f"+{entry.first_served - self.soak.t0:.0f}s)")  # fmt: skip
+        r.figure("feeds / failing at the end (recorded error)", f"{len(sim.feeds)} / {failing_feeds}")
+        r.figure("entries published (backlog + new) / updates", f"{sim.published} / {sim.updates}")
+        r.figure("entries served / stored / excused by a recorded error", f"{served} / {stored} / {excused}")
+        r.figure("feed responses: 200 / 304 / faulty", f"{sim.responses['200']} / {sim.responses['304']} / "
+                                                       f"{sim.responses['fault']}")  # fmt: skip
+        r.check("every served entry stored or its feed in error", not problems,
+                "ok" if not problems else f"{len(problems)} missing: " + _short(problems))  # fmt: skip
+        r.check("healthy feeds: latest version stored", not stale, "ok" if not stale else _short(stale, 3))
+
+    # -- memory and faults ------------------------------------------------------------------------------------
+
+    def check_rss(self) -> None:
+        r, process = self.results, self.soak.long_lived
+        if process is None or len(process.rss) < 2:
+            r.check("RSS growth < 20%", False, "no samples of the long-lived process")
+            return
+        life = process.rss[-1][0]
+        mark = 120.0 if life >= 200 else life / 2
+        base = min(process.rss, key=lambda s: abs(s[0] - mark))
+        last = process.rss[-1]
+        growth = (last[1] - base[1]) / base[1]
+        r.figure(f"RSS of L at {base[0]:.0f}s / at {last[0]:.0f}s (end) / growth",
+                 f"{base[1] / 1024:.1f} MB / {last[1] / 1024:.1f} MB / {growth * 100:+.1f}%")  # fmt: skip
+        peak = max(kb for _, kb in process.rss)
+        r.figure("RSS of L: peak", f"{peak / 1024:.1f} MB")
+        label = "minute 2" if mark == 120.0 else f"mid-life ({mark:.0f}s, --quick)"
+        r.check("RSS growth < 20%", growth < RSS_GROWTH_LIMIT, f"{growth * 100:+.1f}% from {label} to the end")
+
+    def check_faults(self) -> None:
+        r, soak = self.results, self.soak
+        faults = Counter(soak.sim.faults)
+        for call in soak.slack.calls:
+            if call.status == 429 or call.status >= 500:
+                faults[f"slack {call.method}: HTTP {call.status}"] += 1
+        for dcall in soak.discord.calls:
+            if dcall.status == 429 or dcall.status >= 500:
+                faults[f"discord {dcall.method} {re.sub(r'/[0-9]+', '/ID', dcall.path)}: HTTP {dcall.status}"] += 1
+        faults.update(soak.chat_faults)
+        for kind, count in sorted(faults.items()):
+            r.figure(f"fault: {kind}", count)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Report
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def report(soak: Soak, results: Results) -> None:
+    print()
+    print(f"Soak: {len(soak.sim.feeds)} feeds, {len(SUBSCRIPTIONS)} subscriptions (console, Slack, Discord) every "
+          f"minute; lease {LEASE_S}s, sync every {SYNC_S}s; seed {soak.args.seed}; logs in {soak.logs}")  # fmt: skip
+    print()
+    print(_table(["figure", "value"], [[name, value] for name, value in results.figures]))
+    print()
+    print("timeline: " + "; ".join(f"+{t:.0f}s {text}" for t, text in soak.timeline))
+    print()
+    rows = [[c.name, "PASS" if c.ok else "FAIL", c.detail] for c in results.checks]
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    for name, verdict, detail in rows:
+        print(f"{name.ljust(widths[0])}  {verdict.ljust(widths[1])}  {detail}")
+    for note in results.notes:
+        print(f"note: {note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="soak length, 3 to 9 (default 8)")
+    parser.add_argument("--quick", action="store_true", help="a 2-minute smoke run (fewer kills)")
+    parser.add_argument("--feeds", type=int, default=FEEDS)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, config, logs) on success too")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the timeline as it happens")
+    args = parser.parse_args(argv)
+    if not args.quick and not 3 <= args.minutes <= 9:
+        parser.error("--minutes must be between 3 and 9 (the whole run stays under 10 minutes)")
+    started = time.time()
+    tmp = Path(tempfile.mkdtemp(prefix="newsbrief-soak-"))
+    soak = Soak(args, tmp)
+    try:
+        print(f"soak: {'quick, 2' if args.quick else f'{args.minutes:g}'} minutes in {tmp} ...", flush=True)
+        soak.run()
+        results = Verifier(soak).run()
+    finally:
+        soak.close()
+    report(soak, results)
+    failed = [c for c in results.checks if not c.ok]
+    print(f"\nsoak finished in {time.time() - started:.0f} s: "
+          f"{'all checks passed' if not failed else f'{len(failed)} check(s) FAILED'}")  # fmt: skip
+    if not args.keep and not failed:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
