@@ -138,8 +138,12 @@ def _digest(
     window: timedelta,
     limit: int,
     renewal: int,
+    slot: str | None = None,
 ) -> tuple[Briefing, list[StoryRef]] | None:
     posted = store.posted_story_counts(subscription.id)
+    # stories of this subscription's digests still in flight count as posted (their ledger comes later)
+    for key, count in store.planned_story_counts(subscription.id, except_slot=slot).items():
+        posted[key] = max(posted.get(key, 0), count)
     # Ask for enough stories that the ones filtered out below cannot starve the digest.
     result = make_briefing(store, subscription.topic, topics=topics, now=now, window=window,
                            limit=limit + min(len(posted), 100))  # fmt: skip
@@ -233,7 +237,8 @@ async def _post_claimed(
 ) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
-            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal
+            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal,
+            slot=slot,
         )
     except Exception:
         log.exception("digest of subscription %s (%s) for slot %s: building failed", subscription.id,
@@ -248,6 +253,8 @@ async def _post_claimed(
                            window_hours=window.total_seconds() / 3600, topic=subscription.topic)  # fmt: skip
         built = (nothing, [])
     briefing, refs = built
+    if refs:  # written down before posting: see Store.plan_slot
+        await asyncio.to_thread(store.plan_slot, subscription.id, slot, {r.key: r.article_count for r in refs})
     try:
         message_ref = await post(briefing)
     except ChannelUnavailable as exc:
@@ -301,9 +308,15 @@ async def recover_digest(
         log.warning("digest of subscription %s for slot %s: cannot check whether it was posted; trying again later",
                     subscription.id, claim.slot, exc_info=True)  # fmt: skip
         return "skipped"
+    if found is not None and claim.planned is not None:  # record the stories it set out to post
+        await asyncio.to_thread(_record_planned, store, subscription, claim.slot, claim.planned, found, now)
+        log.info("digest of subscription %s for slot %s was posted before a crash (%s); recorded", subscription.id,
+                 claim.slot, found)  # fmt: skip
+        return "posted"
     if found is not None:
         built = await asyncio.to_thread(
-            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal
+            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal,
+            slot=claim.slot,
         )
         await asyncio.to_thread(_record, store, subscription, claim.slot, built[1] if built else [], found, now)
         log.info("digest of subscription %s for slot %s was posted before a crash (%s); recorded", subscription.id,
@@ -316,6 +329,13 @@ async def recover_digest(
         return "failed"
     return await _post_claimed(store, subscription, claim.slot, post=post, topics=topics, now=now, window=window,
                                limit=limit, renewal=renewal)  # fmt: skip
+
+
+def _record_planned(
+    store: Store, subscription: Subscription, slot: str, planned: Mapping[str, int], message_ref: str, now: datetime
+) -> None:
+    store.record_posted(subscription.id, planned, now)
+    store.finish_slot(subscription.id, slot, "posted", message_ref, now)
 
 
 def _record(

@@ -285,3 +285,31 @@ def test_cli_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "posts to Slack: set SLACK_BOT_TOKEN" in capsys.readouterr().err
     assert main(["--config", config, "digest", "99", "--dry-run"]) == 1
     assert "no subscription 99" in capsys.readouterr().err
+
+
+def test_stories_of_a_digest_in_flight_are_not_posted_again_and_are_what_recovery_records(
+    store: Store, sub: Subscription
+) -> None:
+    """A digest's stories are written down with its claim before posting: the next digest leaves them out while
+    the first is unrecorded (its poster died), and finishing the first records exactly those stories."""
+    from bot.digests import recover_digest
+
+    article(store, 1, "s_talks")
+    assert store.claim_slot(sub.id, "s1", by="dead", now=NOW)
+    store.plan_slot(sub.id, "s1", {"s_talks": 1})
+    assert store.get_slot(sub.id, "s1").planned == {"s_talks": 1}  # type: ignore[union-attr]
+    assert build_digest(store, sub, topics=TOPICS, now=NOW) is None  # s_talks is on its way already
+    article(store, 2, "s_power", title="Kyiv restores power")
+    later = build_digest(store, sub, topics=TOPICS, now=NOW)
+    assert later is not None and [s.headline for s in later.stories] == ["Kyiv restores power"]
+    claim = store.get_slot(sub.id, "s1")
+    assert claim is not None
+
+    async def found(_since: datetime) -> str | None:
+        return "msg-before-crash"
+
+    outcome = asyncio.run(recover_digest(store, sub, claim, post=Poster(), find=found, topics=TOPICS, now=NOW,
+                                         by="alive", grace=timedelta(hours=1)))  # fmt: skip
+    assert outcome == "posted"
+    assert store.posted_story_counts(sub.id) == {"s_talks": 1}  # what it set out to post, not a rebuilt digest
+    assert store.planned_story_counts(sub.id) == {}

@@ -44,7 +44,7 @@ def add(
 def test_upgrade_is_idempotent_and_creates_tables(store: Store, store_url: str) -> None:
     store.upgrade()
     store.upgrade()
-    assert store.current_revision() == store.head_revision() == "0003"
+    assert store.current_revision() == store.head_revision() == "0004"
     engine = create_engine(store_url)
     try:
         tables = set(inspect(engine).get_table_names())

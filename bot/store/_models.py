@@ -179,6 +179,7 @@ class DigestSlotRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(8))
     message_ref: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+    planned: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PostedStoryRow(Base):

@@ -184,6 +184,7 @@ def _slot(row: DigestSlotRow) -> DigestSlot:
         outcome=outcome,
         message_ref=row.message_ref,
         finished_at=row.finished_at,
+        planned={str(k): int(v) for k, v in row.planned.items()} if row.planned else None,
     )
 
 
@@ -1093,6 +1094,36 @@ class Store:
                 .values(claimed_by=by, claimed_at=now)
             )
             return bool(_rowcount(result))
+
+    def plan_slot(self, sub_id: int, slot: str, stories: Mapping[str, int]) -> None:
+        """Write down the stories (key -> article count) a claimed slot's digest is about to post, before it is
+        posted: they count as posted for the subscription's next digests until the outcome is recorded, and a
+        process finishing the slot after a crash records these. ``KeyError`` when the slot was never claimed."""
+
+        def work(session: Session) -> None:
+            row = session.scalar(
+                select(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id, DigestSlotRow.slot == slot)
+            )
+            if row is None:
+                raise KeyError(f"subscription {sub_id}: slot {slot} was never claimed")
+            row.planned = {str(k): int(v) for k, v in stories.items()}
+
+        self._run(work)
+
+    def planned_story_counts(self, sub_id: int, *, except_slot: str | None = None) -> dict[str, int]:
+        """The stories planned by the subscription's digests still in flight (claimed, not finished), but the
+        one of ``except_slot``."""
+        stmt = select(DigestSlotRow.planned).where(
+            DigestSlotRow.subscription_id == sub_id, DigestSlotRow.outcome.is_(None), DigestSlotRow.planned.is_not(None)
+        )
+        if except_slot is not None:
+            stmt = stmt.where(DigestSlotRow.slot != except_slot)
+        counts: dict[str, int] = {}
+        with self._sessions() as session:
+            for (planned,) in session.execute(stmt):
+                for key, count in (planned or {}).items():
+                    counts[str(key)] = max(counts.get(str(key), 0), int(count))
+        return counts
 
     def get_slot(self, sub_id: int, slot: str) -> DigestSlot | None:
         """A subscription's claim of one slot with its outcome, or ``None`` when unclaimed."""

@@ -128,6 +128,8 @@ class DigestSlot:
     outcome: SlotOutcome | None
     message_ref: str | None
     finished_at: datetime | None
+    planned: dict[str, int] | None = None
+    """The stories (key -> article count) the digest set out to post, once built (see ``Store.plan_slot``)."""
 
 
 @dataclass(frozen=True, slots=True)
