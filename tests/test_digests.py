@@ -103,6 +103,9 @@ def test_record_posted(store: Store, sub: Subscription) -> None:
     store.record_posted(sub.id, {"s_1": 2, "s_2": 1}, NOW)
     store.record_posted(sub.id, {"s_1": 5}, NOW)
     assert store.posted_story_counts(sub.id) == {"s_1": 5, "s_2": 1}
+    # an older digest finished late (after a crash) does not make s_1 look new again
+    store.record_posted(sub.id, {"s_1": 3}, NOW)
+    assert store.posted_story_counts(sub.id) == {"s_1": 5, "s_2": 1}
 
 
 # ---------------------------------------------------------------------------------------------- digests

@@ -1145,7 +1145,8 @@ class Store:
 
     def record_posted(self, sub_id: int, story_ids_with_counts: Mapping[str, int], now: datetime) -> None:
         """Record that a digest of the subscription carried these stories, each with its article count at the
-        time (a story posted before is updated to the new count)."""
+        time. A story posted before keeps the higher count: an older digest recorded late (finished after a crash)
+        must not make a story look new again."""
 
         def work(session: Session) -> None:
             for story_id, count in sorted(story_ids_with_counts.items()):
@@ -1153,7 +1154,7 @@ class Store:
                 if row is None:
                     session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_id, posted_at=now,
                                                article_count_at_post=count))  # fmt: skip
-                else:
+                elif count >= row.article_count_at_post:
                     row.posted_at, row.article_count_at_post = now, count
 
         self._run(work)
