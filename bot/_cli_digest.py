@@ -147,14 +147,13 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
         outcome = asyncio.run(run_digest(store, sub, slot, post=post, topics=settings.topics, now=now,
                                          by=f"cli:{socket.gethostname()}:{os.getpid()}"))  # fmt: skip
+        after = store.get_subscription(sub.id)
     if outcome == "skipped":
         print(f"Subscription {sub.id} ({sub.topic}): already posted for this slot ({slot}).")
     elif outcome == "empty":
         print(f"Nothing new for subscription {sub.id} ({sub.topic}): nothing posted.")
     elif outcome == "failed":
-        with open_store(settings) as store:
-            store_state = store.get_subscription(sub.id)
-        paused = store_state.paused_reason if store_state is not None and store_state.paused else None
+        paused = after.paused_reason if after is not None and after.paused else None
         raise CommandError(f"digest: posting subscription {sub.id} failed (recorded for slot {slot})"
                            + (f"; subscription paused: {paused}" if paused else ""))  # fmt: skip
     return 0

@@ -353,6 +353,8 @@ async def _start_web(
 ) -> WebServer | None:
     """Serve /healthz and /metrics on ``listen``; a failure to bind is reported and the bot runs on without."""
 
+    head = store.head_revision()  # read from the migration scripts once, not on every request
+
     def health() -> dict[str, object]:
         snapshot: dict[str, object] = {"status": "ok", **scheduler.health()}
         try:
@@ -360,7 +362,7 @@ async def _start_web(
         except Exception as exc:
             snapshot.update(status="error", store=f"unreachable: {exc.__class__.__name__}")
         else:
-            snapshot["store"] = "ok" if revision == store.head_revision() else f"schema at {revision}, needs upgrade"
+            snapshot["store"] = "ok" if revision == head else f"schema at {revision}, needs upgrade"
             if snapshot["store"] != "ok":
                 snapshot["status"] = "error"
         return snapshot
