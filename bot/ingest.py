@@ -302,7 +302,12 @@ def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[F
     for feed in settings.feeds:
         if store.get_feed(feed.url) is None:
             interval = int(feed.interval or settings.poll.interval)
-            added.append(store.add_feed(feed.url, name=feed.name, interval_s=interval, tags=feed.tags, now=now))
+            try:
+                added.append(store.add_feed(feed.url, name=feed.name, interval_s=interval, tags=feed.tags, now=now))
+            except ValueError:
+                if store.get_feed(feed.url) is None:
+                    raise
+                # another process starting on the same database added it first
     return added
 
 

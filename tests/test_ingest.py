@@ -13,7 +13,7 @@ import pytest
 from bot.config import Settings, settings_from_mapping
 from bot.ingest import Ingestor, fetch_policy, load_story_index, sync_config_feeds
 from bot.sources import Fetcher
-from bot.store import Store
+from bot.store import Feed, Store
 from tests.feedserver import FeedServer, Item, rss_feed
 
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
@@ -212,6 +212,25 @@ def test_config_feeds_are_added_once(store: Store) -> None:
     added = sync_config_feeds(store, settings, NOW)
     assert [(f.url, f.name, f.interval_s) for f in added] == [("https://example.org/a.xml", "A", 3600)]
     assert sync_config_feeds(store, settings, NOW) == []
+
+
+def test_config_feeds_added_meanwhile_by_another_process_are_not_an_error(store: Store) -> None:
+    """Two bots starting together sync the same config: the one that loses the race takes the other's feed."""
+
+    class Racing(Store):
+        """This process's store; another process adds the feed between our lookup and our insert."""
+
+        def get_feed(self, id_or_url: int | str) -> Feed | None:
+            found = super().get_feed(id_or_url)
+            if found is None and not raced:
+                raced.append(store.add_feed(str(id_or_url), name="B", interval_s=60, now=NOW))
+            return found
+
+    raced: list[Feed] = []
+    settings = settings_from_mapping({"feeds": [{"url": "https://example.org/a.xml", "name": "A"}]})
+    with Racing(store.url) as ours:
+        assert sync_config_feeds(ours, settings, NOW) == []
+    assert [f.id for f in raced] == [f.id for f in store.list_feeds()]
 
 
 async def test_date_churn_duplicate_guids_and_broken_xml_lose_nothing(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,34 @@ def test_upgrade_is_idempotent_and_creates_tables(store: Store, store_url: str) 
     assert {"feeds", "articles", "feed_articles", "stories", "digest_citations", "subscriptions", "digest_slots",
         "posted_stories", "alembic_version"} <= tables
     assert store.integrity_check() == []
+
+
+def test_processes_starting_together_on_a_new_database_upgrade_one_after_another(store_url: str) -> None:
+    """Two bots started at once on an empty database: each runs the migrations; neither may fail on tables the
+    other just created (SQLite runs DDL outside the transaction, so a lock file serializes it there)."""
+    stores = [Store(store_url) for _ in range(4)]
+    start = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def upgrade(s: Store) -> None:
+        start.wait()
+        try:
+            s.upgrade()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=upgrade, args=(s,)) for s in stores]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        assert all(s.current_revision() == s.head_revision() for s in stores)
+        assert stores[0].integrity_check() == []
+    finally:
+        for s in stores:
+            s.close()
 
 
 def test_sqlite_file_uses_wal_and_foreign_keys(tmp_path: Path) -> None:

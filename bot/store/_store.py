@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -279,13 +280,35 @@ class Store:
         return config
 
     def upgrade(self) -> None:
-        """Apply every pending migration (idempotent; PostgreSQL upgrades are serialized by an advisory lock)."""
+        """Apply every pending migration (idempotent). Processes starting together on one database upgrade one
+        after another: PostgreSQL by an advisory lock, an SQLite file by a lock on ``<database>.lock`` beside it
+        (SQLite runs DDL outside the transaction, so its own locking would not serialize the migrations)."""
         config = self._alembic_config()
-        with self._engine.begin() as connection:
+        with self._sqlite_file_lock(), self._engine.begin() as connection:
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(7101537120260001)"))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    @contextlib.contextmanager
+    def _sqlite_file_lock(self) -> Iterator[None]:
+        """An exclusive ``flock`` on ``<database>.lock`` for an SQLite file (a no-op elsewhere, and where the
+        platform has no ``fcntl``). The lock file is kept: removing it would let a late process lock a new one."""
+        database = self._engine.url.database or ""
+        if self.dialect != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        with open(Path(database).expanduser().with_name(Path(database).name + ".lock"), "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def current_revision(self) -> str | None:
         """The migration revision the database is at (``None`` before :meth:`upgrade`)."""
