@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,21 +172,51 @@ async def test_missing_permissions_or_a_deleted_channel_pause_the_subscription(
     assert paused is not None and paused.paused and "discord:" in (paused.paused_reason or "")
 
 
-async def test_a_crash_between_send_and_ledger_does_not_post_twice(
-    fake: FakeDiscord, store: Store, connected: DiscordAdapter
-) -> None:
+def claimed_by_a_dead_leader(store: Store, channel: str) -> tuple[Subscription, datetime, str]:
+    """A daily subscription whose slot ten minutes ago was claimed by a process that then died; one article."""
     slot = (NOW - timedelta(minutes=10)).replace(second=0)
-    sub = store.add_subscription("discord", TEXT, "ukraine", schedule=f"{slot.minute} {slot.hour} * * *", tz="UTC",
-                                 now=slot - timedelta(hours=2), by="test")  # fmt: skip
+    sub = store.add_subscription("discord", channel, "ukraine", schedule=f"{slot.minute} {slot.hour} * * *",
+                                 tz="UTC", now=slot - timedelta(hours=2), by="test")  # fmt: skip
     article(store, 1)
     key = slot_key(slot)
     assert store.claim_slot(sub.id, key, by="dead-leader", now=slot)
+    return sub, slot, key
+
+
+async def test_a_crash_between_send_and_ledger_does_not_post_twice(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+) -> None:
+    sub, _slot, key = claimed_by_a_dead_leader(store, TEXT)
     await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then the process died
     settings = settings_for(fake)
     await new_leader_pass(store, settings, {"discord": connected}, SchedulerOptions())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
+
+
+async def test_a_crash_after_a_forum_post_does_not_open_a_second_post(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+) -> None:
+    sub, slot, key = claimed_by_a_dead_leader(store, FORUM)
+    # an older digest post of ours and someone else's post: neither is this slot's
+    await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, slot_key(slot - timedelta(days=1))))
+    fake.add_channel("1100000000000000009", GUILD, "chat about the digest", type=11, parent_id=FORUM,
+                     owner_id="1100000000000000042", message_count=0, member_count=1,
+                     thread_metadata={"archived": False, "auto_archive_duration": 4320, "locked": False,
+                                      "archive_timestamp": "2024-05-01T11:55:00+00:00"})  # fmt: skip
+    posted = await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then it died
+    await connected.close()
+    restarted = adapter_for(store, fake)  # the next process: its client learns the forum's posts from the gateway
+    await restarted.start()
+    try:
+        assert await restarted.find_digest(sub, digest_ref(sub, key), slot - timedelta(hours=1)) == posted
+        await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerOptions())
+    finally:
+        await restarted.close()
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted" and claim.message_ref == posted
+    assert len(fake.calls_to("POST", f"/api/v10/channels/{FORUM}/threads")) == 2
 
 
 async def test_doctor_check_names_the_bot_and_prints_the_invite_url(fake: FakeDiscord) -> None:

@@ -12,8 +12,9 @@ command answered as Discord user and channel ids; a :class:`~bot.commands.Reply`
   checked again when the command runs.
 - Digests: ``channel.send`` with a nonce derived from the slot (``enforce_nonce``: a retry within minutes cannot
   post twice) and the slot's reference in every embed footer, so that after a crash between posting and
-  recording, :meth:`DiscordAdapter.find_digest` finds it in the channel history. A forum channel gets a new post
-  (thread) per digest. ``allowed_mentions`` is none on every message: article text never pings.
+  recording, :meth:`DiscordAdapter.find_digest` finds it in the channel history (in a forum channel, which gets
+  a new post per digest, among the forum's active posts). ``allowed_mentions`` is none on every message: article
+  text never pings.
 - Forbidden (missing access or permissions) and NotFound (deleted channel) pause the subscription with the
   reason (:class:`bot.digests.ChannelUnavailable`); 429s are waited out by discord.py; the gateway reconnects by
   itself and due digests are posted by the scheduler regardless.
@@ -278,13 +279,15 @@ class DiscordAdapter:
         return sent
 
     async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
-        """A digest message of ours carrying ``ref`` in an embed footer, posted in the channel since ``since``;
-        ``None`` when there is none (forum posts are not searched: a digest there may be posted again)."""
+        """A digest message of ours carrying ``ref`` in an embed footer, posted in the channel since ``since``
+        (in a forum: the first message of one of our active posts made since then); ``None`` when there is none."""
         try:
             channel = await self._channel(subscription.channel)
         except ChannelUnavailable:
             return None
-        if not isinstance(channel, discord.abc.Messageable) or isinstance(channel, discord.ForumChannel):
+        if isinstance(channel, discord.ForumChannel):
+            return await self._find_forum_post(channel, ref, since)
+        if not isinstance(channel, discord.abc.Messageable):
             return None
         me = self.client.user
         try:
@@ -295,4 +298,21 @@ class DiscordAdapter:
                     return f"discord:{subscription.channel}:{message.id}"
         except (discord.Forbidden, discord.NotFound):
             return None
+        return None
+
+    async def _find_forum_post(self, forum: discord.ForumChannel, ref: str, since: datetime) -> str | None:
+        """Our post in ``forum`` whose first message carries ``ref``: the forum's active threads (the gateway
+        sends them with the guild; a digest post stays active for days, far beyond the misfire grace time)."""
+        me = self.client.user
+        for thread in forum.threads:
+            if me is not None and thread.owner_id != me.id:
+                continue
+            if thread.created_at is not None and thread.created_at < since:
+                continue
+            try:
+                first = thread.starter_message or await thread.fetch_message(thread.id)
+            except (discord.Forbidden, discord.NotFound):
+                continue
+            if any(ref in (embed.footer.text or "") for embed in first.embeds):
+                return f"discord:{forum.id}:{first.id}"
         return None
