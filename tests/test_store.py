@@ -331,6 +331,23 @@ def test_entry_without_link_and_summary_object(store: Store) -> None:
         store.upsert_article(url="https://x.example/", title="t", text="t", now=NOW, text_source="html")
 
 
+def test_entries_with_no_link_no_guid_and_little_text_are_told_apart_by_title(store: Store) -> None:
+    """Headline-only entries (no link, no GUID, no description) in two feeds: each is its own article, and each
+    is found again when polled again; a long text alone still identifies an entry across feeds."""
+    feeds = [store.add_feed(f"https://example.com/{n}.xml", now=NOW) for n in (1, 2)]
+    gales, _ = store.upsert_article(url=None, title="Gales batter the coast", text="", feed_id=feeds[0].id, now=NOW)
+    vote, status = store.upsert_article(url=None, title="Council vote delayed", text="", feed_id=feeds[1].id,
+                                        now=NOW)  # fmt: skip
+    assert status == "new" and vote.id != gales.id and vote.title == "Council vote delayed"
+    again, status = store.upsert_article(url=None, title="Gales batter the coast", text="", feed_id=feeds[0].id,
+                                         now=NOW)  # fmt: skip
+    assert again.id == gales.id and status == "unchanged"
+    long1, _ = store.upsert_article(url=None, title="Budget", text=LONG_TEXT, feed_id=feeds[0].id, now=NOW)
+    long2, _ = store.upsert_article(url=None, title="Budget passes", text=LONG_TEXT, feed_id=feeds[1].id, now=NOW)
+    assert long2.id == long1.id
+    assert len(store.list_articles(10)) == 3
+
+
 def test_get_article_by_id_url_and_canonical_url(store: Store) -> None:
     url = "https://Example.com:443/world/item/?utm_source=feed&id=7#comments"
     a, _ = add(store, url=url)

@@ -202,13 +202,18 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _urn_for(feed_id: int | None, guid: str | None, chash: str) -> str:
-    """The identity URL of an entry without a link: its GUID when that is a URL, else a ``urn:newsbrief:``."""
+def _urn_for(feed_id: int | None, guid: str | None, title: str, text_: str, chash: str) -> str:
+    """The identity URL of an entry without a link: its GUID when that is a URL, else a ``urn:newsbrief:``: of
+    the GUID within its feed; with no GUID, of the text's hash when the text is long enough to identify it
+    (:data:`CONTENT_IDENTITY_MIN_CHARS`), else of the title and text together (an empty or one-line text must
+    not make every such entry, of any feed, one article)."""
     if guid and guid.strip().lower().startswith(("http://", "https://")):
         return guid.strip()
     if guid and guid.strip():
         return f"urn:newsbrief:feed:{feed_id}:guid:{guid.strip()}"
-    return f"urn:newsbrief:sha256:{chash}"
+    if len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS:
+        return f"urn:newsbrief:sha256:{chash}"
+    return f"urn:newsbrief:sha256:{content_hash(title + chr(10) + text_)}"
 
 
 def summary_to_json(summary: Summary | Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -596,7 +601,7 @@ class Store:
         source: TextSource = "page" if text_source == "page" else "feed"
         title = title or ""
         chash = content_hash(text)
-        url = (url or "").strip() or _urn_for(feed_id, guid, chash)
+        url = (url or "").strip() or _urn_for(feed_id, guid, title, text, chash)
         canon = canonical_url(url)
         summary_json = summary_to_json(summary)
 
