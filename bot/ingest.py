@@ -82,6 +82,10 @@ class FeedResult:
     """Why the poll failed ("timeout", "http", "parse", ... as :class:`bot.sources.FetchError` kinds), if it did."""
 
 
+class UnusableEntry(ValueError):
+    """A feed entry that cannot be stored as an article (skipped, with the reason in the poll's errors)."""
+
+
 def entry_text(entry: FeedEntry) -> str:
     """The best text a feed entry carries itself: its content, else its summary, as plain text."""
     for candidate in (entry.content, entry.summary):
@@ -177,6 +181,10 @@ class Ingestor:
             await asyncio.sleep(0)  # one entry at a time: commands, lease renewals and timeouts run in between
             try:
                 status = await self._ingest_entry(feed, entry, now, eligible=is_eligible)
+            except UnusableEntry as exc:
+                log.warning("%s: entry %s skipped: %s", feed.url, entry.title or "(untitled)", exc)
+                result.errors.append(f"entry {(entry.title or '(untitled)')[:80]!r} skipped: {exc}")
+                continue
             except Exception as exc:  # one bad entry never loses the others
                 log.exception("entry %s of %s failed", entry.link or entry.guid, feed.url)
                 result.errors.append(f"{entry.link or entry.guid}: {exc.__class__.__name__}: {exc}")
@@ -219,7 +227,11 @@ class Ingestor:
                 title = title or page.title
                 author = author or page.author
         if not text.strip() and not title:
-            raise ValueError("entry has neither text nor title")
+            raise UnusableEntry("it has neither text nor title")
+        if not link and not entry.guid and not text.strip():
+            # nothing to read and nothing to tell it apart by: a headline alone, often the remains of an item
+            # cut short in a malformed or truncated document
+            raise UnusableEntry("it has no link, no GUID and no text")
         # Summarize once: an article met again with the same text (or only a feed snippet of a page we
         # already have) keeps its stored summary.
         same = known is not None and (

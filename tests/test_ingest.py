@@ -262,6 +262,15 @@ async def test_date_churn_duplicate_guids_and_broken_xml_lose_nothing(
     assert result.status == "ok" and result.errors
     assert {a.id: a.text for a in store.list_articles(10)} == texts
 
+    # Cut off after an item's title: the headline alone (no link, GUID or text) is not made an article.
+    for headline in ("Gales batter the coast", "Council vote delayed"):
+        truncated = rss_feed(items[:1]).replace("</channel>", f"<item><title>{headline}</title>")
+        server.route("/feed.xml", truncated)
+        result = (await ingestor(store, client, settings).poll_round(NOW + timedelta(hours=3), all_feeds=True))[0]
+        assert result.status == "ok" and result.unchanged == 1
+        assert f"entry '{headline}' skipped: it has no link, no GUID and no text" in result.errors
+    assert {a.id: a.text for a in store.list_articles(10)} == texts
+
 
 async def test_an_empty_feed_and_a_slow_feed_do_not_hold_up_the_round(
     server: FeedServer, store: Store, client: httpx.AsyncClient
