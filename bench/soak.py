@@ -1231,7 +1231,7 @@ class Verifier:
             recoveries.update(m.group(1) for m in re.finditer(r", left unfinished by \S+: (\w+)", text))
         r.figure("claims finished by recovery: posted / empty / failed / retry later",
                  f"{recoveries['posted']} / {recoveries['empty']} / {recoveries['failed']} / "
-                 f"{recoveries['skipped']}")  # fmt: skip
+                 f"{recoveries['skipped'] + recoveries['retry']}")  # fmt: skip
 
     # -- slots ------------------------------------------------------------------------------------------------
 

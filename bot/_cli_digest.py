@@ -146,7 +146,8 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                                "use --dry-run to preview it")  # fmt: skip
 
         outcome = asyncio.run(run_digest(store, sub, slot, post=post, topics=settings.topics, now=now,
-                                         by=f"cli:{socket.gethostname()}:{os.getpid()}"))  # fmt: skip
+                                         by=f"cli:{socket.gethostname()}:{os.getpid()}",
+                                         retry_later=False))  # fmt: skip
         after = store.get_subscription(sub.id)
     if outcome == "skipped":
         print(f"Subscription {sub.id} ({sub.topic}): already posted for this slot ({slot}).")

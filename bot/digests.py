@@ -7,7 +7,9 @@ reporting); nothing left means no digest (``None``): an empty digest is not post
 :func:`run_digest` is exactly-once per subscription and slot: it first claims the slot (a row with a unique
 (subscription, slot) key, committed before anything is posted, so a restart or a second process on the same
 database finds it taken), then builds, posts through the injected ``post`` callable (the chat adapter), and
-records the outcome, the stories posted and the cited articles. A failure is recorded, never raised.
+records the outcome, the stories posted and the cited articles. A failure is recorded, never raised; an
+interruption that may pass (:class:`PostInterrupted`: the platform's server error, a timeout) leaves the claim in
+flight, and :func:`recover_digest` later asks the platform whether it got there and posts it if not.
 
 :func:`sync_config_subscriptions` validates ``[[subscriptions]]`` of the config and adds them to the store.
 Nothing here reads the clock: ``now`` is passed in.
@@ -38,6 +40,7 @@ __all__ = [
     "ChannelUnavailable",
     "DigestChannel",
     "DigestOutcome",
+    "PostInterrupted",
     "SubscriptionConfig",
     "build_digest",
     "digest_ref",
@@ -71,6 +74,17 @@ class ChannelUnavailable(Exception):
         self.reason = reason
 
 
+class PostInterrupted(Exception):
+    """Raised by an adapter when posting failed in a way that may pass by itself and leaves it unknown whether
+    the message got there (the platform answered a server error, timed out, or the connection dropped): the
+    claim stays in flight ("retry"), and the next recovery pass asks the platform (:meth:`DigestChannel.
+    find_digest`) and posts the digest only if it is not there, until the misfire grace time is over."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class DigestChannel(Protocol):
     """Where one platform's digests go: the adapter's side of the scheduler."""
 
@@ -86,9 +100,10 @@ class DigestChannel(Protocol):
         ...
 
 
-DigestOutcome = Literal["posted", "empty", "failed", "skipped"]
-"""What :func:`run_digest` did: posted, nothing new (not posted), posting failed, or the slot was already
-claimed (by this or another process)."""
+DigestOutcome = Literal["posted", "empty", "failed", "skipped", "retry"]
+"""What :func:`run_digest` did: posted, nothing new (not posted), posting failed, the slot was already
+claimed (by this or another process), or posting was interrupted (:class:`PostInterrupted`: the claim stays in
+flight for :func:`recover_digest`)."""
 
 
 def slot_key(scheduled: datetime) -> str:
@@ -204,6 +219,7 @@ async def run_digest(
     limit: int = 5,
     renewal: int = RENEWAL,
     post_empty: bool = False,
+    retry_later: bool = True,
 ) -> DigestOutcome:
     """Post a subscription's digest for one slot, at most once across restarts and processes.
 
@@ -213,13 +229,15 @@ async def run_digest(
     articles and the outcome "posted". An exception while building or
     posting is logged and recorded as "failed" (no story is marked posted), never raised. ``by`` names the
     claiming process. Store calls run in a worker thread. A claimer that dies between claiming and recording
-    leaves the claim in flight: :func:`recover_digest` finishes it.
+    leaves the claim in flight: :func:`recover_digest` finishes it. So does a :class:`PostInterrupted` from
+    ``post`` ("retry"), unless ``retry_later`` is false (a one-off run with no scheduler to come back: "failed").
     """
     claimed = await asyncio.to_thread(store.claim_slot, subscription.id, slot, by=by, now=now)
     if not claimed:
         return "skipped"
     return await _post_claimed(store, subscription, slot, post=post, topics=topics, now=now, window=window,
-                               limit=limit, renewal=renewal, post_empty=post_empty)  # fmt: skip
+                               limit=limit, renewal=renewal, post_empty=post_empty,
+                               retry_later=retry_later)  # fmt: skip
 
 
 async def _post_claimed(
@@ -234,6 +252,7 @@ async def _post_claimed(
     limit: int,
     renewal: int,
     post_empty: bool = False,
+    retry_later: bool = True,
 ) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
@@ -262,6 +281,17 @@ async def _post_claimed(
                     subscription.platform, subscription.channel, subscription.topic, slot, exc.reason)  # fmt: skip
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
         await asyncio.to_thread(store.pause_subscription, subscription.id, exc.reason, now)
+        return "failed"
+    except PostInterrupted as exc:
+        if retry_later:
+            # Left in flight with its planned stories: the next recovery pass looks for it on the platform and
+            # posts it only if it is not there.
+            log.warning("digest of subscription %s (%s) for slot %s: %s; it will be looked for and tried again",
+                        subscription.id, subscription.topic, slot, exc.reason)  # fmt: skip
+            return "retry"
+        log.warning("digest of subscription %s (%s) for slot %s: posting failed: %s", subscription.id,
+                    subscription.topic, slot, exc.reason)  # fmt: skip
+        await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
         return "failed"
     except Exception:
         log.exception("digest of subscription %s (%s) for slot %s: posting failed", subscription.id,
@@ -298,7 +328,8 @@ async def recover_digest(
     reached it (``find(since)``: the message's reference, searched from a little before the claim): found, it is
     recorded as posted, with the stories the digest holds now; not found, it is posted now if the slot is still
     within ``grace`` (else recorded "failed"). When the platform cannot be asked (``find`` raises), nothing is
-    posted and the claim stays in flight for a later try.
+    posted and the claim stays in flight for a later try ("skipped"); so it does when posting is interrupted
+    again ("retry").
     """
     if not await asyncio.to_thread(store.reclaim_slot, claim, by=by, now=now):
         return "skipped"

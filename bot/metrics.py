@@ -33,7 +33,7 @@ FETCH_ERROR_KINDS = frozenset(
 )
 STORED_STATUSES = frozenset({"new", "updated"})
 PLATFORMS = frozenset({"console", "slack", "discord"})
-DIGEST_OUTCOMES = frozenset({"posted", "empty", "failed", "skipped"})
+DIGEST_OUTCOMES = frozenset({"posted", "empty", "failed", "skipped", "retry"})
 COMMANDS = frozenset({"brief", "subscribe", "unsubscribe", "list", "topics", "sources", "help", "error"})
 
 COMMAND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -92,7 +92,8 @@ class Metrics:
         self._articles_stored.labels(_known(status, STORED_STATUSES)).inc(count)
 
     def digest(self, platform: str, outcome: str) -> None:
-        """One digest run on ``platform`` ended with ``outcome`` ("posted", "empty", "failed" or "skipped")."""
+        """One digest run on ``platform`` ended with ``outcome`` ("posted", "empty", "failed", "skipped" or
+        "retry")."""
         self._digests.labels(_known(platform, PLATFORMS), _known(outcome, DIGEST_OUTCOMES)).inc()
 
     def observe_command(self, command: str, platform: str, seconds: float) -> None:

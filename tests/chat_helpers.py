@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from bot.briefing import Briefing, QuoteRef, SourceLink, StoryBrief
 from bot.config import Settings
-from bot.digests import DigestChannel
+from bot.digests import DigestChannel, slot_key
 from bot.ingest import Ingestor, fetch_policy, load_story_index
 from bot.scheduler import Scheduler, SchedulerOptions
 from bot.sources import Fetcher
-from bot.store import Store
+from bot.store import Store, Subscription
 
 # ------------------------------------------------------------------------------------------------- adapter tests
 
@@ -55,6 +55,16 @@ def article(store: Store, n: int, *, title: str = "Talks on Ukraine resume in Ge
         summary={"sentences": [f"Negotiators from Kyiv met in Geneva (report {n})."], "quotes": []},
     )  # fmt: skip
     store.assign_story(stored.id, story, NOW - timedelta(hours=1))
+
+
+def daily_digest_due(store: Store, platform: str, channel: str) -> tuple[Subscription, datetime, str]:
+    """A daily subscription whose slot was ten minutes ago (made two hours before it) and article 1: returns
+    the subscription, the slot's time and its key."""
+    slot = (NOW - timedelta(minutes=10)).replace(second=0)
+    sub = store.add_subscription(platform, channel, "ukraine", schedule=f"{slot.minute} {slot.hour} * * *",
+                                 tz="UTC", now=slot - timedelta(hours=2), by="test")  # fmt: skip
+    article(store, 1)
+    return sub, slot, slot_key(slot)
 
 
 def texts(value: Any) -> list[str]:

@@ -14,6 +14,7 @@ from bot.briefing import Briefing
 from bot.config import ConfigError, Settings, settings_from_mapping
 from bot.digests import (
     ChannelUnavailable,
+    PostInterrupted,
     build_digest,
     parse_subscriptions,
     run_digest,
@@ -46,14 +47,18 @@ def article(store: Store, n: int, story: str, *, title: str = "Talks resume in K
 class Poster:
     """A post callable that records what it posted (or fails)."""
 
-    def __init__(self, *, fail: bool = False, gone: str | None = None) -> None:
+    def __init__(self, *, fail: bool = False, gone: str | None = None, interrupted: int = 0) -> None:
         self.posted: list[Briefing] = []
         self.fail = fail
         self.gone = gone
+        self.interrupted = interrupted  # the next this many posts are interrupted (a 5xx, a timeout)
 
     async def __call__(self, briefing: Briefing) -> str:
         if self.gone is not None:
             raise ChannelUnavailable(self.gone)
+        if self.interrupted:
+            self.interrupted -= 1
+            raise PostInterrupted("slack: chat.postMessage answered HTTP 500 internal_error")
         if self.fail:
             raise RuntimeError("chat platform is down")
         self.posted.append(briefing)
@@ -164,6 +169,54 @@ def test_post_failure_is_recorded_and_nothing_marked_posted(store: Store, sub: S
     assert slot is not None and slot.outcome == "failed" and slot.message_ref is None
     assert store.posted_story_counts(sub.id) == {}
     assert build_digest(store, sub, topics=TOPICS, now=NOW) is not None  # still new for the next slot
+
+
+def test_an_interrupted_post_is_looked_for_and_tried_again_within_the_grace_time(
+    store: Store, sub: Subscription
+) -> None:
+    """A 5xx or a timeout leaves it unknown whether the digest got there: the claim stays in flight with its
+    stories; recovery asks the platform first, posts only if the digest is not there, gives up after the grace."""
+    from bot.digests import recover_digest
+
+    article(store, 1, "s_talks")
+    poster = Poster(interrupted=2)
+    assert run(store, sub, poster) == "retry"
+    claim = store.get_slot(sub.id, SLOT)
+    assert claim is not None and claim.outcome is None and claim.planned == {"s_talks": 1}
+    assert build_digest(store, sub, topics=TOPICS, now=NOW) is None  # maybe posted: not offered again meanwhile
+    asked: list[datetime] = []
+
+    async def not_there(since: datetime) -> str | None:
+        asked.append(since)
+        return None
+
+    def recover(claim: object, now: datetime) -> str:
+        assert claim is not None
+        return asyncio.run(recover_digest(store, sub, claim, post=poster, find=not_there,  # type: ignore[arg-type]
+                                          topics=TOPICS, now=now, by="test", grace=timedelta(hours=1)))  # fmt: skip
+
+    assert recover(claim, NOW + timedelta(minutes=3)) == "retry"  # interrupted again: still in flight
+    assert recover(store.get_slot(sub.id, SLOT), NOW + timedelta(minutes=6)) == "posted"
+    assert len(asked) == 2 and len(poster.posted) == 1
+    done = store.get_slot(sub.id, SLOT)
+    assert done is not None and done.outcome == "posted" and done.message_ref == "msg-1"
+    assert store.posted_story_counts(sub.id) == {"s_talks": 1}
+
+    # Interrupted, then the grace time passes with the platform never showing it: recorded as failed.
+    article(store, 2, "s_power", title="Kyiv restores power", hours_ago=-22)  # the next day
+    next_slot = slot_key(NOW + timedelta(days=1))
+    assert run(store, sub, Poster(interrupted=1), slot=next_slot, now=NOW + timedelta(days=1)) == "retry"
+    assert recover(store.get_slot(sub.id, next_slot), NOW + timedelta(days=1, hours=2)) == "failed"
+    assert store.posted_story_counts(sub.id) == {"s_talks": 1} and store.planned_story_counts(sub.id) == {}
+
+
+def test_a_one_off_run_records_an_interrupted_post_as_failed(store: Store, sub: Subscription) -> None:
+    article(store, 1, "s_talks")
+    outcome = asyncio.run(run_digest(store, sub, SLOT, post=Poster(interrupted=1), topics=TOPICS, now=NOW,
+                                     by="cli", retry_later=False))  # fmt: skip
+    assert outcome == "failed"
+    claim = store.get_slot(sub.id, SLOT)
+    assert claim is not None and claim.outcome == "failed" and store.planned_story_counts(sub.id) == {}
 
 
 def test_post_empty_posts_a_digest_saying_nothing_is_new(store: Store, sub: Subscription) -> None:

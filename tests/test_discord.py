@@ -21,7 +21,7 @@ from bot.digests import digest_ref, run_digest, slot_key
 from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from tests import chat_helpers
-from tests.chat_helpers import NOW, TOPICS, article, cli_setup, new_leader_pass, texts
+from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, texts
 from tests.fakediscord import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
@@ -174,11 +174,7 @@ async def test_missing_permissions_or_a_deleted_channel_pause_the_subscription(
 
 def claimed_by_a_dead_leader(store: Store, channel: str) -> tuple[Subscription, datetime, str]:
     """A daily subscription whose slot ten minutes ago was claimed by a process that then died; one article."""
-    slot = (NOW - timedelta(minutes=10)).replace(second=0)
-    sub = store.add_subscription("discord", channel, "ukraine", schedule=f"{slot.minute} {slot.hour} * * *",
-                                 tz="UTC", now=slot - timedelta(hours=2), by="test")  # fmt: skip
-    article(store, 1)
-    key = slot_key(slot)
+    sub, slot, key = daily_digest_due(store, "discord", channel)
     assert store.claim_slot(sub.id, key, by="dead-leader", now=slot)
     return sub, slot, key
 
@@ -190,6 +186,22 @@ async def test_a_crash_between_send_and_ledger_does_not_post_twice(
     await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then the process died
     settings = settings_for(fake)
     await new_leader_pass(store, settings, {"discord": connected}, SchedulerOptions())
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted"
+    assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
+
+
+async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+) -> None:
+    """Discord answers 503 (which discord.py does not retry): the slot stays in flight ("retry"); the next
+    recovery pass finds no such message in the channel history and posts the digest, once."""
+    sub, slot, key = daily_digest_due(store, "discord", TEXT)
+    fake.fail_next("POST", f"/channels/{TEXT}/messages", status=503)
+    outcome = await run_digest(store, sub, key, post=lambda b: connected.post_digest(sub, b, digest_ref(sub, key)),
+                               topics=TOPICS, now=slot, by="first-leader")  # fmt: skip
+    assert outcome == "retry" and fake.messages(TEXT) == []
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"

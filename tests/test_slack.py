@@ -24,7 +24,7 @@ from bot.scheduler import SchedulerOptions
 from bot.store import Store
 from bot.web import WebServer
 from tests import chat_helpers
-from tests.chat_helpers import NOW, TOPICS, article, cli_setup, new_leader_pass, texts
+from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, texts
 from tests.fakeslack import FakeSlack, signed_headers
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
@@ -168,13 +168,9 @@ async def test_a_channel_that_cannot_take_posts_pauses_the_subscription(
 async def test_a_crash_between_post_and_ledger_does_not_post_twice(slack: FakeSlack, store: Store) -> None:
     """The old leader posted the digest and died before recording it: the new leader finds the message by its
     metadata and records it, without a second chat.postMessage."""
-    slot = (NOW - timedelta(minutes=10)).replace(second=0)
-    sub = store.add_subscription("slack", "C1", "ukraine", schedule=f"{slot.minute} {slot.hour} * * *", tz="UTC",
-                                 now=slot - timedelta(hours=2), by="test")  # fmt: skip
-    article(store, 1)
+    sub, slot, key = daily_digest_due(store, "slack", "C1")
     settings = settings_for(slack)
     adapter = make_adapter(store, settings)
-    key = slot_key(slot)
     assert store.claim_slot(sub.id, key, by="dead-leader", now=slot)
 
     async def crash_after_posting(briefing: Any) -> str:
@@ -195,6 +191,29 @@ async def test_a_crash_between_post_and_ledger_does_not_post_twice(slack: FakeSl
     assert claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
     assert len(slack.calls_to("chat.postMessage")) == 1  # not posted again
     assert len(slack.messages("C1")) == 1
+
+
+@pytest.mark.parametrize(("status", "error"), [(500, "internal_error"), (503, "service_unavailable")])
+async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
+    slack: FakeSlack, store: Store, status: int, error: str
+) -> None:
+    """Slack answers chat.postMessage with a 5xx: the slot is not given up ("retry", still in flight); the next
+    recovery pass finds no such message in the channel and posts the digest, once."""
+    sub, slot, key = daily_digest_due(store, "slack", "C1")
+    settings = settings_for(slack)
+    adapter = make_adapter(store, settings)
+    slack.fail_next("chat.postMessage", error, status=status, retry_after=None)
+    outcome = await run_digest(store, sub, key, post=lambda b: adapter.post_digest(sub, b, digest_ref(sub, key)),
+                               topics=TOPICS, now=slot, by="first-leader")  # fmt: skip
+    assert outcome == "retry" and slack.messages("C1") == []
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome is None
+
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted"
+    assert len(slack.calls_to("conversations.history")) >= 1  # looked for before posting again
+    assert len(slack.messages("C1")) == 1 and claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
 
 
 # ---------------------------------------------------------------------------------------------- HTTP mode

@@ -16,8 +16,10 @@ command answered as Discord user and channel ids; a :class:`~bot.commands.Reply`
   a new post per digest, among the forum's active posts). ``allowed_mentions`` is none on every message: article
   text never pings.
 - Forbidden (missing access or permissions) and NotFound (deleted channel) pause the subscription with the
-  reason (:class:`bot.digests.ChannelUnavailable`); 429s are waited out by discord.py; the gateway reconnects by
-  itself and due digests are posted by the scheduler regardless.
+  reason (:class:`bot.digests.ChannelUnavailable`); 429s are waited out by discord.py; a server error after its
+  retries, a timeout or a dropped connection interrupts the digest (:class:`bot.digests.PostInterrupted`): it is
+  looked for and tried again later. The gateway reconnects by itself and due digests are posted by the scheduler
+  regardless.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import yarl
@@ -41,7 +44,7 @@ from bot.adapters.discord._render import DiscordMessage, digest_messages, reply_
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
-from bot.digests import ChannelUnavailable
+from bot.digests import ChannelUnavailable, PostInterrupted
 from bot.store import Store, Subscription
 
 __all__ = ["DiscordAdapter", "digest_nonce"]
@@ -271,6 +274,10 @@ class DiscordAdapter:
                                      f"(code {exc.code}: {exc.text})") from None  # fmt: skip
         except discord.NotFound as exc:
             raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
+        except discord.DiscordServerError as exc:  # after discord.py's own retries
+            raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'server error'})") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
         return f"discord:{subscription.channel}:{first}"
 
     @staticmethod

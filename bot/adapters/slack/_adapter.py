@@ -15,7 +15,8 @@ command answered as user and channel ids of Slack, a :class:`~bot.commands.Reply
   ``conversations.history`` and it is not posted twice. At most one message a second per channel; slack_sdk's
   retry handlers wait out 429s (Retry-After) and retry connection errors. Errors that need a person
   (``not_in_channel``, ``channel_not_found``, ``is_archived``, ``invalid_auth`` ...) pause the subscription with
-  the reason (:class:`bot.digests.ChannelUnavailable`).
+  the reason (:class:`bot.digests.ChannelUnavailable`); server errors, timeouts and dropped connections
+  interrupt the digest (:class:`bot.digests.PostInterrupted`): it is looked for and tried again later.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -51,10 +53,10 @@ from bot.commands import (
     parse_command,
 )
 from bot.config import Settings, SlackConfig
-from bot.digests import ChannelUnavailable
+from bot.digests import ChannelUnavailable, PostInterrupted
 from bot.store import Store, Subscription
 
-__all__ = ["DIGEST_EVENT", "PAUSING_ERRORS", "SlackAdapter", "SlackSetupError"]
+__all__ = ["DIGEST_EVENT", "PAUSING_ERRORS", "TRANSIENT_ERRORS", "SlackAdapter", "SlackSetupError"]
 
 log = logging.getLogger("newsbrief.slack")
 
@@ -73,6 +75,9 @@ PAUSING_ERRORS: Mapping[str, str] = {
     "ekm_access_denied": "the workspace's key management denies access",
 }
 """Slack errors after which a subscription cannot succeed until someone acts: it is paused with the reason."""
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"})
+"""Slack errors that may pass by themselves (as do HTTP 5xx answers, timeouts and dropped connections): a digest
+interrupted by one is looked for and tried again later (:class:`bot.digests.PostInterrupted`)."""
 POST_INTERVAL_S = 1.0
 """At most one message a second per channel (Slack's posting limit)."""
 HISTORY_PAGES = 5
@@ -262,7 +267,12 @@ class SlackAdapter:
                     error = str(exc.response.get("error") or "")
                     if error in PAUSING_ERRORS:
                         raise ChannelUnavailable(f"slack: {error}: {PAUSING_ERRORS[error]}") from None
+                    if error in TRANSIENT_ERRORS or exc.response.status_code >= 500:
+                        raise PostInterrupted(f"slack: chat.postMessage answered HTTP "
+                                              f"{exc.response.status_code} {error or '(no error code)'}") from None
                     raise
+                except (aiohttp.ClientError, TimeoutError) as exc:  # after the connection-error retries
+                    raise PostInterrupted(f"slack: chat.postMessage: {exc.__class__.__name__}: {exc}") from None
                 first = first or str(response.get("ts"))
         return f"slack:{subscription.channel}:{first}"
 
