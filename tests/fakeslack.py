@@ -211,6 +211,8 @@ class _Fault:
     error: str
     retry_after: int | None
     times: int
+    after: int = 0  # calls answered normally before the fault starts
+    applied: bool = False  # carry the call out, then answer the error (the answer was lost, not the call)
 
 
 @dataclass
@@ -535,14 +537,18 @@ class FakeSlack(LoopbackAioServer):
         status: int = 429,
         retry_after: int | None = 1,
         times: int = 1,
+        after: int = 0,
+        applied: bool = False,
     ) -> None:
         """The next ``times`` calls to ``method`` ("*" = any) answer HTTP ``status`` with ``{"ok": false, "error"}``.
 
         With 429 (the default) a ``Retry-After: retry_after`` header is sent, as Slack does; use ``status=500``/
-        ``503`` for server errors. Faults are consumed in the order they were added.
+        ``503`` for server errors. ``after``: that many calls are answered normally first. ``applied``: the call
+        is carried out (a message is stored) and only its answer is the error, as when Slack fails after acting.
+        Faults are consumed in the order they were added.
         """
         with self._cond:
-            self._faults.setdefault(method, []).append(_Fault(status, error, retry_after, times))
+            self._faults.setdefault(method, []).append(_Fault(status, error, retry_after, times, after, applied))
 
     def error_next(self, method: str, error: str, *, times: int = 1) -> None:
         """The next ``times`` calls to ``method`` ("*" = any) answer HTTP 200 ``{"ok": false, "error": error}``."""
@@ -838,6 +844,9 @@ class FakeSlack(LoopbackAioServer):
             queue = self._faults.get(key)
             if queue:
                 fault = queue[0]
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 fault.times -= 1
                 if fault.times <= 0:
                     queue.pop(0)
@@ -881,6 +890,9 @@ class FakeSlack(LoopbackAioServer):
                 await gate._hold()
             with self._cond:
                 fault = self._take_fault(method)
+                if fault is not None and fault.applied and (handler := self._methods.get(method)) is not None:
+                    with contextlib.suppress(_ApiError):
+                        handler(params, token)
                 if fault is not None:
                     status = fault.status
                     body: JSON = {"ok": False, "error": fault.error}

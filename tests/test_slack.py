@@ -16,15 +16,25 @@ import httpx
 import pytest
 
 from bot.adapters.slack import DIGEST_EVENT, SlackAdapter, SlackSetupError, check_slack
+from bot.briefing import Briefing
 from bot.commands import RateLimiter, answer
 from bot.config import Settings, settings_from_mapping
-from bot.digests import digest_ref, run_digest, slot_key
+from bot.digests import PostInterrupted, digest_ref, run_digest, slot_key
 from bot.metrics import Metrics
 from bot.scheduler import SchedulerOptions
 from bot.store import Store
 from bot.web import WebServer
 from tests import chat_helpers
-from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, texts
+from tests.chat_helpers import (
+    NOW,
+    TOPICS,
+    article,
+    cli_setup,
+    daily_digest_due,
+    new_leader_pass,
+    story,
+    texts,
+)
 from tests.fakeslack import FakeSlack, signed_headers
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
@@ -214,6 +224,61 @@ async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
     assert claim is not None and claim.outcome == "posted"
     assert len(slack.calls_to("conversations.history")) >= 1  # looked for before posting again
     assert len(slack.messages("C1")) == 1 and claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
+
+
+def long_digest() -> Briefing:
+    """A digest of 30 stories: more blocks than one Slack message may hold, so it goes out in two parts."""
+    return Briefing(query="ukraine", generated_at=NOW, stories=tuple(story(n) for n in range(1, 31)), more=0,
+                    window_hours=24, topic="ukraine")  # fmt: skip
+
+
+def parts_in(slack: FakeSlack, channel: str) -> list[int]:
+    return [m["metadata"]["event_payload"]["part"] for m in slack.messages(channel)]
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["lost", "answer-lost"])
+async def test_a_later_part_interrupted_is_completed_in_place_once(
+    slack: FakeSlack, store: Store, applied: bool
+) -> None:
+    """Part 2 of a split digest answered 500 (``answer-lost``: Slack posted it and failed to say so): the part is
+    looked for, then posted again only if it is not there; the digest ends up in the channel whole, each part
+    once."""
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    adapter = make_adapter(store, settings_for(slack), part_retry_delays=(0.0, 0.0))
+    slack.fail_next("chat.postMessage", "internal_error", status=500, retry_after=None, after=1, applied=applied)
+    posted = await adapter.post_digest(sub, long_digest(), "sub:1:s1")
+    assert parts_in(slack, "C1") == [1, 2]
+    assert posted == f"slack:C1:{slack.messages('C1')[0]['ts']}"
+    assert len(slack.calls_to("chat.postMessage")) == (2 if applied else 3)
+    assert len(slack.calls_to("conversations.history")) == 1
+
+
+async def test_a_later_part_that_keeps_failing_interrupts_the_digest(slack: FakeSlack, store: Store) -> None:
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    adapter = make_adapter(store, settings_for(slack), part_retry_delays=(0.0, 0.0))
+    slack.fail_next("chat.postMessage", "service_unavailable", status=503, retry_after=None, after=1, times=3)
+    with pytest.raises(PostInterrupted, match="503 service_unavailable"):
+        await adapter.post_digest(sub, long_digest(), "sub:1:s1")
+    assert parts_in(slack, "C1") == [1]
+    assert len(slack.calls_to("chat.postMessage")) == 4  # part 1, then part 2 three times
+
+
+async def test_a_first_part_posted_but_answered_500_is_found_by_recovery_not_posted_twice(
+    slack: FakeSlack, store: Store
+) -> None:
+    sub, slot, key = daily_digest_due(store, "slack", "C1")
+    settings = settings_for(slack)
+    adapter = make_adapter(store, settings)
+    slack.fail_next("chat.postMessage", "internal_error", status=500, retry_after=None, applied=True)
+    outcome = await run_digest(store, sub, key, post=lambda b: adapter.post_digest(sub, b, digest_ref(sub, key)),
+                               topics=TOPICS, now=slot, by="first-leader")  # fmt: skip
+    assert outcome == "retry" and len(slack.messages("C1")) == 1
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted"
+    assert len(slack.calls_to("chat.postMessage")) == 1 and len(slack.messages("C1")) == 1
 
 
 # ---------------------------------------------------------------------------------------------- HTTP mode

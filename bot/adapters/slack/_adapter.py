@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -78,6 +78,10 @@ PAUSING_ERRORS: Mapping[str, str] = {
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"})
 """Slack errors that may pass by themselves (as do HTTP 5xx answers, timeouts and dropped connections): a digest
 interrupted by one is looked for and tried again later (:class:`bot.digests.PostInterrupted`)."""
+PART_RETRY_DELAYS_S = (2.0, 5.0)
+"""The waits before trying a later part of a split digest again when posting it was interrupted: the parts
+before it are in the channel already, so the rest is completed in place (after looking for the part, which may
+have got there) rather than left to recovery, which finds the first part and counts the digest as posted."""
 POST_INTERVAL_S = 1.0
 """At most one message a second per channel (Slack's posting limit)."""
 HISTORY_PAGES = 5
@@ -119,9 +123,12 @@ class SlackAdapter:
         signing_secret: str | None = None,
         observe: Callable[[str, float], None] | None = None,
         post_only: bool = False,
+        part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``post_only``: for posting digests from the CLI,
-        which needs neither Socket Mode's app token nor HTTP mode's signing secret."""
+        which needs neither Socket Mode's app token nor HTTP mode's signing secret. ``part_retry_delays``: see
+        :data:`PART_RETRY_DELAYS_S`."""
+        self._part_retry_delays = tuple(part_retry_delays)
         self.config: SlackConfig = settings.slack
         if post_only:
             pass
@@ -247,38 +254,69 @@ class SlackAdapter:
         self._last_post[channel] = time.monotonic()
 
     async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str) -> str:
-        """Post a digest (several messages when it does not fit in one), each tagged with ``ref`` in its
-        metadata; returns ``slack:<channel>:<ts of the first message>``. :class:`ChannelUnavailable` for errors
-        that need a person; other Slack errors propagate (the slot is recorded as failed)."""
+        """Post a digest (several messages when it does not fit in one), each tagged with ``ref`` and its part
+        number in its metadata; returns ``slack:<channel>:<ts of the first message>``. :class:`ChannelUnavailable`
+        for errors that need a person, :class:`PostInterrupted` for those that may pass (a later part is first
+        tried again in place: :data:`PART_RETRY_DELAYS_S`); other Slack errors propagate (recorded as failed)."""
         messages = digest_messages(briefing, title=f"{subscription.topic} digest")
         lock = self._channel_locks.setdefault(subscription.channel, asyncio.Lock())
         first: str | None = None
         async with lock:
             for part, message in enumerate(messages, 1):
-                await self._pace(subscription.channel)
-                try:
-                    response = await self.client.chat_postMessage(
-                        channel=subscription.channel, text=message["text"], blocks=message["blocks"],
-                        metadata={"event_type": DIGEST_EVENT,
-                                  "event_payload": {"ref": ref, "part": part, "parts": len(messages)}},
-                        unfurl_links=False, unfurl_media=False,
-                    )  # fmt: skip
-                except SlackApiError as exc:
-                    error = str(exc.response.get("error") or "")
-                    if error in PAUSING_ERRORS:
-                        raise ChannelUnavailable(f"slack: {error}: {PAUSING_ERRORS[error]}") from None
-                    if error in TRANSIENT_ERRORS or exc.response.status_code >= 500:
-                        raise PostInterrupted(f"slack: chat.postMessage answered HTTP "
-                                              f"{exc.response.status_code} {error or '(no error code)'}") from None
-                    raise
-                except (aiohttp.ClientError, TimeoutError) as exc:  # after the connection-error retries
-                    raise PostInterrupted(f"slack: chat.postMessage: {exc.__class__.__name__}: {exc}") from None
-                first = first or str(response.get("ts"))
+                delays = self._part_retry_delays if first is not None else ()
+                for attempt in range(len(delays) + 1):
+                    if attempt:
+                        await asyncio.sleep(delays[attempt - 1])
+                        since = self.clock() - timedelta(minutes=5)
+                        try:
+                            found = await self._find(subscription, ref, since, part=part)
+                        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                            raise PostInterrupted(f"slack: cannot tell whether part {part} of the digest got "
+                                                  f"there: {exc.__class__.__name__}") from None  # fmt: skip
+                        if found is not None:  # the interrupted attempt got there after all
+                            break
+                    await self._pace(subscription.channel)
+                    try:
+                        found = await self._post_part(subscription, message, ref, part, len(messages))
+                        break
+                    except PostInterrupted as exc:
+                        if attempt == len(delays):
+                            raise
+                        log.warning("digest %s part %d of %d: %s; trying again", ref, part, len(messages),
+                                    exc.reason)  # fmt: skip
+                first = first or found
         return f"slack:{subscription.channel}:{first}"
+
+    async def _post_part(self, subscription: Subscription, message: Any, ref: str, part: int, parts: int) -> str:
+        """One message of a digest; returns its ts."""
+        try:
+            response = await self.client.chat_postMessage(
+                channel=subscription.channel, text=message["text"], blocks=message["blocks"],
+                metadata={"event_type": DIGEST_EVENT, "event_payload": {"ref": ref, "part": part, "parts": parts}},
+                unfurl_links=False, unfurl_media=False,
+            )  # fmt: skip
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            if error in PAUSING_ERRORS:
+                raise ChannelUnavailable(f"slack: {error}: {PAUSING_ERRORS[error]}") from None
+            if error in TRANSIENT_ERRORS or exc.response.status_code >= 500:
+                raise PostInterrupted(f"slack: chat.postMessage answered HTTP {exc.response.status_code} "
+                                      f"{error or '(no error code)'}") from None  # fmt: skip
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:  # after the connection-error retries
+            raise PostInterrupted(f"slack: chat.postMessage: {exc.__class__.__name__}: {exc}") from None
+        return str(response.get("ts"))
 
     async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
         """The digest message tagged ``ref`` in the channel since ``since`` (``conversations.history`` with
         metadata), as ``slack:<channel>:<ts>``; ``None`` when it is not there."""
+        ts = await self._find(subscription, ref, since)
+        return f"slack:{subscription.channel}:{ts}" if ts is not None else None
+
+    async def _find(
+        self, subscription: Subscription, ref: str, since: datetime, *, part: int | None = None
+    ) -> str | None:
+        """The ts of a message of ours tagged ``ref`` (and ``part``, when given) posted since ``since``."""
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             try:
@@ -294,9 +332,11 @@ class SlackAdapter:
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == DIGEST_EVENT and payload.get("ref") == ref:
-                    return f"slack:{subscription.channel}:{message.get('ts')}"
+                if (metadata.get("event_type") == DIGEST_EVENT and payload.get("ref") == ref
+                        and (part is None or payload.get("part") == part)):  # fmt: skip
+                    return str(message.get("ts"))
             cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
             if not page.get("has_more") or not cursor:
                 return None
+        return None
         return None
