@@ -375,6 +375,8 @@ class _Fault:
     headers: dict[str, str]
     times: int
     via: bool = True
+    after: int = 0  # matching requests answered normally before the fault starts
+    applied: bool = False  # carry the request out, then answer the fault (the answer was lost, not the request)
 
 
 @dataclass
@@ -754,12 +756,16 @@ class FakeDiscord(LoopbackAioServer):
         is_global: bool = False,
         scope: str = "user",
         via: bool = True,
+        after: int = 0,
+        applied: bool = False,
     ) -> None:
         """The next ``times`` requests matching ``method`` ("*": any) and ``path_prefix`` (after /api/v10, matched
         by whole segments) answer HTTP 429 with Discord's body and ``Retry-After`` / ``X-RateLimit-*`` headers.
 
         ``via=False`` leaves out the ``Via`` header, as a Cloudflare ban would (discord.py then raises instead of
         retrying). A ``status`` other than 429 answers ``{"message": "<status>: ...", "code": 0}`` (a 5xx).
+        ``after``: that many matching requests are answered normally first. ``applied``: the request is carried
+        out (a message is posted) and only its answer is the fault, as when Discord fails after acting.
         """
         if status == 429:
             body: JSON = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
@@ -778,7 +784,8 @@ class FakeDiscord(LoopbackAioServer):
         else:
             body = {"message": f"{status}: Server Error", "code": 0}
             headers = {}
-        self._add_fault(_Fault(method.upper(), self._prefix(path_prefix), status, body, headers, times, via))
+        self._add_fault(_Fault(method.upper(), self._prefix(path_prefix), status, body, headers, times, via, after,
+                               applied))  # fmt: skip
 
     def error_next(
         self,
@@ -817,6 +824,9 @@ class FakeDiscord(LoopbackAioServer):
                 continue
             if fault.prefix != "/" and path != fault.prefix and not path.startswith(fault.prefix + "/"):
                 continue
+            if fault.after > 0:
+                fault.after -= 1
+                return None
             fault.times -= 1
             if fault.times <= 0:
                 self._faults.remove(fault)
@@ -1629,6 +1639,9 @@ class FakeDiscord(LoopbackAioServer):
         answer: Any
         with self._cond:
             fault = self._take_fault(method, path) if prefix else None
+        if fault is not None and fault.applied and not bad_json:
+            with contextlib.suppress(_ApiError):
+                _, _, dispatches = self._route(method, path, body, params, headers, at, files)
         if fault is not None:
             status, answer = fault.status, fault.body
             out_headers.update(fault.headers)

@@ -21,7 +21,7 @@ from bot.digests import digest_ref, run_digest, slot_key
 from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from tests import chat_helpers
-from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, texts
+from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
 from tests.fakediscord import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
@@ -205,6 +205,30 @@ async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["lost", "answer-lost"])
+async def test_a_later_message_interrupted_is_sent_again_in_place_once(
+    fake: FakeDiscord, store: Store, applied: bool
+) -> None:
+    """Message 2 of a split digest answered 503 (``answer-lost``: Discord posted it and failed to say so): it is
+    sent again with the same nonce, so the digest ends up whole, each message once."""
+    sub = subscription(store)
+    adapter = DiscordAdapter(settings=settings_for(fake), store=store, limiter=RateLimiter(10), clock=lambda: NOW,
+                             token="discord-test-token", guild_ready_timeout=0.05,
+                             part_retry_delays=(0.0, 0.0))  # fmt: skip
+    await adapter.start()
+    try:
+        digest = Briefing(query="ukraine", generated_at=NOW, stories=tuple(story(n) for n in range(1, 26)), more=0,
+                          window_hours=24, topic="ukraine")  # fmt: skip
+        fake.fail_next("POST", f"/channels/{TEXT}/messages", status=503, after=1, applied=applied)
+        posted = await adapter.post_digest(sub, digest, "sub:1:s1")
+    finally:
+        await adapter.close()
+    nonces = [m["nonce"] for m in fake.messages(TEXT)]
+    assert len(nonces) >= 3 and len(set(nonces)) == len(nonces)  # every part there, once
+    assert posted == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
+    assert len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == len(nonces) + 1
 
 
 async def test_a_crash_after_a_forum_post_does_not_open_a_second_post(

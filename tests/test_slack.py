@@ -25,16 +25,7 @@ from bot.scheduler import SchedulerOptions
 from bot.store import Store
 from bot.web import WebServer
 from tests import chat_helpers
-from tests.chat_helpers import (
-    NOW,
-    TOPICS,
-    article,
-    cli_setup,
-    daily_digest_due,
-    new_leader_pass,
-    story,
-    texts,
-)
+from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
 from tests.fakeslack import FakeSlack, signed_headers
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store

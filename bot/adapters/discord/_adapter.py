@@ -29,7 +29,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,11 @@ log = logging.getLogger("newsbrief.discord")
 NO_MENTIONS = discord.AllowedMentions.none()
 DEFAULT_API = DiscordConfig().api_url
 HISTORY_LIMIT = 200
+PART_RETRY_DELAYS_S = (2.0, 5.0)
+"""The waits before sending a later message of a split digest again after a server error or a dropped
+connection (the messages before it are in the channel already, so the rest is completed in place). The retry
+carries the same nonce: should the failed attempt have got there, Discord does not post it twice."""
+_INTERRUPTIONS = (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError)
 """How many recent messages a crash check reads at most."""
 READY_TIMEOUT_S = 60.0
 
@@ -85,9 +90,12 @@ class DiscordAdapter:
         token: str,
         observe: Callable[[str, float], None] | None = None,
         guild_ready_timeout: float = 2.0,
+        part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``guild_ready_timeout``: how long discord.py waits
-        for more guilds to arrive after the last one before it is ready."""
+        for more guilds to arrive after the last one before it is ready. ``part_retry_delays``: see
+        :data:`PART_RETRY_DELAYS_S`."""
+        self._part_retry_delays = tuple(part_retry_delays)
         self.config: DiscordConfig = settings.discord
         self.settings = settings
         self.store = store
@@ -267,7 +275,16 @@ class DiscordAdapter:
             else:
                 rest, target = messages, channel
             for part, message in enumerate(rest, 1 if first is None else 2):
-                sent = await self._send_message(target, message, digest_nonce(ref, part))
+                delays = self._part_retry_delays if first is not None else ()
+                for attempt in range(len(delays) + 1):
+                    try:
+                        sent = await self._send_message(target, message, digest_nonce(ref, part))
+                        break
+                    except _INTERRUPTIONS as exc:
+                        if attempt == len(delays):
+                            raise
+                        log.warning("digest %s part %d: %s; sending it again", ref, part, exc.__class__.__name__)
+                        await asyncio.sleep(delays[attempt])
                 first = first if first is not None else sent.id
         except discord.Forbidden as exc:
             raise ChannelUnavailable(f"discord: missing access or permissions in channel {subscription.channel} "
@@ -276,7 +293,7 @@ class DiscordAdapter:
             raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
         except discord.DiscordServerError as exc:  # after discord.py's own retries
             raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'server error'})") from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except _INTERRUPTIONS as exc:
             raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
         return f"discord:{subscription.channel}:{first}"
 
