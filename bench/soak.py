@@ -870,7 +870,7 @@ guilds = [{DISCORD_GUILD}]
         elif roll < 0.55:
             self.discord.fail_next("POST", f"/channels/{channel}/messages", 500)  # retried by discord.py
         elif roll < 0.65:
-            self.discord.fail_next("POST", f"/channels/{channel}/messages", 503)  # raised: the slot fails
+            self.discord.fail_next("POST", f"/channels/{channel}/messages", 503)  # raised: posted again by recovery
         if rng.random() < 0.2:
             self.discord.fail_next("GET", f"/channels/{rng.choice(DISCORD_CHANNELS)}/messages", 500)
 

@@ -191,13 +191,15 @@ async def test_a_crash_between_send_and_ledger_does_not_post_twice(
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
 
 
+@pytest.mark.parametrize(("status", "times"), [(503, 1), (429, 5)], ids=["503", "429-five-times"])
 async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
-    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter, status: int, times: int
 ) -> None:
-    """Discord answers 503 (which discord.py does not retry): the slot stays in flight ("retry"); the next
-    recovery pass finds no such message in the channel history and posts the digest, once."""
+    """Discord answers 503 (which discord.py does not retry), or 429 more often than discord.py tries: the slot
+    stays in flight ("retry"); the next recovery pass finds no such message in the channel history and posts the
+    digest, once."""
     sub, slot, key = daily_digest_due(store, "discord", TEXT)
-    fake.fail_next("POST", f"/channels/{TEXT}/messages", status=503)
+    fake.fail_next("POST", f"/channels/{TEXT}/messages", status=status, times=times)
     outcome = await run_digest(store, sub, key, post=lambda b: connected.post_digest(sub, b, digest_ref(sub, key)),
                                topics=TOPICS, now=slot, by="first-leader")  # fmt: skip
     assert outcome == "retry" and fake.messages(TEXT) == []

@@ -54,13 +54,20 @@ log = logging.getLogger("newsbrief.discord")
 NO_MENTIONS = discord.AllowedMentions.none()
 DEFAULT_API = DiscordConfig().api_url
 HISTORY_LIMIT = 200
+"""How many recent messages a crash check reads at most."""
 PART_RETRY_DELAYS_S = (2.0, 5.0)
 """The waits before sending a later message of a split digest again after a server error or a dropped
 connection (the messages before it are in the channel already, so the rest is completed in place). The retry
 carries the same nonce: should the failed attempt have got there, Discord does not post it twice."""
-_INTERRUPTIONS = (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError)
-"""How many recent messages a crash check reads at most."""
 READY_TIMEOUT_S = 60.0
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a failed send may pass by itself: a server error or a rate limit that discord.py gave up on (it
+    retries 429s and most 5xx itself, five tries), a timeout, a dropped connection."""
+    if isinstance(exc, discord.HTTPException) and not isinstance(exc, discord.Forbidden | discord.NotFound):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, discord.RateLimited | aiohttp.ClientError | OSError | TimeoutError)
 
 
 async def _no_setup() -> None:
@@ -280,8 +287,8 @@ class DiscordAdapter:
                     try:
                         sent = await self._send_message(target, message, digest_nonce(ref, part))
                         break
-                    except _INTERRUPTIONS as exc:
-                        if attempt == len(delays):
+                    except Exception as exc:
+                        if attempt == len(delays) or not _interrupted(exc):
                             raise
                         log.warning("digest %s part %d: %s; sending it again", ref, part, exc.__class__.__name__)
                         await asyncio.sleep(delays[attempt])
@@ -291,10 +298,14 @@ class DiscordAdapter:
                                      f"(code {exc.code}: {exc.text})") from None  # fmt: skip
         except discord.NotFound as exc:
             raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
-        except discord.DiscordServerError as exc:  # after discord.py's own retries
-            raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'server error'})") from None
-        except _INTERRUPTIONS as exc:
-            raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
+        except discord.HTTPException as exc:
+            if _interrupted(exc):  # after discord.py's own retries
+                raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
+            raise
+        except Exception as exc:
+            if _interrupted(exc):
+                raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
+            raise
         return f"discord:{subscription.channel}:{first}"
 
     @staticmethod
