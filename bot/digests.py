@@ -335,9 +335,10 @@ async def recover_digest(
         return "skipped"
     try:
         found = await find(claim.claimed_at - timedelta(minutes=5))
-    except Exception:
-        log.warning("digest of subscription %s for slot %s: cannot check whether it was posted; trying again later",
-                    subscription.id, claim.slot, exc_info=True)  # fmt: skip
+    except Exception as exc:  # the platform's trouble is expected now and then: one line, no traceback
+        log.warning("digest of subscription %s for slot %s: cannot check whether it was posted (%s: %s); trying "
+                    "again later", subscription.id, claim.slot, exc.__class__.__name__, str(exc)[:200])  # fmt: skip
+        log.debug("the check's error in full", exc_info=True)
         return "skipped"
     if found is not None and claim.planned is not None:  # record the stories it set out to post
         await asyncio.to_thread(_record_planned, store, subscription, claim.slot, claim.planned, found, now)
