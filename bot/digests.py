@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -187,6 +189,34 @@ def _digest(
     return briefing, [r for _, r in chosen]
 
 
+_BUILDING: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+_BUILDING_GUARD = threading.Lock()
+
+
+def _build_and_plan(
+    store: Store,
+    subscription: Subscription,
+    *,
+    topics: Mapping[str, str],
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    renewal: int,
+    slot: str,
+) -> tuple[Briefing, list[StoryRef]] | None:
+    """Build a slot's digest and write its stories down (:meth:`Store.plan_slot`) before posting, as one step per
+    subscription: two digests of one subscription built at once (a slot's own run and the recovery of an
+    earlier slot) would otherwise both pick the same new stories, each before the other had written them down."""
+    with _BUILDING_GUARD:
+        lock = _BUILDING[subscription.id]
+    with lock:
+        built = _digest(store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal,
+                        slot=slot)  # fmt: skip
+        if built is not None and built[1]:
+            store.plan_slot(subscription.id, slot, {r.key: r.article_count for r in built[1]})
+        return built
+
+
 def build_digest(
     store: Store,
     subscription: Subscription,
@@ -256,9 +286,9 @@ async def _post_claimed(
 ) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
-            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal,
-            slot=slot,
-        )
+            _build_and_plan, store, subscription, topics=topics, now=now, window=window, limit=limit,
+            renewal=renewal, slot=slot,
+        )  # fmt: skip
     except Exception:
         log.exception("digest of subscription %s (%s) for slot %s: building failed", subscription.id,
                       subscription.topic, slot)  # fmt: skip
@@ -272,8 +302,6 @@ async def _post_claimed(
                            window_hours=window.total_seconds() / 3600, topic=subscription.topic)  # fmt: skip
         built = (nothing, [])
     briefing, refs = built
-    if refs:  # written down before posting: see Store.plan_slot
-        await asyncio.to_thread(store.plan_slot, subscription.id, slot, {r.key: r.article_count for r in refs})
     try:
         message_ref = await post(briefing)
     except ChannelUnavailable as exc:

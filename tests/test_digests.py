@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -208,6 +210,35 @@ def test_an_interrupted_post_is_looked_for_and_tried_again_within_the_grace_time
     assert run(store, sub, Poster(interrupted=1), slot=next_slot, now=NOW + timedelta(days=1)) == "retry"
     assert recover(store.get_slot(sub.id, next_slot), NOW + timedelta(days=1, hours=2)) == "failed"
     assert store.posted_story_counts(sub.id) == {"s_talks": 1} and store.planned_story_counts(sub.id) == {}
+
+
+def test_two_digests_of_one_subscription_built_at_once_do_not_share_a_story(store: Store, sub: Subscription) -> None:
+    """A slot's own run and the recovery of an earlier slot can build the same subscription's digest at the same
+    moment: each must see the other's stories as taken (found by the soak: one story in two digests)."""
+    article(store, 1, "s_talks")
+    article(store, 2, "s_power", title="Kyiv restores power")
+    together = threading.Barrier(2)
+
+    class Racing(Store):
+        """Each builder pauses after reading which stories are on their way, until the other has read them too
+        (or a second has passed: builders that take turns never meet)."""
+
+        def planned_story_counts(self, sub_id: int, *, except_slot: str | None = None) -> dict[str, int]:
+            counts = super().planned_story_counts(sub_id, except_slot=except_slot)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                together.wait(timeout=1.0)
+            return counts
+
+    async def both(racing: Store) -> list[Poster]:
+        posters = [Poster(), Poster()]
+        await asyncio.gather(*(run_digest(racing, sub, slot, post=poster, topics=TOPICS, now=NOW, by="test", limit=1)
+                               for slot, poster in zip(("s1", "s2"), posters, strict=True)))  # fmt: skip
+        return posters
+
+    with Racing(store.url) as racing:
+        posters = asyncio.run(both(racing))
+    headlines = [story.headline for poster in posters for briefing in poster.posted for story in briefing.stories]
+    assert sorted(headlines) == ["Kyiv restores power", "Talks resume in Kyiv"]
 
 
 def test_a_one_off_run_records_an_interrupted_post_as_failed(store: Store, sub: Subscription) -> None:
