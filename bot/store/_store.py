@@ -308,7 +308,8 @@ class Store:
         except ImportError:  # pragma: no cover - Windows
             yield
             return
-        with open(Path(database).expanduser().with_name(Path(database).name + ".lock"), "a+b") as handle:
+        path = Path(database).expanduser()
+        with open(path.with_name(path.name + ".lock"), "a+b") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 yield

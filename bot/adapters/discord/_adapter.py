@@ -298,14 +298,12 @@ class DiscordAdapter:
                                      f"(code {exc.code}: {exc.text})") from None  # fmt: skip
         except discord.NotFound as exc:
             raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
-        except discord.HTTPException as exc:
-            if _interrupted(exc):  # after discord.py's own retries
-                raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
-            raise
         except Exception as exc:
-            if _interrupted(exc):
-                raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
-            raise
+            if not _interrupted(exc):
+                raise
+            if isinstance(exc, discord.HTTPException):  # after discord.py's own retries
+                raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
+            raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
         return f"discord:{subscription.channel}:{first}"
 
     @staticmethod

@@ -339,4 +339,3 @@ class SlackAdapter:
             if not page.get("has_more") or not cursor:
                 return None
         return None
-        return None
