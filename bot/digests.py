@@ -1,8 +1,9 @@
 """Digests: per subscription, the stories of its topic not yet posted to its channel (issue 4, "Digests").
 
-:func:`build_digest` makes the briefing of a subscription's topic over the digest window and drops the stories
-already posted to that subscription, unless they gained at least ``renewal`` articles since (substantial new
-reporting); nothing left means no digest (``None``): an empty digest is not posted.
+:func:`build_digest` makes the briefing of a subscription's topic over the digest window without backlog and
+without the stories already posted to that subscription, unless they gained at least ``renewal`` articles since
+(substantial new reporting): these are left out in the search, before ranking and the ``limit`` cut
+(:class:`bot.store.DigestFilter`); nothing left means no digest (``None``): an empty digest is not posted.
 
 :func:`run_digest` is exactly-once per subscription and slot: it first claims the slot (a row with a unique
 (subscription, slot) key, committed before anything is posted, so a restart or a second process on the same
@@ -23,7 +24,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.briefing import Briefing, StoryBrief, make_briefing
 from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, parse_schedule
 from bot.config import ConfigError, Settings
-from bot.store import Article, DigestSlot, Store, Subscription
+from bot.store import Article, DigestFilter, DigestSlot, Store, Subscription
 
 __all__ = [
     "DEFAULT_SCHEDULE",
@@ -157,35 +158,17 @@ def _digest(
     renewal: int,
     slot: str | None = None,
 ) -> tuple[Briefing, list[StoryRef]] | None:
-    posted = store.posted_story_counts(subscription.id)
-    # stories of this subscription's digests still in flight count as posted (their ledger comes later)
-    for key, count in store.planned_story_counts(subscription.id, except_slot=slot).items():
-        posted[key] = max(posted.get(key, 0), count)
-    # Ask for enough stories that the ones filtered out below cannot starve the digest.
-    result = make_briefing(store, subscription.topic, topics=topics, now=now, window=window,
-                           limit=limit + min(len(posted), 100))  # fmt: skip
+    # Filter first, then rank and cut: the search itself leaves out backlog and the stories already posted (or on
+    # their way in this subscription's digests still in flight) unless renewed, so they take no place in the digest.
+    in_flight = store.planned_story_counts(subscription.id, except_slot=slot)
+    only = DigestFilter(subscription.id, renewal, in_flight=in_flight)
+    result = make_briefing(store, subscription.topic, topics=topics, now=now, window=window, limit=limit, digest=only)
     if not isinstance(result, Briefing):
         return None
-    kept: list[tuple[StoryBrief, StoryRef]] = []
-    for brief in result.stories:
-        ref = story_refs(store, brief)
-        if ref is None or not any(a.eligible for a in ref.articles):  # backlog entries never make a digest
-            continue
-        before = posted.get(ref.key)
-        if before is not None and ref.article_count - before < renewal:
-            continue
-        kept.append((brief, ref))
-    if not kept:
+    chosen = [(brief, ref) for brief in result.stories if (ref := story_refs(store, brief)) is not None]
+    if not chosen:
         return None
-    chosen = kept[:limit]
-    briefing = Briefing(
-        query=result.query,
-        generated_at=now,
-        stories=tuple(b for b, _ in chosen),
-        more=len(kept) - len(chosen) + result.more,
-        window_hours=result.window_hours,
-        topic=result.topic,
-    )
+    briefing = replace(result, stories=tuple(b for b, _ in chosen))
     return briefing, [r for _, r in chosen]
 
 

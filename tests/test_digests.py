@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.briefing import Briefing
+from bot.briefing import Briefing, make_briefing
 from bot.config import ConfigError, Settings, settings_from_mapping
 from bot.digests import (
     ChannelUnavailable,
@@ -23,7 +23,7 @@ from bot.digests import (
     slot_key,
     sync_config_subscriptions,
 )
-from bot.store import Store, Subscription
+from bot.store import DigestFilter, Store, Subscription
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 TOPICS = {"ukraine": "ukraine OR kyiv", "floods": "flood OR dam"}
@@ -35,12 +35,20 @@ def sub(store: Store) -> Subscription:
     return store.add_subscription("slack", "C1", "ukraine", schedule="daily 08:00", tz="UTC", now=NOW, by="U1")
 
 
-def article(store: Store, n: int, story: str, *, title: str = "Talks resume in Kyiv", hours_ago: float = 2) -> str:
+def article(
+    store: Store,
+    n: int,
+    story: str,
+    *,
+    title: str = "Talks resume in Kyiv",
+    hours_ago: float = 2,
+    eligible: bool = True,
+) -> str:
     when = NOW - timedelta(hours=hours_ago)
     stored, _ = store.upsert_article(
         url=f"https://outlet{n}.example/{story}/{n}", title=title, outlet=f"outlet{n}.example", now=when,
         text=f"Negotiators met in Kyiv on Thursday, report {n} of {story}. The meeting lasted six hours.",
-        summary={"sentences": [f"Negotiators met in Kyiv (report {n})."], "quotes": []},
+        summary={"sentences": [f"Negotiators met in Kyiv (report {n})."], "quotes": []}, eligible=eligible,
     )  # fmt: skip
     store.assign_story(stored.id, story, when)
     return stored.id
@@ -67,8 +75,10 @@ class Poster:
         return f"msg-{len(self.posted)}"
 
 
-def run(store: Store, sub: Subscription, poster: Poster, *, slot: str = SLOT, now: datetime = NOW) -> str:
-    return asyncio.run(run_digest(store, sub, slot, post=poster, topics=TOPICS, now=now, by="test"))
+def run(
+    store: Store, sub: Subscription, poster: Poster, *, slot: str = SLOT, now: datetime = NOW, limit: int = 5
+) -> str:
+    return asyncio.run(run_digest(store, sub, slot, post=poster, topics=TOPICS, now=now, by="test", limit=limit))
 
 
 # ---------------------------------------------------------------------------------------------- store
@@ -274,6 +284,64 @@ def test_backlog_articles_never_make_a_digest(store: Store, sub: Subscription) -
     store.upsert_article(url="https://old.example/kyiv", title="Kyiv backlog", text="Kyiv news from the backlog.",
                          now=NOW - timedelta(hours=1), eligible=False)  # fmt: skip
     assert build_digest(store, sub, topics=TOPICS, now=NOW) is None
+
+
+def crowd_above(store: Store, sub: Subscription) -> None:
+    """Four backlog stories and four stories already posted to ``sub``, each told by three outlets, newer and
+    matching the topic more often than any single-outlet story: all rank above those."""
+    loud = "Kyiv and Ukraine: Kyiv talks, Ukraine news"
+    for i in range(4):
+        for n in range(3):
+            article(store, n, f"s_backlog{i}", title=loud, hours_ago=1, eligible=False)
+            article(store, n, f"s_posted{i}", title=loud, hours_ago=1)
+    store.record_posted(sub.id, {f"s_posted{i}": 3 for i in range(4)}, NOW)
+
+
+@pytest.mark.parametrize("new", [2, 5])
+def test_backlog_and_posted_stories_ranked_higher_do_not_crowd_out_new_ones(
+    store: Store, sub: Subscription, new: int
+) -> None:
+    """Issue 11: backlog and already posted stories were ranked before being filtered out, so they took the
+    ``limit`` places and the new stories below them were never posted. A digest holds min(limit, new) of the
+    new stories; the next one holds the rest; /brief still ranks every story."""
+    crowd_above(store, sub)
+    for i in range(new):
+        article(store, 10 + i, f"s_new{i}", hours_ago=20 - i)
+    expected = {f"s_new{i}" for i in range(new)}
+    everything = make_briefing(store, "ukraine", topics=TOPICS, now=NOW, window=timedelta(hours=24), limit=3)
+    assert isinstance(everything, Briefing)
+    assert all(not (s.story_id or "").startswith("s_new") for s in everything.stories)  # /brief: no filter
+    poster = Poster()
+    assert run(store, sub, poster, slot="d1", limit=3) == "posted"
+    first = {s.story_id for s in poster.posted[0].stories}
+    assert len(first) == min(new, 3) and first <= expected
+    if new > 3:
+        assert poster.posted[0].more == new - 3
+        assert run(store, sub, poster, slot="d2", limit=3) == "posted"
+        assert {s.story_id for s in poster.posted[1].stories} == expected - first
+    assert run(store, sub, poster, slot="d3", limit=3) == "empty"
+    posted = store.posted_story_counts(sub.id)
+    assert {key for key in posted if key.startswith("s_new")} == expected
+    assert not any(key.startswith("s_backlog") for key in posted)
+
+
+def test_digest_search_leaves_out_backlog_and_posted_stories_before_its_limit(store: Store, sub: Subscription) -> None:
+    """The store's search for a digest filters in the query, so the candidate rows are eligible new ones only
+    (a limit of 2 is not used up by the 24 higher ranked hits)."""
+    crowd_above(store, sub)
+    fresh = [article(store, 10 + i, f"s_new{i}", hours_ago=20) for i in range(2)]
+    article(store, 12, "s_renewed", hours_ago=20)
+    store.record_posted(sub.id, {"s_renewed": 1}, NOW)
+    hits = store.search("ukraine OR kyiv", limit=2, digest=DigestFilter(sub.id, renewal=2))
+    assert sorted(a.id for a, _ in hits) == sorted(fresh)
+    in_flight = DigestFilter(sub.id, renewal=2, in_flight={"s_new0": 1})  # planned by a digest on its way
+    assert [a.id for a, _ in store.search("kyiv", limit=5, digest=in_flight)] == [fresh[1]]
+    article(store, 13, "s_renewed", hours_ago=20)
+    assert [a.id for a, _ in store.search("kyiv", limit=5, digest=in_flight)] == [fresh[1]]
+    article(store, 14, "s_renewed", hours_ago=20)  # two articles since it was posted: new again
+    renewed = {a.story_id for a, _ in store.search("kyiv", limit=5, digest=in_flight)}
+    assert renewed == {"s_new1", "s_renewed"}
+    assert len(store.search("kyiv", limit=50)) == 12 + 12 + 2 + 3  # no filter: everything
 
 
 # ---------------------------------------------------------------------------------------------- config

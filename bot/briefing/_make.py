@@ -19,7 +19,7 @@ from typing import Any
 
 import summarizer
 from bot.briefing._types import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
-from bot.store import Article, Store, Story
+from bot.store import Article, DigestFilter, Store, Story
 
 DEFAULT_WINDOW = timedelta(hours=72)
 """How far back ``/brief`` searches unless told otherwise."""
@@ -228,6 +228,7 @@ def make_briefing(
     window: timedelta = DEFAULT_WINDOW,
     limit: int = 5,
     candidates: int = CANDIDATES,
+    digest: DigestFilter | None = None,
 ) -> Briefing | NoMatch:
     """The briefing for a configured topic (name matched case-insensitively) or free words, as of ``now``.
 
@@ -235,7 +236,9 @@ def make_briefing(
     before ``now`` (published, or first seen when undated, and first seen, at or after ``now - window``), keeps
     the best ``candidates`` hits, groups them by story (an article without a story stands alone), ranks the
     stories by :func:`story_score` and briefs the top ``limit``; ``more`` is how many further stories matched.
-    Nothing found: a :class:`NoMatch` naming the window and the configured topics closest to the query.
+    ``digest`` (a subscription's digest; ``/brief`` has none) leaves out, in the search itself, the articles that
+    digest may not carry, so they are neither ranked nor counted. Nothing found: a :class:`NoMatch` naming the
+    window and the configured topics closest to the query.
     """
     if now.tzinfo is None:
         raise ValueError("make_briefing: now must be timezone-aware")
@@ -249,7 +252,7 @@ def make_briefing(
     cutoff = now - window
 
     # Reported and first seen within the window; the store reads the window's rows only (seen_since).
-    hits = store.search(query, since=cutoff, seen_since=cutoff, limit=max(candidates, limit))
+    hits = store.search(query, since=cutoff, seen_since=cutoff, limit=max(candidates, limit), digest=digest)
     if not hits:
         return NoMatch(query=asked, window_hours=window_hours, suggestions=suggest_topics(asked, topics, exclude=topic))
 

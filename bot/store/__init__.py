@@ -9,6 +9,7 @@ from bot.store._query import Query, Term, parse_query
 from bot.store._store import CONTENT_IDENTITY_MIN_CHARS, Store, new_article_id, summary_to_json
 from bot.store._types import (
     Article,
+    DigestFilter,
     DigestSlot,
     Feed,
     Lease,
@@ -23,6 +24,7 @@ from bot.store._types import (
 __all__ = [
     "CONTENT_IDENTITY_MIN_CHARS",
     "Article",
+    "DigestFilter",
     "DigestSlot",
     "Feed",
     "Lease",

@@ -46,6 +46,7 @@ from bot.store._models import (
 from bot.store._query import parse_query, to_fts5, to_tsquery_sql
 from bot.store._types import (
     Article,
+    DigestFilter,
     DigestSlot,
     Feed,
     Lease,
@@ -726,7 +727,13 @@ class Store:
             return self._articles(session, list(session.scalars(stmt)))
 
     def search(
-        self, query: str, *, since: datetime | None = None, limit: int = 20, seen_since: datetime | None = None
+        self,
+        query: str,
+        *,
+        since: datetime | None = None,
+        limit: int = 20,
+        seen_since: datetime | None = None,
+        digest: DigestFilter | None = None,
     ) -> list[tuple[Article, float]]:
         """Full-text search over titles and texts, best first, with the backend's relevance score (higher = better).
 
@@ -734,9 +741,10 @@ class Store:
         ``-word``/``-"phrase"`` to exclude. Any user text is safe: it is reduced to quoted words, never passed
         as backend syntax. ``since`` keeps articles published (or, without a date, first seen) at or after it;
         ``seen_since`` keeps articles first seen at or after it, and lets the backend skip older rows by index
-        (a briefing's window: :meth:`_first_pk_seen_since`). PostgreSQL combines one ``websearch_to_tsquery``
-        per term (:func:`bot.store._query.to_tsquery_sql`). Ranking: SQLite FTS5 bm25 (title weighted
-        :data:`TITLE_WEIGHT`), PostgreSQL ``ts_rank`` (title A, text B); both stem English words.
+        (a briefing's window: :meth:`_first_pk_seen_since`); ``digest`` keeps only what a subscription's digest
+        may carry (:class:`DigestFilter`), in the query, so before ``limit``. PostgreSQL combines one
+        ``websearch_to_tsquery`` per term (:func:`bot.store._query.to_tsquery_sql`). Ranking: SQLite FTS5 bm25
+        (title weighted :data:`TITLE_WEIGHT`), PostgreSQL ``ts_rank`` (title A, text B); both stem English words.
         """
         parsed = parse_query(query)
         if parsed.empty or limit <= 0:
@@ -750,6 +758,8 @@ class Store:
             where.append("AND a.first_seen >= :seen_since")
             params["seen_since"] = seen_since
         with self._sessions() as session:
+            if digest is not None:
+                where.append(self._digest_condition(session, digest, params))
             if self.dialect == "sqlite":
                 if seen_since is not None:
                     first_pk = self._first_pk_seen_since(session, seen_since)
@@ -782,6 +792,29 @@ class Store:
             rows = {r.pk: r for r in session.scalars(select(ArticleRow).where(ArticleRow.pk.in_([p for p, _ in hits])))}
             articles = {a.id: a for a in self._articles(session, list(rows.values()))}
             return [(articles[rows[pk].id], score) for pk, score in hits if pk in rows]
+
+    @staticmethod
+    def _digest_condition(session: Session, digest: DigestFilter, params: dict[str, Any]) -> str:
+        """The search condition (on ``articles a``) of a :class:`DigestFilter`; its parameters go into ``params``.
+
+        The posted ledger is read in the query (a subscription's grows with every digest); the few stories of
+        digests in flight are weighed here against their article counts now and left out by key.
+        """
+        params["digest_sub"], params["renewal"] = digest.subscription_id, digest.renewal
+        key = "coalesce(a.story_id, a.id)"
+        count = "coalesce((SELECT s.article_count FROM stories s WHERE s.id = a.story_id), 1)"
+        condition = (
+            f"AND a.eligible AND NOT EXISTS (SELECT 1 FROM posted_stories p WHERE p.subscription_id = :digest_sub "
+            f"AND p.story_id = {key} AND p.article_count_at_post > {count} - :renewal)"
+        )
+        if digest.in_flight:
+            stmt = select(StoryRow.id, StoryRow.article_count).where(StoryRow.id.in_(list(digest.in_flight)))
+            counts = {story_id: int(n) for story_id, n in session.execute(stmt)}
+            blocked = sorted(k for k, then in digest.in_flight.items() if then > counts.get(k, 1) - digest.renewal)
+            params.update({f"in_flight{i}": k for i, k in enumerate(blocked)})
+            if blocked:
+                condition += f" AND {key} NOT IN ({', '.join(f':in_flight{i}' for i in range(len(blocked)))})"
+        return condition
 
     @staticmethod
     def _first_pk_seen_since(session: Session, when: datetime) -> int | None:

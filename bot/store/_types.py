@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -130,6 +131,19 @@ class DigestSlot:
     finished_at: datetime | None
     planned: dict[str, int] | None = None
     """The stories (key -> article count) the digest set out to post, once built (see ``Store.plan_slot``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFilter:
+    """What a subscription's digest may carry, applied by :meth:`bot.store.Store.search` in the query itself (so
+    the rows left out never use up its ``limit``, nor a briefing's cut): eligible articles only (no backlog), and
+    none of a story already posted to the subscription (``posted_stories``) or planned by its digests in flight
+    (``in_flight``: key -> article count then), unless the story has gained at least ``renewal`` articles since.
+    A story's key is its id; an article without a story is its own story, keyed by its id, of one article."""
+
+    subscription_id: int
+    renewal: int
+    in_flight: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
