@@ -21,7 +21,8 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,8 @@ __all__ = [
     "RequestRecord",
     "Route",
     "atom_feed",
+    "bomb_stream",
+    "encode",
     "gzip_bomb",
     "json_feed",
     "rss091_feed",
@@ -382,14 +385,39 @@ def json_feed(items: Iterable[Item], *, title: str = "Test feed", link: str = "h
     return json.dumps(doc)
 
 
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS,
+          "raw-deflate": -zlib.MAX_WBITS}  # fmt: skip
+
+
+def encode(data: bytes, codings: str) -> bytes:
+    """``data`` compressed with each of ``codings`` in turn ("gzip", "x-gzip", "deflate" (zlib-wrapped),
+    "raw-deflate" or "identity", comma-separated). Send "raw-deflate" as ``Content-Encoding: deflate``."""
+    for coding in codings.split(","):
+        coding = coding.strip()
+        if coding != "identity":
+            compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS[coding])
+            data = compressor.compress(data) + compressor.flush()
+    return data
+
+
+def bomb_stream(coding: str, decompressed_size: int) -> Iterator[bytes]:
+    """``decompressed_size`` zero bytes compressed with one coding of :func:`encode`, produced a block at a time
+    (a 1 GiB bomb is about 1 MB; the zeros are never held whole)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS[coding])
+    block = bytes(1 << 20)
+    whole, rest = divmod(decompressed_size, len(block))
+    for size in [len(block)] * whole + [rest]:
+        out = compressor.compress(block[:size] if size < len(block) else block)
+        if out:
+            yield out
+    yield compressor.flush()
+
+
 _BOMB_CACHE: dict[int, bytes] = {}
 
 
 def gzip_bomb(decompressed_size: int = 50_000_000) -> bytes:
     """A gzip stream of ``decompressed_size`` zero bytes (a few tens of KB compressed)."""
     if decompressed_size not in _BOMB_CACHE:
-        chunk = bytes(1_000_000)
-        compressor = gzip_module.compress
-        # Compress in one go over a repeated buffer built lazily: join is cheap for zeros.
-        _BOMB_CACHE[decompressed_size] = compressor(chunk * (decompressed_size // len(chunk)), compresslevel=9)
+        _BOMB_CACHE[decompressed_size] = b"".join(bomb_stream("gzip", decompressed_size))
     return _BOMB_CACHE[decompressed_size]

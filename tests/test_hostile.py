@@ -18,11 +18,13 @@ happens, so even a broken guard never lets a packet leave the machine. The SSRF 
   entity-looking text inside content; here — declarations smuggled past the byte check by the encoding (UTF-7,
   EBCDIC), external DTDs and XInclude never fetched (loopback and 169.254.169.254), an entity bomb as an article
   page, and a bomb feed through a whole poll.
-- Oversized input: tests/test_sources.py — bodies over the cap with and without Content-Length, a gzip bomb,
-  an oversized file:// feed (at a 1 MB cap); tests/test_slack_render.py, tests/test_discord_render.py — texts
-  and digests split and cut within every platform limit (hypothesis); here — the default 5 MB cap through a
-  poll, a 1 MB ``/brief`` through bot.commands, the Slack adapter and the Discord adapter, thousands of
-  entries in one feed, and the event loop during a poll of a feed with many entries.
+- Oversized input: tests/test_sources.py — bodies over the cap with and without Content-Length, decompression
+  bombs (gzip, x-gzip, deflate, raw deflate, gzip of gzip; allocations stay near the cap), an oversized file://
+  feed (at a 1 MB cap); tests/test_decode.py — no decoded piece over 64 KiB, the cap within one piece;
+  tests/test_slack_render.py, tests/test_discord_render.py — texts and digests split and cut within every
+  platform limit (hypothesis); here — the default 5 MB cap through a poll, a 1 MB ``/brief`` through
+  bot.commands, the Slack adapter and the Discord adapter, thousands of entries in one feed, and the event loop
+  during a poll of a feed with many entries.
 - Mention and link injection: tests/test_slack_render.py, tests/test_discord_render.py — every renderer field,
   with hypothesis; tests/test_slack.py, tests/test_discord.py — one hostile headline end to end; here — the
   issue's list in titles, sentences, quotes, speakers, outlets and topic names (configured and typed), through

@@ -11,6 +11,7 @@ import random
 import re
 import threading
 import time
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,8 @@ from tests.feedserver import (
     FeedServer,
     Item,
     atom_feed,
+    bomb_stream,
+    encode,
     gzip_bomb,
     json_feed,
     rss091_feed,
@@ -248,6 +251,78 @@ async def test_gzip_bomb_is_stopped(server: FeedServer, fetcher: Fetcher) -> Non
     server.route("/bomb", bomb, headers=RSS, gzip=True, precompressed=True)
     error = await fetch_error(fetcher, server.url("/bomb"))
     assert error.kind == "too_large" and "decompressed" in error.message
+
+
+@pytest.mark.parametrize(
+    ("sent_as", "codings"),
+    [("gzip", "gzip"), ("x-gzip", "x-gzip"), ("deflate", "deflate"), ("deflate", "raw-deflate"), ("gzip, gzip", "")],
+    ids=["gzip", "x-gzip", "deflate", "raw-deflate", "gzip-of-gzip"],
+)
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+async def test_a_bomb_in_any_encoding_is_too_large(
+    server: FeedServer, fetcher: Fetcher, sent_as: str, codings: str, chunked: bool
+) -> None:
+    if codings:
+        body = b"".join(bomb_stream(codings, 20_000_000))
+    else:  # gzip of a 20 MB gzip bomb
+        body = encode(gzip_bomb(20_000_000), "gzip")
+    assert len(body) < POLICY.max_bytes // 10
+    server.route("/bomb", body, headers={**RSS, "Content-Encoding": sent_as}, chunked=chunked)
+    error = await fetch_error(fetcher, server.url("/bomb"))
+    assert error.kind == "too_large" and f"exceeds {POLICY.max_bytes} bytes (decompressed)" in error.message
+
+
+async def test_a_bomb_never_holds_much_more_than_the_cap(server: FeedServer, fetcher: Fetcher) -> None:
+    """Memory is bounded as the bytes are produced: Python's allocations while a 50 MB bomb is fetched under the
+    1 MB cap peak under 3 MB. Through httpx's own decoding one 64 KiB network chunk became one 60 MB piece."""
+    bomb = gzip_bomb(50_000_000)
+    server.route("/bomb", bomb, headers=RSS, gzip=True, precompressed=True)
+    url = server.url("/bomb")
+    tracemalloc.start()
+    try:
+        error = await fetch_error(fetcher, url)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.kind == "too_large"
+    assert peak < 3 * POLICY.max_bytes, f"peak of traced allocations {peak:,} bytes"
+
+
+@pytest.mark.parametrize(
+    ("sent_as", "codings"),
+    [
+        ("gzip", "gzip"),
+        ("x-gzip", "x-gzip"),
+        ("deflate", "deflate"),
+        ("deflate", "raw-deflate"),
+        ("gzip, gzip", "gzip, gzip"),
+        ("deflate, gzip", "deflate, gzip"),
+        ("identity", "identity"),
+    ],
+)
+async def test_a_normal_body_decodes_in_every_encoding(
+    server: FeedServer, fetcher: Fetcher, sent_as: str, codings: str
+) -> None:
+    document = rss_feed(items(200)).encode()
+    server.route("/feed", encode(document, codings), headers={**RSS, "Content-Encoding": sent_as}, chunked=True)
+    result = await fetcher.fetch(server.url("/feed"))
+    assert result.body == document and result.headers["content-encoding"] == sent_as
+
+
+async def test_every_member_of_a_multi_member_gzip_body_is_read(server: FeedServer, fetcher: Fetcher) -> None:
+    document = rss_feed(items(50)).encode()
+    middle = len(document) // 2
+    body = encode(document[:middle], "gzip") + encode(document[middle:], "gzip")
+    server.route("/feed", body, headers=RSS, gzip=True, precompressed=True)
+    result = await fetcher.fetch(server.url("/feed"))
+    assert result.body == document
+
+
+async def test_an_unsupported_encoding_is_a_decode_error_naming_it(server: FeedServer, fetcher: Fetcher) -> None:
+    server.route("/feed", b"\x1b\x00\x00", headers={**RSS, "Content-Encoding": "br"})
+    error = await fetch_error(fetcher, server.url("/feed"))
+    assert error.kind == "decode" and "unsupported Content-Encoding 'br'" in error.message
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
 async def test_per_host_limit(server: FeedServer, client: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from urllib.request import url2pathname
 import httpx
 
 from bot import __version__
+from bot.sources._decode import BodyDecodeError, BodyTooLarge, read_body
 from bot.sources._errors import FetchError
 from bot.sources._guard import Resolver, check_url
 
@@ -222,8 +223,6 @@ class Fetcher:
                     raise FetchError(exc.kind, f"{exc.message} (when connecting to {current})", url=url) from None
                 except httpx.TimeoutException as exc:
                     raise FetchError("timeout", f"{type(exc).__name__} from {current}", url=url) from None
-                except httpx.DecodingError as exc:
-                    raise FetchError("decode", f"cannot decode the body: {exc}", url=url) from None
                 except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                     raise FetchError("invalid_url", str(exc) or type(exc).__name__, url=url) from None
                 except (httpx.TransportError, OSError) as exc:
@@ -252,14 +251,15 @@ class Fetcher:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError("too_large", f"Content-Length {declared} exceeds {limit} bytes", url=url, status=status)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():  # decompressed as it streams: a gzip bomb stops here
-            size += len(chunk)
-            if size > limit:
-                raise FetchError("too_large", f"body exceeds {limit} bytes (decompressed)", url=url, status=status)
-            chunks.append(chunk)
-        return self._result(url, current, response, headers, b"".join(chunks))
+        # The raw stream, decoded here a bounded piece at a time: httpx would inflate each network chunk whole
+        # (64 KiB of a gzip bomb is about 64 MB) before the cap could be checked.
+        try:
+            body = await read_body(response.aiter_raw(), headers.get("content-encoding"), limit)
+        except BodyTooLarge as exc:
+            raise FetchError("too_large", str(exc), url=url, status=status) from None
+        except BodyDecodeError as exc:
+            raise FetchError("decode", f"cannot decode the body: {exc}", url=url, status=status) from None
+        return self._result(url, current, response, headers, body)
 
     @staticmethod
     def _result(
