@@ -162,7 +162,9 @@ def summarize(
         story_words = {w.lower() for s in picked for w in word_tokens(s)}
         if title:
             story_words.update(w.lower() for w in word_tokens(title))
-        key_quotes = rank_quotes(extract_quotes(text, tools.name), text, story_words, limit=quotes)
+        shown = (title, *picked) if title else picked
+        found = extract_quotes(text, tools.name, title=title)
+        key_quotes = rank_quotes(found, text, story_words, limit=quotes, shown=shown)
     return Summary(sentences=picked, quotes=key_quotes, algorithm=algorithm, language=tools.name)
 
 
@@ -253,8 +255,10 @@ def brief_story(
 
         story_words = {w.lower() for c in chosen for w in word_tokens(c[3])}
         ranked: list[Quote] = []
+        shown = tuple(c[3] for c in chosen) + tuple(a.title for a in items[:1] if a.title)
         for art in items:
-            ranked.extend(rank_quotes(extract_quotes(art.text, tools.name), art.text, story_words))
+            found = extract_quotes(art.text, tools.name, title=art.title)
+            ranked.extend(rank_quotes(found, art.text, story_words, shown=shown))
         ranked.sort(key=lambda q: -q.score)
         seen: list[frozenset[str]] = []
         for q in ranked:
