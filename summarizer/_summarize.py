@@ -57,13 +57,20 @@ def _analyze(text: str, title: str | None, tools: LanguageTools, limit: int | No
         raise ValueError(f"title must be a string or None, got {type(title).__name__}")
     tokenizer = OfflineTokenizer(tools.name)
     all_sentences = split_sentences(normalize(text).text)
-    candidates = [s for s in all_sentences if s.boilerplate is None or s.boilerplate in _KEEP]
+    candidates = [
+        s
+        for s in all_sentences
+        if (s.boilerplate is None or s.boilerplate in _KEEP) and s.text.count('"') % 2 == 0
+    ]  # a sentence cut inside a quotation (an odd number of marks) is never shown
     if not candidates:  # nothing but boilerplate-like text: better something than nothing
         candidates = [s for s in all_sentences if s.boilerplate != "empty"]
     paragraphs: list[Paragraph] = []
     if title and title.strip():
         paragraphs.append(Paragraph([SumySentence(normalize(title).text.strip(), tokenizer, is_heading=True)]))
     seen: set[str] = set()
+    if title and title.strip():
+        # the page's headline repeated as the first line of the body is not a summary sentence
+        seen.add(" ".join(SumySentence(normalize(title).text.strip(), tokenizer).words).lower())
     kept: list[Sentence] = []
     sumy_sentences: list[SumySentence] = []
     current: list[SumySentence] = []
