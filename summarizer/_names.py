@@ -362,17 +362,19 @@ class NameIndex:
         """The name of the person introduced with role head noun ``head`` ("spokesman"), if any."""
         return self._role_heads.get(head.lower())
 
-    def person_before(self, pos: int, gender: str | None, window: int = 1500) -> NameMention | None:
+    def person_before(
+        self, pos: int, gender: str | None, window: int = 1500, floor: int = 0
+    ) -> NameMention | None:
         """The nearest person-like name mention starting before ``pos`` (within ``window`` chars).
 
         Organisations are skipped; when ``gender`` is given, people of the other known gender are
-        skipped too.
+        skipped too. Mentions starting before ``floor`` (a headline) are never taken.
         """
         i = bisect_left(self._starts, pos) - 1
         steps = 0
         while i >= 0 and steps < 60:
             m = self.mentions[i]
-            if pos - m.start > window:
+            if pos - m.start > window or m.start < floor:
                 break
             steps += 1
             i -= 1

@@ -38,7 +38,15 @@ from summarizer._names import (
 from summarizer._names import wordset as _wordset
 from summarizer._types import Quote
 
-__all__ = ["MIN_QUOTE_WORDS", "extract_quotes", "rank_quotes"]
+__all__ = [
+    "KEY_MAX_WORDS",
+    "MIN_QUOTE_WORDS",
+    "REPEAT_NGRAM",
+    "extract_quotes",
+    "ngrams",
+    "rank_quotes",
+    "stands_alone",
+]
 
 MIN_QUOTE_WORDS = 6
 """Quoted segments shorter than this many words are scare quotes (dropped unless part of a split quote)."""
@@ -67,6 +75,7 @@ _CUES: frozenset[str] = _wordset(
     repeated echoed scolded chided sighed laughed interjected questioned told texted emailed wrote
     tweet posting announced reiterated reiterates retorted snapped scoffed sniped opined answered
     answers commented comments explained elaborated stated stating acknowledging conceding adding
+    warn urge insist argue claim declare admit concede predict vow pledge complain
     """
 )
 """Speech verbs ("cue verbs") that attribute a quote to its subject."""
@@ -185,6 +194,8 @@ class _Attr:
     cue: str
     speaker: str | None = None
     role: str | None = None
+    how: str = ""
+    """Which rule found it ("label", "strong_left", "right", "left", "weak_left", "inherited", ...)."""
 
 
 def _is_word_char(ch: str) -> bool:
@@ -534,6 +545,27 @@ def _np_forward(toks: list[Tok], i: int, hi: int) -> tuple[_Mention, int] | None
     return None
 
 
+_PREPOSITIONS = frozenset({"to", "for", "from", "with", "at", "against", "about", "toward", "towards", "by", "of"})
+_ADDRESS_CUES = _wordset(
+    """
+    told tells tell warned warns warn urged urges urge asked asks ask reminded reminds remind
+    assured assures promised promises pleaded implored
+    """
+)
+"""Cue verbs whose object is the person addressed ("warns Mr Pelham: ..."), never the speaker."""
+
+
+def _after_preposition(toks: list[Tok], start: int) -> bool:
+    """Whether the noun phrase starting at offset ``start`` follows a preposition ("to the minister")."""
+    for i, (s, _, _) in enumerate(toks):
+        if s >= start:
+            j = i - 1
+            while j >= 0 and _bare(toks[j][2]) in _DETERMINERS:
+                j -= 1
+            return j >= 0 and j < i and _bare(toks[j][2]) in _PREPOSITIONS
+    return False
+
+
 def _desc_word(tok: str) -> bool:
     """A lower-case word that can be part of a description noun phrase."""
     low = _bare(tok)
@@ -610,7 +642,7 @@ def _after_np(toks: list[Tok], k: int, hi: int) -> int:
 class _Attributor:
     """Finds the speaker of each quote of one text."""
 
-    def __init__(self, text: str, raws: list[_Raw]) -> None:
+    def __init__(self, text: str, raws: list[_Raw], title: str | None = None) -> None:
         self.text = text
         self.raws = raws
         self.sents = _Sentences(text)
@@ -621,6 +653,9 @@ class _Attributor:
         self.lower_words = frozenset(_LOWER_WORD_RE.findall(text))
         # Most recent speakers, for pronoun resolution: (position, quote index, display name)
         self.recent: list[tuple[int, int, str]] = []
+        self.headline_end = _headline_end(text, self.paras)
+        headline = f"{title or ''} {text[: self.headline_end]}"
+        self.headline_words = frozenset(w.lower() for w in _WORDS_RE.findall(headline))
 
     # -- context windows -------------------------------------------------------------------------
 
@@ -713,12 +748,16 @@ class _Attributor:
                         return m
             return self._clause_subject(toks, 0, k)
         m = _np_backward(toks, k - 1, 0)
+        if m is not None and _after_preposition(toks, m.start):
+            return None  # "the letter to the minister warns": the minister is addressed, not speaking
         if m is None and k > 0 and toks[k - 1][2] == ",":
             m = self._before_apposition(toks, k - 1)
         if m is None and k > 0 and _bare(toks[k - 1][2]) in _CONJ:
             m = self._clause_subject(toks, 0, k)
         if m is None and (k == 0 or toks[k - 1][2] in {",", "—", "–", ":"}):
             f = _np_forward(toks, last + 1, len(toks))
+            if f is not None and word in _ADDRESS_CUES and (f[1] >= len(toks) or toks[f[1]][2] in {":", "that"}):
+                return None  # "..., warns Mr Pelham: '...'": the one warned is not the one speaking
             m = f[0] if f else None
         return m
 
@@ -842,8 +881,10 @@ class _Attributor:
                 return _Attr(m, cue[0])
         return None
 
-    def _ok(self, attr: _Attr | None) -> _Attr | None:
-        """``attr`` unless its mention is a capitalised common word taken for a name ("Partial")."""
+    def _ok(self, attr: _Attr | None, how: str = "") -> _Attr | None:
+        """``attr`` (tagged with ``how``) unless its mention is a capitalised common word taken for a name."""
+        if attr is not None:
+            attr.how = how
         if attr is None or attr.mention.kind != "name" or " " in attr.mention.text:
             return attr
         m = attr.mention
@@ -899,7 +940,9 @@ class _Attributor:
             gender = pronoun_gender(m.text)
             if gender is None:
                 return
-            target = self.index.person_before(m.start, gender)
+            target = self.index.person_before(m.start, gender, floor=self.headline_end)
+            if target is not None and self._headline_fragment(target.name):
+                target = None  # "Towering Northern radio dish ...": a headline's words, not a person
             recent = self._recent_speaker(m.start, gender)
             name = recent if recent is not None else (self.index.full_name(target.name) if target else None)
             if target is not None and recent is not None:
@@ -938,6 +981,62 @@ class _Attributor:
                 return name
         return None
 
+    # -- trust ------------------------------------------------------------------------------------
+
+    def trusted(self, idx: int, attr: _Attr) -> bool:
+        """Whether ``attr`` is sure enough to show: a wrong speaker is worse than no quote.
+
+        Left out: attributions found only by the weakest rules (a clause subject with no speech verb,
+        a speaker carried over from the previous paragraph or from the next part, a transcript label),
+        a speaker named only in the headline, and a "name" that is not a person's (a weekday, a
+        place abbreviation, a capitalised common word, a possessive: "Trump's comments").
+        """
+        m = attr.mention
+        if attr.how in _UNTRUSTED_RULES or (attr.how in _NAMED_ONLY_RULES and m.kind != "name"):
+            return False
+        if attr.how == "weak_left" and not attr.cue:
+            return False  # a clause subject with no verb of saying
+        if attr.how == "prev_para" and not (
+            self._ends_with_colon(idx) or (attr.cue == "according to" and m.kind == "name")
+        ):
+            return False  # a paragraph's speaker carries over only after "X said:" or "According to X, ..."
+        if m.kind != "name":
+            return True
+        if m.start < self.headline_end:
+            return False
+        return self._person_like(m.text)
+
+    def _headline_fragment(self, name: str) -> bool:
+        """Whether ``name`` is only words of the headline, for a person with no known gender or role."""
+        person = self.index.resolve(name)
+        if person is not None and (person.gender is not None or person.role):
+            return False
+        words = [w.lower() for w in _WORDS_RE.findall(self.index.full_name(name))]
+        return bool(words) and all(w in self.headline_words for w in words)
+
+    def _ends_with_colon(self, idx: int) -> bool:
+        """Whether the paragraph before quote ``idx``'s paragraph introduces it with a colon."""
+        para = self.raws[idx].para
+        if para == 0:
+            return False
+        start, end = self.paras[para - 1]
+        return self.text[start:end].rstrip().endswith(":")
+
+    def _person_like(self, mention: str) -> bool:
+        """Whether a name mention reads as a person's (or an organisation's) name."""
+        if mention.endswith(("’s", "'s", "’", "s'")):
+            return False  # a possessor ("Trump's comments"), not the speaker
+        words = mention.split()
+        if len(words) == 1:
+            word = words[0].rstrip(".,")
+            if word.lower() in _NOT_NAMES or (words[0].endswith(".") and is_abbreviation(words[0])):
+                return False
+            if word.isupper() and len(word) > 4:
+                return False
+            if word.lower() in self.lower_words and not self.index.is_surname(word):
+                return False
+        return True
+
     # -- driver -----------------------------------------------------------------------------------
 
     def run(self, wanted: list[bool]) -> list[_Attr | None]:
@@ -949,13 +1048,13 @@ class _Attributor:
             qtext = self.text[r.start : r.end].rstrip()
             ends_sentence = qtext.endswith((".", "!", "?", "…")) and not qtext.endswith(("..", "…"))
             ok = self._ok
-            attr = ok(self._label(idx)) or ok(self._strong_left(idx))
+            attr = ok(self._label(idx), "label") or ok(self._strong_left(idx), "strong_left")
             if attr is None and (not ends_sentence or qtext.endswith(("?", "!"))):
-                attr = ok(self._right(idx, ends_sentence)) or ok(self._left(idx, weak=False))
+                attr = ok(self._right(idx, ends_sentence), "right") or ok(self._left(idx, weak=False), "left")
             elif attr is None:
-                attr = ok(self._left(idx, weak=False)) or ok(self._right(idx, True))
+                attr = ok(self._left(idx, weak=False), "left") or ok(self._right(idx, True), "right")
             if attr is None:
-                attr = ok(self._left(idx, weak=True))
+                attr = ok(self._left(idx, weak=True), "weak_left")
             attrs[idx] = attr
         # Second pass: inheritance for quotes without an attribution of their own.
         memo: tuple[int, _Attr | None] = (-1, None)
@@ -963,6 +1062,7 @@ class _Attributor:
             if attrs[idx] is not None or not wanted[idx]:
                 continue
             inherited: _Attr | None = None
+            how = ""
             if idx + 1 < len(self.raws):
                 nxt = self.raws[idx + 1]
                 gap = self.text[r.mark_end : nxt.mark_start]
@@ -970,12 +1070,14 @@ class _Attributor:
                     r.open_ended and nxt.continued
                 ):
                     inherited = attrs[idx + 1]
+                    how = "next_paragraph" if r.open_ended and nxt.continued else "next_part"
             if inherited is None and idx > 0:
                 prv = self.raws[idx - 1]
                 if prv.para == r.para or (r.continued and prv.para == r.para - 1) or (
                     r.continued and prv.open_ended
                 ):
                     inherited = attrs[idx - 1]
+                    how = "prev_part"
             if inherited is None:
                 prv_idx = memo[0]
                 if prv_idx >= 0 and self.raws[prv_idx].para == r.para and not self._has_cue(
@@ -985,16 +1087,19 @@ class _Attributor:
                 else:
                     inherited = self._paragraph_speaker(r.para, r.mark_start)
                 memo = (idx, inherited)
+                how = "paragraph"
             para_initial = r.mark_start <= self.para_first[r.para]
             if inherited is None and para_initial and r.para > 0:
                 prev_para = r.para - 1
                 pe = self.paras[prev_para][1]
+                how = "prev_para_quote"
                 if idx > 0 and self.raws[idx - 1].para == prev_para:
                     inherited = attrs[idx - 1]
                 if inherited is None:
+                    how = "prev_para"
                     inherited = self._paragraph_speaker(prev_para, pe)
             if inherited is not None:
-                attrs[idx] = dataclasses.replace(inherited, speaker=None, role=None)
+                attrs[idx] = dataclasses.replace(inherited, speaker=None, role=None, how=how)
         for idx, attr in enumerate(attrs):
             if attr is None:
                 continue
@@ -1002,6 +1107,35 @@ class _Attributor:
             if attr.speaker is not None:
                 self.recent.append((self.raws[idx].mark_start, idx, attr.speaker))
         return attrs
+
+
+_UNTRUSTED_RULES = frozenset({"next_part", "label"})
+"""Attribution rules too often wrong to show a quote on their word alone (measured on polnear-train)."""
+_NAMED_ONLY_RULES = frozenset({"paragraph"})
+"""Rules trusted only when they lead to a name (a carried-over pronoun or description often misleads)."""
+
+_NOT_NAMES = _wordset(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april june july
+    august september october november december why how what when where who earlier later hours
+    shortly likewise back signs estimates name names appearing continuing reprising asked speaking
+    """
+)
+"""Capitalised words that head a clause but are never a speaker's name."""
+
+
+def _headline_end(text: str, paras: Sequence[tuple[int, int]]) -> int:
+    """End of a headline-like first paragraph (short, no closing full stop), else 0.
+
+    A name in a headline ("Gigantic Chinese Telescope ...") is no speaker and no pronoun's antecedent.
+    """
+    if len(paras) < 2:
+        return 0
+    start, end = paras[0]
+    line = text[start:end].strip()
+    if not line or len(line.split()) > 25 or line.rstrip("\"”’'»)").endswith((".", "!", "?", "…", ":")):
+        return 0
+    return end
 
 
 def _word_count(text: str) -> int:
@@ -1023,7 +1157,7 @@ def _split_part(text: str, raws: list[_Raw], long_enough: list[bool], i: int) ->
     return False
 
 
-def extract_quotes(text: str, language: str = "english") -> tuple[Quote, ...]:
+def extract_quotes(text: str, language: str = "english", *, title: str | None = None) -> tuple[Quote, ...]:
     """Every direct quotation of ``text``, in text order: quoted words the article attributes to a source.
 
     ``q.text == text[q.start:q.end]`` (quotation marks excluded) for every quote; the parts of a
@@ -1040,6 +1174,11 @@ def extract_quotes(text: str, language: str = "english") -> tuple[Quote, ...]:
     (``"No," she said, "we will ..."``).
     For languages other than English, quotes are found by their marks (including « » „ “) but not
     attributed.
+
+    When the attribution is uncertain the quote is left out (a wrong speaker is worse than none):
+    a speaker found with no verb of saying, or carried over from an earlier paragraph, a "name" that
+    is a headline's words (``title`` or a headline-like first paragraph), a weekday or a possessor,
+    and the person a cue addresses (``the letter warns Mr Pelham: "..."``) are never speakers.
     """
     raws = _scan_quotes(text, language)
     if not raws:
@@ -1053,12 +1192,14 @@ def extract_quotes(text: str, language: str = "english") -> tuple[Quote, ...]:
         )
     long_enough = [_word_count(text[r.start : min(r.end, r.start + 200)]) >= MIN_QUOTE_WORDS for r in raws]
     wanted = [_split_part(text, raws, long_enough, i) for i in range(len(raws))]
-    attributor = _Attributor(text, raws)
+    attributor = _Attributor(text, raws, title)
     attrs = attributor.run(wanted)
     quotes: list[Quote] = []
-    for r, attr, want in zip(raws, attrs, wanted, strict=True):
+    for i, (r, attr, want) in enumerate(zip(raws, attrs, wanted, strict=True)):
         if not want or attr is None:
             continue  # quoted text nobody is said to have said: a title, a slogan, a headline
+        if not attributor.trusted(i, attr):
+            continue  # when attribution is uncertain, show no quote
         m = attr.mention
         quotes.append(
             Quote(
@@ -1110,23 +1251,80 @@ def _merge_parts(quotes: Sequence[Quote], text: str) -> list[Quote]:
     return merged
 
 
+KEY_MAX_WORDS = 40
+"""A key quote longer than this is cut at its last sentence end within the limit (or not shown)."""
+
+REPEAT_NGRAM = 8
+"""Two parts of a brief that share a run of this many words repeat each other."""
+
+_DEPENDENT_OPENERS = frozenset(
+    {"and", "but", "or", "so", "because", "which", "that", "that's", "also", "yet"}
+)
+"""First words of a quote that lean on what came before ("And ...", "That's why ...", "That would ...")."""
+
+
+def ngrams(text: str, n: int = REPEAT_NGRAM) -> set[tuple[str, ...]]:
+    """The lower-cased word ``n``-grams of ``text`` (for redundancy checks between parts of a brief)."""
+    words = [w.lower() for w in _WORDS_RE.findall(text)]
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def stands_alone(quote: str) -> bool:
+    """Whether a quote reads on its own: starts with a capital and not with a word pointing back."""
+    words = _WORDS_RE.findall(quote)
+    if not words or not words[0][:1].isupper():
+        return False
+    return words[0].lower().replace("’", "'") not in _DEPENDENT_OPENERS
+
+
+def _trim(q: Quote, text: str) -> Quote | None:
+    """``q`` cut at its last sentence end within :data:`KEY_MAX_WORDS` words; None when it cannot be."""
+    if _word_count(q.text) <= KEY_MAX_WORDS:
+        return q
+    cut = 0
+    for m in _SENT_END_RE.finditer(q.text + " "):
+        if _word_count(q.text[: m.end()]) > KEY_MAX_WORDS:
+            break
+        cut = m.end()
+    if cut == 0 or _word_count(q.text[:cut]) < _KEY_MIN_WORDS:
+        return None
+    short = q.text[:cut].rstrip()
+    end = q.start + len(short) if text[q.start : q.start + len(short)] == short else q.end
+    return dataclasses.replace(q, text=short, end=end)
+
+
 def rank_quotes(
     quotes: Sequence[Quote],
     text: str,
     story_words: Collection[str] | None = None,
     limit: int | None = None,
+    shown: Sequence[str] = (),
 ) -> tuple[Quote, ...]:
     """The key quotes for display, most important first, with ``score`` set.
 
     Only quotes attributed to a resolved name are kept, and only full statements (at least
-    five words with verb-like content): scare-quoted words and phrases never make it. Parts of a split
-    quote are joined (``text`` = the parts joined by a space, ``start``/``end`` from the first to the
-    last quoted character). The score mixes statement length, the speaker's salience (how often the
-    article names and quotes them), overlap with ``story_words`` (lower-case words of the summary,
-    including whether the speaker is named there) and position; near-identical quotes are kept once.
+    five words with verb-like content) that stand alone (a capital first letter, not opening with a word
+    that points back: "And ...", "That's why ..."): scare-quoted words and phrases never make it. Parts
+    of a split quote are joined (``text`` = the parts joined by a space, ``start``/``end`` from the first
+    to the last quoted character); a quote over :data:`KEY_MAX_WORDS` words is cut at a sentence end.
+    A quote sharing a run of :data:`REPEAT_NGRAM` words with one of ``shown`` (the headline and summary
+    sentences) repeats the brief and is left out. The score mixes statement length, the speaker's
+    salience (how often the article names and quotes them), overlap with ``story_words`` (lower-case
+    words of the summary, including whether the speaker is named there) and position; near-identical
+    quotes are kept once.
     """
     named = [q for q in quotes if q.speaker and q.speaker.lower() not in PRONOUNS]
-    merged = [q for q in _merge_parts(named, text) if _is_statement(q.text)]
+    seen_grams: set[tuple[str, ...]] = set()
+    for part in shown:
+        seen_grams |= ngrams(part)
+    merged = []
+    for whole in _merge_parts(named, text):
+        q = _trim(whole, text)
+        if q is None or not _is_statement(q.text) or not stands_alone(q.text):
+            continue
+        if seen_grams and not seen_grams.isdisjoint(ngrams(q.text)):
+            continue
+        merged.append(q)
     if not merged:
         return ()
     lowered = text.lower()

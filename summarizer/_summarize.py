@@ -57,13 +57,20 @@ def _analyze(text: str, title: str | None, tools: LanguageTools, limit: int | No
         raise ValueError(f"title must be a string or None, got {type(title).__name__}")
     tokenizer = OfflineTokenizer(tools.name)
     all_sentences = split_sentences(normalize(text).text)
-    candidates = [s for s in all_sentences if s.boilerplate is None or s.boilerplate in _KEEP]
+    candidates = [
+        s
+        for s in all_sentences
+        if (s.boilerplate is None or s.boilerplate in _KEEP) and s.text.count('"') % 2 == 0
+    ]  # a sentence cut inside a quotation (an odd number of marks) is never shown
     if not candidates:  # nothing but boilerplate-like text: better something than nothing
         candidates = [s for s in all_sentences if s.boilerplate != "empty"]
     paragraphs: list[Paragraph] = []
     if title and title.strip():
         paragraphs.append(Paragraph([SumySentence(normalize(title).text.strip(), tokenizer, is_heading=True)]))
     seen: set[str] = set()
+    if title and title.strip():
+        # the page's headline repeated as the first line of the body is not a summary sentence
+        seen.add(" ".join(SumySentence(normalize(title).text.strip(), tokenizer).words).lower())
     kept: list[Sentence] = []
     sumy_sentences: list[SumySentence] = []
     current: list[SumySentence] = []
@@ -162,7 +169,9 @@ def summarize(
         story_words = {w.lower() for s in picked for w in word_tokens(s)}
         if title:
             story_words.update(w.lower() for w in word_tokens(title))
-        key_quotes = rank_quotes(extract_quotes(text, tools.name), text, story_words, limit=quotes)
+        shown = (title, *picked) if title else picked
+        found = extract_quotes(text, tools.name, title=title)
+        key_quotes = rank_quotes(found, text, story_words, limit=quotes, shown=shown)
     return Summary(sentences=picked, quotes=key_quotes, algorithm=algorithm, language=tools.name)
 
 
@@ -253,8 +262,10 @@ def brief_story(
 
         story_words = {w.lower() for c in chosen for w in word_tokens(c[3])}
         ranked: list[Quote] = []
+        shown = tuple(c[3] for c in chosen) + tuple(a.title for a in items[:1] if a.title)
         for art in items:
-            ranked.extend(rank_quotes(extract_quotes(art.text, tools.name), art.text, story_words))
+            found = extract_quotes(art.text, tools.name, title=art.title)
+            ranked.extend(rank_quotes(found, art.text, story_words, shown=shown))
         ranked.sort(key=lambda q: -q.score)
         seen: list[frozenset[str]] = []
         for q in ranked:

@@ -254,6 +254,9 @@ def _paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_BULLETS = frozenset("-*•·▪–—")
+
+
 def split_sentences(text: str) -> list[Sentence]:
     """Split normalized text into sentences, never across a paragraph break, and flag boilerplate."""
     model = _punkt()
@@ -278,6 +281,10 @@ def split_sentences(text: str) -> list[Sentence]:
         for s, e in raw:
             while s < e and paragraph[s].isspace():
                 s += 1
+            while s + 1 < e and paragraph[s] in _BULLETS and paragraph[s + 1].isspace():
+                s += 2  # list bullets ("- - Now, ...") are layout, not text
+                while s < e and paragraph[s].isspace():
+                    s += 1
             while e > s and paragraph[e - 1].isspace():
                 e -= 1
             if e <= s:
@@ -380,6 +387,8 @@ _DATELINE_RE = re.compile(
     rf"|[A-Z][A-Z.'-]+(?:[ ,]+[A-Z][A-Z.'-]+){{0,3}}(?:,? [A-Z][a-z]+)?(?:\s*\({_AGENCY}\))?\s*(?:-{{1,2}}|—|–)"
     rf"|[A-Z][a-z]+(?:[ ,]+[A-Z][a-z]+){{0,2}}\s*\({_AGENCY}\)\s*(?:-{{1,2}}|—|–)?"
     rf"|{_AGENCY},\s+[A-Z][a-z]+\.?\s+\d{{1,2}},\s+[A-Z][a-z]+(?:,? [A-Z][a-z]+)?\s*(?:-{{1,2}}|—|–)"
+    # any wire or paper named in brackets after a capitalised place: "MOSCOW (Example Wire) -"
+    r"|[A-Z][A-Z.'-]+(?:[ ,]+[A-Z][A-Z.'-]+){0,3}\s*\([A-Z][\w.&' ]{1,40}\)\s*(?:-{1,2}|—|–)"
     r")\s*"
 )
 

@@ -121,14 +121,14 @@ def test_according_to_after_quote() -> None:
     assert q.cue == "according to"
 
 
-def test_attribution_in_previous_sentence() -> None:
+def test_pronoun_speaker_carried_from_previous_sentence_is_uncertain() -> None:
+    # A quote with no attribution of its own, after "He told reporters ..." in an earlier sentence: on
+    # polnear-train this carry-over names the wrong speaker about half the time, so no quote is shown.
     text = (
         "Coach Peter Allen was blunt after the defeat. He told reporters the team had let the fans down. "
         '"We were second to every ball and we deserved to lose this match."'
     )
-    q = _only(text)
-    assert q.speaker == "Peter Allen"
-    assert _mention(text, q) == "He"
+    assert extract_quotes(text) == ()
 
 
 def test_quote_paragraph_speaker_in_previous_paragraph() -> None:
@@ -230,11 +230,10 @@ def test_organisation_speaker() -> None:
     assert q.speaker == "NASA"
 
 
-def test_transcript_label_inside_quote() -> None:
+def test_transcript_label_inside_quote_is_no_speaker() -> None:
+    # "HOST:" names a role, not a person; transcript labels were wrong on polnear-train: no quote shown.
     text = '"HOST: Thank you for joining us tonight, it has been a long week for everyone."'
-    q = _only(text)
-    assert q.speaker == "Host"
-    assert _mention(text, q) == "HOST"
+    assert extract_quotes(text) == ()
 
 
 # -- scare quotes and ranking -----------------------------------------------------------------------
@@ -271,11 +270,14 @@ def test_rank_prefers_salient_speaker_and_sets_scores() -> None:
 
 
 def test_rank_uses_story_words() -> None:
-    quotes = extract_quotes(ARTICLE)
-    # the summary carries the sentence of Dunn's quote
-    summary = "Opposition leader Mark Dunn said the money would be better spent on repairing the roads we already have."
-    ranked = rank_quotes(quotes, ARTICLE, story_words=set(summary.lower().rstrip(".").split()))
+    text = ARTICLE + '\n\nDunn said: "Repairs to the roads we already have should come before any new line."'
+    quotes = extract_quotes(text)
+    # the summary carries the words of Dunn's quote
+    summary = "Opposition leader Mark Dunn said repairs to the roads should come before any new rail line."
+    ranked = rank_quotes(quotes, text, story_words=set(summary.lower().rstrip(".").split()))
     assert ranked[0].speaker == "Mark Dunn"
+    # his lower-case partial quote ("repairing the roads ...") is a fragment, never a key quote
+    assert all(q.text[:1].isupper() for q in ranked)
 
 
 def test_rank_drops_short_and_unattributed_quotes() -> None:
@@ -317,10 +319,9 @@ def test_seed_article_key_quotes() -> None:
     top = rank_quotes(quotes, text, limit=2)
     assert top
     peskov = [q for q in top if q.speaker == "Dmitry Peskov"]
-    assert any(
-        q.text.startswith(("That's essentially what Biden stated", "President Putin has, is, and will"))
-        for q in peskov
-    )
+    # "That's essentially what Biden stated ..." leans on the question before it: not a key quote
+    assert any(q.text.startswith("President Putin has, is, and will") for q in peskov)
+    assert not any(q.text.startswith("That's") for q in top)
     for q in top:
         for fragment in ("barbaric", "the new areas", "special military operation"):
             assert q.text != fragment
@@ -399,3 +400,86 @@ def test_rank_does_not_merge_quotes_separated_by_a_full_stop() -> None:
     for q in ranked:
         assert text[q.start : q.end] == q.text
         assert q.speaker == "Maria Okafor"
+
+
+# -- issue 13: right speakers or none, key quotes that stand alone (fictional text) -------------------
+
+_LETTER_QUOTE = (
+    "'Let's not start a race to the bottom on safety, which would hurt the crews who keep the ferries running.'"
+)
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "In the letter, the captains warn Mr Pelham: ",
+        "The letter to the minister warns Mr Pelham: ",
+    ],
+)
+def test_addressee_of_a_letter_is_not_its_speaker(lead: str) -> None:
+    text = "Transport minister Tom Pelham wants cheaper ferries.\n\n" + lead + _LETTER_QUOTE
+    assert all(q.speaker != "Tom Pelham" for q in extract_quotes(text))
+    assert rank_quotes(extract_quotes(text), text) == ()
+
+
+def test_pronoun_after_headline_does_not_resolve_to_headline_words() -> None:
+    text = (
+        "Towering Northern radio dish awaits its review\n\n"
+        "Towering Northern radio dish was built over nine years on a windy plateau. "
+        '"A successful review will certainly help us win the next grant," he says.'
+    )
+    assert all(q.speaker is None or "Towering" not in q.speaker for q in extract_quotes(text))
+    assert rank_quotes(extract_quotes(text), text) == ()
+
+
+def test_pronoun_after_headline_resolves_to_person_named_in_body() -> None:
+    text = (
+        "Towering Northern radio dish awaits its review\n\n"
+        "The dish was built over nine years. Its chief scientist, Li Wen, has led it since the first survey.\n\n"
+        '"A successful review will certainly help us win the next grant," he says.'
+    )
+    (q,) = extract_quotes(text)
+    assert q.speaker == "Li Wen"
+
+
+def test_weekday_is_never_a_speaker() -> None:
+    text = (
+        "The ruling was published on Friday. "
+        '"The depot may reopen once the inspectors are satisfied," the order released Friday said.'
+    )
+    assert all(q.speaker != "Friday" for q in extract_quotes(text))
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "And we will keep going until every school has a new roof.",
+        "That's why we will keep going until every school has a new roof.",
+        "That would be very damaging to them and to the schools.",
+        "keep going until every school has a new roof, whatever it costs.",
+    ],
+)
+def test_key_quote_must_stand_alone(quote: str) -> None:
+    text = f'Schools minister Ada Brennan spoke in the hall. "{quote}" Brennan said.'
+    assert extract_quotes(text)
+    assert rank_quotes(extract_quotes(text), text) == ()
+
+
+def test_long_key_quote_is_cut_at_a_sentence_end() -> None:
+    first = "The new harbour wall will protect four hundred homes from the winter storms."
+    rest = " ".join(["Every family on the front will sleep better when the work is finally done next year."] * 5)
+    text = f'Engineer Ruth Amadi said: "{first} {rest}"'
+    (q,) = rank_quotes(extract_quotes(text), text)
+    assert len(q.text.split()) <= 40
+    assert q.text.startswith(first) and q.text.endswith(".")
+    assert text[q.start : q.end] == q.text
+
+
+def test_key_quote_repeating_a_shown_sentence_is_left_out() -> None:
+    text = (
+        'Mayor Ines Calder said: "The bridge will stay closed until the engineers say it is safe again." '
+        'She added: "We will pay for the ferry service for every commuter until then."'
+    )
+    shown = ["Mayor Ines Calder said the bridge will stay closed until the engineers say it is safe again."]
+    ranked = rank_quotes(extract_quotes(text), text, shown=shown)
+    assert [q.text for q in ranked] == ["We will pay for the ferry service for every commuter until then."]

@@ -209,6 +209,27 @@ def _load(html: bytes | str) -> lxml.html.HtmlElement | None:
     return tree if isinstance(tree, lxml.html.HtmlElement) and len(tree) else None
 
 
+def _join_drop_caps(tree: lxml.html.HtmlElement) -> None:
+    """Join a drop-cap initial kept in its own element to the word it starts ("<span>T</span>urkey").
+
+    Otherwise the extractor loses the letter or leaves it apart ("urkey, Poland and ...").
+    """
+    for element in list(tree.iter()):
+        if not isinstance(element.tag, str) or len(element) or element.getparent() is None:
+            continue
+        letter = (element.text or "").strip()
+        if len(letter) != 1 or not letter.isupper():
+            continue
+        tail = element.tail or ""
+        if tail[:1].islower():  # inline: <span class="dropcap">T</span>urkey
+            element.drop_tag()
+            continue
+        following = element.getnext()
+        if not tail.strip() and following is not None and (following.text or "")[:1].islower():
+            following.text = letter + (following.text or "")  # a block of its own before the paragraph
+            element.drop_tree()
+
+
 def extract_page(html: bytes | str, url: str) -> ExtractedPage | None:
     """Title, author, date and main text of an article page; None when no main text is found.
 
@@ -220,6 +241,7 @@ def extract_page(html: bytes | str, url: str) -> ExtractedPage | None:
     if tree is None:
         return None
     meta = _PageMeta(tree)
+    _join_drop_caps(tree)
     try:
         doc = trafilatura.bare_extraction(
             tree,

@@ -10,6 +10,8 @@ from summarizer.eval._rouge import METRICS, RougeResult
 
 _QUOTE_METRICS = ("quote_precision", "quote_recall", "e2e_precision", "e2e_recall", "pronoun_speakers")
 _METRIC_LABELS = {"rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L"}
+#: Data sets the default ranker's weights were fitted on: its scores there are in-sample.
+FITTED_ON = frozenset({"cnndm-realsumm", "cnndm-frank-dev"})
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -48,6 +50,11 @@ def rouge_report(results: Sequence[RougeResult], sentences: int) -> str:
             )
             for metric, iv in result.default_vs_lead.items():
                 lines.append(f"  {_METRIC_LABELS[metric]}  {iv.delta:+.2f}  [{iv.low:+.2f}, {iv.high:+.2f}]")
+            if result.name in FITTED_ON:
+                lines.append(
+                    "  (in-sample: default's weights were fitted on this set; out-of-sample figures by k-fold "
+                    "cross-validation: bench/tune_default.py)"
+                )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
