@@ -41,6 +41,7 @@ bench: venv
 	$(BIN)/python bench/summarizer_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/brief_bench.py
+	$(BIN)/python bench/stories_bench.py
 
 # Faults, crashes and a scheduler handover under load (bench/soak.py): under 10 minutes; exits 1 on any violation.
 soak: venv
