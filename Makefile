@@ -35,11 +35,13 @@ check-shared:
 eval: check-shared venv
 	$(BIN)/python -m summarizer.eval rouge $(SHARED)/eval/summaries/*.jsonl
 	$(BIN)/python -m summarizer.eval quotes $(SHARED)/eval/quotes/polnear-dev.jsonl
+	$(BIN)/python -m bot.stories.eval $(SHARED)/eval/stories/allsides-dev.jsonl $(SHARED)/eval/stories/basil-dev.jsonl
 
 bench: venv
 	$(BIN)/python bench/summarizer_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/brief_bench.py
+	$(BIN)/python bench/stories_bench.py
 	$(BIN)/python bench/bomb_bench.py
 
 # Faults, crashes and a scheduler handover under load (bench/soak.py): under 10 minutes; exits 1 on any violation.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -34,14 +34,15 @@ from bot.sources import (
     next_backoff,
     parse_feed,
 )
-from bot.store import Feed, Store
-from bot.stories import StoryIndex, content_hash
+from bot.store import Feed, Store, StoredSignature
+from bot.stories import StoryIndex, content_hash, story_time
 from summarizer import Summary
 from summarizer import summarize as default_summarize
 
 __all__ = [
     "FeedResult",
     "Ingestor",
+    "catch_up_stories",
     "entry_text",
     "extraction_pool",
     "fetch_policy",
@@ -243,8 +244,12 @@ class Ingestor:
             text=text, text_source=source, summary=summary, eligible=eligible, now=now,
         )  # fmt: skip
         if status in ("new", "updated"):
-            key = self.stories.add(article.id, f"{article.title}\n{article.text}", article.outlet)
-            self.store.assign_story(article.id, key, now, minhash=self.stories.signature_of(article.id))
+            catch_up_stories(self.stories, self.store)
+            when = story_time(article.published_at, article.first_seen)
+            story = self.stories.add(article.id, article.title, article.text, article.outlet, when)
+            for alias in story.merged:  # the article joined two stories: the older keeps its id
+                self.store.merge_stories(alias, story.story_key, now)
+            self.store.assign_story(article.id, story.story_key, now, minhash=story.terms, follows=story.follows)
         return status
 
     async def _page(self, url: str) -> ExtractedPage | None:
@@ -301,11 +306,31 @@ def http_client(settings: Settings, resolver: Resolver | None = None) -> httpx.A
     return httpx.AsyncClient(follow_redirects=False, timeout=timeout, transport=transport, trust_env=False)
 
 
+def _story_rows(rows: Sequence[StoredSignature]) -> Iterator[tuple[str, bytes, str, datetime, str | None, int]]:
+    for s in rows:
+        first_seen = s.first_seen or s.published_at or datetime.min.replace(tzinfo=UTC)
+        yield s.article_id, s.signature, s.outlet, story_time(s.published_at, first_seen), s.story_id, s.row
+
+
 def load_story_index(store: Store, now: datetime, *, days: int) -> StoryIndex:
-    """The story index rebuilt from the signatures stored for the last ``days`` days."""
+    """The story index rebuilt from the story terms stored for the last ``days`` days."""
     since = now - timedelta(days=days)
-    rows = store.minhash_signatures(since=since)
-    return StoryIndex.rebuild((s.article_id, s.signature, s.outlet, s.story_id) for s in rows)
+    index, skipped = StoryIndex.rebuild(_story_rows(store.minhash_signatures(since=since)))
+    for alias, story_id in sorted(store.story_aliases().items()):
+        index.alias(alias, story_id)
+    if skipped:
+        log.warning("%d stored articles have story terms of an older version; run 'newsbrief stories rebuild'", skipped)
+    return index
+
+
+def catch_up_stories(index: StoryIndex, store: Store) -> None:
+    """Bring ``index`` up to date with the articles stored (by any process) since it last looked."""
+    rows = store.minhash_signatures(after_row=index.watermark)
+    index.catch_up(_story_rows(rows))
+    if any(index.story_of(row.article_id) != row.story_id for row in rows):
+        # another process grouped articles meanwhile (perhaps merging stories): its aliases count here too
+        for alias, story_id in sorted(store.story_aliases().items()):
+            index.alias(alias, story_id)
 
 
 def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[Feed]:

@@ -45,7 +45,7 @@ def add(
 def test_upgrade_is_idempotent_and_creates_tables(store: Store, store_url: str) -> None:
     store.upgrade()
     store.upgrade()
-    assert store.current_revision() == store.head_revision() == "0004"
+    assert store.current_revision() == store.head_revision() == "0005"
     engine = create_engine(store_url)
     try:
         tables = set(inspect(engine).get_table_names())
@@ -553,9 +553,9 @@ def test_story_assignment_and_signatures(store: Store) -> None:
     c, _ = add(store, url="https://three.example/rates", text="Rates " * 40, now=NOW + timedelta(hours=2))
     index = StoryIndex()
     for art in (a, b, c):
-        key = index.add(art.id, art.title + "\n" + art.text, art.outlet)
-        story = store.assign_story(art.id, key, NOW + timedelta(hours=3), minhash=index.signature_of(art.id))
-        assert story.id == key
+        result = index.add(art.id, art.title, art.text, art.outlet, art.first_seen)
+        story = store.assign_story(art.id, result.story_key, NOW + timedelta(hours=3), minhash=result.terms)
+        assert story.id == result.story_key
     sa = store.get_story(index.story_of(a.id) or "")
     assert sa is not None and sa.first_seen == NOW
     if index.story_of(a.id) == index.story_of(b.id):
@@ -563,8 +563,10 @@ def test_story_assignment_and_signatures(store: Store) -> None:
         assert [x.id for x in store.story_articles(sa.id)] == [a.id, b.id]
     sigs = store.minhash_signatures()
     assert [s.article_id for s in sigs] == [a.id, b.id, c.id]
-    assert sigs[0].signature == index.signature_of(a.id) == signature("Title\n" + a.text)
+    assert sigs[0].signature == index.terms_of(a.id) == signature(a.text, "Title")
+    assert sigs[0].first_seen == NOW and sigs[0].row < sigs[1].row < sigs[2].row
     assert store.minhash_signatures(since=NOW + timedelta(minutes=30))[0].article_id == b.id
+    assert [s.article_id for s in store.minhash_signatures(after_row=sigs[0].row)] == [b.id, c.id]
     # Moving an article to another story updates both; an emptied story is dropped.
     store.assign_story(c.id, "s_manual", NOW)
     store.assign_story(c.id, index.story_of(a.id) or "", NOW)
@@ -572,6 +574,37 @@ def test_story_assignment_and_signatures(store: Store) -> None:
     assert store.integrity_check() == []
     with pytest.raises(KeyError):
         store.assign_story("a_missing00000", "s_x", NOW)
+
+
+def test_merged_story_keeps_the_older_id_and_records_an_alias(store: Store) -> None:
+    later = NOW + timedelta(hours=1)
+    a, _ = add(store, url="https://one.example/a", text="Story A " * 20, now=NOW)
+    b, _ = add(store, url="https://two.example/b", text="Story B " * 20, now=later)
+    c, _ = add(store, url="https://three.example/c", text="Story C " * 20, now=later)
+    store.assign_story(a.id, "s_old", NOW)
+    store.assign_story(b.id, "s_new", later)
+    store.assign_story(c.id, "s_newer", later, follows="s_new")
+    assert store.get_story("s_newer").follows == "s_new"  # type: ignore[union-attr]
+    sub = store.add_subscription("console", "#news", "world", schedule="daily 08:00", tz="UTC", now=NOW)
+    store.record_posted(sub.id, {"s_new": 1}, later)
+    merged = store.merge_stories("s_new", "s_old", later + timedelta(minutes=5))
+    assert merged is not None and merged.id == "s_old" and merged.first_seen == NOW
+    assert merged.article_count == 2 and merged.outlets == ("one.example", "two.example")
+    assert store.story_aliases() == {"s_new": "s_old"}
+    assert store.get_story("s_new") == store.get_story("s_old")  # an alias leads to the merged story
+    assert store.get_article(b.id).story_id == "s_old"  # type: ignore[union-attr]
+    # the merged story counts as posted where either part was, so no digest posts it again
+    assert store.posted_story_counts(sub.id)["s_old"] == 2
+    # a later article assigned under the alias (by a process that had not seen the merge) joins the merged story
+    d, _ = add(store, url="https://four.example/d", text="Story D " * 20, now=later)
+    assert store.assign_story(d.id, "s_new", later).id == "s_old"
+    # merging the merged story on: aliases follow, and a story's follow-up link is kept
+    store.merge_stories("s_old", "s_newer", later)
+    assert store.story_aliases() == {"s_new": "s_newer", "s_old": "s_newer"}
+    newer = store.get_story("s_new")
+    assert newer is not None and newer.id == "s_newer" and newer.article_count == 4
+    assert store.merge_stories("s_old", "s_newer", later) == newer  # merging into itself: nothing changes
+    assert store.integrity_check() == []
 
 
 def test_store_is_usable_from_threads(store: Store) -> None:

@@ -90,6 +90,17 @@ class StoryRow(Base):
     updated_at: Mapped[datetime]
     article_count: Mapped[int] = mapped_column(Integer, default=0)
     outlets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    follows: Mapped[str | None] = mapped_column(String(40))
+
+
+class StoryAliasRow(Base):
+    """The key of a story merged into another (``story_id``, the older, which kept its key)."""
+
+    __tablename__ = "story_aliases"
+
+    alias: Mapped[str] = mapped_column(String(40), primary_key=True)
+    story_id: Mapped[str] = mapped_column(String(40), index=True)
+    merged_at: Mapped[datetime]
 
 
 class ArticleRow(Base):

@@ -39,6 +39,7 @@ from bot.store._models import (
     FeedRow,
     LeaseRow,
     PostedStoryRow,
+    StoryAliasRow,
     StoryRow,
     SubscriptionRow,
     UTCDateTime,
@@ -158,6 +159,7 @@ def _story(row: StoryRow) -> Story:
         updated_at=row.updated_at,
         article_count=row.article_count,
         outlets=tuple(row.outlets or ()),
+        follows=row.follows,
     )
 
 
@@ -924,20 +926,32 @@ class Store:
             story.updated_at = now
         return story
 
-    def assign_story(self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None) -> Story:
-        """Put an article into a story (created when new: first seen = the article's first sight) and store its
-        signature; the story's article count and outlets are recomputed, and a story it left is dropped when
-        empty. Returns the story."""
+    def assign_story(
+        self,
+        article_id: str,
+        story_id: str,
+        now: datetime,
+        *,
+        minhash: bytes | None = None,
+        follows: str | None = None,
+    ) -> Story:
+        """Put an article into a story (created when new: first seen = the article's first sight; ``follows``:
+        the earlier story of its thread) and store its story terms (``minhash``); a story id that was merged into
+        another (an alias) means that other. The story's article count and outlets are recomputed, and a story
+        the article left is dropped when empty. Returns the story."""
 
         def work(session: Session) -> Story:
+            nonlocal story_id
             row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
             if row is None:
                 raise KeyError(f"no article {article_id!r}")
+            story_id = self._resolve_story(session, story_id)
             story = session.get(StoryRow, story_id)
             previous = row.story_id
             if story is None and previous is None:  # a new story of this one article: nothing to count
                 story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=1,
-                                 outlets=[row.outlet] if row.outlet else [])  # fmt: skip
+                                 outlets=[row.outlet] if row.outlet else [],
+                                 follows=self._resolve_story(session, follows) if follows else None)  # fmt: skip
                 session.add(story)
                 session.flush()
                 row.story_id = story_id
@@ -964,11 +978,65 @@ class Store:
 
         return self._run(work)
 
+    @staticmethod
+    def _resolve_story(session: Session, story_id: str) -> str:
+        alias = session.get(StoryAliasRow, story_id)
+        return alias.story_id if alias is not None else story_id
+
     def get_story(self, story_id: str) -> Story | None:
-        """The story with this id, or ``None``."""
+        """The story with this id (or the story it was merged into, for an alias), or ``None``."""
         with self._sessions() as session:
-            row = session.get(StoryRow, story_id)
+            row = session.get(StoryRow, self._resolve_story(session, story_id))
             return _story(row) if row else None
+
+    def merge_stories(self, alias: str, into: str, now: datetime) -> Story | None:
+        """Merge story ``alias`` into story ``into`` (which keeps its id): its articles move over, ``alias`` is
+        recorded as an alias of ``into`` (and so are the aliases it had). A subscription that posted either story
+        records the merged one as posted with its article count now, so no digest posts it again because of the
+        merge. Returns the merged story (``None`` when neither exists); merging a story into itself is a no-op."""
+
+        def work(session: Session) -> Story | None:
+            source, target = self._resolve_story(session, alias), self._resolve_story(session, into)
+            if source == target:
+                row = session.get(StoryRow, target)
+                return _story(row) if row else None
+            session.execute(update(ArticleRow).where(ArticleRow.story_id == source).values(story_id=target))
+            session.execute(update(StoryAliasRow).where(StoryAliasRow.story_id == source).values(story_id=target))
+            if session.get(StoryAliasRow, source) is None:
+                session.add(StoryAliasRow(alias=source, story_id=target, merged_at=now))
+            old = session.get(StoryRow, source)
+            story = session.get(StoryRow, target)
+            if story is None and old is not None:
+                story = StoryRow(id=target, first_seen=old.first_seen, updated_at=now, article_count=0, outlets=[])
+                session.add(story)
+            elif story is not None and old is not None and old.first_seen < story.first_seen:
+                story.first_seen = old.first_seen
+            if old is not None:
+                session.delete(old)
+            session.flush()
+            merged = self._refresh_story(session, target, now)
+            if merged is None:
+                return None
+            posted = session.scalars(select(PostedStoryRow).where(PostedStoryRow.story_id.in_([source, target])))
+            for sub_id in sorted({row.subscription_id for row in posted}):
+                for story_key in (source, target):
+                    existing = session.get(PostedStoryRow, (sub_id, story_key))
+                    if existing is None:
+                        session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_key, posted_at=now,
+                                                   article_count_at_post=merged.article_count))  # fmt: skip
+                    else:
+                        existing.article_count_at_post = max(existing.article_count_at_post, merged.article_count)
+            session.flush()
+            return _story(merged)
+
+        return self._run(work)
+
+    def story_aliases(self) -> dict[str, str]:
+        """Every alias with the story it leads to now."""
+        with self._sessions() as session:
+            return {
+                alias: story for alias, story in session.execute(select(StoryAliasRow.alias, StoryAliasRow.story_id))
+            }
 
     def story_articles(self, story_id: str) -> list[Article]:
         """A story's articles, first seen first."""
@@ -976,18 +1044,24 @@ class Store:
         with self._sessions() as session:
             return self._articles(session, list(session.scalars(stmt)))
 
-    def minhash_signatures(self, *, since: datetime | None = None) -> list[StoredSignature]:
-        """Stored story signatures (articles first seen since ``since``), oldest first, to rebuild the index."""
-        stmt = select(ArticleRow.id, ArticleRow.minhash, ArticleRow.outlet, ArticleRow.story_id).where(
-            ArticleRow.minhash.is_not(None)
-        )
+    def minhash_signatures(
+        self, *, since: datetime | None = None, after_row: int | None = None
+    ) -> list[StoredSignature]:
+        """Stored story terms of the articles first seen since ``since`` (and stored after row ``after_row``: what
+        other processes added since an index last looked), in row order, to rebuild or catch up the index."""
+        stmt = select(
+            ArticleRow.id, ArticleRow.minhash, ArticleRow.outlet, ArticleRow.story_id, ArticleRow.published_at,
+            ArticleRow.first_seen, ArticleRow.pk,
+        ).where(ArticleRow.minhash.is_not(None))  # fmt: skip
         if since is not None:
             stmt = stmt.where(ArticleRow.first_seen >= since)
-        stmt = stmt.order_by(ArticleRow.first_seen, ArticleRow.pk)
+        if after_row is not None:
+            stmt = stmt.where(ArticleRow.pk > after_row)
+        stmt = stmt.order_by(ArticleRow.pk)
         with self._sessions() as session:
             return [
-                StoredSignature(article_id, bytes(sig), outlet, story_id)
-                for article_id, sig, outlet, story_id in session.execute(stmt)
+                StoredSignature(article_id, bytes(sig), outlet, story_id, published, first_seen, pk)
+                for article_id, sig, outlet, story_id, published, first_seen, pk in session.execute(stmt)
                 if sig is not None
             ]
 

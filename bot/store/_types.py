@@ -80,16 +80,22 @@ class Story:
     updated_at: datetime
     article_count: int
     outlets: tuple[str, ...]
+    follows: str | None = None
+    """The earlier story of the same thread this one follows up (a new event of a running story), if any."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoredSignature:
-    """What :class:`bot.stories.StoryIndex` needs to restore one article on start."""
+    """What :class:`bot.stories.StoryIndex` needs to restore one article on start (``signature``: its stored
+    story terms; ``row``: its row number, increasing with every article stored)."""
 
     article_id: str
     signature: bytes
     outlet: str
     story_id: str | None
+    published_at: datetime | None = None
+    first_seen: datetime | None = None
+    row: int = 0
 
 
 SlotOutcome = Literal["posted", "empty", "failed"]

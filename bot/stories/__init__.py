@@ -1,8 +1,9 @@
 """Article identity and story clustering (pure: no database, network or clock).
 
 - :func:`canonical_url` and :func:`content_hash`: the keys the store deduplicates articles by;
-- :class:`StoryIndex`: MinHash/LSH near-duplicate clustering of articles from different outlets into stories,
-  rebuilt on start from the signatures the store keeps (:func:`signature`).
+- :class:`StoryIndex`: groups reports of one event from different outlets into stories (TF-IDF vectors, IDF
+  from the archive, average link within days), rebuilt on start from the terms the store keeps
+  (:func:`article_terms`, :func:`signature`); ``python -m bot.stories.eval`` measures it.
 """
 
 from bot.stories._identity import (
@@ -14,31 +15,39 @@ from bot.stories._identity import (
     outlet_of,
 )
 from bot.stories._index import (
+    EVENT_WINDOW,
+    LINK_K,
     MERGE_THRESHOLD,
-    MIN_FEATURES,
-    NUM_PERM,
-    SAME_OUTLET_THRESHOLD,
+    MIN_TERMS,
+    SAME_OUTLET_FACTOR,
+    THREAD_THRESHOLD,
+    StoryAssignment,
     StoryIndex,
-    features,
+    Terms,
+    article_terms,
     signature,
-    similarity,
     story_key_for,
+    story_time,
 )
 
 __all__ = [
+    "EVENT_WINDOW",
+    "LINK_K",
     "MERGE_THRESHOLD",
-    "MIN_FEATURES",
-    "NUM_PERM",
-    "SAME_OUTLET_THRESHOLD",
+    "MIN_TERMS",
+    "SAME_OUTLET_FACTOR",
+    "THREAD_THRESHOLD",
     "TRACKING_PARAMS",
     "TRACKING_PREFIXES",
+    "StoryAssignment",
     "StoryIndex",
+    "Terms",
+    "article_terms",
     "canonical_url",
     "content_hash",
-    "features",
     "normalize_text",
     "outlet_of",
     "signature",
-    "similarity",
     "story_key_for",
+    "story_time",
 ]

@@ -1,0 +1,26 @@
+"""Story grouping evaluation (``python -m bot.stories.eval``, see SPEC.md "Story grouping evaluation").
+
+- :func:`load_articles`: a JSON-lines file of labelled (or unlabelled) articles;
+- :func:`group`: the story of each article, through :class:`bot.stories.StoryIndex` exactly as ingestion uses it;
+- :func:`baseline_group`: plain TF-IDF cosine, online single-link (the reference point);
+- :func:`scores`: pairwise and B-cubed precision, recall and F1 against the ``event`` labels.
+"""
+
+from bot.stories.eval._baseline import BASELINE_THRESHOLD, baseline_group
+from bot.stories.eval._cli import main
+from bot.stories.eval._data import DataError, EvalArticle, load_articles
+from bot.stories.eval._metrics import Scores, scores
+from bot.stories.eval._run import evaluate, group
+
+__all__ = [
+    "BASELINE_THRESHOLD",
+    "DataError",
+    "EvalArticle",
+    "Scores",
+    "baseline_group",
+    "evaluate",
+    "group",
+    "load_articles",
+    "main",
+    "scores",
+]

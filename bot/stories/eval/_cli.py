@@ -1,0 +1,72 @@
+"""Command line of ``python -m bot.stories.eval`` (see SPEC.md, "Story grouping evaluation")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.stories.eval._data import DataError, load_articles
+from bot.stories.eval._run import evaluate
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+_COLUMNS = ("pair_precision", "pair_recall", "pair_f1", "b3_precision", "b3_recall", "b3_f1")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.stories.eval",
+        description="Group each file's articles into stories as ingestion does and score the grouping against "
+        "the files' event labels, beside a TF-IDF single-link baseline; the data set's name is the file stem.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    parser.add_argument("--json", action="store_true", help="print JSON (with every assignment) instead of a table")
+    return parser
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def report(datasets: dict[str, dict[str, Any]]) -> str:
+    """A plain-text table: one row for the project and one for the baseline per data set."""
+    header = ["data set", "system", "articles", "stories", "singletons", "pair P", "pair R", "pair F1", "B3 P",
+              "B3 R", "B3 F1"]  # fmt: skip
+    rows = []
+    for name, result in datasets.items():
+        for system, values in (("newsbrief", result), ("baseline", result["baseline"])):
+            rows.append([name, system, *(_cell(values[k]) for k in ("articles", "stories", "singletons", *_COLUMNS))])
+    widths = [max(len(row[col]) for row in [header, *rows]) for col in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if col < 2 else cell.rjust(w) for col, (cell, w) in enumerate(zip(row, widths, strict=False))
+        )
+        for row in [header, *rows]
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Evaluate every file of ``argv`` (default: ``sys.argv[1:]``); return the exit status (2 on bad usage or an
+    unreadable file, with one line on stderr naming the file and line; 0 otherwise)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse reports usage errors itself, with status 2
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    datasets: dict[str, dict[str, Any]] = {}
+    try:
+        for file in args.files:
+            datasets[Path(file).stem] = evaluate(load_articles(file))
+    except DataError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({"datasets": datasets}, indent=2))
+    else:
+        print(report(datasets))
+    return EXIT_OK

@@ -1,0 +1,74 @@
+"""``python -m bot.stories.eval``: the SPEC's JSON shape, the metrics on a hand-made example, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.stories.eval import main, scores
+from tests.story_pairs import DIFFERENT_STORY, SAME_STORY
+
+KEYS = {"articles", "stories", "singletons", "pair_precision", "pair_recall", "pair_f1", "b3_precision",
+        "b3_recall", "b3_f1"}  # fmt: skip
+
+
+def test_scores_on_a_hand_made_example() -> None:
+    # gold: {1,2,3} {4,5}; predicted: {1,2} {3,4,5}
+    gold = {"1": "x", "2": "x", "3": "x", "4": "y", "5": "y"}
+    pred = {"1": "A", "2": "A", "3": "B", "4": "B", "5": "B"}
+    s = scores(pred, gold)
+    # pairs: gold 3+1=4, predicted 1+3=4, together {1,2} and {4,5} = 2
+    assert (s.pair_precision, s.pair_recall) == (0.5, 0.5) and s.pair_f1 == 0.5
+    # B3 precision: 1,2 -> 1; 3 -> 1/3; 4,5 -> 2/3; recall: 1,2 -> 2/3; 3 -> 1/3; 4,5 -> 1
+    assert s.b3_precision == pytest.approx((1 + 1 + 1 / 3 + 2 / 3 + 2 / 3) / 5)
+    assert s.b3_recall == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1 + 1) / 5)
+    alone = scores({i: i for i in gold}, gold)
+    assert alone.pair_precision == 1.0 and alone.pair_recall == 0.0 and alone.pair_f1 == 0.0
+    assert alone.b3_precision == 1.0
+
+
+def _write(path: Path, labelled: bool) -> Path:
+    rows = []
+    texts = [(f"e{i}", t) for i, (_, a, b) in enumerate(SAME_STORY) for t in (a, b)]
+    texts += [(f"d{i}{j}", t) for i, (_, a, b) in enumerate(DIFFERENT_STORY[2:4]) for j, t in enumerate((a, b))]
+    for n, (event, text) in enumerate(texts):
+        title, _, body = text.partition("\n")
+        when = f"2024-05-0{1 + n // 6}T{n % 6:02d}:00:00+00:00"
+        row = {"id": f"x{n:02d}", "title": title, "text": body, "source": f"outlet{n % 3}", "published": when,
+               "url": f"https://o.example/{n}"}  # fmt: skip
+        if labelled:
+            row["event"] = event
+        rows.append(json.dumps(row))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_json_output_follows_the_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labelled = _write(tmp_path / "tiny.jsonl", labelled=True)
+    unlabelled = _write(tmp_path / "raw.jsonl", labelled=False)
+    assert main([str(labelled), str(unlabelled), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    tiny, raw = out["datasets"]["tiny"], out["datasets"]["raw"]
+    assert KEYS | {"baseline", "assignments"} == set(tiny)
+    assert set(tiny["baseline"]) == KEYS
+    assert tiny["articles"] == 14 and len(tiny["assignments"]) == 14
+    assert tiny["stories"] == len(set(tiny["assignments"].values()))
+    assert all(isinstance(tiny[k], float) for k in KEYS - {"articles", "stories", "singletons"})
+    assert raw["assignments"] == tiny["assignments"]  # labels are never read by the grouping
+    assert raw["pair_f1"] is None and raw["baseline"]["b3_f1"] is None and raw["stories"] == tiny["stories"]
+    # the text table names both systems per data set
+    assert main([str(labelled)]) == 0
+    table = capsys.readouterr().out
+    assert "newsbrief" in table and "baseline" in table and "tiny" in table
+
+
+def test_bad_input_is_one_line_naming_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "title": "t", "text": "x", "source": "s", "published": "2024-05-01", "url": ""}\n'
+                   '{"id": "b", "published": "yesterday"}\n', encoding="utf-8")  # fmt: skip
+    assert main([str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{bad}:2" in err and "published" in err
+    assert main([str(tmp_path / "missing.jsonl")]) == 2
