@@ -134,7 +134,9 @@ class PollConfig:
     disable_after: int = 10  # consecutive failures before a feed is disabled
     max_backoff: float = 86_400.0
     fetch_pages: bool = True
-    page_timeout: float = 10.0
+    page_timeout: float = 10.0  # extracting one page's text
+    feed_timeout: float = 120.0  # one feed's poll: its document, then the pages of its entries while time is left
+    page_budget: float = 20.0  # one article page: fetching and extracting it (less than feed_timeout)
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,8 @@ _SECTIONS: dict[str, set[str] | None] = {
     "store": {"url", "retention_days"},
     "network": {"allow_private", "user_agent", "connect_timeout", "read_timeout", "max_bytes", "per_host",
                 "global_limit"},
-    "poll": {"interval", "backfill", "disable_after", "max_backoff", "fetch_pages", "page_timeout"},
+    "poll": {"interval", "backfill", "disable_after", "max_backoff", "fetch_pages", "page_timeout", "feed_timeout",
+             "page_budget"},
     "feeds": {"url", "name", "interval", "tags"},
     "topics": None,
     "subscriptions": None,
@@ -364,6 +367,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     )
 
     poll_r = _Reader(where, data.get("poll", {}), "poll.", _SECTIONS["poll"])
+    feed_timeout = poll_r.duration("feed_timeout", 120.0) or 120.0
     poll = PollConfig(
         interval=poll_r.duration("interval", 900.0) or 900.0,
         backfill=poll_r.positive_int("backfill", 0, minimum=0),
@@ -371,7 +375,12 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         max_backoff=poll_r.duration("max_backoff", 86_400.0) or 86_400.0,
         fetch_pages=poll_r.get("fetch_pages", bool, True),
         page_timeout=poll_r.duration("page_timeout", 10.0) or 10.0,
+        feed_timeout=feed_timeout,
+        page_budget=poll_r.duration("page_budget", min(20.0, feed_timeout / 2)) or 20.0,
     )
+    if poll.page_budget >= poll.feed_timeout:
+        poll_r.fail("page_budget", f"must be shorter than poll.feed_timeout ({poll.feed_timeout:g}s), "
+                                   f"got {poll.page_budget:g}s")  # fmt: skip
 
     raw_feeds = data.get("feeds", [])
     if not isinstance(raw_feeds, list):

@@ -34,7 +34,7 @@ from bot.sources import (
     next_backoff,
     parse_feed,
 )
-from bot.store import Feed, Store, StoredSignature
+from bot.store import Article, Feed, Store, StoredSignature
 from bot.stories import StoryIndex, content_hash, story_time
 from summarizer import Summary
 from summarizer import summarize as default_summarize
@@ -57,11 +57,13 @@ log = logging.getLogger("newsbrief.ingest")
 # A page whose extracted text is shorter than this (or shorter than the feed's own text) is not used:
 # paywalls, consent walls and teaser pages.
 MIN_PAGE_CHARS = 400
-FEED_TIMEOUT_S = 120.0
 FEEDS_PER_FETCH_SLOT = 2
 """A round polls at most this many feeds per ``network.global_limit`` slot at once (the others wait their turn
-before their :data:`FEED_TIMEOUT_S` starts), so a feed's timeout bounds its own work, never its wait behind a
+before their ``poll.feed_timeout`` starts), so a feed's timeout bounds its own work, never its wait behind a
 thousand other feeds sharing the fetch slots."""
+
+PAGE_ATTEMPTS = 5
+"""Failed tries (timeouts, connection failures, HTTP 408/429/5xx) after which an article's page is given up."""
 
 
 MAX_ENTRIES_PER_POLL = 500
@@ -85,6 +87,54 @@ class FeedResult:
 
 class UnusableEntry(ValueError):
     """A feed entry that cannot be stored as an article (skipped, with the reason in the poll's errors)."""
+
+
+@dataclass(frozen=True)
+class _PageFailure:
+    """Why an article's page was not used; ``retry``: it may work later (a timeout, a server error)."""
+
+    reason: str
+    retry: bool
+    retry_after: float | None = None
+    noted: bool = True
+    """Whether it goes into the poll's errors (a page that was read but had too little text does not)."""
+
+
+@dataclass
+class _PagePhase:
+    """The pages of one feed's poll: fetched until ``deadline`` (event-loop time), and how they went."""
+
+    deadline: float
+    failed: list[str] = field(default_factory=list)
+    deferred: int = 0
+
+    def note(self, feed_timeout: float) -> str | None:
+        """One short line for the poll's errors, ``None`` when every page was fine."""
+        parts = []
+        if self.failed:
+            more = f" and {len(self.failed) - 1} more" if len(self.failed) > 1 else ""
+            parts.append(f"{len(self.failed)} article pages not used ({self.failed[0]}{more}), their entries "
+                         "stored from the feed's text")  # fmt: skip
+        if self.deferred:
+            parts.append(f"{self.deferred} pages left for a later poll (the feed's {feed_timeout:g}s ran out)")
+        return "pages: " + "; ".join(parts) if parts else None
+
+
+def _page_wanted(known: Article | None, now: datetime) -> bool:
+    """Whether an entry's page is fetched: a new article; or one stored from its feed's text whose page has not
+    failed, or failed and is due for another try (never once its text is the page's, or its page was given up)."""
+    if known is None:
+        return True
+    if known.text_source != "feed":
+        return False
+    return known.page_error is None or (known.page_retry_at is not None and known.page_retry_at <= now)
+
+
+def _retryable(exc: FetchError) -> bool:
+    """A page fetch that may work later: a timeout, a refused connection, HTTP 408, 425, 429 or 5xx."""
+    if exc.kind in ("timeout", "connect"):
+        return True
+    return exc.kind == "http" and (exc.status is None or exc.status in (408, 425, 429) or exc.status >= 500)
 
 
 def entry_text(entry: FeedEntry) -> str:
@@ -143,31 +193,44 @@ class Ingestor:
         return list(await asyncio.gather(*(one(f) for f in feeds)))
 
     async def poll_guarded(self, feed: Feed, now: datetime) -> FeedResult:
-        """:meth:`poll_feed` within :data:`FEED_TIMEOUT_S`; a timeout or any failure is recorded on the feed
-        (with its backoff) and returned as an "error" result, never raised."""
+        """:meth:`poll_feed`, with any failure recorded on the feed (with its backoff) and returned as an "error"
+        result, never raised."""
         try:
-            return await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
-        except TimeoutError:
-            return self._failure(feed, now, "timeout", f"{feed.url}: poll took longer than {FEED_TIMEOUT_S:.0f}s")
+            return await self.poll_feed(feed, now)
         except Exception as exc:  # a bug or an unforeseen input must not stop the round
             log.exception("poll of %s failed", feed.url)
             return self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
 
     async def poll_feed(self, feed: Feed, now: datetime) -> FeedResult:
-        """Fetch one feed, store its new entries, schedule its next poll."""
+        """Fetch one feed, store its new entries, schedule its next poll.
+
+        The feed's document must be fetched and parsed within ``poll.feed_timeout``, else the poll failed (a
+        "timeout", counted towards disabling the feed). The entries' pages are fetched while that time lasts,
+        each within ``poll.page_budget``; every entry is stored whatever its page did (from the feed's text when
+        the page is slow, fails, or the time ran out), and page failures never count against the feed.
+        """
         interval = timedelta(seconds=feed.interval_s)
+        timeout = self.settings.poll.feed_timeout
+        deadline = asyncio.get_running_loop().time() + timeout
         try:
-            fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            async with asyncio.timeout_at(deadline):
+                fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+                if fetched.not_modified:
+                    parsed = None
+                else:  # a large document takes a while: off the event loop, which must keep answering commands
+                    parsed = await asyncio.to_thread(
+                        parse_feed, fetched.body, fetched.final_url, headers=fetched.headers
+                    )
         except FetchError as exc:
             return self._failure(feed, now, exc.kind, str(exc), retry_after=exc.retry_after)
-        if fetched.not_modified:
+        except TimeoutError:
+            return self._failure(feed, now, "timeout", f"{feed.url}: feed not fetched and read within {timeout:g}s")
+        if parsed is None:
             self.store.record_poll_success(
                 feed.id, etag=fetched.etag or feed.etag, last_modified=fetched.last_modified or feed.last_modified,
                 now=now, next_poll_at=now + interval,
             )  # fmt: skip
             return FeedResult(feed.id, feed.url, "not_modified")
-        # Parsing a large document takes a while: off the event loop, which must keep answering chat commands.
-        parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.final_url, headers=fetched.headers)
         result = FeedResult(feed.id, feed.url, "ok")
         if parsed.error:
             result.errors.append(f"{feed.url}: {parsed.error}")
@@ -178,10 +241,11 @@ class Ingestor:
         if parsed.error and not entries:
             return self._failure(feed, now, "parse", f"{feed.url}: {parsed.error}")
         eligible = self._eligible_flags(feed, entries)
+        pages = _PagePhase(deadline)
         for entry, is_eligible in zip(entries, eligible, strict=True):
             await asyncio.sleep(0)  # one entry at a time: commands, lease renewals and timeouts run in between
             try:
-                status = await self._ingest_entry(feed, entry, now, eligible=is_eligible)
+                status = await self._ingest_entry(feed, entry, now, eligible=is_eligible, pages=pages)
             except UnusableEntry as exc:
                 log.warning("%s: entry %s skipped: %s", feed.url, entry.title or "(untitled)", exc)
                 result.errors.append(f"entry {(entry.title or '(untitled)')[:80]!r} skipped: {exc}")
@@ -196,9 +260,13 @@ class Ingestor:
                 result.updated += 1
             else:
                 result.unchanged += 1
+        kind = "parse" if result.errors else "page"
+        page_note = pages.note(timeout)
+        if page_note:
+            result.errors.append(page_note)
         self.store.record_poll_success(  # a full response replaces the validators ("" clears a stale one)
             feed.id, etag=fetched.etag or "", last_modified=fetched.last_modified or "", now=now,
-            next_poll_at=now + interval, error="; ".join(result.errors)[:1000] or None,
+            next_poll_at=now + interval, error="; ".join(result.errors)[:1000] or None, error_kind=kind,
         )  # fmt: skip
         return result
 
@@ -215,18 +283,25 @@ class Ingestor:
         keep = set(order[: self.settings.poll.backfill])
         return [i in keep for i in range(len(entries))]
 
-    async def _ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool) -> str:
+    async def _ingest_entry(
+        self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool, pages: _PagePhase
+    ) -> str:
         link = entry.link or ""
         feed_text = entry_text(entry)
         text, source = feed_text, "feed"
         title, author, published = entry.title, entry.author, entry.published
         known = self.store.article_at(link) if link else None
-        if link and self.settings.poll.fetch_pages and (known is None or known.text_source == "feed"):
-            page = await self._page(link)
-            if page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
+        failure: _PageFailure | None = None
+        if link and self.settings.poll.fetch_pages and _page_wanted(known, now):
+            page = await self._page(link, pages)
+            if isinstance(page, _PageFailure):
+                failure = page
+            elif page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
                 text, source = page.text, "page"
                 title = title or page.title
                 author = author or page.author
+            elif page is not None:
+                failure = _PageFailure(f"too little text ({len(page.text)} characters)", retry=False, noted=False)
         if not text.strip() and not title:
             raise UnusableEntry("it has neither text nor title")
         if not link and not entry.guid and not text.strip():
@@ -250,17 +325,60 @@ class Ingestor:
             for alias in story.merged:  # the article joined two stories: the older keeps its id
                 self.store.merge_stories(alias, story.story_key, now)
             self.store.assign_story(article.id, story.story_key, now, minhash=story.terms, follows=story.follows)
+        if failure is not None and article.text_source == "feed":
+            self._page_failed(feed, article, failure, now, pages)
         return status
 
-    async def _page(self, url: str) -> ExtractedPage | None:
-        try:
-            fetched = await self.fetcher.fetch(url)
-        except FetchError as exc:
-            log.info("page %s: %s (falling back to the feed's text)", url, exc)
+    async def _page(self, url: str, pages: _PagePhase) -> ExtractedPage | _PageFailure | None:
+        """The page at ``url`` fetched and extracted within ``poll.page_budget``, or why not; ``None`` when the
+        feed's time ran out first (the page is left for a later poll, counted in ``pages.deferred``).
+
+        A page without main text (including one whose extraction overran ``poll.page_timeout``) is not retried:
+        the same page would most likely end the same way."""
+        budget = self.settings.poll.page_budget
+        left = pages.deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            pages.deferred += 1
             return None
-        return await extract_page_async(
-            fetched.body, fetched.final_url, timeout=self.settings.poll.page_timeout, executor=self.extract_executor
-        )
+        try:
+            async with asyncio.timeout(min(budget, left)):
+                fetched = await self.fetcher.fetch(url)
+                page = await extract_page_async(
+                    fetched.body, fetched.final_url, timeout=self.settings.poll.page_timeout,
+                    executor=self.extract_executor,
+                )  # fmt: skip
+        except TimeoutError:
+            if left < budget:  # cut short by the feed's deadline, not slow by itself: try again next poll
+                pages.deferred += 1
+                return None
+            return _PageFailure(f"no page within {budget:g}s", retry=True)
+        except FetchError as exc:
+            return _PageFailure(f"{exc.kind}: {exc.message}", retry=_retryable(exc), retry_after=exc.retry_after)
+        except Exception as exc:  # a bug or a hostile page: the entry is still stored from the feed's text
+            log.exception("page %s failed", url)
+            return _PageFailure(f"{exc.__class__.__name__}: {exc}", retry=True)
+        if page is None:
+            return _PageFailure("no main text found", retry=False, noted=False)
+        return page
+
+    def _page_failed(
+        self, feed: Feed, article: Article, failure: _PageFailure, now: datetime, pages: _PagePhase
+    ) -> None:
+        """Record a page that was not used on its article: retried after more than the feed's interval (so not on
+        the next poll) plus a jittered backoff growing with each attempt up to ``poll.max_backoff``; given up for
+        good after :data:`PAGE_ATTEMPTS` attempts, or at once when it cannot work later (HTTP 404, blocked, too
+        large, too little text)."""
+        attempts = article.page_attempts + 1
+        retry_at = None
+        if failure.retry and attempts < PAGE_ATTEMPTS:
+            cap = self.settings.poll.max_backoff
+            delay = feed.interval_s + next_backoff(attempts, base=feed.interval_s, cap=cap, rng=self.rng)
+            retry_at = now + timedelta(seconds=max(delay, failure.retry_after or 0.0))
+        self.store.record_page_failure(article.id, error=failure.reason, retry_at=retry_at)
+        when = f"retry after {retry_at:%Y-%m-%d %H:%M}" if retry_at else "not tried again"
+        log.info("page %s: %s (stored from the feed's text; %s)", article.url, failure.reason, when)
+        if failure.noted:
+            pages.failed.append(f"{article.url}: {failure.reason}")
 
     def _failure(
         self, feed: Feed, now: datetime, kind: str, message: str, *, retry_after: float | None = None

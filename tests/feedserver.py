@@ -46,6 +46,10 @@ __all__ = [
 ]
 
 
+TRICKLE_BYTES = 256
+"""How much of the body a ``trickle`` route sends at a time."""
+
+
 @dataclass
 class RequestRecord:
     """One request the server received (header names lower-case)."""
@@ -62,7 +66,9 @@ class Route:
     ``etag``/``last_modified`` make the route answer 304 to a matching conditional request. ``gzip`` compresses
     ``body`` unless ``body`` is already compressed (``precompressed``). ``delay`` sleeps before the status line;
     ``reset_after`` sends that many body bytes and then resets the connection; ``chunked`` omits
-    Content-Length; ``gate`` holds the response until the event is set (for concurrency tests).
+    Content-Length; ``gate`` holds the response until the event is set (for concurrency tests); ``trickle``
+    sends the body :data:`TRICKLE_BYTES` at a time, that many seconds apart (a slow page that never stalls long
+    enough for a read timeout).
     ``handler`` replaces all of this: it gets the request and returns (status, headers, body).
     """
 
@@ -77,6 +83,7 @@ class Route:
     reset_after: int | None = None
     chunked: bool = False
     gate: threading.Event | None = None
+    trickle: float = 0.0
     handler: Callable[[RequestRecord], tuple[int, dict[str, str], bytes]] | None = None
 
 
@@ -131,6 +138,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route.reset_after is not None:
             self._reset(route.status, headers, body, route.reset_after)
             return
+        if route.trickle:
+            self._trickle(route.status, headers, body, route.trickle)
+            return
         self._send(route.status, headers, body, chunked=route.chunked)
 
     def _send(self, status: int, headers: Mapping[str, str], body: bytes, *, chunked: bool = False) -> None:
@@ -158,6 +168,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:
             self.close_connection = True
+
+    def _trickle(self, status: int, headers: Mapping[str, str], body: bytes, pause: float) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for start in range(0, len(body), TRICKLE_BYTES):
+                self.wfile.write(body[start : start + TRICKLE_BYTES])
+                self.wfile.flush()
+                time.sleep(pause)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting: fine
 
     def _reset(self, status: int, headers: Mapping[str, str], body: bytes, after: int) -> None:
         self.send_response(status)

@@ -64,6 +64,8 @@ ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
         ("[poll]\ninterval = 0\n", "poll.interval: must be longer than zero"),
         ("[poll]\nbackfill = -1\n", "poll.backfill: must be at least 0"),
         ("[poll]\nfetch_pages = 'yes'\n", "poll.fetch_pages: expected true or false"),
+        ("[poll]\npage_budget = '2m'\n", "poll.page_budget: must be shorter than poll.feed_timeout (120s), got 120s"),
+        ("[poll]\nfeed_timeout = '30s'\npage_budget = '45s'\n", "poll.page_budget: must be shorter than"),
         ("[network]\nallow_private = ['not a host!']\n", "network.allow_private[0]"),
         ("[network]\nper_host = true\n", "network.per_host: expected an integer, got a boolean"),
         ("[[feeds]]\nname = 'x'\n", "feeds[0].url: missing"),
@@ -87,6 +89,13 @@ def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_page_budget_defaults_inside_the_feed_timeout(tmp_path: Path) -> None:
+    s = load_settings(None)
+    assert (s.poll.feed_timeout, s.poll.page_budget) == (120, 20)
+    s = load_settings(write(tmp_path, "[poll]\nfeed_timeout = '10s'\n"))
+    assert (s.poll.feed_timeout, s.poll.page_budget) == (10, 5)
 
 
 def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:

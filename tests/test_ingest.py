@@ -6,14 +6,15 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from bot.config import Settings, settings_from_mapping
-from bot.ingest import Ingestor, fetch_policy, load_story_index, sync_config_feeds
-from bot.sources import Fetcher
-from bot.store import Feed, Store
+from bot.ingest import PAGE_ATTEMPTS, Ingestor, fetch_policy, load_story_index, sync_config_feeds
+from bot.sources import Fetcher, extract_page
+from bot.store import Article, Feed, Store
 from tests.feedserver import FeedServer, Item, rss_feed
 
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
@@ -313,3 +314,164 @@ async def test_pages_can_be_extracted_in_a_worker_process(
     assert results[0].new == 1
     article = store.get_article(server.url("/bridge"))
     assert article is not None and article.text_source == "page" and "12 million pounds" in article.text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Slow article pages: a budget per page, retries with backoff, never the feed's failure
+
+TRICKLE = 0.4  # seconds between the pieces of a slow page: about 3 s for a whole page, far beyond the budgets below
+
+
+@pytest.fixture(scope="module")
+def warm_extraction() -> None:
+    """The first extractions in a process load parts of trafilatura (half a second for a short page), which would
+    count against the first page's tiny budget in these tests."""
+    for body in (BRIDGE, "Subscribe to read the whole story"):
+        extract_page(page("Warm-up", body), "http://127.0.0.1/warm-up")
+
+
+def page_settings(**poll: object) -> Settings:
+    """Settings with tiny page budgets, so that a slow page costs the test half a second."""
+    return settings_from_mapping(
+        {"network": {"allow_private": ["127.0.0.1"]}, "poll": {"backfill": 0, "page_budget": "500ms", **poll}}
+    )
+
+
+def slow_and_fast_feed(server: FeedServer, slow: int, fast: int) -> tuple[list[str], list[str]]:
+    """A feed whose first ``slow`` entries have trickling pages and the next ``fast`` quick ones; each entry
+    carries a snippet of its own in the feed. Returns the slow and the fast page URLs."""
+    items: list[Item] = []
+    urls: dict[str, list[str]] = {"slow": [], "fast": []}
+    for kind, count in (("slow", slow), ("fast", fast)):
+        for i in range(count):
+            path = f"/{kind}-{i}"
+            text = (BARRIER if kind == "slow" else BRIDGE).replace("Tuesday", f"day {i}").replace("Monday", f"day {i}")
+            server.route(path, page(f"{kind} story {i}", text), trickle=TRICKLE if kind == "slow" else 0.0)
+            urls[kind].append(server.url(path))
+            items.append(Item(f"{kind} story {i}", server.url(path), guid=path, summary=f"Snippet of {kind} {i}."))
+    server.route("/feed.xml", rss_feed(items))
+    return urls["slow"], urls["fast"]
+
+
+def page_requests(server: FeedServer, urls: list[str]) -> list[int]:
+    """How many times the server was asked for each URL."""
+    return [len(server.requests_for(urlsplit(url).path)) for url in urls]
+
+
+def articles_at(store: Store, urls: list[str]) -> list[Article]:
+    found = [store.article_at(url) for url in urls]
+    assert all(a is not None for a in found), f"not stored: {[u for u, a in zip(urls, found, strict=True) if not a]}"
+    return [a for a in found if a is not None]
+
+
+@pytest.mark.usefixtures("warm_extraction")
+async def test_slow_pages_fall_back_to_the_feeds_text_and_are_retried_with_backoff_not_every_poll(
+    server: FeedServer, store: Store, client: httpx.AsyncClient
+) -> None:
+    slow, fast = slow_and_fast_feed(server, slow=3, fast=2)
+    feed = store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
+    settings = page_settings()
+
+    results = await ingestor(store, client, settings).poll_round(NOW)
+    assert [(r.status, r.new) for r in results] == [("ok", 5)]  # every entry stored, none lost to the slow pages
+    assert any(
+        e.startswith("pages: 3 article pages not used") and "no page within 0.5s" in e for e in results[0].errors
+    )
+    stored = store.get_feed(feed.id)
+    assert stored is not None and stored.enabled and stored.consecutive_failures == 0
+    for article in articles_at(store, slow):
+        assert article.text_source == "feed" and article.text.startswith("Snippet of slow")
+        assert article.page_attempts == 1 and article.page_error == "no page within 0.5s"
+        assert article.page_retry_at is not None and article.page_retry_at > NOW + timedelta(seconds=900)
+    assert all(a.text_source == "page" for a in articles_at(store, fast))
+    assert page_requests(server, slow + fast) == [1] * 5
+
+    # The next poll, one interval later: neither the slow pages (backing off) nor the fast ones are fetched.
+    results = await ingestor(store, client, settings).poll_round(NOW + timedelta(seconds=901))
+    assert [(r.status, r.unchanged, r.errors) for r in results] == [("ok", 5, [])]
+    assert page_requests(server, slow + fast) == [1] * 5
+
+    # Once their retry time has come (the feed is polled then, due or not) the slow pages are fetched again;
+    # quick now, their text replaces the snippet.
+    for path in ("/slow-0", "/slow-1", "/slow-2"):
+        server.routes[path].trickle = 0.0
+    retry_at = max(a.page_retry_at for a in articles_at(store, slow) if a.page_retry_at is not None)
+    results = await ingestor(store, client, settings).poll_round(retry_at, all_feeds=True)
+    assert [(r.status, r.updated, r.unchanged) for r in results] == [("ok", 3, 2)]
+    assert page_requests(server, slow + fast) == [2, 2, 2, 1, 1]
+    for article in articles_at(store, slow):
+        assert article.text_source == "page" and "40 million pounds" in article.text
+        assert (article.page_attempts, article.page_retry_at, article.page_error) == (0, None, None)
+
+    # Stored from their pages, no entry's page is fetched again.
+    await ingestor(store, client, settings).poll_round(retry_at + timedelta(days=3), all_feeds=True)
+    assert page_requests(server, slow + fast) == [2, 2, 2, 1, 1]
+
+
+@pytest.mark.usefixtures("warm_extraction")
+async def test_pages_left_when_the_feeds_time_runs_out_are_fetched_on_the_next_poll(
+    server: FeedServer, store: Store, client: httpx.AsyncClient
+) -> None:
+    slow, _ = slow_and_fast_feed(server, slow=8, fast=0)
+    store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
+
+    # 1.2 s for the whole feed, 0.5 s a page: at most 3 pages are tried, the other entries are stored at once.
+    results = await ingestor(store, client, page_settings(feed_timeout="1200ms")).poll_round(NOW)
+    assert [(r.status, r.new) for r in results] == [("ok", 8)]
+    assert any("pages left for a later poll (the feed's 1.2s ran out)" in e for e in results[0].errors)
+    articles = articles_at(store, slow)
+    assert all(a.text_source == "feed" for a in articles)
+    timed_out = [a.url for a in articles if a.page_error is not None]
+    deferred = [a.url for a in articles if a.page_error is None]
+    assert 1 <= len(timed_out) <= 2 and len(deferred) >= 6  # a page cut short by the feed's time is not a failure
+    assert sum(page_requests(server, slow)) <= 3 and page_requests(server, timed_out) == [1] * len(timed_out)
+
+    # Next poll (the pages are quick now): the deferred pages are fetched, the timed-out ones wait for their retry.
+    for i in range(8):
+        server.routes[f"/slow-{i}"].trickle = 0.0
+    roomy = page_settings(feed_timeout="60s", page_budget="30s")
+    results = await ingestor(store, client, roomy).poll_round(NOW + timedelta(seconds=901))
+    assert [(r.status, r.updated) for r in results] == [("ok", len(deferred))]
+    assert page_requests(server, timed_out) == [1] * len(timed_out)
+    assert all(a.text_source == "page" for a in articles_at(store, deferred))
+    assert all(a.text_source == "feed" for a in articles_at(store, timed_out))
+
+
+@pytest.mark.usefixtures("warm_extraction")
+async def test_failing_pages_never_disable_their_feed_and_are_given_up_after_a_few_tries(
+    server: FeedServer, store: Store, client: httpx.AsyncClient
+) -> None:
+    server.route("/unavailable", "busy", status=503)
+    server.route("/gone", "not here", status=404)
+    server.route("/reset", page("Council approves tidal barrier", BARRIER), reset_after=100)
+    server.route("/short", page("Teaser", "Subscribe to read the whole story"))
+    paths = ("/unavailable", "/gone", "/reset", "/short")
+    items = [Item(f"Story {p}", server.url(p), guid=p, summary=f"Snippet {p}.") for p in paths]
+    server.route("/feed.xml", rss_feed(items))
+    # A feed whose own document is too slow fails, and is disabled after `disable_after` polls in a row.
+    server.route("/slow.xml", rss_feed(items[:1]), trickle=1.0)
+    feed = store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
+    slow_feed = store.add_feed(server.url("/slow.xml"), interval_s=900, now=NOW)
+    settings = page_settings(disable_after=3, feed_timeout="600ms")
+
+    when = NOW
+    for _ in range(PAGE_ATTEMPTS + 1):
+        results = {r.feed_id: r for r in await ingestor(store, client, settings).poll_round(when, all_feeds=True)}
+        assert results[feed.id].status == "ok"
+        stored = store.get_feed(feed.id)
+        assert stored is not None and stored.enabled and stored.consecutive_failures == 0
+        when += timedelta(days=2)  # past any page's backoff
+    disabled = store.get_feed(slow_feed.id)
+    assert disabled is not None and not disabled.enabled and disabled.last_error_kind == "timeout"
+    assert "not fetched and read within 0.6s" in (disabled.disabled_reason or "")
+
+    # A server error and a dropped connection are tried PAGE_ATTEMPTS times in all; a missing page and one with
+    # too little text are not fetched again. Every entry keeps the feed's text.
+    urls = [server.url(p) for p in paths]
+    assert page_requests(server, urls) == [PAGE_ATTEMPTS, 1, PAGE_ATTEMPTS, 1]
+    articles = articles_at(store, urls)
+    assert [a.page_attempts for a in articles] == [PAGE_ATTEMPTS, 1, PAGE_ATTEMPTS, 1]
+    assert all(a.page_retry_at is None and a.text_source == "feed" for a in articles)
+    assert [a.page_error for a in articles][:2] == ["http: HTTP 503 Service Unavailable", "http: HTTP 404 Not Found"]
+    assert (articles[2].page_error or "").startswith("connect: ")
+    assert (articles[3].page_error or "").startswith("too little text (")

@@ -45,7 +45,7 @@ def add(
 def test_upgrade_is_idempotent_and_creates_tables(store: Store, store_url: str) -> None:
     store.upgrade()
     store.upgrade()
-    assert store.current_revision() == store.head_revision() == "0005"
+    assert store.current_revision() == store.head_revision() == "0006"
     engine = create_engine(store_url)
     try:
         tables = set(inspect(engine).get_table_names())
@@ -313,6 +313,24 @@ def test_page_text_is_not_replaced_by_a_feed_snippet_nor_by_empty_text(store: St
     assert status == "unchanged"
     kept = store.get_article(a.id)
     assert kept is not None and kept.text == LONG_TEXT and kept.text_source == "page"
+
+
+def test_page_failures_are_recorded_on_the_article_until_its_page_is_used(store: Store) -> None:
+    a, _ = add(store, url="https://example.com/slow", text="A feed snippet of the story.", text_source="feed")
+    assert (a.page_attempts, a.page_retry_at, a.page_error) == (0, None, None)
+    later = NOW + timedelta(hours=1)
+    failed = store.record_page_failure(a.id, error="timeout:\n no page within 20s", retry_at=later)
+    assert (failed.page_attempts, failed.page_retry_at, failed.page_error) == (1, later, "timeout: no page within 20s")
+    failed = store.record_page_failure(a.id, error="http: HTTP 404 Not Found", retry_at=None)  # given up
+    assert (failed.page_attempts, failed.page_retry_at, failed.page_error) == (2, None, "http: HTTP 404 Not Found")
+    assert store.article_at("https://example.com/slow") == failed
+
+    used, status = add(store, url="https://example.com/slow", text_source="page")
+    assert status == "updated" and (used.page_attempts, used.page_retry_at, used.page_error) == (0, None, None)
+    kept = store.record_page_failure(a.id, error="timeout", retry_at=later)  # its text is the page's now
+    assert kept.page_attempts == 0 and kept.page_error is None and kept.text_source == "page"
+    with pytest.raises(KeyError, match="a_000000000000"):
+        store.record_page_failure("a_000000000000", error="timeout", retry_at=None)
 
 
 def test_entry_without_link_and_summary_object(store: Store) -> None:

@@ -131,6 +131,10 @@ class ArticleRow(Base):
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
     eligible: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(32))
+    # The failures to use the article's page while its text is the feed's (migration 0005).
+    page_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    page_retry_at: Mapped[datetime | None]
+    page_error: Mapped[str | None] = mapped_column(Text)
 
 
 class FeedArticleRow(Base):

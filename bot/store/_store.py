@@ -149,6 +149,9 @@ def _article(row: ArticleRow, feeds: Sequence[str]) -> Article:
         eligible=row.eligible,
         language=row.language,
         feeds=tuple(sorted(feeds)),
+        page_attempts=row.page_attempts or 0,
+        page_retry_at=row.page_retry_at,
+        page_error=row.page_error,
     )
 
 
@@ -670,6 +673,8 @@ class Store:
     def _update(row: ArticleRow, title: str, text_: str, chash: str, source: TextSource, now: datetime) -> UpsertStatus:
         if not text_.strip() or (row.text_source == "page" and source == "feed"):
             return "unchanged"
+        if source == "page":  # the page was used: its earlier failures no longer matter
+            row.page_attempts, row.page_retry_at, row.page_error = 0, None, None
         same_text = row.content_hash == chash
         same_title = not title.strip() or normalize_text(title) == normalize_text(row.title)
         if same_text and same_title:
@@ -682,6 +687,27 @@ class Store:
         row.text_source = source
         row.updated_at = now
         return "updated"
+
+    def record_page_failure(self, article_id: str, *, error: str, retry_at: datetime | None) -> Article:
+        """Note that the page of an article stored from its feed's text was not used (``error``: why, one line):
+        one more page attempt, and the page is not fetched again before ``retry_at`` (``None``: never).
+
+        An article whose text is already its page's is left as it is. Raises ``KeyError`` for an unknown id.
+        """
+
+        def work(session: Session) -> Article:
+            session.execute(
+                update(ArticleRow)
+                .where(ArticleRow.id == article_id, ArticleRow.text_source == "feed")
+                .values(page_attempts=ArticleRow.page_attempts + 1, page_retry_at=retry_at,
+                        page_error=" ".join(error.split())[:1000])
+            )  # fmt: skip
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
+            if row is None:
+                raise KeyError(f"no article {article_id!r}")
+            return self._articles(session, [row])[0]
+
+        return self._run(work)
 
     def get_article(self, id_or_url: str) -> Article | None:
         """The article with this id, URL or canonical URL (the canonical form of the given URL), or ``None``."""

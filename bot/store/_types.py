@@ -49,6 +49,10 @@ class Article:
     ``summary`` is the JSON stored at ingest: ``{"sentences": [...], "quotes": [{"text", "speaker", "cue", "role",
     "start", "end"}, ...]}`` (or ``None`` before summarizing). ``eligible`` is false for backlog entries (a new
     feed's first poll), which digests skip.
+
+    While the text is the feed's, ``page_error`` is why the article's page was not used (``None``: no failure
+    yet), ``page_attempts`` how many times that happened, and ``page_retry_at`` when the page may be fetched
+    again (``None`` after a failure: never, the page was given up); text taken from the page clears all three.
     """
 
     id: str
@@ -69,6 +73,9 @@ class Article:
     eligible: bool
     language: str | None
     feeds: tuple[str, ...] = field(default=())
+    page_attempts: int = 0
+    page_retry_at: datetime | None = None
+    page_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
