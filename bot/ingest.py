@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -31,6 +31,8 @@ from bot.sources import (
     Resolver,
     extract_page_async,
     html_to_text,
+    is_file_url,
+    linked_url_refusal,
     next_backoff,
     parse_feed,
 )
@@ -95,7 +97,11 @@ def entry_text(entry: FeedEntry) -> str:
 
 
 class Ingestor:
-    """Polls feeds into the store. ``summarize`` is the summarizer function (injected for tests)."""
+    """Polls feeds into the store. ``summarize`` is the summarizer function (injected for tests).
+
+    Every feed in the store was configured by the operator (the config file, ``newsbrief feeds add``), so a
+    ``file:`` feed URL is read; the URLs a feed names are followed only as :func:`linked_url_refusal` allows.
+    """
 
     def __init__(
         self,
@@ -156,7 +162,9 @@ class Ingestor:
         """Fetch one feed, store its new entries, schedule its next poll."""
         interval = timedelta(seconds=feed.interval_s)
         try:
-            fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            fetched = await self.fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified, allow_file=True
+            )  # a feed in the store is the operator's: a local file may be read
         except FetchError as exc:
             return self._failure(feed, now, exc.kind, str(exc), retry_after=exc.retry_after)
         if fetched.not_modified:
@@ -179,8 +187,12 @@ class Ingestor:
         eligible = self._eligible_flags(feed, entries)
         for entry, is_eligible in zip(entries, eligible, strict=True):
             await asyncio.sleep(0)  # one entry at a time: commands, lease renewals and timeouts run in between
+            entry, follow, refused = self._vet_link(entry, fetched.final_url)
+            if refused is not None:
+                log.warning("%s: %s", feed.url, refused)
+                result.errors.append(refused)
             try:
-                status = await self._ingest_entry(feed, entry, now, eligible=is_eligible)
+                status = await self._ingest_entry(feed, entry, now, eligible=is_eligible, follow=follow)
             except UnusableEntry as exc:
                 log.warning("%s: entry %s skipped: %s", feed.url, entry.title or "(untitled)", exc)
                 result.errors.append(f"entry {(entry.title or '(untitled)')[:80]!r} skipped: {exc}")
@@ -214,13 +226,32 @@ class Ingestor:
         keep = set(order[: self.settings.poll.backfill])
         return [i in keep for i in range(len(entries))]
 
-    async def _ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool) -> str:
+    @staticmethod
+    def _vet_link(entry: FeedEntry, base_url: str) -> tuple[FeedEntry, bool, str | None]:
+        """(the entry, whether its link may be fetched, the poll error when its link was dropped).
+
+        A ``file:`` link the feed may not name (:func:`linked_url_refusal`) is dropped: the entry is kept from
+        its feed text, without that link. Other links that are not followed (``urn:``, ``mailto:``...) stay
+        the article's identity; they are simply never fetched.
+        """
+        if not entry.link:
+            return entry, False, None
+        refusal = linked_url_refusal(entry.link, base_url)
+        if refusal is None:
+            return entry, True, None
+        if not is_file_url(entry.link):
+            return entry, False, None
+        shown = " ".join(entry.link.split())[:200]
+        note = f"entry {(entry.title or '(untitled)')[:80]!r}: link {shown} refused: {refusal}"
+        return replace(entry, link=None), False, note
+
+    async def _ingest_entry(self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool, follow: bool) -> str:
         link = entry.link or ""
         feed_text = entry_text(entry)
         text, source = feed_text, "feed"
         title, author, published = entry.title, entry.author, entry.published
         known = self.store.article_at(link) if link else None
-        if link and self.settings.poll.fetch_pages and (known is None or known.text_source == "feed"):
+        if link and follow and self.settings.poll.fetch_pages and (known is None or known.text_source == "feed"):
             page = await self._page(link)
             if page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
                 text, source = page.text, "page"
@@ -248,8 +279,10 @@ class Ingestor:
         return status
 
     async def _page(self, url: str) -> ExtractedPage | None:
+        """The extracted page at ``url``, a link :func:`linked_url_refusal` allowed (so a ``file:`` one lies
+        beside the operator's local feed); None when it cannot be fetched or read."""
         try:
-            fetched = await self.fetcher.fetch(url)
+            fetched = await self.fetcher.fetch(url, allow_file=is_file_url(url))
         except FetchError as exc:
             log.info("page %s: %s (falling back to the feed's text)", url, exc)
             return None

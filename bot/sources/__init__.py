@@ -7,6 +7,9 @@
   transport on :class:`PinnedBackend`) applies it again when connecting and connects to the very addresses it
   approved, so DNS rebinding cannot slip a private address in between.
 - :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds.
+- :func:`linked_url_refusal` decides which URLs a fetched document may make newsbrief fetch (http and https
+  only, plus files beside an operator's local feed); :class:`Fetcher` reads ``file:`` URLs only when told
+  (``allow_file=True``) that the URL is the operator's.
 - :func:`extract_page` / :func:`extract_page_async` pull an article's main text and metadata.
 - :func:`next_backoff` spaces out retries of failing feeds.
 """
@@ -25,6 +28,7 @@ from bot.sources._guard import (
     system_resolver,
     vetted_addresses,
 )
+from bot.sources._links import is_file_url, linked_url_refusal
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -46,7 +50,9 @@ __all__ = [
     "extract_page_async",
     "html_to_text",
     "is_boilerplate",
+    "is_file_url",
     "is_public",
+    "linked_url_refusal",
     "next_backoff",
     "parse_feed",
     "parse_retry_after",
