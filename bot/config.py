@@ -120,6 +120,7 @@ class StoreConfig:
 class NetworkConfig:
     allow_private: tuple[str, ...] = ()
     user_agent: str | None = None
+    contact: str | None = None  # where site operators reach whoever runs the bot; goes into the User-Agent
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     max_bytes: int = 5_000_000
@@ -135,6 +136,7 @@ class PollConfig:
     max_backoff: float = 86_400.0
     fetch_pages: bool = True
     page_timeout: float = 10.0
+    respect_robots: bool = True  # page fetches follow each site's robots.txt
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,10 @@ class Settings:
 # Sections and keys SPEC.md describes; the later issues' sections are accepted as they are for now.
 _SECTIONS: dict[str, set[str] | None] = {
     "store": {"url", "retention_days"},
-    "network": {"allow_private", "user_agent", "connect_timeout", "read_timeout", "max_bytes", "per_host",
-                "global_limit"},
-    "poll": {"interval", "backfill", "disable_after", "max_backoff", "fetch_pages", "page_timeout"},
+    "network": {"allow_private", "user_agent", "contact", "connect_timeout", "read_timeout", "max_bytes",
+                "per_host", "global_limit"},
+    "poll": {"interval", "backfill", "disable_after", "max_backoff", "fetch_pages", "page_timeout",
+             "respect_robots"},
     "feeds": {"url", "name", "interval", "tags"},
     "topics": None,
     "subscriptions": None,
@@ -323,6 +326,13 @@ def _check_url(reader: _Reader, key: str, url: str) -> None:
         reader.fail(key, f"expected an http(s):// or file:// URL, got {url!r}")
 
 
+def _contact(reader: _Reader, contact: str | None) -> str | None:
+    if contact is not None and not re.fullmatch(r"(?:https?://[^\s()]+|mailto:[^\s()@]+@[^\s()]+)", contact):
+        reader.fail("contact", f"expected an https:// URL or a mailto: address where site operators can reach you, "
+                               f"got {contact!r}")  # fmt: skip
+    return contact
+
+
 def resolve_file_url(url: str, base: Path) -> str:
     """A relative file URL (``file:demo/feed.xml``, no ``//``) as an absolute ``file://`` URL, taken relative to
     ``base`` (the config file's folder); any other URL is returned unchanged."""
@@ -356,6 +366,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     network = NetworkConfig(
         allow_private=allow,
         user_agent=net_r.get("user_agent", str, None),
+        contact=_contact(net_r, net_r.get("contact", str, None)),
         connect_timeout=net_r.duration("connect_timeout", 5.0) or 5.0,
         read_timeout=net_r.duration("read_timeout", 15.0) or 15.0,
         max_bytes=net_r.positive_int("max_bytes", 5_000_000, minimum=1024),
@@ -371,6 +382,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         max_backoff=poll_r.duration("max_backoff", 86_400.0) or 86_400.0,
         fetch_pages=poll_r.get("fetch_pages", bool, True),
         page_timeout=poll_r.duration("page_timeout", 10.0) or 10.0,
+        respect_robots=poll_r.get("respect_robots", bool, True),
     )
 
     raw_feeds = data.get("feeds", [])

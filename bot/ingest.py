@@ -21,7 +21,6 @@ import httpx
 
 from bot.config import Settings
 from bot.sources import (
-    DEFAULT_USER_AGENT,
     ExtractedPage,
     FeedEntry,
     Fetcher,
@@ -29,12 +28,14 @@ from bot.sources import (
     FetchPolicy,
     GuardedTransport,
     Resolver,
+    RobotsCache,
     extract_page_async,
     html_to_text,
     is_file_url,
     linked_url_refusal,
     next_backoff,
     parse_feed,
+    user_agent,
 )
 from bot.store import Feed, Store
 from bot.stories import StoryIndex, content_hash
@@ -101,6 +102,8 @@ class Ingestor:
 
     Every feed in the store was configured by the operator (the config file, ``newsbrief feeds add``), so a
     ``file:`` feed URL is read; the URLs a feed names are followed only as :func:`linked_url_refusal` allows.
+    ``robots`` answers whether a page may be fetched (by default a :class:`RobotsCache` on ``fetcher`` when
+    ``[poll] respect_robots`` is on; robots.txt is not consulted when it is off).
     """
 
     def __init__(
@@ -113,8 +116,13 @@ class Ingestor:
         rng: random.Random,
         summarize: Callable[..., Summary] | None = None,
         extract_executor: Executor | None = None,
+        robots: RobotsCache | None = None,
     ) -> None:
         self.extract_executor = extract_executor
+        if settings.poll.respect_robots:
+            self.robots: RobotsCache | None = robots or RobotsCache(fetcher)
+        else:
+            self.robots = None
         self.store = store
         self.fetcher = fetcher
         self.settings = settings
@@ -252,7 +260,7 @@ class Ingestor:
         title, author, published = entry.title, entry.author, entry.published
         known = self.store.article_at(link) if link else None
         if link and follow and self.settings.poll.fetch_pages and (known is None or known.text_source == "feed"):
-            page = await self._page(link)
+            page = await self._page(link, now)
             if page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
                 text, source = page.text, "page"
                 title = title or page.title
@@ -278,9 +286,14 @@ class Ingestor:
             self.store.assign_story(article.id, key, now, minhash=self.stories.signature_of(article.id))
         return status
 
-    async def _page(self, url: str) -> ExtractedPage | None:
+    async def _page(self, url: str, now: datetime) -> ExtractedPage | None:
         """The extracted page at ``url``, a link :func:`linked_url_refusal` allowed (so a ``file:`` one lies
-        beside the operator's local feed); None when it cannot be fetched or read."""
+        beside the operator's local feed); None when robots.txt forbids it or it cannot be fetched or read."""
+        if self.robots is not None:
+            refusal = await self.robots.refusal(url, now)
+            if refusal is not None:
+                log.info("page %s: %s (using the feed's text)", url, refusal)
+                return None
         try:
             fetched = await self.fetcher.fetch(url, allow_file=is_file_url(url))
         except FetchError as exc:
@@ -318,7 +331,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         max_bytes=net.max_bytes,
         per_host=net.per_host,
         global_limit=net.global_limit,
-        user_agent=net.user_agent or DEFAULT_USER_AGENT,
+        user_agent=net.user_agent or user_agent(net.contact),
         allow_private=net.allow_private,
     )
 

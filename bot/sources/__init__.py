@@ -10,6 +10,7 @@
 - :func:`linked_url_refusal` decides which URLs a fetched document may make newsbrief fetch (http and https
   only, plus files beside an operator's local feed); :class:`Fetcher` reads ``file:`` URLs only when told
   (``allow_file=True``) that the URL is the operator's.
+- :class:`RobotsCache` answers whether a site's robots.txt lets newsbrief fetch a page (cached per site).
 - :func:`extract_page` / :func:`extract_page_async` pull an article's main text and metadata.
 - :func:`next_backoff` spaces out retries of failing feeds.
 """
@@ -18,7 +19,14 @@ from bot.sources._backoff import next_backoff
 from bot.sources._errors import FETCH_ERROR_KINDS, FetchError
 from bot.sources._extract import ExtractedPage, clean_text, extract_page, extract_page_async, is_boilerplate
 from bot.sources._feeds import FeedEntry, ParsedFeed, discover_feeds, html_to_text, parse_feed
-from bot.sources._fetch import DEFAULT_USER_AGENT, Fetcher, FetchPolicy, FetchResult, parse_retry_after
+from bot.sources._fetch import (
+    DEFAULT_USER_AGENT,
+    Fetcher,
+    FetchPolicy,
+    FetchResult,
+    parse_retry_after,
+    user_agent,
+)
 from bot.sources._guard import (
     GuardedTransport,
     PinnedBackend,
@@ -29,6 +37,7 @@ from bot.sources._guard import (
     vetted_addresses,
 )
 from bot.sources._links import is_file_url, linked_url_refusal
+from bot.sources._robots import RobotsCache
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -43,6 +52,7 @@ __all__ = [
     "ParsedFeed",
     "PinnedBackend",
     "Resolver",
+    "RobotsCache",
     "check_url",
     "clean_text",
     "discover_feeds",
@@ -57,5 +67,6 @@ __all__ = [
     "parse_feed",
     "parse_retry_after",
     "system_resolver",
+    "user_agent",
     "vetted_addresses",
 ]

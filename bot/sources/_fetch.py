@@ -22,8 +22,17 @@ from bot.sources._links import is_file_url, linked_url_refusal
 log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_USER_AGENT = f"newsbrief/{__version__} (+https://github.com/newsbrief/newsbrief)"
+PROJECT_URL = "https://github.com/newsbrief/newsbrief"
 FILE_REFUSED = "file: URLs are read only for feeds the operator configured (config file or `newsbrief feeds add`)"
+
+
+def user_agent(contact: str | None = None) -> str:
+    """The User-Agent newsbrief sends: ``newsbrief/VERSION (+CONTACT)``, the contact being where a site's
+    operator can reach whoever runs this bot (``[network] contact``; the project's page when unset)."""
+    return f"newsbrief/{__version__} (+{contact or PROJECT_URL})"
+
+
+DEFAULT_USER_AGENT = user_agent()
 
 
 @dataclass(frozen=True)
