@@ -11,7 +11,7 @@ sentinel's text is nowhere in the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +23,10 @@ from bot.config import settings_from_mapping
 from bot.ingest import FeedResult, http_client, ingestor_for
 from bot.sources import Fetcher, FetchError, FetchPolicy, discover_feeds, linked_url_refusal
 from bot.store import Store
+from tests import test_ingest
 from tests.conftest import FileOpens
 from tests.feedserver import FeedServer, Item, atom_feed, json_feed, rss_feed
+from tests.test_ingest import BARRIER, BRIDGE, page
 
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 SENTINEL = "SENTINEL-c0ffee-local-secret"
@@ -32,19 +34,7 @@ FEED_TEXT = "The harbour ferry returned to service on Monday after a month of re
 REFUSED = "only http and https links are followed from a fetched feed"
 
 
-def article_page(title: str, marker: str) -> str:
-    """An HTML page whose main text (well over the 400 characters a page needs to be used) contains ``marker``."""
-    sentences = " ".join(f"Paragraph {i} of the report mentions {marker} and the council vote." for i in range(12))
-    return (
-        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>{sentences}</p></article>"
-        "</body></html>"
-    )
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as srv:
-        yield srv
+server = test_ingest.server
 
 
 @pytest.fixture
@@ -53,7 +43,7 @@ def secret_file(tmp_path: Path) -> Path:
     folder = tmp_path / "outside"
     folder.mkdir()
     path = folder / "sentinel.html"
-    path.write_text(article_page("Local secret", SENTINEL), encoding="utf-8")
+    path.write_text(page("Local secret", f"{BARRIER} The code word is {SENTINEL}."), encoding="utf-8")
     return path
 
 
@@ -166,7 +156,7 @@ async def test_an_operator_file_feed_reads_its_own_folder_and_nothing_outside_it
     feed's folder (``..``, an encoded ``..``, a symlink, an absolute path) are refused."""
     folder = tmp_path / "feeds"
     folder.mkdir()
-    (folder / "story.html").write_text(article_page("Rail line reopens", "the reopened line"), encoding="utf-8")
+    (folder / "story.html").write_text(page("Rail line reopens", BRIDGE), encoding="utf-8")
     (folder / "link.html").symlink_to(secret_file)
     entries = {
         "Rail line reopens": "story.html",
@@ -184,7 +174,7 @@ async def test_an_operator_file_feed_reads_its_own_folder_and_nothing_outside_it
     assert str(folder / "link.html") not in file_opens.paths
     articles = {a.title: a for a in store.list_articles(10)}
     story = articles["Rail line reopens"]
-    assert story.text_source == "page" and "reopened line" in story.text
+    assert story.text_source == "page" and "north bank" in story.text
     assert story.url == (folder / "story.html").as_uri()
     assert all(articles[t].text_source == "feed" for t in entries if t != "Rail line reopens")
     refused = sorted(e.split("'")[1] for e in result.errors)
