@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, parse_duration
 from bot.ingest import FeedResult, extraction_pool, fetch_policy, http_client, ingestor_for, sync_config_feeds
-from bot.sources import Fetcher, FetchError, discover_feeds, parse_feed
+from bot.sources import Fetcher, FetchError, discover_feeds, is_file_url, parse_feed
 from bot.store import Article, Feed, Store
 
 __all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll"]
@@ -152,17 +152,20 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _find_feed(url: str, settings: Settings) -> tuple[str, int, str | None]:
-    """(feed URL, entry count, feed title) for ``url``: a feed itself, or a page whose feed is discovered."""
+    """(feed URL, entry count, feed title) for ``url``: a feed itself, or a page whose feed is discovered.
+
+    ``url`` is the operator's (typed on the local command line), so a ``file:`` URL is read; a discovered feed is
+    one :func:`~bot.sources.discover_feeds` allows the page to name (a local file only beside a local page)."""
     async with http_client(settings) as client:
         fetcher = Fetcher(client, fetch_policy(settings))
-        fetched = await fetcher.fetch(url)
+        fetched = await fetcher.fetch(url, allow_file=True)
         parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
         if parsed.entries or not parsed.error:
             return fetched.final_url, len(parsed.entries), parsed.title
         candidates = discover_feeds(fetched.body, fetched.final_url)
         if not candidates:
             raise CommandError(f"{url}: neither a feed ({parsed.error}) nor a page that links to one")
-        found = await fetcher.fetch(candidates[0])
+        found = await fetcher.fetch(candidates[0], allow_file=is_file_url(candidates[0]))
         parsed = parse_feed(found.body, found.final_url, headers=found.headers)
         if parsed.error and not parsed.entries:
             raise CommandError(f"{candidates[0]} (discovered on {url}): not a readable feed: {parsed.error}")
@@ -226,7 +229,7 @@ def _feeds_list(store: Store, *, as_json: bool) -> int:
 def _feeds_check(url: str, settings: Settings) -> int:
     async def check() -> tuple[str, Any]:
         async with http_client(settings) as client:
-            fetched = await Fetcher(client, fetch_policy(settings)).fetch(url)
+            fetched = await Fetcher(client, fetch_policy(settings)).fetch(url, allow_file=True)  # the operator's URL
             return fetched.final_url, parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
 
     try:

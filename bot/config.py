@@ -120,6 +120,7 @@ class StoreConfig:
 class NetworkConfig:
     allow_private: tuple[str, ...] = ()
     user_agent: str | None = None
+    contact: str | None = None  # where site operators reach whoever runs the bot; goes into the User-Agent
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     max_bytes: int = 5_000_000
@@ -137,6 +138,7 @@ class PollConfig:
     page_timeout: float = 10.0  # extracting one page's text
     feed_timeout: float = 120.0  # one feed's poll: its document, then the pages of its entries while time is left
     page_budget: float = 20.0  # one article page: fetching and extracting it (less than feed_timeout)
+    respect_robots: bool = True  # page fetches follow each site's robots.txt
 
 
 @dataclass(frozen=True)
@@ -213,10 +215,10 @@ class Settings:
 # Sections and keys SPEC.md describes; the later issues' sections are accepted as they are for now.
 _SECTIONS: dict[str, set[str] | None] = {
     "store": {"url", "retention_days"},
-    "network": {"allow_private", "user_agent", "connect_timeout", "read_timeout", "max_bytes", "per_host",
-                "global_limit"},
+    "network": {"allow_private", "user_agent", "contact", "connect_timeout", "read_timeout", "max_bytes",
+                "per_host", "global_limit"},
     "poll": {"interval", "backfill", "disable_after", "max_backoff", "fetch_pages", "page_timeout", "feed_timeout",
-             "page_budget"},
+             "page_budget", "respect_robots"},
     "feeds": {"url", "name", "interval", "tags"},
     "topics": None,
     "subscriptions": None,
@@ -326,6 +328,13 @@ def _check_url(reader: _Reader, key: str, url: str) -> None:
         reader.fail(key, f"expected an http(s):// or file:// URL, got {url!r}")
 
 
+def _contact(reader: _Reader, contact: str | None) -> str | None:
+    if contact is not None and not re.fullmatch(r"(?:https?://[^\s()]+|mailto:[^\s()@]+@[^\s()]+)", contact):
+        reader.fail("contact", f"expected an https:// URL or a mailto: address where site operators can reach you, "
+                               f"got {contact!r}")  # fmt: skip
+    return contact
+
+
 def resolve_file_url(url: str, base: Path) -> str:
     """A relative file URL (``file:demo/feed.xml``, no ``//``) as an absolute ``file://`` URL, taken relative to
     ``base`` (the config file's folder); any other URL is returned unchanged."""
@@ -359,6 +368,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     network = NetworkConfig(
         allow_private=allow,
         user_agent=net_r.get("user_agent", str, None),
+        contact=_contact(net_r, net_r.get("contact", str, None)),
         connect_timeout=net_r.duration("connect_timeout", 5.0) or 5.0,
         read_timeout=net_r.duration("read_timeout", 15.0) or 15.0,
         max_bytes=net_r.positive_int("max_bytes", 5_000_000, minimum=1024),
@@ -377,6 +387,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         page_timeout=poll_r.duration("page_timeout", 10.0) or 10.0,
         feed_timeout=feed_timeout,
         page_budget=poll_r.duration("page_budget", min(20.0, feed_timeout / 2)) or 20.0,
+        respect_robots=poll_r.get("respect_robots", bool, True),
     )
     if poll.page_budget >= poll.feed_timeout:
         poll_r.fail("page_budget", f"must be shorter than poll.feed_timeout ({poll.feed_timeout:g}s), "

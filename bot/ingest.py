@@ -14,14 +14,13 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from bot.config import Settings
 from bot.sources import (
-    DEFAULT_USER_AGENT,
     ExtractedPage,
     FeedEntry,
     Fetcher,
@@ -29,10 +28,14 @@ from bot.sources import (
     FetchPolicy,
     GuardedTransport,
     Resolver,
+    RobotsCache,
     extract_page_async,
     html_to_text,
+    is_file_url,
+    linked_url_refusal,
     next_backoff,
     parse_feed,
+    user_agent,
 )
 from bot.store import Article, Feed, Store, StoredSignature
 from bot.stories import StoryIndex, content_hash, story_time
@@ -64,6 +67,9 @@ thousand other feeds sharing the fetch slots."""
 
 PAGE_ATTEMPTS = 5
 """Failed tries (timeouts, connection failures, HTTP 408/429/5xx) after which an article's page is given up."""
+
+ROBOTS_RETRY_S = 3600.0
+"""A page robots.txt forbids (or whose site cannot serve its robots.txt) is asked about again after this."""
 
 
 MAX_ENTRIES_PER_POLL = 500
@@ -146,7 +152,13 @@ def entry_text(entry: FeedEntry) -> str:
 
 
 class Ingestor:
-    """Polls feeds into the store. ``summarize`` is the summarizer function (injected for tests)."""
+    """Polls feeds into the store. ``summarize`` is the summarizer function (injected for tests).
+
+    Every feed in the store was configured by the operator (the config file, ``newsbrief feeds add``), so a
+    ``file:`` feed URL is read; the URLs a feed names are followed only as :func:`linked_url_refusal` allows.
+    ``robots`` answers whether a page may be fetched (by default a :class:`RobotsCache` on ``fetcher`` when
+    ``[poll] respect_robots`` is on; robots.txt is not consulted when it is off).
+    """
 
     def __init__(
         self,
@@ -158,8 +170,13 @@ class Ingestor:
         rng: random.Random,
         summarize: Callable[..., Summary] | None = None,
         extract_executor: Executor | None = None,
+        robots: RobotsCache | None = None,
     ) -> None:
         self.extract_executor = extract_executor
+        if settings.poll.respect_robots:
+            self.robots: RobotsCache | None = robots or RobotsCache(fetcher)
+        else:
+            self.robots = None
         self.store = store
         self.fetcher = fetcher
         self.settings = settings
@@ -214,7 +231,10 @@ class Ingestor:
         deadline = asyncio.get_running_loop().time() + timeout
         try:
             async with asyncio.timeout_at(deadline):
-                fetched = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+                # a feed in the store is the operator's (config, local CLI): a local file may be read
+                fetched = await self.fetcher.fetch(
+                    feed.url, etag=feed.etag, last_modified=feed.last_modified, allow_file=True
+                )
                 if fetched.not_modified:
                     parsed = None
                 else:  # a large document takes a while: off the event loop, which must keep answering commands
@@ -244,8 +264,12 @@ class Ingestor:
         pages = _PagePhase(deadline)
         for entry, is_eligible in zip(entries, eligible, strict=True):
             await asyncio.sleep(0)  # one entry at a time: commands, lease renewals and timeouts run in between
+            entry, follow, refused = self._vet_link(entry, fetched.final_url)
+            if refused is not None:
+                log.warning("%s: %s", feed.url, refused)
+                result.errors.append(refused)
             try:
-                status = await self._ingest_entry(feed, entry, now, eligible=is_eligible, pages=pages)
+                status = await self._ingest_entry(feed, entry, now, eligible=is_eligible, pages=pages, follow=follow)
             except UnusableEntry as exc:
                 log.warning("%s: entry %s skipped: %s", feed.url, entry.title or "(untitled)", exc)
                 result.errors.append(f"entry {(entry.title or '(untitled)')[:80]!r} skipped: {exc}")
@@ -283,8 +307,27 @@ class Ingestor:
         keep = set(order[: self.settings.poll.backfill])
         return [i in keep for i in range(len(entries))]
 
+    @staticmethod
+    def _vet_link(entry: FeedEntry, base_url: str) -> tuple[FeedEntry, bool, str | None]:
+        """(the entry, whether its link may be fetched, the poll error when its link was dropped).
+
+        A ``file:`` link the feed may not name (:func:`linked_url_refusal`) is dropped: the entry is kept from
+        its feed text, without that link. Other links that are not followed (``urn:``, ``mailto:``...) stay
+        the article's identity; they are simply never fetched.
+        """
+        if not entry.link:
+            return entry, False, None
+        refusal = linked_url_refusal(entry.link, base_url)
+        if refusal is None:
+            return entry, True, None
+        if not is_file_url(entry.link):
+            return entry, False, None
+        shown = " ".join(entry.link.split())[:200]
+        note = f"entry {(entry.title or '(untitled)')[:80]!r}: link {shown} refused: {refusal}"
+        return replace(entry, link=None), False, note
+
     async def _ingest_entry(
-        self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool, pages: _PagePhase
+        self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool, pages: _PagePhase, follow: bool
     ) -> str:
         link = entry.link or ""
         feed_text = entry_text(entry)
@@ -292,8 +335,8 @@ class Ingestor:
         title, author, published = entry.title, entry.author, entry.published
         known = self.store.article_at(link) if link else None
         failure: _PageFailure | None = None
-        if link and self.settings.poll.fetch_pages and _page_wanted(known, now):
-            page = await self._page(link, pages)
+        if link and follow and self.settings.poll.fetch_pages and _page_wanted(known, now):
+            page = await self._page(link, now, pages)
             if isinstance(page, _PageFailure):
                 failure = page
             elif page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
@@ -329,12 +372,19 @@ class Ingestor:
             self._page_failed(feed, article, failure, now, pages)
         return status
 
-    async def _page(self, url: str, pages: _PagePhase) -> ExtractedPage | _PageFailure | None:
-        """The page at ``url`` fetched and extracted within ``poll.page_budget``, or why not; ``None`` when the
+    async def _page(self, url: str, now: datetime, pages: _PagePhase) -> ExtractedPage | _PageFailure | None:
+        """The page at ``url`` (a link :func:`linked_url_refusal` allowed, so a ``file:`` one lies beside the
+        operator's local feed) fetched and extracted within ``poll.page_budget``, or why not; ``None`` when the
         feed's time ran out first (the page is left for a later poll, counted in ``pages.deferred``).
 
-        A page without main text (including one whose extraction overran ``poll.page_timeout``) is not retried:
+        A page robots.txt forbids is not fetched and asked about again later (the answer is cached per site). A
+        page without main text (including one whose extraction overran ``poll.page_timeout``) is not retried:
         the same page would most likely end the same way."""
+        if self.robots is not None:
+            refusal = await self.robots.refusal(url, now)
+            if refusal is not None:
+                log.info("page %s: %s (using the feed's text)", url, refusal)
+                return _PageFailure(refusal, retry=True, retry_after=ROBOTS_RETRY_S, noted=False)
         budget = self.settings.poll.page_budget
         left = pages.deadline - asyncio.get_running_loop().time()
         if left <= 0:
@@ -342,7 +392,7 @@ class Ingestor:
             return None
         try:
             async with asyncio.timeout(min(budget, left)):
-                fetched = await self.fetcher.fetch(url)
+                fetched = await self.fetcher.fetch(url, allow_file=is_file_url(url))
                 page = await extract_page_async(
                     fetched.body, fetched.final_url, timeout=self.settings.poll.page_timeout,
                     executor=self.extract_executor,
@@ -408,7 +458,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         max_bytes=net.max_bytes,
         per_host=net.per_host,
         global_limit=net.global_limit,
-        user_agent=net.user_agent or DEFAULT_USER_AGENT,
+        user_agent=net.user_agent or user_agent(net.contact),
         allow_private=net.allow_private,
     )
 

@@ -9,7 +9,10 @@ import logging
 import os
 import re
 import socket
+import sys
+import sysconfig
 import uuid
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +176,57 @@ def _install_tripwire(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return blocked
+
+
+# --------------------------------------------------------------------------------------------------
+# File opens: an audit hook (installed once, on first use) records the paths the process opens while a test's
+# ``file_opens`` is recording, so a test can show that nothing outside its own folder was read.
+
+PROJECT = Path(__file__).resolve().parents[1]
+_RECORDING: list[str] | None = None
+_HOOKED = False
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    recording = _RECORDING
+    if recording is None or event != "open" or not args:
+        return
+    path = args[0]
+    if isinstance(path, (str, bytes, os.PathLike)):
+        recording.append(os.path.abspath(os.fsdecode(path)))
+
+
+@dataclass
+class FileOpens:
+    """The absolute paths opened (``open``, ``io.open``, ``os.open``: the "open" audit event) while recording."""
+
+    paths: list[str]
+    own: Path
+
+    def outside(self, *extra: Path) -> list[str]:
+        """Opened paths outside the test's own folder, the project, the Python installation, the time zone
+        database and ``extra``."""
+        roots = {self.own, PROJECT, *extra, *(Path(p) for p in zoneinfo.TZPATH)}
+        roots |= {Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+        roots |= {Path(p) for p in sysconfig.get_paths().values()}
+        real = [Path(os.path.realpath(r)) for r in roots]
+        return [p for p in self.paths if not any(Path(os.path.realpath(p)).is_relative_to(r) for r in real)]
+
+
+@pytest.fixture
+def file_opens(tmp_path: Path) -> Iterator[FileOpens]:
+    """Record every file the process opens during the test (audit hooks cannot be removed, so one is installed
+    once per session and records only while a test asks for it)."""
+    global _RECORDING, _HOOKED
+    if not _HOOKED:
+        sys.addaudithook(_audit)
+        _HOOKED = True
+    opens = FileOpens([], tmp_path)
+    _RECORDING = opens.paths
+    try:
+        yield opens
+    finally:
+        _RECORDING = None
 
 
 # --------------------------------------------------------------------------------------------------

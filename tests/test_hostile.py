@@ -14,6 +14,11 @@ happens, so even a broken guard never lets a packet leave the machine. The SSRF 
   production client (``bot.ingest.http_client``); numeric spellings (2130706434, 0x7f000002, 0177.0.0.2, 127.2,
   mapped IPv6, userinfo); mixed public/private answers; DNS rebinding (public for the check, private for the
   connection) both through the system resolver and the injected one; the transport refusing on its own.
+- Local files named by remote documents: tests/test_hostile_links.py — file: entry links in every spelling
+  (file:///, FILE:, File://localhost/, file:/x) in RSS, Atom and JSON Feed over HTTP, a link redirecting to
+  file:, a feed body that is a local path (feedparser would open it), a page advertising a file: feed to
+  ``feeds add``, an operator's local feed linking out of its folder (.., %2e%2e, a symlink); an audit hook shows
+  no file outside the test's folder was opened.
 - XML entity expansion: tests/test_sources.py — billion laughs (UTF-8 and UTF-16), an external file entity,
   entity-looking text inside content; here — declarations smuggled past the byte check by the encoding (UTF-7,
   EBCDIC), external DTDs and XInclude never fetched (loopback and 169.254.169.254), an entity bomb as an article

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import io
 import json
 import re
 import time
@@ -15,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import lxml.html  # type: ignore[import-untyped]
 from lxml import etree
+
+from bot.sources._links import linked_url_refusal
 
 # feedparser's "bozo" notices that do not mean the feed is broken: it parsed, only the declared encoding or
 # media type was off. They are reported as warnings, not errors.
@@ -236,7 +239,9 @@ def parse_feed(body: bytes, url: str, *, headers: Mapping[str, str] | None = Non
         # file://a/b; for file URLs the links are resolved below (_absolute) instead.
         response_headers.setdefault("content-location", url)
     try:
-        result = feedparser.parse(body, response_headers=response_headers, resolve_relative_uris=True)
+        # A stream, never the bytes themselves: feedparser opens a bytes or str argument as a local path when
+        # one exists by that name, so a remote "feed" consisting of a path would be read from disk.
+        result = feedparser.parse(io.BytesIO(body), response_headers=response_headers, resolve_relative_uris=True)
     except Exception as exc:  # feedparser is forgiving; this is a last line of defence
         return ParsedFeed(title=None, link=None, error=f"feed parser failed: {type(exc).__name__}: {exc}")
     meta = result.get("feed", {})
@@ -260,7 +265,8 @@ def parse_feed(body: bytes, url: str, *, headers: Mapping[str, str] | None = Non
 
 
 def discover_feeds(html: bytes, base_url: str) -> list[str]:
-    """Absolute URLs of the feeds an HTML page advertises with ``<link rel="alternate" type=...>``."""
+    """Absolute URLs of the feeds an HTML page advertises with ``<link rel="alternate" type=...>``; only those
+    the page may make newsbrief fetch (:func:`linked_url_refusal`: no ``file:`` URL from a page on the web)."""
     if not html or not html.strip():
         return []
     try:
@@ -280,6 +286,6 @@ def discover_feeds(html: bytes, base_url: str) -> list[str]:
         href = (link.get("href") or "").strip()
         if "alternate" in rels and kind in _FEED_TYPES and href:
             absolute = urljoin(base, href)
-            if absolute not in found:
+            if absolute not in found and linked_url_refusal(absolute, base_url) is None:
                 found.append(absolute)
     return found

@@ -18,11 +18,22 @@ from bot import __version__
 from bot.sources._decode import BodyDecodeError, BodyTooLarge, read_body
 from bot.sources._errors import FetchError
 from bot.sources._guard import Resolver, check_url
+from bot.sources._links import is_file_url, linked_url_refusal
 
 log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_USER_AGENT = f"newsbrief/{__version__} (+https://github.com/newsbrief/newsbrief)"
+PROJECT_URL = "https://github.com/newsbrief/newsbrief"
+FILE_REFUSED = "file: URLs are read only for feeds the operator configured (config file or `newsbrief feeds add`)"
+
+
+def user_agent(contact: str | None = None) -> str:
+    """The User-Agent newsbrief sends: ``newsbrief/VERSION (+CONTACT)``, the contact being where a site's
+    operator can reach whoever runs this bot (``[network] contact``; the project's page when unset)."""
+    return f"newsbrief/{__version__} (+{contact or PROJECT_URL})"
+
+
+DEFAULT_USER_AGENT = user_agent()
 
 
 @dataclass(frozen=True)
@@ -158,13 +169,20 @@ class Fetcher:
         self._hosts = _HostLimits(policy.per_host)
         self._global = asyncio.Semaphore(max(1, policy.global_limit))
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """GET ``url`` (http, https or file), conditionally when ``etag``/``last_modified`` are given.
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, allow_file: bool = False
+    ) -> FetchResult:
+        """GET ``url`` (http or https), conditionally when ``etag``/``last_modified`` are given.
 
+        A ``file:`` URL is read only with ``allow_file=True``, which callers pass for URLs the operator gave (a
+        configured feed, the local CLI's argument) or that :func:`linked_url_refusal` let a local feed name;
+        otherwise it is refused with kind ``"blocked"`` before anything is read.
         Returns a :class:`FetchResult` (``not_modified=True`` on 304); raises :class:`FetchError` otherwise.
         """
         await check_url(url, self.policy, self.resolver)
-        if urlsplit(url).scheme.lower() == "file":
+        if is_file_url(url):
+            if not allow_file:
+                raise FetchError("blocked", FILE_REFUSED, url=url)
             return await self._read_file(url, last_modified)
         try:
             async with asyncio.timeout(self.policy.total_timeout):
@@ -180,12 +198,13 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        current = url
+        current = previous = url
         visited = {url}
         for hop in range(self.policy.max_redirects + 1):
             if hop:
-                if urlsplit(current).scheme.lower() not in ("http", "https"):
-                    raise FetchError("blocked", f"redirect to a non-HTTP URL {current!r}", url=url)
+                refusal = linked_url_refusal(current, previous)
+                if refusal is not None:
+                    raise FetchError("blocked", f"redirect to {current!r}: {refusal}", url=url)
                 try:
                     await check_url(current, self.policy, self.resolver)
                 except FetchError as exc:
@@ -197,7 +216,7 @@ class Fetcher:
             if nxt in visited:
                 raise FetchError("redirects", f"redirect loop at {nxt}", url=url)
             visited.add(nxt)
-            current = nxt
+            previous, current = current, nxt
         raise FetchError("redirects", f"more than {self.policy.max_redirects} redirects", url=url)
 
     async def _one_request(self, url: str, current: str, headers: dict[str, str]) -> FetchResult | str:
