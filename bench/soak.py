@@ -24,7 +24,7 @@ back within the run. The timeline:
    after a minute boundary while digests go out, one right after a Slack digest reached FakeSlack and one right
    after a Discord digest reached FakeDiscord, i.e. between the post and its ledger write: the fake kills the
    poster before it answers; --quick: the Slack one only), and restarted 0.5-4 s later; a post/ledger kill that
-   saw no digest within 65 s is tried again after the planned kills;
+   saw no digest within 65 s is tried again after the planned kills (not in --quick);
 2. handover: a second process (L) starts as a standby, the leader is stopped with SIGTERM, L must take over at
    once; a third process then runs beside L as a standby to the end. L lives to the end unkilled: its RSS is
    sampled every 2 s and compared between its minute 2 and its last sample;
