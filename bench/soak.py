@@ -23,38 +23,51 @@ back within the run. The timeline:
 1. crash phase: one process at a time; it is killed with SIGKILL at random moments (some uniform, some just
    after a minute boundary while digests go out, one right after a Slack digest reached FakeSlack and one right
    after a Discord digest reached FakeDiscord, i.e. between the post and its ledger write: the fake kills the
-   poster before it answers), and restarted 0.5-4 s later;
+   poster before it answers; --quick: the Slack one only), and restarted 0.5-4 s later; a post/ledger kill that
+   saw no digest within 65 s is tried again after the planned kills (not in --quick);
 2. handover: a second process (L) starts as a standby, the leader is stopped with SIGTERM, L must take over at
    once; a third process then runs beside L as a standby to the end. L lives to the end unkilled: its RSS is
    sampled every 2 s and compared between its minute 2 and its last sample;
 3. drain (last 60 s): no new entries, no faults, so that every healthy feed is polled once more;
 4. both processes are stopped with SIGTERM, and everything is checked against what the servers logged.
 
-Checks (each PASS/FAIL; the exit status is 1 on any FAIL):
+Checks (each PASS/FAIL; the exit status is 1 on any FAIL). None passes on nothing: each has a floor derived
+from the plan (``Floors``: minutes, feeds, subscriptions, planned kills, publish rate) with a wide margin, and
+prints it ("30 posted (floor 12)"); with M whole minutes and F feeds:
 
-- kills: at least 5 SIGKILLs (1 in --quick), including the post/ledger ones; each such slot was still in
-  flight in the database right after the kill, and ends up posted exactly once (the restart found the message
-  by its metadata/footer instead of posting it again);
-- handover: the standby printed "took over" within lease + 5 s of the leader's stop, and claimed later slots;
+- kills: at least 5 SIGKILLs (1 in --quick), including a post/ledger kill on Slack AND on Discord (Slack only
+  in --quick); each such slot was still in flight in the database right after the kill, and ends up posted
+  exactly once (the restart found the message by its metadata/footer instead of posting it again);
+- handover: the standby printed "took over" within lease + 5 s of the leader's stop, and claimed the slots of
+  all but one of the slot times after it;
 - exactly once (Slack, Discord): every slot whose database outcome is "posted" has exactly one digest on the
   platform (Slack: message metadata ``event_payload.ref`` = ``sub:<id>:<slot>``, one per part; Discord: the ref in
   the embed footers, one message per nonce); no platform digest carries a slot the database lacks or has as
   not posted; a claim still in flight at the end is accepted only when it is younger than the recovery delay;
-- console: digests printed on the processes' stdout per channel: posted <= printed <= posted + recovered
-  (claims finished by recovery after their process died): a terminal has no history to look in, so by design a
-  digest whose poster died unrecorded may have been printed once more;
+  at least 3 x (M - 4) digests posted per platform (1 in --quick);
+- console: digests printed on the processes' stdout per channel: posted <= printed <= posted + recovered + in
+  flight (claims finished by recovery after their process died, or still waiting for it): a terminal has no
+  history to look in, so by design a digest whose poster died unrecorded may have been printed once more; at
+  least 3 x (M - 4) posted (1 in --quick);
 - slots: every minute between a subscription's creation and the end has a claim row; a slot without one is
-  "lost", excused only when it was coalesced (two slot times in one stretch without a leader);
+  "lost", excused only when it was coalesced (two slot times in one stretch without a leader); at least
+  9 x (M - 2) claimed (9 in --quick) and 9 x (M - 3) finished (3 in --quick);
 - stories: no story appears in two digests of one channel unless it gained at least ``RENEWAL`` articles
   between the first slot time and the second post (counted generously from the articles' first-seen times);
-  every story the ledger (``posted_stories``) records as posted to a channel is in one of its digests;
-- leadership: no live leader lost its lease (the leader changes only when the soak kills or stops it);
+  every story the ledger (``posted_stories``) records as posted to a channel is in one of its digests; at least
+  twice the per-platform digest floor of (channel, story) pairs shown, and of stories recorded;
+- leadership: no live leader lost its lease (the leader changes only when the soak kills or stops it), and
+  every process meant to lead did (the first, each one started after a kill, and L);
 - entries: every entry the feed server put in a response is stored (by its link, linked to its feed), unless
-  its feed has a recorded error at the end (failing, disabled, or its last poll recorded a parse error); for
-  healthy feeds the stored title is the latest version served;
+  its feed has a recorded error at the end (failing, disabled, or its last poll recorded a parse error); at
+  least the backlog (2 x F) and half the entries the publisher is expected to write are served and stored; for
+  healthy feeds (at least 75% of F) the stored title is the latest version served, over at least a quarter of
+  the updates expected (none required in --quick, where few feeds have entries to update);
+- articles: every stored article has a story (and they fall into at least F / 20 stories);
 - the database passes ``Store.integrity_check()``;
-- RSS of L grew less than 20% between its minute 2 (mid-life in --quick) and its last sample;
-- no bot process exited unless the soak killed or stopped it, and every SIGTERM ended with status 0.
+- RSS of L grew less than 20% between its minute 2 (mid-life in --quick) and its last sample, from at least
+  half the samples of the drain;
+- no bot process exited unless the soak killed or stopped it, and every SIGTERM (at least 3) ended with status 0.
 """
 
 from __future__ import annotations
@@ -694,15 +707,65 @@ class Plan:
     drain_s: float
     kills: list[str]  # "uniform", "boundary", "post:slack", "post:discord"
     required_kills: int
+    required_post: tuple[str, ...]  # platforms whose post/ledger kill must happen (tried again if it did not)
+    retry_s: float  # after ``crash_until``, missing kills may still start this long
     quick: bool
 
     @classmethod
     def make(cls, minutes: float, quick: bool) -> Plan:
         total = minutes * 60
-        if quick:
-            return cls(total, 0.5 * total, 30, ["uniform", "post:slack", "uniform"], 1, True)
+        if quick:  # the post/ledger kill first: it waits for a Slack digest, up to a minute
+            return cls(total, 0.5 * total, 30, ["post:slack", "uniform", "uniform"], 1, ("slack",), 0, True)
         kills = ["uniform", "post:slack", "uniform", "post:discord", "uniform", "boundary", "uniform"]
-        return cls(total, min(0.45 * total, 230), 60, kills, 5, False)
+        return cls(total, min(0.45 * total, 230), 60, kills, 5, ("slack", "discord"), 45, False)
+
+    def missing_post_kills(self, kills: list[KillRecord]) -> list[str]:
+        """The required post/ledger kills that have not happened (a post kill with no digest in time is not one)."""
+        done = {k.kind for k in kills if k.ref}
+        return [p for p in self.required_post if f"post:{p}" not in done]
+
+
+@dataclass(frozen=True)
+class Floors:
+    """The least each check must have seen, derived from the plan with a wide margin: a run where the bot does
+    nothing, or a phase did not happen, fails; a slow run on a busy machine does not."""
+
+    kills: int  # SIGKILLs of the leader
+    post_kills: tuple[str, ...]  # platforms with a kill between a post and its ledger write
+    sigterms: int  # the leader at the handover, then S and L at the end
+    claimed: int  # claimed slots: every subscription, every whole minute but the first and the last
+    finished: int  # slots with an outcome: allow the last minute, claims of killed processes and one more minute
+    posted: int  # digests posted per platform (three subscriptions each): half the minutes may be empty or late
+    shown: int  # (channel, story) pairs on Slack+Discord, and stories the ledger records: one per posted digest
+    served: int  # entries served: the backlog and half of what the publisher is expected to write
+    updated: int  # updated entries checked on healthy feeds: a quarter of the updates expected
+    healthy: int  # feeds polled and healthy at the end
+    stories: int  # stories: half the news events written before the start
+    rss_samples: int  # RSS samples of L: half of those in the drain alone
+
+    @classmethod
+    def of(cls, plan: Plan, feeds: int) -> Floors:
+        subs = len(SUBSCRIPTIONS)
+        per_platform = subs // 3
+        minutes = int(plan.total_s // 60)
+        publishing = plan.total_s - plan.drain_s
+        posted = max(1, per_platform * (minutes - 4))
+        # updates pick a random feed and touch it only when it has new entries: the chance grows as they spread
+        spread = 1 - (1 - math.exp(-PUBLISH_RATE * publishing / feeds)) * feeds / (PUBLISH_RATE * publishing)
+        return cls(
+            kills=plan.required_kills,
+            post_kills=plan.required_post,
+            sigterms=3,
+            claimed=subs * max(1, minutes - 2),
+            finished=max(per_platform, subs * (minutes - 3)),
+            posted=posted,
+            shown=2 * posted,
+            served=2 * feeds + int(PUBLISH_RATE * publishing / 2),
+            updated=int(UPDATE_RATE * publishing * spread / 4),
+            healthy=math.ceil(0.75 * feeds),
+            stories=max(2, feeds // 20),
+            rss_samples=int(plan.drain_s / RSS_EVERY_S / 2),
+        )
 
 
 @dataclass
@@ -940,7 +1003,7 @@ guilds = [{DISCORD_GUILD}]
         if kind.startswith("post:"):
             platform = kind.split(":", 1)[1]
             self.watch.arm(platform, leader.pid)
-            limit = min(80.0, max(5.0, self.plan.crash_until + 30 - self.elapsed()))
+            limit = min(80.0, max(65.0, self.plan.crash_until + 30 - self.elapsed()))  # a minute's digests at least
             deadline = self.elapsed() + limit
             while self.elapsed() < deadline and not self.watch.fired.is_set():
                 self.watch_processes()
@@ -995,12 +1058,20 @@ guilds = [{DISCORD_GUILD}]
         self.wait_leading(leader, timeout=120)
         # 1. crash phase: the leader is killed again and again.
         for kind in plan.kills:
-            if self.elapsed() > plan.crash_until or (kind.startswith("post:") and
+            required = kind.startswith("post:") and kind.split(":", 1)[1] in plan.required_post
+            if self.elapsed() > plan.crash_until or (kind.startswith("post:") and not required and
                                                      self.elapsed() > plan.crash_until - 20):  # fmt: skip
                 continue
             leader = self.kill_cycle(leader, kind)
-        while len(self.kills) < plan.required_kills and self.elapsed() < plan.crash_until + 45:
-            leader = self.kill_cycle(leader, "uniform")
+        # a required post/ledger kill that found no digest in time is tried again, then the count is made up
+        while self.elapsed() < plan.crash_until + plan.retry_s:
+            missing = plan.missing_post_kills(self.kills)
+            if missing:
+                leader = self.kill_cycle(leader, f"post:{missing[0]}")
+            elif len(self.kills) < plan.required_kills:
+                leader = self.kill_cycle(leader, "uniform")
+            else:
+                break
         # 2. handover: L starts as a standby; the leader is stopped; L must take over at once.
         standby = self.spawn("L")
         self.long_lived = standby
@@ -1158,6 +1229,7 @@ class Verifier:
         self.results = Results()
         self.logs = {p.name: p.output() for p in soak.processes}
         self.pid_names = {p.pid: p.name for p in soak.processes}
+        self.floors = Floors.of(soak.plan, soak.args.feeds)
 
     def holder_name(self, holder: str) -> str:
         parts = holder.split(":")
@@ -1178,8 +1250,11 @@ class Verifier:
             self.check_stories(store, posts, subs)
             self.check_post_kills(slots, posts)
             self.check_entries(store, feeds)
+            articles = self.check_stories_of_articles(store)
             problems = store.integrity_check()
-            r.check("database integrity_check", not problems, "no problems" if not problems else _short(problems))
+            r.check("database integrity_check", not problems and articles >= self.floors.served,
+                    f"no problems in {articles} articles (floor {self.floors.served})" if not problems
+                    else _short(problems))  # fmt: skip
         self.check_rss()
         self.check_faults()
         return r
@@ -1202,14 +1277,17 @@ class Verifier:
             r.figure("leaderless after a kill/stop (s, mean / max)",
                      f"{sum(w.end - w.start for w in windows if w.end) / len(windows):.1f} / "
                      f"{max(w.end - w.start for w in windows if w.end):.1f}")  # fmt: skip
-        required = soak.plan.required_kills
-        ok = len(kills) >= required and (soak.plan.quick or len(targeted) >= 1)
-        r.check("kills", ok, f"{len(kills)} SIGKILLs of the leader (need {required}), {len(targeted)} between a "
-                             f"post and its ledger write")  # fmt: skip
+        floors = self.floors
+        missing = soak.plan.missing_post_kills(kills)
+        r.check("kills", len(kills) >= floors.kills and not missing,
+                f"{len(kills)} SIGKILLs of the leader (floor {floors.kills}); between a post and its ledger write: "
+                f"{', '.join(k.kind.split(':')[1] for k in targeted) or 'none'} (floor: "
+                f"{', '.join(floors.post_kills) or 'none'})")  # fmt: skip
         exits = [f"{name}: {code}" for name, code in soak.exit_codes.items() if code != 0]
-        r.check("no crash; clean SIGTERM exits", not soak.crashes and not exits,
+        sigterms = len(soak.exit_codes)
+        r.check("no crash; clean SIGTERM exits", not soak.crashes and not exits and sigterms >= floors.sigterms,
                 _short(soak.crashes + exits) if soak.crashes or exits else
-                f"{len(soak.exit_codes)} SIGTERMs, all exit 0; no unexpected exit")  # fmt: skip
+                f"{sigterms} SIGTERMs (floor {floors.sigterms}), all exit 0; no unexpected exit")  # fmt: skip
         hand = soak.handover
         if hand:
             long_lived = soak.long_lived
@@ -1217,14 +1295,18 @@ class Verifier:
                      if long_lived is not None and f":{long_lived.pid}:" in f":{s.claimed_by}:"
                      and _slot_dt(s.slot).timestamp() > hand["at"]]  # fmt: skip
             due_after = list(range(math.ceil(hand["at"] / 60) * 60, int(soak.end_at) - 10, 60))
-            ok = bool(hand["took_over"]) and hand["latency"] <= LEASE_S + 5 and (bool(later) or not due_after)
+            floor = len(subs) * max(0, len(due_after) - 1)  # L leads to the end: all but one minute's slots
+            ok = bool(hand["took_over"]) and hand["latency"] <= LEASE_S + 5 and len(later) >= floor
             r.check("scheduler handover", ok, f"{hand['from']} stopped, L printed 'took over' after "
-                    f"{hand['latency']:.1f}s; L then claimed {len(later)} slots ({len(due_after)} slot times "
-                    "per subscription came after the handover)")  # fmt: skip
+                    f"{hand['latency']:.1f}s; L then claimed {len(later)} slots (floor {floor}: {len(due_after)} "
+                    "slot times per subscription came after the handover)")  # fmt: skip
         else:
             r.check("scheduler handover", False, "no handover happened")
         lost = [f"{p.name} at +{t - soak.t0:.0f}s" for p in soak.processes for t in p.lease_lost_at]
-        r.check("leader changed only when killed or stopped", not lost, "ok" if not lost else
+        led = sum(1 for text in self.logs.values() if LEADS in text or TOOK_OVER in text)
+        floor = 2 + len(kills)  # the first process, each one started after a kill, and L
+        r.check("leader changed only when killed or stopped", not lost and led >= floor,
+                f"{led} processes led (floor {floor}), none lost the lease while alive" if not lost else
                 "a live leader lost its lease to the standby: " + _short(lost))  # fmt: skip
         recoveries: Counter[str] = Counter()
         for text in self.logs.values():
@@ -1285,9 +1367,14 @@ class Verifier:
         late = [s for sub in subs for s in slots[sub.id] if s.finished_at is not None
                 and _ts(s.finished_at) - _slot_dt(s.slot).timestamp() > 60]  # fmt: skip
         r.figure("slots finished more than 60 s after their time", len(late))
-        r.check("every due slot claimed", not lost, "none lost" if not lost else "LOST: " + _short(lost))
-        r.check("no claim left in flight", not stale, f"{pending} recent claim(s) still within the recovery delay"
-                if not stale else "never finished: " + _short(stale))  # fmt: skip
+        floors = self.floors
+        r.check("every due slot claimed", not lost and claimed >= floors.claimed,
+                f"{claimed} of {due} due slots claimed (floor {floors.claimed}), {lost_excused} coalesced, none lost"
+                if not lost else "LOST: " + _short(lost))  # fmt: skip
+        finished = sum(outcomes.values()) - outcomes["in flight"]
+        r.check("no claim left in flight", not stale and finished >= floors.finished,
+                f"{finished} claims finished (floor {floors.finished}), {pending} recent claim(s) still within the "
+                "recovery delay" if not stale else "never finished: " + _short(stale))  # fmt: skip
 
     def context(self, slot: str) -> str:
         at = _slot_dt(slot).timestamp()
@@ -1329,8 +1416,10 @@ class Verifier:
             posted = sum(1 for s in db.values() if s.outcome == "posted")
             r.figure(f"{platform} digests: on the platform / posted in the database", f"{len(refs)} / {posted}")
             problems = [f"doubled {d}" for d in doubled] + [f"missing {m}" for m in missing] + orphans
-            r.check(f"{platform}: exactly one digest per posted slot", not problems,
-                    "ok" if not problems else _short(problems))  # fmt: skip
+            floor = self.floors.posted
+            r.check(f"{platform}: exactly one digest per posted slot", not problems and posted >= floor,
+                    f"{posted} posted (floor {floor}), each once on {platform}" if not problems
+                    else _short(problems))  # fmt: skip
 
     def check_console(self, subs: list[Subscription], slots: dict[int, list[DigestSlot]]) -> None:
         r = self.results
@@ -1347,12 +1436,18 @@ class Verifier:
             if sub.platform != "console":
                 continue
             posted = sum(1 for s in slots[sub.id] if s.outcome == "posted")
+            # a claim its dead process left in flight (recovery still to come) may have been printed already
+            unfinished = sum(1 for s in slots[sub.id] if s.outcome is None)
             shown = printed[sub.channel]
             total_printed, total_posted = total_printed + shown, total_posted + posted
-            if not posted <= shown <= posted + recovered[sub.id]:
-                problems.append(f"{sub.channel}: printed {shown}, posted {posted}, recovered {recovered[sub.id]}")
+            if not posted <= shown <= posted + recovered[sub.id] + unfinished:
+                problems.append(f"{sub.channel}: printed {shown}, posted {posted}, recovered {recovered[sub.id]}, "
+                                f"in flight {unfinished}")  # fmt: skip
         r.figure("console digests: printed / posted in the database", f"{total_printed} / {total_posted}")
-        r.check("console: posted <= printed <= posted + recovered", not problems, "ok" if not problems
+        floor = self.floors.posted
+        r.check("console: posted <= printed <= posted + recovered + in flight",
+                not problems and total_posted >= floor,
+                f"{total_posted} posted (floor {floor}), {total_printed} printed" if not problems
                 else _short(problems))  # fmt: skip
 
     # -- stories ----------------------------------------------------------------------------------------------
@@ -1405,7 +1500,10 @@ class Verifier:
         r.figure("story appearances on Slack+Discord (channel, story) / renewed", f"{len(appearances)} / {renewed}")
         if unknown:
             r.notes.append(f"{unknown} headline link(s) in digests matched no stored article")
-        r.check("no story posted twice to a channel", not problems, "ok" if not problems else _short(problems, 3))
+        floor = self.floors.shown
+        r.check("no story posted twice to a channel", not problems and len(appearances) >= floor,
+                f"{len(appearances)} (channel, story) pairs shown on Slack+Discord (floor {floor}), {renewed} again "
+                "after renewal" if not problems else _short(problems, 3))  # fmt: skip
         never: list[str] = []
         recorded_total = 0
         for sub in subs:
@@ -1416,7 +1514,8 @@ class Verifier:
                           if story not in shown[sub.channel]]  # fmt: skip
         r.figure("stories the ledger records as posted (Slack+Discord) / never shown", f"{recorded_total} / "
                                                                                         f"{len(never)}")  # fmt: skip
-        r.check("ledger's posted stories were shown", not never, "ok" if not never else
+        r.check("ledger's posted stories were shown", not never and recorded_total >= floor,
+                f"{recorded_total} recorded (floor {floor}), all shown" if not never else
                 f"{len(never)} recorded as posted but in no digest of the channel: " + _short(never, 3))  # fmt: skip
 
     def check_post_kills(self, slots: dict[int, list[DigestSlot]], posts: list[Post]) -> None:
@@ -1424,11 +1523,13 @@ class Verifier:
         "posted" with exactly one copy on the platform (found by recovery, not posted again)."""
         r = self.results
         targeted = [k for k in self.soak.kills if k.ref]
+        missing = self.soak.plan.missing_post_kills(self.soak.kills)
+        floor = f"floor: {', '.join(self.floors.post_kills) or 'none'}"
         if not targeted:
-            if not self.soak.plan.quick:
-                r.check("post/ledger kills recovered", False, "no kill landed between a post and its ledger write")
+            r.check("post/ledger kills recovered", not missing, f"no kill landed between a post and its ledger write "
+                                                                f"({floor})")  # fmt: skip
             return
-        problems, details = [], []
+        problems, details = [f"no {platform} post/ledger kill ({floor})" for platform in missing], []
         for kill in targeted:
             found = REF.fullmatch(kill.ref or "")
             assert found is not None
@@ -1447,7 +1548,8 @@ class Verifier:
             bad_copies = not copies or any(n != 1 for n in copies.values())
             if not kill.in_flight_after or bad_copies or (outcome != "posted" and not pending):
                 problems.append(details[-1])
-        r.check("post/ledger kills recovered", not problems, _short(problems if problems else details, 3))
+        r.check("post/ledger kills recovered", not problems,
+                _short(problems if problems else [f"{len(targeted)} kill(s) ({floor})", *details], 3))  # fmt: skip
 
     # -- entries ----------------------------------------------------------------------------------------------
 
@@ -1455,7 +1557,7 @@ class Verifier:
         r, sim = self.results, self.soak.sim
         assert self.soak.http is not None
         port = self.soak.http.server_address[1]
-        served = stored = excused = 0
+        served = stored = excused = updated = healthy = 0
         failing_feeds = 0
         problems: list[str] = []
         stale: list[str] = []
@@ -1469,6 +1571,7 @@ class Verifier:
             failing = (not db.enabled or db.consecutive_failures > 0
                        or (error_at is not None and polled is not None and error_at >= polled))  # fmt: skip
             failing_feeds += int(failing)
+            healthy += int(not failing and polled is not None)
             for entry in feed.entries:
                 if entry.first_served is None:
                     continue
@@ -1478,6 +1581,8 @@ class Verifier:
                     stored += 1
                     if not failing and article.title != entry.title:
                         stale.append(f"{entry.link}: stored {article.title!r}, latest {entry.title!r}")
+                    elif not failing and entry.version > 1:
+                        updated += 1
                 elif failing:
                     excused += 1
                 else:
@@ -1488,16 +1593,43 @@ class Verifier:
         r.figure("entries served / stored / excused by a recorded error", f"{served} / {stored} / {excused}")
         r.figure("feed responses: 200 / 304 / faulty", f"{sim.responses['200']} / {sim.responses['304']} / "
                                                        f"{sim.responses['fault']}")  # fmt: skip
-        r.check("every served entry stored or its feed in error", not problems,
-                "ok" if not problems else f"{len(problems)} missing: " + _short(problems))  # fmt: skip
-        r.check("healthy feeds: latest version stored", not stale, "ok" if not stale else _short(stale, 3))
+        floors = self.floors
+        r.check("every served entry stored or its feed in error", not problems and stored >= floors.served,
+                f"{served} served (floor {floors.served}), {stored} stored, {excused} excused" if not problems
+                else f"{len(problems)} missing: " + _short(problems))  # fmt: skip
+        r.check("healthy feeds: latest version stored",
+                not stale and healthy >= floors.healthy and updated >= floors.updated,
+                f"{healthy} healthy feeds (floor {floors.healthy}), {updated} updated entries at their latest "
+                f"version (floor {floors.updated})" if not stale else _short(stale, 3))  # fmt: skip
+
+    def check_stories_of_articles(self, store: Store) -> int:
+        """Every stored article belongs to a story (a story-less article is never briefed or digested); returns
+        the number of articles."""
+        r, floors = self.results, self.floors
+        with store.engine.connect() as connection:
+            articles = connection.exec_driver_sql("SELECT COUNT(*) FROM articles").scalar_one()
+            stories = connection.exec_driver_sql("SELECT COUNT(*) FROM stories").scalar_one()
+            orphans = connection.exec_driver_sql(
+                "SELECT a.id, a.url, a.story_id FROM articles a LEFT JOIN stories s ON s.id = a.story_id "
+                "WHERE s.id IS NULL ORDER BY a.first_seen"
+            ).all()
+        r.figure("articles / stories in the database", f"{articles} / {stories}")
+        problems = [f"{id} ({url}): " + (f"story {story} missing" if story else "no story")
+                    for id, url, story in orphans]  # fmt: skip
+        ok = not problems and articles >= floors.served and stories >= floors.stories
+        r.check("every stored article has a story", ok,
+                f"{articles} articles (floor {floors.served}) in {stories} stories (floor {floors.stories})"
+                if not problems else f"{len(problems)} without a story: " + _short(problems))  # fmt: skip
+        return int(articles)
 
     # -- memory and faults ------------------------------------------------------------------------------------
 
     def check_rss(self) -> None:
         r, process = self.results, self.soak.long_lived
-        if process is None or len(process.rss) < 2:
-            r.check("RSS growth < 20%", False, "no samples of the long-lived process")
+        floor = self.floors.rss_samples
+        if process is None or len(process.rss) < max(2, floor):
+            r.check("RSS growth < 20%", False, f"{len(process.rss) if process else 0} samples of the long-lived "
+                                               f"process (floor {floor})")  # fmt: skip
             return
         life = process.rss[-1][0]
         mark = 120.0 if life >= 200 else life / 2
@@ -1509,7 +1641,11 @@ class Verifier:
         peak = max(kb for _, kb in process.rss)
         r.figure("RSS of L: peak", f"{peak / 1024:.1f} MB")
         label = "minute 2" if mark == 120.0 else f"mid-life ({mark:.0f}s, --quick)"
-        r.check("RSS growth < 20%", growth < RSS_GROWTH_LIMIT, f"{growth * 100:+.1f}% from {label} to the end")
+        r.check(
+            "RSS growth < 20%",
+            growth < RSS_GROWTH_LIMIT,
+            f"{growth * 100:+.1f}% from {label} to the end ({len(process.rss)} samples, floor {floor})",
+        )
 
     def check_faults(self) -> None:
         r, soak = self.results, self.soak
