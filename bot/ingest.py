@@ -1,7 +1,8 @@
 """One poll round: due feeds -> entries -> pages -> text -> summary -> store -> stories.
 
 The store, the fetcher (with its injected httpx client), the story index, the random source and ``now``
-are all passed in. One feed's failure is recorded on that feed and never delays or breaks the others.
+are all passed in. One feed's failure is recorded on that feed and never delays or breaks the others. The
+database going away is no feed's failure: the feeds it interrupts are left due, and the round starts no more.
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ from bot.sources import (
     next_backoff,
     parse_feed,
 )
-from bot.store import Feed, Store
+from bot.store import Article, Feed, Store, StoreUnavailable, StoryAssignment
 from bot.stories import StoryIndex, content_hash
 from summarizer import Summary
 from summarizer import summarize as default_summarize
 
 __all__ = [
     "FeedResult",
+    "IndexedAssignment",
     "Ingestor",
+    "assign_missing_stories",
     "entry_text",
     "extraction_pool",
     "fetch_policy",
@@ -69,7 +72,9 @@ MAX_ENTRIES_PER_POLL = 500
 
 @dataclass
 class FeedResult:
-    """What one feed's poll did; ``status`` is "ok", "not_modified", "error" or "disabled"."""
+    """What one feed's poll did; ``status`` is "ok", "not_modified", "error" or "disabled", or, when the database
+    went away, "unavailable" (the poll was cut short) or "not_polled" (the round never started it): those two are
+    no failure of the feed, which is left due."""
 
     feed_id: int
     url: str
@@ -127,14 +132,22 @@ class Ingestor:
     ) -> list[FeedResult]:
         """Poll every due feed (or all enabled feeds) concurrently; one result per feed.
 
-        At most :data:`FEEDS_PER_FETCH_SLOT` x ``network.global_limit`` feeds are in flight at a time.
+        At most :data:`FEEDS_PER_FETCH_SLOT` x ``network.global_limit`` feeds are in flight at a time. Once the
+        database is unavailable no further feed is started (each is returned as "not_polled", left due); the
+        feeds in flight end as they can. :class:`StoreUnavailable` is raised only when the due feeds cannot be read.
         """
         feeds = self.store.due_feeds(now, all=all_feeds)
         in_flight = asyncio.Semaphore(max(1, self.settings.network.global_limit) * FEEDS_PER_FETCH_SLOT)
+        store_down = False
 
         async def one(feed: Feed) -> FeedResult:
+            nonlocal store_down
             async with in_flight:
-                result = await self.poll_guarded(feed, now)
+                if store_down:
+                    result = FeedResult(feed.id, feed.url, "not_polled")
+                else:
+                    result = await self.poll_guarded(feed, now)
+                    store_down = store_down or result.status == "unavailable"
             if progress is not None:
                 progress(result)
             return result
@@ -143,14 +156,22 @@ class Ingestor:
 
     async def poll_guarded(self, feed: Feed, now: datetime) -> FeedResult:
         """:meth:`poll_feed` within :data:`FEED_TIMEOUT_S`; a timeout or any failure is recorded on the feed
-        (with its backoff) and returned as an "error" result, never raised."""
+        (with its backoff) and returned as an "error" result, never raised. The database going away is returned
+        as an "unavailable" result, logged on one line: nothing is recorded (nothing could be), the feed stays due.
+        """
         try:
-            return await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
-        except TimeoutError:
-            return self._failure(feed, now, "timeout", f"{feed.url}: poll took longer than {FEED_TIMEOUT_S:.0f}s")
-        except Exception as exc:  # a bug or an unforeseen input must not stop the round
-            log.exception("poll of %s failed", feed.url)
-            return self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
+            try:
+                return await asyncio.wait_for(self.poll_feed(feed, now), FEED_TIMEOUT_S)
+            except TimeoutError:
+                return self._failure(feed, now, "timeout", f"{feed.url}: poll took longer than {FEED_TIMEOUT_S:.0f}s")
+            except StoreUnavailable:
+                raise
+            except Exception as exc:  # a bug or an unforeseen input must not stop the round
+                log.exception("poll of %s failed", feed.url)
+                return self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
+        except StoreUnavailable as exc:
+            log.info("%s: poll cut short, the feed stays due: database unavailable: %s", feed.url, exc)
+            return FeedResult(feed.id, feed.url, "unavailable", errors=[f"database unavailable: {exc}"])
 
     async def poll_feed(self, feed: Feed, now: datetime) -> FeedResult:
         """Fetch one feed, store its new entries, schedule its next poll."""
@@ -185,6 +206,8 @@ class Ingestor:
                 log.warning("%s: entry %s skipped: %s", feed.url, entry.title or "(untitled)", exc)
                 result.errors.append(f"entry {(entry.title or '(untitled)')[:80]!r} skipped: {exc}")
                 continue
+            except StoreUnavailable:  # no entry can be stored now: the feed's poll ends here
+                raise
             except Exception as exc:  # one bad entry never loses the others
                 log.exception("entry %s of %s failed", entry.link or entry.guid, feed.url)
                 result.errors.append(f"{entry.link or entry.guid}: {exc.__class__.__name__}: {exc}")
@@ -238,13 +261,16 @@ class Ingestor:
             known.content_hash == content_hash(text) or (known.text_source == "page" and source == "feed")
         )
         summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2)
-        article, status = self.store.upsert_article(
-            feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author, published_at=published,
-            text=text, text_source=source, summary=summary, eligible=eligible, now=now,
-        )  # fmt: skip
-        if status in ("new", "updated"):
-            key = self.stories.add(article.id, f"{article.title}\n{article.text}", article.outlet)
-            self.store.assign_story(article.id, key, now, minhash=self.stories.signature_of(article.id))
+        assignment = IndexedAssignment(self.stories)
+        try:  # the article and its story are stored in one transaction
+            _, status = self.store.upsert_article(
+                feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author,
+                published_at=published, text=text, text_source=source, summary=summary, eligible=eligible, now=now,
+                assign_story=assignment,
+            )  # fmt: skip
+        except BaseException:
+            assignment.undo()
+            raise
         return status
 
     async def _page(self, url: str) -> ExtractedPage | None:
@@ -270,6 +296,56 @@ class Ingestor:
         )  # fmt: skip
         log.warning("%s", message)
         return FeedResult(feed.id, feed.url, "disabled" if disabled else "error", errors=[message], error_kind=kind)
+
+
+class IndexedAssignment:
+    """A story-assignment callback for :meth:`bot.store.Store.upsert_article` backed by a :class:`StoryIndex`: the
+    article is added to the index (which gives its story) inside the store's transaction, and :meth:`undo` takes
+    that back when the transaction did not commit, so the index never keeps an article the database does not.
+
+    The store calls it again when it retries the transaction (the earlier attempt rolled back): the earlier
+    addition is taken back first. One instance serves one store call; use it from the index's one thread.
+    """
+
+    def __init__(self, index: StoryIndex) -> None:
+        self.index = index
+        self._undo: Callable[[], None] | None = None
+
+    def __call__(self, article: Article) -> StoryAssignment:
+        """Index ``article`` and return its story key and signature."""
+        self.undo()
+        self._undo = self._taking_back(article)
+        key = self.index.add(article.id, f"{article.title}\n{article.text}", article.outlet)
+        return StoryAssignment(key, self.index.signature_of(article.id))
+
+    def _taking_back(self, article: Article) -> Callable[[], None]:
+        index, article_id = self.index, article.id
+        if article_id not in index:
+            return lambda: index.remove(article_id)
+        signature, key = index.signature_of(article_id), index.story_of(article_id)
+        assert key is not None
+        return lambda: index.restore(article_id, signature, article.outlet, key)
+
+    def undo(self) -> None:
+        """Take the last addition back (a no-op when there is none)."""
+        undo, self._undo = self._undo, None
+        if undo is not None:
+            undo()
+
+
+def assign_missing_stories(store: Store, stories: StoryIndex, now: datetime) -> int:
+    """Give every stored article without a story (left so by a process killed between storing an article and its
+    story, before the two became one transaction) the story ``stories`` finds for it, as ingest would have;
+    oldest first. Returns how many got one."""
+    filed = 0
+    for article_id in store.storyless_articles():
+        assignment = IndexedAssignment(stories)
+        try:
+            filed += store.file_storyless(article_id, assignment, now=now)
+        except BaseException:
+            assignment.undo()
+            raise
+    return filed
 
 
 # --------------------------------------------------------------------------------------------------

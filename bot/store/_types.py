@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -79,6 +80,19 @@ class Story:
     updated_at: datetime
     article_count: int
     outlets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """The story an article belongs to, as a story-assignment callback of :meth:`bot.store.Store.upsert_article`
+    decides it: the story's key (created when new) and the article's signature to store (``None`` keeps it)."""
+
+    story_id: str
+    signature: bytes | None = None
+
+
+StoryAssigner = Callable[[Article], StoryAssignment]
+"""Decides an article's story inside the transaction that stores it (see :meth:`bot.store.Store.upsert_article`)."""
 
 
 @dataclass(frozen=True, slots=True)
