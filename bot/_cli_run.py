@@ -46,7 +46,7 @@ from bot.ingest import (
 )
 from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
-from bot.store import Store, StoreWatch, StoryAssignment
+from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment
 from bot.stories import story_key_for
 from bot.web import WebServer
 
@@ -184,8 +184,11 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
     with extraction_pool() as pool:
         async with http_client(settings) as client:
             ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
-            filed = assign_missing_stories(store, ingestor.stories, _now())
-            if filed:  # left by a process killed between an article and its story (before they were one write)
+            try:  # articles left by a process killed between an article and its story (before they were one write)
+                filed = assign_missing_stories(store, ingestor.stories, _now())
+            except StoreUnavailable:  # the store's watch said so; the next start files them
+                filed = 0
+            if filed:
                 log.warning("gave %d stored articles without a story a story", filed)
 
             async def first_round() -> None:

@@ -263,9 +263,8 @@ class Scheduler:
         if self._on_lead is not None:
             try:
                 await self._on_lead()
-            except StoreUnavailable as exc:
-                log.warning("scheduler: the start-of-leadership work stopped, database unavailable (%s); "
-                            "scheduling anyway", exc)  # fmt: skip
+            except StoreUnavailable as exc:  # logged by the store's watch; the jobs poll the feeds left due
+                log.debug("scheduler: the start-of-leadership work stopped: database unavailable: %s", exc)
             except Exception:
                 log.exception("scheduler: the start-of-leadership work failed; scheduling anyway")
         aps = AsyncIOScheduler(
