@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import itertools
+import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -35,10 +36,18 @@ from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
 from bot.digests import sync_config_subscriptions
-from bot.ingest import FeedResult, extraction_pool, http_client, ingestor_for, sync_config_feeds
+from bot.ingest import (
+    FeedResult,
+    assign_missing_stories,
+    extraction_pool,
+    http_client,
+    ingestor_for,
+    sync_config_feeds,
+)
 from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
-from bot.store import Store
+from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment
+from bot.stories import story_key_for
 from bot.web import WebServer
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
@@ -49,6 +58,7 @@ SEED_ARTICLE = REPO_ROOT.parent / "shared" / "fixtures" / "seed-article.txt"
 SEED_URL = "urn:newsbrief:demo:seed"
 PROGRESS_MIN_FEEDS = 20
 """A first poll of at least this many feeds shows a progress bar (in a terminal)."""
+log = logging.getLogger("newsbrief.run")
 
 
 def scheduler_options(settings: Settings) -> SchedulerOptions:
@@ -91,8 +101,9 @@ def store_seed_article(store: Store, path: Path, now: datetime) -> bool:
     title, body = read_article(path)
     summary = summarize(body, title=title, sentences=3, quotes=2)
     store.upsert_article(
-        url=SEED_URL, title=title, text=body, text_source="feed", summary=summary, now=now, outlet="seed article"
-    )
+        url=SEED_URL, title=title, text=body, text_source="feed", summary=summary, now=now, outlet="seed article",
+        assign_story=lambda article: StoryAssignment(story_key_for(article.id)),
+    )  # fmt: skip
     return True
 
 
@@ -101,6 +112,7 @@ def _poll_summary(results: list[FeedResult]) -> list[Text]:
     updated = sum(r.updated for r in results)
     unchanged = sum(r.unchanged for r in results)
     failed = [r for r in results if r.status in ("error", "disabled")]
+    left = [r for r in results if r.status in ("unavailable", "not_polled")]
     lines = [
         Text(
             f"Polled {len(results)} {'feed' if len(results) == 1 else 'feeds'}: {new} new, {updated} updated, "
@@ -108,8 +120,12 @@ def _poll_summary(results: list[FeedResult]) -> list[Text]:
         )
     ]
     for r in results:
-        for error in r.errors[:1]:
-            lines.append(Text(f"  {error[:200]}", style="red" if r in failed else "yellow"))
+        if r not in left:
+            for error in r.errors[:1]:
+                lines.append(Text(f"  {error[:200]}", style="red" if r in failed else "yellow"))
+    if left:
+        lines.append(Text(f"  Database unavailable: {len(left)} {'feed' if len(left) == 1 else 'feeds'} not polled "
+                          "(left due).", style="red"))  # fmt: skip
     return lines
 
 
@@ -133,7 +149,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | Non
             (f"newsbrief {__version__}", "bold"), f" — console adapter, store {store_label(settings.store.url)}."
         )
     )
-    with open_store(settings) as store:
+    with open_store(settings, watch=StoreWatch()) as store:
         now = _now()
         sync_config_feeds(store, settings, now)
         sync_config_subscriptions(store, settings, now=now)
@@ -157,6 +173,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
     adapter = ConsoleAdapter(stream, console, replier, echo=not stream.isatty())
 
     def polled(result: FeedResult) -> None:
+        if result.status == "not_polled":
+            return
         metrics.feed_polled(result.status)
         if result.error_kind is not None:
             metrics.fetch_error(result.error_kind)
@@ -166,6 +184,12 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
     with extraction_pool() as pool:
         async with http_client(settings) as client:
             ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
+            try:  # articles left by a process killed between an article and its story (before they were one write)
+                filed = assign_missing_stories(store, ingestor.stories, _now())
+            except StoreUnavailable:  # the store's watch said so; the next start files them
+                filed = 0
+            if filed:
+                log.warning("gave %d stored articles without a story a story", filed)
 
             async def first_round() -> None:
                 """On winning the lease: poll every due feed at once, with a progress bar for many feeds."""

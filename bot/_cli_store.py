@@ -23,11 +23,20 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, parse_duration
-from bot.ingest import FeedResult, extraction_pool, fetch_policy, http_client, ingestor_for, sync_config_feeds
+from bot.ingest import (
+    FeedResult,
+    assign_missing_stories,
+    extraction_pool,
+    fetch_policy,
+    http_client,
+    ingestor_for,
+    load_story_index,
+    sync_config_feeds,
+)
 from bot.sources import Fetcher, FetchError, discover_feeds, is_file_url, parse_feed
-from bot.store import Article, Feed, Store
+from bot.store import Article, Feed, Store, StoreUnavailable, StoreWatch
 
-__all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll"]
+__all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles"]
 
 
 class CommandError(Exception):
@@ -63,13 +72,14 @@ def _one_line(error: BaseException, url: str) -> str:
 
 
 @contextmanager
-def open_store(settings: Settings) -> Iterator[Store]:
-    """The configured store with its migrations applied (a relative SQLite path is made relative to the cwd)."""
+def open_store(settings: Settings, *, watch: StoreWatch | None = None) -> Iterator[Store]:
+    """The configured store with its migrations applied (a relative SQLite path is made relative to the cwd);
+    ``watch`` logs the database going away and coming back (see :class:`bot.store.StoreWatch`)."""
     url = settings.store.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        store = Store(url)
+        store = Store(url, watch=watch)
         store.upgrade()
     except Exception as exc:
         raise CommandError(f"store {store_label(url)}: cannot open: {exc.__class__.__name__}: "
@@ -89,16 +99,25 @@ def _console() -> Console:
 
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    """Poll the due feeds (``--all``: every enabled feed) once and print a table of what each did. The database
+    going away ends the command with one line (exit status 1); the feeds it kept from polling stay due."""
     with open_store(settings) as store:
         now = _now()
-        sync_config_feeds(store, settings, now)
-        results = asyncio.run(_poll(store, settings, now, all_feeds=args.all))
+        try:
+            sync_config_feeds(store, settings, now)
+            results = asyncio.run(_poll(store, settings, now, all_feeds=args.all))
+        except StoreUnavailable as exc:
+            raise CommandError(f"database unavailable: {exc}; no feeds polled") from None
     table = Table(title=f"poll {now:%Y-%m-%d %H:%M} UTC: {len(results)} feeds")
     for column in ("feed", "status", "new", "updated", "unchanged", "error"):
         table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
     for r in results:
         table.add_row(r.url, r.status, str(r.new), str(r.updated), str(r.unchanged), (r.errors or [""])[0][:120])
     _console().print(table)
+    left = [r for r in results if r.status in ("unavailable", "not_polled")]
+    if left:
+        reason = next((r.errors[0] for r in left if r.errors), "database unavailable")
+        raise CommandError(f"{reason}; {len(left)} {'feed' if len(left) == 1 else 'feeds'} not polled (left due)")
     return 0
 
 
@@ -252,10 +271,22 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:
         if args.action == "upgrade":
             print(f"database at revision {store.current_revision()} ({store_label(settings.store.url)})")
+            filed = file_storyless_articles(store, settings, _now())
+            if filed:
+                print(f"gave {filed} {'article' if filed == 1 else 'articles'} without a story a story")
             return 0
         removed = store.prune(settings.store.retention_days, _now())
         print(f"pruned {removed} articles older than {settings.store.retention_days} days")
         return 0
+
+
+def file_storyless_articles(store: Store, settings: Settings, now: datetime) -> int:
+    """Give the articles without a story (a process killed between the two writes of an older version left them)
+    the story ingest would have: the story index of the retention window is loaded only when there are any."""
+    if not store.storyless_articles(limit=1):
+        return 0
+    stories = load_story_index(store, now, days=settings.store.retention_days)
+    return assign_missing_stories(store, stories, now)
 
 
 def article_json(article: Article, *, with_text: bool) -> dict[str, Any]:

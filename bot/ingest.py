@@ -1,7 +1,8 @@
 """One poll round: due feeds -> entries -> pages -> text -> summary -> store -> stories.
 
 The store, the fetcher (with its injected httpx client), the story index, the random source and ``now``
-are all passed in. One feed's failure is recorded on that feed and never delays or breaks the others.
+are all passed in. One feed's failure is recorded on that feed and never delays or breaks the others. The
+database going away is no feed's failure: the feeds it interrupts are left due, and the round starts no more.
 """
 
 from __future__ import annotations
@@ -37,14 +38,16 @@ from bot.sources import (
     parse_feed,
     user_agent,
 )
-from bot.store import Article, Feed, Store, StoredSignature
+from bot.store import Article, Feed, Store, StoredSignature, StoreUnavailable, StoryAssignment
 from bot.stories import StoryIndex, content_hash, story_time
 from summarizer import Summary
 from summarizer import summarize as default_summarize
 
 __all__ = [
     "FeedResult",
+    "IndexedAssignment",
     "Ingestor",
+    "assign_missing_stories",
     "catch_up_stories",
     "entry_text",
     "extraction_pool",
@@ -78,7 +81,9 @@ MAX_ENTRIES_PER_POLL = 500
 
 @dataclass
 class FeedResult:
-    """What one feed's poll did; ``status`` is "ok", "not_modified", "error" or "disabled"."""
+    """What one feed's poll did; ``status`` is "ok", "not_modified", "error" or "disabled", or, when the database
+    went away, "unavailable" (the poll was cut short) or "not_polled" (the round never started it): those two are
+    no failure of the feed, which is left due."""
 
     feed_id: int
     url: str
@@ -195,14 +200,22 @@ class Ingestor:
     ) -> list[FeedResult]:
         """Poll every due feed (or all enabled feeds) concurrently; one result per feed.
 
-        At most :data:`FEEDS_PER_FETCH_SLOT` x ``network.global_limit`` feeds are in flight at a time.
+        At most :data:`FEEDS_PER_FETCH_SLOT` x ``network.global_limit`` feeds are in flight at a time. Once the
+        database is unavailable no further feed is started (each is returned as "not_polled", left due); the
+        feeds in flight end as they can. :class:`StoreUnavailable` is raised only when the due feeds cannot be read.
         """
         feeds = self.store.due_feeds(now, all=all_feeds)
         in_flight = asyncio.Semaphore(max(1, self.settings.network.global_limit) * FEEDS_PER_FETCH_SLOT)
+        store_down = False
 
         async def one(feed: Feed) -> FeedResult:
+            nonlocal store_down
             async with in_flight:
-                result = await self.poll_guarded(feed, now)
+                if store_down:
+                    result = FeedResult(feed.id, feed.url, "not_polled")
+                else:
+                    result = await self.poll_guarded(feed, now)
+                    store_down = store_down or result.status == "unavailable"
             if progress is not None:
                 progress(result)
             return result
@@ -211,12 +224,19 @@ class Ingestor:
 
     async def poll_guarded(self, feed: Feed, now: datetime) -> FeedResult:
         """:meth:`poll_feed`, with any failure recorded on the feed (with its backoff) and returned as an "error"
-        result, never raised."""
+        result, never raised. The database going away is returned as an "unavailable" result, logged on one line:
+        nothing is recorded (nothing could be), the feed stays due."""
         try:
-            return await self.poll_feed(feed, now)
-        except Exception as exc:  # a bug or an unforeseen input must not stop the round
-            log.exception("poll of %s failed", feed.url)
-            return self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
+            try:
+                return await self.poll_feed(feed, now)
+            except StoreUnavailable:
+                raise
+            except Exception as exc:  # a bug or an unforeseen input must not stop the round
+                log.exception("poll of %s failed", feed.url)
+                return self._failure(feed, now, "internal", f"{feed.url}: {exc.__class__.__name__}: {exc}")
+        except StoreUnavailable as exc:
+            log.info("%s: poll cut short, the feed stays due: database unavailable: %s", feed.url, exc)
+            return FeedResult(feed.id, feed.url, "unavailable", errors=[f"database unavailable: {exc}"])
 
     async def poll_feed(self, feed: Feed, now: datetime) -> FeedResult:
         """Fetch one feed, store its new entries, schedule its next poll.
@@ -274,6 +294,8 @@ class Ingestor:
                 log.warning("%s: entry %s skipped: %s", feed.url, entry.title or "(untitled)", exc)
                 result.errors.append(f"entry {(entry.title or '(untitled)')[:80]!r} skipped: {exc}")
                 continue
+            except StoreUnavailable:  # no entry can be stored now: the feed's poll ends here
+                raise
             except Exception as exc:  # one bad entry never loses the others
                 log.exception("entry %s of %s failed", entry.link or entry.guid, feed.url)
                 result.errors.append(f"{entry.link or entry.guid}: {exc.__class__.__name__}: {exc}")
@@ -357,17 +379,16 @@ class Ingestor:
             known.content_hash == content_hash(text) or (known.text_source == "page" and source == "feed")
         )
         summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2)
-        article, status = self.store.upsert_article(
-            feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author, published_at=published,
-            text=text, text_source=source, summary=summary, eligible=eligible, now=now,
-        )  # fmt: skip
-        if status in ("new", "updated"):
-            catch_up_stories(self.stories, self.store)
-            when = story_time(article.published_at, article.first_seen)
-            story = self.stories.add(article.id, article.title, article.text, article.outlet, when)
-            for alias in story.merged:  # the article joined two stories: the older keeps its id
-                self.store.merge_stories(alias, story.story_key, now)
-            self.store.assign_story(article.id, story.story_key, now, minhash=story.terms, follows=story.follows)
+        assignment = IndexedAssignment(self.stories, self.store)
+        try:  # the article and its story are stored in one transaction, the story decided under the story lock
+            article, status = self.store.upsert_article(
+                feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author,
+                published_at=published, text=text, text_source=source, summary=summary, eligible=eligible, now=now,
+                assign_story=assignment,
+            )  # fmt: skip
+        except BaseException:
+            assignment.undo()
+            raise
         if failure is not None and article.text_source == "feed":
             self._page_failed(feed, article, failure, now, pages)
         return status
@@ -443,6 +464,64 @@ class Ingestor:
         )  # fmt: skip
         log.warning("%s", message)
         return FeedResult(feed.id, feed.url, "disabled" if disabled else "error", errors=[message], error_kind=kind)
+
+
+class IndexedAssignment:
+    """A story-assignment callback for :meth:`bot.store.Store.upsert_article` backed by a :class:`StoryIndex`.
+
+    The store calls it inside the transaction that stores the article, under the story lock: the index first
+    catches up with what other processes stored (:func:`catch_up_stories`), so every process decides on the same
+    stories, then the article is added to it (which decides its story), and :meth:`undo` takes that back when the
+    transaction did not commit, so the index never keeps an article the database does not. (A merge of two
+    stories that the article made is not taken back in memory; the database, which did not record it, wins at
+    the next start.)
+
+    The store calls it again when it retries the transaction (the earlier attempt rolled back): the earlier
+    addition is taken back first. One instance serves one store call; use it from the index's one thread.
+    """
+
+    def __init__(self, index: StoryIndex, store: Store) -> None:
+        self.index = index
+        self.store = store
+        self._undo: Callable[[], None] | None = None
+
+    def __call__(self, article: Article) -> StoryAssignment:
+        """Index ``article`` and return its story (and the stories it joined together), terms and thread."""
+        self.undo()
+        catch_up_stories(self.index, self.store)
+        when = story_time(article.published_at, article.first_seen)
+        self._undo = self._taking_back(article, when)
+        decided = self.index.add(article.id, article.title, article.text, article.outlet, when)
+        return StoryAssignment(decided.story_key, decided.terms, decided.merged, decided.follows)
+
+    def _taking_back(self, article: Article, when: datetime) -> Callable[[], None]:
+        index, article_id = self.index, article.id
+        if article_id not in index:
+            return lambda: index.remove(article_id)
+        terms, key = index.terms_of(article_id), index.story_of(article_id)
+        assert key is not None
+        return lambda: index.restore(article_id, terms, article.outlet, when, key)
+
+    def undo(self) -> None:
+        """Take the last addition back (a no-op when there is none)."""
+        undo, self._undo = self._undo, None
+        if undo is not None:
+            undo()
+
+
+def assign_missing_stories(store: Store, stories: StoryIndex, now: datetime) -> int:
+    """Give every stored article without a story (left so by a process killed between storing an article and its
+    story, before the two became one transaction) the story ``stories`` finds for it, as ingest would have;
+    oldest first. Returns how many got one."""
+    filed = 0
+    for article_id in store.storyless_articles():
+        assignment = IndexedAssignment(stories, store)
+        try:
+            filed += store.file_storyless(article_id, assignment, now=now)
+        except BaseException:
+            assignment.undo()
+            raise
+    return filed
 
 
 # --------------------------------------------------------------------------------------------------

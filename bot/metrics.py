@@ -27,7 +27,7 @@ __all__ = [
 OTHER = "other"
 """The label value standing in for any value outside a label's known set."""
 
-FEED_STATUSES = frozenset({"ok", "not_modified", "error", "disabled"})
+FEED_STATUSES = frozenset({"ok", "not_modified", "error", "disabled", "unavailable"})
 FETCH_ERROR_KINDS = frozenset(
     {"timeout", "connect", "http", "too_large", "redirects", "blocked", "decode", "parse", "invalid_url", OTHER}
 )

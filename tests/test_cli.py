@@ -81,6 +81,26 @@ def test_run_without_config_uses_defaults(capsys: pytest.CaptureFixture[str]) ->
     assert (Path.cwd() / "var" / "newsbrief.db").is_file()
 
 
+def test_run_gives_articles_without_a_story_one_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An article an older version stored without its story (killed between the two writes) is filed at start."""
+    from datetime import UTC, datetime
+
+    from bot.store import Store
+
+    config = write_config(tmp_path)
+    with Store(f"sqlite:///{tmp_path}/nb.db") as store:
+        store.upgrade()
+        store.upsert_article(url="https://harbour.example/a", title="Ferry", text="The ferry runs again.",
+                             now=datetime(2025, 1, 1, tzinfo=UTC))  # fmt: skip
+        assert store.storyless_articles() != []
+
+    assert main(["--config", str(config), "run"]) == 0
+
+    assert_ran_with_config(capsys.readouterr().out)
+    with Store(f"sqlite:///{tmp_path}/nb.db") as store:
+        assert store.storyless_articles() == [] and store.integrity_check() == []
+
+
 async def test_a_chat_platform_unreachable_at_start_is_connected_later() -> None:
     """The retry loop of `run`: fresh adapters are tried with growing waits until one connects, then joined."""
     from rich.console import Console

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.store import Store
 from tests.fakeslack import FakeSlack
 from tests.feedserver import FeedServer, Item, rss_feed
 from tests.test_ingest import BARRIER, BRIDGE, page
@@ -116,6 +117,23 @@ def test_feeds_check_remove_and_db(server: FeedServer, config: str, capsys: pyte
     assert status == 0
     status, _, err = run(capsys, "--config", config, "feeds", "remove", "1")
     assert status == 1 and "no feed" in err
+
+
+def test_db_upgrade_gives_articles_without_a_story_one(
+    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Articles an older version stored without their story (killed between the two writes) are filed."""
+    with Store(f"sqlite:///{tmp_path / 'data' / 'nb.db'}") as store:
+        store.upgrade()
+        for path, text in (("/barrier", BARRIER), ("/bridge", BRIDGE)):
+            store.upsert_article(url=f"https://harbour.example{path}", title=path[1:], text=text, now=NOW)
+        assert len(store.integrity_check()) == 1
+    status, out, _ = run(capsys, "--config", config, "db", "upgrade")
+    assert status == 0 and "gave 2 articles without a story a story" in out
+    with Store(f"sqlite:///{tmp_path / 'data' / 'nb.db'}") as store:
+        assert store.integrity_check() == [] and all(a.story_id for a in store.list_articles(10))
+    status, out, _ = run(capsys, "--config", config, "db", "upgrade")
+    assert status == 0 and "without a story" not in out
 
 
 def test_a_private_address_is_refused_without_a_connection(

@@ -6,6 +6,7 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,6 +16,7 @@ from bot.config import Settings, settings_from_mapping
 from bot.ingest import PAGE_ATTEMPTS, Ingestor, fetch_policy, load_story_index, sync_config_feeds
 from bot.sources import Fetcher, extract_page
 from bot.store import Article, Feed, Store
+from bot.stories import StoryDecision, StoryIndex
 from tests.feedserver import FeedServer, Item, rss_feed
 
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
@@ -206,6 +208,37 @@ async def test_same_article_in_two_feeds_is_stored_once_and_one_story_spans_outl
     # The index rebuilt from the store (a restart) puts the same story together again.
     index = load_story_index(store, NOW, days=30)
     assert index.story_of(barrier.id) == barrier.story_id
+
+
+class BrokenIndex(StoryIndex):
+    """A story index that fails on articles about the bridge, after it has indexed them."""
+
+    def add(self, article_id: str, title: str, text: str, outlet: str, when: datetime, **kw: Any) -> StoryDecision:
+        decided = super().add(article_id, title, text, outlet, when, **kw)
+        if "bridge" in title.lower():
+            raise RuntimeError("story index broke")
+        return decided
+
+
+async def test_an_entry_whose_story_fails_is_not_stored_and_not_indexed(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """An article is stored with its story or not at all; the index keeps only what the database has."""
+    items = [
+        Item("Council approves tidal barrier", server.url("/barrier"), guid="b1", content=f"<p>{BARRIER}</p>"),
+        Item("Rail bridge reopens", server.url("/bridge"), guid="b2", content=f"<p>{BRIDGE}</p>"),
+    ]
+    server.route("/feed.xml", rss_feed(items))
+    store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
+    settings = settings_from_mapping({"network": {"allow_private": ["127.0.0.1"]}, "poll": {"fetch_pages": False}})
+    index = BrokenIndex()
+    polling = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings, stories=index, rng=random.Random(0))
+    result = (await polling.poll_round(NOW))[0]
+    assert (result.status, result.new) == ("ok", 1) and "story index broke" in result.errors[0]
+    stored = store.list_articles(10)
+    assert [a.title for a in stored] == ["Council approves tidal barrier"] and stored[0].story_id is not None
+    assert len(index) == 1 and stored[0].id in index
+    assert store.integrity_check() == []
 
 
 def test_config_feeds_are_added_once(store: Store) -> None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
-from bot.store import Article, Store, UpsertStatus, parse_query, summary_to_json
+from bot.ingest import IndexedAssignment, assign_missing_stories, load_story_index
+from bot.store import STORY_LOCK_KEY, Article, Store, StoryAssignment, UpsertStatus, parse_query, summary_to_json
 from bot.store._query import to_fts5, to_tsquery_sql
-from bot.stories import StoryIndex, signature
+from bot.stories import StoryIndex, signature, story_key_for
 from summarizer import summarize
+from tests.test_ingest import BARRIER, BARRIER_OTHER_OUTLET, BRIDGE
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -37,6 +41,11 @@ def add(
 ) -> tuple[Article, UpsertStatus]:
     """Upsert with defaults for the fields a test does not care about."""
     return store.upsert_article(url=url, title=title, text=text, now=now, feed_id=feed_id, **kw)
+
+
+def own_story(article: Article) -> StoryAssignment:
+    """A story-assignment callback: every article starts a story of its own."""
+    return StoryAssignment(story_key_for(article.id))
 
 
 # ---------------------------------------------------------------------------------------------- schema
@@ -418,6 +427,7 @@ def corpus(store: Store) -> dict[str, str]:
             text=body,
             now=NOW + timedelta(minutes=i),
             published_at=NOW - timedelta(days=i),
+            assign_story=own_story,
         )
         ids[a.id] = key
     return ids
@@ -506,9 +516,11 @@ def test_hostile_queries_still_find_words(store: Store, corpus: dict[str, str]) 
 
 
 def test_search_follows_updates_and_deletes(store: Store) -> None:
-    a, _ = add(store, url="https://news.example/x", title="Storm", text="A storm hit the coast.")
+    a, _ = add(store, url="https://news.example/x", title="Storm", text="A storm hit the coast.",
+               assign_story=own_story)
     assert [h.id for h, _ in store.search("storm")] == [a.id]
-    add(store, url="https://news.example/x", title="Flood", text="Floods followed the storm surge.", now=NOW)
+    add(store, url="https://news.example/x", title="Flood", text="Floods followed the storm surge.", now=NOW,
+        assign_story=own_story)
     assert store.search("coast") == [] and [h.id for h, _ in store.search("flood")] == [a.id]
     assert store.prune(0, NOW + timedelta(seconds=1)) == 1
     assert store.search("flood") == []
@@ -544,7 +556,8 @@ def test_prune_keeps_cited_and_recent_articles(store: Store) -> None:
     feed = store.add_feed("https://example.com/rss", now=NOW)
     old, _ = add(store, feed.id, url="https://example.com/old", text="old one", now=NOW - timedelta(days=40))
     cited, _ = add(store, feed.id, url="https://example.com/cited", text="old cited", now=NOW - timedelta(days=40))
-    recent, _ = add(store, feed.id, url="https://example.com/recent", text="recent", now=NOW - timedelta(days=5))
+    recent, _ = add(store, feed.id, url="https://example.com/recent", text="recent", now=NOW - timedelta(days=5),
+                    assign_story=own_story)
     store.cite(cited.id, "digest:sub-1:2024-03-22T08:00", now=NOW - timedelta(days=39))
     store.assign_story(old.id, "s_old", NOW - timedelta(days=40))
     store.assign_story(cited.id, "s_old", NOW - timedelta(days=40))
@@ -622,6 +635,129 @@ def test_merged_story_keeps_the_older_id_and_records_an_alias(store: Store) -> N
     newer = store.get_story("s_new")
     assert newer is not None and newer.id == "s_newer" and newer.article_count == 4
     assert store.merge_stories("s_old", "s_newer", later) == newer  # merging into itself: nothing changes
+
+
+def test_a_story_decision_that_fails_stores_nothing_of_the_article(store: Store) -> None:
+    """The article and its story are one transaction: the story callback raising rolls the article back too
+    (before, the article was committed first and a kill or an error before its story left it without one)."""
+    feed = store.add_feed("https://example.com/rss", now=NOW)
+
+    def broken(article: Article) -> StoryAssignment:
+        raise RuntimeError("the story index broke")
+
+    with pytest.raises(RuntimeError, match="story index broke"):
+        add(store, feed.id, url="https://example.com/a", assign_story=broken)
+    assert store.get_article("https://example.com/a") is None
+    assert store.list_articles(10) == [] and store.list_articles(10, feed_id=feed.id) == []
+    # a changed text whose story decision fails leaves the stored article as it was
+    a, _ = add(store, feed.id, url="https://example.com/a", assign_story=own_story)
+    with pytest.raises(RuntimeError):
+        add(store, feed.id, url="https://example.com/a", text=LONG_TEXT + " Corrected.", assign_story=broken)
+    kept = store.get_article(a.id)
+    assert kept is not None and kept.text == LONG_TEXT and kept.story_id == story_key_for(a.id)
+    assert store.integrity_check() == []
+
+
+def test_an_article_and_its_story_are_stored_together(store: Store) -> None:
+    feed = store.add_feed("https://example.com/rss", now=NOW)
+    seen: list[tuple[str, str, str | None]] = []
+
+    def decide(article: Article) -> StoryAssignment:
+        seen.append((article.id, article.title, article.story_id))
+        return StoryAssignment("s_budget", signature(f"{article.title}\n{article.text}"))
+
+    a, status = add(store, feed.id, url="https://example.com/a", assign_story=decide)
+    assert status == "new" and a.story_id == "s_budget" and seen == [(a.id, "Title", None)]
+    story = store.get_story("s_budget")
+    assert story is not None and story.article_count == 1 and story.outlets == ("example.com",)
+    assert [s.signature for s in store.minhash_signatures()] == [signature(f"Title\n{LONG_TEXT}")]
+    b, _ = add(store, url="https://other.example/b", text=LONG_TEXT + " Also.", assign_story=decide,
+               now=NOW + timedelta(hours=1))  # fmt: skip
+    story = store.get_story("s_budget")
+    assert b.story_id == "s_budget" and story is not None and story.article_count == 2
+    assert story.outlets == ("example.com", "other.example")
+    # met again unchanged: no decision; its text changed: decided again
+    assert add(store, feed.id, url="https://example.com/a", assign_story=decide)[1] == "unchanged"
+    assert len(seen) == 2
+    assert add(store, feed.id, url="https://example.com/a", text=LONG_TEXT + " Updated.", assign_story=decide)[1] == (
+        "updated"
+    )
+    assert len(seen) == 3 and [x.id for x in store.story_articles("s_budget")] == [a.id, b.id]
+    assert store.integrity_check() == []
+
+
+def story_lock_is_free(store_url: str) -> bool:
+    """Whether another connection could take the story-assignment lock at once (without waiting for it)."""
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite":
+        other = sqlite3.connect(str(url.database), timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # database is locked: a writer holds it
+            return False
+        finally:
+            other.close()
+        return True
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY}).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_a_story_is_decided_under_the_story_lock(store: Store, store_url: str) -> None:
+    """While the callback decides, no other process can decide a story (or, on SQLite, write at all): it will
+    see this decision once it gets the lock."""
+    held: list[bool] = []
+
+    def decide(article: Article) -> StoryAssignment:
+        held.append(not story_lock_is_free(store_url))
+        return StoryAssignment("s_x")
+
+    add(store, url="https://example.com/a", assign_story=decide)
+    assert held == [True]
+    assert story_lock_is_free(store_url)  # released with the commit
+
+
+def test_integrity_check_reports_articles_without_a_story_and_they_are_filed(store: Store) -> None:
+    a, _ = add(store, url="https://example.com/a", assign_story=own_story)
+    b, _ = add(store, url="https://example.com/b", text=LONG_TEXT + " B.", assign_story=own_story)
+    assert store.integrity_check() == [] and store.storyless_articles() == []
+    with store.engine.begin() as conn:  # what a kill between the two writes of an older version left behind
+        conn.execute(text("UPDATE articles SET story_id = NULL WHERE id = :id"), {"id": b.id})
+        conn.execute(text("DELETE FROM stories WHERE id = :id"), {"id": story_key_for(b.id)})
+    assert store.integrity_check() == [f"1 article belongs to no story ({b.id}): `newsbrief db upgrade` files them"]
+    assert store.storyless_articles() == [b.id]
+    assert store.file_storyless(b.id, now=NOW)  # without a decider: a story of its own
+    assert not store.file_storyless(b.id, now=NOW)  # filed already
+    assert not store.file_storyless("a_missing00000", now=NOW)
+    filed = store.get_article(b.id)
+    assert filed is not None and filed.story_id == story_key_for(b.id)
+    assert store.integrity_check() == []
+    assert a.story_id == story_key_for(a.id)
+
+
+def test_articles_left_without_a_story_are_filed_as_ingest_would(store: Store) -> None:
+    index = StoryIndex()
+    first, _ = add(store, url="https://one.example/barrier", title="Council approves tidal barrier", text=BARRIER,
+                   assign_story=IndexedAssignment(index, store))  # fmt: skip
+    # stored by an older version that was killed before it wrote their stories: no story, no signature
+    same, _ = add(store, url="https://two.example/barrier", title="Tidal barrier approved", text=BARRIER_OTHER_OUTLET,
+                  now=NOW + timedelta(hours=1))  # fmt: skip
+    other, _ = add(store, url="https://two.example/bridge", title="Rail bridge reopens", text=BRIDGE,
+                   now=NOW + timedelta(hours=2))  # fmt: skip
+    problems = store.integrity_check()
+    assert len(problems) == 1 and problems[0].startswith(f"2 articles belong to no story ({same.id}, {other.id})")
+    restarted = load_story_index(store, NOW, days=30)
+    assert assign_missing_stories(store, restarted, NOW + timedelta(hours=3)) == 2
+    assert assign_missing_stories(store, restarted, NOW + timedelta(hours=3)) == 0
+    filed = {a.id: a.story_id for a in store.list_articles(10)}
+    assert first.story_id is not None and filed[same.id] == first.story_id  # joins the story, as ingest would have
+    assert filed[other.id] == story_key_for(other.id)
+    assert restarted.story_of(same.id) == first.story_id and other.id in restarted
+    story = store.get_story(first.story_id)
+    assert story is not None and story.article_count == 2
     assert store.integrity_check() == []
 
 

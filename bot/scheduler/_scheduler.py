@@ -17,6 +17,10 @@ Jobs (stable ids, kept across restarts):
 - ``sync`` (in memory, not stored): every minute, the jobs are brought in line with the store, so feeds and
   subscriptions added by another process or the CLI are picked up; paused subscriptions lose their job.
 
+The database going away (:class:`bot.store.StoreUnavailable`) is no job's error: a job it interrupts ends
+quietly (the store's :class:`bot.store.StoreWatch` logs the outage once; a feed stays due, a digest is tried
+again :data:`DIGEST_RETRY` later), and APScheduler's reads of its job table wait for the database to return.
+
 A job is a module-level coroutine named by reference (so the job store can keep it); it finds the scheduler
 that runs it through the event loop it runs on. Nothing reads the wall clock but the injected ``clock``.
 """
@@ -42,6 +46,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.briefing import Briefing
@@ -49,7 +54,7 @@ from bot.config import Settings
 from bot.digests import DIGEST_WINDOW, DigestChannel, DigestOutcome, digest_ref, recover_digest, run_digest, slot_key
 from bot.ingest import FeedResult, Ingestor
 from bot.scheduler._triggers import digest_trigger, latest_fire, poll_trigger, same_trigger
-from bot.store import Feed, Store, Subscription
+from bot.store import Feed, Store, StoreUnavailable, Subscription
 
 __all__ = [
     "JOBS_TABLE",
@@ -70,7 +75,12 @@ JOBS_TABLE = "apscheduler_jobs"
 """APScheduler's job table (created by migration 0003)."""
 _POLL = "poll:"
 _DIGEST = "digest:"
+_DIGEST_RETRY = "digest-retry:"
 _SYNC = "sync"
+DIGEST_RETRY = timedelta(seconds=30)
+"""How soon a digest job the database going away interrupted runs again (for the same slot, within its grace)."""
+JOBSTORE_RETRY = timedelta(seconds=10)
+"""How soon APScheduler looks at its job table again after finding the database unavailable."""
 STOP_GRACE_S = 20.0
 """How long :meth:`Scheduler.stop` waits for digests being posted to be recorded."""
 _LATE = timedelta(seconds=1)
@@ -84,7 +94,35 @@ _RUNNING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Scheduler] = weak
 
 
 class _SharedEngineJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
-    """APScheduler's SQLAlchemy job store on the store's engine, which it must not dispose of on shutdown."""
+    """APScheduler's SQLAlchemy job store on the store's engine, which it must not dispose of on shutdown.
+
+    While the database is unavailable the scheduler's own bookkeeping waits instead of failing: no job is due,
+    the next look comes :data:`JOBSTORE_RETRY` later (by ``clock``), and a job's new run time is not written
+    (the job then comes due again; its run checks the store first). APScheduler would otherwise log a warning
+    at every look, or stop waking up when writing a run time fails.
+    """
+
+    def __init__(self, *, clock: Callable[[], datetime], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._clock = clock
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        try:
+            jobs: list[Job] = super().get_due_jobs(now)
+        except StoreUnavailable:
+            return []
+        return jobs
+
+    def get_next_run_time(self) -> datetime | None:
+        try:
+            when: datetime | None = super().get_next_run_time()
+        except StoreUnavailable:
+            return self._clock() + JOBSTORE_RETRY
+        return when
+
+    def update_job(self, job: Job) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            super().update_job(job)
 
     def shutdown(self) -> None:
         """Leave the engine to its owner, the :class:`bot.store.Store`."""
@@ -186,6 +224,8 @@ class Scheduler:
             await asyncio.sleep(every)
             try:
                 await self.tick(wait=False)
+            except StoreUnavailable as exc:  # logged by the store's watch; the lease is tried again next time
+                log.debug("scheduler: lease check: database unavailable: %s", exc)
             except Exception:  # a database hiccup must not end leadership checks for good
                 log.exception("scheduler: lease check failed; trying again in %.0f s", every)
 
@@ -223,11 +263,13 @@ class Scheduler:
         if self._on_lead is not None:
             try:
                 await self._on_lead()
+            except StoreUnavailable as exc:  # logged by the store's watch; the jobs poll the feeds left due
+                log.debug("scheduler: the start-of-leadership work stopped: database unavailable: %s", exc)
             except Exception:
                 log.exception("scheduler: the start-of-leadership work failed; scheduling anyway")
         aps = AsyncIOScheduler(
             jobstores={
-                "default": _SharedEngineJobStore(engine=self.store.engine, tablename=JOBS_TABLE),
+                "default": _SharedEngineJobStore(engine=self.store.engine, tablename=JOBS_TABLE, clock=self.clock),
                 "local": MemoryJobStore(),
             },
             job_defaults={
@@ -242,6 +284,8 @@ class Scheduler:
         _RUNNING[asyncio.get_running_loop()] = self
         try:
             await self.sync()
+        except StoreUnavailable as exc:
+            log.debug("scheduler: first job sync: database unavailable: %s", exc)
         except Exception:
             log.exception("scheduler: first job sync failed; retrying with the next sync")
         aps.add_job(sync_job, IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())), id=_SYNC,
@@ -399,6 +443,15 @@ class Scheduler:
             with contextlib.suppress(JobLookupError):
                 self._aps.remove_job(job_id)
 
+    def retry_digest(self, sub_id: int) -> None:
+        """Run the subscription's digest job once more :data:`DIGEST_RETRY` from now (in memory): the database went
+        away during its run, which posted nothing. The retry posts the same slot unless that slot's time is past."""
+        if self._aps is None:
+            return
+        self._aps.add_job(digest_job, DateTrigger(self.clock() + DIGEST_RETRY), args=(sub_id,),
+                          id=f"{_DIGEST_RETRY}{sub_id}", jobstore="local", replace_existing=True,
+                          misfire_grace_time=None)  # fmt: skip
+
     async def run_poll(self, feed_id: int) -> FeedResult | None:
         """The body of a poll job: poll the feed if it is due now (else move the job to its next poll time);
         a disabled or deleted feed loses its job. Returns the poll's result, ``None`` when nothing was polled."""
@@ -462,11 +515,15 @@ class Scheduler:
         return outcome
 
     def health(self) -> dict[str, Any]:
-        """A snapshot for ``/healthz``."""
+        """A snapshot for ``/healthz`` (``jobs`` is ``None`` while the database is unavailable)."""
+        try:
+            jobs: int | None = len(self.jobs())
+        except StoreUnavailable:
+            jobs = None
         return {
             "leader": self.is_leader,
             "holder": self.holder,
-            "jobs": len(self.jobs()),
+            "jobs": jobs,
             "last_poll_at": self.last_poll_at.isoformat() if self.last_poll_at else None,
             "last_lease_check_at": self.last_tick_at.isoformat() if self.last_tick_at else None,
         }
@@ -480,17 +537,25 @@ def _current() -> Scheduler | None:
 
 
 async def poll_job(feed_id: int) -> None:
-    """Job: poll one feed (see :meth:`Scheduler.run_poll`)."""
+    """Job: poll one feed (see :meth:`Scheduler.run_poll`); the database going away leaves it due."""
     scheduler = _current()
     if scheduler is not None:
-        await scheduler.run_poll(feed_id)
+        try:
+            await scheduler.run_poll(feed_id)
+        except StoreUnavailable as exc:
+            log.debug("poll of feed %d: database unavailable: %s", feed_id, exc)
 
 
 async def digest_job(sub_id: int) -> None:
-    """Job: post one subscription's digest (see :meth:`Scheduler.run_digest`)."""
+    """Job: post one subscription's digest (see :meth:`Scheduler.run_digest`); the database going away before
+    the digest was claimed makes it run again a little later (:meth:`Scheduler.retry_digest`)."""
     scheduler = _current()
     if scheduler is not None:
-        await scheduler.run_digest(sub_id)
+        try:
+            await scheduler.run_digest(sub_id)
+        except StoreUnavailable as exc:
+            log.debug("digest of subscription %d: database unavailable: %s; trying again", sub_id, exc)
+            scheduler.retry_digest(sub_id)
 
 
 async def sync_job() -> None:
@@ -499,5 +564,7 @@ async def sync_job() -> None:
     if scheduler is not None:
         try:
             await scheduler.sync()
+        except StoreUnavailable as exc:
+            log.debug("scheduler: job sync: database unavailable: %s", exc)
         except Exception:
             log.exception("scheduler: job sync failed; trying again with the next sync")

@@ -2,11 +2,13 @@
 
 SQLite (a WAL file) is the embedded default, PostgreSQL (``postgresql+psycopg://``) the multi-process option;
 :meth:`Store.upgrade` applies the migrations shipped in ``bot/store/migrations``. The public API returns the
-frozen dataclasses below, never ORM objects.
+frozen dataclasses below, never ORM objects. A database that cannot be reached raises :class:`StoreUnavailable`
+from any method; a :class:`StoreWatch` logs its going away and coming back once each.
 """
 
+from bot.store._errors import StoreUnavailable, StoreWatch
 from bot.store._query import Query, Term, parse_query
-from bot.store._store import CONTENT_IDENTITY_MIN_CHARS, Store, new_article_id, summary_to_json
+from bot.store._store import CONTENT_IDENTITY_MIN_CHARS, STORY_LOCK_KEY, Store, new_article_id, summary_to_json
 from bot.store._types import (
     Article,
     DigestFilter,
@@ -16,6 +18,8 @@ from bot.store._types import (
     SlotOutcome,
     StoredSignature,
     Story,
+    StoryAssigner,
+    StoryAssignment,
     Subscription,
     TextSource,
     UpsertStatus,
@@ -23,6 +27,7 @@ from bot.store._types import (
 
 __all__ = [
     "CONTENT_IDENTITY_MIN_CHARS",
+    "STORY_LOCK_KEY",
     "Article",
     "DigestFilter",
     "DigestSlot",
@@ -31,8 +36,12 @@ __all__ = [
     "Query",
     "SlotOutcome",
     "Store",
+    "StoreUnavailable",
+    "StoreWatch",
     "StoredSignature",
     "Story",
+    "StoryAssigner",
+    "StoryAssignment",
     "Subscription",
     "Term",
     "TextSource",

@@ -26,11 +26,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from bot.store._errors import StoreUnavailable, StoreWatch, unavailable_reason
 from bot.store._models import (
     ArticleRow,
     DigestCitationRow,
@@ -54,11 +55,13 @@ from bot.store._types import (
     SlotOutcome,
     StoredSignature,
     Story,
+    StoryAssigner,
+    StoryAssignment,
     Subscription,
     TextSource,
     UpsertStatus,
 )
-from bot.stories import canonical_url, content_hash, normalize_text, outlet_of
+from bot.stories import canonical_url, content_hash, normalize_text, outlet_of, story_key_for
 
 if TYPE_CHECKING:
     from summarizer import Summary
@@ -70,6 +73,11 @@ CONTENT_IDENTITY_MIN_CHARS = 300
 ("Read more...", a one-line teaser) are shared by unrelated entries."""
 TITLE_WEIGHT = 10.0
 """bm25 weight of the title column against 1.0 for the text (SQLite); PostgreSQL weighs title A, text B."""
+STORY_LOCK_KEY = 7101537120260002
+"""The PostgreSQL advisory lock (transaction-scoped) under which stories are assigned: one process at a time decides
+an article's story, seeing every decision committed before (the migrations lock is ...0001)."""
+STORYLESS_SHOWN = 5
+"""How many ids of articles without a story :meth:`Store.integrity_check` names."""
 _BATCH = 500
 _T = TypeVar("_T")
 
@@ -263,13 +271,43 @@ class Store:
     :meth:`upsert_article` (an update of the same article) and :meth:`prune`.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, watch: StoreWatch | None = None) -> None:
         """Connect lazily to ``url`` (``sqlite:///path.db``, parent directory created, or
-        ``postgresql+psycopg://...``); call :meth:`upgrade` before use."""
+        ``postgresql+psycopg://...``); call :meth:`upgrade` before use.
+
+        A database that cannot be reached makes every method raise :class:`StoreUnavailable` (one line, no
+        driver traceback); ``watch`` is told of each failure and of the first success after one.
+        """
         self.url = url
         self._engine = _engine_for(url)
         self.dialect = self._engine.dialect.name
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        self.watch = watch
+        event.listen(self._engine, "handle_error", self._unavailable)
+        if watch is not None:
+            event.listen(self._engine, "after_cursor_execute", lambda *_args: watch.succeeded())
+
+    def _where(self) -> str:
+        """The database, for messages (no password)."""
+        url = self._engine.url
+        if self.dialect == "sqlite":
+            return f"SQLite {url.database or ':memory:'}"
+        return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+    def _unavailable(self, context: ExceptionContext) -> None:
+        """SQLAlchemy's ``handle_error`` hook: a driver error that says the database cannot be reached is raised as
+        :class:`StoreUnavailable` instead (after SQLAlchemy's own clean-up: a dropped connection is discarded).
+        A failed pre-ping is left alone: the pool replaces that connection by itself."""
+        if context.is_pre_ping:
+            return
+        reason = unavailable_reason(context.original_exception, dialect=self.dialect,
+                                    is_disconnect=context.is_disconnect, connecting=context.connection is None,
+                                    where=self._where())  # fmt: skip
+        if reason is None:
+            return
+        if self.watch is not None:
+            self.watch.failed(reason)
+        raise StoreUnavailable(reason)
 
     def __enter__(self) -> Store:
         """Use as a context manager that closes the store."""
@@ -585,6 +623,7 @@ class Store:
         eligible: bool = True,
         outlet: str | None = None,
         minhash: bytes | None = None,
+        assign_story: StoryAssigner | None = None,
     ) -> tuple[Article, UpsertStatus]:
         """Store an article met in a feed (or alone), linked to ``feed_id``; return it and what happened.
 
@@ -602,6 +641,13 @@ class Store:
         the URL's host. ``summary`` is a :class:`summarizer.Summary` or its JSON form (:func:`summary_to_json`).
         An entry without a link gets the URL ``urn:newsbrief:...`` (its GUID when that is a URL), so it still
         has an identity; ``text_source`` is ``"page"`` or ``"feed"``.
+
+        ``assign_story`` decides the article's story in the same transaction: it is called (under the story lock,
+        see :meth:`_lock_stories`) with the article as written when it is new or its text changed, and the story
+        it returns is created or joined and the signature stored before the one commit, so an article is never
+        stored without its story. Should it raise, nothing of the call is stored and the error propagates. It may
+        be called again when the transaction is retried after losing a race for the same new article. Without
+        it the article's story is left as it is (none for a new article: see :meth:`assign_story`).
         """
         if text_source not in ("page", "feed"):
             raise ValueError(f"text_source must be 'page' or 'feed', got {text_source!r}")
@@ -613,8 +659,11 @@ class Store:
         summary_json = summary_to_json(summary)
 
         def work(session: Session) -> tuple[Article, UpsertStatus]:
+            if assign_story is not None:
+                self._lock_stories(session)
             row = self._find_existing(session, canon, guid, feed_id, title, chash, text)
             status: UpsertStatus
+            feeds: list[str] | None = None
             if row is None:
                 row = ArticleRow(
                     id=new_article_id(),
@@ -638,14 +687,13 @@ class Store:
                 session.add(row)
                 session.flush()
                 status = "new"
+                feeds = []
                 if feed_id is not None:  # a new article has no feed links yet: skip looking for one
                     feed = session.get(FeedRow, feed_id)
                     if feed is None:
                         raise KeyError(f"no feed {feed_id!r}")
                     session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
-                    session.flush()
-                    return _article(row, [feed.url]), status
-                return _article(row, []), status
+                    feeds = [feed.url]
             else:
                 status = self._update(row, title, text, chash, source, now)
                 if status == "updated":
@@ -660,12 +708,16 @@ class Store:
                     row.language = row.language or language
                 row.guid = row.guid or guid
                 row.published_at = row.published_at or published_at
-            if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
-                if session.get(FeedRow, feed_id) is None:
-                    raise KeyError(f"no feed {feed_id!r}")
-                session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+                if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
+                    if session.get(FeedRow, feed_id) is None:
+                        raise KeyError(f"no feed {feed_id!r}")
+                    session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
             session.flush()
-            return self._articles(session, [row])[0], status
+            if feeds is None:
+                feeds = self._feeds_of(session, [row.id])[row.id]
+            if assign_story is not None and status != "unchanged":
+                self._put_in_story(session, row, assign_story(_article(row, feeds)), now)
+            return _article(row, feeds), status
 
         return self._run(work)
 
@@ -952,55 +1004,98 @@ class Store:
             story.updated_at = now
         return story
 
+    def _lock_stories(self, session: Session) -> None:
+        """Take the story-assignment lock for the rest of the session's transaction, before anything else is read:
+        PostgreSQL's advisory lock :data:`STORY_LOCK_KEY`; on SQLite the write lock (``BEGIN IMMEDIATE``; the
+        driver would otherwise begin the transaction only at its first write, after the reads). Whoever decides a
+        story under it sees every story decided before, and no other decision lands until the commit."""
+        if self.dialect == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
+            return
+        connection = session.connection()
+        driver: Any = connection.connection.dbapi_connection  # sqlite3.Connection
+        if not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _put_in_story(self, session: Session, row: ArticleRow, placed: StoryAssignment, now: datetime) -> StoryRow:
+        """Put the article of ``row`` into the story ``placed`` names (an alias means the story it was merged
+        into; created when new: first seen = the article's first sight, ``follows`` = the earlier story of its
+        thread), after merging ``placed.merged`` into it, and store its signature (``None`` keeps it); the story's
+        count and outlets are recomputed, and a story it left is dropped when empty."""
+        story_id = self._resolve_story(session, placed.story_id)
+        for alias in placed.merged:  # the article joined these stories to this one: the older keeps its id
+            self._merge_stories(session, alias, story_id, now)
+        story = session.get(StoryRow, story_id)
+        previous = row.story_id
+        if placed.signature is not None:
+            row.minhash = placed.signature
+        if story is None and previous is None:  # a new story of this one article: nothing to count
+            follows = self._resolve_story(session, placed.follows) if placed.follows else None
+            story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=1,
+                             outlets=[row.outlet] if row.outlet else [], follows=follows)  # fmt: skip
+            session.add(story)
+            session.flush()
+            row.story_id = story_id
+            session.flush()
+            return story
+        if story is None:
+            story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=0, outlets=[])
+            session.add(story)
+            session.flush()
+        elif row.first_seen < story.first_seen:
+            story.first_seen = row.first_seen
+        row.story_id = story_id
+        session.flush()
+        if previous is not None and previous != story_id:
+            self._refresh_story(session, previous, now)
+        refreshed = self._refresh_story(session, story_id, now)
+        assert refreshed is not None
+        session.flush()
+        return refreshed
+
     def assign_story(
-        self,
-        article_id: str,
-        story_id: str,
-        now: datetime,
-        *,
-        minhash: bytes | None = None,
-        follows: str | None = None,
+        self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None, follows: str | None = None
     ) -> Story:
-        """Put an article into a story (created when new: first seen = the article's first sight; ``follows``:
-        the earlier story of its thread) and store its story terms (``minhash``); a story id that was merged into
-        another (an alias) means that other. The story's article count and outlets are recomputed, and a story
-        the article left is dropped when empty. Returns the story."""
+        """Put a stored article into a story (created when new: first seen = the article's first sight; ``follows``:
+        the earlier story of its thread; an alias means the story it was merged into) and store its signature
+        (``minhash``); the story's article count and outlets are recomputed, and a story it left is dropped when
+        empty. Returns the story. (Ingest decides a new article's story as it stores it: ``upsert_article``'s
+        ``assign_story``; this moves an article later, or files one stored without a story.)"""
 
         def work(session: Session) -> Story:
-            nonlocal story_id
+            self._lock_stories(session)
             row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
             if row is None:
                 raise KeyError(f"no article {article_id!r}")
-            story_id = self._resolve_story(session, story_id)
-            story = session.get(StoryRow, story_id)
-            previous = row.story_id
-            if story is None and previous is None:  # a new story of this one article: nothing to count
-                story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=1,
-                                 outlets=[row.outlet] if row.outlet else [],
-                                 follows=self._resolve_story(session, follows) if follows else None)  # fmt: skip
-                session.add(story)
-                session.flush()
-                row.story_id = story_id
-                if minhash is not None:
-                    row.minhash = minhash
-                session.flush()
-                return _story(story)
-            if story is None:
-                story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=0, outlets=[])
-                session.add(story)
-                session.flush()
-            elif row.first_seen < story.first_seen:
-                story.first_seen = row.first_seen
-            row.story_id = story_id
-            if minhash is not None:
-                row.minhash = minhash
-            session.flush()
-            if previous is not None and previous != story_id:
-                self._refresh_story(session, previous, now)
-            refreshed = self._refresh_story(session, story_id, now)
-            assert refreshed is not None
-            session.flush()
-            return _story(refreshed)
+            return _story(self._put_in_story(session, row, StoryAssignment(story_id, minhash, follows=follows), now))
+
+        return self._run(work)
+
+    def storyless_articles(self, *, limit: int | None = None) -> list[str]:
+        """Ids of the articles that belong to no story, first seen first (at most ``limit``)."""
+        stmt = select(ArticleRow.id).where(ArticleRow.story_id.is_(None)).order_by(ArticleRow.first_seen, ArticleRow.pk)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._sessions() as session:
+            return list(session.scalars(stmt))
+
+    def file_storyless(self, article_id: str, assign_story: StoryAssigner | None = None, *, now: datetime) -> bool:
+        """Give an article without a story one, in one transaction under the story lock: the story
+        ``assign_story`` decides (as in :meth:`upsert_article`), else a new story of its own
+        (:func:`bot.stories.story_key_for` its id). ``False`` when there is no such article or it has a story
+        by now (another process filed it first)."""
+
+        def work(session: Session) -> bool:
+            self._lock_stories(session)
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
+            if row is None or row.story_id is not None:
+                return False
+            if assign_story is None:
+                placed = StoryAssignment(story_key_for(row.id))
+            else:
+                placed = assign_story(self._articles(session, [row])[0])
+            self._put_in_story(session, row, placed, now)
+            return True
 
         return self._run(work)
 
@@ -1022,40 +1117,45 @@ class Store:
         merge. Returns the merged story (``None`` when neither exists); merging a story into itself is a no-op."""
 
         def work(session: Session) -> Story | None:
-            source, target = self._resolve_story(session, alias), self._resolve_story(session, into)
-            if source == target:
-                row = session.get(StoryRow, target)
-                return _story(row) if row else None
-            session.execute(update(ArticleRow).where(ArticleRow.story_id == source).values(story_id=target))
-            session.execute(update(StoryAliasRow).where(StoryAliasRow.story_id == source).values(story_id=target))
-            if session.get(StoryAliasRow, source) is None:
-                session.add(StoryAliasRow(alias=source, story_id=target, merged_at=now))
-            old = session.get(StoryRow, source)
-            story = session.get(StoryRow, target)
-            if story is None and old is not None:
-                story = StoryRow(id=target, first_seen=old.first_seen, updated_at=now, article_count=0, outlets=[])
-                session.add(story)
-            elif story is not None and old is not None and old.first_seen < story.first_seen:
-                story.first_seen = old.first_seen
-            if old is not None:
-                session.delete(old)
-            session.flush()
-            merged = self._refresh_story(session, target, now)
-            if merged is None:
-                return None
-            posted = session.scalars(select(PostedStoryRow).where(PostedStoryRow.story_id.in_([source, target])))
-            for sub_id in sorted({row.subscription_id for row in posted}):
-                for story_key in (source, target):
-                    existing = session.get(PostedStoryRow, (sub_id, story_key))
-                    if existing is None:
-                        session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_key, posted_at=now,
-                                                   article_count_at_post=merged.article_count))  # fmt: skip
-                    else:
-                        existing.article_count_at_post = max(existing.article_count_at_post, merged.article_count)
-            session.flush()
-            return _story(merged)
+            self._lock_stories(session)
+            merged = self._merge_stories(session, alias, into, now)
+            return _story(merged) if merged is not None else None
 
         return self._run(work)
+
+    def _merge_stories(self, session: Session, alias: str, into: str, now: datetime) -> StoryRow | None:
+        """:meth:`merge_stories` within ``session``'s transaction."""
+        source, target = self._resolve_story(session, alias), self._resolve_story(session, into)
+        if source == target:
+            return session.get(StoryRow, target)
+        session.execute(update(ArticleRow).where(ArticleRow.story_id == source).values(story_id=target))
+        session.execute(update(StoryAliasRow).where(StoryAliasRow.story_id == source).values(story_id=target))
+        if session.get(StoryAliasRow, source) is None:
+            session.add(StoryAliasRow(alias=source, story_id=target, merged_at=now))
+        old = session.get(StoryRow, source)
+        story = session.get(StoryRow, target)
+        if story is None and old is not None:
+            story = StoryRow(id=target, first_seen=old.first_seen, updated_at=now, article_count=0, outlets=[])
+            session.add(story)
+        elif story is not None and old is not None and old.first_seen < story.first_seen:
+            story.first_seen = old.first_seen
+        if old is not None:
+            session.delete(old)
+        session.flush()
+        merged = self._refresh_story(session, target, now)
+        if merged is None:
+            return None
+        posted = session.scalars(select(PostedStoryRow).where(PostedStoryRow.story_id.in_([source, target])))
+        for sub_id in sorted({row.subscription_id for row in posted}):
+            for story_key in (source, target):
+                existing = session.get(PostedStoryRow, (sub_id, story_key))
+                if existing is None:
+                    session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_key, posted_at=now,
+                                               article_count_at_post=merged.article_count))  # fmt: skip
+                else:
+                    existing.article_count_at_post = max(existing.article_count_at_post, merged.article_count)
+        session.flush()
+        return merged
 
     def story_aliases(self) -> dict[str, str]:
         """Every alias with the story it leads to now."""
@@ -1386,7 +1486,7 @@ class Store:
     def integrity_check(self) -> list[str]:
         """Problems found in the database (empty when healthy): the engine's own checks (SQLite
         ``integrity_check``, foreign keys, the FTS5 index against its content), the migration revision, content
-        hashes against texts, and story counts against their articles."""
+        hashes against texts, story counts against their articles, and articles that belong to no story."""
         problems: list[str] = []
         with self._engine.connect() as connection:
             if self.dialect == "sqlite":
@@ -1420,4 +1520,12 @@ class Store:
             for story_id, recorded, actual in counts:
                 if recorded != actual:
                     problems.append(f"story {story_id}: article_count {recorded}, but {actual} articles")
+            storyless = session.scalar(
+                select(func.count()).select_from(ArticleRow).where(ArticleRow.story_id.is_(None))
+            )
+        if storyless:
+            shown = ", ".join(self.storyless_articles(limit=STORYLESS_SHOWN))
+            more = ", ..." if storyless > STORYLESS_SHOWN else ""
+            which = "article belongs" if storyless == 1 else "articles belong"
+            problems.append(f"{storyless} {which} to no story ({shown}{more}): `newsbrief db upgrade` files them")
         return problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -89,6 +89,23 @@ class Story:
     outlets: tuple[str, ...]
     follows: str | None = None
     """The earlier story of the same thread this one follows up (a new event of a running story), if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAssignment:
+    """The story an article belongs to, as a story-assignment callback of :meth:`bot.store.Store.upsert_article`
+    decides it: the story's key (created when new), the article's signature to store (``None`` keeps it), the
+    stories the article joined together into this one (``merged``: they become aliases of it) and, for a new
+    story, the earlier story it follows up (``follows``)."""
+
+    story_id: str
+    signature: bytes | None = None
+    merged: tuple[str, ...] = ()
+    follows: str | None = None
+
+
+StoryAssigner = Callable[[Article], StoryAssignment]
+"""Decides an article's story inside the transaction that stores it (see :meth:`bot.store.Store.upsert_article`)."""
 
 
 @dataclass(frozen=True, slots=True)

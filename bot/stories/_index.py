@@ -164,7 +164,7 @@ def signature(text: str, title: str = "") -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class StoryAssignment:
+class StoryDecision:
     """What :meth:`StoryIndex.add` decided for an article.
 
     ``story_key``: its story; ``merged``: other stories this article joined together into ``story_key`` (the
@@ -294,7 +294,7 @@ class StoryIndex:
         *,
         terms: bytes | None = None,
         row: int | None = None,
-    ) -> StoryAssignment:
+    ) -> StoryDecision:
         """Decide the story of an article and index it. Re-adding an indexed article (an update) keeps its story.
 
         ``terms``: its stored terms when already computed (``title`` and ``text`` are then not read); ``row``:
@@ -309,12 +309,12 @@ class StoryIndex:
             key = self.resolve(self._docs[old].story_key)
             self.remove(article_id)
             self._insert(article_id, parsed, outlet, _seconds(when), key)
-            return StoryAssignment(key, blob)
+            return StoryDecision(key, blob)
         decision = self._decide(parsed, outlet, _seconds(when), article_id)
         for alias in decision.merged:
             self._merge(alias, decision.story_key)
         self._insert(article_id, parsed, outlet, _seconds(when), decision.story_key)
-        return StoryAssignment(decision.story_key, blob, decision.merged, decision.follows)
+        return StoryDecision(decision.story_key, blob, decision.merged, decision.follows)
 
     def restore(
         self, article_id: str, terms: bytes, outlet: str, when: datetime, story_key: str, *, row: int | None = None
