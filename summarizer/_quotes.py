@@ -1264,8 +1264,11 @@ _DEPENDENT_OPENERS = frozenset(
 
 
 def ngrams(text: str, n: int = REPEAT_NGRAM) -> set[tuple[str, ...]]:
-    """The lower-cased word ``n``-grams of ``text`` (for redundancy checks between parts of a brief)."""
-    words = [w.lower() for w in _WORDS_RE.findall(text)]
+    """The lower-cased word ``n``-grams of ``text`` (for redundancy checks between parts of a brief).
+
+    Curly and straight apostrophes are the same ("don’t" = "don't"): summary sentences are normalized, quotes not.
+    """
+    words = [w.lower() for w in _WORDS_RE.findall(text.replace("’", "'"))]
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 

@@ -14,7 +14,7 @@ from sumy.models.dom import ObjectDocumentModel, Paragraph
 from sumy.models.dom import Sentence as SumySentence
 
 from summarizer._languages import LanguageTools, language_tools
-from summarizer._quotes import extract_quotes, rank_quotes
+from summarizer._quotes import extract_quotes, ngrams, rank_quotes
 from summarizer._rankers import ALGORITHMS, Budget, DefaultSummarizer, StemCache, build_summarizer, jaccard
 from summarizer._text import Sentence, normalize, split_sentences, word_tokens
 from summarizer._tokenizer import OfflineTokenizer
@@ -249,12 +249,15 @@ def brief_story(
     boosted.sort(key=lambda e: (-e[0], e[1], e[2]))
 
     chosen: list[tuple[float, int, int, str, frozenset[str]]] = []
+    chosen_grams: set[tuple[str, ...]] = set()
     for entry in boosted:
         if len(chosen) >= sentences:
             break
-        if any(_same_fact(entry[4], c[4]) for c in chosen):
-            continue
+        grams = ngrams(entry[3])
+        if any(_same_fact(entry[4], c[4]) for c in chosen) or not chosen_grams.isdisjoint(grams):
+            continue  # the same fact, or the same 8 words, told twice
         chosen.append(entry)
+        chosen_grams |= grams
     chosen.sort(key=lambda e: (e[2], e[1]))  # leads first: position in its article, then outlet order
 
     key_quotes: list[Quote] = []
