@@ -220,12 +220,13 @@ class Ingestor:
         text, source = feed_text, "feed"
         title, author, published = entry.title, entry.author, entry.published
         known = self.store.article_at(link) if link else None
+        page: ExtractedPage | None = None
         if link and self.settings.poll.fetch_pages and (known is None or known.text_source == "feed"):
             page = await self._page(link)
             if page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
                 text, source = page.text, "page"
-                title = title or page.title
                 author = author or page.author
+        title = title or (page.title if page else None)  # an item without a headline: the page's own
         if not text.strip() and not title:
             raise UnusableEntry("it has neither text nor title")
         if not link and not entry.guid and not text.strip():
@@ -241,6 +242,7 @@ class Ingestor:
         article, status = self.store.upsert_article(
             feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author, published_at=published,
             text=text, text_source=source, summary=summary, eligible=eligible, now=now,
+            outlet=feed.name or (page.site_name if page else None),  # else the host (the store's default)
         )  # fmt: skip
         if status in ("new", "updated"):
             key = self.stories.add(article.id, f"{article.title}\n{article.text}", article.outlet)

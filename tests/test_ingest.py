@@ -313,3 +313,46 @@ async def test_pages_can_be_extracted_in_a_worker_process(
     assert results[0].new == 1
     article = store.get_article(server.url("/bridge"))
     assert article is not None and article.text_source == "page" and "12 million pounds" in article.text
+
+
+def site_page(headline: str, body: str, *, site_name: str | None, meta: str = "og:site_name") -> str:
+    """An article page with the site's own name in a meta tag, and no ``<title>``: the headline is the ``<h1>``."""
+    named = f"<meta property='{meta}' name='{meta}' content='{site_name}'>" if site_name else ""
+    paragraphs = "".join(f"<p>{s.strip()}.</p>" for s in body.split(". ") if s.strip())
+    return f"<html><head>{named}</head><body><article><h1>{headline}</h1>{paragraphs}</article></body></html>"
+
+
+async def test_outlet_is_the_feeds_name_else_the_sites_own_and_a_missing_headline_comes_from_the_page(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    server.route("/named/bridge", page("Rail bridge reopens", BRIDGE))
+    server.route("/named.xml", rss_feed([Item("Rail bridge reopens", server.url("/named/bridge"), guid="n1")]))
+    store.add_feed(server.url("/named.xml"), name="The Harbour Post", interval_s=900, now=NOW)
+    # A feed added without a name; its item has no headline and carries the whole text itself, so the page
+    # (a short teaser) gives only its headline and the site's own name.
+    server.route(
+        "/plain/barrier", site_page("Council approves tidal barrier", "Read the story", site_name="Coast News")
+    )
+    server.route(
+        "/plain/app", site_page("Ferry fares rise", "Read on", site_name="Ferry Times", meta="application-name")
+    )
+    server.route("/plain/bare", site_page("Rail bridge reopens again", "More", site_name=None))
+    items = [
+        Item("", server.url("/plain/barrier"), guid="p1", content=f"<p>{BARRIER}</p>"),
+        Item("Ferry fares rise", server.url("/plain/app"), guid="p2", content=f"<p>{BRIDGE} Fares rise.</p>"),
+        Item("Bridge again", server.url("/plain/bare"), guid="p3", content=f"<p>{BRIDGE} Again.</p>"),
+    ]
+    server.route("/plain.xml", rss_feed(items))
+    store.add_feed(server.url("/plain.xml"), interval_s=900, now=NOW)
+
+    await ingestor(store, client, settings).poll_round(NOW)
+    named = store.get_article(server.url("/named/bridge"))
+    barrier = store.get_article(server.url("/plain/barrier"))
+    app = store.get_article(server.url("/plain/app"))
+    bare = store.get_article(server.url("/plain/bare"))
+    assert named is not None and barrier is not None and app is not None and bare is not None
+    assert named.outlet == "The Harbour Post"  # the configured name, not the host
+    assert barrier.outlet == "Coast News" and app.outlet == "Ferry Times"  # og:site_name, application-name
+    assert bare.outlet == "127.0.0.1"  # nothing better known: the host
+    assert barrier.text_source == "feed" and "40 million pounds" in barrier.text
+    assert barrier.title == "Council approves tidal barrier"  # the item had none: the page's <h1>
