@@ -36,7 +36,7 @@ from bot.sources import (
 )
 from bot.store import Feed, Store
 from bot.stories import StoryIndex, content_hash
-from summarizer import Summary
+from summarizer import Summary, detect_language
 from summarizer import summarize as default_summarize
 
 __all__ = [
@@ -238,10 +238,11 @@ class Ingestor:
         same = known is not None and (
             known.content_hash == content_hash(text) or (known.text_source == "page" and source == "feed")
         )
-        summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2)
+        language = self.settings.feed_language(feed.url) or detect_language(f"{title or ''}\n{text}")
+        summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2, language=language)
         article, status = self.store.upsert_article(
             feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author, published_at=published,
-            text=text, text_source=source, summary=summary, eligible=eligible, now=now,
+            text=text, text_source=source, summary=summary, eligible=eligible, now=now, language=language,
             outlet=feed.name or (page.site_name if page else None),  # else the host (the store's default)
         )  # fmt: skip
         if status in ("new", "updated"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -118,7 +119,7 @@ def language_name(language: str) -> str:
 
 
 _LETTERS_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-DETECT_CHARS = 20_000
+DETECT_CHARS = 5_000
 """:func:`detect_language` reads at most this many characters."""
 MIN_DETECT_WORDS = 8
 MIN_STOP_SHARE = 0.12
@@ -147,10 +148,11 @@ def detect_language(text: str, default: str = "english", candidates: Sequence[st
     words = [w.lower().replace("’", "'") for w in _LETTERS_RE.findall(text[:DETECT_CHARS])]
     if len(words) < MIN_DETECT_WORDS:
         return language_name(default)
+    counts = Counter(words)
     best, best_score, best_share = language_name(default), 0.0, 0.0
     for name in candidates:
         stops = _detection_words(language_name(name))
-        share = sum(1 for w in words if w in stops) / len(words)
+        share = sum(n for w, n in counts.items() if w in stops) / len(words)
         score = share / math.log(max(len(stops), 2))  # long lists (English, Italian: ~600 words) match more by chance
         if score > best_score:
             best, best_score, best_share = language_tools(name).name, score, share

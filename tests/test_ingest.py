@@ -356,3 +356,47 @@ async def test_outlet_is_the_feeds_name_else_the_sites_own_and_a_missing_headlin
     assert bare.outlet == "127.0.0.1"  # nothing better known: the host
     assert barrier.text_source == "feed" and "40 million pounds" in barrier.text
     assert barrier.title == "Council approves tidal barrier"  # the item had none: the page's <h1>
+
+
+GERMAN_ARTICLE = (
+    "Die Brücke über die Lahn bleibt bis zum Sommer gesperrt. Bürgermeisterin Anna Keller kündigte am Montag eine "
+    "rasche Reparatur an, die Kosten tragen Land und Bund. "
+    "„Wir werden die Brücke bis zum Sommer wieder öffnen“, sagte Keller am Montag vor dem Rathaus. "
+    "Die Händler in der Altstadt klagen über weniger Kunden, seit die Brücke gesperrt ist. "
+    "Eine Umleitung führt über die Nordbrücke und kostet Pendler jeden Tag eine halbe Stunde."
+)
+FRENCH_ARTICLE = (
+    "Le pont sur la Loire restera fermé jusqu'à l'été. Le maire de la ville, Jean Dupont, a annoncé lundi des "
+    "travaux rapides pour un coût de deux millions d'euros. "
+    "« Nous allons reconstruire le pont avant la fin de l'été », a déclaré le maire, Jean Dupont. "
+    "Les commerçants du centre se plaignent d'une baisse de la clientèle depuis la fermeture du pont. "
+    "Une déviation passe par le pont du nord et coûte une demi-heure par jour aux habitants."
+)
+
+
+async def test_each_article_is_summarized_in_its_feeds_language_configured_or_detected(
+    server: FeedServer, store: Store, client: httpx.AsyncClient
+) -> None:
+    """A feed's configured ``language`` wins; without one the article's language is detected; quotes in it get
+    their speaker and the language is stored with the article."""
+    server.route("/de/bruecke", page("Lahnbrücke bleibt bis zum Sommer gesperrt", GERMAN_ARTICLE))
+    server.route("/fr/pont", page("Le pont sur la Loire reste fermé", FRENCH_ARTICLE))
+    server.route("/de.xml", rss_feed([Item("Lahnbrücke bleibt gesperrt", server.url("/de/bruecke"), guid="d1")]))
+    server.route("/fr.xml", rss_feed([Item("Le pont reste fermé", server.url("/fr/pont"), guid="f1")]))
+    settings = settings_from_mapping(
+        {
+            "network": {"allow_private": ["127.0.0.1"]},
+            "feeds": [{"url": server.url("/fr.xml"), "language": "fr"}],  # the German feed has no language
+        }
+    )
+    sync_config_feeds(store, settings, NOW)
+    store.add_feed(server.url("/de.xml"), interval_s=900, now=NOW)
+
+    await ingestor(store, client, settings).poll_round(NOW)
+    german = store.get_article(server.url("/de/bruecke"))
+    french = store.get_article(server.url("/fr/pont"))
+    assert german is not None and french is not None
+    assert german.language == "german" and french.language == "french"
+    assert german.summary is not None and french.summary is not None
+    assert [q["speaker"] for q in german.summary["quotes"]] == ["Anna Keller"]
+    assert [q["speaker"] for q in french.summary["quotes"]] == ["Jean Dupont"]
