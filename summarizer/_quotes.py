@@ -1209,20 +1209,22 @@ def extract_quotes(text: str, language: str = "english", *, title: str | None = 
             continue  # quoted text nobody is said to have said: a title, a slogan, a headline
         if not attributor.trusted(i, attr):
             continue  # when attribution is uncertain, show no quote
-        m = attr.mention
-        quotes.append(
-            Quote(
-                text=text[r.start : r.end],
-                start=r.start,
-                end=r.end,
-                speaker=attr.speaker,
-                cue=attr.cue,
-                speaker_start=m.start,
-                speaker_end=m.end,
-                role=attr.role,
-            )
-        )
+        quotes.append(_quote(text, r, attr.speaker, attr.role, attr.cue, (attr.mention.start, attr.mention.end)))
     return tuple(quotes)
+
+
+def _quote(text: str, r: _Raw, speaker: str | None, role: str | None, cue: str, mention: tuple[int, int]) -> Quote:
+    """The :class:`Quote` of the quoted segment ``r``, said by ``speaker`` (mentioned at ``mention``)."""
+    return Quote(
+        text=text[r.start : r.end],
+        start=r.start,
+        end=r.end,
+        speaker=speaker,
+        cue=cue,
+        speaker_start=mention[0],
+        speaker_end=mention[1],
+        role=role,
+    )
 
 
 def _foreign_quotes(text: str, raws: list[_Raw], language: str) -> tuple[Quote, ...]:
@@ -1244,18 +1246,7 @@ def _foreign_quotes(text: str, raws: list[_Raw], language: str) -> tuple[Quote, 
         attr = attributor.attribute(r.mark_start, r.mark_end, bounds, ends_sentence)
         if attr is None:
             continue  # quoted text nobody is said to have said
-        quotes.append(
-            Quote(
-                text=inner,
-                start=r.start,
-                end=r.end,
-                speaker=attr.speaker,
-                cue=attr.cue,
-                speaker_start=attr.start,
-                speaker_end=attr.end,
-                role=attr.role,
-            )
-        )
+        quotes.append(_quote(text, r, attr.speaker, attr.role, attr.cue, (attr.start, attr.end)))
     return tuple(quotes)
 
 
