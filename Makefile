@@ -35,6 +35,7 @@ check-shared:
 eval: check-shared venv
 	$(BIN)/python -m summarizer.eval rouge $(SHARED)/eval/summaries/*.jsonl
 	$(BIN)/python -m summarizer.eval quotes $(SHARED)/eval/quotes/polnear-dev.jsonl
+	$(BIN)/python -m summarizer.eval reader $(SHARED)/eval/summaries/*.jsonl $(SHARED)/eval/quotes/polnear-dev.jsonl
 	$(BIN)/python -m bot.stories.eval $(SHARED)/eval/stories/allsides-dev.jsonl $(SHARED)/eval/stories/basil-dev.jsonl
 
 bench: venv

@@ -12,9 +12,12 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.request import url2pathname
+
+from summarizer import language_name
 
 __all__ = [
     "CONFIG_ENV",
@@ -147,6 +150,8 @@ class FeedConfig:
     name: str | None = None
     interval: float | None = None
     tags: tuple[str, ...] = ()
+    language: str | None = None
+    """The feed's language (a name sumy supports, e.g. "german"); ``None``: detected per article."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,14 @@ class Settings:
         """Where relative paths in the config are taken from: the config file's folder, else the cwd."""
         return self.path.parent if self.path is not None else Path.cwd()
 
+    @cached_property
+    def _feed_languages(self) -> dict[str, str]:
+        return {feed.url: feed.language for feed in self.feeds if feed.language}
+
+    def feed_language(self, url: str) -> str | None:
+        """The ``language`` the config gives the feed at ``url`` (``None``: not configured, or no language)."""
+        return self._feed_languages.get(url)
+
     def secret(self, name: str) -> str | None:
         """A secret from the environment (never from the file); empty counts as unset."""
         return os.environ.get(name) or None
@@ -219,7 +232,7 @@ _SECTIONS: dict[str, set[str] | None] = {
                 "per_host", "global_limit"},
     "poll": {"interval", "backfill", "disable_after", "max_backoff", "fetch_pages", "page_timeout", "feed_timeout",
              "page_budget", "respect_robots"},
-    "feeds": {"url", "name", "interval", "tags"},
+    "feeds": {"url", "name", "interval", "tags", "language"},
     "topics": None,
     "subscriptions": None,
     "slack": {"mode", "managers", "in_channel", "api_url"},
@@ -323,6 +336,18 @@ def _check_allow_private(reader: _Reader, entries: tuple[str, ...]) -> None:
                 reader.fail(f"allow_private[{i}]", f"expected a host name, IP address or CIDR, got {entry!r}")
 
 
+def _language(reader: _Reader) -> str | None:
+    """A feed's ``language``: one the summarizer supports (a name or a code: "german", "de"), as its name."""
+    value: str | None = reader.get("language", str, None)
+    if value is None:
+        return None
+    try:
+        return language_name(value)
+    except ValueError as exc:
+        reader.fail("language", str(exc))
+        raise  # pragma: no cover - fail() raises
+
+
 def _check_url(reader: _Reader, key: str, url: str) -> None:
     if not re.match(r"^(?:https?|file)://\S+$", url):
         reader.fail(key, f"expected an http(s):// or file:// URL, got {url!r}")
@@ -411,7 +436,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
             r.fail("url", f"duplicate feed {url!r}")
         seen.add(url)
         feeds.append(FeedConfig(url=url, name=r.get("name", str, None), interval=r.duration("interval", None),
-                                tags=r.strings("tags")))  # fmt: skip
+                                tags=r.strings("tags"), language=_language(r)))  # fmt: skip
 
     topics_r = _Reader(where, data.get("topics", {}), "topics.", None)
     topics: dict[str, str] = {}

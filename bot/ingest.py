@@ -40,7 +40,7 @@ from bot.sources import (
 )
 from bot.store import Article, Feed, Store, StoredSignature, StoreUnavailable, StoryAssignment
 from bot.stories import StoryIndex, content_hash, story_time
-from summarizer import Summary
+from summarizer import Summary, detect_language
 from summarizer import summarize as default_summarize
 
 __all__ = [
@@ -357,16 +357,19 @@ class Ingestor:
         title, author, published = entry.title, entry.author, entry.published
         known = self.store.article_at(link) if link else None
         failure: _PageFailure | None = None
+        page: ExtractedPage | None = None
         if link and follow and self.settings.poll.fetch_pages and _page_wanted(known, now):
-            page = await self._page(link, now, pages)
-            if isinstance(page, _PageFailure):
-                failure = page
-            elif page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
+            got = await self._page(link, now, pages)
+            if isinstance(got, _PageFailure):
+                failure = got
+            else:
+                page = got
+            if page is not None and len(page.text) >= max(MIN_PAGE_CHARS, len(feed_text)):
                 text, source = page.text, "page"
-                title = title or page.title
                 author = author or page.author
             elif page is not None:
                 failure = _PageFailure(f"too little text ({len(page.text)} characters)", retry=False, noted=False)
+        title = title or (page.title if page else None)  # an item without a headline: the page's own
         if not text.strip() and not title:
             raise UnusableEntry("it has neither text nor title")
         if not link and not entry.guid and not text.strip():
@@ -378,12 +381,14 @@ class Ingestor:
         same = known is not None and (
             known.content_hash == content_hash(text) or (known.text_source == "page" and source == "feed")
         )
-        summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2)
+        language = self.settings.feed_language(feed.url) or detect_language(f"{title or ''}\n{text}")
+        summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2, language=language)
         assignment = IndexedAssignment(self.stories, self.store)
         try:  # the article and its story are stored in one transaction, the story decided under the story lock
             article, status = self.store.upsert_article(
                 feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author,
                 published_at=published, text=text, text_source=source, summary=summary, eligible=eligible, now=now,
+                language=language, outlet=feed.name or (page.site_name if page else None),  # else the host
                 assign_story=assignment,
             )  # fmt: skip
         except BaseException:

@@ -3,7 +3,7 @@
 A pure library: no network, disk or clock, and nothing imported from ``bot``.
 """
 
-from summarizer._languages import LANGUAGES
+from summarizer._languages import LANGUAGES, detect_language, language_name
 from summarizer._quotes import extract_quotes
 from summarizer._rankers import DefaultSummarizer
 from summarizer._summarize import ALGORITHMS, brief_story, summarize
@@ -21,6 +21,8 @@ __all__ = [
     "StoryBrief",
     "Summary",
     "brief_story",
+    "detect_language",
     "extract_quotes",
+    "language_name",
     "summarize",
 ]

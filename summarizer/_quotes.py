@@ -26,6 +26,8 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from summarizer._cues import CUE_LANGUAGES, ForeignAttributor
+from summarizer._languages import language_tools
 from summarizer._names import (
     PRONOUNS,
     ROLE_WORDS,
@@ -153,7 +155,7 @@ _DOUBLE = frozenset({'"', "“", "”", "„", "«", "»", "``", "''"})
 _CLOSE_PUNCT = frozenset(".,;:!?)]}—–-…")
 _OPEN_PUNCT = frozenset("([{—–-/:;,…")
 _ELISIONS = re.compile(r"(?:\d0s|em\b|n\b|til\b|cause\b|twas\b|tis\b)", re.IGNORECASE)
-_SENT_END_RE = re.compile(r"[.!?…]+[\"”’'»)\]]*(?=\s)")
+_SENT_END_RE = re.compile(r"[.!?…]+[\"”’'»“«)\]]*(?=\s)")
 _WORD_RE = re.compile(r"\w+(?:[’'.\-&]\w+)*\.?|[^\w\s]")
 _PARA_RE = re.compile(r"[^\n]+")
 _WORDS_RE = re.compile(r"\w+(?:[’']\w+)*")
@@ -1172,8 +1174,9 @@ def extract_quotes(text: str, language: str = "english", *, title: str | None = 
     :data:`MIN_QUOTE_WORDS` words ("barbaric", "special military operation") is a borrowed phrase,
     not a statement, and is returned only when it is an attributed part of a split quote
     (``"No," she said, "we will ..."``).
-    For languages other than English, quotes are found by their marks (including « » „ “) but not
-    attributed.
+    German, French and Spanish quotes (marks „...“, »...«, « ... », «...», “...”) are attributed with those
+    languages' cue verbs and "according to" words (:mod:`summarizer._cues`); in the other languages quotes
+    are found by their marks but not attributed.
 
     When the attribution is uncertain the quote is left out (a wrong speaker is worse than none):
     a speaker found with no verb of saying, or carried over from an earlier paragraph, a "name" that
@@ -1184,6 +1187,12 @@ def extract_quotes(text: str, language: str = "english", *, title: str | None = 
     if not raws:
         return ()
     english = language.lower() in {"english", "en"}
+    try:
+        canonical = language_tools(language).name
+    except ValueError:
+        canonical = language
+    if canonical in CUE_LANGUAGES:
+        return _foreign_quotes(text, raws, canonical)
     if not english:
         return tuple(
             Quote(text=text[r.start : r.end], start=r.start, end=r.end)
@@ -1200,24 +1209,49 @@ def extract_quotes(text: str, language: str = "english", *, title: str | None = 
             continue  # quoted text nobody is said to have said: a title, a slogan, a headline
         if not attributor.trusted(i, attr):
             continue  # when attribution is uncertain, show no quote
-        m = attr.mention
-        quotes.append(
-            Quote(
-                text=text[r.start : r.end],
-                start=r.start,
-                end=r.end,
-                speaker=attr.speaker,
-                cue=attr.cue,
-                speaker_start=m.start,
-                speaker_end=m.end,
-                role=attr.role,
-            )
-        )
+        quotes.append(_quote(text, r, attr.speaker, attr.role, attr.cue, (attr.mention.start, attr.mention.end)))
     return tuple(quotes)
 
 
-def _is_statement(text: str) -> bool:
-    """A full statement rather than a scare-quoted word or phrase."""
+def _quote(text: str, r: _Raw, speaker: str | None, role: str | None, cue: str, mention: tuple[int, int]) -> Quote:
+    """The :class:`Quote` of the quoted segment ``r``, said by ``speaker`` (mentioned at ``mention``)."""
+    return Quote(
+        text=text[r.start : r.end],
+        start=r.start,
+        end=r.end,
+        speaker=speaker,
+        cue=cue,
+        speaker_start=mention[0],
+        speaker_end=mention[1],
+        role=role,
+    )
+
+
+def _foreign_quotes(text: str, raws: list[_Raw], language: str) -> tuple[Quote, ...]:
+    """The quotes of a German, French or Spanish text that someone is said to have said (see ``_cues``)."""
+    sents = _Sentences(text)
+    paras = [(m.start(), m.end()) for m in _PARA_RE.finditer(text)]
+    spans = [(r.mark_start, r.mark_end) for r in raws]
+    attributor = ForeignAttributor(text, language, spans, _headline_end(text, paras))
+    quotes: list[Quote] = []
+    for i, r in enumerate(raws):
+        inner = text[r.start : r.end]
+        if _word_count(inner[:200]) < MIN_QUOTE_WORDS:
+            continue  # scare quotes
+        ps, pe = paras[r.para]
+        floor = max(ps, raws[i - 1].mark_end) if i > 0 and raws[i - 1].para == r.para else ps
+        ceil = min(pe, raws[i + 1].mark_start) if i + 1 < len(raws) and raws[i + 1].para == r.para else pe
+        bounds = (sents.start_of(r.mark_start, floor), sents.end_after(r.mark_end, ceil))
+        ends_sentence = inner.rstrip().endswith((".", "!", "?", "…"))
+        attr = attributor.attribute(r.mark_start, r.mark_end, bounds, ends_sentence)
+        if attr is None:
+            continue  # quoted text nobody is said to have said
+        quotes.append(_quote(text, r, attr.speaker, attr.role, attr.cue, (attr.start, attr.end)))
+    return tuple(quotes)
+
+
+def _is_statement(text: str, english: bool = True) -> bool:
+    """A full statement rather than a scare-quoted word or phrase (verb-like words are checked in English)."""
     words = [w.lower() for w in _WORDS_RE.findall(text)]
     if len(words) < _KEY_MIN_WORDS:
         return False
@@ -1226,7 +1260,7 @@ def _is_statement(text: str) -> bool:
     caps = sum(1 for w in _WORDS_RE.findall(text) if w[:1].isupper())
     if caps >= len(words) - 1:
         return False  # a title: "Make America Great Again Now"
-    return any(w in _VERBISH or w.endswith(("ed", "ing", "n't")) for w in words)
+    return not english or any(w in _VERBISH or w.endswith(("ed", "ing", "n't")) for w in words)
 
 
 def _merge_parts(quotes: Sequence[Quote], text: str) -> list[Quote]:
@@ -1257,24 +1291,39 @@ KEY_MAX_WORDS = 40
 REPEAT_NGRAM = 8
 """Two parts of a brief that share a run of this many words repeat each other."""
 
-_DEPENDENT_OPENERS = frozenset(
-    {"and", "but", "or", "so", "because", "which", "that", "that's", "also", "yet"}
-)
-"""First words of a quote that lean on what came before ("And ...", "That's why ...", "That would ...")."""
+_DEPENDENT_OPENERS: dict[str, frozenset[str]] = {
+    "english": frozenset({"and", "but", "or", "so", "because", "which", "that", "that's", "also", "yet"}),
+    "german": frozenset({"und", "aber", "oder", "denn", "doch", "dass", "weil", "deshalb", "darum"}),
+    "french": frozenset({"et", "mais", "ou", "donc", "car", "que", "parce"}),
+    "spanish": frozenset({"y", "pero", "o", "pues", "que", "porque", "sino"}),
+}
+"""First words of a quote that lean on what came before ("And ...", "That's why ...", "Aber ...", "Mais ...")."""
 
 
 def ngrams(text: str, n: int = REPEAT_NGRAM) -> set[tuple[str, ...]]:
-    """The lower-cased word ``n``-grams of ``text`` (for redundancy checks between parts of a brief)."""
-    words = [w.lower() for w in _WORDS_RE.findall(text)]
+    """The lower-cased word ``n``-grams of ``text`` (for redundancy checks between parts of a brief).
+
+    Curly and straight apostrophes are the same ("don’t" = "don't"): summary sentences are normalized, quotes not.
+    """
+    words = [w.lower() for w in _WORDS_RE.findall(text.replace("’", "'"))]
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def stands_alone(quote: str) -> bool:
-    """Whether a quote reads on its own: starts with a capital and not with a word pointing back."""
+def _words_in(quote: str, part: str) -> bool:
+    """Whether every word of ``quote``, in order, is a run of words of ``part`` (case and apostrophes ignored)."""
+    words = [w.lower() for w in _WORDS_RE.findall(quote.replace("’", "'"))]
+    within = [w.lower() for w in _WORDS_RE.findall(part.replace("’", "'"))]
+    return bool(words) and f" {' '.join(words)} " in f" {' '.join(within)} "
+
+
+def stands_alone(quote: str, language: str = "english") -> bool:
+    """Whether a quote reads on its own: starts with a capital and not with a word pointing back (in English,
+    German, French or Spanish: "And", "Aber", "Mais", "Pero" ...)."""
     words = _WORDS_RE.findall(quote)
     if not words or not words[0][:1].isupper():
         return False
-    return words[0].lower().replace("’", "'") not in _DEPENDENT_OPENERS
+    openers = _DEPENDENT_OPENERS.get(language, frozenset()) | _DEPENDENT_OPENERS["english"]
+    return words[0].lower().replace("’", "'") not in openers
 
 
 def _trim(q: Quote, text: str) -> Quote | None:
@@ -1299,11 +1348,12 @@ def rank_quotes(
     story_words: Collection[str] | None = None,
     limit: int | None = None,
     shown: Sequence[str] = (),
+    language: str = "english",
 ) -> tuple[Quote, ...]:
     """The key quotes for display, most important first, with ``score`` set.
 
     Only quotes attributed to a resolved name are kept, and only full statements (at least
-    five words with verb-like content) that stand alone (a capital first letter, not opening with a word
+    five words; in English with verb-like content) that stand alone (a capital first letter, not opening with a word
     that points back: "And ...", "That's why ..."): scare-quoted words and phrases never make it. Parts
     of a split quote are joined (``text`` = the parts joined by a space, ``start``/``end`` from the first
     to the last quoted character); a quote over :data:`KEY_MAX_WORDS` words is cut at a sentence end.
@@ -1314,16 +1364,20 @@ def rank_quotes(
     quotes are kept once.
     """
     named = [q for q in quotes if q.speaker and q.speaker.lower() not in PRONOUNS]
+    language = language.lower()
+    english = language in {"english", "en"}
     seen_grams: set[tuple[str, ...]] = set()
     for part in shown:
         seen_grams |= ngrams(part)
     merged = []
     for whole in _merge_parts(named, text):
         q = _trim(whole, text)
-        if q is None or not _is_statement(q.text) or not stands_alone(q.text):
+        if q is None or not _is_statement(q.text, english) or not stands_alone(q.text, language):
             continue
         if seen_grams and not seen_grams.isdisjoint(ngrams(q.text)):
             continue
+        if any(_words_in(q.text, part) for part in shown):
+            continue  # a quote shorter than 8 words, said word for word in the summary
         merged.append(q)
     if not merged:
         return ()

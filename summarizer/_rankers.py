@@ -28,6 +28,7 @@ from sumy.summarizers.sum_basic import SumBasicSummarizer
 from sumy.summarizers.text_rank import TextRankSummarizer
 
 from summarizer._languages import LanguageTools
+from summarizer._quotes import ngrams
 
 __all__ = [
     "ALGORITHMS",
@@ -72,6 +73,9 @@ class StemCache:
 class Budget:
     """A sumy "items count": picks sentences best-first within a budget, skipping near-duplicates.
 
+    A near-duplicate shares ``duplicate_threshold`` of its content stems (Jaccard) with a sentence already
+    chosen, or repeats a run of :data:`~summarizer._quotes.REPEAT_NGRAM` (8) of its words.
+
     sumy's summarizers call ``count(infos)`` with the sentences sorted by rating, best first.
     """
 
@@ -93,6 +97,7 @@ class Budget:
     def __call__(self, infos: Sequence[Any]) -> list[Any]:
         chosen: list[Any] = []
         chosen_stems: list[frozenset[str]] = []
+        chosen_grams: set[tuple[str, ...]] = set()
         words = chars = 0
         for info in infos:
             if self._sentences is not None and len(chosen) >= self._sentences:
@@ -102,6 +107,9 @@ class Budget:
             if any(jaccard(stems, other) >= self._threshold for other in chosen_stems):
                 continue
             text = str(sentence)
+            grams = ngrams(text)
+            if not chosen_grams.isdisjoint(grams):
+                continue  # two sentences of a brief never repeat each other's words
             n_words = len(sentence.words)
             if chosen and self._max_words is not None and words + n_words > self._max_words:
                 continue
@@ -109,6 +117,7 @@ class Budget:
                 continue
             chosen.append(info)
             chosen_stems.append(stems)
+            chosen_grams |= grams
             words += n_words
             chars += len(text) + 1
         return chosen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections import Counter
@@ -14,7 +15,7 @@ from sumy.models.dom import ObjectDocumentModel, Paragraph
 from sumy.models.dom import Sentence as SumySentence
 
 from summarizer._languages import LanguageTools, language_tools
-from summarizer._quotes import extract_quotes, rank_quotes
+from summarizer._quotes import extract_quotes, ngrams, rank_quotes
 from summarizer._rankers import ALGORITHMS, Budget, DefaultSummarizer, StemCache, build_summarizer, jaccard
 from summarizer._text import Sentence, normalize, split_sentences, word_tokens
 from summarizer._tokenizer import OfflineTokenizer
@@ -43,6 +44,15 @@ class _Analysis:
     tools: LanguageTools
 
 
+_QUOTED = re.compile(r'"\s*([^"]*?)\s*"')
+
+
+def _french_marks(sentence: str) -> str:
+    """``" Nous verrons "`` (normalized guillemets with their spaces) as ``"Nous verrons"``: the marks are
+    paired in order (a sentence with an odd number of them is never shown)."""
+    return _QUOTED.sub(r'"\1"', sentence) if '" ' in sentence or ' "' in sentence else sentence
+
+
 def _check_count(name: str, value: Any, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -57,6 +67,8 @@ def _analyze(text: str, title: str | None, tools: LanguageTools, limit: int | No
         raise ValueError(f"title must be a string or None, got {type(title).__name__}")
     tokenizer = OfflineTokenizer(tools.name)
     all_sentences = split_sentences(normalize(text).text)
+    if tools.name == "french":  # « guillemets » are set off by spaces: "« Nous »" reads "Nous" once normalized
+        all_sentences = [dataclasses.replace(s, text=_french_marks(s.text)) for s in all_sentences]
     candidates = [
         s
         for s in all_sentences
@@ -171,7 +183,7 @@ def summarize(
             story_words.update(w.lower() for w in word_tokens(title))
         shown = (title, *picked) if title else picked
         found = extract_quotes(text, tools.name, title=title)
-        key_quotes = rank_quotes(found, text, story_words, limit=quotes, shown=shown)
+        key_quotes = rank_quotes(found, text, story_words, limit=quotes, shown=shown, language=tools.name)
     return Summary(sentences=picked, quotes=key_quotes, algorithm=algorithm, language=tools.name)
 
 
@@ -249,12 +261,15 @@ def brief_story(
     boosted.sort(key=lambda e: (-e[0], e[1], e[2]))
 
     chosen: list[tuple[float, int, int, str, frozenset[str]]] = []
+    chosen_grams: set[tuple[str, ...]] = set()
     for entry in boosted:
         if len(chosen) >= sentences:
             break
-        if any(_same_fact(entry[4], c[4]) for c in chosen):
-            continue
+        grams = ngrams(entry[3])
+        if any(_same_fact(entry[4], c[4]) for c in chosen) or not chosen_grams.isdisjoint(grams):
+            continue  # the same fact, or the same 8 words, told twice
         chosen.append(entry)
+        chosen_grams |= grams
     chosen.sort(key=lambda e: (e[2], e[1]))  # leads first: position in its article, then outlet order
 
     key_quotes: list[Quote] = []
@@ -265,7 +280,7 @@ def brief_story(
         shown = tuple(c[3] for c in chosen) + tuple(a.title for a in items[:1] if a.title)
         for art in items:
             found = extract_quotes(art.text, tools.name, title=art.title)
-            ranked.extend(rank_quotes(found, art.text, story_words, shown=shown))
+            ranked.extend(rank_quotes(found, art.text, story_words, shown=shown, language=tools.name))
         ranked.sort(key=lambda q: -q.score)
         seen: list[frozenset[str]] = []
         for q in ranked:

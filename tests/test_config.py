@@ -74,6 +74,8 @@ ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
         ("[[feeds]]\nname = 'x'\n", "feeds[0].url: missing"),
         ("[[feeds]]\nurl = 'ftp://x/y'\n", "feeds[0].url: expected an http(s):// or file:// URL"),
         ("[[feeds]]\nurl = 'https://a/b'\n[[feeds]]\nurl = 'https://a/b'\n", "feeds[1].url: duplicate feed"),
+        ("[[feeds]]\nurl = 'https://a/b'\nlanguage = 'klingon'\n", "feeds[0].language: unsupported language 'klingon'"),
+        ("[[feeds]]\nurl = 'https://a/b'\nlanguage = 3\n", "feeds[0].language: expected a string"),
         ("[topics]\nukraine = ''\n", "topics.ukraine: a topic needs a query"),
         ("[unknown]\nx = 1\n", "unknown: unknown section"),
         ("store = 3\n", "store: expected a table"),
@@ -193,3 +195,16 @@ def test_the_example_config_documents_a_valid_http_listen(tmp_path: Path) -> Non
     block = "\n".join(line.removeprefix("# ") for line in lines[start:] if line.startswith("# "))
     s = load_settings(write(tmp_path, block + "\n"))
     assert s.http_listen == "127.0.0.1:8080"
+
+
+def test_feed_language_is_a_supported_name_or_code(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[[feeds]]\nurl = 'https://a.example/rss'\nlanguage = 'de'\n"
+        "[[feeds]]\nurl = 'https://b.example/rss'\nlanguage = 'French'\n"
+        "[[feeds]]\nurl = 'https://c.example/rss'\n",
+    )
+    settings = load_settings(path)
+    assert [feed.language for feed in settings.feeds] == ["german", "french", None]
+    assert settings.feed_language("https://a.example/rss") == "german"
+    assert settings.feed_language("https://c.example/rss") is None  # detected per article

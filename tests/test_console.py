@@ -54,7 +54,10 @@ def test_render_briefing_shows_headline_sentences_quote_and_sources() -> None:
     assert "• The coastal railway reopens on Saturday." in out
     assert "• Crews removed 40,000 tonnes of rock." in out
     assert "“We have rebuilt this line to be safer” — Maren Holt" in out
-    assert "Sources: harbour-gazette (2025-03-04 10:00 UTC), valley-courier" in out
+    assert (
+        "Sources: harbour-gazette <https://gazette.example/rail> (2025-03-04 10:00 UTC), "
+        "valley-courier <https://courier.example/rail>"
+    ) in out  # each article's link is printed, not only attached (terminals may hide hyperlinks)
     assert "first seen 2025-03-04 09:00 UTC" in out
     assert "…and 2 more stories." in out
 
@@ -152,7 +155,9 @@ def test_newsbrief_run_on_the_demo_config(
     assert "Briefing: rail (topic) — 1 story" in out
     assert "Kestrel Bay rail line to reopen after landslide repairs" in out or "Trains return to Kestrel Bay" in out
     assert "Maren Holt" in out
-    assert "Sources: " in out and "harbour-gazette" in out and "valley-courier" in out  # one story, two outlets
+    # one story, two outlets: the names the config gives the feeds (not folder slugs), each with its link
+    assert "Sources: " in out and "The Harbour Gazette <file:///" in out and "The Valley Courier <file:///" in out
+    assert "harbour-gazette <" not in out and "valley-courier <" not in out
     assert "Briefing: buses (topic) — 1 story" in out
     typed = out.split("newsbrief> /brief rail", 1)[1]
     assert "Briefing: rail (topic)" in typed

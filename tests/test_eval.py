@@ -322,3 +322,81 @@ def test_caching_tokenizer_scores_like_rouge_score() -> None:
     for prediction in ("Runners ran quickly; officials announce closure.", "", "the the the", reference):
         assert scorer().score(reference, prediction) == plain.score(reference, prediction)
         assert scorer().score(reference, prediction) == plain.score(reference, prediction)  # cached path
+
+
+# --- reader checks ---------------------------------------------------------------------------------------
+
+
+def test_reader_checks_count_each_defect() -> None:
+    from summarizer.eval._reader import ReaderCounts
+
+    counts = ReaderCounts()
+    fine = Quote(text="We will rebuild the harbour wall before the winter storms", start=0, end=1, speaker="Ann Lee")
+    counts.add("Harbour wall to be rebuilt", ["The council approved the plan.", "Work starts in May."], fine)
+    # sentence 2 repeats eight words of sentence 1; the quote opens with "And" and has one speaker word
+    counts.add(
+        None,
+        [
+            "The council approved the plan to rebuild the harbour wall on Monday morning.",
+            "Crews began to rebuild the harbour wall on Monday morning in the rain.",
+        ],
+        Quote(text="And that is why we acted quickly on the wall", start=0, end=1, speaker="Lee"),
+    )
+    counts.add("Storm", ['He called it "a disgrace.', "- Now, the wall is gone."], None)  # unbalanced, bullet
+    counts.add("Storm", ["The wall fell."], Quote(text="the wall fell down in the night", start=0, end=1, role="aide"))
+    m = counts.metrics()
+    assert m["docs"] == 4
+    assert m["repeated"] == 0.25 and m["unbalanced"] == 0.25 and m["bullets"] == 0.25
+    assert m["quoted"] == 0.75 and m["fragments"] == pytest.approx(2 / 3)
+    assert m["quote_words_max"] == 10 and m["quote_words_mean"] == pytest.approx(27 / 3)
+    assert m["speakers"] == pytest.approx({"full": 1 / 3, "surname": 1 / 3, "role": 1 / 3, "none": 0.0})
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ('He said "yes" and "no".', True),
+        ('He said "yes and left.', False),
+        ("„Wir schaffen das“, sagte sie.", True),
+        ("« Nous verrons », a déclaré le maire.", True),
+        ("``We won,'' he said.", True),
+        ("''This isn't reform,'' said Smith.", True),
+        ("``We won, he said.", False),
+        ("It's the parents' house.", True),
+    ],
+)
+def test_reader_balanced_marks(text: str, ok: bool) -> None:
+    from summarizer.eval._reader import balanced
+
+    assert balanced(text) is ok
+
+
+def test_repeats_fold_apostrophes() -> None:
+    from summarizer.eval._reader import repeats
+
+    assert repeats(["We don’t want a wall that falls down again", "we don't want a wall that falls down again."])
+    assert not repeats(["We want a wall that stands", "We want a wall that stands."])  # under eight words
+
+
+def test_reader_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    summaries = _write_jsonl(tmp_path / "tiny-set.jsonl", SUMMARY_ROWS)
+    text = (
+        "The harbour wall at Kestrel Bay collapsed in Sunday's storm, flooding twelve shops.\n\n"
+        "The council will spend two million pounds on repairs, it said on Monday.\n\n"
+        "Engineers expect the work to take about four months.\n\n"
+        'Mayor Ann Lee said: "We will rebuild the harbour wall before the winter storms arrive."'
+    )
+    quotes = _write_jsonl(tmp_path / "quotes-tiny.jsonl", [{"id": "q", "text": text, "attributions": []}])
+    assert main(["reader", str(summaries), str(quotes), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)["datasets"]
+    assert set(data) == {"tiny-set", "quotes-tiny"}
+    keys = {"docs", "repeated", "unbalanced", "bullets", "quoted", "fragments", "quote_words_mean",
+            "quote_words_max", "speakers"}  # fmt: skip
+    assert all(set(entry) == keys for entry in data.values())
+    assert data["tiny-set"]["docs"] == 2 and data["tiny-set"]["repeated"] == 0.0
+    assert data["quotes-tiny"]["quoted"] == 1.0 and data["quotes-tiny"]["speakers"]["full"] == 1.0
+    assert main(["reader", str(summaries)]) == 0
+    out = capsys.readouterr().out
+    assert "reader checks" in out and "tiny-set" in out and "repeated" in out
+    assert main(["reader", str(tmp_path / "absent.jsonl")]) == 2
+    assert "absent.jsonl" in capsys.readouterr().err

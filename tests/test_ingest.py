@@ -508,3 +508,90 @@ async def test_failing_pages_never_disable_their_feed_and_are_given_up_after_a_f
     assert [a.page_error for a in articles][:2] == ["http: HTTP 503 Service Unavailable", "http: HTTP 404 Not Found"]
     assert (articles[2].page_error or "").startswith("connect: ")
     assert (articles[3].page_error or "").startswith("too little text (")
+
+
+def site_page(headline: str, body: str, *, site_name: str | None, meta: str = "og:site_name") -> str:
+    """An article page with the site's own name in a meta tag, and no ``<title>``: the headline is the ``<h1>``."""
+    named = f"<meta property='{meta}' name='{meta}' content='{site_name}'>" if site_name else ""
+    paragraphs = "".join(f"<p>{s.strip()}.</p>" for s in body.split(". ") if s.strip())
+    return f"<html><head>{named}</head><body><article><h1>{headline}</h1>{paragraphs}</article></body></html>"
+
+
+async def test_outlet_is_the_feeds_name_else_the_sites_own_and_a_missing_headline_comes_from_the_page(
+    server: FeedServer, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    server.route("/named/bridge", page("Rail bridge reopens", BRIDGE))
+    server.route("/named.xml", rss_feed([Item("Rail bridge reopens", server.url("/named/bridge"), guid="n1")]))
+    store.add_feed(server.url("/named.xml"), name="The Harbour Post", interval_s=900, now=NOW)
+    # A feed added without a name; its item has no headline and carries the whole text itself, so the page
+    # (a short teaser) gives only its headline and the site's own name.
+    server.route(
+        "/plain/barrier", site_page("Council approves tidal barrier", "Read the story", site_name="Coast News")
+    )
+    server.route(
+        "/plain/app", site_page("Ferry fares rise", "Read on", site_name="Ferry Times", meta="application-name")
+    )
+    server.route("/plain/bare", site_page("Rail bridge reopens again", "More", site_name=None))
+    items = [
+        Item("", server.url("/plain/barrier"), guid="p1", content=f"<p>{BARRIER}</p>"),
+        Item("Ferry fares rise", server.url("/plain/app"), guid="p2", content=f"<p>{BRIDGE} Fares rise.</p>"),
+        Item("Bridge again", server.url("/plain/bare"), guid="p3", content=f"<p>{BRIDGE} Again.</p>"),
+    ]
+    server.route("/plain.xml", rss_feed(items))
+    store.add_feed(server.url("/plain.xml"), interval_s=900, now=NOW)
+
+    await ingestor(store, client, settings).poll_round(NOW)
+    named = store.get_article(server.url("/named/bridge"))
+    barrier = store.get_article(server.url("/plain/barrier"))
+    app = store.get_article(server.url("/plain/app"))
+    bare = store.get_article(server.url("/plain/bare"))
+    assert named is not None and barrier is not None and app is not None and bare is not None
+    assert named.outlet == "The Harbour Post"  # the configured name, not the host
+    assert barrier.outlet == "Coast News" and app.outlet == "Ferry Times"  # og:site_name, application-name
+    assert bare.outlet == "127.0.0.1"  # nothing better known: the host
+    assert barrier.text_source == "feed" and "40 million pounds" in barrier.text
+    assert barrier.title == "Council approves tidal barrier"  # the item had none: the page's <h1>
+
+
+GERMAN_ARTICLE = (
+    "Die Brücke über die Lahn bleibt bis zum Sommer gesperrt. Bürgermeisterin Anna Keller kündigte am Montag eine "
+    "rasche Reparatur an, die Kosten tragen Land und Bund. "
+    "„Wir werden die Brücke bis zum Sommer wieder öffnen“, sagte Keller am Montag vor dem Rathaus. "
+    "Die Händler in der Altstadt klagen über weniger Kunden, seit die Brücke gesperrt ist. "
+    "Eine Umleitung führt über die Nordbrücke und kostet Pendler jeden Tag eine halbe Stunde."
+)
+FRENCH_ARTICLE = (
+    "Le pont sur la Loire restera fermé jusqu'à l'été. Le maire de la ville, Jean Dupont, a annoncé lundi des "
+    "travaux rapides pour un coût de deux millions d'euros. "
+    "« Nous allons reconstruire le pont avant la fin de l'été », a déclaré le maire, Jean Dupont. "
+    "Les commerçants du centre se plaignent d'une baisse de la clientèle depuis la fermeture du pont. "
+    "Une déviation passe par le pont du nord et coûte une demi-heure par jour aux habitants."
+)
+
+
+async def test_each_article_is_summarized_in_its_feeds_language_configured_or_detected(
+    server: FeedServer, store: Store, client: httpx.AsyncClient
+) -> None:
+    """A feed's configured ``language`` wins; without one the article's language is detected; quotes in it get
+    their speaker and the language is stored with the article."""
+    server.route("/de/bruecke", page("Lahnbrücke bleibt bis zum Sommer gesperrt", GERMAN_ARTICLE))
+    server.route("/fr/pont", page("Le pont sur la Loire reste fermé", FRENCH_ARTICLE))
+    server.route("/de.xml", rss_feed([Item("Lahnbrücke bleibt gesperrt", server.url("/de/bruecke"), guid="d1")]))
+    server.route("/fr.xml", rss_feed([Item("Le pont reste fermé", server.url("/fr/pont"), guid="f1")]))
+    settings = settings_from_mapping(
+        {
+            "network": {"allow_private": ["127.0.0.1"]},
+            "feeds": [{"url": server.url("/fr.xml"), "language": "fr"}],  # the German feed has no language
+        }
+    )
+    sync_config_feeds(store, settings, NOW)
+    store.add_feed(server.url("/de.xml"), interval_s=900, now=NOW)
+
+    await ingestor(store, client, settings).poll_round(NOW)
+    german = store.get_article(server.url("/de/bruecke"))
+    french = store.get_article(server.url("/fr/pont"))
+    assert german is not None and french is not None
+    assert german.language == "german" and french.language == "french"
+    assert german.summary is not None and french.summary is not None
+    assert [q["speaker"] for q in german.summary["quotes"]] == ["Anna Keller"]
+    assert [q["speaker"] for q in french.summary["quotes"]] == ["Jean Dupont"]

@@ -776,6 +776,21 @@ def test_extract_page_small_document() -> None:
     assert "newsletter" not in page.text and "helpful" not in page.text
 
 
+def test_extract_page_site_name_and_headline_fallbacks() -> None:
+    body = "<p>" + "The ferry company raised fares by ten percent on Monday, citing fuel costs. " * 8 + "</p>"
+    og = f"""<html><head><title>Fares rise | Coast News</title><meta property="og:site_name" content="Coast News">
+      <meta name="application-name" content="CoastNewsApp"></head><body><article>{body}</article></body></html>"""
+    page = extract_page(og, "http://127.0.0.1/fares")
+    assert page is not None and page.site_name == "Coast News"  # og:site_name wins over application-name
+    app = f"""<html><head><meta name="application-name" content="Ferry Times"></head>
+      <body><article><h1>Ferry fares rise by a tenth</h1>{body}</article></body></html>"""
+    page = extract_page(app, "http://127.0.0.1/fares")
+    assert page is not None and page.site_name == "Ferry Times" and page.title == "Ferry fares rise by a tenth"
+    bare = f"<html><body><article>{body}</article></body></html>"
+    page = extract_page(bare, "http://127.0.0.1/fares")
+    assert page is not None and page.site_name is None  # never the host
+
+
 def test_extract_page_nothing_to_extract() -> None:
     assert extract_page(b"", "http://127.0.0.1/") is None
     assert extract_page("<html><body></body></html>", "http://127.0.0.1/") is None

@@ -276,3 +276,29 @@ def test_brief_story_drops_a_reworded_sentence_of_another_outlet() -> None:
     brief = brief_story([Article(text=a, outlet="A"), Article(text=b, outlet="B")], sentences=3, quotes=0)
     assert sum("Kestrel Bay and Marrow Point" in s for s in brief.sentences) == 1
     assert len(brief.sentences) == 3
+
+
+# Two sentences sharing a run of eight words ("to detain suspects for up to thirty minutes") whose content
+# stems overlap too little for the near-duplicate rule: a reader sees the same words twice.
+_EIGHT_GRAM_TEXT = (
+    "The police union said it strongly opposes giving support officers the power to detain suspects for up to "
+    "thirty minutes.\n\n"
+    "Officers in six pilot areas can now use reasonable force to detain suspects for up to thirty minutes while "
+    "they wait for colleagues.\n\n"
+    "The Home Office said the pilot schemes had been a success in cutting street crime.\n\n"
+    "Ministers will decide next spring whether to extend the powers across the country."
+)
+
+
+@pytest.mark.parametrize("algorithm", ["default", "lead"])
+def test_summary_sentences_never_share_an_eight_word_run(algorithm: str) -> None:
+    s = summarize(_EIGHT_GRAM_TEXT, sentences=3, quotes=0, algorithm=algorithm)
+    assert len(s.sentences) == 3
+    assert sum("detain suspects for up to thirty minutes" in x for x in s.sentences) == 1, s.sentences
+
+
+def test_brief_story_sentences_never_share_an_eight_word_run() -> None:
+    first, second, *rest = _EIGHT_GRAM_TEXT.split("\n\n")
+    articles = [Article(text=f"{first}\n\n{rest[0]}", outlet="A"), Article(text=f"{second}\n\n{rest[1]}", outlet="B")]
+    brief = brief_story(articles, sentences=3, quotes=0)
+    assert sum("detain suspects for up to thirty minutes" in x for x in brief.sentences) == 1, brief.sentences

@@ -66,13 +66,15 @@ _BOILERPLATE = [
 @dataclass
 class ExtractedPage:
     """The main content of an article page. ``date`` is the publication date (ISO ``YYYY-MM-DD``); ``updated``
-    the last-modified date the page declares, when it declares one."""
+    the last-modified date the page declares, when it declares one; ``site_name`` the site's own name
+    (``og:site_name``, else ``application-name``), when the page gives one."""
 
     title: str | None
     author: str | None
     date: str | None
     text: str
     updated: str | None = None
+    site_name: str | None = None
 
 
 def is_boilerplate(paragraph: str) -> bool:
@@ -117,6 +119,8 @@ class _PageMeta:
         self.headlines: list[str] = []
         self.article_bodies: list[str] = []
         self.modified: list[str] = []
+        self.site_names: dict[str, str] = {}
+        self.title: str | None = None
         self.h1: list[str] = [_norm(h.text_content()) for h in root.iter("h1")]
         for script in root.xpath('//script[@type="application/ld+json"]'):
             try:
@@ -143,8 +147,11 @@ class _PageMeta:
                 self.headlines.append(_norm(content))
             elif name in ("article:modified_time", "og:updated_time", "datemodified", "last-modified"):
                 self.modified.append(content)
+            elif name in ("og:site_name", "application-name") and _norm(content):
+                self.site_names.setdefault(name, _norm(content))
         for title in root.iter("title"):
             full = _norm(title.text_content())
+            self.title = full or None
             if full:
                 self.headlines.append(full)
                 # "Headline | Site name" and "Headline - Site name"
@@ -155,14 +162,31 @@ class _PageMeta:
             break
 
     def headline(self, fallback: str | None) -> str | None:
-        """The visible ``<h1>`` when the page's metadata confirms it as the headline, else ``fallback``."""
+        """The visible ``<h1>`` when the page's metadata confirms it as the headline, else ``fallback``; with no
+        ``fallback`` either, the first ``<h1>``, else the ``<title>`` without a trailing site name."""
         known = {_key(h) for h in self.headlines if h}
         if fallback:
             known.add(_key(fallback))
         for h1 in self.h1:
             if len(h1.split()) >= 3 and _key(h1) in known:
                 return h1
-        return fallback
+        if fallback:
+            return fallback
+        return next((h1 for h1 in self.h1 if h1), None) or self._bare_title()
+
+    def _bare_title(self) -> str | None:
+        """``<title>`` without a trailing "| Site name" when the site's name is known."""
+        if not self.title:
+            return None
+        for sep in (" | ", " - ", " – ", " — "):
+            head, _, tail = self.title.rpartition(sep)
+            if head and _key(tail) in {_key(n) for n in self.site_names.values()}:
+                return head.strip()
+        return self.title
+
+    def site_name(self) -> str | None:
+        """The site's own name: ``og:site_name``, else ``application-name``."""
+        return self.site_names.get("og:site_name") or self.site_names.get("application-name")
 
     def updated(self) -> str | None:
         for value in self.modified:
@@ -270,6 +294,7 @@ def extract_page(html: bytes | str, url: str) -> ExtractedPage | None:
         date=date if isinstance(date, str) and date else None,
         text=text,
         updated=meta.updated(),
+        site_name=meta.site_name(),
     )
 
 

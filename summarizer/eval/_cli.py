@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from summarizer import ALGORITHMS
-from summarizer.eval import _quotes, _rouge
-from summarizer.eval._data import DataError, load_quote_sets, load_summary_sets
-from summarizer.eval._report import quotes_report, rouge_report
+from summarizer.eval import _quotes, _reader, _rouge
+from summarizer.eval._data import DataError, load_article_sets, load_quote_sets, load_summary_sets
+from summarizer.eval._report import quotes_report, reader_report, rouge_report
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m summarizer.eval",
         description="Evaluate newsbrief's summarizer: ROUGE of every method, or quote extraction.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{rouge,quotes}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{rouge,quotes,reader}")
     rouge = commands.add_parser(
         "rouge",
         help="ROUGE-1/2/L F1 x 100 of every method against reference summaries",
@@ -45,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     quotes.add_argument("files", nargs="+", metavar="FILE.jsonl")
     quotes.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    reader = commands.add_parser(
+        "reader",
+        help="reader checks of the briefs: repeated text, unbalanced marks, fragment quotes, speakers",
+        description="Brief every article (field text, optional title) of each JSON-lines file as ingest does "
+        "and count what a reader would notice: parts repeating each other (a shared 8-gram), unbalanced "
+        "quotation marks, leaked bullets, fragment quotes, quote length and speaker kinds.",
+    )
+    reader.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    reader.add_argument("--sentences", type=_positive, default=3, help="sentence budget k (default 3)")
+    reader.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
 
@@ -101,8 +111,18 @@ def _run_quotes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_reader(args: argparse.Namespace) -> int:
+    datasets = load_article_sets(args.files)
+    metrics = {dataset.name: _reader.evaluate(dataset, args.sentences, _progress).metrics() for dataset in datasets}
+    if args.json:
+        print(json.dumps({"datasets": metrics}, indent=2))
+    else:
+        print(reader_report(metrics))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``rouge`` or ``quotes`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+    """Run ``rouge``, ``quotes`` or ``reader`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
     Status 2 on bad usage or on an input file that cannot be read or parsed (one line on stderr naming
     the file and line); 0 otherwise.
@@ -115,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "rouge":
             return _run_rouge(args)
+        if args.command == "reader":
+            return _run_reader(args)
         return _run_quotes(args)
     except DataError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ print it as one readable line and exit with status 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -28,6 +28,15 @@ class SummaryDoc:
     id: str
     text: str
     summary: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDoc:
+    """One article as a reader gets it: the text and, when the data set has one, its headline."""
+
+    id: str
+    text: str
     title: str | None = None
 
 
@@ -120,47 +129,61 @@ def _names(paths: Sequence[str]) -> list[str]:
     return names
 
 
+def _load(paths: Sequence[str], read: Callable[[dict[str, Any], str, int], T]) -> list[Dataset[T]]:
+    """Each file as a data set named by :func:`_names`; ``read(row, where, line number)`` makes one document."""
+    sets: list[Dataset[T]] = []
+    for path, name in zip(paths, _names(paths), strict=True):
+        docs = tuple(read(row, f"{path}:{number}", number) for number, row in _rows(path))
+        sets.append(Dataset(name=name, path=path, docs=docs))
+    return sets
+
+
+def _summary_doc(row: dict[str, Any], where: str, number: int) -> SummaryDoc:
+    return SummaryDoc(
+        id=str(row.get("id", number)),
+        text=_string(row, "text", where) or "",
+        summary=_string(row, "summary", where) or "",
+        title=_string(row, "title", where, optional=True),
+    )
+
+
+def _quote_doc(row: dict[str, Any], where: str, number: int) -> QuoteDoc:
+    text = _string(row, "text", where) or ""
+    raw = row.get("attributions")
+    if not isinstance(raw, list):
+        raise DataError(f"{where}: field 'attributions' must be a list")
+    attributions: list[Attribution] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise DataError(f"{where}: each attribution must be an object")
+        attributions.append(
+            Attribution(
+                source=_spans(item.get("source"), "source", where, len(text)),
+                cue=_spans(item.get("cue"), "cue", where, len(text)),
+                content=_spans(item.get("content"), "content", where, len(text)),
+            )
+        )
+    return QuoteDoc(id=str(row.get("id", number)), text=text, attributions=tuple(attributions))
+
+
+def _article_doc(row: dict[str, Any], where: str, number: int) -> ArticleDoc:
+    return ArticleDoc(
+        id=str(row.get("id", number)),
+        text=_string(row, "text", where) or "",
+        title=_string(row, "title", where, optional=True),
+    )
+
+
 def load_summary_sets(paths: Sequence[str]) -> list[Dataset[SummaryDoc]]:
     """Read reference-summary files (fields ``text``, ``summary``, optional ``id`` and ``title``)."""
-    sets: list[Dataset[SummaryDoc]] = []
-    for path, name in zip(paths, _names(paths), strict=True):
-        docs: list[SummaryDoc] = []
-        for number, row in _rows(path):
-            where = f"{path}:{number}"
-            docs.append(
-                SummaryDoc(
-                    id=str(row.get("id", number)),
-                    text=_string(row, "text", where) or "",
-                    summary=_string(row, "summary", where) or "",
-                    title=_string(row, "title", where, optional=True),
-                )
-            )
-        sets.append(Dataset(name=name, path=path, docs=tuple(docs)))
-    return sets
+    return _load(paths, _summary_doc)
 
 
 def load_quote_sets(paths: Sequence[str]) -> list[Dataset[QuoteDoc]]:
     """Read attribution-annotated files (fields ``text``, ``attributions``, optional ``id``)."""
-    sets: list[Dataset[QuoteDoc]] = []
-    for path, name in zip(paths, _names(paths), strict=True):
-        docs: list[QuoteDoc] = []
-        for number, row in _rows(path):
-            where = f"{path}:{number}"
-            text = _string(row, "text", where) or ""
-            raw = row.get("attributions")
-            if not isinstance(raw, list):
-                raise DataError(f"{where}: field 'attributions' must be a list")
-            attributions: list[Attribution] = []
-            for item in raw:
-                if not isinstance(item, dict):
-                    raise DataError(f"{where}: each attribution must be an object")
-                attributions.append(
-                    Attribution(
-                        source=_spans(item.get("source"), "source", where, len(text)),
-                        cue=_spans(item.get("cue"), "cue", where, len(text)),
-                        content=_spans(item.get("content"), "content", where, len(text)),
-                    )
-                )
-            docs.append(QuoteDoc(id=str(row.get("id", number)), text=text, attributions=tuple(attributions)))
-        sets.append(Dataset(name=name, path=path, docs=tuple(docs)))
-    return sets
+    return _load(paths, _quote_doc)
+
+
+def load_article_sets(paths: Sequence[str]) -> list[Dataset[ArticleDoc]]:
+    """Read articles from any evaluation file (field ``text``, optional ``id`` and ``title``; others ignored)."""
+    return _load(paths, _article_doc)

@@ -73,3 +73,28 @@ def quotes_report(datasets: dict[str, dict[str, Any]]) -> str:
         for name, m in datasets.items()
     ]
     return table(header, rows)
+
+
+def reader_report(datasets: dict[str, dict[str, Any]]) -> str:
+    """The reader checks: one row per data set (shares as percentages; the quote columns are of key quotes)."""
+
+    def pct(value: float) -> str:
+        return f"{100.0 * value:.1f}%"
+
+    header = ["dataset", "docs", "repeated", "unbalanced", "bullets", "quoted", "fragments", "q words"]
+    header += ["spk full", "spk surname", "spk role", "spk none"]
+    rows = [
+        [
+            name,
+            str(m["docs"]),
+            *(pct(m[key]) for key in ("repeated", "unbalanced", "bullets", "quoted", "fragments")),
+            f"{m['quote_words_mean']:.1f}/{m['quote_words_max']}",
+            *(pct(m["speakers"][kind]) for kind in ("full", "surname", "role", "none")),
+        ]
+        for name, m in datasets.items()
+    ]
+    note = (
+        "reader checks: share of briefs (headline + sentences + key quote) with a repeated 8-gram between parts, "
+        "unbalanced quote marks, a leaked bullet, a key quote; of key quotes: fragments, words mean/max, speakers"
+    )
+    return f"{note}\n{table(header, rows)}"

@@ -27,7 +27,10 @@ def _hours(hours: float) -> str:
 
 
 def _source(source: SourceLink) -> Text:
+    """``Outlet <url> (time)``: the link is printed, not only attached (many terminals hide hyperlinks)."""
     text = Text(source.outlet or source.url, style=Style(link=source.url) if source.url else "")
+    if source.outlet and source.url:
+        text.append(f" <{source.url}>", style=Style(link=source.url))
     if source.published_at is not None:
         text.append(f" ({_when(source.published_at)})", style="dim")
     return text
