@@ -622,8 +622,10 @@ class BotProcess:
         self.name = name
         self.log_path = logs / f"{name}.log"
         self._log = self.log_path.open("wb")
+        # tests.bot_on_fake_discord: discord.py pointed at the fake Discord first (the bot never changes its globals)
+        env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)}
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=workdir, env=env,
+            [sys.executable, "-m", "tests.bot_on_fake_discord", "--config", str(config), "run"], cwd=workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.pid = self.popen.pid

@@ -1,4 +1,5 @@
-"""``newsbrief doctor``: validate the config, open the store, check every feed once, report the tokens.
+"""``newsbrief doctor``: validate the config, open the store, check every feed once, report the tokens (and the
+bot's permissions in each subscribed Discord channel).
 
 Token values are never printed: only whether each variable is set. Exit status 0 when everything checked is
 fine, 1 when a feed or the store has a problem (the config itself was validated before this runs).
@@ -17,6 +18,7 @@ from bot._cli_store import open_store, store_label
 from bot.adapters.discord import check_discord
 from bot.adapters.slack import check_slack
 from bot.config import Settings
+from bot.digests import parse_subscriptions
 from bot.ingest import fetch_policy, http_client, sync_config_feeds
 from bot.sources import Fetcher, FetchError, parse_feed
 
@@ -53,6 +55,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         sync_config_feeds(store, settings, datetime.now(UTC))
         urls = [f.url for f in store.list_feeds() if f.enabled]
         disabled = [f for f in store.list_feeds() if not f.enabled]
+        discord_channels = [s.channel for s in store.list_subscriptions(platform="discord")]
+    discord_channels += [c.channel for c in parse_subscriptions(settings) if c.platform == "discord"]
     results = asyncio.run(_check_feeds(urls, settings)) if urls else []
     table = Table(title=f"feeds: {len(urls)} enabled, {len(disabled)} disabled")
     for column in ("feed", "check", "detail"):
@@ -81,7 +85,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             healthy = False
     discord_token = settings.secret("DISCORD_TOKEN")
     if discord_token:
-        discord_ok, lines = asyncio.run(check_discord(settings, discord_token))
+        discord_ok, lines = asyncio.run(check_discord(settings, discord_token, discord_channels))
         for line in lines:
             console.print(line, style=None if discord_ok else "red", highlight=False, soft_wrap=True)
         healthy = healthy and discord_ok

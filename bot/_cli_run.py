@@ -30,7 +30,7 @@ from rich.text import Text
 from bot import __version__
 from bot._cli_store import CommandError, open_store, store_label
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
-from bot.adapters.discord import DiscordAdapter
+from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_api_base
 from bot.adapters.slack import SlackAdapter, SlackSetupError
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
@@ -363,7 +363,12 @@ def _chat_factories(
             return DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=_now,
                                   token=discord_token, observe=observer("discord"))  # fmt: skip
 
-        factories["discord"] = discord
+        try:
+            check_api_base(settings.discord)  # a setting that no retry mends: checked once
+        except DiscordSetupError as exc:
+            console.print(Text(f"Discord: {exc}; Discord is not started.", style="red"))
+        else:
+            factories["discord"] = discord
     return factories
 
 

@@ -184,7 +184,8 @@ class SlackConfig:
 @dataclass(frozen=True)
 class DiscordConfig:
     """``[discord]``: ``guilds`` to sync the commands to at once (global commands take up to an hour to show);
-    ``api_url`` is the REST base (tests point it at a local fake; its gateway URL comes from ``/gateway/bot``)."""
+    ``api_url`` is the REST base discord.py must be using: the bot never changes discord.py's globals, so a test
+    that sets it to a local fake points discord.py there first (``tests/fakediscord.py``)."""
 
     guilds: tuple[int, ...] = ()
     api_url: str = "https://discord.com/api/v10"

@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import yarl
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from tests.loopback import LoopbackAioServer
@@ -68,9 +69,14 @@ from tests.loopback import LoopbackAioServer
 __all__ = [
     "ADMINISTRATOR",
     "BOT_PERMISSIONS",
+    "EMBED_LINKS",
     "MANAGE_CHANNELS",
     "MANAGE_GUILD",
     "MEMBER_PERMISSIONS",
+    "READ_MESSAGE_HISTORY",
+    "SEND_MESSAGES",
+    "SEND_MESSAGES_IN_THREADS",
+    "VIEW_CHANNEL",
     "Call",
     "Callback",
     "FakeDiscord",
@@ -78,6 +84,8 @@ __all__ = [
     "Interaction",
     "Op",
     "WebhookPost",
+    "discord_py_pointed_at",
+    "gateway_url_for",
 ]
 
 JSON = dict[str, Any]
@@ -119,6 +127,7 @@ MEMBER_PERMISSIONS = (
     VIEW_CHANNEL | SEND_MESSAGES | ADD_REACTIONS | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY
 ) | USE_APPLICATION_COMMANDS
 BOT_PERMISSIONS = MEMBER_PERMISSIONS | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS
+ALL_PERMISSIONS = (1 << 51) - 1
 
 # Gateway intents (Discord docs: Gateway, List of Intents).
 INTENT_GUILDS = 1 << 0
@@ -143,8 +152,35 @@ FLAG_LOADING = 1 << 7
 _MAX_CONTENT = 2000
 _MAX_EMBEDS = 10
 _MAX_NONCE = 25
+_MAX_CHOICES = 25  # autocomplete results
+_MAX_CHOICE_TEXT = 100  # an autocomplete choice's name, and a string value
 _ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 _PRIVATE_KEYS = ("allowed_mentions", "enforce_nonce")
+
+
+def gateway_url_for(api_url: str) -> str:
+    """The gateway URL of the fake Discord whose REST base is ``api_url`` (``http://HOST:PORT/api/v10``)."""
+    url = yarl.URL(api_url)
+    return str(url.with_scheme("wss" if url.scheme == "https" else "ws").with_path("/gateway"))
+
+
+@contextlib.contextmanager
+def discord_py_pointed_at(api_url: str) -> Iterator[None]:
+    """Point discord.py's REST base (``Route.BASE``) at ``api_url`` and its default gateway at the fake's gateway
+    there; restore both on exit. These are globals of the library, which the bot itself never changes: a test
+    (or a process started for one, see ``tests/bot_on_fake_discord.py``) sets them around the code under test."""
+    import discord.gateway
+    import discord.http
+
+    route, socket = discord.http.Route, discord.gateway.DiscordWebSocket
+    old_base, old_gateway = route.BASE, socket.DEFAULT_GATEWAY
+    route.BASE = api_url
+    socket.DEFAULT_GATEWAY = yarl.URL(gateway_url_for(api_url))
+    try:
+        yield
+    finally:
+        route.BASE = old_base
+        socket.DEFAULT_GATEWAY = old_gateway
 
 
 # --------------------------------------------------------------------------------------------------
@@ -214,13 +250,18 @@ class Callback:
 
 @dataclass(frozen=True)
 class WebhookPost:
-    """A followup message (``kind="followup"``) or an edit of a response message (``kind="edit"``)."""
+    """A followup message (``kind="followup"``) or an edit of a response message (``kind="edit"``).
+
+    ``body`` is what the app sent (``ephemeral``: what it asked for); ``message_flags`` are the flags of the
+    message it made or changed (``shown_ephemeral``: what Discord did, which differs for the first followup after
+    a deferral: that one keeps the deferral's visibility)."""
 
     kind: str
     body: dict[str, Any]
     params: dict[str, str]
     at: float  # time.monotonic() on arrival
     message_id: str | None
+    message_flags: int = 0
 
     @property
     def content(self) -> str | None:
@@ -243,7 +284,13 @@ class WebhookPost:
 
     @property
     def ephemeral(self) -> bool:
+        """Whether the app asked for an ephemeral message (the flag in the body)."""
         return bool(self.flags & FLAG_EPHEMERAL)
+
+    @property
+    def shown_ephemeral(self) -> bool:
+        """Whether the message is shown to the asker alone (what Discord made of the request)."""
+        return bool(self.message_flags & FLAG_EPHEMERAL)
 
 
 class Interaction:
@@ -422,10 +469,6 @@ class _Request:
 _Handler = Callable[[_Request], tuple[int, Any]]
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def _snowflake_str(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
@@ -523,7 +566,8 @@ class FakeDiscord(LoopbackAioServer):
       which discord.py accepts as well).
     * ``interaction_ack_deadline`` — seconds an interaction may take to call back (Discord: 3); later callbacks
       get 404 Unknown interaction (10062).
-    * ``nonce_window`` — seconds an ``enforce_nonce`` nonce is remembered ("the past few minutes").
+    * ``nonce_window`` — seconds an ``enforce_nonce`` nonce is remembered ("the past few minutes"), on the
+      fake's clock: :meth:`advance` moves it (and message ids and timestamps) ahead without waiting.
     * ``bot_permissions`` — the bot's permissions (its role's, and ``app_permissions`` of interactions).
     """
 
@@ -547,6 +591,7 @@ class FakeDiscord(LoopbackAioServer):
         self.nonce_window = 300.0
         self.bot_permissions = BOT_PERMISSIONS
         self.valid_tokens: set[str] | None = None
+        self._time_offset = 0.0  # seconds the fake's clock is ahead of the real one (see advance)
         self.guilds: dict[str, JSON] = {}
         self.channels: dict[str, JSON] = {}
         self.users: dict[str, JSON] = {}
@@ -628,22 +673,29 @@ class FakeDiscord(LoopbackAioServer):
         """READY's ``resume_gateway_url`` (a different path, so tests can see where a client resumed)."""
         return f"ws://127.0.0.1:{self._port}/gateway/resume"
 
-    @contextlib.contextmanager
-    def patch_discord_py(self) -> Iterator[None]:
+    def patch_discord_py(self) -> contextlib.AbstractContextManager[None]:
         """Point discord.py's REST base and default gateway at this fake; restore both on exit."""
-        import discord.gateway
-        import discord.http
-        import yarl
+        return discord_py_pointed_at(self.api_url)
 
-        route, socket = discord.http.Route, discord.gateway.DiscordWebSocket
-        old_base, old_gateway = route.BASE, socket.DEFAULT_GATEWAY
-        route.BASE = self.api_url
-        socket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
-        try:
-            yield
-        finally:
-            route.BASE = old_base
-            socket.DEFAULT_GATEWAY = old_gateway
+    # ---------------------------------------------------------------- clock
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock ``seconds`` ahead, as if that much time had passed on Discord's side: later
+        message ids (snowflakes) and timestamps are that much later, and nonces older than :attr:`nonce_window`
+        on this clock are forgotten (the same nonce then creates a new message, as on Discord)."""
+        with self._cond:
+            self._time_offset += seconds
+
+    def _wall(self) -> float:
+        """The fake's wall clock (epoch seconds): the real one plus what :meth:`advance` added."""
+        return time.time() + self._time_offset
+
+    def _mono(self) -> float:
+        """The fake's monotonic clock, for windows such as the nonce's."""
+        return time.monotonic() + self._time_offset
+
+    def _now_iso(self) -> str:
+        return datetime.fromtimestamp(self._wall(), UTC).isoformat()
 
     # ---------------------------------------------------------------- configuration
 
@@ -658,7 +710,7 @@ class FakeDiscord(LoopbackAioServer):
                 "name": name,
                 "owner_id": owner_id,
                 "bot_role_id": self._snowflake(),
-                "joined_at": _now_iso(),
+                "joined_at": self._now_iso(),
             }
             self.guilds[gid] = guild
             live = self._session is not None and self._session.valid
@@ -728,6 +780,55 @@ class FakeDiscord(LoopbackAioServer):
                 self._channel_errors.pop(str(channel_id), None)
             else:
                 self._channel_errors[str(channel_id)] = _ApiError(403, code, messages.get(code, "Forbidden"))
+
+    def set_overwrite(
+        self, channel_id: str | int, target_id: str | int, *, allow: int = 0, deny: int = 0, member: bool = True
+    ) -> None:
+        """A permission overwrite on a channel (replacing one for the same target): for a member (a user id, e.g.
+        :attr:`bot_user_id`) or, with ``member=False``, a role (the guild's id is @everyone). The bot's
+        permissions in a channel follow Discord's rules (base role permissions, then the @everyone, role and member
+        overwrites; a thread takes its parent's), and the fake enforces them: without View Channel the channel
+        answers 403 Missing Access (50001); without Read Message History its message history is empty (as
+        Discord documents) and single messages answer 403; without Send Messages (Send Messages in Threads in a
+        thread) posting answers 403 Missing Permissions (50013). Connected clients get a CHANNEL_UPDATE."""
+        cid, target = str(channel_id), str(target_id)
+        with self._cond:
+            channel = self.channels[cid]
+            overwrites = [o for o in channel.get("permission_overwrites") or [] if o.get("id") != target]
+            overwrites.append({"id": target, "type": 1 if member else 0, "allow": str(allow), "deny": str(deny)})
+            channel["permission_overwrites"] = overwrites
+            live = self._session is not None and self._session.valid
+        if live:
+            self._spawn(self._dispatch_if_session("CHANNEL_UPDATE", self._public(channel), INTENT_GUILDS))
+
+    def bot_permissions_in(self, channel_id: str | int) -> int:
+        """The bot's permissions in a channel (see :meth:`set_overwrite`)."""
+        with self._cond:
+            return self._permissions_in(self.channels[str(channel_id)])
+
+    def _permissions_in(self, channel: JSON) -> int:
+        """The bot's permissions in ``channel`` (caller holds the lock): Discord's computation."""
+        guild = self.guilds.get(str(channel.get("guild_id")))
+        if guild is None:
+            return 0
+        if guild["owner_id"] == self.bot_user_id:
+            return ALL_PERMISSIONS
+        permissions = MEMBER_PERMISSIONS | self.bot_permissions  # @everyone's role and the bot's own
+        if permissions & ADMINISTRATOR:
+            return ALL_PERMISSIONS
+        source = channel
+        if channel.get("type") in _THREAD_TYPES:
+            source = self.channels.get(str(channel.get("parent_id")), channel)
+        overwrites = source.get("permission_overwrites") or []
+        targets = (
+            lambda o: o.get("id") == guild["id"],
+            lambda o: int(o.get("type", 0)) == 0 and o.get("id") == guild["bot_role_id"],
+            lambda o: int(o.get("type", 0)) == 1 and o.get("id") == self.bot_user_id,
+        )
+        for applies in targets:
+            for overwrite in (o for o in overwrites if applies(o)):
+                permissions = (permissions & ~int(overwrite.get("deny") or 0)) | int(overwrite.get("allow") or 0)
+        return permissions if permissions & VIEW_CHANNEL else 0
 
     def add_user(self, user_id: str | int, username: str, **extra: Any) -> JSON:
         """A user that interactions can come from (any id works; this sets its name)."""
@@ -1273,7 +1374,7 @@ class FakeDiscord(LoopbackAioServer):
     def _snowflake(self) -> str:
         """A Discord snowflake for now (ms since 2015 << 22), strictly increasing."""
         with self._cond:
-            value = ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (1 << 17)
+            value = ((int(self._wall() * 1000) - DISCORD_EPOCH_MS) << 22) | (1 << 17)
             value = max(value, self._last_snowflake + 1)
             self._last_snowflake = value
             return str(value)
@@ -1458,7 +1559,7 @@ class FakeDiscord(LoopbackAioServer):
             "channel_id": channel_id,
             "author": author,
             "content": content,
-            "timestamp": _now_iso(),
+            "timestamp": self._now_iso(),
             "edited_timestamp": None,
             "tts": bool(body.get("tts", False)),
             "mention_everyone": everyone,
@@ -1544,12 +1645,22 @@ class FakeDiscord(LoopbackAioServer):
         self._cond.notify_all()
 
     def _channel_for_post(self, channel_id: str) -> JSON:
-        channel = self.channels.get(channel_id)
-        if channel is None:
-            raise _ApiError(404, 10003, "Unknown Channel")
+        channel = self._visible_channel(channel_id)
         error = self._channel_errors.get(channel_id) or self._channel_errors.get(str(channel.get("parent_id")))
         if error is not None:
             raise error
+        need = SEND_MESSAGES_IN_THREADS if channel["type"] in _THREAD_TYPES else SEND_MESSAGES
+        if not self._permissions_in(channel) & need:
+            raise _ApiError(403, 50013, "Missing Permissions")
+        return channel
+
+    def _visible_channel(self, channel_id: str) -> JSON:
+        """A channel the bot can see: 404 Unknown Channel, or 403 Missing Access without View Channel."""
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            raise _ApiError(404, 10003, "Unknown Channel")
+        if channel.get("guild_id") and not self._permissions_in(channel) & VIEW_CHANNEL:
+            raise _ApiError(403, 50001, "Missing Access")
         return channel
 
     # ---------------------------------------------------------------- REST
@@ -1564,6 +1675,10 @@ class FakeDiscord(LoopbackAioServer):
         commands = r"^/applications/" + snow.format("app") + r"(/guilds/" + snow.format("guild") + r")?/commands$"
         add(("GET", re.compile(commands), self._get_commands, True))
         add(("PUT", re.compile(commands), self._put_commands, True))
+        guild = r"^/guilds/" + snow.format("guild")
+        add(("GET", re.compile(guild + r"$"), self._get_guild, True))
+        add(("GET", re.compile(guild + r"/members/" + snow.format("user") + r"$"), self._get_member, True))
+        add(("GET", re.compile(guild + r"/threads/active$"), self._get_active_threads, True))
         channel = r"^/channels/" + snow.format("channel")
         add(("GET", re.compile(channel + r"$"), self._get_channel, True))
         add(("GET", re.compile(channel + r"/messages$"), self._get_messages, True))
@@ -1720,6 +1835,56 @@ class FakeDiscord(LoopbackAioServer):
     def _get_application(self, req: _Request) -> tuple[int, Any]:
         return 200, self._application()
 
+    # -- guilds
+
+    def _guild(self, req: _Request) -> str:
+        guild_id = req.match["guild"]
+        if guild_id not in self.guilds:
+            raise _ApiError(404, 10004, "Unknown Guild")
+        return guild_id
+
+    def _get_guild(self, req: _Request) -> tuple[int, Any]:
+        """The guild as REST gives it: its roles, no channels or members (those are the gateway's)."""
+        payload = self._guild_create_payload(self._guild(req))
+        for key in (
+            "joined_at",
+            "large",
+            "unavailable",
+            "member_count",
+            "lazy",
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "voice_states",
+            "stage_instances",
+            "guild_scheduled_events",
+            "soundboard_sounds",
+        ):
+            payload.pop(key, None)
+        if req.params.get("with_counts") in ("1", "true", "True"):
+            payload.update(approximate_member_count=2, approximate_presence_count=1)
+        return 200, payload
+
+    def _get_member(self, req: _Request) -> tuple[int, Any]:
+        guild_id = self._guild(req)
+        if req.match["user"] != self.bot_user_id:
+            raise _ApiError(404, 10007, "Unknown Member")
+        (me,) = self._guild_create_payload(guild_id)["members"]
+        return 200, me
+
+    def _get_active_threads(self, req: _Request) -> tuple[int, Any]:
+        """The guild's threads that are not archived and that the bot can see, with the bot's thread members."""
+        guild_id = self._guild(req)
+        threads = [
+            c for c in self.channels.values()
+            if c.get("guild_id") == guild_id and c["type"] in _THREAD_TYPES
+            and not (c.get("thread_metadata") or {}).get("archived") and self._permissions_in(c) & VIEW_CHANNEL
+        ]  # fmt: skip
+        members = [copy.deepcopy(t["member"]) for t in threads if isinstance(t.get("member"), dict)]
+        return 200, {"threads": [{k: v for k, v in self._public(t).items() if k != "member"} for t in threads],
+                     "members": members}  # fmt: skip
+
     # -- application commands
 
     def _command_scope(self, req: _Request) -> str | None:
@@ -1849,15 +2014,11 @@ class FakeDiscord(LoopbackAioServer):
     # -- channels and messages
 
     def _get_channel(self, req: _Request) -> tuple[int, Any]:
-        channel = self.channels.get(req.match["channel"])
-        if channel is None:
-            raise _ApiError(404, 10003, "Unknown Channel")
-        return 200, self._public(channel)
+        return 200, self._public(self._visible_channel(req.match["channel"]))
 
     def _get_messages(self, req: _Request) -> tuple[int, Any]:
         cid = req.match["channel"]
-        if cid not in self.channels:
-            raise _ApiError(404, 10003, "Unknown Channel")
+        channel = self._visible_channel(cid)
         try:
             limit = int(req.params.get("limit", 50))
         except ValueError:
@@ -1865,6 +2026,8 @@ class FakeDiscord(LoopbackAioServer):
         if not 1 <= limit <= 100:
             raise _form_error({"limit": _field_error("NUMBER_TYPE_MAX", "int value should be between 1 and 100.")})
         history = self._messages.get(cid, [])  # oldest first
+        if not self._permissions_in(channel) & READ_MESSAGE_HISTORY:
+            history = []  # Discord: "no messages will be returned" (and no error)
         before, after, around = (self._snowflake_param(req, k) for k in ("before", "after", "around"))
         if around is not None:
             pivot = around
@@ -1896,10 +2059,11 @@ class FakeDiscord(LoopbackAioServer):
         self._validate_message(body, files=len(req.files))
         assert isinstance(body, dict)
         nonce = body.get("nonce")
+        now = self._mono()
         if nonce is not None and body.get("enforce_nonce"):
             key = (self.bot_user_id, str(nonce))
             seen = self._nonces.get(key)
-            if seen is not None and req.at - seen[0] <= self.nonce_window and seen[1] in self._message_index:
+            if seen is not None and now - seen[0] <= self.nonce_window and seen[1] in self._message_index:
                 return 200, self._public(self._message_index[seen[1]])  # documented: returned, nothing created
         message = self._new_message(cid, body, author=self._bot_user(), files=req.files)
         if body.get("enforce_nonce"):
@@ -1910,20 +2074,21 @@ class FakeDiscord(LoopbackAioServer):
             message["position"] = channel["total_message_sent"]
         self._store_message(message)
         if nonce is not None and body.get("enforce_nonce"):
-            self._nonces[(self.bot_user_id, str(nonce))] = (req.at, message["id"])
+            self._nonces[(self.bot_user_id, str(nonce))] = (now, message["id"])
         req.dispatches.append(("MESSAGE_CREATE", {**self._public(message), "member": self._bot_member_partial()}))
         return 200, self._public(message)
 
     def _bot_member_partial(self) -> JSON:
-        return {"roles": [], "joined_at": _now_iso(), "deaf": False, "mute": False, "flags": 0}
+        return {"roles": [], "joined_at": self._now_iso(), "deaf": False, "mute": False, "flags": 0}
 
     def _get_message(self, req: _Request) -> tuple[int, Any]:
+        if not self._permissions_in(self._visible_channel(req.match["channel"])) & READ_MESSAGE_HISTORY:
+            raise _ApiError(403, 50001, "Missing Access")
         message = self._find_message(req.match["channel"], req.match["message"])
         return 200, self._public(message)
 
     def _find_message(self, channel_id: str, message_id: str) -> JSON:
-        if channel_id not in self.channels:
-            raise _ApiError(404, 10003, "Unknown Channel")
+        self._visible_channel(channel_id)
         message = self._message_index.get(message_id)
         if message is None or message["channel_id"] != channel_id or message.get("flags", 0) & FLAG_EPHEMERAL:
             raise _ApiError(404, 10008, "Unknown Message")
@@ -1951,11 +2116,12 @@ class FakeDiscord(LoopbackAioServer):
         if "allowed_mentions" in body:
             message["allowed_mentions"] = copy.deepcopy(body["allowed_mentions"])
         if "flags" in body and body["flags"] is not None:
-            message["flags"] = (int(message.get("flags", 0)) & ~FLAG_LOADING) | int(body["flags"])
+            # a message's visibility is fixed when it is made: an edit cannot make it ephemeral or public
+            message["flags"] = int(message.get("flags", 0)) | (int(body["flags"]) & ~FLAG_EPHEMERAL)
         message["flags"] = int(message.get("flags", 0)) & ~FLAG_LOADING
         mentions, roles, everyone = self._mentions(message["content"], message.get("allowed_mentions"))
         message.update(mentions=mentions, mention_roles=roles, mention_everyone=everyone)
-        message["edited_timestamp"] = _now_iso()
+        message["edited_timestamp"] = self._now_iso()
         self._cond.notify_all()
 
     def _delete_message(self, req: _Request) -> tuple[int, Any]:
@@ -1987,7 +2153,7 @@ class FakeDiscord(LoopbackAioServer):
             self._validate_message(body["message"], ["message"], files=len(req.files))
         elif parent["type"] in _THREAD_TYPES:
             raise _ApiError(400, 50024, "Cannot execute action on this channel type")
-        now = _now_iso()
+        now = self._now_iso()
         tid = self._snowflake()
         thread: JSON = {
             "id": tid,
@@ -2052,9 +2218,7 @@ class FakeDiscord(LoopbackAioServer):
         if ctype == 4:
             self._validate_message(data or {}, ["data"], files=len(req.files))
         if ctype == 8:
-            choices = (data or {}).get("choices")
-            if not isinstance(choices, list) or len(choices) > 25:
-                raise _form_error(_nest(["data", "choices"], _field_error("BASE_TYPE_MAX_LENGTH", "25 or fewer.")))
+            self._validate_choices((data or {}).get("choices"))
         channel_id = handle.payload["channel_id"]
         message: JSON | None = None
         if ctype in (4, 5):
@@ -2096,6 +2260,25 @@ class FakeDiscord(LoopbackAioServer):
         response["resource"] = resource
         return 200, response
 
+    @staticmethod
+    def _validate_choices(choices: Any) -> None:
+        """Autocomplete results as Discord checks them: at most 25 choices, each a name of 1 to 100 characters
+        and a value (a string of at most 100 characters, or a number)."""
+        if not isinstance(choices, list) or len(choices) > _MAX_CHOICES:
+            raise _form_error(_nest(["data", "choices"], _field_error("BASE_TYPE_MAX_LENGTH", "25 or fewer.")))
+        for i, choice in enumerate(choices):
+            name = choice.get("name") if isinstance(choice, dict) else None
+            value = choice.get("value") if isinstance(choice, dict) else None
+            if not isinstance(name, str) or not 1 <= len(name) <= _MAX_CHOICE_TEXT:
+                raise _form_error(_nest(["data", "choices", i, "name"], _field_error(
+                    "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")))  # fmt: skip
+            if isinstance(value, str) and len(value) > _MAX_CHOICE_TEXT:
+                raise _form_error(_nest(["data", "choices", i, "value"], _field_error(
+                    "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")))  # fmt: skip
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                raise _form_error(_nest(["data", "choices", i, "value"], _field_error(
+                    "BASE_TYPE_REQUIRED", "This field is required")))  # fmt: skip
+
     def _webhook_interaction(self, req: _Request) -> Interaction:
         handle = self._interactions_by_token.get(req.match["token"])
         if req.match["app"] != self.app_id or handle is None or handle._callback is None:
@@ -2108,14 +2291,16 @@ class FakeDiscord(LoopbackAioServer):
         self._validate_message(body, files=len(req.files))
         original = handle._original
         if original is not None and original["flags"] & FLAG_LOADING:
-            # the first followup after a deferred response is that response (its "thinking" message)
+            # The first followup after a deferred response is that response (its "thinking" message), edited:
+            # Discord ignores the followup's ephemeral flag there and keeps the deferral's visibility.
             self._apply_edit(original, body, req.files)
             message = original
         else:
             message = self._new_message(handle.payload["channel_id"], body, author=self._bot_user(), files=req.files)
             message.update(webhook_id=self.app_id, application_id=self.app_id)
             self._store_message(message)
-        handle._followups.append(WebhookPost("followup", copy.deepcopy(body), dict(req.params), req.at, message["id"]))
+        handle._followups.append(WebhookPost("followup", copy.deepcopy(body), dict(req.params), req.at, message["id"],
+                                             int(message.get("flags", 0))))  # fmt: skip
         self._cond.notify_all()
         if req.params.get("wait") in ("1", "true", "True"):
             return 200, self._public(message)
@@ -2141,7 +2326,8 @@ class FakeDiscord(LoopbackAioServer):
             return 204, None
         body = req.json if isinstance(req.json, dict) else {}
         self._apply_edit(message, body, req.files)
-        handle._edits.append(WebhookPost("edit", copy.deepcopy(body), dict(req.params), req.at, message["id"]))
+        handle._edits.append(WebhookPost("edit", copy.deepcopy(body), dict(req.params), req.at, message["id"],
+                                         int(message.get("flags", 0))))  # fmt: skip
         self._cond.notify_all()
         return 200, self._public(message)
 

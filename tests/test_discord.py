@@ -5,15 +5,20 @@ send and ledger."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import discord
+import discord.gateway
 import pytest
 
-from bot.adapters.discord import DiscordAdapter, check_discord
+from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_discord
 from bot.briefing import Briefing
 from bot.commands import RateLimiter
 from bot.config import Settings, settings_from_mapping
@@ -22,7 +27,13 @@ from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from tests import chat_helpers
 from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
-from tests.fakediscord import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
+from tests.fakediscord import (
+    MANAGE_CHANNELS,
+    MEMBER_PERMISSIONS,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES_IN_THREADS,
+    FakeDiscord,
+)
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
 GUILD, TEXT, FORUM = "1100000000000000001", "1100000000000000002", "1100000000000000003"
@@ -42,9 +53,10 @@ def settings_for(fake: FakeDiscord) -> Settings:
     return settings_from_mapping({"topics": TOPICS, "discord": {"api_url": fake.api_url, "guilds": [int(GUILD)]}})
 
 
-def adapter_for(store: Store, fake: FakeDiscord) -> DiscordAdapter:
-    return DiscordAdapter(settings=settings_for(fake), store=store, limiter=RateLimiter(10), clock=lambda: NOW,
-                          token="discord-test-token", guild_ready_timeout=0.05)  # fmt: skip
+def adapter_for(store: Store, fake: FakeDiscord, **options: Any) -> DiscordAdapter:
+    options = {"settings": settings_for(fake), "limiter": RateLimiter(10), **options}
+    return DiscordAdapter(store=store, clock=lambda: NOW, token="discord-test-token", guild_ready_timeout=0.05,
+                          **options)  # fmt: skip
 
 
 @pytest.fixture
@@ -70,20 +82,62 @@ async def test_commands_are_synced_to_the_configured_guild(fake: FakeDiscord, co
     assert commands["brief"]["options"][0]["name"] == "topic" and commands["brief"]["options"][0]["autocomplete"]
 
 
-async def test_brief_is_deferred_then_followed_up_without_mentions(
-    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+@pytest.mark.parametrize("answer_within", [0.0, 30.0], ids=["slow-deferred", "fast-answered-at-once"])
+async def test_a_briefing_is_shown_to_the_channel_without_mentions(
+    fake: FakeDiscord, store: Store, answer_within: float
 ) -> None:
+    """A briefing ready in time is the response itself; a slower one (``answer_within`` 0: every answer is late)
+    is deferred publicly, so the 3 s are never missed, then followed up. Either way the channel sees it."""
     article(store, 1, title="@everyone Talks on Ukraine resume <@123456789012345678>")
     article(store, 2, title="Talks on Ukraine resume in Geneva")
-    handle = await _interaction(fake, "brief", {"topic": "ukraine"})
-    callback = await _wait(handle.wait_callback)
-    assert callback.type == 5  # deferred: a slow briefing never misses the 3 s
-    assert handle.callback_latency is not None and handle.callback_latency < 3
-    (followup,) = await _wait(handle.wait_followups, 1)
-    assert followup.allowed_mentions == {"parse": []}
-    shown = [*texts(followup.embeds), followup.content or ""]
+    async with _running(adapter_for(store, fake, answer_within=answer_within)):
+        handle = await _interaction(fake, "brief", {"topic": "ukraine"})
+        callback = await _wait(handle.wait_callback)
+        assert callback.type == (5 if answer_within == 0 else 4) and not callback.ephemeral
+        assert handle.callback_latency is not None and handle.callback_latency < 3
+        if callback.type == 5:
+            (followup,) = await _wait(handle.wait_followups, 1)
+            body, mentions = followup.body, followup.allowed_mentions
+        else:
+            body, mentions = callback.data or {}, (callback.data or {}).get("allowed_mentions")
+    assert mentions == {"parse": []}
+    shown = texts(body)
     assert any("Talks on Ukraine resume" in t for t in shown)
     assert not any("@everyone" in t or "<@123456789012345678>" in t for t in shown)
+    (message,) = [m for m in fake.messages(TEXT) if m["type"] == 20]  # in the channel, for everyone
+    assert any("Talks on Ukraine resume" in t for t in texts(message["embeds"]))
+
+
+@pytest.mark.parametrize("case", ["rate-limited", "no-match", "no-match-late", "failure-late"])
+async def test_errors_and_hints_are_shown_to_the_asker_only(fake: FakeDiscord, store: Store, case: str) -> None:
+    """Discord shows the first follow-up after a public deferral to everyone, whatever its flags say. A rate
+    limit or a search that matched nothing, answered in time, is an ephemeral response; one that comes late (after
+    the public deferral of a /brief) turns the placeholder into a note, goes to the asker in an ephemeral
+    follow-up, and the placeholder is deleted: the channel never shows it."""
+    article(store, 1)
+    late = case.endswith("-late")
+    broken = _BrokenStore(store) if case == "failure-late" else store
+    adapter = adapter_for(broken, fake, limiter=RateLimiter(1), answer_within=0.0 if late else 30.0)  # type: ignore[arg-type]
+    async with _running(adapter):
+        if case == "rate-limited":
+            first = await _interaction(fake, "brief", {"topic": "ukraine"})
+            assert not (await _wait(first.wait_callback)).ephemeral  # the first briefing: public
+        query = "ukraine" if case in ("rate-limited", "failure-late") else "zebra crossings"
+        handle = await _interaction(fake, "brief", {"topic": query})
+        callback = await _wait(handle.wait_callback)
+        if late:
+            assert callback.type == 5 and not callback.ephemeral  # deferred publicly: most likely a briefing
+            (answer,) = await _wait(handle.wait_followups, 1)
+            assert answer.shown_ephemeral
+            await _wait(lambda: fake.wait_calls("DELETE", f"/webhooks/{fake.app_id}/{handle.token}/messages"))
+            said = json.dumps(answer.body)
+        else:
+            assert callback.type == 4 and callback.ephemeral
+            said = json.dumps(callback.data)
+    expected = {"rate-limited": "Too many briefings", "failure-late": "Sorry, that failed"}.get(case, "Nothing found")
+    assert expected in said
+    public = json.dumps([m for m in fake.messages(TEXT) if m["type"] == 20])  # what the channel shows
+    assert expected not in public and "Answered privately" not in public
 
 
 @pytest.mark.parametrize(("topic", "expected"), [("help", "/brief subscribe"), ("", "Usage")])
@@ -117,6 +171,48 @@ async def test_topic_autocomplete_offers_the_configured_topics(fake: FakeDiscord
     handle = await _autocomplete(fake, "brief", "topic", "uk")
     callback = await _wait(handle.wait_callback)
     assert callback.type == 8 and [c["value"] for c in callback.choices] == ["ukraine"]
+
+
+async def test_topic_autocomplete_stays_within_discord_limits(fake: FakeDiscord, store: Store) -> None:
+    """Discord refuses an autocomplete answer with more than 25 choices or a name (or string value) longer than
+    100 characters, and the asker then sees no suggestion at all: 30 topics, one of them named in 120
+    characters, give 25 choices, none too long; the long one is typed instead."""
+    long_name = "a" * 120
+    topics = {long_name: "ukraine", **{f"topic-{n:02}": "ukraine" for n in range(30)}}
+    settings = settings_from_mapping({"topics": topics, "discord": {"api_url": fake.api_url}})
+    async with _running(adapter_for(store, fake, settings=settings)):
+        handle = await _autocomplete(fake, "brief", "topic", "")
+        choices = (await _wait(handle.wait_callback)).choices
+        assert len(choices) == 25 and all(1 <= len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+        only_long = await _autocomplete(fake, "brief", "topic", "aaaa")
+        assert (await _wait(only_long.wait_callback)).choices == []
+
+
+@pytest.mark.parametrize("command", ["brief-subscribe", "brief-unsubscribe", "brief-list"])
+async def test_a_slow_store_is_deferred_privately_then_answered(fake: FakeDiscord, store: Store, command: str) -> None:
+    """Every command that touches the store answers within Discord's 3 s: a store taking 4 s (released as soon
+    as the deferral is seen) gets the interaction deferred privately first, then the answer as a follow-up for
+    the asker alone; nothing expires (10062) while the subscription is stored."""
+    if command == "brief-unsubscribe":
+        store.add_subscription("discord", TEXT, "ukraine", schedule="hourly", tz="UTC", now=NOW, by="test")
+    release = threading.Event()
+    slow = _SlowStore(store, release)
+    options = {"topic": "ukraine"} if command != "brief-list" else None
+    try:
+        async with _running(adapter_for(slow, fake, answer_within=0.2)):  # type: ignore[arg-type]
+            handle = await _interaction(fake, command, options, permissions=MEMBER_PERMISSIONS | MANAGE_CHANNELS)
+            callback = await _wait(handle.wait_callback, 2.0)
+            release.set()
+            assert callback.type == 5 and callback.ephemeral
+            assert handle.callback_latency is not None and handle.callback_latency < 3
+            (answer,) = await _wait(handle.wait_followups, 1)
+    finally:
+        release.set()
+    assert answer.shown_ephemeral
+    expected = {"brief-subscribe": "Subscribed this channel to ukraine", "brief-list": "No subscriptions",
+                "brief-unsubscribe": "Unsubscribed this channel from ukraine"}[command]  # fmt: skip
+    assert expected in json.dumps(answer.body, ensure_ascii=False)
+    assert len(store.list_subscriptions()) == (1 if command == "brief-subscribe" else 0)
 
 
 # ----------------------------------------------------------------------------------------------- digests
@@ -257,6 +353,120 @@ async def test_a_crash_after_a_forum_post_does_not_open_a_second_post(
     assert len(fake.calls_to("POST", f"/api/v10/channels/{FORUM}/threads")) == 2
 
 
+@pytest.mark.parametrize("applied", [True, False], ids=["made-then-502", "502-not-made"])
+async def test_a_server_error_creating_a_forum_post_is_not_sent_again_blindly(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter, applied: bool
+) -> None:
+    """Discord answers 502 to creating a forum post (``made-then-502``: after it created it). discord.py would
+    send the request again by itself, and a forum post carries no nonce; the adapter sends it once, the slot stays
+    in flight, and the recovery pass looks for the post before posting: one post either way."""
+    sub, slot, key = daily_digest_due(store, "discord", FORUM)
+    threads = f"/channels/{FORUM}/threads"
+    fake.fail_next("POST", threads, status=502, applied=applied)
+    outcome = await run_digest(store, sub, key, post=lambda b: connected.post_digest(sub, b, digest_ref(sub, key)),
+                               topics=TOPICS, now=slot, by="first-leader")  # fmt: skip
+    assert outcome == "retry" and len(fake.calls_to("POST", threads)) == 1
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    claim = store.get_slot(sub.id, key)
+    (post,) = [c for c in fake.channels.values() if c.get("parent_id") == FORUM]
+    assert claim is not None and claim.outcome == "posted" and claim.message_ref == f"discord:{FORUM}:{post['id']}"
+    assert len(fake.calls_to("POST", threads)) == (1 if applied else 2)
+
+
+@pytest.mark.parametrize("crash", ["minutes", "longer-than-the-nonce-window"])
+async def test_a_busy_channel_is_searched_back_to_the_claim(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter, crash: str
+) -> None:
+    """The process died between posting and recording, in a busy channel: 150 messages by others since the
+    claim before the digest, 250 after it (more than a look at the newest 200 would see). Recovery reads
+    everything since the claim, page by page, finds the digest and does not send it again: after a crash longer
+    than Discord's nonce window (the fake's clock moved past it) the nonce would not have stopped a second copy."""
+    sub, _slot, key = claimed_by_a_dead_leader(store, TEXT)
+    for n in range(150):
+        fake.seed_message(TEXT, f"chatter {n}")
+    posted = await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then it died
+    for n in range(150, 400):
+        fake.seed_message(TEXT, f"chatter {n}")
+    if crash != "minutes":
+        fake.advance(fake.nonce_window + 60)
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted" and claim.message_ref == posted
+    assert len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == 1
+    assert len(fake.calls_to("GET", f"/channels/{TEXT}/messages")) == 2  # the digest is on the second page
+
+
+async def test_a_split_digest_is_found_by_its_first_message(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+) -> None:
+    """A digest too long for one message: ``find_digest`` returns the first message, which is what posting
+    records (the reference of the digest)."""
+    sub, _slot, key = claimed_by_a_dead_leader(store, TEXT)
+    digest = Briefing(query="ukraine", generated_at=NOW, stories=tuple(story(n) for n in range(1, 26)), more=0,
+                      window_hours=24, topic="ukraine")  # fmt: skip
+    posted = await connected.post_digest(sub, digest, digest_ref(sub, key))
+    first, *rest = fake.messages(TEXT)
+    assert rest and posted == f"discord:{TEXT}:{first['id']}"
+    assert await connected.find_digest(sub, digest_ref(sub, key), NOW - timedelta(hours=1)) == posted
+
+
+async def test_a_channel_that_denies_read_message_history_keeps_the_claim_in_flight(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without Read Message History Discord answers an empty history, which must not read as "not posted":
+    after a crash longer than the nonce window, recovery does not post the digest again; the claim stays in
+    flight and the log says why (doctor names the permission too)."""
+    sub, _slot, key = claimed_by_a_dead_leader(store, TEXT)
+    await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then it died
+    await connected.close()
+    fake.set_overwrite(TEXT, fake.bot_user_id, deny=READ_MESSAGE_HISTORY)
+    fake.advance(fake.nonce_window + 60)
+    with caplog.at_level(logging.WARNING):
+        async with _running(adapter_for(store, fake)) as restarted:
+            await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerOptions())
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome is None  # in flight: looked at again on the next pass
+    assert len(fake.messages(TEXT)) == 1 and len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == 1
+    assert any("Read Message History" in r.getMessage() for r in caplog.records)
+
+
+async def test_doctor_names_the_permissions_a_subscribed_channel_lacks(fake: FakeDiscord) -> None:
+    fake.set_overwrite(TEXT, fake.bot_user_id, deny=READ_MESSAGE_HISTORY)
+    fake.set_overwrite(FORUM, GUILD, deny=SEND_MESSAGES_IN_THREADS, member=False)  # @everyone's overwrite
+    unknown = "1100000000000000077"
+    ok, lines = await check_discord(settings_for(fake), "discord-test-token", [TEXT, FORUM, unknown])
+    assert not ok
+    (text_line,) = [line for line in lines if f"channel {TEXT}" in line]
+    assert "missing Read Message History" in text_line and "not posted again" in text_line
+    (forum_line,) = [line for line in lines if f"channel {FORUM}" in line]
+    assert "missing Send Messages in Threads" in forum_line
+    assert any(f"channel {unknown}: unknown channel" in line for line in lines)
+    fake.set_overwrite(TEXT, fake.bot_user_id)
+    fake.set_overwrite(FORUM, GUILD, member=False)
+    ok, lines = await check_discord(settings_for(fake), "discord-test-token", [TEXT, FORUM])
+    assert ok and {f"discord: channel {c}: permissions ok" for c in (TEXT, FORUM)} <= set(lines)
+
+
+async def test_the_adapter_leaves_discord_py_globals_alone(store: Store) -> None:
+    """discord.py keeps its REST base and gateway URL in globals of the library; the adapter never changes them
+    (tests point them at the fake). Configured for a stand-in Discord that discord.py is not pointed at, it
+    refuses to start, having sent nothing anywhere."""
+    route, socket = discord.http.Route, discord.gateway.DiscordWebSocket
+    base, gateway = route.BASE, socket.DEFAULT_GATEWAY
+    with FakeDiscord(heartbeat_interval_ms=500) as fake:
+        fake.add_channel(TEXT, GUILD, "news")
+        adapter = adapter_for(store, fake)
+        try:
+            with pytest.raises(DiscordSetupError, match=r"\[discord\] api_url"):
+                await adapter.start()
+            assert (base, gateway) == (route.BASE, socket.DEFAULT_GATEWAY)
+        finally:
+            route.BASE, socket.DEFAULT_GATEWAY = base, gateway
+            await adapter.close()
+        assert fake.calls == []
+    assert isinstance(adapter.client, discord.Client) and "setup_hook" not in vars(adapter.client)
+
+
 async def test_doctor_check_names_the_bot_and_prints_the_invite_url(fake: FakeDiscord) -> None:
     ok, lines = await check_discord(settings_for(fake), "discord-test-token")
     assert ok and "token ok" in lines[0]
@@ -268,6 +478,49 @@ async def test_doctor_check_names_the_bot_and_prints_the_invite_url(fake: FakeDi
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+@contextlib.asynccontextmanager
+async def _running(adapter: DiscordAdapter) -> AsyncIterator[DiscordAdapter]:
+    await adapter.start()
+    try:
+        yield adapter
+    finally:
+        await adapter.close()
+
+
+class _StoreStandIn:
+    """A store that behaves like ``store`` except where a test says otherwise (attributes pass through)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class _BrokenStore(_StoreStandIn):
+    """Searches fail, as when the database went away in the middle of a /brief."""
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+
+class _SlowStore(_StoreStandIn):
+    """Subscribing and listing take 4 s, unless ``release`` is set sooner (a test sets it once it has seen what
+    it waits for, so no test sleeps the whole time)."""
+
+    def __init__(self, store: Store, release: threading.Event) -> None:
+        super().__init__(store)
+        self._release = release
+
+    def add_subscription(self, *args: Any, **kwargs: Any) -> Any:
+        self._release.wait(4.0)
+        return self._store.add_subscription(*args, **kwargs)
+
+    def list_subscriptions(self, *args: Any, **kwargs: Any) -> Any:
+        self._release.wait(4.0)
+        return self._store.list_subscriptions(*args, **kwargs)
 
 
 def _briefing_of(store: Store, sub: Subscription) -> Briefing:

@@ -13,7 +13,16 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakediscord import ADMINISTRATOR, MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord, Op
+from tests.fakediscord import (
+    ADMINISTRATOR,
+    MANAGE_CHANNELS,
+    MEMBER_PERMISSIONS,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    FakeDiscord,
+    Op,
+)
 
 with warnings.catch_warnings():
     # discord.py imports the stdlib audioop (voice) at import time, which Python 3.11+ flags as deprecated
@@ -484,3 +493,120 @@ async def test_interaction_callback_rules(fake: FakeDiscord) -> None:
             assert (resp.status, (await resp.json())["code"]) == (404, 10062)
         assert late.callback is None
         await ws.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Discord's rules that decide what a bot's users see (issue 14)
+
+
+async def test_the_first_followup_after_a_deferral_keeps_the_deferrals_visibility(fake: FakeDiscord) -> None:
+    """As Discord documents: the first followup after a deferred response edits that response, and its
+    ephemeral flag is ignored (a message's visibility is fixed when it is made); later followups have their own."""
+    async with running(fake) as (_client, tree):
+
+        @tree.command(name="reveal", description="Defer publicly, then try to answer privately")
+        async def reveal(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            await interaction.followup.send("meant for one", ephemeral=True)
+            await interaction.followup.send("and this one too", ephemeral=True)
+
+        @tree.command(name="whisper", description="Defer privately, then try to answer publicly")
+        async def whisper(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(ephemeral=True)
+            await interaction.followup.send("still private", ephemeral=False)
+
+        await tree.sync()
+        it = await fake.interaction_async("reveal", guild_id=GUILD, channel_id=TEXT)
+        first, second = await it.wait_followups_async(2)
+        assert first.ephemeral and not first.shown_ephemeral  # asked for, not done
+        assert second.ephemeral and second.shown_ephemeral
+        it = await fake.interaction_async("whisper", guild_id=GUILD, channel_id=TEXT)
+        (only,) = await it.wait_followups_async(1)
+        assert not only.ephemeral and only.shown_ephemeral
+    assert [m["content"] for m in fake.messages(TEXT)] == ["meant for one"]
+
+
+async def test_a_nonce_is_forgotten_after_the_nonce_window_of_fake_time(fake: FakeDiscord) -> None:
+    async with running(fake) as (client, _tree):
+        channel = text_channel(client)
+        first = await channel.send("digest", nonce="nb-slot-1")
+        fake.advance(fake.nonce_window - 5)
+        assert (await channel.send("digest", nonce="nb-slot-1")).id == first.id  # within the window: the same
+        fake.advance(10)
+        later = await channel.send("digest", nonce="nb-slot-1")
+        assert later.id != first.id and len(fake.messages(TEXT)) == 2  # after it: a new message
+        assert (later.created_at - first.created_at).total_seconds() >= fake.nonce_window  # ids follow the clock
+
+
+async def test_autocomplete_answers_beyond_discords_limits_are_refused(fake: FakeDiscord) -> None:
+    offered: list[app_commands.Choice[str]] = []
+    async with running(fake) as (_client, tree):
+
+        async def names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return offered
+
+        @tree.command(name="pick", description="Pick a name")
+        @app_commands.autocomplete(name=names)
+        async def pick(interaction: discord.Interaction, name: str) -> None:
+            await interaction.response.send_message(name)
+
+        await tree.sync()
+        for choices, accepted in (
+            ([app_commands.Choice(name="n" * 100, value="v" * 100)] * 25, True),
+            ([app_commands.Choice(name=f"n{i}", value=f"v{i}") for i in range(26)], False),
+            ([app_commands.Choice(name="n" * 101, value="short")], False),
+            ([app_commands.Choice(name="short", value="v" * 101)], False),
+        ):
+            offered[:] = choices
+            it = await fake.autocomplete_async("pick", {"name": ""}, focused="name", guild_id=GUILD, channel_id=TEXT)
+            (call,) = await fake.wait_calls_async("POST", f"/interactions/{it.id}")
+            assert (call.status < 300) is accepted and (call.code == 50035) is not accepted
+            assert (it.callback is not None) is accepted
+
+
+async def test_permission_overwrites_decide_what_the_bot_may_read_and_post(fake: FakeDiscord) -> None:
+    async with running(fake) as (client, _tree):
+        channel = text_channel(client)
+        message = await channel.send("hello")
+        fake.set_overwrite(TEXT, fake.bot_user_id, deny=READ_MESSAGE_HISTORY)
+        assert [m async for m in channel.history(limit=10)] == []  # Discord: no messages, and no error
+        with pytest.raises(discord.Forbidden):
+            await channel.fetch_message(message.id)
+        me = text_channel(client).guild.me
+        for _ in range(500):  # the gateway's CHANNEL_UPDATE reaches the client's cache
+            if not text_channel(client).permissions_for(me).read_message_history:
+                break
+            await asyncio.sleep(0.01)
+        assert not text_channel(client).permissions_for(me).read_message_history
+        fake.set_overwrite(TEXT, GUILD, deny=SEND_MESSAGES, member=False)  # @everyone may not post
+        with pytest.raises(discord.Forbidden) as refused:
+            await channel.send("refused")
+        assert refused.value.code == 50013
+        # the member's overwrite comes last: it may post again (and still not read)
+        fake.set_overwrite(TEXT, fake.bot_user_id, allow=SEND_MESSAGES, deny=READ_MESSAGE_HISTORY)
+        await channel.send("allowed")
+        assert [m["content"] for m in fake.messages(TEXT)] == ["hello", "allowed"]
+        fake.set_overwrite(FORUM, GUILD, deny=VIEW_CHANNEL, member=False)
+        with pytest.raises(discord.Forbidden) as hidden:
+            await client.fetch_channel(int(FORUM))
+        assert hidden.value.code == 50001
+        assert fake.bot_permissions_in(FORUM) == 0
+
+        # the same over REST, for a client without the gateway's cache: the guild's roles, the bot's member
+        guild = await client.fetch_guild(int(GUILD))
+        assert client.user is not None
+        member = await guild.fetch_member(client.user.id)
+        fetched = await guild.fetch_channel(int(TEXT))
+        assert fetched.permissions_for(member).send_messages
+        assert not fetched.permissions_for(member).read_message_history
+
+
+async def test_active_threads_of_a_guild(fake: FakeDiscord) -> None:
+    async with running(fake) as (client, _tree):
+        forum = client.get_channel(int(FORUM))
+        assert isinstance(forum, discord.ForumChannel)
+        post = await forum.create_thread(name="World", content="Stories")
+        guild = text_channel(client).guild
+        (thread,) = await guild.active_threads()
+        assert (thread.id, thread.parent_id, thread.owner_id) == (post.thread.id, int(FORUM), int(fake.bot_user_id))
+        assert (await thread.fetch_message(thread.id)).content == "Stories"

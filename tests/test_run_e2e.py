@@ -38,16 +38,24 @@ TOOK_OVER = "Scheduler: this process took over the scheduler."
 
 
 class Bot:
-    """A ``newsbrief run`` process: stdin to type commands, stdout (and stderr) collected by a thread."""
+    """A ``newsbrief run`` process: stdin to type commands, stdout (and stderr) collected by a thread.
+    ``on_fake_discord``: run through ``tests.bot_on_fake_discord``, which points discord.py at the config's
+    ``[discord] api_url`` first (the bot itself never changes discord.py's globals)."""
 
-    def __init__(self, config: Path, cwd: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, cwd: Path, extra_env: dict[str, str] | None = None, *, on_fake_discord: bool = False
+    ) -> None:
         env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
         for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DISCORD_TOKEN", "NEWSBRIEF_CONFIG", "HTTP_PROXY",
                      "HTTPS_PROXY", "http_proxy", "https_proxy"):  # fmt: skip
             env.pop(name, None)
         env.update(extra_env or {})
+        module = "bot"
+        if on_fake_discord:
+            module = "tests.bot_on_fake_discord"
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=cwd, env=env, text=True,
+            [sys.executable, "-m", module, "--config", str(config), "run"], cwd=cwd, env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
         )  # fmt: skip
         self._lines: list[str] = []
@@ -294,16 +302,16 @@ def test_run_with_discord_answers_brief_and_posts_the_digest_there(
             schedule = next(line.split('"')[1] for line in text.splitlines() if line.startswith("schedule ="))
             discord_sub = store.add_subscription("discord", channel, "ukraine", schedule=schedule, tz="UTC",
                                                  now=datetime.now(UTC) - timedelta(hours=3), by="test")  # fmt: skip
-        bot = Bot(config, tmp_path, {"DISCORD_TOKEN": "discord-e2e-secret-token"})
+        bot = Bot(config, tmp_path, {"DISCORD_TOKEN": "discord-e2e-secret-token"}, on_fake_discord=True)
         bots.append(bot)
         bot.wait_for("Discord: connected.")
         bot.wait_for("Running until stopped")
         (message,) = discord_fake.wait_messages(channel, 1, timeout=60)
         assert any(f"sub:{discord_sub.id}:{slot}" in e["footer"]["text"] for e in message["embeds"])
         handle = discord_fake.interaction("brief", {"topic": "kyiv"}, guild_id=guild, channel_id=channel)
-        assert handle.wait_callback(timeout=30).type == 5
-        (followup,) = handle.wait_followups(1, timeout=30)
-        assert "Kyiv restores power" in json.dumps(followup.body)
+        callback = handle.wait_callback(timeout=30)  # the answer at once (4), or deferred (5) and followed up
+        answer = callback.data if callback.type == 4 else handle.wait_followups(1, timeout=30)[0].body
+        assert "Kyiv restores power" in json.dumps(answer) and not callback.ephemeral
         assert bot.terminate() == 0
     assert slots(tmp_path, discord_sub.id) == [(slot, "posted")]
     assert "discord-e2e-secret-token" not in bot.output
@@ -315,7 +323,7 @@ def test_run_keeps_trying_a_platform_it_cannot_reach(tmp_path: Path, server: Fee
     config, _, _, _ = setup_deployment(tmp_path, server)
     with config.open("a", encoding="utf-8") as file:  # a loopback port nothing listens on
         file.write("[discord]\napi_url = 'http://127.0.0.1:9/api/v10'\n")
-    bot = Bot(config, tmp_path, {"DISCORD_TOKEN": "discord-unreachable-secret"})
+    bot = Bot(config, tmp_path, {"DISCORD_TOKEN": "discord-unreachable-secret"}, on_fake_discord=True)
     bots.append(bot)
     bot.wait_for("trying again in the background")
     bot.wait_for("Running until stopped")

@@ -1,8 +1,16 @@
 """The Discord adapter (discord.py): app commands through :mod:`bot.commands`, digests rendered as embeds. The
 only package that imports discord."""
 
-from bot.adapters.discord._adapter import DiscordAdapter, digest_nonce
+from bot.adapters.discord._adapter import (
+    ANSWER_WITHIN_S,
+    DiscordAdapter,
+    DiscordSetupError,
+    HistoryUnreadable,
+    check_api_base,
+    digest_nonce,
+)
 from bot.adapters.discord._doctor import check_discord
+from bot.adapters.discord._permissions import DIGEST_PERMISSIONS, FORUM_DIGEST_PERMISSIONS
 from bot.adapters.discord._render import (
     REQUIRED_PERMISSIONS,
     DiscordMessage,
@@ -13,9 +21,15 @@ from bot.adapters.discord._render import (
 )
 
 __all__ = [
+    "ANSWER_WITHIN_S",
+    "DIGEST_PERMISSIONS",
+    "FORUM_DIGEST_PERMISSIONS",
     "REQUIRED_PERMISSIONS",
     "DiscordAdapter",
     "DiscordMessage",
+    "DiscordSetupError",
+    "HistoryUnreadable",
+    "check_api_base",
     "check_discord",
     "digest_messages",
     "digest_nonce",

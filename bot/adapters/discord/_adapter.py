@@ -7,59 +7,136 @@ command answered as Discord user and channel ids; a :class:`~bot.commands.Reply`
 - Commands: ``/brief topic:`` (autocomplete from the configured topics), ``/brief-subscribe topic: schedule:
   tz:``, ``/brief-unsubscribe topic:``, ``/brief-list``; synced at start to ``[discord] guilds`` (instant) or
   globally. Same grammar and answers as everywhere (``bot.commands``).
-- Every interaction is answered within Discord's 3 s: briefings are deferred, then sent as a follow-up.
+- Every interaction is answered within Discord's 3 s: an answer ready within :data:`ANSWER_WITHIN_S` goes out
+  at once, shown to the channel (a briefing) or to the asker alone (help, lists, confirmations, errors, a search
+  that matched nothing, a rate limit); a slower one is deferred, publicly for ``/brief`` (it is most likely a
+  briefing) and privately for every other command, then followed up. Discord shows the first follow-up after a
+  public deferral to everyone whatever its flags say: an answer for the asker alone that comes after one is
+  sent as a second, ephemeral follow-up and the public placeholder is deleted.
 - Subscribing needs Manage Channels: the commands carry ``default_member_permissions`` and the permission is
   checked again when the command runs.
 - Digests: ``channel.send`` with a nonce derived from the slot (``enforce_nonce``: a retry within minutes cannot
   post twice) and the slot's reference in every embed footer, so that after a crash between posting and
   recording, :meth:`DiscordAdapter.find_digest` finds it in the channel history (in a forum channel, which gets
-  a new post per digest, among the forum's active posts). ``allowed_mentions`` is none on every message: article
-  text never pings.
+  a new post per digest, among the guild's active posts). Nonces are only remembered for minutes: after a longer
+  crash the history search alone prevents a second copy, so it reads everything since the slot was claimed
+  (paginated, however busy the channel), and a channel whose history the bot may not read (Discord then answers
+  an empty history) is not taken for one without the digest (:class:`HistoryUnreadable`: the claim stays in
+  flight). ``allowed_mentions`` is none on every message: article text never pings.
+- Creating a forum post carries no nonce, so it is sent once: a server error in answer is not retried by
+  discord.py (which retries 5xx by itself) but interrupts the digest, and recovery looks for the post before
+  posting again.
 - Forbidden (missing access or permissions) and NotFound (deleted channel) pause the subscription with the
   reason (:class:`bot.digests.ChannelUnavailable`); 429s are waited out by discord.py; a server error after its
   retries, a timeout or a dropped connection interrupts the digest (:class:`bot.digests.PostInterrupted`): it is
   looked for and tried again later. The gateway reconnects by itself and due digests are posted by the scheduler
   regardless.
+- discord.py's REST base and gateway URL are globals of the library: the adapter never changes them (tests point
+  them at a fake); ``[discord] api_url`` must name the REST base discord.py uses (:func:`check_api_base`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import discord
-import discord.gateway
-import yarl
 from aiohttp import web
 from discord import app_commands
 
+from bot.adapters.discord._permissions import bot_permissions
 from bot.adapters.discord._render import DiscordMessage, digest_messages, reply_messages
 from bot.briefing import Briefing
-from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
+from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
 from bot.digests import ChannelUnavailable, PostInterrupted
 from bot.store import Store, Subscription
 
-__all__ = ["DiscordAdapter", "digest_nonce"]
+__all__ = ["ANSWER_WITHIN_S", "DiscordAdapter", "DiscordSetupError", "HistoryUnreadable", "check_api_base",
+           "digest_nonce"]  # fmt: skip
 
 log = logging.getLogger("newsbrief.discord")
 
 NO_MENTIONS = discord.AllowedMentions.none()
-DEFAULT_API = DiscordConfig().api_url
-HISTORY_LIMIT = 200
-"""How many recent messages a crash check reads at most."""
+ANSWER_WITHIN_S = 1.5
+"""How long a command may take to be answered directly; a slower one is deferred first (Discord drops an
+interaction not answered within 3 s of its creation, which includes the trip over the gateway)."""
+PRIVATE_NOTE = "Answered privately."
+"""What a public deferral shows for a moment when the answer turns out to be for the asker alone."""
+MAX_CHOICES = 25
+MAX_CHOICE_TEXT = 100
+"""Discord's limits for autocomplete results: 25 choices, names and string values of 1 to 100 characters."""
 PART_RETRY_DELAYS_S = (2.0, 5.0)
 """The waits before sending a later message of a split digest again after a server error or a dropped
 connection (the messages before it are in the channel already, so the rest is completed in place). The retry
 carries the same nonce: should the failed attempt have got there, Discord does not post it twice."""
 READY_TIMEOUT_S = 60.0
+
+_SEND_ONCE: contextvars.ContextVar[bool] = contextvars.ContextVar("newsbrief_discord_send_once", default=False)
+"""Set around a request that must not be sent twice (it carries no nonce): see :func:`_send_once_trace`."""
+
+
+class DiscordSetupError(Exception):
+    """The Discord settings do not fit the process: one line for the operator."""
+
+
+class HistoryUnreadable(Exception):
+    """Raised by :meth:`DiscordAdapter.find_digest` when the bot may not read the channel's history (Discord then
+    answers an empty history): whether the digest is there cannot be told, so it must not be posted again."""
+
+
+class NotSentTwice(Exception):
+    """A server error (or a dropped connection) in answer to a request that carries no nonce, such as creating a
+    forum post: discord.py would send it again by itself; the adapter stops at the first answer instead, since
+    Discord may have carried it out. Not an ``OSError``, so discord.py does not retry it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _first_answer_only(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
+) -> None:
+    if _SEND_ONCE.get() and params.response.status >= 500:
+        reason = f"HTTP {params.response.status} {params.response.reason or ''}".strip()
+        params.response.close()
+        raise NotSentTwice(reason)
+
+
+async def _no_resend_on_reset(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestExceptionParams
+) -> None:
+    if _SEND_ONCE.get() and isinstance(params.exception, OSError):
+        raise NotSentTwice(f"{params.exception.__class__.__name__}: {params.exception}") from params.exception
+
+
+def _send_once_trace() -> aiohttp.TraceConfig:
+    """An aiohttp trace for the client's session (``discord.Client(http_trace=...)``, per client): within
+    ``_SEND_ONCE`` a 5xx answer or a connection error raises :class:`NotSentTwice` before discord.py can retry."""
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(_first_answer_only)
+    trace.on_request_exception.append(_no_resend_on_reset)
+    return trace
+
+
+def check_api_base(config: DiscordConfig) -> None:
+    """``[discord] api_url`` must be where discord.py sends its requests. discord.py keeps its REST base in a
+    global of the library, which newsbrief never changes: a test points it at a fake before starting the bot, and
+    a config naming a stand-in Discord never talks to the real one by mistake. :class:`DiscordSetupError` if not."""
+    base = discord.http.Route.BASE
+    if base != config.api_url:
+        raise DiscordSetupError(f"[discord] api_url is {config.api_url}, but discord.py sends its requests to {base} "
+                                "(api_url is for tests, which point discord.py at their stand-in first)")  # fmt: skip
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -67,17 +144,31 @@ def _interrupted(exc: BaseException) -> bool:
     retries 429s and most 5xx itself, five tries), a timeout, a dropped connection."""
     if isinstance(exc, discord.HTTPException) and not isinstance(exc, discord.Forbidden | discord.NotFound):
         return exc.status == 429 or exc.status >= 500
-    return isinstance(exc, discord.RateLimited | aiohttp.ClientError | OSError | TimeoutError)
-
-
-async def _no_setup() -> None:
-    """A ``setup_hook`` that does nothing (posting from the CLI syncs no commands)."""
+    return isinstance(exc, NotSentTwice | discord.RateLimited | aiohttp.ClientError | OSError | TimeoutError)
 
 
 def digest_nonce(ref: str, part: int) -> str:
     """The nonce of one message of a digest: the same for every retry of that message, at most 25 characters
     (Discord's limit), different for every slot and part."""
     return "nb" + hashlib.sha256(f"{ref}#{part}".encode()).hexdigest()[:23]
+
+
+def _has_ref(message: discord.Message, ref: str) -> bool:
+    return any(ref in (embed.footer.text or "") for embed in message.embeds)
+
+
+class _Client(discord.Client):
+    """``discord.Client`` whose ``setup_hook`` (run once by ``login``) syncs the app commands, unless the adapter
+    only posts (``newsbrief digest``)."""
+
+    def __init__(self, sync: Callable[[], Awaitable[None]], **options: Any) -> None:
+        super().__init__(**options)
+        self._sync = sync
+        self.sync_commands = True
+
+    async def setup_hook(self) -> None:
+        if self.sync_commands:
+            await self._sync()
 
 
 class DiscordAdapter:
@@ -98,11 +189,13 @@ class DiscordAdapter:
         observe: Callable[[str, float], None] | None = None,
         guild_ready_timeout: float = 2.0,
         part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
+        answer_within: float = ANSWER_WITHIN_S,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``guild_ready_timeout``: how long discord.py waits
         for more guilds to arrive after the last one before it is ready. ``part_retry_delays``: see
-        :data:`PART_RETRY_DELAYS_S`."""
+        :data:`PART_RETRY_DELAYS_S`. ``answer_within``: see :data:`ANSWER_WITHIN_S`."""
         self._part_retry_delays = tuple(part_retry_delays)
+        self._answer_within = answer_within
         self.config: DiscordConfig = settings.discord
         self.settings = settings
         self.store = store
@@ -112,29 +205,24 @@ class DiscordAdapter:
         self._token = token
         intents = discord.Intents.none()
         intents.guilds = True
-        self.client = discord.Client(intents=intents, allowed_mentions=NO_MENTIONS,
-                                     guild_ready_timeout=guild_ready_timeout)  # fmt: skip
+        self.client = _Client(self._sync_commands, intents=intents, allowed_mentions=NO_MENTIONS,
+                              guild_ready_timeout=guild_ready_timeout, http_trace=_send_once_trace())  # fmt: skip
         self.tree = app_commands.CommandTree(self.client)
         self._register()
-        self.client.setup_hook = self._sync_commands  # type: ignore[method-assign]
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     async def login(self, *, sync: bool = True) -> None:
         """Log in over REST (enough to post digests: ``newsbrief digest``); ``sync`` also syncs the commands."""
-        discord.http.Route.BASE = self.config.api_url
-        if not sync:
-            self.client.setup_hook = _no_setup  # type: ignore[method-assign]
+        check_api_base(self.config)
+        self.client.sync_commands = sync
         await self.client.login(self._token)
 
     async def start(self) -> None:
         """Log in, connect to the gateway (reconnecting by itself from then on) and wait until ready; the
         commands are synced on the way (``setup_hook``)."""
         await self.login()
-        if self.config.api_url != DEFAULT_API:  # a stand-in Discord: its gateway is wherever it says
-            _, url, _ = await self.client.http.get_bot_gateway()
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         self._task = asyncio.create_task(self.client.connect(reconnect=True), name="newsbrief-discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
@@ -169,11 +257,17 @@ class DiscordAdapter:
 
     # -- commands ----------------------------------------------------------------------------------------
 
+    def topic_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """The configured topics containing ``current``, as autocomplete choices within Discord's limits: at most
+        25, and none whose name is longer than 100 characters (it could not be the choice's value; such a topic
+        is typed instead)."""
+        wanted = current.strip().lower()
+        names = [n for n in sorted(self.settings.topics) if wanted in n.lower() and len(n) <= MAX_CHOICE_TEXT]
+        return [app_commands.Choice(name=name, value=name) for name in names[:MAX_CHOICES]]
+
     def _register(self) -> None:
         async def topics(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            wanted = current.strip().lower()
-            names = [name for name in sorted(self.settings.topics) if wanted in name.lower()]
-            return [app_commands.Choice(name=name, value=name) for name in names[:25]]
+            return self.topic_choices(current)
 
         @self.tree.command(name="brief", description="A briefing now: a topic, or any words to search")
         @app_commands.describe(topic="a configured topic, words, \"a phrase\", a OR b, -excluded; or help")
@@ -205,48 +299,73 @@ class DiscordAdapter:
             await self.handle(interaction, "/brief list")
 
     async def handle(self, interaction: discord.Interaction, text: str) -> None:
-        """Answer one command: parse it, check the rights subscribing needs, defer briefings (they can take
-        longer than Discord's 3 s), answer through :func:`bot.commands.answer` in a worker thread, send the
-        reply (help, lists and errors only to the asker)."""
+        """Answer one command: parse it (a usage error is answered at once, to the asker), then answer it through
+        :func:`bot.commands.answer` in a worker thread. Ready within :data:`ANSWER_WITHIN_S`, the answer goes
+        out directly with its own visibility; else the interaction is deferred (publicly for a briefing, privately
+        for everything else) and the answer follows (see :meth:`_follow_up`)."""
         started = time.perf_counter()
-        name = "error"
-        user = str(interaction.user.id)
-        channel = str(interaction.channel_id or "")
         try:
             parsed = parse_command(text)
         except UsageError as exc:
-            await self._send(interaction, Reply(kind="error", text=exc.reply_text(), ephemeral=True))
-            self._observe(name, started)
+            await self._respond(interaction, Reply(kind="error", text=exc.reply_text(), ephemeral=True))
+            self._observe("error", started)
             return
         name = command_name(parsed)
         manager = bool(interaction.permissions.manage_channels) if interaction.guild_id else False
-        slow = name == "brief"
-        if slow:
-            await interaction.response.defer(thinking=True)
+        work = asyncio.ensure_future(asyncio.to_thread(self._answer, parsed, text, interaction, manager))
+        done, _ = await asyncio.wait({work}, timeout=self._answer_within)
+        if work in done:
+            await self._respond(interaction, work.result())
+        else:
+            public = name == "brief"  # most likely a briefing, which the channel sees; every other answer is private
+            await interaction.response.defer(thinking=True, ephemeral=not public)
+            await self._follow_up(interaction, await work, public=public)
+        self._observe(name, started)
+
+    def _answer(self, parsed: Command, text: str, interaction: discord.Interaction, manager: bool) -> Reply:
         try:
-            reply = await asyncio.to_thread(
-                answer, parsed, store=self.store, settings=self.settings, user=user, channel=channel,
-                now=self.clock(), limiter=self.limiter, platform="discord", is_manager=manager,
+            return answer(
+                parsed, store=self.store, settings=self.settings, user=str(interaction.user.id),
+                channel=str(interaction.channel_id or ""), now=self.clock(), limiter=self.limiter,
+                platform="discord", is_manager=manager,
             )  # fmt: skip
         except Exception as exc:
             log.exception("discord: %r failed", text)
-            reply = Reply(kind="error", text=f"Sorry, that failed ({exc.__class__.__name__}).", ephemeral=True)
-        await self._send(interaction, reply)
-        self._observe(name, started)
+            return Reply(kind="error", text=f"Sorry, that failed ({exc.__class__.__name__}).", ephemeral=True)
 
     def _observe(self, name: str, started: float) -> None:
         if self.observe is not None:
             self.observe(name, time.perf_counter() - started)
 
-    async def _send(self, interaction: discord.Interaction, reply: Reply) -> None:
-        messages = reply_messages(reply)
-        private = reply.ephemeral or reply.kind != "briefing"
-        for message in messages:
-            kwargs = message.send_kwargs()
+    @staticmethod
+    def _private(reply: Reply) -> bool:
+        return reply.ephemeral or reply.kind != "briefing"
+
+    async def _respond(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Answer an interaction not deferred: the first message is the response, the rest follow-ups, all with
+        the reply's visibility (follow-ups after a message response keep their own flags)."""
+        private = self._private(reply)
+        for message in reply_messages(reply):
             if interaction.response.is_done():
-                await interaction.followup.send(**kwargs, ephemeral=private)
+                await interaction.followup.send(**message.send_kwargs(), ephemeral=private)
             else:
-                await interaction.response.send_message(**kwargs, ephemeral=private)
+                await interaction.response.send_message(**message.send_kwargs(), ephemeral=private)
+
+    async def _follow_up(self, interaction: discord.Interaction, reply: Reply, *, public: bool) -> None:
+        """Answer a deferred interaction. Discord turns the first follow-up after a deferral into the deferred
+        response, keeping the deferral's visibility whatever the follow-up's flags say; so after a public deferral
+        an answer for the asker alone first fills the placeholder with :data:`PRIVATE_NOTE`, then goes out as
+        ephemeral follow-ups, and the placeholder is deleted."""
+        private = self._private(reply)
+        if public and private:
+            await interaction.edit_original_response(content=PRIVATE_NOTE, allowed_mentions=NO_MENTIONS)
+        for message in reply_messages(reply):
+            await interaction.followup.send(**message.send_kwargs(), ephemeral=private)
+        if public and private:
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException as exc:
+                log.warning("discord: cannot delete the placeholder of a private answer (HTTP %s)", exc.status)
 
     # -- digests -----------------------------------------------------------------------------------------
 
@@ -276,7 +395,11 @@ class DiscordAdapter:
         try:
             if isinstance(channel, discord.ForumChannel):
                 head, rest = messages[0], messages[1:]
-                created = await channel.create_thread(name=title[:100], **head.send_kwargs())
+                sending_once = _SEND_ONCE.set(True)  # a forum post carries no nonce: never sent twice
+                try:
+                    created = await channel.create_thread(name=title[:100], **head.send_kwargs())
+                finally:
+                    _SEND_ONCE.reset(sending_once)
                 first = created.message.id
                 target: Any = created.thread
             else:
@@ -301,6 +424,9 @@ class DiscordAdapter:
         except Exception as exc:
             if not _interrupted(exc):
                 raise
+            if isinstance(exc, NotSentTwice):
+                raise PostInterrupted(f"discord: {exc.reason} creating the forum post, not sent again (Discord may "
+                                      "have created it): it is looked for first") from None  # fmt: skip
             if isinstance(exc, discord.HTTPException):  # after discord.py's own retries
                 raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
             raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
@@ -312,40 +438,53 @@ class DiscordAdapter:
         return sent
 
     async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
-        """A digest message of ours carrying ``ref`` in an embed footer, posted in the channel since ``since``
-        (in a forum: the first message of one of our active posts made since then); ``None`` when there is none."""
+        """The first message of our digest carrying ``ref`` in an embed footer, posted in the channel since
+        ``since`` (in a forum: the opening message of our post made since then); ``None`` when there is none.
+
+        Everything since ``since`` is read, oldest first and page by page, however busy the channel. Raises
+        :class:`HistoryUnreadable` when the bot may not read the channel's history (Discord would answer an
+        empty one): not knowing is not "not posted"."""
         try:
             channel = await self._channel(subscription.channel)
         except ChannelUnavailable:
-            return None
-        if isinstance(channel, discord.ForumChannel):
-            return await self._find_forum_post(channel, ref, since)
-        if not isinstance(channel, discord.abc.Messageable):
-            return None
-        me = self.client.user
+            return None  # posting fails too, and pauses the subscription with the reason
+        permissions = await bot_permissions(self.client, channel)
+        if not permissions.read_message_history:
+            raise HistoryUnreadable(f"discord: the bot may not read the history of channel {subscription.channel} "
+                                    "(Read Message History), so it cannot tell whether the digest is there; it is "
+                                    "not posted again: grant the permission (see newsbrief doctor)")  # fmt: skip
         try:
-            async for message in channel.history(limit=HISTORY_LIMIT, after=since, oldest_first=False):
-                if me is not None and message.author.id != me.id:
-                    continue
-                if any(ref in (embed.footer.text or "") for embed in message.embeds):
+            if isinstance(channel, discord.ForumChannel):
+                return await self._find_forum_post(channel, ref, since)
+            if not isinstance(channel, discord.abc.Messageable):
+                return None
+            me = self.client.user
+            after = discord.Object(id=discord.utils.time_snowflake(since))
+            async for message in channel.history(limit=None, after=after, oldest_first=True):
+                if (me is None or message.author.id == me.id) and _has_ref(message, ref):
                     return f"discord:{subscription.channel}:{message.id}"
-        except (discord.Forbidden, discord.NotFound):
+        except discord.NotFound:
             return None
+        except discord.Forbidden as exc:
+            raise HistoryUnreadable(f"discord: cannot read the history of channel {subscription.channel} (code "
+                                    f"{exc.code}: {exc.text}), so it cannot tell whether the digest is there; it is "
+                                    "not posted again") from None  # fmt: skip
         return None
 
     async def _find_forum_post(self, forum: discord.ForumChannel, ref: str, since: datetime) -> str | None:
-        """Our post in ``forum`` whose first message carries ``ref``: the forum's active threads (the gateway
-        sends them with the guild; a digest post stays active for days, far beyond the misfire grace time)."""
+        """Our post in ``forum`` made since ``since`` whose opening message carries ``ref``: among the guild's
+        active threads, asked over REST (the gateway may not have told of a post made just before a crash; a
+        digest post stays active for days, far beyond the misfire grace time)."""
         me = self.client.user
-        for thread in forum.threads:
-            if me is not None and thread.owner_id != me.id:
-                continue
-            if thread.created_at is not None and thread.created_at < since:
+        after = discord.utils.time_snowflake(since)
+        threads = await forum.guild.active_threads()
+        for thread in sorted(threads, key=lambda t: t.id):
+            if thread.parent_id != forum.id or thread.id < after or (me is not None and thread.owner_id != me.id):
                 continue
             try:
-                first = thread.starter_message or await thread.fetch_message(thread.id)
-            except (discord.Forbidden, discord.NotFound):
+                first = await thread.fetch_message(thread.id)  # a post's opening message shares its id
+            except discord.NotFound:
                 continue
-            if any(ref in (embed.footer.text or "") for embed in first.embeds):
+            if _has_ref(first, ref):
                 return f"discord:{forum.id}:{first.id}"
         return None
