@@ -24,7 +24,7 @@ from bot.adapters.slack import SlackAdapter
 from bot.briefing import Briefing, format_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
-from bot.digests import build_digest, digest_ref, run_digest, slot_key, sync_config_subscriptions
+from bot.digests import build_digest, digest_ref, part_recorder, run_digest, slot_key, sync_config_subscriptions
 from bot.store import Subscription
 
 __all__ = ["cmd_digest", "cmd_subs"]
@@ -116,9 +116,10 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             slack = SlackAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
                                  bot_token=token, post_only=True)  # fmt: skip
             ref = digest_ref(sub, slot)
+            on_part = part_recorder(store, sub, slot, now=now)  # each message written down as soon as posted
 
             async def post(briefing: Briefing) -> str:
-                return await slack.post_digest(sub, briefing, ref)
+                return await slack.post_digest(sub, briefing, ref, on_part=on_part)
 
         elif sub.platform == "discord":
             token = settings.secret("DISCORD_TOKEN")
