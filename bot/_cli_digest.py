@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,17 +25,28 @@ from bot.adapters.slack import SlackAdapter
 from bot.briefing import Briefing, format_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
-from bot.digests import build_digest, digest_ref, run_digest, slot_key, sync_config_subscriptions
-from bot.store import Subscription
+from bot.digests import build_digest, digest_ref, part_recorder, run_digest, slot_key, sync_config_subscriptions
+from bot.store import DigestSlot, Store, Subscription
 
 __all__ = ["cmd_digest", "cmd_subs"]
 
 
-def _state(sub: Subscription) -> str:
-    return f"paused: {sub.paused_reason or 'no reason recorded'}" if sub.paused else "active"
+def _state(sub: Subscription, unconfirmed: Sequence[DigestSlot] = ()) -> str:
+    state = f"paused: {sub.paused_reason or 'no reason recorded'}" if sub.paused else "active"
+    notes = [f"digest for {c.slot} not confirmed yet: {c.note}" for c in unconfirmed]
+    return "; ".join([state, *notes])
 
 
-def _sub_json(sub: Subscription) -> dict[str, Any]:
+def _unconfirmed(store: Store) -> dict[int, list[DigestSlot]]:
+    """The digests in flight that could not be checked yet (with the reason noted), by subscription."""
+    by_sub: dict[int, list[DigestSlot]] = {}
+    for claim in store.in_flight_slots(claimed_before=datetime.now(UTC)):
+        if claim.note:
+            by_sub.setdefault(claim.subscription_id, []).append(claim)
+    return by_sub
+
+
+def _sub_json(sub: Subscription, unconfirmed: Sequence[DigestSlot] = ()) -> dict[str, Any]:
     return {
         "id": sub.id,
         "platform": sub.platform,
@@ -47,6 +59,7 @@ def _sub_json(sub: Subscription) -> dict[str, Any]:
         "paused_at": sub.paused_at.isoformat() if sub.paused_at else None,
         "created_by": sub.created_by,
         "created_at": sub.created_at.isoformat(),
+        "unconfirmed": [{"slot": c.slot, "note": c.note} for c in unconfirmed],
     }
 
 
@@ -76,8 +89,9 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:
         sync_config_subscriptions(store, settings, now=datetime.now(UTC))
         subs = store.list_subscriptions()
+        unconfirmed = _unconfirmed(store)
     if args.json:
-        print(json.dumps([_sub_json(s) for s in subs], indent=2, ensure_ascii=False))
+        print(json.dumps([_sub_json(s, unconfirmed.get(s.id, ())) for s in subs], indent=2, ensure_ascii=False))
         return 0
     if not subs:
         print("No subscriptions. Add [[subscriptions]] to the config, or type /brief subscribe <topic> in a channel.")
@@ -86,7 +100,7 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
     for column in ("id", "platform", "channel", "topic", "schedule", "tz", "state"):
         table.add_column(column, overflow="fold")
     for s in subs:
-        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, _state(s))
+        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, _state(s, unconfirmed.get(s.id, ())))
     Console(soft_wrap=True).print(table)
     return 0
 
@@ -116,9 +130,10 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             slack = SlackAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
                                  bot_token=token, post_only=True)  # fmt: skip
             ref = digest_ref(sub, slot)
+            on_part = part_recorder(store, sub, slot, now=now)  # each message written down as soon as posted
 
             async def post(briefing: Briefing) -> str:
-                return await slack.post_digest(sub, briefing, ref)
+                return await slack.post_digest(sub, briefing, ref, on_part=on_part)
 
         elif sub.platform == "discord":
             token = settings.secret("DISCORD_TOKEN")

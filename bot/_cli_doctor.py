@@ -55,7 +55,10 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         sync_config_feeds(store, settings, datetime.now(UTC))
         urls = [f.url for f in store.list_feeds() if f.enabled]
         disabled = [f for f in store.list_feeds() if not f.enabled]
-        discord_channels = [s.channel for s in store.list_subscriptions(platform="discord")]
+        subs = {s.id: s for s in store.list_subscriptions()}
+        slack_channels = [s.channel for s in subs.values() if s.platform == "slack" and not s.paused]
+        discord_channels = [s.channel for s in subs.values() if s.platform == "discord"]
+        unconfirmed = [c for c in store.in_flight_slots(claimed_before=datetime.now(UTC)) if c.note]
     discord_channels += [c.channel for c in parse_subscriptions(settings) if c.platform == "discord"]
     results = asyncio.run(_check_feeds(urls, settings)) if urls else []
     table = Table(title=f"feeds: {len(urls)} enabled, {len(disabled)} disabled")
@@ -70,9 +73,14 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         state = "set" if settings.secret(name) else "not set"
         console.print(f"{name}: {state}", highlight=False)
     healthy = all(ok for _, ok, _ in results)
+    for claim in unconfirmed:  # a digest in flight that could not be checked: see `newsbrief subs list`
+        sub = subs.get(claim.subscription_id)
+        where = f"{sub.platform} {sub.channel}, {sub.topic}" if sub is not None else "removed"
+        console.print(f"digest of subscription {claim.subscription_id} ({where}) for {claim.slot} not confirmed "
+                      f"yet: {claim.note}", style="yellow", highlight=False, markup=False)  # fmt: skip
     slack_token = settings.secret("SLACK_BOT_TOKEN")
     if slack_token:
-        slack_ok, lines = asyncio.run(check_slack(settings, slack_token))
+        slack_ok, lines = asyncio.run(check_slack(settings, slack_token, slack_channels))
         for line in lines:
             console.print(line, style=None if slack_ok else "red", highlight=False)
         healthy = healthy and slack_ok

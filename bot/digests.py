@@ -12,6 +12,14 @@ records the outcome, the stories posted and the cited articles. A failure is rec
 interruption that may pass (:class:`PostInterrupted`: the platform's server error, a timeout) leaves the claim in
 flight, and :func:`recover_digest` later asks the platform whether it got there and posts it if not.
 
+The ledger of messages: an adapter that reports parts (:class:`ReportsParts`) tells each message's reference as
+soon as the platform returned it, and :func:`digest_poster` records it with the claim
+(:meth:`bot.store.Store.record_digest_message`); :func:`recover_digest` consults these first, and asks the
+platform only when none was recorded (the answer was lost, or the process died before recording). A platform
+that cannot be asked (e.g. the bot may not read the channel's history: :class:`HistoryUnreadable`) leaves the
+claim in flight, never "not there": the reason is written on the claim once (``subs list`` and ``doctor``
+show it) and logged once.
+
 :func:`sync_config_subscriptions` validates ``[[subscriptions]]`` of the config and adds them to the store.
 Nothing here reads the clock: ``now`` is passed in.
 """
@@ -26,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing import Briefing, StoryBrief, make_briefing
@@ -40,16 +48,23 @@ __all__ = [
     "DIGEST_WINDOW",
     "PLATFORMS",
     "RENEWAL",
+    "SEARCH_MARGIN",
     "ChannelUnavailable",
     "DigestChannel",
     "DigestOutcome",
+    "HistoryUnreadable",
+    "PartPosted",
     "PostInterrupted",
+    "ReportsParts",
     "SubscriptionConfig",
     "build_digest",
+    "digest_poster",
     "digest_ref",
     "parse_subscriptions",
+    "part_recorder",
     "recover_digest",
     "run_digest",
+    "search_from",
     "slot_key",
     "slot_time",
     "story_refs",
@@ -66,6 +81,8 @@ RENEWAL = 2
 """A story already posted returns when it gained at least this many articles since."""
 CONFIG_CREATOR = "config"
 """``created_by`` of the subscriptions synced from ``[[subscriptions]]``."""
+SEARCH_MARGIN = timedelta(minutes=5)
+"""How far before a slot's claim the platform is searched for its digest (clocks differ a little)."""
 
 class ChannelUnavailable(Exception):
     """Raised by an adapter when a subscription's channel cannot take posts until someone acts (the bot was
@@ -88,6 +105,23 @@ class PostInterrupted(Exception):
         self.reason = reason
 
 
+class HistoryUnreadable(Exception):
+    """Raised by an adapter's :meth:`DigestChannel.find_digest` when it cannot tell whether a digest is in a
+    channel because it may not read the channel (e.g. Slack ``not_in_channel`` on ``conversations.history`` for a
+    bot that may post there but is no member; Discord without Read Message History): never "not there". The
+    claim stays in flight with ``reason`` written on it, until someone fixes the permission."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+PartPosted = Callable[[int, str], Awaitable[None]]
+"""Told by an adapter as soon as the platform returned a digest message it posted: the part number (1, 2, ... of
+a digest split over several messages) and the message's reference (as :meth:`DigestChannel.post_digest` returns
+for the first part)."""
+
+
 class DigestChannel(Protocol):
     """Where one platform's digests go: the adapter's side of the scheduler."""
 
@@ -99,7 +133,28 @@ class DigestChannel(Protocol):
 
     async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
         """The reference of a digest posted with ``ref`` since ``since``, if the platform has it; ``None`` when it
-        was not posted (or the platform cannot tell: then it is posted again)."""
+        was not posted. :class:`HistoryUnreadable` (or another exception) when the platform cannot tell: then it
+        is not posted again, the claim stays in flight."""
+        ...
+
+
+@runtime_checkable
+class ReportsParts(Protocol):
+    """A :class:`DigestChannel` that reports each message of a digest as soon as the platform returned it
+    (``reports_parts`` true): its ``post_digest`` takes ``on_part`` (:data:`PartPosted`), awaited once per part
+    posted (or found on the platform when a part is tried again). :func:`digest_poster` passes the ledger's
+    recorder; a channel without it is posted to as a plain :class:`DigestChannel`."""
+
+    reports_parts: bool
+
+    async def post_digest(
+        self, subscription: Subscription, briefing: Briefing, ref: str, *, on_part: PartPosted | None = None
+    ) -> str:
+        """As :meth:`DigestChannel.post_digest`, telling ``on_part`` of each message posted."""
+        ...
+
+    async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
+        """As :meth:`DigestChannel.find_digest`."""
         ...
 
 
@@ -107,6 +162,43 @@ DigestOutcome = Literal["posted", "empty", "failed", "skipped", "retry"]
 """What :func:`run_digest` did: posted, nothing new (not posted), posting failed, the slot was already
 claimed (by this or another process), or posting was interrupted (:class:`PostInterrupted`: the claim stays in
 flight for :func:`recover_digest`)."""
+
+
+def part_recorder(store: Store, subscription: Subscription, slot: str, *, now: datetime) -> PartPosted:
+    """The :data:`PartPosted` that records each message of a slot's digest in the ledger
+    (:meth:`bot.store.Store.record_digest_message`) as ``now``. A failure to record is logged, never raised: the
+    message is on the platform, and the search of its history still finds it."""
+
+    async def record(part: int, message_ref: str) -> None:
+        try:
+            await asyncio.to_thread(store.record_digest_message, subscription.id, slot, part, message_ref, now=now)
+        except Exception as exc:
+            log.warning("digest of subscription %s for slot %s: part %d (%s) could not be written down: %s: %s",
+                        subscription.id, slot, part, message_ref, exc.__class__.__name__, str(exc)[:200])  # fmt: skip
+
+    return record
+
+
+def digest_poster(
+    store: Store, channel: DigestChannel, subscription: Subscription, slot: str, *, now: datetime
+) -> Callable[[Briefing], Awaitable[str]]:
+    """The ``post`` of :func:`run_digest` and :func:`recover_digest` for a slot's digest on ``channel``: tagged
+    with :func:`digest_ref`; a channel that reports parts (:class:`ReportsParts`) has each message recorded in
+    the ledger as soon as the platform returned it (:func:`part_recorder`)."""
+    ref = digest_ref(subscription, slot)
+    if isinstance(channel, ReportsParts) and channel.reports_parts:
+        reporting = channel
+        on_part = part_recorder(store, subscription, slot, now=now)
+
+        async def post_reporting(briefing: Briefing) -> str:
+            return await reporting.post_digest(subscription, briefing, ref, on_part=on_part)
+
+        return post_reporting
+
+    async def post(briefing: Briefing) -> str:
+        return await channel.post_digest(subscription, briefing, ref)
+
+    return post
 
 
 def slot_key(scheduled: datetime) -> str:
@@ -299,6 +391,8 @@ async def _post_claimed(
             # posts it only if it is not there.
             log.warning("digest of subscription %s (%s) for slot %s: %s; it will be looked for and tried again",
                         subscription.id, subscription.topic, slot, exc.reason)  # fmt: skip
+            with contextlib.suppress(Exception):  # only a note for the operator
+                await asyncio.to_thread(store.note_slot, subscription.id, slot, _one_line(exc.reason))
             return "retry"
         log.warning("digest of subscription %s (%s) for slot %s: posting failed: %s", subscription.id,
                     subscription.topic, slot, exc.reason)  # fmt: skip
@@ -318,6 +412,21 @@ def slot_time(slot: str) -> datetime:
     return datetime.strptime(slot, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
 
 
+def search_from(claim: DigestSlot) -> datetime:
+    """Where the search of the platform for a claim's digest starts: :data:`SEARCH_MARGIN` before the slot was
+    first claimed. A recovery pass moves ``claimed_at`` forward (it takes the claim over), but the digest was
+    posted after the slot's time: the earlier of the two is used, so a claim checked again and again never loses
+    sight of a digest posted before the first pass."""
+    start = claim.claimed_at
+    with contextlib.suppress(ValueError):
+        start = min(start, slot_time(claim.slot))
+    return start - SEARCH_MARGIN
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return " ".join(text.split())[:limit]
+
+
 async def recover_digest(
     store: Store,
     subscription: Subscription,
@@ -335,22 +444,34 @@ async def recover_digest(
 ) -> DigestOutcome:
     """Finish a claim whose claimer died before recording the outcome, exactly once.
 
-    Takes the claim over (another process did first: "skipped"), then asks the platform whether the digest
-    reached it (``find(since)``: the message's reference, searched from a little before the claim): found, it is
-    recorded as posted, with the stories the digest holds now; not found, it is posted now if the slot is still
-    within ``grace`` (else recorded "failed"). When the platform cannot be asked (``find`` raises), nothing is
-    posted and the claim stays in flight for a later try ("skipped"); so it does when posting is interrupted
-    again ("retry").
+    Takes the claim over (another process did first: "skipped"), then looks for the digest: in the ledger first
+    (a message recorded for the slot: :meth:`bot.store.Store.digest_messages`, the first part's reference), else
+    on the platform (``find(since)``: the message's reference, searched from :func:`search_from`). Found, it is
+    recorded as posted, with the stories the digest set out to post; not found, it is posted now if the slot is
+    still within ``grace`` (else recorded "failed"). When the platform cannot be asked (``find`` raises, e.g.
+    :class:`HistoryUnreadable`), nothing is posted and the claim stays in flight for a later try ("skipped"),
+    its reason written on the claim and logged as a warning once (then at debug level while it stays the same);
+    so it stays when posting is interrupted again ("retry").
     """
     if not await asyncio.to_thread(store.reclaim_slot, claim, by=by, now=now):
         return "skipped"
-    try:
-        found = await find(claim.claimed_at - timedelta(minutes=5))
-    except Exception as exc:  # the platform's trouble is expected now and then: one line, no traceback
-        log.warning("digest of subscription %s for slot %s: cannot check whether it was posted (%s: %s); trying "
-                    "again later", subscription.id, claim.slot, exc.__class__.__name__, str(exc)[:200])  # fmt: skip
-        log.debug("the check's error in full", exc_info=True)
-        return "skipped"
+    recorded = await asyncio.to_thread(store.digest_messages, subscription.id, claim.slot)
+    if recorded:
+        found: str | None = recorded[min(recorded)]
+    else:
+        try:
+            found = await find(search_from(claim))
+        except Exception as exc:  # the platform's trouble is expected now and then: one line, no traceback
+            reason = exc.reason if isinstance(exc, HistoryUnreadable) else f"{exc.__class__.__name__}: {exc}"
+            reason = _one_line(reason)
+            new = claim.note != reason
+            log.log(logging.WARNING if new else logging.DEBUG, "digest of subscription %s for slot %s: cannot check "
+                    "whether it was posted (%s); it is not posted again until it can be", subscription.id,
+                    claim.slot, reason)  # fmt: skip
+            log.debug("the check's error in full", exc_info=True)
+            if new:
+                await asyncio.to_thread(store.note_slot, subscription.id, claim.slot, reason)
+            return "skipped"
     if found is not None and claim.planned is not None:  # record the stories it set out to post
         await asyncio.to_thread(_record_planned, store, subscription, claim.slot, claim.planned, found, now)
         log.info("digest of subscription %s for slot %s was posted before a crash (%s); recorded", subscription.id,

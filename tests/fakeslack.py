@@ -22,10 +22,19 @@ from a coroutine whose event loop also runs the app under test they would starve
 twins, which run the blocking helper in a worker thread.
 
 Wire formats follow Slack's documentation: Web API answers ``{"ok": true, ...}`` / ``{"ok": false, "error": ...}``
-(HTTP 200), rate limits are HTTP 429 with ``Retry-After``; Socket Mode greets with a ``hello`` frame, sends
-envelopes ``{"envelope_id", "type", "payload", "accepts_response_payload"}`` and expects ``{"envelope_id",
-"payload"?}`` acknowledgements; ``response_url`` takes JSON posts and answers ``ok``; HTTP-mode requests are signed
-with the v0 scheme (``sign``).
+(HTTP 200), the details of an ``invalid_blocks`` in ``response_metadata.messages`` as ``[ERROR] ...`` lines (an
+empty text is refused too: "must be more than 0 characters"); rate limits are HTTP 429 with ``Retry-After``;
+Socket Mode greets with a ``hello`` frame, sends envelopes ``{"envelope_id", "type", "payload",
+"accepts_response_payload"}`` and expects ``{"envelope_id", "payload"?}`` acknowledgements; ``response_url`` takes
+JSON posts and answers ``ok``; HTTP-mode requests are signed with the v0 scheme (``sign``); Slack's SSL check is
+an unsigned form ``ssl_check=1`` (``ssl_check_form``).
+
+Channels and membership: the bot is a member of every channel unless ``leave_channel`` says otherwise. A public
+channel it is not in takes its posts only with the ``chat:write.public`` scope, never shows it its history
+(``not_in_channel`` on ``conversations.history``: "may post but may not read"), and can be joined with
+``conversations.join`` given ``channels:join``; a private one is ``channel_not_found`` to it and cannot be joined.
+Faults (``fail_next``) can be carried out before the answer goes wrong (``applied``) and can drop the connection
+instead of answering (``drop``): the client sees the connection close after Slack acted.
 """
 
 from __future__ import annotations
@@ -213,6 +222,7 @@ class _Fault:
     times: int
     after: int = 0  # calls answered normally before the fault starts
     applied: bool = False  # carry the call out, then answer the error (the answer was lost, not the call)
+    drop: bool = False  # close the connection instead of answering
 
 
 @dataclass
@@ -230,9 +240,10 @@ class _ResponseUrl:
 
 
 class _ApiError(Exception):
-    def __init__(self, error: str, **extra: Any) -> None:
+    def __init__(self, error: str, *, messages: list[str] | None = None, **extra: Any) -> None:
         super().__init__(error)
         self.error = error
+        self.messages = messages or []  # response_metadata.messages: "[ERROR] ..." lines
         self.extra = extra
 
 
@@ -298,6 +309,11 @@ def _text_len(obj: Any) -> int:
     return 0
 
 
+def _empty_text(obj: Any) -> bool:
+    """A text object whose ``text`` is missing or empty (Slack: "must be more than 0 characters")."""
+    return isinstance(obj, dict) and not (isinstance(obj.get("text"), str) and obj["text"])
+
+
 def _block_errors(blocks: Any) -> list[str]:
     """The documented Block Kit limits a briefing is most likely to hit (not a full schema check)."""
     if not isinstance(blocks, list):
@@ -311,10 +327,13 @@ def _block_errors(blocks: Any) -> list[str]:
             errors.append(f"missing required field: type {where}")
             continue
         kind = block["type"]
+        too_short = f"must be more than 0 characters [json-pointer:/blocks/{i}/text/text]"
         if kind == "section":
             fields = block.get("fields")
             if "text" not in block and not fields:
                 errors.append(f"must provide text or fields {where}")
+            elif "text" in block and _empty_text(block["text"]):
+                errors.append(too_short)
             if _text_len(block.get("text")) > 3000:
                 errors.append(f"must be less than 3001 characters [json-pointer:/blocks/{i}/text/text]")
             if isinstance(fields, list):
@@ -324,12 +343,18 @@ def _block_errors(blocks: Any) -> list[str]:
                     if _text_len(f) > 2000:
                         errors.append(f"must be less than 2001 characters [json-pointer:/blocks/{i}/fields/{j}/text]")
         elif kind == "header":
+            if _empty_text(block.get("text")):
+                errors.append(too_short)
             if _text_len(block.get("text")) > 150:
                 errors.append(f"must be less than 151 characters [json-pointer:/blocks/{i}/text/text]")
         elif kind == "context":
             elements = block.get("elements")
             if not isinstance(elements, list) or not elements or len(elements) > 10:
                 errors.append(f"must have between 1 and 10 elements [json-pointer:/blocks/{i}/elements]")
+            else:
+                for j, element in enumerate(elements):
+                    if element.get("type") != "image" and _empty_text(element):
+                        errors.append(f"must be more than 0 characters [json-pointer:/blocks/{i}/elements/{j}/text]")
     return errors
 
 
@@ -348,6 +373,8 @@ class FakeSlack(LoopbackAioServer):
     * ``users`` — ``users.info`` data by user id (partial dicts are completed with defaults); see ``add_user``.
     * ``scopes`` — what ``auth.test`` reports in its ``X-OAuth-Scopes`` header.
     * ``validate_blocks`` — reject blocks over Slack's documented limits with ``invalid_blocks``.
+    * ``response_url_error`` — ``(status, body)`` every response_url post is refused with (e.g. ``(404,
+      "expired_url")``); ``None`` (default) takes them.
     """
 
     def __init__(
@@ -377,7 +404,9 @@ class FakeSlack(LoopbackAioServer):
         self.users: dict[str, dict[str, Any]] = {}
         self.scopes: list[str] = [
             "channels:history",
+            "channels:join",
             "chat:write",
+            "chat:write.public",
             "commands",
             "groups:history",
             "users:read",
@@ -390,6 +419,10 @@ class FakeSlack(LoopbackAioServer):
         self._calls: list[Call] = []
         self._messages: dict[str, list[JSON]] = {}
         self._channel_errors: dict[str, str] = {}
+        self._outside: set[str] = set()  # channels the bot is not a member of
+        self._private: set[str] = set()
+        self._ephemeral: dict[str, list[JSON]] = {}
+        self.response_url_error: tuple[int, str] | None = None
         self._faults: dict[str, list[_Fault]] = {}
         self._gates: dict[str, Gate] = {}
         self._tickets: set[str] = set()
@@ -404,7 +437,9 @@ class FakeSlack(LoopbackAioServer):
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
             "conversations.history": self._conversations_history,
+            "conversations.join": self._conversations_join,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
         }
@@ -485,6 +520,15 @@ class FakeSlack(LoopbackAioServer):
         with self._cond:
             return [json.loads(json.dumps(m)) for m in self._messages.get(channel, [])]
 
+    def ephemerals(self, channel: str) -> list[dict[str, Any]]:
+        """The ephemeral messages posted in a channel (``chat.postEphemeral``: not in its history), oldest first."""
+        with self._cond:
+            return [json.loads(json.dumps(m)) for m in self._ephemeral.get(channel, [])]
+
+    def is_member(self, channel: str) -> bool:
+        with self._cond:
+            return channel not in self._outside
+
     # ---------------------------------------------------------------- configuration helpers
 
     def add_user(
@@ -509,6 +553,13 @@ class FakeSlack(LoopbackAioServer):
                 self._channel_errors.pop(channel, None)
             else:
                 self._channel_errors[channel] = error
+
+    def leave_channel(self, channel: str, *, private: bool = False) -> None:
+        """The bot is not a member of ``channel`` (a public one unless ``private``): see the module's docstring."""
+        with self._cond:
+            self._outside.add(channel)
+            if private:
+                self._private.add(channel)
 
     def seed_message(
         self,
@@ -539,16 +590,25 @@ class FakeSlack(LoopbackAioServer):
         times: int = 1,
         after: int = 0,
         applied: bool = False,
+        drop: bool = False,
     ) -> None:
         """The next ``times`` calls to ``method`` ("*" = any) answer HTTP ``status`` with ``{"ok": false, "error"}``.
 
         With 429 (the default) a ``Retry-After: retry_after`` header is sent, as Slack does; use ``status=500``/
         ``503`` for server errors. ``after``: that many calls are answered normally first. ``applied``: the call
         is carried out (a message is stored) and only its answer is the error, as when Slack fails after acting.
-        Faults are consumed in the order they were added.
+        ``drop``: no answer at all, the connection is closed (with ``applied``, after Slack acted: the client
+        sees a dropped connection for a message that was posted). Faults are consumed in the order they were added.
         """
+        fault = _Fault(status, error, retry_after, times, after, applied, drop)
         with self._cond:
-            self._faults.setdefault(method, []).append(_Fault(status, error, retry_after, times, after, applied))
+            self._faults.setdefault(method, []).append(fault)
+
+    def drop_next(self, method: str, *, applied: bool = True, times: int = 1, after: int = 0) -> None:
+        """The next ``times`` calls to ``method`` are carried out (unless not ``applied``), then the connection is
+        closed without an answer (recorded with status 0)."""
+        self.fail_next(method, "connection_dropped", status=0, retry_after=None, times=times, after=after,
+                       applied=applied, drop=True)  # fmt: skip
 
     def error_next(self, method: str, error: str, *, times: int = 1) -> None:
         """The next ``times`` calls to ``method`` ("*" = any) answer HTTP 200 ``{"ok": false, "error": error}``."""
@@ -756,6 +816,10 @@ class FakeSlack(LoopbackAioServer):
         )
         return urllib.parse.urlencode(payload).encode("ascii")
 
+    def ssl_check_form(self) -> bytes:
+        """The unsigned form body of Slack's SSL check of an HTTP-mode request URL (answer it 200)."""
+        return urllib.parse.urlencode({"ssl_check": "1", "token": self.verification_token}).encode("ascii")
+
     # ---------------------------------------------------------------- internals: ids and payloads
 
     def _new_response_id(self) -> str:
@@ -893,6 +957,12 @@ class FakeSlack(LoopbackAioServer):
                 if fault is not None and fault.applied and (handler := self._methods.get(method)) is not None:
                     with contextlib.suppress(_ApiError):
                         handler(params, token)
+                if fault is not None and fault.drop:
+                    self._calls.append(Call(method, params, token, at, request.method, content_type, 0, fault.error))
+                    self._cond.notify_all()
+                    if request.transport is not None:
+                        request.transport.abort()  # the client sees the connection close, no answer
+                    return web.Response()
                 if fault is not None:
                     status = fault.status
                     body: JSON = {"ok": False, "error": fault.error}
@@ -909,6 +979,8 @@ class FakeSlack(LoopbackAioServer):
                             body, headers = handler(params, token)
                         except _ApiError as exc:
                             body = {"ok": False, "error": exc.error, **exc.extra}
+                            if exc.messages:
+                                body["response_metadata"] = {"messages": list(exc.messages)}
         except _ApiError as exc:
             body = {"ok": False, "error": exc.error}
         error = body.get("error") if not body.get("ok") else None
@@ -927,7 +999,9 @@ class FakeSlack(LoopbackAioServer):
             self._cond.notify_all()
         return web.json_response(body, status=status, headers=headers)
 
-    def _channel_check(self, channel: Any, *, posting: bool) -> str:
+    def _channel_check(self, channel: Any, *, posting: bool, public_post: bool = False) -> str:
+        """``channel`` when the bot may act there: post (``posting``; ``public_post``: chat.postMessage, which
+        ``chat:write.public`` lets into a public channel the bot is not in) or read (not ``posting``)."""
         if not isinstance(channel, str) or not channel:
             raise _ApiError("channel_not_found")
         if self.channels is not None and channel not in self.channels:
@@ -935,6 +1009,11 @@ class FakeSlack(LoopbackAioServer):
         error = self._channel_errors.get(channel)
         if error == "not_in_channel" or (error == "is_archived" and posting):
             raise _ApiError(error)
+        if channel in self._outside:
+            if channel in self._private:
+                raise _ApiError("channel_not_found")  # a private channel is invisible to a bot not in it
+            if not (public_post and "chat:write.public" in self.scopes):
+                raise _ApiError("not_in_channel")
         return channel
 
     def _auth_test(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
@@ -956,7 +1035,49 @@ class FakeSlack(LoopbackAioServer):
         return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/link/?ticket={ticket}&app_id={self.app_id}"}, {}
 
     def _chat_post_message(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
-        channel = self._channel_check(params.get("channel"), posting=True)
+        channel = self._channel_check(params.get("channel"), posting=True, public_post=True)
+        message = self._message(params)
+        thread_ts = params.get("thread_ts")
+        ts = self._store(
+            channel,
+            message,
+            thread_ts=str(thread_ts) if thread_ts else None,
+            broadcast=_truthy(params.get("reply_broadcast")),
+        )
+        return {"ok": True, "channel": channel, "ts": ts, "message": json.loads(json.dumps(message))}, {}
+
+    def _chat_post_ephemeral(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
+        channel = self._channel_check(params.get("channel"), posting=True)  # no chat:write.public here
+        user = params.get("user")
+        if not isinstance(user, str) or not user:
+            raise _ApiError("user_not_in_channel")
+        message = self._message(params)
+        message["user_shown"] = user
+        message["ts"] = self._next_ts()
+        self._ephemeral.setdefault(channel, []).append(message)
+        return {"ok": True, "message_ts": message["ts"]}, {}
+
+    def _conversations_join(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
+        channel = params.get("channel")
+        if "channels:join" not in self.scopes:
+            raise _ApiError("missing_scope", needed="channels:join", provided=",".join(self.scopes))
+        if not isinstance(channel, str) or not channel or (self.channels is not None and channel not in self.channels):
+            raise _ApiError("channel_not_found")
+        if channel in self._private:
+            raise _ApiError("method_not_supported_for_channel_type")
+        if self._channel_errors.get(channel) == "is_archived":
+            raise _ApiError("is_archived")
+        info: JSON = {"id": channel, "is_channel": True, "is_private": False, "is_member": True}
+        if channel not in self._outside:
+            warning = "already_in_channel"
+            return {"ok": True, "channel": info, "warning": warning, "response_metadata": {"warnings": [warning]}}, {}
+        self._outside.discard(channel)
+        if self._channel_errors.get(channel) == "not_in_channel":
+            self._channel_errors.pop(channel)
+        return {"ok": True, "channel": info}, {}
+
+    def _message(self, params: dict[str, Any]) -> JSON:
+        """The message a chat.postMessage / chat.postEphemeral would post (validated; no ts yet)."""
         text = params.get("text")
         blocks = _maybe_json(params.get("blocks"), "invalid_blocks_format") if "blocks" in params else None
         attachments = _maybe_json(params.get("attachments"), "invalid_attachments") if "attachments" in params else None
@@ -966,7 +1087,7 @@ class FakeSlack(LoopbackAioServer):
         if isinstance(text, str) and len(text) > _MAX_TEXT:
             raise _ApiError("msg_too_long")
         if blocks is not None and self.validate_blocks and (errors := _block_errors(blocks)):
-            raise _ApiError("invalid_blocks", errors=errors)
+            raise _ApiError("invalid_blocks", messages=[f"[ERROR] {e}" for e in errors])
         if metadata is not None and not (
             isinstance(metadata, dict)
             and isinstance(metadata.get("event_type"), str)
@@ -987,14 +1108,7 @@ class FakeSlack(LoopbackAioServer):
             message["attachments"] = attachments
         if metadata is not None:
             message["metadata"] = {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
-        thread_ts = params.get("thread_ts")
-        ts = self._store(
-            channel,
-            message,
-            thread_ts=str(thread_ts) if thread_ts else None,
-            broadcast=_truthy(params.get("reply_broadcast")),
-        )
-        return {"ok": True, "channel": channel, "ts": ts, "message": json.loads(json.dumps(message))}, {}
+        return message
 
     def _public(self, message: JSON, include_metadata: bool) -> JSON:
         out: JSON = json.loads(json.dumps(message))
@@ -1188,6 +1302,9 @@ class FakeSlack(LoopbackAioServer):
             return web.Response(status=400, text="invalid_payload")
         with self._cond:
             entry = self._response_urls.get(response_id)
+            if self.response_url_error is not None:
+                status, text = self.response_url_error
+                return web.Response(status=status, text=text)
             if entry is None:
                 return web.Response(status=404, text="expired_url")
             if entry.uses >= _RESPONSE_URL_USES:

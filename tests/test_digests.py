@@ -15,9 +15,14 @@ from bot.__main__ import main
 from bot.briefing import Briefing, make_briefing
 from bot.config import ConfigError, Settings, settings_from_mapping
 from bot.digests import (
+    SEARCH_MARGIN,
     ChannelUnavailable,
+    HistoryUnreadable,
+    PartPosted,
     PostInterrupted,
     build_digest,
+    digest_poster,
+    digest_ref,
     parse_subscriptions,
     run_digest,
     slot_key,
@@ -468,3 +473,135 @@ def test_stories_of_a_digest_in_flight_are_not_posted_again_and_are_what_recover
     assert outcome == "posted"
     assert store.posted_story_counts(sub.id) == {"s_talks": 1}  # what it set out to post, not a rebuilt digest
     assert store.planned_story_counts(sub.id) == {}
+
+
+# ---------------------------------------------------------------------------------------------- the ledger
+
+
+def test_digest_messages_and_notes_are_kept_per_slot(store: Store, sub: Subscription) -> None:
+    """Each message of a digest is written down with its claim as soon as the platform returned it; a note says why
+    a claim in flight could not be checked, until the slot is finished."""
+    assert store.claim_slot(sub.id, SLOT, by="p1", now=NOW)
+    assert store.digest_messages(sub.id, SLOT) == {}
+    store.record_digest_message(sub.id, SLOT, 2, "slack:C1:2.0", now=NOW)
+    store.record_digest_message(sub.id, SLOT, 1, "slack:C1:1.0", now=NOW)
+    store.record_digest_message(sub.id, SLOT, 2, "slack:C1:2.5", now=NOW)  # told again: the newer reference
+    assert list(store.digest_messages(sub.id, SLOT).items()) == [(1, "slack:C1:1.0"), (2, "slack:C1:2.5")]
+    with pytest.raises(KeyError, match="never claimed"):
+        store.record_digest_message(sub.id, "never", 1, "slack:C1:3.0", now=NOW)
+    with pytest.raises(ValueError, match="part must be at least 1"):
+        store.record_digest_message(sub.id, SLOT, 0, "slack:C1:3.0", now=NOW)
+
+    store.note_slot(sub.id, SLOT, "slack: cannot read the history of C1")
+    assert store.get_slot(sub.id, SLOT).note == "slack: cannot read the history of C1"  # type: ignore[union-attr]
+    assert [c.note for c in store.in_flight_slots(claimed_before=NOW + timedelta(seconds=1))] == [
+        "slack: cannot read the history of C1"]  # fmt: skip
+    store.finish_slot(sub.id, SLOT, "posted", "slack:C1:1.0", NOW)
+    assert store.get_slot(sub.id, SLOT).note is None  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        store.note_slot(sub.id, "never", "x")
+    assert store.remove_subscription(sub.id)
+    assert store.digest_messages(sub.id, SLOT) == {}
+
+
+class Reporting:
+    """A chat channel that reports each message as it posts it (bot.digests.ReportsParts), then loses the answer
+    to the last one (the connection dropped): the digest is in the channel, its outcome unknown to the poster."""
+
+    reports_parts = True
+
+    def __init__(self) -> None:
+        self.finds = 0
+
+    async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str, *,
+                          on_part: PartPosted | None = None) -> str:  # fmt: skip
+        assert on_part is not None
+        await on_part(1, f"chat:{ref}:1")
+        await on_part(2, f"chat:{ref}:2")
+        raise PostInterrupted("chat: the connection dropped after posting")
+
+    async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
+        self.finds += 1
+        return None
+
+
+def test_recovery_finds_the_messages_the_ledger_recorded_without_asking_the_platform(
+    store: Store, sub: Subscription
+) -> None:
+    from bot.digests import recover_digest
+
+    article(store, 1, "s_talks")
+    channel = Reporting()
+    post = digest_poster(store, channel, sub, SLOT, now=NOW)
+    assert asyncio.run(run_digest(store, sub, SLOT, post=post, topics=TOPICS, now=NOW, by="p1")) == "retry"
+    ref = digest_ref(sub, SLOT)
+    assert store.digest_messages(sub.id, SLOT) == {1: f"chat:{ref}:1", 2: f"chat:{ref}:2"}
+    claim = store.get_slot(sub.id, SLOT)
+    assert claim is not None and claim.outcome is None and claim.note is not None and "dropped" in claim.note
+
+    async def find(since: datetime) -> str | None:
+        return await channel.find_digest(sub, ref, since)
+
+    later = NOW + timedelta(minutes=3)
+    outcome = asyncio.run(recover_digest(store, sub, claim, post=post, find=find, topics=TOPICS, now=later, by="p2",
+                                         grace=timedelta(hours=1)))  # fmt: skip
+    assert outcome == "posted" and channel.finds == 0  # the ledger answered: no search, no second post
+    done = store.get_slot(sub.id, SLOT)
+    assert done is not None and done.message_ref == f"chat:{ref}:1" and done.note is None  # the first part
+    assert store.posted_story_counts(sub.id) == {"s_talks": 1}
+
+
+def test_a_plain_channel_is_posted_to_without_a_ledger(store: Store, sub: Subscription) -> None:
+    class Plain:
+        async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str) -> str:
+            return f"plain:{ref}"
+
+        async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
+            return None
+
+    article(store, 1, "s_talks")
+    post = digest_poster(store, Plain(), sub, SLOT, now=NOW)
+    assert asyncio.run(run_digest(store, sub, SLOT, post=post, topics=TOPICS, now=NOW, by="p1")) == "posted"
+    assert store.get_slot(sub.id, SLOT).message_ref == f"plain:{digest_ref(sub, SLOT)}"  # type: ignore[union-attr]
+    assert store.digest_messages(sub.id, SLOT) == {}
+
+
+def test_a_claim_that_cannot_be_checked_stays_in_flight_noted_once_and_searched_from_its_slot(
+    store: Store, sub: Subscription, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The platform cannot tell (the bot may post in the channel but not read it): never "not there". The claim
+    stays in flight past the grace time, its reason noted and logged once; every pass searches from before the
+    slot's first claim, although each pass takes the claim over (and so moves its claim time)."""
+    from bot.digests import recover_digest
+
+    article(store, 1, "s_talks")
+    poster = Poster(interrupted=1)
+    assert run(store, sub, poster) == "retry"
+    asked: list[datetime] = []
+    readable = False
+
+    async def find(since: datetime) -> str | None:
+        asked.append(since)
+        if not readable:
+            raise HistoryUnreadable("chat: cannot read the history of C1 (not_in_channel)")
+        return "msg-found"
+
+    def recover(minutes: int) -> str:
+        claim = store.get_slot(sub.id, SLOT)
+        assert claim is not None
+        return asyncio.run(recover_digest(store, sub, claim, post=poster, find=find, topics=TOPICS,
+                                          now=NOW + timedelta(minutes=minutes), by="p2",
+                                          grace=timedelta(hours=1)))  # fmt: skip
+
+    with caplog.at_level("DEBUG", logger="newsbrief.digests"):
+        assert [recover(m) for m in (3, 20, 40, 90)] == ["skipped"] * 4
+    warned = [r for r in caplog.records if r.levelname == "WARNING" and "cannot check" in r.getMessage()]
+    assert len(warned) == 1 and "not_in_channel" in warned[0].getMessage()
+    claim = store.get_slot(sub.id, SLOT)
+    assert claim is not None and claim.outcome is None
+    assert claim.note == "chat: cannot read the history of C1 (not_in_channel)"
+    assert poster.posted == [] and store.posted_story_counts(sub.id) == {}
+
+    readable = True  # the bot was invited: the digest posted before the first pass is found, not posted again
+    assert recover(120) == "posted" and poster.posted == []
+    assert asked == [NOW - SEARCH_MARGIN] * 5

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -25,6 +26,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.fakeslack import FakeSlack, sign, signed_headers
 
@@ -206,6 +208,105 @@ async def test_rate_limit_then_retry_handler_succeeds(slack: FakeSlack, monkeypa
     assert [(c.status, c.error) for c in calls] == [(429, "ratelimited"), (429, "ratelimited"), (200, None)]
     assert calls[1].params == calls[2].params and calls[1].at <= calls[2].at
     assert [m["text"] for m in slack.messages("C1")] == ["after retry"]
+
+
+def test_invalid_blocks_are_explained_in_response_metadata_and_empty_texts_refused(slack: FakeSlack) -> None:
+    bot = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+
+    def refused(blocks: list[dict[str, Any]]) -> list[str]:
+        with pytest.raises(SlackApiError) as info:
+            bot.chat_postMessage(channel="C1", text="x", blocks=blocks)
+        assert info.value.response["error"] == "invalid_blocks"
+        return list(info.value.response["response_metadata"]["messages"])
+
+    long_header = [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]
+    assert refused(long_header) == ["[ERROR] must be less than 151 characters [json-pointer:/blocks/0/text/text]"]
+    empty = [
+        {"type": "header", "text": {"type": "plain_text", "text": ""}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": ""}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "ok"}, {"type": "mrkdwn", "text": ""}]},
+    ]
+    assert refused(empty) == [
+        "[ERROR] must be more than 0 characters [json-pointer:/blocks/0/text/text]",
+        "[ERROR] must be more than 0 characters [json-pointer:/blocks/1/text/text]",
+        "[ERROR] must be more than 0 characters [json-pointer:/blocks/2/elements/1/text]",
+    ]
+    assert slack.messages("C1") == []
+
+
+def test_a_bot_outside_a_public_channel_may_post_but_not_read_until_it_joins(slack: FakeSlack) -> None:
+    bot = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+
+    def error_of(call: Any) -> str:
+        with pytest.raises(SlackApiError) as info:
+            call()
+        return str(info.value.response["error"])
+
+    slack.leave_channel("C1")
+    slack.leave_channel("G1", private=True)
+    assert not slack.is_member("C1")
+    assert bot.chat_postMessage(channel="C1", text="posted with chat:write.public")["ok"] is True
+    assert error_of(lambda: bot.conversations_history(channel="C1")) == "not_in_channel"
+    assert error_of(lambda: bot.chat_postEphemeral(channel="C1", user="U1", text="x")) == "not_in_channel"
+    assert error_of(lambda: bot.chat_postMessage(channel="G1", text="x")) == "channel_not_found"
+    assert error_of(lambda: bot.conversations_join(channel="G1")) == "method_not_supported_for_channel_type"
+
+    slack.scopes = [s for s in slack.scopes if s != "channels:join"]
+    with pytest.raises(SlackApiError) as info:
+        bot.conversations_join(channel="C1")
+    assert (info.value.response["error"], info.value.response["needed"]) == ("missing_scope", "channels:join")
+    slack.scopes.append("channels:join")
+    joined = bot.conversations_join(channel="C1")
+    assert joined["ok"] is True and joined["channel"]["id"] == "C1" and "warning" not in joined.data
+    again = bot.conversations_join(channel="C1")
+    assert again["warning"] == "already_in_channel"
+    assert slack.is_member("C1")
+    [message] = bot.conversations_history(channel="C1")["messages"]
+    assert message["text"] == "posted with chat:write.public"
+
+    slack.leave_channel("C2")
+    slack.scopes = [s for s in slack.scopes if s != "chat:write.public"]
+    assert error_of(lambda: bot.chat_postMessage(channel="C2", text="x")) == "not_in_channel"
+    assert slack.messages("C2") == []
+
+
+async def test_a_dropped_connection_after_posting_is_retried_by_slack_sdk_unless_told_not_to(slack: FakeSlack) -> None:
+    """What the audit found: slack_sdk's default connection-error retry posts a message again when the connection
+    dropped after Slack had posted it. Without retry handlers the client sees the dropped connection."""
+    slack.drop_next("chat.postMessage")
+    defaults = web_client(slack)  # slack_sdk's default retry handlers include a connection-error one
+    assert (await defaults.chat_postMessage(channel="C1", text="once?"))["ok"] is True
+    assert [m["text"] for m in slack.messages("C1")] == ["once?", "once?"]  # posted twice
+
+    slack.drop_next("chat.postMessage")
+    bare = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[])
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await bare.chat_postMessage(channel="C2", text="dropped")
+    assert [m["text"] for m in slack.messages("C2")] == ["dropped"]  # posted all the same
+    assert [(c.status, c.error) for c in slack.calls_to("chat.postMessage")][-1] == (0, "connection_dropped")
+
+    slack.drop_next("chat.postMessage", applied=False)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await bare.chat_postMessage(channel="C3", text="lost")
+    assert slack.messages("C3") == []
+
+
+async def test_ephemeral_messages_and_refused_response_urls(slack: FakeSlack) -> None:
+    client = web_client(slack)
+    posted = await client.chat_postEphemeral(channel="C1", user="U7", text="only for you")
+    assert posted["ok"] is True and posted["message_ts"]
+    [ephemeral] = slack.ephemerals("C1")
+    assert (ephemeral["text"], ephemeral["user_shown"]) == ("only for you", "U7")
+    assert slack.messages("C1") == []  # not in the history
+
+    form = dict(urllib.parse.parse_qsl(slack.slash_command_form("x").decode()))
+    slack.response_url_error = (404, "expired_url")
+    answer = await AsyncWebhookClient(form["response_url"]).send(text="late")
+    assert (answer.status_code, answer.body) == (404, "expired_url")
+    assert slack.responses == []
+    slack.response_url_error = None
+    assert (await AsyncWebhookClient(form["response_url"]).send(text="in time")).status_code == 200
+    assert dict(urllib.parse.parse_qsl(slack.ssl_check_form().decode()))["ssl_check"] == "1"
 
 
 async def test_gate_holds_a_call_until_released(slack: FakeSlack) -> None:

@@ -19,10 +19,18 @@ from bot.adapters.slack import DIGEST_EVENT, SlackAdapter, SlackSetupError, chec
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, answer
 from bot.config import Settings, settings_from_mapping
-from bot.digests import PostInterrupted, digest_ref, run_digest, slot_key
+from bot.digests import (
+    SEARCH_MARGIN,
+    HistoryUnreadable,
+    PostInterrupted,
+    digest_poster,
+    digest_ref,
+    run_digest,
+    slot_key,
+)
 from bot.metrics import Metrics
 from bot.scheduler import SchedulerOptions
-from bot.store import Store
+from bot.store import Store, Subscription
 from bot.web import WebServer
 from tests import chat_helpers
 from tests.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
@@ -330,3 +338,265 @@ def test_cli_digest_posts_a_slack_subscription(
     assert "newsbrief" not in capsys.readouterr().err  # nothing to warn about
     assert main(["--config", str(config), "digest", str(sub.id)]) == 0  # the same slot, or nothing new: no post
     assert len(slack.messages("C7")) == 1
+
+
+# ------------------------------------------------------------------------ channels the bot may post in but not read
+
+
+def crash_after_part_one(slack: FakeSlack, how: str) -> None:
+    """The first chat.postMessage is carried out by Slack, and its answer is lost: a 500 (``answer-lost``) or a
+    connection dropped before the answer (``dropped``)."""
+    if how == "dropped":
+        slack.drop_next("chat.postMessage")
+    else:
+        slack.fail_next("chat.postMessage", "internal_error", status=500, retry_after=None, applied=True)
+
+
+async def post_then_recover(
+    slack: FakeSlack, store: Store, channel: str, how: str = "answer-lost"
+) -> tuple[Subscription, str, SlackAdapter]:
+    """A digest due in ``channel`` is posted by a first leader whose answer gets lost, then a new leader's pass
+    finishes the claim; returns the subscription, the slot key and the adapter."""
+    sub, slot, key = daily_digest_due(store, "slack", channel)
+    settings = settings_for(slack)
+    adapter = make_adapter(store, settings)
+    crash_after_part_one(slack, how)
+    post = digest_poster(store, adapter, sub, key, now=slot)
+    outcome = await run_digest(store, sub, key, post=post, topics=TOPICS, now=slot, by="first-leader")
+    assert outcome == "retry" and len(slack.messages(channel)) == 1
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    return sub, key, adapter
+
+
+async def test_a_public_channel_the_bot_is_not_in_is_joined_before_its_first_digest(
+    slack: FakeSlack, store: Store
+) -> None:
+    """Bug 1: with chat:write.public the bot posts in a public channel it was never invited to, but cannot read its
+    history there: the crash check read that as "never posted" and posted again. The bot joins the channel
+    (channels:join) before its first digest, so the check finds the digest."""
+    slack.leave_channel("C1")
+    sub, key, _ = await post_then_recover(slack, store, "C1")
+    assert len(slack.messages("C1")) == 1 and len(slack.calls_to("chat.postMessage")) == 1  # not posted again
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted"
+    assert slack.is_member("C1") and len(slack.calls_to("conversations.join")) == 1
+
+
+async def test_a_history_the_bot_cannot_read_is_never_taken_for_not_posted(
+    slack: FakeSlack, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bug 1 without channels:join: the claim stays in flight, the reason is logged once and written on the claim,
+    `subs list` and doctor tell the operator; nothing is posted twice."""
+    slack.scopes.remove("channels:join")
+    slack.leave_channel("C1")
+    with caplog.at_level("WARNING"):
+        sub, key, adapter = await post_then_recover(slack, store, "C1", "dropped")
+    assert len(slack.messages("C1")) == 1 and len(slack.calls_to("chat.postMessage")) == 1
+    assert slack.calls_to("conversations.join") == []  # not tried without the scope
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome is None  # still in flight
+    assert claim.note is not None and "cannot read the history of channel C1 (not_in_channel)" in claim.note
+    unreadable = [r for r in caplog.records if "cannot read the history" in r.getMessage()]
+    assert len(unreadable) == 2  # the adapter's warning and recover_digest's, once each
+    with pytest.raises(HistoryUnreadable):  # asked again: still "cannot tell", logged no more
+        await adapter.find_digest(sub, digest_ref(sub, key), NOW - timedelta(hours=1))
+    assert len([r for r in caplog.records if "cannot read the history" in r.getMessage()]) == 2
+
+    ok, lines = await check_slack(settings_for(slack), "xoxb-test", ["C1", "C2"])
+    assert not ok
+    assert any("chat:write.public without channels:join" in line for line in lines)
+    assert any(line.startswith("slack: channel C1: the bot may post there but cannot read its history")
+               for line in lines)  # fmt: skip
+    assert not any("channel C2" in line for line in lines)
+
+    from bot._cli_digest import _state, _unconfirmed
+
+    state = _state(sub, _unconfirmed(store)[sub.id])
+    assert state.startswith("active; digest for ") and "not_in_channel" in state
+
+    slack.scopes.append("channels:join")  # the operator adds the scope: doctor is content, the check works
+    ok, lines = await check_slack(settings_for(slack), "xoxb-test", ["C1"])
+    assert ok, lines
+
+
+async def test_a_later_part_in_a_channel_the_bot_cannot_read_is_not_posted_twice(
+    slack: FakeSlack, store: Store
+) -> None:
+    """Bug 1 in place: part 2 of a split digest answered 500 after Slack posted it; the bot cannot read the channel,
+    so the part is not posted again (parts [1, 2], not [1, 2, 2]): the digest is left to recovery, whose ledger
+    has part 1."""
+    slack.scopes.remove("channels:join")
+    slack.leave_channel("C1")
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    adapter = make_adapter(store, settings_for(slack), part_retry_delays=(0.0, 0.0))
+    slack.fail_next("chat.postMessage", "internal_error", status=500, retry_after=None, after=1, applied=True)
+    with pytest.raises(PostInterrupted) as interrupted:
+        await adapter.post_digest(sub, long_digest(), "sub:1:s1")
+    assert parts_in(slack, "C1") == [1, 2]
+    assert "cannot tell whether part 2" in str(interrupted.value) and "not_in_channel" in str(interrupted.value)
+
+
+# ----------------------------------------------------------------------------------------- dropped connections
+
+
+async def test_a_connection_dropped_after_slack_posted_is_looked_for_not_sent_again(
+    slack: FakeSlack, store: Store
+) -> None:
+    """Bug 2: slack_sdk's connection-error retry sent chat.postMessage again when the connection dropped after
+    Slack had posted. A dropped post interrupts the digest; recovery finds it in the channel."""
+    sub, key, _ = await post_then_recover(slack, store, "C1", "dropped")
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted"
+    assert len(slack.messages("C1")) == 1 and len(slack.calls_to("chat.postMessage")) == 1
+    assert claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
+
+
+async def test_a_later_part_dropped_after_posting_is_found_in_place(slack: FakeSlack, store: Store) -> None:
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    adapter = make_adapter(store, settings_for(slack), part_retry_delays=(0.0,))
+    slack.drop_next("chat.postMessage", after=1)
+    posted = await adapter.post_digest(sub, long_digest(), "sub:1:s1")
+    assert parts_in(slack, "C1") == [1, 2] and len(slack.calls_to("chat.postMessage")) == 2
+    assert posted == f"slack:C1:{slack.messages('C1')[0]['ts']}"
+
+
+# ---------------------------------------------------------------------------------- busy channels and the ledger
+
+
+async def test_a_busy_channel_is_searched_back_to_the_claim(slack: FakeSlack, store: Store) -> None:
+    """1,500 messages after the digest (more than the old 1,000-message cap): the check reads every page since the
+    claim and finds it, instead of running out and posting again."""
+    sub, slot, key = daily_digest_due(store, "slack", "C1")
+    settings = settings_for(slack)
+    adapter = make_adapter(store, settings)
+    crash_after_part_one(slack, "answer-lost")
+    outcome = await run_digest(store, sub, key, post=lambda b: adapter.post_digest(sub, b, digest_ref(sub, key)),
+                               topics=TOPICS, now=slot, by="first-leader")  # fmt: skip
+    assert outcome == "retry"
+    for n in range(1500):
+        slack.seed_message("C1", f"chatter {n}")
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted"
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    history = slack.calls_to("conversations.history")
+    assert len(history) == 8  # 1,501 messages, 200 a page
+    assert {c.params.get("oldest") for c in history} == {f"{(slot - SEARCH_MARGIN).timestamp():.6f}"}
+
+
+async def test_each_message_is_written_down_as_soon_as_slack_returns_it(slack: FakeSlack, store: Store) -> None:
+    """Part 1 of a split digest posted, part 2 keeps failing: the ledger holds part 1's ts at once, and recovery
+    takes the digest as posted from the ledger, without searching the channel."""
+    sub, slot, key = daily_digest_due(store, "slack", "C1")
+    settings = settings_for(slack)
+    adapter = make_adapter(store, settings, part_retry_delays=(0.0,))
+    slack.fail_next("chat.postMessage", "service_unavailable", status=503, retry_after=None, after=1, times=2)
+    post = digest_poster(store, adapter, sub, key, now=slot)
+    assert store.claim_slot(sub.id, key, by="first-leader", now=slot)
+    with pytest.raises(PostInterrupted):
+        await post(long_digest())
+    first_ts = slack.messages("C1")[0]["ts"]
+    assert store.digest_messages(sub.id, key) == {1: f"slack:C1:{first_ts}"}
+    searched = len(slack.calls_to("conversations.history"))  # part 2 looked for in place before its retry
+
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    claim = store.get_slot(sub.id, key)
+    assert claim is not None and claim.outcome == "posted" and claim.message_ref == f"slack:C1:{first_ts}"
+    assert len(slack.calls_to("conversations.history")) == searched and parts_in(slack, "C1") == [1]
+
+
+async def test_find_digest_returns_the_first_part_and_only_messages_of_this_bot(slack: FakeSlack, store: Store) -> None:
+    sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1),
+                                 by="test")  # fmt: skip
+    adapter = make_adapter(store, settings_for(slack))
+    posted = await adapter.post_digest(sub, long_digest(), "sub:1:s1")
+    first = slack.messages("C1")[0]["ts"]
+    assert posted == f"slack:C1:{first}"
+    assert await adapter.find_digest(sub, "sub:1:s1", NOW - timedelta(hours=1)) == posted  # not the last part
+
+    copied = {"event_type": DIGEST_EVENT, "event_payload": {"ref": "sub:1:s2", "part": 1, "parts": 1}}
+    slack.seed_message("C1", "another app's message", user="UOTHER", metadata=copied)
+    assert await adapter.find_digest(sub, "sub:1:s2", NOW - timedelta(hours=1)) is None
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+async def test_the_first_command_is_acked_without_waiting_for_auth_test(
+    slack: FakeSlack, store: Store, connected: SlackAdapter
+) -> None:
+    """The adapter authorizes at start: the first /brief is acknowledged while auth.test would hang (Bolt used to
+    call it on the first request, past Slack's 3 s when it was slow)."""
+    gate = slack.hold("auth.test")
+    try:
+        envelope = await slack.slash_command_async("help", timeout=2.0)
+        assert envelope.acked and envelope.ack_latency is not None and envelope.ack_latency < 1.0
+        await slack.wait_responses_async(1)
+    finally:
+        gate.release()
+    assert gate.arrived == 0 and len(slack.calls_to("auth.test")) == 1  # the one at start
+
+
+async def test_an_answer_the_response_url_refuses_is_logged_and_posted_instead(
+    slack: FakeSlack, store: Store, connected: SlackAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    article(store, 1)
+    slack.response_url_error = (404, "expired_url")
+    with caplog.at_level("WARNING", logger="newsbrief.slack"):
+        await slack.slash_command_async("ukraine", user_id="U7", channel_id="C5")
+        await slack.wait_calls_async("chat.postMessage", 1)
+        await slack.slash_command_async("help", user_id="U7", channel_id="C5")
+        await slack.wait_calls_async("chat.postEphemeral", 1)
+    [public] = slack.messages("C5")
+    assert any("Talks on Ukraine resume in Geneva" in t for t in texts(public["blocks"]))
+    [private] = slack.ephemerals("C5")
+    assert private["user_shown"] == "U7" and any("/brief subscribe" in t for t in texts(private["blocks"]))
+    refused = [r.getMessage() for r in caplog.records if "response_url refused" in r.getMessage()]
+    assert len(refused) == 2 and "404 expired_url" in refused[0] and "chat.postMessage" in refused[0]
+    assert slack.responses == []
+
+
+async def test_http_mode_answers_slacks_ssl_check(slack: FakeSlack, store: Store) -> None:
+    adapter = make_adapter(store, settings_for(slack, mode="http"), app_token=None)
+    await adapter.start()
+    server = WebServer("127.0.0.1:0", Metrics(), lambda: {"status": "ok"}, extra_routes=adapter.routes())
+    await server.start()
+    try:
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            check = await client.post("/slack/events", content=slack.ssl_check_form(), headers=form)
+            unsigned = await client.post("/slack/events", content=slack.slash_command_form("x"), headers=form)
+        assert check.status_code == 200
+        assert unsigned.status_code == 401  # anything else unsigned is still refused
+    finally:
+        await server.close()
+    assert slack.responses == []
+
+
+UNREADABLE = "slack: cannot read the history of channel C1 (not_in_channel)"
+
+
+def test_doctor_and_subs_list_tell_the_operator_about_an_unreadable_channel(
+    slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import main
+
+    slack.scopes.remove("channels:join")
+    slack.leave_channel("C1")
+    with cli_setup(tmp_path, "slack", slack.api_url) as (config, store):
+        sub = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC",
+                                     now=NOW - timedelta(days=1), by="test")  # fmt: skip
+        assert store.claim_slot(sub.id, "2024-05-01T08:00Z", by="dead", now=NOW - timedelta(hours=1))
+        store.note_slot(sub.id, "2024-05-01T08:00Z", UNREADABLE)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-cli-secret")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-cli-secret")
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    assert main(["--config", str(config), "doctor"]) == 1
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "slack: channel C1: the bot may post there but cannot read its history (not_in_channel)" in out
+    assert f"digest of subscription {sub.id} (slack C1, ukraine) for 2024-05-01T08:00Z not confirmed yet" in out
+    assert main(["--config", str(config), "subs", "list", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert listed["unconfirmed"] == [{"slot": "2024-05-01T08:00Z", "note": UNREADABLE}]

@@ -442,7 +442,8 @@ def test_manifest_declares_the_command_scopes_and_socket_mode() -> None:
     assert command["should_escape"] is False
     assert command["description"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "users:read",
+        "commands", "chat:write", "chat:write.public", "channels:join", "channels:history", "groups:history",
+        "users:read",
     }  # fmt: skip
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is False
@@ -453,6 +454,7 @@ def test_manifest_text_names_the_command_and_scopes() -> None:
     """The same facts without a YAML parser (so they are checked where PyYAML is missing)."""
     text = MANIFEST.read_text(encoding="utf-8")
     assert re.search(r"(?m)^\s*- command: /brief$", text)
-    for scope in ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history", "users:read"):
+    for scope in ("commands", "chat:write", "chat:write.public", "channels:join", "channels:history", "groups:history",
+                  "users:read"):  # fmt: skip
         assert re.search(rf"(?m)^\s*- {re.escape(scope)}\s*(#.*)?$", text), scope
     assert re.search(r"(?m)^\s*socket_mode_enabled: true$", text)

@@ -19,6 +19,7 @@ __all__ = [
     "ELLIPSIS",
     "briefing_title",
     "chunks",
+    "clean",
     "fit_escaped",
     "hostname",
     "hours_text",
@@ -41,6 +42,8 @@ Escape = Callable[[str], str]
 ELLIPSIS = "…"
 
 _SPACE = re.compile(r"\s")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # ------------------------------------------------------------------------------------------------- sizes and cuts
@@ -52,23 +55,34 @@ def text_size(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def clean(text: str) -> str:
+    """``text`` without the characters no message may carry as they are: the bidirectional embeddings, overrides
+    and isolates (U+202A-U+202E, U+2066-U+2069: they would reorder what follows them, e.g. turn a link label or
+    a number around) and lone surrogates (not encodable, a platform refuses the whole message). A surrogate pair
+    becomes the character it stands for."""
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    return _BIDI.sub("", text)
+
+
 def one_line(text: str, control: re.Pattern[str]) -> str:
     """Runs of whitespace and ``control`` characters as single spaces (so article text cannot start a block quote,
-    a list or a code block on a line of its own)."""
-    return " ".join(control.sub(" ", text).split())
+    a list or a code block on a line of its own), without what :func:`clean` strips."""
+    return " ".join(control.sub(" ", clean(text)).split())
 
 
 def tidy_lines(text: str, control: re.Pattern[str]) -> str:
     """``text`` with its line layout kept: ``control`` characters as spaces, except newlines and tabs; tabs as four
-    spaces."""
-    return control.sub(lambda m: m.group() if m.group() in "\n\t" else " ", text).replace("\t", "    ")
+    spaces; without what :func:`clean` strips."""
+    return control.sub(lambda m: m.group() if m.group() in "\n\t" else " ", clean(text)).replace("\t", "    ")
 
 
 def fit_escaped(text: str, limit: int, escape: Escape) -> str:
     """``escape(text)`` and, when that is longer than ``limit`` (UTF-16 code units), cut at a word boundary with
     "…" to fit; ``""`` when ``limit < 1``. The cut is made in the raw text, so no escape is ever split or separated
     from what it escapes. ``escape`` must never make a longer prefix shorter, nor give less than one code unit per
-    character."""
+    character. What :func:`clean` strips is left out first."""
+    text = clean(text)
     escaped = escape(text)
     if text_size(escaped) <= limit:
         return escaped

@@ -49,9 +49,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.briefing import Briefing
 from bot.config import Settings
-from bot.digests import DIGEST_WINDOW, DigestChannel, DigestOutcome, digest_ref, recover_digest, run_digest, slot_key
+from bot.digests import (
+    DIGEST_WINDOW,
+    DigestChannel,
+    DigestOutcome,
+    digest_poster,
+    digest_ref,
+    recover_digest,
+    run_digest,
+    slot_key,
+)
 from bot.ingest import FeedResult, Ingestor
 from bot.scheduler._triggers import digest_trigger, latest_fire, poll_trigger, same_trigger
 from bot.store import Feed, Store, StoreUnavailable, Subscription
@@ -379,10 +387,7 @@ class Scheduler:
             if sub is None or sub.paused or channel is None:
                 continue
             ref = digest_ref(sub, claim.slot)
-
-            async def post(briefing: Briefing, sub: Subscription = sub, channel: DigestChannel = channel,
-                           ref: str = ref) -> str:  # fmt: skip
-                return await channel.post_digest(sub, briefing, ref)
+            post = digest_poster(self.store, channel, sub, claim.slot, now=now)
 
             async def find(since: datetime, sub: Subscription = sub, channel: DigestChannel = channel,
                            ref: str = ref) -> str | None:  # fmt: skip
@@ -392,8 +397,9 @@ class Scheduler:
                 self.store, sub, claim, post=post, find=find, topics=self.settings.topics, now=now, by=self.holder,
                 grace=self.options.misfire_grace, window=self.options.digest_window, limit=self.options.digest_limit,
             )  # fmt: skip
-            log.warning("digest of subscription %d for slot %s, left unfinished by %s: %s", sub.id, claim.slot,
-                        claim.claimed_by, outcome)  # fmt: skip
+            # "skipped": taken over meanwhile, or not checkable yet (recover_digest says why, once)
+            log.log(logging.DEBUG if outcome == "skipped" else logging.WARNING, "digest of subscription %d for slot "
+                    "%s, left unfinished by %s: %s", sub.id, claim.slot, claim.claimed_by, outcome)  # fmt: skip
             outcomes.append(outcome)
             if outcome != "skipped" and self._on_digest is not None:
                 self._on_digest(sub, outcome)
@@ -494,9 +500,7 @@ class Scheduler:
             return None
 
         slot = slot_key(slot_time)
-
-        async def post(briefing: Briefing) -> str:
-            return await channel.post_digest(sub, briefing, digest_ref(sub, slot))
+        post = digest_poster(self.store, channel, sub, slot, now=now)
 
         # Shielded: a stop or a lost lease cancels the job, not a digest between its claim and its ledger entry
         # (stop() waits for these; a claim is exclusive whoever leads).

@@ -195,6 +195,19 @@ class DigestSlotRow(Base):
     message_ref: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
     planned: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestMessageRow(Base):
+    """One message of a digest (part 1, 2, ... of a slot), recorded as soon as the platform returned its id."""
+
+    __tablename__ = "digest_messages"
+
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(32), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_ref: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime]
 
 
 class PostedStoryRow(Base):

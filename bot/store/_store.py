@@ -35,6 +35,7 @@ from bot.store._errors import StoreUnavailable, StoreWatch, unavailable_reason
 from bot.store._models import (
     ArticleRow,
     DigestCitationRow,
+    DigestMessageRow,
     DigestSlotRow,
     FeedArticleRow,
     FeedRow,
@@ -200,6 +201,7 @@ def _slot(row: DigestSlotRow) -> DigestSlot:
         message_ref=row.message_ref,
         finished_at=row.finished_at,
         planned={str(k): int(v) for k, v in row.planned.items()} if row.planned else None,
+        note=row.note,
     )
 
 
@@ -1254,12 +1256,14 @@ class Store:
             return [_subscription(r) for r in session.scalars(stmt)]
 
     def remove_subscription(self, sub_id: int) -> bool:
-        """Remove a subscription with its slot claims and posted-story records; ``False`` when there is none."""
+        """Remove a subscription with its slot claims, digest messages and posted-story records; ``False`` when
+        there is none."""
 
         def work(session: Session) -> bool:
             row = session.get(SubscriptionRow, sub_id)
             if row is None:
                 return False
+            session.execute(delete(DigestMessageRow).where(DigestMessageRow.subscription_id == sub_id))
             session.execute(delete(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id))
             session.execute(delete(PostedStoryRow).where(PostedStoryRow.subscription_id == sub_id))
             session.delete(row)
@@ -1318,12 +1322,8 @@ class Store:
             raise ValueError(f"unknown digest outcome {outcome!r} (expected posted, empty or failed)")
 
         def work(session: Session) -> DigestSlot:
-            row = session.scalar(
-                select(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id, DigestSlotRow.slot == slot)
-            )
-            if row is None:
-                raise KeyError(f"subscription {sub_id}: slot {slot} was never claimed")
-            row.outcome, row.message_ref, row.finished_at = outcome, message_ref, now
+            row = self._claimed(session, sub_id, slot)
+            row.outcome, row.message_ref, row.finished_at, row.note = outcome, message_ref, now, None
             session.flush()
             return _slot(row)
 
@@ -1363,14 +1363,54 @@ class Store:
         process finishing the slot after a crash records these. ``KeyError`` when the slot was never claimed."""
 
         def work(session: Session) -> None:
-            row = session.scalar(
-                select(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id, DigestSlotRow.slot == slot)
-            )
-            if row is None:
-                raise KeyError(f"subscription {sub_id}: slot {slot} was never claimed")
-            row.planned = {str(k): int(v) for k, v in stories.items()}
+            self._claimed(session, sub_id, slot).planned = {str(k): int(v) for k, v in stories.items()}
 
         self._run(work)
+
+    def _claimed(self, session: Session, sub_id: int, slot: str) -> DigestSlotRow:
+        row = session.scalar(
+            select(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id, DigestSlotRow.slot == slot)
+        )
+        if row is None:
+            raise KeyError(f"subscription {sub_id}: slot {slot} was never claimed")
+        return row
+
+    def note_slot(self, sub_id: int, slot: str, note: str | None) -> None:
+        """Write down (``None``: clear) why a claim in flight could not be checked yet, e.g. "the bot cannot read
+        the channel's history"; :meth:`finish_slot` clears it. ``KeyError`` when the slot was never claimed."""
+
+        def work(session: Session) -> None:
+            self._claimed(session, sub_id, slot).note = note
+
+        self._run(work)
+
+    def record_digest_message(self, sub_id: int, slot: str, part: int, message_ref: str, *, now: datetime) -> None:
+        """Record that part ``part`` (from 1) of a slot's digest is on the platform as ``message_ref``, as soon as
+        the platform said so (before the slot is finished). Recording a part again replaces its reference.
+        ``KeyError`` when the slot was never claimed; ``ValueError`` for a part below 1."""
+        if part < 1:
+            raise ValueError(f"record_digest_message: part must be at least 1, got {part}")
+
+        def work(session: Session) -> None:
+            self._claimed(session, sub_id, slot)
+            row = session.get(DigestMessageRow, (sub_id, slot, part))
+            if row is None:
+                session.add(DigestMessageRow(subscription_id=sub_id, slot=slot, part=part, message_ref=message_ref,
+                                             posted_at=now))  # fmt: skip
+            else:
+                row.message_ref, row.posted_at = message_ref, now
+
+        self._run(work)
+
+    def digest_messages(self, sub_id: int, slot: str) -> dict[int, str]:
+        """The recorded messages of a slot's digest: part -> the platform's reference, in part order."""
+        stmt = (
+            select(DigestMessageRow.part, DigestMessageRow.message_ref)
+            .where(DigestMessageRow.subscription_id == sub_id, DigestMessageRow.slot == slot)
+            .order_by(DigestMessageRow.part)
+        )
+        with self._sessions() as session:
+            return {int(part): str(ref) for part, ref in session.execute(stmt)}
 
     def planned_story_counts(self, sub_id: int, *, except_slot: str | None = None) -> dict[str, int]:
         """The stories planned by the subscription's digests still in flight (claimed, not finished), but the

@@ -161,6 +161,8 @@ class DigestSlot:
     finished_at: datetime | None
     planned: dict[str, int] | None = None
     """The stories (key -> article count) the digest set out to post, once built (see ``Store.plan_slot``)."""
+    note: str | None = None
+    """Why the claim, still in flight, could not be checked yet (see ``Store.note_slot``); cleared when finished."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,27 @@ command answered as user and channel ids of Slack, a :class:`~bot.commands.Reply
 - Socket Mode by default (no public URL: the app dials out with SLACK_APP_TOKEN); HTTP mode mounts
   ``POST /slack/events`` on the ``[http] listen`` server, with Slack's request signature verified by Bolt
   (SLACK_SIGNING_SECRET; a bad signature or a stale timestamp is answered 401).
-- ``/brief`` is acknowledged at once (well inside Slack's 3 s), then answered through ``response_url``:
-  briefings in the channel (``[slack] in_channel``), help, lists and errors only to the asker.
+- The bot is authorized once at :meth:`SlackAdapter.start` (``auth.test``), before any event is accepted, so
+  not even the first ``/brief`` waits for it. ``/brief`` is acknowledged at once (well inside Slack's 3 s), then
+  answered through ``response_url``: briefings in the channel (``[slack] in_channel``), help, lists and errors
+  only to the asker. An answer ``response_url`` refuses (expired, used up) is logged and posted instead with
+  ``chat.postMessage`` (a public answer) or ``chat.postEphemeral`` (one for the asker alone). Slack's unsigned
+  ``ssl_check`` of an HTTP-mode request URL is answered 200, as Bolt does.
 - Subscribing needs workspace admin/owner rights (``users.info``) or a place on ``[slack] managers``.
 - Digests: each message carries message metadata (event type ``newsbrief_digest`` with the slot's reference),
-  so that after a crash between posting and recording, :meth:`SlackAdapter.find_digest` finds it with
-  ``conversations.history`` and it is not posted twice. At most one message a second per channel; slack_sdk's
-  retry handlers wait out 429s (Retry-After) and retry connection errors. Errors that need a person
-  (``not_in_channel``, ``channel_not_found``, ``is_archived``, ``invalid_auth`` ...) pause the subscription with
-  the reason (:class:`bot.digests.ChannelUnavailable`); server errors, timeouts and dropped connections
-  interrupt the digest (:class:`bot.digests.PostInterrupted`): it is looked for and tried again later.
+  and its ts is reported as soon as Slack returns it (``on_part``: the scheduler writes it down with the claim).
+  After a crash between posting and recording, :meth:`SlackAdapter.find_digest` finds a digest with
+  ``conversations.history``, from a little before the slot's claim on, every page of it, counting only messages
+  of this bot user, so it is not posted twice. Before its first digest to a public channel the bot joins it
+  (``conversations.join``, with ``channels:join``): ``chat:write.public`` lets it post where it is no member,
+  but then it could not read the history. A history it cannot read is never taken for "not posted"
+  (:class:`bot.digests.HistoryUnreadable`: the claim stays in flight and the reason is shown to the operator).
+- At most one message a second per channel; slack_sdk's retry handlers wait out 429s (Retry-After) and retry
+  connection errors, but never of a post (``chat.postMessage`` is not idempotent: a connection dropped after
+  Slack posted would post it twice). Errors that need a person (``not_in_channel``, ``channel_not_found``,
+  ``is_archived``, ``invalid_auth`` ...) pause the subscription with the reason
+  (:class:`bot.digests.ChannelUnavailable`); server errors, timeouts and dropped connections interrupt the
+  digest (:class:`bot.digests.PostInterrupted`): it is looked for and tried again later.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -33,12 +44,17 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack._render import digest_messages, reply_messages
 from bot.briefing import Briefing
@@ -53,10 +69,10 @@ from bot.commands import (
     parse_command,
 )
 from bot.config import Settings, SlackConfig
-from bot.digests import ChannelUnavailable, PostInterrupted
+from bot.digests import SEARCH_MARGIN, ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
 from bot.store import Store, Subscription
 
-__all__ = ["DIGEST_EVENT", "PAUSING_ERRORS", "TRANSIENT_ERRORS", "SlackAdapter", "SlackSetupError"]
+__all__ = ["DIGEST_EVENT", "NOT_RETRIED", "PAUSING_ERRORS", "TRANSIENT_ERRORS", "SlackAdapter", "SlackSetupError"]
 
 log = logging.getLogger("newsbrief.slack")
 
@@ -84,16 +100,46 @@ before it are in the channel already, so the rest is completed in place (after l
 have got there) rather than left to recovery, which finds the first part and counts the digest as posted."""
 POST_INTERVAL_S = 1.0
 """At most one message a second per channel (Slack's posting limit)."""
-HISTORY_PAGES = 5
-"""How many pages of ``conversations.history`` a crash check reads at most."""
+HISTORY_PAGE = 200
+"""Messages per ``conversations.history`` page of a crash check (it reads every page since the claim)."""
+HISTORY_PAGES_MAX = 2_000
+"""A crash check that would read more pages than this (400,000 messages since the claim) gives up and says it
+cannot tell (never "not posted")."""
+NOT_RETRIED = ("chat.postMessage", "chat.postEphemeral")
+"""Methods slack_sdk never retries after a connection error: Slack may have posted before the connection
+dropped. A digest post goes through :class:`bot.digests.PostInterrupted` (looked for before posting again)."""
+UNREADABLE_ERRORS: Mapping[str, str] = {
+    "not_in_channel": "the bot may post there (chat:write.public) but is no member, so it cannot read the history; "
+    "invite it (/invite @newsbrief) or add the channels:join scope (config/slack-manifest.yml)",
+    "missing_scope": "the app lacks channels:history / groups:history (see config/slack-manifest.yml)",
+}
+"""``conversations.history`` errors that mean "cannot tell", never "not there"."""
 
 
 class _QuietTokenWarning(logging.Filter):
     """Bolt reads SLACK_BOT_TOKEN itself and warns that the client we pass (same token, our base URL and retry
-    handlers) wins over it: true and expected, so not shown."""
+    handlers) wins over it, and that the authorization done at start wins over the token: true and expected, so
+    not shown."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
+
+
+class _ConnectionRetries(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's retry of connection errors, except for the methods of :data:`NOT_RETRIED`."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.split("?", 1)[0].rsplit("/", 1)[-1] in NOT_RETRIED:
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
 _BOLT_LOG = logging.getLogger("newsbrief.slack.bolt")
@@ -110,6 +156,8 @@ class SlackAdapter:
     the time source; ``observe`` is told each command's name and how long answering took."""
 
     platform = "slack"
+    reports_parts = True
+    """:meth:`post_digest` reports each message's ts as soon as Slack returns it (:class:`bot.digests.ReportsParts`)."""
 
     def __init__(
         self,
@@ -148,40 +196,68 @@ class SlackAdapter:
             base_url=self.config.api_url,
             retry_handlers=[
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-                AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                _ConnectionRetries(max_retry_count=2),
             ],
         )
+
+        async def authorized() -> AuthorizeResult:  # a plain function: Bolt passes arguments by their names
+            return await self.authorize()
+
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "",
             request_verification_enabled=self.config.mode == "http",
             logger=_BOLT_LOG,
+            authorize=authorized,  # the result of start()'s auth.test: no auth.test on a request
         )
         self.app.command("/brief")(self._on_brief)
         self._handler: AsyncSocketModeHandler | None = None
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._last_post: dict[str, float] = {}
         self._admins: dict[str, tuple[bool, float]] = {}
+        self._auth: AuthorizeResult | None = None
+        self._scopes: frozenset[str] | None = None
+        self._auth_lock = asyncio.Lock()
+        self._tried_join: set[str] = set()
+        self._unreadable_logged: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect: Socket Mode dials Slack; HTTP mode has nothing to do (mount :meth:`routes` on the web
-        server)."""
+        """Authorize (``auth.test``: who the bot is, which scopes it has), then connect: Socket Mode dials Slack;
+        HTTP mode has nothing more to do (mount :meth:`routes` on the web server). Authorizing first means no
+        event waits for it: Bolt would call ``auth.test`` on the first request, which may take longer than Slack's
+        3 s to acknowledge a command."""
+        await self.authorize()
         if self.config.mode == "socket":
             assert self._app_token is not None
             self._handler = AsyncSocketModeHandler(self.app, self._app_token)
             await self._handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode")
 
+    async def authorize(self) -> AuthorizeResult:
+        """Who the bot is (``auth.test``, once; :class:`SlackApiError` when Slack refuses the token)."""
+        async with self._auth_lock:
+            if self._auth is None:
+                response = await self.client.auth_test()
+                header = {k.lower(): v for k, v in (response.headers or {}).items()}.get("x-oauth-scopes")
+                granted = header[0] if isinstance(header, list) and header else header
+                if isinstance(granted, str):
+                    self._scopes = frozenset(s.strip() for s in granted.split(",") if s.strip())
+                self._auth = AuthorizeResult.from_auth_test_response(
+                    bot_token=self.client.token, bot_scopes=sorted(self._scopes or ()), auth_test_response=response
+                )
+            return self._auth
+
     def routes(self) -> list[web.RouteDef]:
         """The HTTP-mode route (``POST /slack/events``), for :class:`bot.web.WebServer`'s ``extra_routes``."""
         return [web.post("/slack/events", self._http)] if self.config.mode == "http" else []
 
     async def _http(self, request: web.Request) -> web.Response:
-        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-            # Bolt would call int() on it and answer 500 with a logged traceback: refuse it as a bad signature
+        stamp = request.headers.get("X-Slack-Request-Timestamp")
+        if stamp is not None and not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            # Bolt would call int() on it and answer 500 with a logged traceback: refuse it as a bad signature.
+            # None goes on to Bolt: Slack's ssl_check is unsigned (answered 200); anything else fails its check.
             return web.json_response({"error": "invalid request"}, status=401)
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
@@ -219,11 +295,48 @@ class SlackAdapter:
                 log.exception("slack: /brief %r failed", text)
                 reply = Reply(kind="error", text=f"Sorry, that failed ({exc.__class__.__name__}).", ephemeral=True)
         public = reply.kind == "briefing" and not reply.ephemeral and self.config.in_channel
+        by_url = True
         for message in reply_messages(reply):
-            await respond(text=message["text"], blocks=message["blocks"],
-                          response_type="in_channel" if public else "ephemeral")  # fmt: skip
+            if by_url:
+                by_url = await self._respond(respond, message, public=public, channel=channel, user=user)
+            if not by_url:
+                await self._post_answer(message, public=public, channel=channel, user=user)
         if self.observe is not None:
             self.observe(name, time.perf_counter() - started)
+
+    async def _respond(self, respond: Any, message: Any, *, public: bool, channel: str, user: str) -> bool:
+        """Answer through ``response_url``; ``False`` (logged) when it refused the answer or could not be
+        reached."""
+        try:
+            answer = await respond(text=message["text"], blocks=message["blocks"],
+                                   response_type="in_channel" if public else "ephemeral")  # fmt: skip
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            problem = f"{exc.__class__.__name__}: {exc}"
+        else:
+            if answer.status_code == 200:
+                return True
+            problem = f"HTTP {answer.status_code} {str(answer.body or '')[:100]}".strip()
+        how = "chat.postMessage" if public else "chat.postEphemeral"
+        log.warning("slack: response_url refused the answer to /brief in %s for %s (%s); posting it with %s instead",
+                    channel, user, problem, how)  # fmt: skip
+        return False
+
+    async def _post_answer(self, message: Any, *, public: bool, channel: str, user: str) -> None:
+        """Post an answer ``response_url`` refused: in the channel when it was meant for the channel, else to the
+        asker alone (``chat.postEphemeral``, which needs the bot in the channel); logged when Slack refuses."""
+        try:
+            if public:
+                await self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"],
+                                                   unfurl_links=False, unfurl_media=False)  # fmt: skip
+            else:
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=message["text"],
+                                                     blocks=message["blocks"])  # fmt: skip
+        except SlackApiError as exc:
+            log.warning("slack: the answer to /brief in %s for %s is lost: Slack refused it too (%s)", channel, user,
+                        exc.response.get("error"))  # fmt: skip
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack: the answer to /brief in %s for %s is lost: %s: %s", channel, user,
+                        exc.__class__.__name__, exc)  # fmt: skip
 
     async def is_manager(self, user: str) -> bool:
         """Whether ``user`` may subscribe channels: on ``[slack] managers``, or a workspace admin or owner
@@ -253,29 +366,38 @@ class SlackAdapter:
                 await asyncio.sleep(wait)
         self._last_post[channel] = time.monotonic()
 
-    async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str) -> str:
+    async def post_digest(
+        self, subscription: Subscription, briefing: Briefing, ref: str, *, on_part: PartPosted | None = None
+    ) -> str:
         """Post a digest (several messages when it does not fit in one), each tagged with ``ref`` and its part
-        number in its metadata; returns ``slack:<channel>:<ts of the first message>``. :class:`ChannelUnavailable`
-        for errors that need a person, :class:`PostInterrupted` for those that may pass (a later part is first
-        tried again in place: :data:`PART_RETRY_DELAYS_S`); other Slack errors propagate (recorded as failed)."""
+        number in its metadata; returns ``slack:<channel>:<ts of the first message>``. ``on_part`` is told each
+        message (part number, ``slack:<channel>:<ts>``) as soon as Slack returned it. Before the first digest to
+        a channel the bot joins it when it may (:meth:`_join`). :class:`ChannelUnavailable` for errors that need
+        a person, :class:`PostInterrupted` for those that may pass (a later part is first tried again in place:
+        :data:`PART_RETRY_DELAYS_S`); other Slack errors propagate (recorded as failed)."""
         messages = digest_messages(briefing, title=f"{subscription.topic} digest")
-        lock = self._channel_locks.setdefault(subscription.channel, asyncio.Lock())
+        channel = subscription.channel
+        lock = self._channel_locks.setdefault(channel, asyncio.Lock())
         first: str | None = None
         async with lock:
+            if channel not in self._tried_join:
+                await self._join(channel)
             for part, message in enumerate(messages, 1):
                 delays = self._part_retry_delays if first is not None else ()
                 for attempt in range(len(delays) + 1):
                     if attempt:
                         await asyncio.sleep(delays[attempt - 1])
-                        since = self.clock() - timedelta(minutes=5)
                         try:
-                            found = await self._find(subscription, ref, since, part=part)
+                            found = await self._find(subscription, ref, self.clock() - SEARCH_MARGIN, part=part)
+                        except HistoryUnreadable as exc:
+                            raise PostInterrupted(f"cannot tell whether part {part} of the digest got there: "
+                                                  f"{exc.reason}") from None  # fmt: skip
                         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                             raise PostInterrupted(f"slack: cannot tell whether part {part} of the digest got "
                                                   f"there: {exc.__class__.__name__}") from None  # fmt: skip
                         if found is not None:  # the interrupted attempt got there after all
                             break
-                    await self._pace(subscription.channel)
+                    await self._pace(channel)
                     try:
                         found = await self._post_part(subscription, message, ref, part, len(messages))
                         break
@@ -284,8 +406,42 @@ class SlackAdapter:
                             raise
                         log.warning("digest %s part %d of %d: %s; trying again", ref, part, len(messages),
                                     exc.reason)  # fmt: skip
+                if on_part is not None:
+                    await on_part(part, f"slack:{channel}:{found}")
                 first = first or found
-        return f"slack:{subscription.channel}:{first}"
+        return f"slack:{channel}:{first}"
+
+    async def _join(self, channel: str) -> bool:
+        """Join a public channel (``conversations.join``) so that its history can be read: ``chat:write.public``
+        lets the bot post where it is no member, but a crash check there could not tell whether a digest got
+        there. Tried once per channel (again when the history turns out unreadable); without ``channels:join``
+        it is not tried. ``True`` when the bot is a member now (or was already)."""
+        self._tried_join.add(channel)
+        await self._authorized_quietly()
+        if self._scopes is not None and "channels:join" not in self._scopes:
+            return False
+        try:
+            response = await self.client.conversations_join(channel=channel)
+        except SlackApiError as exc:
+            # private channels (method_not_supported_for_channel_type) need an invitation anyway; the others
+            # (channel_not_found, is_archived ...) show when posting, which pauses the subscription
+            log.debug("slack: conversations.join %s: %s", channel, exc.response.get("error"))
+            return False
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._tried_join.discard(channel)
+            log.debug("slack: conversations.join %s: %s", channel, exc.__class__.__name__)
+            return False
+        if response.get("warning") != "already_in_channel":
+            log.info("slack: joined channel %s, so that its digests can be checked after a crash", channel)
+        return True
+
+    async def _authorized_quietly(self) -> AuthorizeResult | None:
+        """:meth:`authorize`, or ``None`` when Slack cannot be asked now (then nothing is assumed)."""
+        try:
+            return await self.authorize()
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.debug("slack: auth.test failed: %s", exc.__class__.__name__)
+            return None
 
     async def _post_part(self, subscription: Subscription, message: Any, ref: str, part: int, parts: int) -> str:
         """One message of a digest; returns its ts."""
@@ -302,40 +458,87 @@ class SlackAdapter:
             if error in TRANSIENT_ERRORS or exc.response.status_code >= 500:
                 raise PostInterrupted(f"slack: chat.postMessage answered HTTP {exc.response.status_code} "
                                       f"{error or '(no error code)'}") from None  # fmt: skip
+            details = (exc.response.get("response_metadata") or {}).get("messages") or []
+            if details:  # e.g. invalid_blocks: Slack says which block and why
+                log.error("slack: chat.postMessage refused %s part %d: %s: %s", ref, part, error,
+                          "; ".join(str(d) for d in details[:5]))  # fmt: skip
             raise
-        except (aiohttp.ClientError, TimeoutError) as exc:  # after the connection-error retries
+        except (aiohttp.ClientError, TimeoutError) as exc:  # never retried by slack_sdk: see NOT_RETRIED
             raise PostInterrupted(f"slack: chat.postMessage: {exc.__class__.__name__}: {exc}") from None
         return str(response.get("ts"))
 
     async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
-        """The digest message tagged ``ref`` in the channel since ``since`` (``conversations.history`` with
-        metadata), as ``slack:<channel>:<ts>``; ``None`` when it is not there."""
+        """The digest tagged ``ref`` that this bot posted in the channel since ``since`` (``conversations.history``
+        with metadata, every page), as ``slack:<channel>:<ts of its first part>``; ``None`` when it is not there.
+        :class:`HistoryUnreadable` when the bot may not read the channel (never "not there")."""
         ts = await self._find(subscription, ref, since)
         return f"slack:{subscription.channel}:{ts}" if ts is not None else None
 
     async def _find(
         self, subscription: Subscription, ref: str, since: datetime, *, part: int | None = None
     ) -> str | None:
-        """The ts of a message of ours tagged ``ref`` (and ``part``, when given) posted since ``since``."""
+        """The ts of a message of this bot tagged ``ref`` (and ``part``, when given; else of the lowest part
+        found) posted since ``since``."""
+        auth = await self.authorize()
+        channel = subscription.channel
         cursor: str | None = None
-        for _ in range(HISTORY_PAGES):
+        best: tuple[int, str] | None = None
+        joined = False
+        pages = 0
+        while True:
             try:
-                page = await self.client.conversations_history(
-                    channel=subscription.channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
-                    limit=200, cursor=cursor,
-                )  # fmt: skip
+                page = await self._history(channel, since, cursor)
             except SlackApiError as exc:
                 error = str(exc.response.get("error") or "")
+                if error == "not_in_channel" and not joined and await self._join(channel):
+                    joined = True
+                    continue  # a member now: read it
+                if error in UNREADABLE_ERRORS:
+                    raise self._unreadable(channel, error) from None
                 if error in PAUSING_ERRORS:
                     return None  # nothing can have been posted there; posting again pauses the subscription
                 raise
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
-                if (metadata.get("event_type") == DIGEST_EVENT and payload.get("ref") == ref
-                        and (part is None or payload.get("part") == part)):  # fmt: skip
+                if metadata.get("event_type") != DIGEST_EVENT or payload.get("ref") != ref:
+                    continue
+                if not _from_bot(message, auth):
+                    continue  # another app (or a copy) carrying our metadata
+                raw = payload.get("part")
+                number = raw if isinstance(raw, int) else 1
+                if part is not None and number != part:
+                    continue
+                if number == (part or 1):
                     return str(message.get("ts"))
+                if best is None or number < best[0]:
+                    best = (number, str(message.get("ts")))
             cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
             if not page.get("has_more") or not cursor:
-                return None
-        return None
+                return best[1] if best is not None else None
+            pages += 1
+            if pages >= HISTORY_PAGES_MAX:
+                raise HistoryUnreadable(
+                    f"slack: more than {pages * HISTORY_PAGE} messages in {channel} since "
+                    f"{since:%Y-%m-%d %H:%M} UTC: cannot tell whether the digest is there"
+                )
+
+    async def _history(self, channel: str, since: datetime, cursor: str | None) -> AsyncSlackResponse:
+        return await self.client.conversations_history(
+            channel=channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=HISTORY_PAGE,
+            cursor=cursor,
+        )  # fmt: skip
+
+    def _unreadable(self, channel: str, error: str) -> HistoryUnreadable:
+        """The error saying the history cannot be read (logged once per channel)."""
+        reason = f"slack: cannot read the history of channel {channel} ({error}): {UNREADABLE_ERRORS[error]}"
+        if channel not in self._unreadable_logged:
+            self._unreadable_logged.add(channel)
+            log.warning("%s; a digest interrupted there is not posted again until it can be checked", reason)
+        return HistoryUnreadable(reason)
+
+
+def _from_bot(message: Mapping[str, Any], auth: AuthorizeResult) -> bool:
+    """Whether a history message was posted by this bot (its bot id, or its bot user)."""
+    return bool((auth.bot_id and message.get("bot_id") == auth.bot_id)
+                or (auth.bot_user_id and message.get("user") == auth.bot_user_id))  # fmt: skip

@@ -130,8 +130,9 @@ def safe_url(url: str) -> str | None:
     """``url`` ready for ``<url|label>``, or ``None`` when it must not be linked: only ``http``/``https`` URLs with
     a host, at most :data:`MAX_LINK_URL` long. ``<``, ``>``, ``|``, quotes, whitespace and control characters are
     percent-encoded and ``&`` becomes ``&amp;`` (Slack decodes it back), so the URL cannot end the link early or
-    relabel it."""
-    encoded = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), url.strip())
+    relabel it; bidirectional controls and lone surrogates are left out (:func:`bot.adapters._text.clean`)."""
+    raw = _text.clean(url.strip())
+    encoded = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), raw)
     try:
         parts = urlsplit(encoded)
     except ValueError:
