@@ -22,7 +22,7 @@ from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_discor
 from bot.briefing import Briefing
 from bot.commands import RateLimiter
 from bot.config import Settings, settings_from_mapping
-from bot.digests import digest_ref, run_digest, slot_key
+from bot.digests import digest_poster, digest_ref, run_digest, slot_key
 from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from tests import chat_helpers
@@ -408,6 +408,20 @@ async def test_a_split_digest_is_found_by_its_first_message(
     first, *rest = fake.messages(TEXT)
     assert rest and posted == f"discord:{TEXT}:{first['id']}"
     assert await connected.find_digest(sub, digest_ref(sub, key), NOW - timedelta(hours=1)) == posted
+
+
+async def test_each_message_is_written_down_as_soon_as_discord_returns_it(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+) -> None:
+    """A digest split over several messages, posted through the scheduler's poster: the ledger holds every
+    message id the moment Discord returned it (a crash after any part finds it there, nonce window or not)."""
+    sub, _slot, key = claimed_by_a_dead_leader(store, TEXT)
+    digest = Briefing(query="ukraine", generated_at=NOW, stories=tuple(story(n) for n in range(1, 26)), more=0,
+                      window_hours=24, topic="ukraine")  # fmt: skip
+    posted = await digest_poster(store, connected, sub, key, now=NOW)(digest)
+    ids = [m["id"] for m in fake.messages(TEXT)]
+    assert len(ids) > 1 and posted == f"discord:{TEXT}:{ids[0]}"
+    assert store.digest_messages(sub.id, key) == {n: f"discord:{TEXT}:{i}" for n, i in enumerate(ids, 1)}
 
 
 async def test_a_channel_that_denies_read_message_history_keeps_the_claim_in_flight(

@@ -5,7 +5,6 @@ from bot.adapters.discord._adapter import (
     ANSWER_WITHIN_S,
     DiscordAdapter,
     DiscordSetupError,
-    HistoryUnreadable,
     check_api_base,
     digest_nonce,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "DiscordAdapter",
     "DiscordMessage",
     "DiscordSetupError",
-    "HistoryUnreadable",
     "check_api_base",
     "check_discord",
     "digest_messages",

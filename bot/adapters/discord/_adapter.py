@@ -58,10 +58,10 @@ from bot.adapters.discord._render import DiscordMessage, digest_messages, reply_
 from bot.briefing import Briefing
 from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
-from bot.digests import ChannelUnavailable, PostInterrupted
+from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
 from bot.store import Store, Subscription
 
-__all__ = ["ANSWER_WITHIN_S", "DiscordAdapter", "DiscordSetupError", "HistoryUnreadable", "check_api_base",
+__all__ = ["ANSWER_WITHIN_S", "DiscordAdapter", "DiscordSetupError", "check_api_base",
            "digest_nonce"]  # fmt: skip
 
 log = logging.getLogger("newsbrief.discord")
@@ -87,11 +87,6 @@ _SEND_ONCE: contextvars.ContextVar[bool] = contextvars.ContextVar("newsbrief_dis
 
 class DiscordSetupError(Exception):
     """The Discord settings do not fit the process: one line for the operator."""
-
-
-class HistoryUnreadable(Exception):
-    """Raised by :meth:`DiscordAdapter.find_digest` when the bot may not read the channel's history (Discord then
-    answers an empty history): whether the digest is there cannot be told, so it must not be posted again."""
 
 
 class NotSentTwice(Exception):
@@ -177,6 +172,7 @@ class DiscordAdapter:
     the time source; ``observe`` is told each command's name and how long answering took."""
 
     platform = "discord"
+    reports_parts = True
 
     def __init__(
         self,
@@ -384,10 +380,14 @@ class DiscordAdapter:
                 raise ChannelUnavailable(f"discord: missing access to channel {channel_id} ({exc.text})") from None
         return channel
 
-    async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str) -> str:
+    async def post_digest(
+        self, subscription: Subscription, briefing: Briefing, ref: str, *, on_part: PartPosted | None = None
+    ) -> str:
         """Post a digest (several messages when it does not fit in one; a new post in a forum channel), each
         with a nonce derived from ``ref`` and ``ref`` in its embed footers; returns
-        ``discord:<channel>:<first message id>``. :class:`ChannelUnavailable` when the bot may not post there."""
+        ``discord:<channel>:<first message id>``. ``on_part`` is told each message as soon as Discord returned it
+        (the scheduler writes it down with the claim). :class:`ChannelUnavailable` when the bot may not post
+        there."""
         title = f"{subscription.topic} digest"
         messages = digest_messages(briefing, title=title, ref=ref)
         channel = await self._channel(subscription.channel)
@@ -401,6 +401,8 @@ class DiscordAdapter:
                 finally:
                     _SEND_ONCE.reset(sending_once)
                 first = created.message.id
+                if on_part is not None:
+                    await on_part(1, f"discord:{subscription.channel}:{first}")
                 target: Any = created.thread
             else:
                 rest, target = messages, channel
@@ -416,6 +418,8 @@ class DiscordAdapter:
                         log.warning("digest %s part %d: %s; sending it again", ref, part, exc.__class__.__name__)
                         await asyncio.sleep(delays[attempt])
                 first = first if first is not None else sent.id
+                if on_part is not None:
+                    await on_part(part, f"discord:{subscription.channel}:{sent.id}")
         except discord.Forbidden as exc:
             raise ChannelUnavailable(f"discord: missing access or permissions in channel {subscription.channel} "
                                      f"(code {exc.code}: {exc.text})") from None  # fmt: skip
