@@ -46,6 +46,7 @@ __all__ = [
     "UnsubscribeCommand",
     "UsageError",
     "answer",
+    "check_tz",
     "command_name",
     "parse_command",
     "parse_schedule",
@@ -248,7 +249,8 @@ def parse_schedule(text: str) -> Schedule:
     return Schedule("cron", expression, expression)
 
 
-def _check_tz(name: str) -> str:
+def check_tz(name: str) -> str:
+    """``name`` when it is an IANA time zone; :class:`UsageError` otherwise."""
     if not name:
         raise UsageError("tz= needs a time zone such as tz=Europe/Berlin")
     try:
@@ -270,7 +272,7 @@ def _subscribe(args: list[str]) -> SubscribeCommand:
         if word.lower().startswith("tz="):
             if tz is not None:
                 raise UsageError("tz= given twice")
-            tz = _check_tz(word[3:])
+            tz = check_tz(word[3:])
         else:
             schedule_words.append(word)
     schedule = parse_schedule(" ".join(schedule_words)) if schedule_words else None

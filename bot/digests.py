@@ -27,10 +27,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing import Briefing, StoryBrief, make_briefing
-from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, parse_schedule
+from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, check_tz, parse_schedule
 from bot.config import ConfigError, Settings
 from bot.store import Article, DigestFilter, DigestSlot, Store, Subscription
 
@@ -45,7 +44,9 @@ __all__ = [
     "DigestOutcome",
     "PostInterrupted",
     "SubscriptionConfig",
+    "SubscriptionError",
     "build_digest",
+    "check_subscription",
     "digest_ref",
     "parse_subscriptions",
     "recover_digest",
@@ -410,10 +411,46 @@ class SubscriptionConfig:
 _KEYS = ("platform", "channel", "topic", "schedule", "tz")
 
 
+class SubscriptionError(ValueError):
+    """A subscription field that is not valid: ``key`` names it ("platform", "topic", "schedule"...), ``problem``
+    says what is wrong (one line). The config names it as a key path, the CLI as an option."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def check_subscription(
+    settings: Settings, *, platform: str, channel: str, topic: str, schedule: str | None = None, tz: str | None = None
+) -> SubscriptionConfig:
+    """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
+    add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
+    configured name), a schedule of the chat grammar (default :data:`DEFAULT_SCHEDULE`, normalized) and an IANA
+    time zone (default :data:`DEFAULT_TZ`). :class:`SubscriptionError` names the field at fault."""
+    platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
+    if platform not in PLATFORMS:
+        raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
+    if not channel:
+        raise SubscriptionError("channel", "expected a channel id")
+    name = next((known for known in settings.topics if known.casefold() == topic.casefold()), None)
+    if name is None:
+        known = ", ".join(sorted(settings.topics)) or "none configured"
+        raise SubscriptionError("topic", f"unknown topic {topic!r} (topics: {known})")
+    try:
+        schedule_text = parse_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE).text
+    except UsageError as exc:
+        raise SubscriptionError("schedule", exc.problem) from None
+    try:
+        tz = check_tz((tz if tz is not None else DEFAULT_TZ).strip())
+    except UsageError as exc:
+        raise SubscriptionError("tz", exc.problem) from None
+    return SubscriptionConfig(platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz)
+
+
 def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
     """Validate ``[[subscriptions]]`` of the config; :class:`ConfigError` naming the file and the key path
-    (``subscriptions[0].schedule``) otherwise. ``schedule`` defaults to :data:`DEFAULT_SCHEDULE`, ``tz`` to
-    :data:`DEFAULT_TZ`; the topic must be one of ``[topics]``."""
+    (``subscriptions[0].schedule``) otherwise. Each entry is checked by :func:`check_subscription`."""
     where = str(settings.path) if settings.path is not None else "<config>"
     raw = settings.raw.get("subscriptions", [])
     if not isinstance(raw, list):
@@ -442,26 +479,17 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
             if not isinstance(value, str) or not value.strip():
                 raise fail(key, f"expected a non-empty string, got {value!r}")
             values[key] = value.strip()
-        if values["platform"] not in PLATFORMS:
-            raise fail("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {values['platform']!r}")
-        if values["topic"] not in settings.topics:
-            known = ", ".join(sorted(settings.topics)) or "none configured"
-            raise fail("topic", f"unknown topic {values['topic']!r} (topics: {known})")
         try:
-            schedule = parse_schedule(values.get("schedule", DEFAULT_SCHEDULE)).text
-        except UsageError as exc:
-            raise fail("schedule", exc.problem) from None
-        tz = values.get("tz", DEFAULT_TZ)
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise fail("tz", f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin or UTC)") from None
-        identity = (values["platform"], values["channel"], values["topic"])
+            entry = check_subscription(settings, platform=values["platform"], channel=values["channel"],
+                                       topic=values["topic"], schedule=values.get("schedule"),
+                                       tz=values.get("tz"))  # fmt: skip
+        except SubscriptionError as exc:
+            raise fail(exc.key, exc.problem) from None
+        identity = (entry.platform, entry.channel, entry.topic)
         if identity in seen:
             raise fail("topic", f"duplicate of subscriptions[{seen[identity]}] (same platform, channel and topic)")
         seen[identity] = i
-        parsed.append(SubscriptionConfig(platform=values["platform"], channel=values["channel"],
-                                         topic=values["topic"], schedule=schedule, tz=tz))  # fmt: skip
+        parsed.append(entry)
     return parsed
 
 
