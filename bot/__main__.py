@@ -133,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL")
     p.add_argument("--name", metavar="N")
     p.add_argument("--interval", metavar="INTERVAL", default="15m")
+    p = feeds.add_parser(
+        "import",
+        help="add the feeds of an OPML file: all or none, without fetching them (each is polled at the next round)",
+        parents=common,
+    )
+    p.add_argument("file", metavar="FILE.opml")
+    p.add_argument("--interval", metavar="INTERVAL", default="15m")
+    p = feeds.add_parser("export", help="write the feeds as OPML 2.0 (to stdout by default)", parents=common)
+    p.add_argument("file", metavar="FILE", nargs="?")
     p = feeds.add_parser("list", help="list feeds", parents=common)
     p.add_argument("--json", action="store_true")
     p = feeds.add_parser("remove", help="remove a feed", parents=common)

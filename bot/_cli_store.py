@@ -33,8 +33,9 @@ from bot.ingest import (
     load_story_index,
     sync_config_feeds,
 )
-from bot.sources import Fetcher, FetchError, discover_feeds, is_file_url, parse_feed
-from bot.store import Article, Feed, Store, StoreUnavailable, StoreWatch
+from bot.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from bot.sources import Fetcher, FetchError, check_url_offline, discover_feeds, is_file_url, parse_feed
+from bot.store import Article, Feed, NewFeed, Store, StoreUnavailable, StoreWatch
 
 __all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles"]
 
@@ -150,6 +151,10 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:
         if args.action == "add":
             return _feeds_add(store, settings, args)
+        if args.action == "import":
+            return _feeds_import(store, settings, args)
+        if args.action == "export":
+            return _feeds_export(store, args.file)
         if args.action == "list":
             return _feeds_list(store, as_json=args.json)
         if args.action == "remove":
@@ -191,11 +196,15 @@ async def _find_feed(url: str, settings: Settings) -> tuple[str, int, str | None
         return found.final_url, len(parsed.entries), parsed.title
 
 
-def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+def _interval(text: str) -> int:
     try:
-        interval = int(parse_duration(args.interval))
+        return int(parse_duration(text))
     except ValueError as exc:
         raise ConfigError(f"--interval: {exc}") from exc
+
+
+def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    interval = _interval(args.interval)
     try:
         feed_url, entries, title = asyncio.run(_find_feed(args.url, settings))
     except FetchError as exc:
@@ -206,6 +215,82 @@ def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> in
         raise CommandError(f"feeds add {feed_url}: {exc}") from exc
     found = "" if feed_url == args.url else f" (discovered on {args.url})"
     print(f"added feed {feed.id}: {feed_url}{found}, {entries} entries, every {interval // 60} min")
+    return 0
+
+
+OPML_FILE_REFUSED = "file: URLs are not imported from an OPML file (add a local feed with `newsbrief feeds add`)"
+
+
+def _feeds_import(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    """Add the feeds of an OPML file, all or none: every URL is checked first (as `feeds add` checks it, but
+    without fetching or resolving anything: each is fetched, and its address vetted, when it is polled), then
+    the new ones are added in one transaction. Feeds already stored and repeats within the file are reported,
+    not errors; anything wrong with the file or one of its URLs imports nothing."""
+    interval = _interval(args.interval)
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read OPML file: {exc.strerror or type(exc).__name__}") from None
+    try:
+        entries = parse_opml(data)
+    except OpmlError as exc:
+        raise CommandError(f"{path}: {exc}; nothing imported") from None
+    policy = fetch_policy(settings)
+    problems: list[str] = []
+    notes: list[str] = []
+    first: dict[str, OpmlFeed] = {}
+    tags: dict[str, list[str]] = {}
+    for entry in entries:
+        try:
+            if is_file_url(entry.url):
+                raise CommandError(f"{entry.url}: {OPML_FILE_REFUSED}")
+            check_url_offline(entry.url, policy)
+        except (CommandError, FetchError) as exc:
+            problems.append(f"line {entry.line}: {exc}")
+            continue
+        if entry.url in first:
+            notes.append(f"line {entry.line}: {entry.url}: also on line {first[entry.url].line} (tags merged)")
+        first.setdefault(entry.url, entry)
+        tags.setdefault(entry.url, []).extend(entry.tags)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CommandError(f"{path}: {problems[0]}{more}; nothing imported")
+    stored = {feed.url: feed for feed in store.list_feeds()}
+    new: list[NewFeed] = []
+    for url, entry in first.items():
+        if url in stored:
+            notes.append(f"line {entry.line}: {url}: already added (id {stored[url].id}), left as it is")
+        else:
+            new.append(NewFeed(url, name=entry.name, interval_s=interval, tags=tuple(dict.fromkeys(tags[url]))))
+    try:
+        added = store.add_feeds(new, now=_now())
+    except ValueError as exc:  # another process added one meanwhile
+        raise CommandError(f"{path}: {exc}; nothing imported") from None
+    print(f"imported {len(added)} {'feed' if len(added) == 1 else 'feeds'} from {path}, every {interval // 60} min "
+          "(not fetched now: each is polled at the next round)")  # fmt: skip
+    for note in notes:
+        print(f"  {note}")
+    return 0
+
+
+def _feeds_export(store: Store, file: str | None) -> int:
+    """Write the stored feeds as OPML 2.0 to ``file`` (``None`` or ``-``: stdout); local ``file:`` feeds are left
+    out (no other reader, nor `feeds import`, can use them) and counted on stderr."""
+    feeds = store.list_feeds()
+    remote = [feed for feed in feeds if not is_file_url(feed.url)]
+    text = write_opml(remote, title="newsbrief feeds", created=_now())
+    if file is None or file == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"{file}: cannot write OPML file: {exc.strerror or type(exc).__name__}") from None
+        print(f"exported {len(remote)} {'feed' if len(remote) == 1 else 'feeds'} to {file}")
+    if len(remote) < len(feeds):
+        left = len(feeds) - len(remote)
+        print(f"left out {left} local file: {'feed' if left == 1 else 'feeds'}", file=sys.stderr)
     return 0
 
 

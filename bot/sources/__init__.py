@@ -3,7 +3,8 @@
 - :class:`Fetcher` fetches feeds and pages through an injected ``httpx.AsyncClient`` under a
   :class:`FetchPolicy` (timeouts, size cap, redirects, concurrency limits, private-address guard);
   failures raise :class:`FetchError` with a ``kind``.
-- :func:`check_url` is the private-address (SSRF) guard on its own; :class:`GuardedTransport` (an httpx
+- :func:`check_url` is the private-address (SSRF) guard on its own (:func:`check_url_offline`: the same without
+  resolving names, for URLs stored now and fetched later); :class:`GuardedTransport` (an httpx
   transport on :class:`PinnedBackend`) applies it again when connecting and connects to the very addresses it
   approved, so DNS rebinding cannot slip a private address in between.
 - :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds.
@@ -32,6 +33,7 @@ from bot.sources._guard import (
     PinnedBackend,
     Resolver,
     check_url,
+    check_url_offline,
     is_public,
     system_resolver,
     vetted_addresses,
@@ -54,6 +56,7 @@ __all__ = [
     "Resolver",
     "RobotsCache",
     "check_url",
+    "check_url_offline",
     "clean_text",
     "discover_feeds",
     "extract_page",

@@ -52,6 +52,7 @@ from bot.store._types import (
     DigestSlot,
     Feed,
     Lease,
+    NewFeed,
     SlotOutcome,
     StoredSignature,
     Story,
@@ -392,33 +393,43 @@ class Store:
         now: datetime,
     ) -> Feed:
         """Add a feed, due at once; a URL already added raises ``ValueError`` naming it and its id."""
-        url = url.strip()
-        if not url:
-            raise ValueError("feed url is empty")
-        if interval_s <= 0:
-            raise ValueError(f"feed {url}: interval must be positive, got {interval_s} s")
+        (feed,) = self.add_feeds([NewFeed(url, name=name, interval_s=interval_s, tags=tuple(tags))], now=now)
+        return feed
 
-        def work(session: Session) -> Feed:
-            existing = session.scalar(select(FeedRow).where(FeedRow.url == url))
-            if existing is not None:
-                raise ValueError(f"feed {url} is already added (id {existing.id})")
-            row = FeedRow(
-                url=url,
-                name=name,
-                interval_s=interval_s,
-                tags=list(tags),
-                consecutive_failures=0,
-                backfilled=False,
-                created_at=now,
-            )
-            session.add(row)
+    def add_feeds(self, feeds: Sequence[NewFeed], *, now: datetime) -> list[Feed]:
+        """Add feeds, each due at once, all in one transaction: when one cannot be added (its URL is empty or
+        already added, here or in ``feeds``, or its interval is not positive) ``ValueError`` names it and none is
+        added."""
+        seen: set[str] = set()
+        for feed in feeds:
+            url = feed.url.strip()
+            if not url:
+                raise ValueError("feed url is empty")
+            if feed.interval_s <= 0:
+                raise ValueError(f"feed {url}: interval must be positive, got {feed.interval_s} s")
+            if url in seen:
+                raise ValueError(f"feed {url} is given twice")
+            seen.add(url)
+
+        def work(session: Session) -> list[Feed]:
+            rows: list[FeedRow] = []
+            for feed in feeds:
+                url = feed.url.strip()
+                existing = session.scalar(select(FeedRow).where(FeedRow.url == url))
+                if existing is not None:
+                    raise ValueError(f"feed {url} is already added (id {existing.id})")
+                row = FeedRow(url=url, name=feed.name, interval_s=feed.interval_s, tags=list(feed.tags),
+                              consecutive_failures=0, backfilled=False, created_at=now)  # fmt: skip
+                session.add(row)
+                rows.append(row)
             session.flush()
-            return _feed(row)
+            return [_feed(row) for row in rows]
 
         try:
             return self._run(work, retries=0)
-        except IntegrityError:
-            raise ValueError(f"feed {url} is already added") from None
+        except IntegrityError:  # a concurrent writer added one of them first
+            which = f"feed {next(iter(seen))}" if len(seen) == 1 else f"one of these {len(seen)} feeds"
+            raise ValueError(f"{which} is already added") from None
 
     @staticmethod
     def _feed_row(session: Session, id_or_url: int | str) -> FeedRow | None:

@@ -43,6 +43,16 @@ class Feed:
 
 
 @dataclass(frozen=True, slots=True)
+class NewFeed:
+    """A feed to add (:meth:`bot.store.Store.add_feeds`): its URL, name, poll interval in seconds and tags."""
+
+    url: str
+    name: str | None = None
+    interval_s: int = 900
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """An article as stored. ``feeds`` are the URLs of every feed that carried it (sorted).
 
