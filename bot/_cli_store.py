@@ -23,6 +23,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, parse_duration
+from bot.feeds import add_feed, feed_finder
 from bot.ingest import (
     FeedResult,
     assign_missing_stories,
@@ -34,7 +35,7 @@ from bot.ingest import (
     sync_config_feeds,
 )
 from bot.opml import OpmlError, OpmlFeed, parse_opml, write_opml
-from bot.sources import Fetcher, FetchError, check_url_offline, discover_feeds, is_file_url, parse_feed
+from bot.sources import Fetcher, FetchError, check_url_offline, is_file_url, parse_feed
 from bot.store import Article, Feed, NewFeed, Store, StoreUnavailable, StoreWatch
 
 __all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles"]
@@ -175,27 +176,6 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     raise CommandError(f"feeds: unknown action {args.action!r}")  # pragma: no cover - argparse prevents it
 
 
-async def _find_feed(url: str, settings: Settings) -> tuple[str, int, str | None]:
-    """(feed URL, entry count, feed title) for ``url``: a feed itself, or a page whose feed is discovered.
-
-    ``url`` is the operator's (typed on the local command line), so a ``file:`` URL is read; a discovered feed is
-    one :func:`~bot.sources.discover_feeds` allows the page to name (a local file only beside a local page)."""
-    async with http_client(settings) as client:
-        fetcher = Fetcher(client, fetch_policy(settings))
-        fetched = await fetcher.fetch(url, allow_file=True)
-        parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
-        if parsed.entries or not parsed.error:
-            return fetched.final_url, len(parsed.entries), parsed.title
-        candidates = discover_feeds(fetched.body, fetched.final_url)
-        if not candidates:
-            raise CommandError(f"{url}: neither a feed ({parsed.error}) nor a page that links to one")
-        found = await fetcher.fetch(candidates[0], allow_file=is_file_url(candidates[0]))
-        parsed = parse_feed(found.body, found.final_url, headers=found.headers)
-        if parsed.error and not parsed.entries:
-            raise CommandError(f"{candidates[0]} (discovered on {url}): not a readable feed: {parsed.error}")
-        return found.final_url, len(parsed.entries), parsed.title
-
-
 def _interval(text: str) -> int:
     try:
         return int(parse_duration(text))
@@ -204,17 +184,19 @@ def _interval(text: str) -> int:
 
 
 def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    """The operator's URL (typed on the local command line, so a ``file:`` URL is read), through the one add path
+    chat uses too (:func:`bot.feeds.add_feed`)."""
     interval = _interval(args.interval)
     try:
-        feed_url, entries, title = asyncio.run(_find_feed(args.url, settings))
+        added = add_feed(store, feed_finder(settings, allow_file=True), args.url, name=args.name,
+                         interval_s=interval, now=_now())  # fmt: skip
     except FetchError as exc:
         raise CommandError(str(exc)) from exc
-    try:
-        feed = store.add_feed(feed_url, name=args.name or title, interval_s=interval, tags=(), now=_now())
     except ValueError as exc:
-        raise CommandError(f"feeds add {feed_url}: {exc}") from exc
-    found = "" if feed_url == args.url else f" (discovered on {args.url})"
-    print(f"added feed {feed.id}: {feed_url}{found}, {entries} entries, every {interval // 60} min")
+        raise CommandError(f"feeds add {args.url}: {exc}") from exc
+    feed, found = added.feed, added.found
+    where = f" (discovered on {found.discovered_on})" if found.discovered_on else ""
+    print(f"added feed {feed.id}: {feed.url}{where}, {found.entries} entries, every {interval // 60} min")
     return 0
 
 

@@ -10,9 +10,11 @@ Grammar (the leading ``/brief`` is optional)::
     /brief subscribe <topic> [schedule] [tz=Area/City]
     /brief unsubscribe <topic>
     /brief list | topics | sources | help
+    /brief feeds [list] | feeds add <url> | feeds remove <id>
 
 ``list``, ``topics``, ``sources`` and ``help`` are commands only when alone (``/brief sources of funding`` is a
-briefing on those words); ``subscribe``/``unsubscribe`` always are. A schedule is ``daily HH:MM``,
+briefing on those words); ``subscribe``/``unsubscribe`` always are; ``feeds`` is when alone or followed by
+``list``, ``add`` or ``remove``. A schedule is ``daily HH:MM``,
 ``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``).
 """
 
@@ -28,13 +30,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing import Briefing, NoMatch, format_briefing, make_briefing
 from bot.config import Settings
-from bot.store import Store
+from bot.feeds import FeedFinder, add_feed
+from bot.sources import FetchError, is_file_url
+from bot.store import Feed, Store
 
 __all__ = [
     "MAX_COMMAND_CHARS",
     "USAGE",
     "BriefCommand",
     "Command",
+    "FeedsCommand",
     "HelpCommand",
     "ListCommand",
     "RateLimiter",
@@ -48,6 +53,7 @@ __all__ = [
     "answer",
     "check_tz",
     "command_name",
+    "needs_manager",
     "parse_command",
     "parse_schedule",
     "render_text",
@@ -62,7 +68,10 @@ Usage:
                                                 expression such as "0 8 * * 1-5"
   /brief unsubscribe <topic>
   /brief list                                   this channel's subscriptions
-  /brief topics | sources | help"""
+  /brief topics | sources | help
+  /brief feeds [list]                           the feeds, with their ids
+  /brief feeds add <url>                        add a feed, or the feed a page links to (channel managers)
+  /brief feeds remove <id>                      remove a feed; its articles stay (channel managers)"""
 
 MAX_COMMAND_CHARS = 1000
 """The longest command answered (a query is capped at 32 terms anyway; a 1 MB one only costs time)."""
@@ -71,6 +80,9 @@ DEFAULT_SCHEDULE = "daily 08:00"
 DEFAULT_TZ = "UTC"
 """The time zone of ``/brief subscribe`` without ``tz=``."""
 NOT_A_MANAGER = "Subscribing and unsubscribing need channel-manager rights in this channel."
+NOT_A_FEED_MANAGER = "Adding and removing feeds needs channel-manager rights in this channel."
+FILE_FROM_CHAT = ("file: URLs are never accepted from chat: a local feed is the operator's to add (the config's "
+                  "[[feeds]], or `newsbrief feeds add` on the bot's machine).")  # fmt: skip
 
 
 class UsageError(ValueError):
@@ -142,8 +154,18 @@ class HelpCommand:
     """``/brief help``."""
 
 
+@dataclass(frozen=True, slots=True)
+class FeedsCommand:
+    """``/brief feeds [list]``, ``/brief feeds add <url>`` (``argument``: the URL), ``/brief feeds remove <id>``
+    (``argument``: the feed id)."""
+
+    action: Literal["list", "add", "remove"]
+    argument: str | None = None
+
+
 Command = (
     BriefCommand | SubscribeCommand | UnsubscribeCommand | ListCommand | TopicsCommand | SourcesCommand | HelpCommand
+    | FeedsCommand
 )
 """Any parsed command."""
 
@@ -155,13 +177,22 @@ _NAMES: dict[type, str] = {
     TopicsCommand: "topics",
     SourcesCommand: "sources",
     HelpCommand: "help",
+    FeedsCommand: "feeds",
 }
 
 
 def command_name(command: Command) -> str:
     """The command's name for metrics and logs: "brief", "subscribe", "unsubscribe", "list", "topics",
-    "sources" or "help"."""
+    "sources", "help" or "feeds"."""
     return _NAMES[type(command)]
+
+
+def needs_manager(command: Command) -> bool:
+    """Whether answering ``command`` needs channel-manager rights (the adapter finds out whether the user has
+    them): subscribing, unsubscribing, adding and removing feeds."""
+    if isinstance(command, FeedsCommand):
+        return command.action != "list"
+    return isinstance(command, SubscribeCommand | UnsubscribeCommand)
 
 _PREFIX = re.compile(r"^/brief(?:\s+|$)", re.IGNORECASE)
 _ALONE: dict[str, Command] = {
@@ -279,6 +310,30 @@ def _subscribe(args: list[str]) -> SubscribeCommand:
     return SubscribeCommand(topic=topic, schedule=schedule, tz=tz)
 
 
+def _chat_url(word: str) -> str:
+    """A URL as chat delivers it: Slack may wrap it as ``<url>`` or ``<url|label>``, Discord users write ``<url>``
+    to keep it from unfurling."""
+    if word.startswith("<") and word.endswith(">"):
+        word = word[1:-1].split("|", 1)[0]
+    return word
+
+
+def _feeds(args: list[str]) -> Command | None:
+    """``feeds`` followed by ``args``; ``None`` when it is not a feeds command (a briefing on those words)."""
+    action = args[0].lower() if args else "list"
+    if action == "list" and len(args) <= 1:
+        return FeedsCommand("list")
+    if action == "add":
+        if len(args) != 2:
+            raise UsageError("feeds add needs one URL: /brief feeds add <url>")
+        return FeedsCommand("add", _chat_url(args[1]))
+    if action == "remove":
+        if len(args) != 2 or not args[1].lstrip("#").isdigit():
+            raise UsageError("feeds remove needs a feed id (see /brief feeds list): /brief feeds remove <id>")
+        return FeedsCommand("remove", args[1].lstrip("#"))
+    return None
+
+
 def parse_command(text: str) -> Command:
     """Parse what a user typed (with or without the leading ``/brief``); :class:`UsageError` on bad usage."""
     rest = _PREFIX.sub("", text.strip(), count=1).strip()
@@ -296,6 +351,8 @@ def parse_command(text: str) -> Command:
         if len(words) != 2:
             raise UsageError("unsubscribe needs exactly one topic: /brief unsubscribe <topic>")
         return UnsubscribeCommand(topic=words[1])
+    if keyword == "feeds" and (feeds := _feeds(words[1:])) is not None:
+        return feeds
     return BriefCommand(query=" ".join(words))
 
 
@@ -371,22 +428,30 @@ def _when(when: datetime | None) -> str:
     return f"{when:%Y-%m-%d %H:%M} UTC" if when else "never"
 
 
-def _sources_text(store: Store) -> str:
+def _feed_state(feed: Feed) -> str:
+    if not feed.enabled:
+        state = f"disabled: {feed.disabled_reason or 'no reason recorded'}"
+    elif feed.consecutive_failures:
+        state = f"failing ({feed.consecutive_failures}x, {feed.last_error_kind}): {feed.last_error}"
+    elif feed.last_polled_at is None:
+        state = "not polled yet"
+    else:
+        state = "ok"
+    return f"{state[:200]}; last polled {_when(feed.last_polled_at)}"
+
+
+def _sources_text(store: Store, *, ids: bool = False) -> str:
     feeds = store.list_feeds()
     if not feeds:
-        return "No feeds yet. Add some under [[feeds]] in the config, or with `newsbrief feeds add URL`."
-    lines = [f"Sources ({len(feeds)} feeds):"]
+        return ("No feeds yet. Add some under [[feeds]] in the config, with `newsbrief feeds add URL`, or (channel "
+                "managers) with /brief feeds add <url>.")  # fmt: skip
+    lines = [f"{'Feeds' if ids else 'Sources'} ({len(feeds)} feeds):"]
     for feed in feeds:
-        if not feed.enabled:
-            state = f"disabled: {feed.disabled_reason or 'no reason recorded'}"
-        elif feed.consecutive_failures:
-            state = f"failing ({feed.consecutive_failures}x, {feed.last_error_kind}): {feed.last_error}"
-        elif feed.last_polled_at is None:
-            state = "not polled yet"
-        else:
-            state = "ok"
         label = f"{feed.name} ({feed.url})" if feed.name else feed.url
-        lines.append(f"  {label}: {state[:200]}; last polled {_when(feed.last_polled_at)}")
+        if ids:
+            tags = f" [tags: {', '.join(feed.tags)}]" if feed.tags else ""
+            label = f"#{feed.id} {label}{tags}"
+        lines.append(f"  {label}: {_feed_state(feed)}")
     return "\n".join(lines)
 
 
@@ -452,6 +517,44 @@ def _unsubscribe_reply(command: UnsubscribeCommand, *, store: Store, platform: s
     return Reply(kind="text", text=f"Unsubscribed this channel from {sub.topic}.")
 
 
+def _feeds_reply(
+    command: FeedsCommand, *, store: Store, settings: Settings, feeds: FeedFinder | None, user: str, now: datetime,
+    limiter: RateLimiter,
+) -> Reply:  # fmt: skip
+    if command.action == "remove":
+        feed = store.get_feed(int(command.argument or 0))
+        if feed is None:
+            return Reply(kind="error", text=f"No feed #{command.argument} (see /brief feeds list).", ephemeral=True)
+        if any(configured.url == feed.url for configured in settings.feeds):
+            return Reply(kind="error", text=f"Feed #{feed.id} ({feed.url}) is in the config's [[feeds]]: the "
+                                            "operator removes it there.", ephemeral=True)  # fmt: skip
+        store.remove_feed(feed.id)
+        label = f"{feed.name} ({feed.url})" if feed.name else feed.url
+        return Reply(kind="text", text=f"Removed feed #{feed.id}: {label}. Its articles stay in the archive.")
+    url = command.argument or ""
+    if is_file_url(url):
+        return Reply(kind="error", text=FILE_FROM_CHAT, ephemeral=True)
+    if feeds is None:
+        return Reply(kind="error", text="Feeds cannot be added from chat here: the operator adds them "
+                                        "(`newsbrief feeds add URL`).", ephemeral=True)  # fmt: skip
+    wait = limiter.acquire(user, now)
+    if wait is not None:
+        return Reply(kind="error", text=f"Too many requests: at most {limiter.per_minute} a minute. Try again in "
+                                        f"{_seconds(wait)} s.", ephemeral=True)  # fmt: skip
+    try:
+        added = add_feed(store, feeds, url, interval_s=int(settings.poll.interval), now=now)
+    except FetchError as exc:
+        return Reply(kind="error", text=f"Cannot add {url}: {exc.kind}: {exc.message}", ephemeral=True)
+    except ValueError as exc:
+        return Reply(kind="error", text=f"Cannot add {url}: {exc}.", ephemeral=True)
+    feed, found = added.feed, added.found
+    where = f", discovered on {found.discovered_on}" if found.discovered_on else ""
+    entries = f"{found.entries} {'entry' if found.entries == 1 else 'entries'}"
+    return Reply(kind="text", text=f"Added feed #{feed.id}: {found.title or '(untitled)'} ({feed.url}{where}), "
+                                   f"{entries} now; polled every {feed.interval_s // 60} min from the next "
+                                   "round.")  # fmt: skip
+
+
 def answer(
     command: Command,
     *,
@@ -463,10 +566,13 @@ def answer(
     limiter: RateLimiter,
     platform: str = "console",
     is_manager: bool = False,
+    feeds: FeedFinder | None = None,
 ) -> Reply:
-    """Answer a parsed command for ``user`` in ``channel`` of ``platform`` as of ``now`` (only ``/brief`` is
-    rate-limited). Subscribing and unsubscribing need ``is_manager`` (the adapter decides: channel-manager
-    rights; the console is always a manager); anyone may list a channel's subscriptions."""
+    """Answer a parsed command for ``user`` in ``channel`` of ``platform`` as of ``now`` (``/brief`` and ``feeds
+    add`` are rate-limited). What :func:`needs_manager` says needs ``is_manager`` (the adapter decides:
+    channel-manager rights; the console is always a manager); anyone may list a channel's subscriptions and the
+    feeds. ``feeds`` finds the feed at a URL for ``feeds add`` (through :mod:`bot.sources`; never a ``file:``
+    URL); without it feeds are not added from chat."""
     if isinstance(command, BriefCommand):
         return _brief(command, store=store, settings=settings, user=user, now=now, limiter=limiter)
     if isinstance(command, TopicsCommand):
@@ -477,8 +583,14 @@ def answer(
         return Reply(kind="text", text=USAGE, ephemeral=True)
     if isinstance(command, ListCommand):
         return Reply(kind="text", text=_list_text(store, platform, channel), ephemeral=True)
+    if isinstance(command, FeedsCommand) and command.action == "list":
+        return Reply(kind="text", text=_sources_text(store, ids=True), ephemeral=True)
     if not is_manager:
-        return Reply(kind="error", text=NOT_A_MANAGER, ephemeral=True)
+        return Reply(kind="error", text=NOT_A_FEED_MANAGER if isinstance(command, FeedsCommand) else NOT_A_MANAGER,
+                     ephemeral=True)  # fmt: skip
+    if isinstance(command, FeedsCommand):
+        return _feeds_reply(command, store=store, settings=settings, feeds=feeds, user=user, now=now,
+                            limiter=limiter)  # fmt: skip
     if isinstance(command, SubscribeCommand):
         return _subscribe_reply(command, store=store, settings=settings, user=user, platform=platform,
                                 channel=channel, now=now)  # fmt: skip

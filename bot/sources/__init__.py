@@ -7,7 +7,8 @@
   resolving names, for URLs stored now and fetched later); :class:`GuardedTransport` (an httpx
   transport on :class:`PinnedBackend`) applies it again when connecting and connects to the very addresses it
   approved, so DNS rebinding cannot slip a private address in between.
-- :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds.
+- :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds;
+  :func:`find_feed` fetches what someone gave as a feed URL (`feeds add`, `/brief feeds add`) and finds its feed.
 - :func:`linked_url_refusal` decides which URLs a fetched document may make newsbrief fetch (http and https
   only, plus files beside an operator's local feed); :class:`Fetcher` reads ``file:`` URLs only when told
   (``allow_file=True``) that the URL is the operator's.
@@ -28,6 +29,7 @@ from bot.sources._fetch import (
     parse_retry_after,
     user_agent,
 )
+from bot.sources._find import FoundFeed, find_feed
 from bot.sources._guard import (
     GuardedTransport,
     PinnedBackend,
@@ -50,6 +52,7 @@ __all__ = [
     "FetchPolicy",
     "FetchResult",
     "Fetcher",
+    "FoundFeed",
     "GuardedTransport",
     "ParsedFeed",
     "PinnedBackend",
@@ -61,6 +64,7 @@ __all__ = [
     "discover_feeds",
     "extract_page",
     "extract_page_async",
+    "find_feed",
     "html_to_text",
     "is_boilerplate",
     "is_file_url",

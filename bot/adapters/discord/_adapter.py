@@ -45,6 +45,7 @@ from bot.briefing import Briefing
 from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
 from bot.digests import ChannelUnavailable, PostInterrupted
+from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
 __all__ = ["DiscordAdapter", "digest_nonce"]
@@ -98,6 +99,7 @@ class DiscordAdapter:
         observe: Callable[[str, float], None] | None = None,
         guild_ready_timeout: float = 2.0,
         part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
+        feeds: FeedFinder | None = None,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``guild_ready_timeout``: how long discord.py waits
         for more guilds to arrive after the last one before it is ready. ``part_retry_delays``: see
@@ -109,6 +111,7 @@ class DiscordAdapter:
         self.limiter = limiter
         self.clock = clock
         self.observe = observe
+        self.feeds = feeds  # for /brief feeds add (bot.commands.answer)
         self._token = token
         intents = discord.Intents.none()
         intents.guilds = True
@@ -220,13 +223,13 @@ class DiscordAdapter:
             return
         name = command_name(parsed)
         manager = bool(interaction.permissions.manage_channels) if interaction.guild_id else False
-        slow = name == "brief"
+        slow = name in ("brief", "feeds")  # a briefing, or a feed fetched: may take longer than 3 s
         if slow:
             await interaction.response.defer(thinking=True)
         try:
             reply = await asyncio.to_thread(
                 answer, parsed, store=self.store, settings=self.settings, user=user, channel=channel,
-                now=self.clock(), limiter=self.limiter, platform="discord", is_manager=manager,
+                now=self.clock(), limiter=self.limiter, platform="discord", is_manager=manager, feeds=self.feeds,
             )  # fmt: skip
         except Exception as exc:
             log.exception("discord: %r failed", text)
