@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("topic", metavar="TOPIC", help="a topic of [topics]")
     p.add_argument("--schedule", metavar="SCHEDULE", help='"daily 08:00" (default), "weekdays 07:30", "hourly" or cron')
     p.add_argument("--tz", metavar="AREA/CITY", help="time zone of the schedule (default UTC)")
+    p.add_argument("--sources", metavar="ID,ID|tag:NAME", help="only these feeds (default: every feed)")
     p = subs.add_parser("remove", help="remove a subscription (with its digest history)", parents=common)
     p.add_argument("sub_id", metavar="SUB_ID")
     p = subs.add_parser("pause", help="pause a subscription's digests", parents=common)

@@ -22,7 +22,7 @@ from bot._cli_store import CommandError, open_store
 from bot.adapters.discord import DiscordAdapter
 from bot.adapters.slack import SlackAdapter
 from bot.briefing import Briefing, format_briefing
-from bot.commands import RateLimiter
+from bot.commands import RateLimiter, unknown_sources
 from bot.config import ConfigError, Settings
 from bot.digests import (
     SubscriptionError,
@@ -34,6 +34,7 @@ from bot.digests import (
     slot_key,
     sync_config_subscriptions,
 )
+from bot.ingest import sync_config_feeds
 from bot.store import Subscription
 
 __all__ = ["CLI_CREATOR", "cmd_digest", "cmd_subs"]
@@ -59,6 +60,7 @@ def _sub_json(sub: Subscription) -> dict[str, Any]:
         "paused_at": sub.paused_at.isoformat() if sub.paused_at else None,
         "created_by": sub.created_by,
         "created_at": sub.created_at.isoformat(),
+        "sources": list(sub.sources),
     }
 
 
@@ -86,15 +88,18 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
         print("No subscriptions. Add [[subscriptions]] to the config, or type /brief subscribe <topic> in a channel.")
         return 0
     table = Table(title=f"{len(subs)} subscriptions")
-    for column in ("id", "platform", "channel", "topic", "schedule", "tz", "state"):
+    limited = any(s.sources for s in subs)  # the sources column only when some subscription is limited
+    for column in ("id", "platform", "channel", "topic", "schedule", "tz", *(("sources",) if limited else ()), "state"):
         table.add_column(column, overflow="fold")
     for s in subs:
-        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, _state(s))
+        sources = (",".join(s.sources) or "all",) if limited else ()
+        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, *sources, _state(s))
     Console(soft_wrap=True).print(table)
     return 0
 
 
-_OPTION = {"platform": "PLATFORM", "channel": "CHANNEL", "topic": "TOPIC", "schedule": "--schedule", "tz": "--tz"}
+_OPTION = {"platform": "PLATFORM", "channel": "CHANNEL", "topic": "TOPIC", "schedule": "--schedule", "tz": "--tz",
+           "sources": "--sources"}  # fmt: skip
 
 
 def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,16 +107,22 @@ def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
     error naming the argument, a subscription already there a failure naming it."""
     try:
         entry = check_subscription(settings, platform=args.platform, channel=args.channel, topic=args.topic,
-                                   schedule=args.schedule, tz=args.tz)  # fmt: skip
+                                   schedule=args.schedule, tz=args.tz, sources=args.sources)  # fmt: skip
     except SubscriptionError as exc:
         raise ConfigError(f"subs add: {_OPTION[exc.key]}: {exc.problem}") from None
     with open_store(settings) as store:
+        sync_config_feeds(store, settings, datetime.now(UTC))  # a tag may be on the config's feeds only so far
+        problem = unknown_sources(entry.sources, store.list_feeds()) if entry.sources else None
+        if problem is not None:
+            raise CommandError(f"subs add: --sources: {problem.replace('/brief feeds', '`newsbrief feeds list`')}")
         try:
             sub = store.add_subscription(entry.platform, entry.channel, entry.topic, schedule=entry.schedule,
-                                         tz=entry.tz, now=datetime.now(UTC), by=CLI_CREATOR)  # fmt: skip
+                                         tz=entry.tz, now=datetime.now(UTC), by=CLI_CREATOR,
+                                         sources=entry.sources)  # fmt: skip
         except ValueError as exc:
             raise CommandError(f"subs add: {exc}") from None
-    print(f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {sub.schedule} ({sub.tz}). "
+    only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
+    print(f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {sub.schedule} ({sub.tz}){only}. "
           "The running bot picks it up within a minute.")  # fmt: skip
     return 0
 

@@ -7,14 +7,15 @@ rendering every adapter can fall back to. Nothing here reads the clock (``now`` 
 Grammar (the leading ``/brief`` is optional)::
 
     /brief <topic or words>
-    /brief subscribe <topic> [schedule] [tz=Area/City]
+    /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME]
     /brief unsubscribe <topic>
     /brief list | topics | sources | help
     /brief feeds [list] | feeds add <url> | feeds remove <id>
 
 ``list``, ``topics``, ``sources`` and ``help`` are commands only when alone (``/brief sources of funding`` is a
 briefing on those words); ``subscribe``/``unsubscribe`` always are; ``feeds`` is when alone or followed by
-``list``, ``add`` or ``remove``. A schedule is ``daily HH:MM``,
+``list``, ``add`` or ``remove``. ``sources=`` limits a subscription's digests to chosen feeds (ids from
+``/brief feeds``, or ``tag:NAME`` for the feeds tagged so). A schedule is ``daily HH:MM``,
 ``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``).
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -56,16 +58,20 @@ __all__ = [
     "needs_manager",
     "parse_command",
     "parse_schedule",
+    "parse_sources",
     "render_text",
+    "source_feeds",
+    "unknown_sources",
 ]
 
 USAGE = """\
 Usage:
   /brief <topic or words>                       a briefing now (a configured topic, or words to search:
                                                 "a phrase", a OR b, -excluded)
-  /brief subscribe <topic> [schedule] [tz=Area/City]
+  /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME]
                                                 schedule: daily 08:00 | weekdays 07:30 | hourly | a cron
-                                                expression such as "0 8 * * 1-5"
+                                                expression such as "0 8 * * 1-5"; sources: only these
+                                                feeds (ids from /brief feeds) or the feeds of a tag
   /brief unsubscribe <topic>
   /brief list                                   this channel's subscriptions
   /brief topics | sources | help
@@ -120,11 +126,13 @@ class BriefCommand:
 
 @dataclass(frozen=True, slots=True)
 class SubscribeCommand:
-    """``/brief subscribe <topic> [schedule] [tz=...]``; ``None`` means the configured default."""
+    """``/brief subscribe <topic> [schedule] [tz=...] [sources=...]``; ``None`` means the configured default,
+    no ``sources`` the whole archive."""
 
     topic: str
     schedule: Schedule | None = None
     tz: str | None = None
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,23 +299,64 @@ def check_tz(name: str) -> str:
     return name
 
 
+def parse_sources(text: str) -> tuple[str, ...]:
+    """The sources of ``sources=``: comma-separated feed ids (``3``, ``#3``) and ``tag:NAME``, as ``("3",
+    "tag:NAME")``, each once; :class:`UsageError` otherwise. Whether they exist is :func:`unknown_sources`'s."""
+    sources: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.lower().startswith("tag:") and part[4:].strip():
+            source = f"tag:{part[4:].strip()}"
+        elif part.lstrip("#").isdigit() and int(part.lstrip("#")) > 0:
+            source = str(int(part.lstrip("#")))
+        else:
+            raise UsageError(f"sources: {part!r} is neither a feed id (see /brief feeds) nor tag:NAME")
+        if source not in sources:
+            sources.append(source)
+    return tuple(sources)
+
+
+def source_feeds(sources: Sequence[str], feeds: Sequence[Feed]) -> frozenset[int]:
+    """The ids of the ``feeds`` that ``sources`` (:func:`parse_sources`) name: by id, or carrying a tag (compared
+    case-insensitively)."""
+    ids = {int(s) for s in sources if s.isdigit()}
+    tags = {s[4:].casefold() for s in sources if s.startswith("tag:")}
+    return frozenset(f.id for f in feeds if f.id in ids or any(t.casefold() in tags for t in f.tags))
+
+
+def unknown_sources(sources: Sequence[str], feeds: Sequence[Feed]) -> str | None:
+    """What in ``sources`` names no feed of ``feeds`` (an id that is not one, a tag no feed has), as one line; None
+    when each names a feed."""
+    known = {str(f.id) for f in feeds}
+    tags = {t.casefold() for f in feeds for t in f.tags}
+    missing = [s for s in sources if (s not in known if s.isdigit() else s[4:].casefold() not in tags)]
+    if not missing:
+        return None
+    return f"no feed is {', '.join(missing)} (see /brief feeds for the ids and tags)"
+
+
 def _subscribe(args: list[str]) -> SubscribeCommand:
     if not args:
         raise UsageError("subscribe needs a topic: /brief subscribe <topic> [schedule] [tz=Area/City]")
     topic, rest = args[0], args[1:]
-    if topic.lower().startswith("tz="):
-        raise UsageError("subscribe needs a topic before tz=")
+    if topic.lower().startswith(("tz=", "sources=")):
+        raise UsageError(f"subscribe needs a topic before {topic.split('=')[0]}=")
     tz: str | None = None
+    sources: tuple[str, ...] | None = None
     schedule_words: list[str] = []
     for word in rest:
         if word.lower().startswith("tz="):
             if tz is not None:
                 raise UsageError("tz= given twice")
             tz = check_tz(word[3:])
+        elif word.lower().startswith("sources="):
+            if sources is not None:
+                raise UsageError("sources= given twice")
+            sources = parse_sources(word[8:])
         else:
             schedule_words.append(word)
     schedule = parse_schedule(" ".join(schedule_words)) if schedule_words else None
-    return SubscribeCommand(topic=topic, schedule=schedule, tz=tz)
+    return SubscribeCommand(topic=topic, schedule=schedule, tz=tz, sources=sources or ())
 
 
 def _chat_url(word: str) -> str:
@@ -480,7 +529,8 @@ def _list_text(store: Store, platform: str, channel: str) -> str:
     lines = ["Subscriptions in this channel:"]
     for sub in subs:
         state = f"; paused: {sub.paused_reason or 'no reason recorded'}" if sub.paused else ""
-        lines.append(f"  #{sub.id} {sub.topic}: {sub.schedule} ({sub.tz}){state}")
+        only = f"; sources={','.join(sub.sources)}" if sub.sources else ""
+        lines.append(f"  #{sub.id} {sub.topic}: {sub.schedule} ({sub.tz}){only}{state}")
     return "\n".join(lines)
 
 
@@ -499,14 +549,19 @@ def _subscribe_reply(
                                         f"({known}).", ephemeral=True)  # fmt: skip
     schedule = command.schedule.text if command.schedule is not None else DEFAULT_SCHEDULE
     tz = command.tz or DEFAULT_TZ
+    problem = unknown_sources(command.sources, store.list_feeds()) if command.sources else None
+    if problem is not None:
+        return Reply(kind="error", text=f"Cannot subscribe to {topic} with those sources: {problem}.", ephemeral=True)
     try:
-        sub = store.add_subscription(platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user)
+        sub = store.add_subscription(platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user,
+                                     sources=command.sources)  # fmt: skip
     except ValueError:
         existing = next(s for s in store.list_subscriptions(platform=platform, channel=channel) if s.topic == topic)
         return Reply(kind="error", text=f"This channel is already subscribed to {topic} (#{existing.id}: "
                                         f"{existing.schedule}, {existing.tz}).", ephemeral=True)  # fmt: skip
-    return Reply(kind="text", text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}), #{sub.id}. "
-                                   "A digest carries only stories not posted here before.")  # fmt: skip
+    only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
+    return Reply(kind="text", text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}, "
+                                   f"#{sub.id}. A digest carries only stories not posted here before.")  # fmt: skip
 
 
 def _unsubscribe_reply(command: UnsubscribeCommand, *, store: Store, platform: str, channel: str) -> Reply:

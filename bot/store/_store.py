@@ -187,6 +187,7 @@ def _subscription(row: SubscriptionRow) -> Subscription:
         created_by=row.created_by,
         paused_at=row.paused_at,
         paused_reason=row.paused_reason,
+        sources=tuple(row.sources or ()),
     )
 
 
@@ -898,6 +899,11 @@ class Store:
             f"AND a.eligible AND NOT EXISTS (SELECT 1 FROM posted_stories p WHERE p.subscription_id = :digest_sub "
             f"AND p.story_id = {key} AND p.article_count_at_post > {count} - :renewal)"
         )
+        if digest.feeds is not None:
+            params.update({f"digest_feed{i}": feed_id for i, feed_id in enumerate(sorted(digest.feeds))})
+            names = ", ".join(f":digest_feed{i}" for i in range(len(digest.feeds)))
+            condition += (f" AND EXISTS (SELECT 1 FROM feed_articles fa WHERE fa.article_id = a.id AND fa.feed_id "
+                          f"IN ({names}))" if names else " AND 1 = 0")  # fmt: skip
         if digest.in_flight:
             stmt = select(StoryRow.id, StoryRow.article_count).where(StoryRow.id.in_(list(digest.in_flight)))
             counts = {story_id: int(n) for story_id, n in session.execute(stmt)}
@@ -1214,8 +1220,10 @@ class Store:
         tz: str,
         now: datetime,
         by: str | None = None,
+        sources: Sequence[str] = (),
     ) -> Subscription:
-        """Subscribe a channel to a topic (``schedule`` and ``tz`` already validated by the caller).
+        """Subscribe a channel to a topic (``schedule``, ``tz`` and ``sources``, feed ids and ``tag:NAME``, already
+        validated by the caller; no ``sources``: the whole archive).
 
         The same platform, channel and topic twice raises ``ValueError`` naming the existing subscription.
         """
@@ -1238,7 +1246,7 @@ class Store:
             if existing is not None:
                 raise duplicate(existing)
             row = SubscriptionRow(platform=platform, channel=channel, topic=topic, schedule=schedule, tz=tz,
-                                  created_at=now, created_by=by)  # fmt: skip
+                                  created_at=now, created_by=by, sources=list(sources) or None)  # fmt: skip
             session.add(row)
             session.flush()
             return _subscription(row)
@@ -1292,9 +1300,14 @@ class Store:
 
         return self._run(work)
 
-    def update_subscription_schedule(self, sub_id: int, *, schedule: str, tz: str) -> Subscription:
-        """Change a subscription's schedule and time zone (``KeyError`` when there is no such subscription)."""
-        return self._change_subscription(sub_id, schedule=schedule, tz=tz)
+    def update_subscription_schedule(
+        self, sub_id: int, *, schedule: str, tz: str, sources: Sequence[str] | None = None
+    ) -> Subscription:
+        """Change a subscription's schedule and time zone, and its sources unless ``sources`` is ``None`` (``()``:
+        the whole archive); ``KeyError`` when there is no such subscription."""
+        if sources is None:
+            return self._change_subscription(sub_id, schedule=schedule, tz=tz)
+        return self._change_subscription(sub_id, schedule=schedule, tz=tz, sources=list(sources) or None)
 
     def pause_subscription(self, sub_id: int, reason: str, now: datetime) -> Subscription:
         """Pause a subscription's digests, recording why (``KeyError`` when there is no such subscription)."""
