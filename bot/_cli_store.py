@@ -224,11 +224,12 @@ def _feeds_import(store: Store, settings: Settings, args: argparse.Namespace) ->
     first: dict[str, OpmlFeed] = {}
     tags: dict[str, list[str]] = {}
     for entry in entries:
+        if is_file_url(entry.url):
+            problems.append(f"line {entry.line}: {entry.url}: {OPML_FILE_REFUSED}")
+            continue
         try:
-            if is_file_url(entry.url):
-                raise CommandError(f"{entry.url}: {OPML_FILE_REFUSED}")
             check_url_offline(entry.url, policy)
-        except (CommandError, FetchError) as exc:
+        except FetchError as exc:
             problems.append(f"line {entry.line}: {exc}")
             continue
         if entry.url in first:

@@ -8,7 +8,6 @@ import io
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +32,7 @@ from bot.feeds import FeedFinder, feed_finder, feed_finder_on
 from bot.ingest import fetch_policy, http_client
 from bot.sources import Fetcher, FoundFeed
 from bot.store import Store
+from tests import chat_helpers
 from tests.chat_helpers import texts
 from tests.fakediscord import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 from tests.fakeslack import FakeSlack
@@ -40,6 +40,7 @@ from tests.feedserver import FeedServer, Item, rss_feed
 
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 TOPICS = {"ukraine": "ukraine OR kyiv"}
+store = chat_helpers.store  # the fixture: a fresh SQLite store
 
 
 @pytest.fixture
@@ -58,14 +59,6 @@ def server() -> Iterator[FeedServer]:
             headers={"Content-Type": "text/html"},
         )
         yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path}/nb.db")
-    s.upgrade()
-    yield s
-    s.close()
 
 
 def settings(*, allow_loopback: bool = True, **extra: Any) -> Settings:
