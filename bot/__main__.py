@@ -133,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL")
     p.add_argument("--name", metavar="N")
     p.add_argument("--interval", metavar="INTERVAL", default="15m")
+    p = feeds.add_parser(
+        "import",
+        help="add the feeds of an OPML file: all or none, without fetching them (each is polled at the next round)",
+        parents=common,
+    )
+    p.add_argument("file", metavar="FILE.opml")
+    p.add_argument("--interval", metavar="INTERVAL", default="15m")
+    p = feeds.add_parser("export", help="write the feeds as OPML 2.0 (to stdout by default)", parents=common)
+    p.add_argument("file", metavar="FILE", nargs="?")
     p = feeds.add_parser("list", help="list feeds", parents=common)
     p.add_argument("--json", action="store_true")
     p = feeds.add_parser("remove", help="remove a feed", parents=common)
@@ -147,6 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
     subs = subs_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = subs.add_parser("list", help="list subscriptions", parents=common)
     p.add_argument("--json", action="store_true")
+    p = subs.add_parser("add", help="subscribe a channel to a configured topic", parents=common)
+    p.add_argument("platform", metavar="PLATFORM", help="console, slack or discord")
+    p.add_argument("channel", metavar="CHANNEL", help="the channel id (Slack C0123..., Discord 1234...)")
+    p.add_argument("topic", metavar="TOPIC", help="a topic of [topics]")
+    p.add_argument("--schedule", metavar="SCHEDULE", help='"daily 08:00" (default), "weekdays 07:30", "hourly" or cron')
+    p.add_argument("--tz", metavar="AREA/CITY", help="time zone of the schedule (default UTC)")
+    p.add_argument("--sources", metavar="ID,ID|tag:NAME", help="only these feeds (default: every feed)")
+    p = subs.add_parser("remove", help="remove a subscription (with its digest history)", parents=common)
+    p.add_argument("sub_id", metavar="SUB_ID")
+    p = subs.add_parser("pause", help="pause a subscription's digests", parents=common)
+    p.add_argument("sub_id", metavar="SUB_ID")
+    p.add_argument("--reason", metavar="TEXT", help="why (shown by `subs list`)")
     p = subs.add_parser("resume", help="resume a paused subscription (after fixing what paused it)", parents=common)
     p.add_argument("sub_id", metavar="SUB_ID")
 

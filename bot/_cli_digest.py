@@ -23,12 +23,26 @@ from bot._cli_store import CommandError, open_store
 from bot.adapters.discord import DiscordAdapter
 from bot.adapters.slack import SlackAdapter
 from bot.briefing import Briefing, format_briefing
-from bot.commands import RateLimiter
-from bot.config import Settings
-from bot.digests import build_digest, digest_ref, part_recorder, run_digest, slot_key, sync_config_subscriptions
+from bot.commands import RateLimiter, unknown_sources
+from bot.config import ConfigError, Settings
+from bot.digests import (
+    SubscriptionError,
+    build_digest,
+    check_subscription,
+    digest_ref,
+    parse_subscriptions,
+    part_recorder,
+    run_digest,
+    slot_key,
+    sync_config_subscriptions,
+)
+from bot.ingest import sync_config_feeds
 from bot.store import DigestSlot, Store, Subscription
 
-__all__ = ["cmd_digest", "cmd_subs"]
+__all__ = ["CLI_CREATOR", "cmd_digest", "cmd_subs"]
+
+CLI_CREATOR = "cli"
+"""``created_by`` of the subscriptions added with ``newsbrief subs add``."""
 
 
 def _state(sub: Subscription, unconfirmed: Sequence[DigestSlot] = ()) -> str:
@@ -60,6 +74,7 @@ def _sub_json(sub: Subscription, unconfirmed: Sequence[DigestSlot] = ()) -> dict
         "created_by": sub.created_by,
         "created_at": sub.created_at.isoformat(),
         "unconfirmed": [{"slot": c.slot, "note": c.note} for c in unconfirmed],
+        "sources": list(sub.sources),
     }
 
 
@@ -71,21 +86,12 @@ def _sub_id(raw: object, command: str) -> int:
 
 
 def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
-    """``subs list [--json]``: every subscription (the config's synced first) with its state; ``subs resume
-    SUB_ID``: resume a paused one."""
-    if args.action == "resume":
-        sub_id = _sub_id(args.sub_id, "subs resume")
-        with open_store(settings) as store:
-            sub = store.get_subscription(sub_id)
-            if sub is None:
-                raise CommandError(f"subs resume: no subscription {sub_id} (see `newsbrief subs list`)")
-            if not sub.paused:
-                print(f"Subscription {sub_id} ({sub.platform} {sub.channel}, {sub.topic}) is not paused.")
-                return 0
-            store.resume_subscription(sub_id)
-        print(f"Subscription {sub_id} ({sub.platform} {sub.channel}, {sub.topic}) resumed; it was paused because: "
-              f"{sub.paused_reason}. The running bot picks it up within a minute.")  # fmt: skip
-        return 0
+    """``subs list [--json]``: every subscription (the config's synced first) with its state; ``subs add PLATFORM
+    CHANNEL TOPIC [--schedule S] [--tz TZ]``; ``subs remove|pause|resume SUB_ID``."""
+    if args.action == "add":
+        return _subs_add(args, settings)
+    if args.action in ("remove", "pause", "resume"):
+        return _subs_change(args, settings)
     with open_store(settings) as store:
         sync_config_subscriptions(store, settings, now=datetime.now(UTC))
         subs = store.list_subscriptions()
@@ -97,11 +103,79 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
         print("No subscriptions. Add [[subscriptions]] to the config, or type /brief subscribe <topic> in a channel.")
         return 0
     table = Table(title=f"{len(subs)} subscriptions")
-    for column in ("id", "platform", "channel", "topic", "schedule", "tz", "state"):
+    limited = any(s.sources for s in subs)  # the sources column only when some subscription is limited
+    for column in ("id", "platform", "channel", "topic", "schedule", "tz", *(("sources",) if limited else ()), "state"):
         table.add_column(column, overflow="fold")
     for s in subs:
-        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, _state(s, unconfirmed.get(s.id, ())))
+        sources = (",".join(s.sources) or "all",) if limited else ()
+        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, *sources,
+                      _state(s, unconfirmed.get(s.id, ())))  # fmt: skip
     Console(soft_wrap=True).print(table)
+    return 0
+
+
+_OPTION = {"platform": "PLATFORM", "channel": "CHANNEL", "topic": "TOPIC", "schedule": "--schedule", "tz": "--tz",
+           "sources": "--sources"}  # fmt: skip
+
+
+def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Validated as ``[[subscriptions]]`` are (:func:`bot.digests.check_subscription`); a bad field is a usage
+    error naming the argument, a subscription already there a failure naming it."""
+    try:
+        entry = check_subscription(settings, platform=args.platform, channel=args.channel, topic=args.topic,
+                                   schedule=args.schedule, tz=args.tz, sources=args.sources)  # fmt: skip
+    except SubscriptionError as exc:
+        raise ConfigError(f"subs add: {_OPTION[exc.key]}: {exc.problem}") from None
+    with open_store(settings) as store:
+        sync_config_feeds(store, settings, datetime.now(UTC))  # a tag may be on the config's feeds only so far
+        problem = unknown_sources(entry.sources, store.list_feeds()) if entry.sources else None
+        if problem is not None:
+            raise CommandError(f"subs add: --sources: {problem.replace('/brief feeds', '`newsbrief feeds list`')}")
+        try:
+            sub = store.add_subscription(entry.platform, entry.channel, entry.topic, schedule=entry.schedule,
+                                         tz=entry.tz, now=datetime.now(UTC), by=CLI_CREATOR,
+                                         sources=entry.sources)  # fmt: skip
+        except ValueError as exc:
+            raise CommandError(f"subs add: {exc}") from None
+    only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
+    print(f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {sub.schedule} ({sub.tz}){only}. "
+          "The running bot picks it up within a minute.")  # fmt: skip
+    return 0
+
+
+def _subs_change(args: argparse.Namespace, settings: Settings) -> int:
+    """``remove``, ``pause`` or ``resume`` one subscription. One of ``[[subscriptions]]`` is not removed here:
+    the config would add it back at the next start, so the config is where it goes."""
+    command = f"subs {args.action}"
+    sub_id = _sub_id(args.sub_id, command)
+    with open_store(settings) as store:
+        sub = store.get_subscription(sub_id)
+        if sub is None:
+            raise CommandError(f"{command}: no subscription {sub_id} (see `newsbrief subs list`)")
+        label = f"Subscription {sub_id} ({sub.platform} {sub.channel}, {sub.topic})"
+        if args.action == "remove":
+            configured = [(c.platform, c.channel, c.topic) for c in parse_subscriptions(settings)]
+            if (sub.platform, sub.channel, sub.topic) in configured:
+                where = settings.path or "the config"
+                raise CommandError(f"{command}: subscription {sub_id} is in [[subscriptions]] of {where} "
+                                   f"(subscriptions[{configured.index((sub.platform, sub.channel, sub.topic))}]): "
+                                   "remove it there, or pause it")  # fmt: skip
+            store.remove_subscription(sub_id)
+            print(f"{label} removed.")
+            return 0
+        if args.action == "pause":
+            if sub.paused:
+                print(f"{label} is already paused: {sub.paused_reason}.")
+                return 0
+            store.pause_subscription(sub_id, args.reason or "paused with `newsbrief subs pause`", datetime.now(UTC))
+            print(f"{label} paused. Resume it with `newsbrief subs resume {sub_id}`.")
+            return 0
+        if not sub.paused:
+            print(f"{label} is not paused.")
+            return 0
+        store.resume_subscription(sub_id)
+    print(f"{label} resumed; it was paused because: {sub.paused_reason}. The running bot picks it up within a "
+          "minute.")  # fmt: skip
     return 0
 
 

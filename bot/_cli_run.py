@@ -36,16 +36,19 @@ from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
 from bot.digests import sync_config_subscriptions
+from bot.feeds import FeedFinder, feed_finder_on
 from bot.ingest import (
     FeedResult,
     assign_missing_stories,
     extraction_pool,
+    fetch_policy,
     http_client,
     ingestor_for,
     sync_config_feeds,
 )
 from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
+from bot.sources import Fetcher
 from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment
 from bot.stories import story_key_for
 from bot.web import WebServer
@@ -169,9 +172,6 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
     def observe(name: str, seconds: float) -> None:
         metrics.observe_command(name, "console", seconds)
 
-    replier = console_replier(store, settings, RateLimiter(10), now=_now, observe=observe)
-    adapter = ConsoleAdapter(stream, console, replier, echo=not stream.isatty())
-
     def polled(result: FeedResult) -> None:
         if result.status == "not_polled":
             return
@@ -184,6 +184,10 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
     with extraction_pool() as pool:
         async with http_client(settings) as client:
             ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
+            # /brief feeds add fetches on this loop through this client, from the threads commands are answered in
+            feeds = feed_finder_on(loop, Fetcher(client, fetch_policy(settings)))
+            replier = console_replier(store, settings, RateLimiter(10), now=_now, observe=observe, feeds=feeds)
+            adapter = ConsoleAdapter(stream, console, replier, echo=not stream.isatty())
             try:  # articles left by a process killed between an article and its story (before they were one write)
                 filed = assign_missing_stories(store, ingestor.stories, _now())
             except StoreUnavailable:  # the store's watch said so; the next start files them
@@ -220,7 +224,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     console.print("Scheduler: this process took over the scheduler." if leading else
                                   "Scheduler: another process took the scheduler over; answering commands only.")
 
-            factories = _chat_factories(store, settings, console, metrics)
+            factories = _chat_factories(store, settings, console, metrics, feeds)
             chat: dict[str, ChatAdapter] = {}
             for platform, make in factories.items():
                 connected = await _connect(platform, make, settings, console)
@@ -327,10 +331,10 @@ async def _keep_connecting(
 
 
 def _chat_factories(
-    store: Store, settings: Settings, console: Console, metrics: Metrics
+    store: Store, settings: Settings, console: Console, metrics: Metrics, feeds: FeedFinder | None = None
 ) -> dict[str, Callable[[], ChatAdapter]]:
     """How to make each chat adapter whose tokens are in the environment (a fresh one for every try). Each has
-    its own per-user ``/brief`` rate limit."""
+    its own per-user ``/brief`` rate limit; ``feeds`` finds feeds for ``/brief feeds add``."""
     factories: dict[str, Callable[[], ChatAdapter]] = {}
 
     def observer(platform: str) -> Callable[[str, float], None]:
@@ -347,7 +351,7 @@ def _chat_factories(
             return SlackAdapter(
                 settings=settings, store=store, limiter=RateLimiter(10), clock=_now, bot_token=slack_token,
                 app_token=settings.secret("SLACK_APP_TOKEN"), signing_secret=settings.secret("SLACK_SIGNING_SECRET"),
-                observe=observer("slack"),
+                observe=observer("slack"), feeds=feeds,
             )  # fmt: skip
 
         try:
@@ -361,7 +365,7 @@ def _chat_factories(
         def discord() -> ChatAdapter:
             assert discord_token is not None
             return DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=_now,
-                                  token=discord_token, observe=observer("discord"))  # fmt: skip
+                                  token=discord_token, observe=observer("discord"), feeds=feeds)  # fmt: skip
 
         try:
             check_api_base(settings.discord)  # a setting that no retry mends: checked once

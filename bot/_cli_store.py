@@ -23,6 +23,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError, Settings, parse_duration
+from bot.feeds import add_feed, feed_finder
 from bot.ingest import (
     FeedResult,
     assign_missing_stories,
@@ -33,8 +34,9 @@ from bot.ingest import (
     load_story_index,
     sync_config_feeds,
 )
-from bot.sources import Fetcher, FetchError, discover_feeds, is_file_url, parse_feed
-from bot.store import Article, Feed, Store, StoreUnavailable, StoreWatch
+from bot.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from bot.sources import Fetcher, FetchError, check_url_offline, is_file_url, parse_feed
+from bot.store import Article, Feed, NewFeed, Store, StoreUnavailable, StoreWatch
 
 __all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles"]
 
@@ -150,6 +152,10 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings) as store:
         if args.action == "add":
             return _feeds_add(store, settings, args)
+        if args.action == "import":
+            return _feeds_import(store, settings, args)
+        if args.action == "export":
+            return _feeds_export(store, args.file)
         if args.action == "list":
             return _feeds_list(store, as_json=args.json)
         if args.action == "remove":
@@ -170,42 +176,104 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     raise CommandError(f"feeds: unknown action {args.action!r}")  # pragma: no cover - argparse prevents it
 
 
-async def _find_feed(url: str, settings: Settings) -> tuple[str, int, str | None]:
-    """(feed URL, entry count, feed title) for ``url``: a feed itself, or a page whose feed is discovered.
-
-    ``url`` is the operator's (typed on the local command line), so a ``file:`` URL is read; a discovered feed is
-    one :func:`~bot.sources.discover_feeds` allows the page to name (a local file only beside a local page)."""
-    async with http_client(settings) as client:
-        fetcher = Fetcher(client, fetch_policy(settings))
-        fetched = await fetcher.fetch(url, allow_file=True)
-        parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
-        if parsed.entries or not parsed.error:
-            return fetched.final_url, len(parsed.entries), parsed.title
-        candidates = discover_feeds(fetched.body, fetched.final_url)
-        if not candidates:
-            raise CommandError(f"{url}: neither a feed ({parsed.error}) nor a page that links to one")
-        found = await fetcher.fetch(candidates[0], allow_file=is_file_url(candidates[0]))
-        parsed = parse_feed(found.body, found.final_url, headers=found.headers)
-        if parsed.error and not parsed.entries:
-            raise CommandError(f"{candidates[0]} (discovered on {url}): not a readable feed: {parsed.error}")
-        return found.final_url, len(parsed.entries), parsed.title
+def _interval(text: str) -> int:
+    try:
+        return int(parse_duration(text))
+    except ValueError as exc:
+        raise ConfigError(f"--interval: {exc}") from exc
 
 
 def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    """The operator's URL (typed on the local command line, so a ``file:`` URL is read), through the one add path
+    chat uses too (:func:`bot.feeds.add_feed`)."""
+    interval = _interval(args.interval)
     try:
-        interval = int(parse_duration(args.interval))
-    except ValueError as exc:
-        raise ConfigError(f"--interval: {exc}") from exc
-    try:
-        feed_url, entries, title = asyncio.run(_find_feed(args.url, settings))
+        added = add_feed(store, feed_finder(settings, allow_file=True), args.url, name=args.name,
+                         interval_s=interval, now=_now())  # fmt: skip
     except FetchError as exc:
         raise CommandError(str(exc)) from exc
-    try:
-        feed = store.add_feed(feed_url, name=args.name or title, interval_s=interval, tags=(), now=_now())
     except ValueError as exc:
-        raise CommandError(f"feeds add {feed_url}: {exc}") from exc
-    found = "" if feed_url == args.url else f" (discovered on {args.url})"
-    print(f"added feed {feed.id}: {feed_url}{found}, {entries} entries, every {interval // 60} min")
+        raise CommandError(f"feeds add {args.url}: {exc}") from exc
+    feed, found = added.feed, added.found
+    where = f" (discovered on {found.discovered_on})" if found.discovered_on else ""
+    print(f"added feed {feed.id}: {feed.url}{where}, {found.entries} entries, every {interval // 60} min")
+    return 0
+
+
+OPML_FILE_REFUSED = "file: URLs are not imported from an OPML file (add a local feed with `newsbrief feeds add`)"
+
+
+def _feeds_import(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    """Add the feeds of an OPML file, all or none: every URL is checked first (as `feeds add` checks it, but
+    without fetching or resolving anything: each is fetched, and its address vetted, when it is polled), then
+    the new ones are added in one transaction. Feeds already stored and repeats within the file are reported,
+    not errors; anything wrong with the file or one of its URLs imports nothing."""
+    interval = _interval(args.interval)
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read OPML file: {exc.strerror or type(exc).__name__}") from None
+    try:
+        entries = parse_opml(data)
+    except OpmlError as exc:
+        raise CommandError(f"{path}: {exc}; nothing imported") from None
+    policy = fetch_policy(settings)
+    problems: list[str] = []
+    notes: list[str] = []
+    first: dict[str, OpmlFeed] = {}
+    tags: dict[str, list[str]] = {}
+    for entry in entries:
+        if is_file_url(entry.url):
+            problems.append(f"line {entry.line}: {entry.url}: {OPML_FILE_REFUSED}")
+            continue
+        try:
+            check_url_offline(entry.url, policy)
+        except FetchError as exc:
+            problems.append(f"line {entry.line}: {exc}")
+            continue
+        if entry.url in first:
+            notes.append(f"line {entry.line}: {entry.url}: also on line {first[entry.url].line} (tags merged)")
+        first.setdefault(entry.url, entry)
+        tags.setdefault(entry.url, []).extend(entry.tags)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CommandError(f"{path}: {problems[0]}{more}; nothing imported")
+    stored = {feed.url: feed for feed in store.list_feeds()}
+    new: list[NewFeed] = []
+    for url, entry in first.items():
+        if url in stored:
+            notes.append(f"line {entry.line}: {url}: already added (id {stored[url].id}), left as it is")
+        else:
+            new.append(NewFeed(url, name=entry.name, interval_s=interval, tags=tuple(dict.fromkeys(tags[url]))))
+    try:
+        added = store.add_feeds(new, now=_now())
+    except ValueError as exc:  # another process added one meanwhile
+        raise CommandError(f"{path}: {exc}; nothing imported") from None
+    print(f"imported {len(added)} {'feed' if len(added) == 1 else 'feeds'} from {path}, every {interval // 60} min "
+          "(not fetched now: each is polled at the next round)")  # fmt: skip
+    for note in notes:
+        print(f"  {note}")
+    return 0
+
+
+def _feeds_export(store: Store, file: str | None) -> int:
+    """Write the stored feeds as OPML 2.0 to ``file`` (``None`` or ``-``: stdout); local ``file:`` feeds are left
+    out (no other reader, nor `feeds import`, can use them) and counted on stderr."""
+    feeds = store.list_feeds()
+    remote = [feed for feed in feeds if not is_file_url(feed.url)]
+    text = write_opml(remote, title="newsbrief feeds", created=_now())
+    if file is None or file == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"{file}: cannot write OPML file: {exc.strerror or type(exc).__name__}") from None
+        print(f"exported {len(remote)} {'feed' if len(remote) == 1 else 'feeds'} to {file}")
+    if len(remote) < len(feeds):
+        left = len(feeds) - len(remote)
+        print(f"left out {left} local file: {'feed' if left == 1 else 'feeds'}", file=sys.stderr)
     return 0
 
 

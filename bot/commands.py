@@ -7,12 +7,15 @@ rendering every adapter can fall back to. Nothing here reads the clock (``now`` 
 Grammar (the leading ``/brief`` is optional)::
 
     /brief <topic or words>
-    /brief subscribe <topic> [schedule] [tz=Area/City]
+    /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME]
     /brief unsubscribe <topic>
     /brief list | topics | sources | help
+    /brief feeds [list] | feeds add <url> | feeds remove <id>
 
 ``list``, ``topics``, ``sources`` and ``help`` are commands only when alone (``/brief sources of funding`` is a
-briefing on those words); ``subscribe``/``unsubscribe`` always are. A schedule is ``daily HH:MM``,
+briefing on those words); ``subscribe``/``unsubscribe`` always are; ``feeds`` is when alone or followed by
+``list``, ``add`` or ``remove``. ``sources=`` limits a subscription's digests to chosen feeds (ids from
+``/brief feeds``, or ``tag:NAME`` for the feeds tagged so). A schedule is ``daily HH:MM``,
 ``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``).
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -28,13 +32,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing import Briefing, NoMatch, format_briefing, make_briefing
 from bot.config import Settings
-from bot.store import Store
+from bot.feeds import FeedFinder, add_feed
+from bot.sources import FetchError, is_file_url
+from bot.store import Feed, Store
 
 __all__ = [
     "MAX_COMMAND_CHARS",
     "USAGE",
     "BriefCommand",
     "Command",
+    "FeedsCommand",
     "HelpCommand",
     "ListCommand",
     "RateLimiter",
@@ -46,22 +53,31 @@ __all__ = [
     "UnsubscribeCommand",
     "UsageError",
     "answer",
+    "check_tz",
     "command_name",
+    "needs_manager",
     "parse_command",
     "parse_schedule",
+    "parse_sources",
     "render_text",
+    "source_feeds",
+    "unknown_sources",
 ]
 
 USAGE = """\
 Usage:
   /brief <topic or words>                       a briefing now (a configured topic, or words to search:
                                                 "a phrase", a OR b, -excluded)
-  /brief subscribe <topic> [schedule] [tz=Area/City]
+  /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME]
                                                 schedule: daily 08:00 | weekdays 07:30 | hourly | a cron
-                                                expression such as "0 8 * * 1-5"
+                                                expression such as "0 8 * * 1-5"; sources: only these
+                                                feeds (ids from /brief feeds) or the feeds of a tag
   /brief unsubscribe <topic>
   /brief list                                   this channel's subscriptions
-  /brief topics | sources | help"""
+  /brief topics | sources | help
+  /brief feeds [list]                           the feeds, with their ids
+  /brief feeds add <url>                        add a feed, or the feed a page links to (channel managers)
+  /brief feeds remove <id>                      remove a feed; its articles stay (channel managers)"""
 
 MAX_COMMAND_CHARS = 1000
 """The longest command answered (a query is capped at 32 terms anyway; a 1 MB one only costs time)."""
@@ -70,6 +86,9 @@ DEFAULT_SCHEDULE = "daily 08:00"
 DEFAULT_TZ = "UTC"
 """The time zone of ``/brief subscribe`` without ``tz=``."""
 NOT_A_MANAGER = "Subscribing and unsubscribing need channel-manager rights in this channel."
+NOT_A_FEED_MANAGER = "Adding and removing feeds needs channel-manager rights in this channel."
+FILE_FROM_CHAT = ("file: URLs are never accepted from chat: a local feed is the operator's to add (the config's "
+                  "[[feeds]], or `newsbrief feeds add` on the bot's machine).")  # fmt: skip
 
 
 class UsageError(ValueError):
@@ -107,11 +126,13 @@ class BriefCommand:
 
 @dataclass(frozen=True, slots=True)
 class SubscribeCommand:
-    """``/brief subscribe <topic> [schedule] [tz=...]``; ``None`` means the configured default."""
+    """``/brief subscribe <topic> [schedule] [tz=...] [sources=...]``; ``None`` means the configured default,
+    no ``sources`` the whole archive."""
 
     topic: str
     schedule: Schedule | None = None
     tz: str | None = None
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +162,18 @@ class HelpCommand:
     """``/brief help``."""
 
 
+@dataclass(frozen=True, slots=True)
+class FeedsCommand:
+    """``/brief feeds [list]``, ``/brief feeds add <url>`` (``argument``: the URL), ``/brief feeds remove <id>``
+    (``argument``: the feed id)."""
+
+    action: Literal["list", "add", "remove"]
+    argument: str | None = None
+
+
 Command = (
     BriefCommand | SubscribeCommand | UnsubscribeCommand | ListCommand | TopicsCommand | SourcesCommand | HelpCommand
+    | FeedsCommand
 )
 """Any parsed command."""
 
@@ -154,13 +185,22 @@ _NAMES: dict[type, str] = {
     TopicsCommand: "topics",
     SourcesCommand: "sources",
     HelpCommand: "help",
+    FeedsCommand: "feeds",
 }
 
 
 def command_name(command: Command) -> str:
     """The command's name for metrics and logs: "brief", "subscribe", "unsubscribe", "list", "topics",
-    "sources" or "help"."""
+    "sources", "help" or "feeds"."""
     return _NAMES[type(command)]
+
+
+def needs_manager(command: Command) -> bool:
+    """Whether answering ``command`` needs channel-manager rights (the adapter finds out whether the user has
+    them): subscribing, unsubscribing, adding and removing feeds."""
+    if isinstance(command, FeedsCommand):
+        return command.action != "list"
+    return isinstance(command, SubscribeCommand | UnsubscribeCommand)
 
 _PREFIX = re.compile(r"^/brief(?:\s+|$)", re.IGNORECASE)
 _ALONE: dict[str, Command] = {
@@ -248,7 +288,8 @@ def parse_schedule(text: str) -> Schedule:
     return Schedule("cron", expression, expression)
 
 
-def _check_tz(name: str) -> str:
+def check_tz(name: str) -> str:
+    """``name`` when it is an IANA time zone; :class:`UsageError` otherwise."""
     if not name:
         raise UsageError("tz= needs a time zone such as tz=Europe/Berlin")
     try:
@@ -258,23 +299,88 @@ def _check_tz(name: str) -> str:
     return name
 
 
+def parse_sources(text: str) -> tuple[str, ...]:
+    """The sources of ``sources=``: comma-separated feed ids (``3``, ``#3``) and ``tag:NAME``, as ``("3",
+    "tag:NAME")``, each once; :class:`UsageError` otherwise. Whether they exist is :func:`unknown_sources`'s."""
+    sources: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.lower().startswith("tag:") and part[4:].strip():
+            source = f"tag:{part[4:].strip()}"
+        elif part.lstrip("#").isdigit() and int(part.lstrip("#")) > 0:
+            source = str(int(part.lstrip("#")))
+        else:
+            raise UsageError(f"sources: {part!r} is neither a feed id (see /brief feeds) nor tag:NAME")
+        if source not in sources:
+            sources.append(source)
+    return tuple(sources)
+
+
+def source_feeds(sources: Sequence[str], feeds: Sequence[Feed]) -> frozenset[int]:
+    """The ids of the ``feeds`` that ``sources`` (:func:`parse_sources`) name: by id, or carrying a tag (compared
+    case-insensitively)."""
+    ids = {int(s) for s in sources if s.isdigit()}
+    tags = {s[4:].casefold() for s in sources if s.startswith("tag:")}
+    return frozenset(f.id for f in feeds if f.id in ids or any(t.casefold() in tags for t in f.tags))
+
+
+def unknown_sources(sources: Sequence[str], feeds: Sequence[Feed]) -> str | None:
+    """What in ``sources`` names no feed of ``feeds`` (an id that is not one, a tag no feed has), as one line; None
+    when each names a feed."""
+    known = {str(f.id) for f in feeds}
+    tags = {t.casefold() for f in feeds for t in f.tags}
+    missing = [s for s in sources if (s not in known if s.isdigit() else s[4:].casefold() not in tags)]
+    if not missing:
+        return None
+    return f"no feed is {', '.join(missing)} (see /brief feeds for the ids and tags)"
+
+
 def _subscribe(args: list[str]) -> SubscribeCommand:
     if not args:
         raise UsageError("subscribe needs a topic: /brief subscribe <topic> [schedule] [tz=Area/City]")
     topic, rest = args[0], args[1:]
-    if topic.lower().startswith("tz="):
-        raise UsageError("subscribe needs a topic before tz=")
+    if topic.lower().startswith(("tz=", "sources=")):
+        raise UsageError(f"subscribe needs a topic before {topic.split('=')[0]}=")
     tz: str | None = None
+    sources: tuple[str, ...] | None = None
     schedule_words: list[str] = []
     for word in rest:
         if word.lower().startswith("tz="):
             if tz is not None:
                 raise UsageError("tz= given twice")
-            tz = _check_tz(word[3:])
+            tz = check_tz(word[3:])
+        elif word.lower().startswith("sources="):
+            if sources is not None:
+                raise UsageError("sources= given twice")
+            sources = parse_sources(word[8:])
         else:
             schedule_words.append(word)
     schedule = parse_schedule(" ".join(schedule_words)) if schedule_words else None
-    return SubscribeCommand(topic=topic, schedule=schedule, tz=tz)
+    return SubscribeCommand(topic=topic, schedule=schedule, tz=tz, sources=sources or ())
+
+
+def _chat_url(word: str) -> str:
+    """A URL as chat delivers it: Slack may wrap it as ``<url>`` or ``<url|label>``, Discord users write ``<url>``
+    to keep it from unfurling."""
+    if word.startswith("<") and word.endswith(">"):
+        word = word[1:-1].split("|", 1)[0]
+    return word
+
+
+def _feeds(args: list[str]) -> Command | None:
+    """``feeds`` followed by ``args``; ``None`` when it is not a feeds command (a briefing on those words)."""
+    action = args[0].lower() if args else "list"
+    if action == "list" and len(args) <= 1:
+        return FeedsCommand("list")
+    if action == "add":
+        if len(args) != 2:
+            raise UsageError("feeds add needs one URL: /brief feeds add <url>")
+        return FeedsCommand("add", _chat_url(args[1]))
+    if action == "remove":
+        if len(args) != 2 or not args[1].lstrip("#").isdigit():
+            raise UsageError("feeds remove needs a feed id (see /brief feeds list): /brief feeds remove <id>")
+        return FeedsCommand("remove", args[1].lstrip("#"))
+    return None
 
 
 def parse_command(text: str) -> Command:
@@ -294,6 +400,8 @@ def parse_command(text: str) -> Command:
         if len(words) != 2:
             raise UsageError("unsubscribe needs exactly one topic: /brief unsubscribe <topic>")
         return UnsubscribeCommand(topic=words[1])
+    if keyword == "feeds" and (feeds := _feeds(words[1:])) is not None:
+        return feeds
     return BriefCommand(query=" ".join(words))
 
 
@@ -369,22 +477,30 @@ def _when(when: datetime | None) -> str:
     return f"{when:%Y-%m-%d %H:%M} UTC" if when else "never"
 
 
-def _sources_text(store: Store) -> str:
+def _feed_state(feed: Feed) -> str:
+    if not feed.enabled:
+        state = f"disabled: {feed.disabled_reason or 'no reason recorded'}"
+    elif feed.consecutive_failures:
+        state = f"failing ({feed.consecutive_failures}x, {feed.last_error_kind}): {feed.last_error}"
+    elif feed.last_polled_at is None:
+        state = "not polled yet"
+    else:
+        state = "ok"
+    return f"{state[:200]}; last polled {_when(feed.last_polled_at)}"
+
+
+def _sources_text(store: Store, *, ids: bool = False) -> str:
     feeds = store.list_feeds()
     if not feeds:
-        return "No feeds yet. Add some under [[feeds]] in the config, or with `newsbrief feeds add URL`."
-    lines = [f"Sources ({len(feeds)} feeds):"]
+        return ("No feeds yet. Add some under [[feeds]] in the config, with `newsbrief feeds add URL`, or (channel "
+                "managers) with /brief feeds add <url>.")  # fmt: skip
+    lines = [f"{'Feeds' if ids else 'Sources'} ({len(feeds)} feeds):"]
     for feed in feeds:
-        if not feed.enabled:
-            state = f"disabled: {feed.disabled_reason or 'no reason recorded'}"
-        elif feed.consecutive_failures:
-            state = f"failing ({feed.consecutive_failures}x, {feed.last_error_kind}): {feed.last_error}"
-        elif feed.last_polled_at is None:
-            state = "not polled yet"
-        else:
-            state = "ok"
         label = f"{feed.name} ({feed.url})" if feed.name else feed.url
-        lines.append(f"  {label}: {state[:200]}; last polled {_when(feed.last_polled_at)}")
+        if ids:
+            tags = f" [tags: {', '.join(feed.tags)}]" if feed.tags else ""
+            label = f"#{feed.id} {label}{tags}"
+        lines.append(f"  {label}: {_feed_state(feed)}")
     return "\n".join(lines)
 
 
@@ -413,7 +529,8 @@ def _list_text(store: Store, platform: str, channel: str) -> str:
     lines = ["Subscriptions in this channel:"]
     for sub in subs:
         state = f"; paused: {sub.paused_reason or 'no reason recorded'}" if sub.paused else ""
-        lines.append(f"  #{sub.id} {sub.topic}: {sub.schedule} ({sub.tz}){state}")
+        only = f"; sources={','.join(sub.sources)}" if sub.sources else ""
+        lines.append(f"  #{sub.id} {sub.topic}: {sub.schedule} ({sub.tz}){only}{state}")
     return "\n".join(lines)
 
 
@@ -432,14 +549,19 @@ def _subscribe_reply(
                                         f"({known}).", ephemeral=True)  # fmt: skip
     schedule = command.schedule.text if command.schedule is not None else DEFAULT_SCHEDULE
     tz = command.tz or DEFAULT_TZ
+    problem = unknown_sources(command.sources, store.list_feeds()) if command.sources else None
+    if problem is not None:
+        return Reply(kind="error", text=f"Cannot subscribe to {topic} with those sources: {problem}.", ephemeral=True)
     try:
-        sub = store.add_subscription(platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user)
+        sub = store.add_subscription(platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user,
+                                     sources=command.sources)  # fmt: skip
     except ValueError:
         existing = next(s for s in store.list_subscriptions(platform=platform, channel=channel) if s.topic == topic)
         return Reply(kind="error", text=f"This channel is already subscribed to {topic} (#{existing.id}: "
                                         f"{existing.schedule}, {existing.tz}).", ephemeral=True)  # fmt: skip
-    return Reply(kind="text", text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}), #{sub.id}. "
-                                   "A digest carries only stories not posted here before.")  # fmt: skip
+    only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
+    return Reply(kind="text", text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}, "
+                                   f"#{sub.id}. A digest carries only stories not posted here before.")  # fmt: skip
 
 
 def _unsubscribe_reply(command: UnsubscribeCommand, *, store: Store, platform: str, channel: str) -> Reply:
@@ -448,6 +570,44 @@ def _unsubscribe_reply(command: UnsubscribeCommand, *, store: Store, platform: s
     if sub is None or not store.remove_subscription(sub.id):
         return Reply(kind="error", text=f"This channel is not subscribed to {command.topic}.", ephemeral=True)
     return Reply(kind="text", text=f"Unsubscribed this channel from {sub.topic}.")
+
+
+def _feeds_reply(
+    command: FeedsCommand, *, store: Store, settings: Settings, feeds: FeedFinder | None, user: str, now: datetime,
+    limiter: RateLimiter,
+) -> Reply:  # fmt: skip
+    if command.action == "remove":
+        feed = store.get_feed(int(command.argument or 0))
+        if feed is None:
+            return Reply(kind="error", text=f"No feed #{command.argument} (see /brief feeds list).", ephemeral=True)
+        if any(configured.url == feed.url for configured in settings.feeds):
+            return Reply(kind="error", text=f"Feed #{feed.id} ({feed.url}) is in the config's [[feeds]]: the "
+                                            "operator removes it there.", ephemeral=True)  # fmt: skip
+        store.remove_feed(feed.id)
+        label = f"{feed.name} ({feed.url})" if feed.name else feed.url
+        return Reply(kind="text", text=f"Removed feed #{feed.id}: {label}. Its articles stay in the archive.")
+    url = command.argument or ""
+    if is_file_url(url):
+        return Reply(kind="error", text=FILE_FROM_CHAT, ephemeral=True)
+    if feeds is None:
+        return Reply(kind="error", text="Feeds cannot be added from chat here: the operator adds them "
+                                        "(`newsbrief feeds add URL`).", ephemeral=True)  # fmt: skip
+    wait = limiter.acquire(user, now)
+    if wait is not None:
+        return Reply(kind="error", text=f"Too many requests: at most {limiter.per_minute} a minute. Try again in "
+                                        f"{_seconds(wait)} s.", ephemeral=True)  # fmt: skip
+    try:
+        added = add_feed(store, feeds, url, interval_s=int(settings.poll.interval), now=now)
+    except FetchError as exc:
+        return Reply(kind="error", text=f"Cannot add {url}: {exc.kind}: {exc.message}", ephemeral=True)
+    except ValueError as exc:
+        return Reply(kind="error", text=f"Cannot add {url}: {exc}.", ephemeral=True)
+    feed, found = added.feed, added.found
+    where = f", discovered on {found.discovered_on}" if found.discovered_on else ""
+    entries = f"{found.entries} {'entry' if found.entries == 1 else 'entries'}"
+    return Reply(kind="text", text=f"Added feed #{feed.id}: {found.title or '(untitled)'} ({feed.url}{where}), "
+                                   f"{entries} now; polled every {feed.interval_s // 60} min from the next "
+                                   "round.")  # fmt: skip
 
 
 def answer(
@@ -461,10 +621,13 @@ def answer(
     limiter: RateLimiter,
     platform: str = "console",
     is_manager: bool = False,
+    feeds: FeedFinder | None = None,
 ) -> Reply:
-    """Answer a parsed command for ``user`` in ``channel`` of ``platform`` as of ``now`` (only ``/brief`` is
-    rate-limited). Subscribing and unsubscribing need ``is_manager`` (the adapter decides: channel-manager
-    rights; the console is always a manager); anyone may list a channel's subscriptions."""
+    """Answer a parsed command for ``user`` in ``channel`` of ``platform`` as of ``now`` (``/brief`` and ``feeds
+    add`` are rate-limited). What :func:`needs_manager` says needs ``is_manager`` (the adapter decides:
+    channel-manager rights; the console is always a manager); anyone may list a channel's subscriptions and the
+    feeds. ``feeds`` finds the feed at a URL for ``feeds add`` (through :mod:`bot.sources`; never a ``file:``
+    URL); without it feeds are not added from chat."""
     if isinstance(command, BriefCommand):
         return _brief(command, store=store, settings=settings, user=user, now=now, limiter=limiter)
     if isinstance(command, TopicsCommand):
@@ -475,8 +638,14 @@ def answer(
         return Reply(kind="text", text=USAGE, ephemeral=True)
     if isinstance(command, ListCommand):
         return Reply(kind="text", text=_list_text(store, platform, channel), ephemeral=True)
+    if isinstance(command, FeedsCommand) and command.action == "list":
+        return Reply(kind="text", text=_sources_text(store, ids=True), ephemeral=True)
     if not is_manager:
-        return Reply(kind="error", text=NOT_A_MANAGER, ephemeral=True)
+        return Reply(kind="error", text=NOT_A_FEED_MANAGER if isinstance(command, FeedsCommand) else NOT_A_MANAGER,
+                     ephemeral=True)  # fmt: skip
+    if isinstance(command, FeedsCommand):
+        return _feeds_reply(command, store=store, settings=settings, feeds=feeds, user=user, now=now,
+                            limiter=limiter)  # fmt: skip
     if isinstance(command, SubscribeCommand):
         return _subscribe_reply(command, store=store, settings=settings, user=user, platform=platform,
                                 channel=channel, now=now)  # fmt: skip

@@ -35,10 +35,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.briefing import Briefing, StoryBrief, make_briefing
-from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, parse_schedule
+from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, check_tz, parse_schedule, parse_sources, source_feeds
 from bot.config import ConfigError, Settings
 from bot.store import Article, DigestFilter, DigestSlot, Store, Subscription
 
@@ -57,7 +56,9 @@ __all__ = [
     "PostInterrupted",
     "ReportsParts",
     "SubscriptionConfig",
+    "SubscriptionError",
     "build_digest",
+    "check_subscription",
     "digest_poster",
     "digest_ref",
     "parse_subscriptions",
@@ -253,7 +254,8 @@ def _digest(
     # Filter first, then rank and cut: the search itself leaves out backlog and the stories already posted (or on
     # their way in this subscription's digests still in flight) unless renewed, so they take no place in the digest.
     in_flight = store.planned_story_counts(subscription.id, except_slot=slot)
-    only = DigestFilter(subscription.id, renewal, in_flight=in_flight)
+    feeds = source_feeds(subscription.sources, store.list_feeds()) if subscription.sources else None
+    only = DigestFilter(subscription.id, renewal, in_flight=in_flight, feeds=feeds)
     result = make_briefing(store, subscription.topic, topics=topics, now=now, window=window, limit=limit, digest=only)
     if not isinstance(result, Briefing):
         return None
@@ -519,22 +521,74 @@ def _record(
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionConfig:
-    """One validated ``[[subscriptions]]`` entry (``schedule`` normalized, e.g. "daily 08:00")."""
+    """One validated ``[[subscriptions]]`` entry (``schedule`` normalized, e.g. "daily 08:00"; ``sources`` as
+    :func:`bot.commands.parse_sources` gives them, empty: the whole archive)."""
 
     platform: str
     channel: str
     topic: str
     schedule: str
     tz: str
+    sources: tuple[str, ...] = ()
 
 
 _KEYS = ("platform", "channel", "topic", "schedule", "tz")
+_ALL_KEYS = (*_KEYS, "sources")
+
+
+class SubscriptionError(ValueError):
+    """A subscription field that is not valid: ``key`` names it ("platform", "topic", "schedule"...), ``problem``
+    says what is wrong (one line). The config names it as a key path, the CLI as an option."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def check_subscription(
+    settings: Settings,
+    *,
+    platform: str,
+    channel: str,
+    topic: str,
+    schedule: str | None = None,
+    tz: str | None = None,
+    sources: str | None = None,
+) -> SubscriptionConfig:
+    """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
+    add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
+    configured name), a schedule of the chat grammar (default :data:`DEFAULT_SCHEDULE`, normalized) and an IANA
+    time zone (default :data:`DEFAULT_TZ`), and ``sources`` as in chat (``3,7`` or ``tag:world``; whether they
+    name feeds is the caller's to check, against the store). :class:`SubscriptionError` names the field at fault."""
+    platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
+    if platform not in PLATFORMS:
+        raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
+    if not channel:
+        raise SubscriptionError("channel", "expected a channel id")
+    name = next((known for known in settings.topics if known.casefold() == topic.casefold()), None)
+    if name is None:
+        known = ", ".join(sorted(settings.topics)) or "none configured"
+        raise SubscriptionError("topic", f"unknown topic {topic!r} (topics: {known})")
+    try:
+        schedule_text = parse_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE).text
+    except UsageError as exc:
+        raise SubscriptionError("schedule", exc.problem) from None
+    try:
+        tz = check_tz((tz if tz is not None else DEFAULT_TZ).strip())
+    except UsageError as exc:
+        raise SubscriptionError("tz", exc.problem) from None
+    try:
+        chosen = parse_sources(sources) if sources is not None else ()
+    except UsageError as exc:
+        raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
+    return SubscriptionConfig(platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz,
+                              sources=chosen)  # fmt: skip
 
 
 def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
     """Validate ``[[subscriptions]]`` of the config; :class:`ConfigError` naming the file and the key path
-    (``subscriptions[0].schedule``) otherwise. ``schedule`` defaults to :data:`DEFAULT_SCHEDULE`, ``tz`` to
-    :data:`DEFAULT_TZ`; the topic must be one of ``[topics]``."""
+    (``subscriptions[0].schedule``) otherwise. Each entry is checked by :func:`check_subscription`."""
     where = str(settings.path) if settings.path is not None else "<config>"
     raw = settings.raw.get("subscriptions", [])
     if not isinstance(raw, list):
@@ -551,8 +605,8 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: {prefix}: expected a table, got {type(item).__name__}")
         for key in item:
-            if key not in _KEYS:
-                raise fail(key, f"unknown key (known keys: {', '.join(sorted(_KEYS))})")
+            if key not in _ALL_KEYS:
+                raise fail(key, f"unknown key (known keys: {', '.join(sorted(_ALL_KEYS))})")
         values: dict[str, str] = {}
         for key in _KEYS:
             value: Any = item.get(key)
@@ -563,32 +617,30 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
             if not isinstance(value, str) or not value.strip():
                 raise fail(key, f"expected a non-empty string, got {value!r}")
             values[key] = value.strip()
-        if values["platform"] not in PLATFORMS:
-            raise fail("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {values['platform']!r}")
-        if values["topic"] not in settings.topics:
-            known = ", ".join(sorted(settings.topics)) or "none configured"
-            raise fail("topic", f"unknown topic {values['topic']!r} (topics: {known})")
+        sources = item.get("sources")
+        if sources is not None and (
+            not isinstance(sources, list) or not sources or any(isinstance(s, bool) for s in sources)
+            or not all(isinstance(s, int | str) for s in sources)
+        ):  # fmt: skip
+            raise fail("sources", f'expected a list of feed ids and "tag:NAME" such as [3, 7] or ["tag:world"], '
+                                  f"got {sources!r}")  # fmt: skip
         try:
-            schedule = parse_schedule(values.get("schedule", DEFAULT_SCHEDULE)).text
-        except UsageError as exc:
-            raise fail("schedule", exc.problem) from None
-        tz = values.get("tz", DEFAULT_TZ)
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise fail("tz", f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin or UTC)") from None
-        identity = (values["platform"], values["channel"], values["topic"])
+            entry = check_subscription(settings, platform=values["platform"], channel=values["channel"],
+                                       topic=values["topic"], schedule=values.get("schedule"), tz=values.get("tz"),
+                                       sources=",".join(str(s) for s in sources) if sources else None)  # fmt: skip
+        except SubscriptionError as exc:
+            raise fail(exc.key, exc.problem) from None
+        identity = (entry.platform, entry.channel, entry.topic)
         if identity in seen:
             raise fail("topic", f"duplicate of subscriptions[{seen[identity]}] (same platform, channel and topic)")
         seen[identity] = i
-        parsed.append(SubscriptionConfig(platform=values["platform"], channel=values["channel"],
-                                         topic=values["topic"], schedule=schedule, tz=tz))  # fmt: skip
+        parsed.append(entry)
     return parsed
 
 
 def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime) -> list[Subscription]:
     """Add the config's ``[[subscriptions]]`` to the store (validated by :func:`parse_subscriptions`); one
-    already stored takes the config's schedule and time zone. Subscriptions made in chat, and stored ones no
+    already stored takes the config's schedule, time zone and sources. Subscriptions made in chat, and stored ones no
     longer in the config, are left alone. Returns the config's subscriptions as stored."""
     wanted = parse_subscriptions(settings)
     stored = {(s.platform, s.channel, s.topic): s for s in store.list_subscriptions()}
@@ -598,11 +650,13 @@ def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime
         if existing is None:
             try:
                 existing = store.add_subscription(entry.platform, entry.channel, entry.topic, schedule=entry.schedule,
-                                                  tz=entry.tz, now=now, by=CONFIG_CREATOR)  # fmt: skip
+                                                  tz=entry.tz, now=now, by=CONFIG_CREATOR,
+                                                  sources=entry.sources)  # fmt: skip
             except ValueError:  # another process synced it first
                 again = store.list_subscriptions(platform=entry.platform, channel=entry.channel)
                 existing = next(s for s in again if s.topic == entry.topic)
-        if (existing.schedule, existing.tz) != (entry.schedule, entry.tz):
-            existing = store.update_subscription_schedule(existing.id, schedule=entry.schedule, tz=entry.tz)
+        if (existing.schedule, existing.tz, existing.sources) != (entry.schedule, entry.tz, entry.sources):
+            existing = store.update_subscription_schedule(existing.id, schedule=entry.schedule, tz=entry.tz,
+                                                          sources=entry.sources)  # fmt: skip
         result.append(existing)
     return result

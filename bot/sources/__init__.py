@@ -3,10 +3,12 @@
 - :class:`Fetcher` fetches feeds and pages through an injected ``httpx.AsyncClient`` under a
   :class:`FetchPolicy` (timeouts, size cap, redirects, concurrency limits, private-address guard);
   failures raise :class:`FetchError` with a ``kind``.
-- :func:`check_url` is the private-address (SSRF) guard on its own; :class:`GuardedTransport` (an httpx
+- :func:`check_url` is the private-address (SSRF) guard on its own (:func:`check_url_offline`: the same without
+  resolving names, for URLs stored now and fetched later); :class:`GuardedTransport` (an httpx
   transport on :class:`PinnedBackend`) applies it again when connecting and connects to the very addresses it
   approved, so DNS rebinding cannot slip a private address in between.
-- :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds.
+- :func:`parse_feed` reads RSS, Atom and JSON Feed documents; :func:`discover_feeds` finds a page's feeds;
+  :func:`find_feed` fetches what someone gave as a feed URL (`feeds add`, `/brief feeds add`) and finds its feed.
 - :func:`linked_url_refusal` decides which URLs a fetched document may make newsbrief fetch (http and https
   only, plus files beside an operator's local feed); :class:`Fetcher` reads ``file:`` URLs only when told
   (``allow_file=True``) that the URL is the operator's.
@@ -27,11 +29,13 @@ from bot.sources._fetch import (
     parse_retry_after,
     user_agent,
 )
+from bot.sources._find import FoundFeed, find_feed
 from bot.sources._guard import (
     GuardedTransport,
     PinnedBackend,
     Resolver,
     check_url,
+    check_url_offline,
     is_public,
     system_resolver,
     vetted_addresses,
@@ -48,16 +52,19 @@ __all__ = [
     "FetchPolicy",
     "FetchResult",
     "Fetcher",
+    "FoundFeed",
     "GuardedTransport",
     "ParsedFeed",
     "PinnedBackend",
     "Resolver",
     "RobotsCache",
     "check_url",
+    "check_url_offline",
     "clean_text",
     "discover_feeds",
     "extract_page",
     "extract_page_async",
+    "find_feed",
     "html_to_text",
     "is_boilerplate",
     "is_file_url",

@@ -80,15 +80,9 @@ def _allowed(host: str, addresses: Iterable[IPAddress], allow: Iterable[str]) ->
     return bool(addresses) and all(any(a in net for net in networks) for a in addresses)
 
 
-async def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
-    """Refuse ``url`` unless it is safe to fetch; return None when it is.
-
-    Raises :class:`FetchError` with kind ``"invalid_url"`` for a malformed URL or a scheme other than
-    http/https/file, and kind ``"blocked"`` when the host is an IP literal, or resolves to any address, that is
-    loopback, private, link-local, multicast, reserved or unspecified, unless the host name or the addresses are
-    listed in ``policy.allow_private`` (host names exactly, IPs, or CIDR blocks). A name that does not resolve
-    gives kind ``"connect"``. No connection is ever attempted here; only the resolver is called.
-    """
+def _host_to_vet(url: str, policy: FetchPolicy) -> str | None:
+    """The checks of :func:`check_url` that need no resolver: the host name still to vet, or ``None`` when there is
+    nothing left to check (a ``file:`` URL on this machine, a name listed in ``allow_private``)."""
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
@@ -101,13 +95,61 @@ async def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = N
     if scheme == "file":
         if hostname not in (None, "", "localhost"):
             raise FetchError("invalid_url", "file URLs must not name a remote host", url=url)
-        return
+        return None
     if not hostname:
         raise FetchError("invalid_url", "URL has no host", url=url)
     host = hostname.lower().rstrip(".")
     if _parse_ip(host) is None and any(entry.strip().lower().rstrip(".") == host for entry in policy.allow_private):
-        return  # an allowed name needs no lookup here (the connection resolves it: see vetted_addresses)
-    await vetted_addresses(hostname, policy, resolver, url=url)
+        return None  # an allowed name needs no lookup here (the connection resolves it: see vetted_addresses)
+    return hostname
+
+
+async def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
+    """Refuse ``url`` unless it is safe to fetch; return None when it is.
+
+    Raises :class:`FetchError` with kind ``"invalid_url"`` for a malformed URL or a scheme other than
+    http/https/file, and kind ``"blocked"`` when the host is an IP literal, or resolves to any address, that is
+    loopback, private, link-local, multicast, reserved or unspecified, unless the host name or the addresses are
+    listed in ``policy.allow_private`` (host names exactly, IPs, or CIDR blocks). A name that does not resolve
+    gives kind ``"connect"``. No connection is ever attempted here; only the resolver is called.
+    """
+    hostname = _host_to_vet(url, policy)
+    if hostname is not None:
+        await vetted_addresses(hostname, policy, resolver, url=url)
+
+
+LOOPBACK_NAMES = ("localhost", ".localhost")
+"""Names that are loopback by definition (RFC 6761), whatever a resolver says."""
+
+
+def check_url_offline(url: str, policy: FetchPolicy) -> None:
+    """:func:`check_url` without a resolver, for URLs stored now and fetched later (an OPML import): the same
+    :class:`FetchError` for a malformed URL, a scheme other than http/https/file, and a host that is a non-public
+    IP literal or a ``localhost`` name (unless ``allow_private`` lists it). Any other name is not looked up here:
+    every fetch vets its addresses (:func:`check_url`, :class:`PinnedBackend`)."""
+    hostname = _host_to_vet(url, policy)
+    if hostname is None:
+        return
+    host = hostname.lower().rstrip(".").strip("[]")
+    literal = _parse_ip(host)
+    if literal is not None:
+        _refuse_private(host, [literal], policy, url)
+    elif host == LOOPBACK_NAMES[0] or host.endswith(LOOPBACK_NAMES[1]):
+        _refuse_private(host, [ipaddress.ip_address("127.0.0.1")], policy, url)
+
+
+def _refuse_private(host: str, addresses: list[IPAddress], policy: FetchPolicy, where: str) -> None:
+    """:class:`FetchError` "blocked" when any of ``addresses`` (those of ``host``) is not public and
+    ``allow_private`` does not cover it."""
+    private = [a for a in addresses if not is_public(a)]
+    if private and not _allowed(host, private, policy.allow_private):
+        shown = ", ".join(str(a) for a in private[:3])
+        raise FetchError(
+            "blocked",
+            f"host {host!r} is or resolves to a non-public address ({shown}); "
+            "list it in network.allow_private to allow it",
+            url=where,
+        )
 
 
 async def vetted_addresses(
@@ -134,15 +176,7 @@ async def vetted_addresses(
             return [r for _, r in pairs]
         addresses = [a for a, _ in pairs]
         texts = [r for _, r in pairs]
-    private = [a for a in addresses if not is_public(a)]
-    if private and not _allowed(host, private, policy.allow_private):
-        shown = ", ".join(str(a) for a in private[:3])
-        raise FetchError(
-            "blocked",
-            f"host {host!r} is or resolves to a non-public address ({shown}); "
-            "list it in network.allow_private to allow it",
-            url=where,
-        )
+    _refuse_private(host, addresses, policy, where)
     return texts
 
 

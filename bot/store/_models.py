@@ -178,6 +178,7 @@ class SubscriptionRow(Base):
     created_by: Mapped[str | None] = mapped_column(Text)
     paused_at: Mapped[datetime | None]
     paused_reason: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[str] | None] = mapped_column(JSON)  # feed ids and "tag:NAME"; NULL: all (migration 0008)
 
 
 class DigestSlotRow(Base):

@@ -53,6 +53,7 @@ from bot.store._types import (
     DigestSlot,
     Feed,
     Lease,
+    NewFeed,
     SlotOutcome,
     StoredSignature,
     Story,
@@ -187,6 +188,7 @@ def _subscription(row: SubscriptionRow) -> Subscription:
         created_by=row.created_by,
         paused_at=row.paused_at,
         paused_reason=row.paused_reason,
+        sources=tuple(row.sources or ()),
     )
 
 
@@ -394,33 +396,43 @@ class Store:
         now: datetime,
     ) -> Feed:
         """Add a feed, due at once; a URL already added raises ``ValueError`` naming it and its id."""
-        url = url.strip()
-        if not url:
-            raise ValueError("feed url is empty")
-        if interval_s <= 0:
-            raise ValueError(f"feed {url}: interval must be positive, got {interval_s} s")
+        (feed,) = self.add_feeds([NewFeed(url, name=name, interval_s=interval_s, tags=tuple(tags))], now=now)
+        return feed
 
-        def work(session: Session) -> Feed:
-            existing = session.scalar(select(FeedRow).where(FeedRow.url == url))
-            if existing is not None:
-                raise ValueError(f"feed {url} is already added (id {existing.id})")
-            row = FeedRow(
-                url=url,
-                name=name,
-                interval_s=interval_s,
-                tags=list(tags),
-                consecutive_failures=0,
-                backfilled=False,
-                created_at=now,
-            )
-            session.add(row)
+    def add_feeds(self, feeds: Sequence[NewFeed], *, now: datetime) -> list[Feed]:
+        """Add feeds, each due at once, all in one transaction: when one cannot be added (its URL is empty or
+        already added, here or in ``feeds``, or its interval is not positive) ``ValueError`` names it and none is
+        added."""
+        seen: set[str] = set()
+        for feed in feeds:
+            url = feed.url.strip()
+            if not url:
+                raise ValueError("feed url is empty")
+            if feed.interval_s <= 0:
+                raise ValueError(f"feed {url}: interval must be positive, got {feed.interval_s} s")
+            if url in seen:
+                raise ValueError(f"feed {url} is given twice")
+            seen.add(url)
+
+        def work(session: Session) -> list[Feed]:
+            rows: list[FeedRow] = []
+            for feed in feeds:
+                url = feed.url.strip()
+                existing = session.scalar(select(FeedRow).where(FeedRow.url == url))
+                if existing is not None:
+                    raise ValueError(f"feed {url} is already added (id {existing.id})")
+                row = FeedRow(url=url, name=feed.name, interval_s=feed.interval_s, tags=list(feed.tags),
+                              consecutive_failures=0, backfilled=False, created_at=now)  # fmt: skip
+                session.add(row)
+                rows.append(row)
             session.flush()
-            return _feed(row)
+            return [_feed(row) for row in rows]
 
         try:
             return self._run(work, retries=0)
-        except IntegrityError:
-            raise ValueError(f"feed {url} is already added") from None
+        except IntegrityError:  # a concurrent writer added one of them first
+            which = f"feed {next(iter(seen))}" if len(seen) == 1 else f"one of these {len(seen)} feeds"
+            raise ValueError(f"{which} is already added") from None
 
     @staticmethod
     def _feed_row(session: Session, id_or_url: int | str) -> FeedRow | None:
@@ -889,6 +901,11 @@ class Store:
             f"AND a.eligible AND NOT EXISTS (SELECT 1 FROM posted_stories p WHERE p.subscription_id = :digest_sub "
             f"AND p.story_id = {key} AND p.article_count_at_post > {count} - :renewal)"
         )
+        if digest.feeds is not None:
+            params.update({f"digest_feed{i}": feed_id for i, feed_id in enumerate(sorted(digest.feeds))})
+            names = ", ".join(f":digest_feed{i}" for i in range(len(digest.feeds)))
+            condition += (f" AND EXISTS (SELECT 1 FROM feed_articles fa WHERE fa.article_id = a.id AND fa.feed_id "
+                          f"IN ({names}))" if names else " AND 1 = 0")  # fmt: skip
         if digest.in_flight:
             stmt = select(StoryRow.id, StoryRow.article_count).where(StoryRow.id.in_(list(digest.in_flight)))
             counts = {story_id: int(n) for story_id, n in session.execute(stmt)}
@@ -1205,8 +1222,10 @@ class Store:
         tz: str,
         now: datetime,
         by: str | None = None,
+        sources: Sequence[str] = (),
     ) -> Subscription:
-        """Subscribe a channel to a topic (``schedule`` and ``tz`` already validated by the caller).
+        """Subscribe a channel to a topic (``schedule``, ``tz`` and ``sources``, feed ids and ``tag:NAME``, already
+        validated by the caller; no ``sources``: the whole archive).
 
         The same platform, channel and topic twice raises ``ValueError`` naming the existing subscription.
         """
@@ -1229,7 +1248,7 @@ class Store:
             if existing is not None:
                 raise duplicate(existing)
             row = SubscriptionRow(platform=platform, channel=channel, topic=topic, schedule=schedule, tz=tz,
-                                  created_at=now, created_by=by)  # fmt: skip
+                                  created_at=now, created_by=by, sources=list(sources) or None)  # fmt: skip
             session.add(row)
             session.flush()
             return _subscription(row)
@@ -1285,9 +1304,14 @@ class Store:
 
         return self._run(work)
 
-    def update_subscription_schedule(self, sub_id: int, *, schedule: str, tz: str) -> Subscription:
-        """Change a subscription's schedule and time zone (``KeyError`` when there is no such subscription)."""
-        return self._change_subscription(sub_id, schedule=schedule, tz=tz)
+    def update_subscription_schedule(
+        self, sub_id: int, *, schedule: str, tz: str, sources: Sequence[str] | None = None
+    ) -> Subscription:
+        """Change a subscription's schedule and time zone, and its sources unless ``sources`` is ``None`` (``()``:
+        the whole archive); ``KeyError`` when there is no such subscription."""
+        if sources is None:
+            return self._change_subscription(sub_id, schedule=schedule, tz=tz)
+        return self._change_subscription(sub_id, schedule=schedule, tz=tz, sources=list(sources) or None)
 
     def pause_subscription(self, sub_id: int, reason: str, now: datetime) -> Subscription:
         """Pause a subscription's digests, recording why (``KeyError`` when there is no such subscription)."""

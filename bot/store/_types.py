@@ -43,6 +43,16 @@ class Feed:
 
 
 @dataclass(frozen=True, slots=True)
+class NewFeed:
+    """A feed to add (:meth:`bot.store.Store.add_feeds`): its URL, name, poll interval in seconds and tags."""
+
+    url: str
+    name: str | None = None
+    interval_s: int = 900
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """An article as stored. ``feeds`` are the URLs of every feed that carried it (sorted).
 
@@ -141,6 +151,8 @@ class Subscription:
     created_by: str | None
     paused_at: datetime | None
     paused_reason: str | None
+    sources: tuple[str, ...] = ()
+    """The feeds its digests draw on: feed ids ("3") and feed tags ("tag:world"); empty: the whole archive."""
 
     @property
     def paused(self) -> bool:
@@ -171,11 +183,14 @@ class DigestFilter:
     the rows left out never use up its ``limit``, nor a briefing's cut): eligible articles only (no backlog), and
     none of a story already posted to the subscription (``posted_stories``) or planned by its digests in flight
     (``in_flight``: key -> article count then), unless the story has gained at least ``renewal`` articles since.
-    A story's key is its id; an article without a story is its own story, keyed by its id, of one article."""
+    A story's key is its id; an article without a story is its own story, keyed by its id, of one article. With
+    ``feeds``, only articles that one of those feeds carried match (so a story is in when one of them reported it)."""
 
     subscription_id: int
     renewal: int
     in_flight: Mapping[str, int] = field(default_factory=dict)
+    feeds: frozenset[int] | None = None
+    """Only articles of these feeds (a subscription limited to chosen sources); ``None``: any feed."""
 
 
 @dataclass(frozen=True, slots=True)

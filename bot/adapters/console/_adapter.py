@@ -17,6 +17,7 @@ from bot.adapters.console._render import render_digest, render_reply
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import Settings
+from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
 __all__ = ["PROMPT", "QUIT_WORDS", "ConsoleAdapter", "console_replier"]
@@ -36,10 +37,12 @@ def console_replier(
     *,
     now: Callable[[], datetime],
     observe: Callable[[str, float], None] | None = None,
+    feeds: FeedFinder | None = None,
 ) -> Callable[[str], Reply]:
     """A reply function for the console: parses what was typed and answers it as user and channel "console"
     at ``now()``; bad usage becomes an error reply carrying the usage text. ``observe`` is told each command's
-    name ("error" for bad usage) and how long answering took (seconds, measured with ``time.perf_counter``)."""
+    name ("error" for bad usage) and how long answering took (seconds, measured with ``time.perf_counter``);
+    ``feeds`` finds feeds for ``/brief feeds add`` (:func:`bot.commands.answer`)."""
 
     def reply(text: str) -> Reply:
         started = time.perf_counter()
@@ -52,7 +55,7 @@ def console_replier(
             name = command_name(command)
             result = answer(
                 command, store=store, settings=settings, user=CONSOLE_ID, channel=CONSOLE_ID, now=now(),
-                limiter=limiter, platform="console", is_manager=True,
+                limiter=limiter, platform="console", is_manager=True, feeds=feeds,
             )  # fmt: skip
         if observe is not None:
             observe(name, time.perf_counter() - started)

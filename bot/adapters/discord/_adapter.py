@@ -59,6 +59,7 @@ from bot.briefing import Briefing
 from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
+from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
 __all__ = ["ANSWER_WITHIN_S", "DiscordAdapter", "DiscordSetupError", "check_api_base",
@@ -186,6 +187,7 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
         answer_within: float = ANSWER_WITHIN_S,
+        feeds: FeedFinder | None = None,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``guild_ready_timeout``: how long discord.py waits
         for more guilds to arrive after the last one before it is ready. ``part_retry_delays``: see
@@ -198,6 +200,7 @@ class DiscordAdapter:
         self.limiter = limiter
         self.clock = clock
         self.observe = observe
+        self.feeds = feeds  # for /brief feeds add (bot.commands.answer)
         self._token = token
         intents = discord.Intents.none()
         intents.guilds = True
@@ -323,7 +326,7 @@ class DiscordAdapter:
             return answer(
                 parsed, store=self.store, settings=self.settings, user=str(interaction.user.id),
                 channel=str(interaction.channel_id or ""), now=self.clock(), limiter=self.limiter,
-                platform="discord", is_manager=manager,
+                platform="discord", is_manager=manager, feeds=self.feeds,
             )  # fmt: skip
         except Exception as exc:
             log.exception("discord: %r failed", text)

@@ -61,15 +61,15 @@ from bot.briefing import Briefing
 from bot.commands import (
     RateLimiter,
     Reply,
-    SubscribeCommand,
-    UnsubscribeCommand,
     UsageError,
     answer,
     command_name,
+    needs_manager,
     parse_command,
 )
 from bot.config import Settings, SlackConfig
 from bot.digests import SEARCH_MARGIN, ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
+from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
 __all__ = ["DIGEST_EVENT", "NOT_RETRIED", "PAUSING_ERRORS", "TRANSIENT_ERRORS", "SlackAdapter", "SlackSetupError"]
@@ -172,6 +172,7 @@ class SlackAdapter:
         observe: Callable[[str, float], None] | None = None,
         post_only: bool = False,
         part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
+        feeds: FeedFinder | None = None,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``post_only``: for posting digests from the CLI,
         which needs neither Socket Mode's app token nor HTTP mode's signing secret. ``part_retry_delays``: see
@@ -190,6 +191,7 @@ class SlackAdapter:
         self.limiter = limiter
         self.clock = clock
         self.observe = observe
+        self.feeds = feeds  # for /brief feeds add (bot.commands.answer)
         self._app_token = app_token
         self.client = AsyncWebClient(
             token=bot_token,
@@ -284,12 +286,12 @@ class SlackAdapter:
         else:
             name = command_name(parsed)
             manager = True
-            if isinstance(parsed, SubscribeCommand | UnsubscribeCommand):
+            if needs_manager(parsed):
                 manager = await self.is_manager(user)
             try:
                 reply = await asyncio.to_thread(
                     answer, parsed, store=self.store, settings=self.settings, user=user, channel=channel,
-                    now=self.clock(), limiter=self.limiter, platform="slack", is_manager=manager,
+                    now=self.clock(), limiter=self.limiter, platform="slack", is_manager=manager, feeds=self.feeds,
                 )  # fmt: skip
             except Exception as exc:
                 log.exception("slack: /brief %r failed", text)
