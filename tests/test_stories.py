@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.stories import (
+    StoryAssignment,
     StoryIndex,
     Terms,
+    _index,
     article_terms,
     canonical_url,
     content_hash,
@@ -238,3 +241,50 @@ def test_story_time_prefers_a_plausible_publication_time() -> None:
     assert story_time(T0 - timedelta(hours=2), T0) == T0 - timedelta(hours=2)
     assert story_time(T0 + timedelta(days=1), T0) == T0  # a date in the future is not believed
     assert story_time(None, T0) == T0
+
+
+def _synthetic_stream(count: int, days: int, seed: int) -> list[tuple[str, str, str, str, datetime]]:
+    """Seeded events of 1-3 reports (shared names, numbers and words) spread over ``days``."""
+    rng = random.Random(seed)
+    words = [f"word{i}" for i in range(400)]
+    rows: list[tuple[str, str, str, str, datetime]] = []
+    while len(rows) < count:
+        when = T0 + timedelta(days=days) * (len(rows) / count)
+        names = [f"Name{rng.randrange(300)}" for _ in range(3)] + [str(rng.randrange(500))]
+        core = rng.sample(words, 12)
+        for _ in range(rng.randint(1, 3)):
+            body = " ".join(rng.sample(core, 8) + rng.sample(words, 20) + names)
+            rows.append((f"a_{len(rows):012x}", " ".join([*names[:2], *core[:3]]), body, f"o{rng.randrange(9)}", when))
+            when += timedelta(minutes=rng.randint(5, 300))
+    return rows
+
+
+def test_packing_never_changes_a_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index packs its postings and drops removed articles in bulk; whenever that happens, every decision,
+    story and stored term is the same (here: packing after every article vs never), across evictions (90 days
+    through a 30-day window), removals and updates."""
+    stream = _synthetic_stream(700, 90, seed=3)
+
+    def run(often: bool) -> tuple[list[tuple[str, StoryAssignment]], dict[str, str | None], dict[str, bytes], int]:
+        monkeypatch.setattr(_index, "FREEZE_MIN", 0 if often else 10**9)
+        monkeypatch.setattr(_index, "FREEZE_EVERY", 10**9)
+        monkeypatch.setattr(_index, "COMPACT_MIN", 0 if often else 10**9)
+        index = StoryIndex()
+        decisions = []
+        for n, (aid, title, text, outlet, when) in enumerate(stream):
+            decisions.append((aid, index.add(aid, title, text, outlet, when)))
+            if n % 7 == 3:
+                index.remove(stream[n - 2][0])
+            if n % 11 == 5:  # an update of an earlier article
+                old = stream[n - 4]
+                decisions.append((old[0], index.add(old[0], old[1], old[2] + " updated", old[3], old[4])))
+        stories = {aid: index.story_of(aid) for aid, *_ in stream}
+        terms = {aid: index.terms_of(aid) for aid, *_ in stream if aid in index}
+        return decisions, stories, terms, len(index)
+
+    often, never = run(often=True), run(often=False)
+    assert often == never
+    decisions, stories, _terms, count = often
+    assert 0 < count < 300  # most of the stream left the window
+    assert sum(1 for aid, d in decisions if d.story_key != story_key_for(aid)) > 100  # articles joined stories
+    assert len(set(stories.values())) > 50
