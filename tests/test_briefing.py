@@ -356,6 +356,21 @@ def test_sources_read_at_most_story_articles_further_articles(store: Store, monk
     # the hit, then the two newest of the story's other articles in the window
     assert {s.url for s in story.sources} == {hit.url, others[3].url, others[2].url}
     assert story.first_seen == others[0].first_seen  # still the story's first article
+    assert story.outlets == 5  # every outlet of the story counts, also the ones not read for sources
+
+
+def test_outlets_count_the_whole_story_and_a_lone_article_has_one(store: Store) -> None:
+    put(store, "old", outlet="a.example", title="Strike talks open", text="Union and railway met.", hours_ago=100,
+        story="s-rail")  # fmt: skip
+    for n, outlet in enumerate(("b.example", "c.example", "b.example")):
+        put(store, f"new{n}", outlet=outlet, title="Rail strike called off", text="The strike was called off.",
+            hours_ago=2 + n, story="s-rail")  # fmt: skip
+    put(store, "lone", outlet="d.example", title="Ferry strike", text="Ferry crews went on strike.", hours_ago=1)
+    stories = {s.story_id: s for s in brief(store, "strike").stories}
+    rail, lone = stories["s-rail"], stories[None]
+    assert sorted(s.outlet for s in rail.sources) == ["b.example", "c.example"]  # in the window, one per outlet
+    assert rail.outlets == rail.outlet_count == 3  # a.example reported it too, before the window
+    assert lone.outlets == lone.outlet_count == 1
 
 
 def test_story_first_seen_before_the_window(store: Store) -> None:
@@ -481,4 +496,5 @@ def test_plain_text_rendering(sqlite_store: Store) -> None:
     assert "1. " in text
     assert "“We will rebuild every street” — Lena Haddad" in text
     assert "reuters.example: https://reuters.example/" in text
+    assert "   3 outlets:" in lines
     assert text.endswith("…and 1 more story.")

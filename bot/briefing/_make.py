@@ -204,10 +204,13 @@ def _story_brief(group: _Group, members: tuple[Story, list[Article]] | None) -> 
     that did not match the words, newest first: :meth:`bot.store.Store.story_members`), which are sources too."""
     ranked = [a for a, _ in group.hits]
     first_seen = min(a.first_seen for a in ranked)
+    outlets = {a.outlet for a in ranked if a.outlet}
     if members is not None:
         story, extra = members
         first_seen = min(first_seen, story.first_seen)  # the story began with its first article, maybe earlier
         ranked.extend(sorted(extra, key=lambda a: (reported_at(a), a.id), reverse=True))
+        outlets.update(a.outlet for a in extra if a.outlet)
+        outlets.update(story.outlets)  # all its articles', also those before the window
     headline = next((_clean(a.title) for a in ranked if a.title.strip()), "") or "(untitled)"
     return StoryBrief(
         headline=headline,
@@ -216,6 +219,7 @@ def _story_brief(group: _Group, members: tuple[Story, list[Article]] | None) -> 
         sources=_sources(ranked),
         first_seen=first_seen,
         story_id=group.story_id,
+        outlets=len(outlets),
     )
 
 
