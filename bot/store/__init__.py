@@ -8,6 +8,7 @@ frozen dataclasses below, never ORM objects.
 from bot.store._query import Query, Term, parse_query
 from bot.store._store import CONTENT_IDENTITY_MIN_CHARS, Store, new_article_id, summary_to_json
 from bot.store._types import (
+    ArchivedArticle,
     Article,
     DigestFilter,
     DigestSlot,
@@ -23,6 +24,7 @@ from bot.store._types import (
 
 __all__ = [
     "CONTENT_IDENTITY_MIN_CHARS",
+    "ArchivedArticle",
     "Article",
     "DigestFilter",
     "DigestSlot",

@@ -46,6 +46,7 @@ from bot.store._models import (
 )
 from bot.store._query import parse_query, to_fts5, to_tsquery_sql
 from bot.store._types import (
+    ArchivedArticle,
     Article,
     DigestFilter,
     DigestSlot,
@@ -996,38 +997,120 @@ class Store:
         merge. Returns the merged story (``None`` when neither exists); merging a story into itself is a no-op."""
 
         def work(session: Session) -> Story | None:
-            source, target = self._resolve_story(session, alias), self._resolve_story(session, into)
-            if source == target:
-                row = session.get(StoryRow, target)
-                return _story(row) if row else None
-            session.execute(update(ArticleRow).where(ArticleRow.story_id == source).values(story_id=target))
-            session.execute(update(StoryAliasRow).where(StoryAliasRow.story_id == source).values(story_id=target))
-            if session.get(StoryAliasRow, source) is None:
-                session.add(StoryAliasRow(alias=source, story_id=target, merged_at=now))
-            old = session.get(StoryRow, source)
-            story = session.get(StoryRow, target)
-            if story is None and old is not None:
-                story = StoryRow(id=target, first_seen=old.first_seen, updated_at=now, article_count=0, outlets=[])
-                session.add(story)
-            elif story is not None and old is not None and old.first_seen < story.first_seen:
-                story.first_seen = old.first_seen
-            if old is not None:
-                session.delete(old)
+            merged = self._merge_in(session, alias, into, now)
+            return _story(merged) if merged is not None else None
+
+        return self._run(work)
+
+    def _merge_in(self, session: Session, alias: str, into: str, now: datetime) -> StoryRow | None:
+        """:meth:`merge_stories` within ``session``."""
+        source, target = self._resolve_story(session, alias), self._resolve_story(session, into)
+        if source == target:
+            return session.get(StoryRow, target)
+        session.execute(update(ArticleRow).where(ArticleRow.story_id == source).values(story_id=target))
+        session.execute(update(StoryAliasRow).where(StoryAliasRow.story_id == source).values(story_id=target))
+        if session.get(StoryAliasRow, source) is None:
+            session.add(StoryAliasRow(alias=source, story_id=target, merged_at=now))
+        old = session.get(StoryRow, source)
+        story = session.get(StoryRow, target)
+        if story is None and old is not None:
+            story = StoryRow(id=target, first_seen=old.first_seen, updated_at=now, article_count=0, outlets=[])
+            session.add(story)
+        elif story is not None and old is not None and old.first_seen < story.first_seen:
+            story.first_seen = old.first_seen
+        if old is not None:
+            session.delete(old)
+        session.flush()
+        merged = self._refresh_story(session, target, now)
+        if merged is None:
+            return None
+        posted = session.scalars(select(PostedStoryRow).where(PostedStoryRow.story_id.in_([source, target])))
+        for sub_id in sorted({row.subscription_id for row in posted}):
+            for story_key in (source, target):
+                existing = session.get(PostedStoryRow, (sub_id, story_key))
+                if existing is None:
+                    session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_key, posted_at=now,
+                                               article_count_at_post=merged.article_count))  # fmt: skip
+                else:
+                    existing.article_count_at_post = max(existing.article_count_at_post, merged.article_count)
+        session.flush()
+        return merged
+
+    def stories(self) -> dict[str, Story]:
+        """Every story, by id."""
+        with self._sessions() as session:
+            return {row.id: _story(row) for row in session.scalars(select(StoryRow))}
+
+    def archived_articles(self, *, since: datetime, batch: int = 500) -> Iterator[ArchivedArticle]:
+        """The articles first seen since ``since``, in row order, with what regrouping them into stories reads
+        (title, text, outlet, times, story, stored terms); read ``batch`` rows at a time, never all texts at once."""
+        stmt = (
+            select(ArticleRow.id, ArticleRow.title, ArticleRow.text, ArticleRow.outlet, ArticleRow.published_at,
+                   ArticleRow.first_seen, ArticleRow.story_id, ArticleRow.minhash)
+            .where(ArticleRow.first_seen >= since)
+            .order_by(ArticleRow.pk)
+            .execution_options(yield_per=batch)
+        )  # fmt: skip
+        with self._sessions() as session:
+            for row in session.execute(stmt):
+                article_id, title, text_, outlet, published, first_seen, story_id, terms = row
+                yield ArchivedArticle(article_id, title or "", text_ or "", outlet or "", published, first_seen,
+                                      story_id, bytes(terms) if terms is not None else None)  # fmt: skip
+
+    def regroup_stories(
+        self,
+        story_of: Mapping[str, str],
+        *,
+        terms: Mapping[str, bytes],
+        follows: Mapping[str, str | None],
+        aliases: Mapping[str, str],
+        now: datetime,
+    ) -> int:
+        """Apply a regrouping of the archive (``newsbrief stories rebuild``) in one transaction: every article of
+        ``story_of`` moves to its story (created when new), ``terms`` replace stored story terms, ``follows`` sets
+        each story's follow-up link, and each story of ``aliases`` is merged into the one it names (recorded as an
+        alias, as :meth:`merge_stories` does, so no digest posts it again). The stories that changed get their
+        counts, outlets and first sight recomputed; those left empty are dropped. An article pruned meanwhile is
+        skipped. Returns how many articles moved."""
+
+        def work(session: Session) -> int:
+            found: dict[str, tuple[int, str | None, datetime]] = {}
+            for chunk in _chunks(sorted(set(story_of) | set(terms))):
+                query = select(ArticleRow.id, ArticleRow.pk, ArticleRow.story_id, ArticleRow.first_seen)
+                for article_id, pk, story_id, first_seen in session.execute(query.where(ArticleRow.id.in_(chunk))):
+                    found[article_id] = (pk, story_id, first_seen)
+            moves = {a: s for a, s in story_of.items() if a in found and found[a][1] != s}
+            touched = set(moves.values()) | {old for a in moves if (old := found[a][1]) is not None}
+            firsts: dict[str, datetime] = {}
+            for article_id, story_id in moves.items():
+                first_seen = found[article_id][2]
+                firsts[story_id] = min(firsts.get(story_id, first_seen), first_seen)
+            rows: dict[str, StoryRow] = {}
+            for chunk in _chunks(sorted(set(follows) | set(firsts))):
+                rows.update((row.id, row) for row in session.scalars(select(StoryRow).where(StoryRow.id.in_(chunk))))
+            for story_id in sorted(set(firsts) - set(rows)):
+                rows[story_id] = StoryRow(id=story_id, first_seen=firsts[story_id], updated_at=now, article_count=0,
+                                          outlets=[])  # fmt: skip
+                session.add(rows[story_id])
+            for story_id, earlier in follows.items():
+                if story_id in rows and rows[story_id].follows != earlier:
+                    rows[story_id].follows = earlier
             session.flush()
-            merged = self._refresh_story(session, target, now)
-            if merged is None:
-                return None
-            posted = session.scalars(select(PostedStoryRow).where(PostedStoryRow.story_id.in_([source, target])))
-            for sub_id in sorted({row.subscription_id for row in posted}):
-                for story_key in (source, target):
-                    existing = session.get(PostedStoryRow, (sub_id, story_key))
-                    if existing is None:
-                        session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_key, posted_at=now,
-                                                   article_count_at_post=merged.article_count))  # fmt: skip
-                    else:
-                        existing.article_count_at_post = max(existing.article_count_at_post, merged.article_count)
+            if moves:
+                session.execute(update(ArticleRow), [{"pk": found[a][0], "story_id": s} for a, s in moves.items()])
+            changed = [{"pk": found[a][0], "minhash": blob} for a, blob in terms.items() if a in found]
+            if changed:
+                session.execute(update(ArticleRow), changed)
             session.flush()
-            return _story(merged)
+            for alias, into in sorted(aliases.items()):
+                self._merge_in(session, alias, into, now)
+            for story_id in sorted(touched):
+                story = self._refresh_story(session, story_id, now)
+                if story is not None:  # it began with its first article now
+                    first = select(func.min(ArticleRow.first_seen)).where(ArticleRow.story_id == story_id)
+                    story.first_seen = session.scalar(first) or story.first_seen
+            session.flush()
+            return len(moves)
 
         return self._run(work)
 
