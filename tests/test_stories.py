@@ -20,7 +20,7 @@ from bot.stories import (
     story_key_for,
     story_time,
 )
-from tests.story_pairs import DIFFERENT_STORY, SAME_OUTLET_BOILERPLATE, SAME_STORY
+from tests.story_pairs import DIFFERENT_STORY, ECB_A, ECB_B, QUAKE_A, QUAKE_B, SAME_OUTLET_BOILERPLATE, SAME_STORY
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -163,6 +163,25 @@ def test_chaining_guard_needs_more_than_one_similar_member() -> None:
     assert single_key == key
     # the hybrid shares the quake report's headline, not its story: it stays out of the two-member quake story
     assert _add(index, "a_3", hybrid, "three.example", T0) != key
+
+
+@pytest.mark.parametrize("link_k", [1, 2])
+def test_an_article_bridging_two_events_does_not_merge_them(link_k: int) -> None:
+    """A story of two quake reports and one of two rate-decision reports; then an article telling both (a
+    news round-up: both headlines, half of each report) is close enough to join either. It joins one, and the
+    two events stay apart: their stories are not that close to each other (whatever the link's k)."""
+    quake, ecb = QUAKE_A.split("\n"), ECB_A.split("\n")
+    roundup = f"{quake[0]}; {ecb[0]}\n" + "\n".join(quake[1:3] + ecb[1:3])
+    index = StoryIndex(link_k=link_k)
+    _background(index, exclude=(QUAKE_A, QUAKE_B, ECB_A, ECB_B))
+    quakes = _add(index, "a_q1", QUAKE_A, "one.example", T0)
+    assert _add(index, "a_q2", QUAKE_B, "two.example", T0 + timedelta(hours=1)) == quakes
+    rates = _add(index, "a_e1", ECB_A, "three.example", T0 + timedelta(hours=2))
+    assert _add(index, "a_e2", ECB_B, "four.example", T0 + timedelta(hours=3)) == rates != quakes
+    bridge = index.add("a_r", *_split(roundup), "five.example", T0 + timedelta(hours=4))
+    assert bridge.story_key in (quakes, rates) and bridge.merged == ()
+    assert index.story_of("a_q1") == index.story_of("a_q2") == quakes
+    assert index.story_of("a_e1") == index.story_of("a_e2") == rates
 
 
 def test_story_grows_and_keys_are_stable_on_update() -> None:

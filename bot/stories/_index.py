@@ -733,8 +733,39 @@ class StoryIndex:
             return _Decision(own, follows=older[0][1] if older else None)
         if not self.merge_stories or len(passing) == 1:
             return _Decision(passing[0])
-        ordered = sorted(passing, key=lambda key: (float(self._first[self._number[key]]), key))
+        # the chaining guard: an article close to two stories joins the closer one, and brings the other along
+        # only when the two stories are themselves that close (a report of both events must not merge them)
+        joined = [passing[0]] + [
+            key for key in passing[1:] if self._story_link(passing[0], key, when) >= self.thread_threshold
+        ]
+        ordered = sorted(joined, key=lambda key: (float(self._first[self._number[key]]), key))
         return _Decision(ordered[0], merged=tuple(ordered[1:]))
+
+    def _story_link(self, one: str, other: str, when: float) -> float:
+        """The link between two stories: the mean of the :data:`LINK_K` best similarities between a member of one
+        and a member of the other (members within the window of ``when``)."""
+        near = [
+            [m for m in self._members(self._number[key]) if abs(self._when[m] - when) <= self.window]
+            for key in (one, other)
+        ]
+        if not near[0] or not near[1]:
+            return 0.0
+        targets = np.asarray(near[0], dtype=np.int64)
+        found: list[float] = []
+        for slot in near[1]:
+            start, stop = int(self._start[slot]), int(self._start[slot] + self._len[slot])
+            ids = self._tid[start:stop]
+            vec = self._tw[start:stop].astype(np.float64) * self._idf(ids)
+            norm = math.sqrt(float(np.dot(vec, vec)))
+            if norm == 0.0:
+                continue
+            order = np.argsort(ids)
+            sims = self._similarities(
+                ids[order], vec[order] / norm, int(self._outlet[slot]), float(self._when[slot]), targets
+            )
+            found.extend(v for v in sims.tolist() if not math.isnan(v))
+        best = sorted(found, reverse=True)[: self.link_k]
+        return sum(best) / len(best) if best else 0.0
 
 
 @dataclass(frozen=True, slots=True)
