@@ -70,6 +70,12 @@ def test_outlets_are_counted_one_outlet_says_so_and_unlisted_ones_are_counted() 
     assert "outlet" not in bare and "first seen 2025-03-04 09:00 UTC" in bare
 
 
+def test_a_follow_up_names_the_earlier_story() -> None:
+    out = flat(rendered(render_briefing(replace(BRIEFING, stories=(replace(STORY, follows="Landslide shuts line"),)))))
+    assert "1. Kestrel Bay rail line to reopen after landslide repairs Follow-up of: Landslide shuts line •" in out
+    assert "Follow-up" not in flat(rendered(render_briefing(BRIEFING)))
+
+
 def test_render_no_match_and_error_replies() -> None:
     out = flat(rendered(render_briefing(NoMatch(query="zebras", window_hours=72, suggestions=("rail",)))))
     assert "Nothing found for “zebras” in the last 72 h" in out

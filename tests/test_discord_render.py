@@ -299,6 +299,15 @@ def test_each_story_says_how_many_outlets_reported_it() -> None:
     assert_safe([message])
 
 
+def test_a_follow_up_names_the_earlier_story_in_a_field() -> None:
+    [message] = digest_messages(briefing(story(1, follows="Talks @everyone **open**"), story(2)), title="t")
+    first, second = (e.to_dict().get("fields", []) for e in message.embeds)
+    assert first[0] == {"name": "Follow-up of", "value": "Talks @\u200beveryone \\*\\*open\\*\\*", "inline": False}
+    assert first[1]["name"] == "1 outlet" and [f["name"] for f in second] == ["1 outlet"]
+    assert_within_limits([message])
+    assert_safe([message])
+
+
 def test_the_more_line_comes_with_the_last_message() -> None:
     [one] = digest_messages(briefing(story(1), more=1), title="Digest")
     assert one.content == "**Digest**\n…and 1 more story"

@@ -284,6 +284,18 @@ def test_each_story_says_how_many_outlets_reported_it() -> None:
     assert_within_limits([message])
 
 
+def test_a_follow_up_names_the_earlier_story_escaped_and_cut() -> None:
+    follow = story(1, follows="Talks <!channel> open & stall")
+    long = story(2, follows="word " * 400)
+    [message] = digest_messages(Briefing("q", NOW, (follow, long, story(3)), 0, 72), title="T")
+    contexts = [b["elements"] for b in message["blocks"] if b["type"] == "context"]
+    assert contexts[0][-1]["text"] == "Follow-up of: Talks &lt;!channel&gt; open &amp; stall"
+    assert contexts[1][-1]["text"].startswith("Follow-up of: word word") and contexts[1][-1]["text"].endswith("…")
+    assert all("Follow-up" not in e["text"] for e in contexts[2])
+    assert_within_limits([message])
+    assert_safe([message])
+
+
 def test_outlets_whose_links_do_not_fit_are_counted() -> None:
     huge = tuple(SourceLink("o" * 90, f"https://news.example/{'x' * 970}{i}", NOW) for i in range(5))
     [message] = digest_messages(Briefing("q", NOW, (story(1, sources=huge, outlets=9),), 0, 72), title="T")

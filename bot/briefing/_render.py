@@ -67,8 +67,8 @@ def no_match_text(n: NoMatch) -> str:
 
 
 def format_briefing(b: Briefing | NoMatch) -> str:
-    """The plain-text rendering: numbered stories with bullet sentences, the quote, "N outlets" and their links
-    (sources), and first sight."""
+    """The plain-text rendering: numbered stories (with the story each follows up) with bullet sentences, the
+    quote, "N outlets" and their links (sources), and first sight."""
     if isinstance(b, NoMatch):
         return no_match_text(b)
     label = f"{b.query} (topic)" if b.topic else b.query
@@ -77,6 +77,8 @@ def format_briefing(b: Briefing | NoMatch) -> str:
     for i, story in enumerate(b.stories, 1):
         lines.append("")
         lines.append(f"{i}. {story.headline}")
+        if story.follows:
+            lines.append(f"   Follow-up of: {story.follows}")
         lines.extend(f"   - {sentence}" for sentence in story.sentences)
         if story.quote:
             lines.append(f"   “{story.quote.text}” — {story.quote.speaker}")

@@ -29,7 +29,8 @@ class StoryBrief:
 
     ``first_seen`` is when the story (its first article) was first seen; ``story_id`` is ``None`` for an
     article that belongs to no story yet (it stands alone); ``outlets``: how many outlets reported it (all its
-    articles, also those outside the window the sources come from; see :attr:`outlet_count`).
+    articles, also those outside the window the sources come from; see :attr:`outlet_count`); ``follows``: the
+    headline of the earlier story of its thread when it is a follow-up (a new event of a running story).
     """
 
     headline: str
@@ -39,6 +40,7 @@ class StoryBrief:
     first_seen: datetime
     story_id: str | None
     outlets: int = 0
+    follows: str | None = None
 
     @property
     def outlet_count(self) -> int:

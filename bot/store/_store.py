@@ -1121,6 +1121,21 @@ class Store:
                 alias: story for alias, story in session.execute(select(StoryAliasRow.alias, StoryAliasRow.story_id))
             }
 
+    def story_headlines(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """The headline of each story (an alias means the story it was merged into): the title of its first titled
+        article, first seen first. A story without one (or no longer stored) is missing from the result."""
+        with self._sessions() as session:
+            resolved = {story_id: self._resolve_story(session, story_id) for story_id in sorted(set(story_ids))}
+            if not resolved:
+                return {}
+            stmt = (
+                select(ArticleRow.story_id, ArticleRow.title)
+                .where(ArticleRow.story_id.in_(sorted(set(resolved.values()))), ArticleRow.title != "")
+                .order_by(ArticleRow.first_seen.desc(), ArticleRow.pk.desc())
+            )
+            titles = {story_id: title for story_id, title in session.execute(stmt)}  # the earliest comes last
+        return {asked: titles[story_id] for asked, story_id in resolved.items() if story_id in titles}
+
     def story_articles(self, story_id: str) -> list[Article]:
         """A story's articles, first seen first."""
         stmt = select(ArticleRow).where(ArticleRow.story_id == story_id).order_by(ArticleRow.first_seen, ArticleRow.pk)
@@ -1377,6 +1392,18 @@ class Store:
                     row.posted_at, row.article_count_at_post = now, count
 
         self._run(work)
+
+    def posted_story_times(self, sub_id: int, story_ids: Iterable[str]) -> dict[str, datetime]:
+        """When a digest of the subscription last carried each of these stories (those it never carried are
+        missing)."""
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        stmt = select(PostedStoryRow.story_id, PostedStoryRow.posted_at).where(
+            PostedStoryRow.subscription_id == sub_id, PostedStoryRow.story_id.in_(ids)
+        )
+        with self._sessions() as session:
+            return {story_id: posted_at for story_id, posted_at in session.execute(stmt)}
 
     def posted_story_counts(self, sub_id: int) -> dict[str, int]:
         """The stories a subscription has carried, each with its article count when last posted."""

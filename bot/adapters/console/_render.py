@@ -50,6 +50,8 @@ def _sources_line(story: StoryBrief) -> Text:
 
 def _story(number: int, story: StoryBrief) -> list[RenderableType]:
     parts: list[RenderableType] = [Text.assemble((f"{number}. ", "bold"), (story.headline, "bold cyan"))]
+    if story.follows:
+        parts.append(Text(f"   Follow-up of: {story.follows}", style="italic"))
     parts.extend(Text(f"   • {sentence}") for sentence in story.sentences)
     if story.quote is not None:
         parts.append(Text.assemble("   ", (f"“{story.quote.text}”", "italic"), f" — {story.quote.speaker}"))
@@ -58,7 +60,8 @@ def _story(number: int, story: StoryBrief) -> list[RenderableType]:
 
 
 def render_briefing(b: Briefing | NoMatch) -> RenderableType:
-    """A briefing as rich text: a title line, then per story the headline, its sentences, the quote as
+    """A briefing as rich text: a title line, then per story the headline (and "Follow-up of: …" the earlier
+    story's headline for a follow-up), its sentences, the quote as
     ``“…” — speaker`` and a sources line ("N outlets", then the outlets linked to their articles, with times);
     "N more" at the end.
     A :class:`NoMatch` renders as the helpful no-match text."""

@@ -116,6 +116,7 @@ EMBED_COLOUR = 0x2B6CB0
 
 _FIRST_SEEN = "first seen"
 _OUTLET_LABEL = 80
+_FOLLOWS = 300
 _SPEAKER = 120
 _QUOTE_SHARE = 700
 _CONTENT_TITLE = 200
@@ -324,6 +325,9 @@ def _story_embed(number: int, story: StoryBrief, ref: str | None) -> discord.Emb
         timestamp=_text.utc(story.first_seen),
         colour=EMBED_COLOUR,
     )
+    earlier = _one_line(story.follows or "")
+    if earlier:
+        embed.add_field(name="Follow-up of", value=fit(earlier, _FOLLOWS), inline=False)
     sources = _sources_value(story)
     if sources:
         embed.add_field(name=outlets_text(story), value=sources, inline=False)
@@ -356,12 +360,12 @@ def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -
     ``content`` is the digest's name, ``**title**`` (escaped, one line; "title (2/3)" when split); the last
     message adds "…and N more stories" when ``briefing.more``. One embed per story: the title ``N. headline``
     linked (embed ``url``) to the newest source when that is an http(s) URL; the description the sentences as
-    ``•`` bullets and the key quote as a block quote ``> “…” — speaker``; a field named "N outlets" ("1 outlet")
-    with the outlets as masked links (at most :data:`MAX_SOURCES`, then "and N more"); the timestamp the story's
-    first sighting, with footer "First seen" — or, given ``ref`` (a digest slot reference such as
-    ``"sub:3:2024-05-01T08:00Z"``), ``"newsbrief · <ref> · first seen"`` so the digest can be found again in the
-    channel history (:func:`embed_ref`). A briefing without stories gets one embed saying so (with ``ref`` in
-    its footer).
+    ``•`` bullets and the key quote as a block quote ``> “…” — speaker``; for a follow-up, a "Follow-up of" field
+    with the earlier story's headline; a field named "N outlets" ("1 outlet") with the outlets as masked links
+    (at most :data:`MAX_SOURCES`, then "and N more"); the timestamp the story's first sighting, with footer
+    "First seen" — or, given ``ref`` (a digest slot reference such as ``"sub:3:2024-05-01T08:00Z"``),
+    ``"newsbrief · <ref> · first seen"`` so the digest can be found again in the channel history
+    (:func:`embed_ref`). A briefing without stories gets one embed saying so (with ``ref`` in its footer).
 
     Stories are numbered across messages and each appears in exactly one; a message is split off before it would
     hold more than :data:`MAX_EMBEDS` embeds or :data:`MAX_TOTAL_EMBED_CHARS` characters of embeds. ``ref`` must

@@ -231,14 +231,19 @@ def _sources_text(story: StoryBrief) -> str | None:
 
 
 def _story_blocks(number: int, story: StoryBrief) -> list[dict[str, Any]]:
-    """A story's blocks: the headline-and-sentences section, the quote section (if any), the sources context."""
+    """A story's blocks: the headline-and-sentences section, the quote section (if any), the context: outlets,
+    first sight and, for a follow-up, the headline of the story it follows up."""
     blocks = [_section(_story_text(number, story))]
     quote = _quote_text(story.quote) if story.quote is not None else None
     if quote:
         blocks.append(_section(quote))
     sources = _sources_text(story)
     when = f"First seen {_text.when_text(story.first_seen)}"
-    blocks.append(_context([sources, when] if sources else [when]))
+    context = [sources, when] if sources else [when]
+    earlier = _one_line(story.follows or "")
+    if earlier:
+        context.append(f"Follow-up of: {fit(earlier, MAX_HEADLINE)}")
+    blocks.append(_context(context))
     return blocks
 
 
