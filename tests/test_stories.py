@@ -146,25 +146,6 @@ def test_same_event_days_apart_does_not_group() -> None:
     assert _add(index, "a_2", b, "two.example", T0 + timedelta(days=10)) != first
 
 
-def test_chaining_guard_needs_more_than_one_similar_member() -> None:
-    """An article joins a story only when close to two of its members (LINK_K=2), not through one of them."""
-    _, quake_a, quake_b = SAME_STORY[0]
-    _, ecb_a, _ = SAME_STORY[1]
-    index = StoryIndex(link_k=2)
-    _background(index, exclude=(quake_a, quake_b, ecb_a))
-    key = _add(index, "a_1", quake_a, "one.example", T0)
-    assert _add(index, "a_2", quake_b, "two.example", T0) == key
-    # a text that is half the quake report, half a rate decision: close to one quake report only on average
-    hybrid = quake_a.split("\n", 3)[0] + "\n" + "\n".join(ecb_a.split("\n")[1:])
-    single = StoryIndex(link_k=1)
-    _background(single, exclude=(quake_a, quake_b, ecb_a))
-    single_key = _add(single, "a_1", quake_a, "one.example", T0)
-    _add(single, "a_2", quake_b, "two.example", T0)
-    assert single_key == key
-    # the hybrid shares the quake report's headline, not its story: it stays out of the two-member quake story
-    assert _add(index, "a_3", hybrid, "three.example", T0) != key
-
-
 @pytest.mark.parametrize("link_k", [1, 2])
 def test_an_article_bridging_two_events_does_not_merge_them(link_k: int) -> None:
     """A story of two quake reports and one of two rate-decision reports; then an article telling both (a

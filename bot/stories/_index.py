@@ -23,23 +23,24 @@ import numpy as np
 
 # -- settings (tuned with bench/tune_stories.py on the dev sets, cross-validated; see the README) -------------
 
-MERGE_THRESHOLD = 0.18
+MERGE_THRESHOLD = 0.14
 """Average-link cosine (see :class:`StoryIndex`) at or above which an article joins a story."""
 THREAD_THRESHOLD = 0.1
-"""A story this close (but below :data:`MERGE_THRESHOLD`) and older is recorded as the one it follows up."""
+"""A story this close (but below :data:`MERGE_THRESHOLD`) and older is recorded as the one it follows up; two
+stories an article would join are merged only when they are this close to each other (the chaining guard)."""
 LINK_K = 2
 """A story's link to an article is the mean of its ``LINK_K`` most similar members (a guard against chaining)."""
 SAME_OUTLET_FACTOR = 0.6
 """Similarity to an article of the same outlet is scaled by this (an outlet rarely reports one event twice)."""
 EVENT_WINDOW = timedelta(days=3)
 """Only articles at most this far apart in time can share a story."""
-DECAY_DAYS = 6.0
+DECAY_DAYS = 2.0
 """Similarity is scaled by ``exp(-days apart / DECAY_DAYS)``."""
 IDF_WINDOW = timedelta(days=30)
 """Articles older than this (behind the newest one) leave the index and its document frequencies."""
 TITLE_BOOST = 2.5
 """Weight of a title word against a body word."""
-NAME_BOOST = 1.0
+NAME_BOOST = 1.6
 """Extra weight of a capitalised word inside a sentence (a name) and of a number."""
 LEAD_WORDS = 120
 """Only the first ``LEAD_WORDS`` content words of the text count: a full page and a feed's lead stay comparable."""
