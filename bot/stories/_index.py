@@ -58,7 +58,7 @@ MAX_CANDIDATES = 64
 _FORMAT = 2
 """Stored terms: version byte, uint16 count, count x uint32 term hashes, count x float16 weights (little-endian)."""
 
-_TOKEN = re.compile(r"\w+")
+_GAP_TOKEN = re.compile(r"(\W*)(\w+)")
 _SENTENCE_END = frozenset('.!?:"\u201c\u201d')
 _STOPWORD_TEXT = """
 a about above after again against all also am an and any are as at be because been before being below
@@ -86,13 +86,12 @@ def _stem(word: str) -> str:
 
 def _weigh(text: str, boost: float, counts: dict[str, float], limit: int | None) -> None:
     taken = 0
-    prev_end = -1
-    for match in _TOKEN.finditer(text):
-        token = match.group(0)
+    first = True
+    for match in _GAP_TOKEN.finditer(text):
+        gap, token = match.groups()  # the gap: what lies between the previous word and this one
         lowered = token.casefold()
-        start = match.start()
-        sentence_start = prev_end < 0 or text[prev_end:start].strip()[-1:] in _SENTENCE_END
-        prev_end = match.end()
+        sentence_start = first or gap.rstrip()[-1:] in _SENTENCE_END
+        first = False
         if lowered in _STOPWORDS or (len(lowered) < 2 and not lowered.isdigit()):
             continue
         weight = boost
