@@ -8,14 +8,13 @@ difference. Needs the ``dev`` extra (rouge-score).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import summarizer
-from bot.stories.eval._data import DataError, EvalArticle
+from bot.stories.eval._data import DataError, EvalArticle, read_rows
 from bot.stories.eval._run import ordered
 
 SENTENCES = 3
@@ -36,23 +35,12 @@ class BriefScores:
 def load_references(path: str | Path) -> dict[str, str]:
     """Event -> reference summary, from a JSON-lines file of ``{"event", "reference", ...}`` objects; DataError
     (naming the file and line) on anything unreadable."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
     references: dict[str, str] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: not JSON: {exc.msg}") from None
-        if not isinstance(row, dict) or not isinstance(row.get("event"), str):
-            raise DataError(f"{path}:{number}: not an object with an 'event'")
+    for where, row in read_rows(path):
+        if not isinstance(row.get("event"), str):
+            raise DataError(f"{where}: not an object with an 'event'")
         if not isinstance(row.get("reference"), str) or not row["reference"].strip():
-            raise DataError(f"{path}:{number}: missing 'reference'")
+            raise DataError(f"{where}: missing 'reference'")
         references[row["event"]] = row["reference"]
     return references
 
