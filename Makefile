@@ -36,7 +36,8 @@ eval: check-shared venv
 	$(BIN)/python -m summarizer.eval rouge $(SHARED)/eval/summaries/*.jsonl
 	$(BIN)/python -m summarizer.eval quotes $(SHARED)/eval/quotes/polnear-dev.jsonl
 	$(BIN)/python -m summarizer.eval reader $(SHARED)/eval/summaries/*.jsonl $(SHARED)/eval/quotes/polnear-dev.jsonl
-	$(BIN)/python -m bot.stories.eval $(SHARED)/eval/stories/allsides-dev.jsonl $(SHARED)/eval/stories/basil-dev.jsonl
+	$(BIN)/python -m bot.stories.eval $(SHARED)/eval/stories/allsides-dev.jsonl $(SHARED)/eval/stories/basil-dev.jsonl \
+	  --briefs $(SHARED)/eval/stories/allsides-dev.jsonl --refs $(SHARED)/eval/stories/allsides-dev-refs.jsonl
 
 bench: venv
 	$(BIN)/python bench/summarizer_bench.py

@@ -2,7 +2,7 @@
 
 ``run`` is the bot: the scheduler polls feeds and posts digests, the console adapter answers commands (the
 Slack and Discord adapters come later); every other command of SPEC.md works: ``poll``, ``brief``,
-``digest``, ``feeds``, ``subs``, ``doctor``, ``db`` and ``articles``. Environment variables may come from a
+``digest``, ``feeds``, ``subs``, ``doctor``, ``db``, ``articles`` and ``stories``. Environment variables may come from a
 ``.env`` file (``$NEWSBRIEF_ENV_FILE``, else ``./.env``); the real environment wins.
 """
 
@@ -27,6 +27,7 @@ from bot._cli_digest import cmd_digest, cmd_subs
 from bot._cli_doctor import cmd_doctor
 from bot._cli_run import cmd_run
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
+from bot._cli_stories import cmd_stories
 from bot._logging import configure_logging
 from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
 
@@ -190,6 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = articles_sub.add_parser("show", help="show one article", parents=common)
     p.add_argument("id_or_url", metavar="ID_OR_URL")
     p.add_argument("--json", action="store_true")
+
+    stories_parser = add("stories", "story grouping maintenance")
+    stories_parser.set_defaults(handler=_with_settings(cmd_stories))
+    stories_sub = stories_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = stories_sub.add_parser(
+        "rebuild",
+        help="regroup the retention window's articles with the current algorithm (story ids of articles that "
+        "stay together are kept)",
+        parents=common,
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would move, write nothing")
 
     return parser
 

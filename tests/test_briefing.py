@@ -20,7 +20,7 @@ from bot.briefing import (
     make_briefing,
     story_score,
 )
-from bot.store import Article, Store
+from bot.store import Article, DigestFilter, Store
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 TOPICS = {
@@ -356,6 +356,65 @@ def test_sources_read_at_most_story_articles_further_articles(store: Store, monk
     # the hit, then the two newest of the story's other articles in the window
     assert {s.url for s in story.sources} == {hit.url, others[3].url, others[2].url}
     assert story.first_seen == others[0].first_seen  # still the story's first article
+    assert story.outlets == 5  # every outlet of the story counts, also the ones not read for sources
+
+
+def test_outlets_count_the_whole_story_and_a_lone_article_has_one(store: Store) -> None:
+    put(store, "old", outlet="a.example", title="Strike talks open", text="Union and railway met.", hours_ago=100,
+        story="s-rail")  # fmt: skip
+    for n, outlet in enumerate(("b.example", "c.example", "b.example")):
+        put(store, f"new{n}", outlet=outlet, title="Rail strike called off", text="The strike was called off.",
+            hours_ago=2 + n, story="s-rail")  # fmt: skip
+    put(store, "lone", outlet="d.example", title="Ferry strike", text="Ferry crews went on strike.", hours_ago=1)
+    stories = {s.story_id: s for s in brief(store, "strike").stories}
+    rail, lone = stories["s-rail"], stories[None]
+    assert sorted(s.outlet for s in rail.sources) == ["b.example", "c.example"]  # in the window, one per outlet
+    assert rail.outlets == rail.outlet_count == 3  # a.example reported it too, before the window
+    assert lone.outlets == lone.outlet_count == 1
+
+
+def test_a_follow_up_names_the_story_it_follows(store: Store) -> None:
+    first = put(store, "open", outlet="a.example", title="Ceasefire talks open in Geneva",
+                text="Envoys met in Geneva for ceasefire talks.", hours_ago=30, story="s-talks")  # fmt: skip
+    put(store, "day2", outlet="b.example", title="Ceasefire talks: second day",
+        text="The ceasefire talks went into a second day.", hours_ago=20, story="s-talks")  # fmt: skip
+    deal = put(store, "deal", outlet="c.example", title="Ceasefire agreed after Geneva talks",
+               text="A ceasefire was agreed in Geneva on Friday.", hours_ago=2)  # fmt: skip
+    store.assign_story(deal.id, "s-deal", NOW - timedelta(hours=2), follows="s-talks")
+    stories = {s.story_id: s for s in brief(store, "ceasefire").stories}
+    assert stories["s-deal"].follows == first.title  # the earlier story's first headline
+    assert stories["s-talks"].follows is None
+    text = format_briefing(brief(store, "ceasefire agreed"))
+    assert "1. Ceasefire agreed after Geneva talks\n   Follow-up of: Ceasefire talks open in Geneva\n" in text
+
+
+def test_a_digest_tells_what_is_new_since_it_last_carried_a_story(store: Store) -> None:
+    old = [
+        put(store, "dam", outlet="reuters.example", title="Dam burst floods Harbourton valley", text=DAM_REUTERS,
+            hours_ago=5, story="s-dam", quotes=[("We will rebuild every street", "Lena Haddad")]),
+        put(store, "harbourton-flood", outlet="apnews.example", title="Thousands evacuated as Harbourton dam bursts",
+            text=DAM_AP, hours_ago=4, story="s-dam"),
+    ]  # fmt: skip
+    sub = store.add_subscription("slack", "C1", "floods", schedule="hourly", tz="UTC", now=NOW - timedelta(hours=6))
+    store.record_posted(sub.id, {"s-dam": 2}, NOW - timedelta(hours=3, minutes=30))
+    new = [
+        put(store, "news/harbourton", outlet="bbc.example", title="Harbourton: inspectors to examine the spillway",
+            text=DAM_BBC, hours_ago=3, story="s-dam", quotes=[("The spillway was cracked", "Omar Reyes")]),
+        put(store, "dam-update", outlet="reuters.example", title="Harbourton flood waters recede",
+            text=DAM_REUTERS_UPDATE, hours_ago=2, story="s-dam"),
+    ]  # fmt: skip
+    digest = make_briefing(store, "floods", topics=TOPICS, now=NOW, digest=DigestFilter(sub.id, renewal=1))
+    assert isinstance(digest, Briefing)
+    [story] = [s for s in digest.stories if s.story_id == "s-dam"]
+    # what is new since the last digest: headline, sentences and quote come from the two newer articles
+    assert story.headline in {a.title for a in new}
+    bodies = " ".join(" ".join(t.split()) for t in (DAM_BBC, DAM_REUTERS_UPDATE))
+    assert story.sentences and all(sentence in bodies for sentence in story.sentences)
+    assert story.quote == QuoteRef(text="The spillway was cracked", speaker="Omar Reyes")
+    assert {s.url for s in story.sources} == {a.url for a in old + new} - {old[0].url}  # one per outlet
+    # /brief (no digest) tells the whole story, best match first
+    whole = next(s for s in brief(store, "floods").stories if s.story_id == "s-dam")
+    assert whole.quote == QuoteRef(text="We will rebuild every street", speaker="Lena Haddad")
 
 
 def test_story_first_seen_before_the_window(store: Store) -> None:
@@ -481,4 +540,5 @@ def test_plain_text_rendering(sqlite_store: Store) -> None:
     assert "1. " in text
     assert "“We will rebuild every street” — Lena Haddad" in text
     assert "reuters.example: https://reuters.example/" in text
+    assert "   3 outlets:" in lines
     assert text.endswith("…and 1 more story.")

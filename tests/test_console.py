@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,11 +56,30 @@ def test_render_briefing_shows_headline_sentences_quote_and_sources() -> None:
     assert "• Crews removed 40,000 tonnes of rock." in out
     assert "“We have rebuilt this line to be safer” — Maren Holt" in out
     assert (
-        "Sources: harbour-gazette <https://gazette.example/rail> (2025-03-04 10:00 UTC), "
+        "2 outlets: harbour-gazette <https://gazette.example/rail> (2025-03-04 10:00 UTC), "
         "valley-courier <https://courier.example/rail>"
     ) in out  # each article's link is printed, not only attached (terminals may hide hyperlinks)
     assert "first seen 2025-03-04 09:00 UTC" in out
     assert "…and 2 more stories." in out
+
+
+def test_outlets_are_counted_one_outlet_says_so_and_unlisted_ones_are_counted() -> None:
+    one = replace(STORY, sources=STORY.sources[:1], outlets=1)
+    many = replace(STORY, outlets=7)
+    out = flat(rendered(render_briefing(replace(BRIEFING, stories=(one, many)))))
+    assert "1 outlet: harbour-gazette <https://gazette.example/rail> (2025-03-04 10:00 UTC) · first seen" in out
+    assert (
+        "7 outlets: harbour-gazette <https://gazette.example/rail> (2025-03-04 10:00 UTC), "
+        "valley-courier <https://courier.example/rail>, and 5 more · first seen"
+    ) in out
+    bare = flat(rendered(render_briefing(replace(BRIEFING, stories=(replace(STORY, sources=()),)))))
+    assert "outlet" not in bare and "first seen 2025-03-04 09:00 UTC" in bare
+
+
+def test_a_follow_up_names_the_earlier_story() -> None:
+    out = flat(rendered(render_briefing(replace(BRIEFING, stories=(replace(STORY, follows="Landslide shuts line"),)))))
+    assert "1. Kestrel Bay rail line to reopen after landslide repairs Follow-up of: Landslide shuts line •" in out
+    assert "Follow-up" not in flat(rendered(render_briefing(BRIEFING)))
 
 
 def test_render_no_match_and_error_replies() -> None:
@@ -156,7 +176,7 @@ def test_newsbrief_run_on_the_demo_config(
     assert "Kestrel Bay rail line to reopen after landslide repairs" in out or "Trains return to Kestrel Bay" in out
     assert "Maren Holt" in out
     # one story, two outlets: the names the config gives the feeds (not folder slugs), each with its link
-    assert "Sources: " in out and "The Harbour Gazette <file:///" in out and "The Valley Courier <file:///" in out
+    assert "2 outlets: " in out and "The Harbour Gazette <file:///" in out and "The Valley Courier <file:///" in out
     assert "harbour-gazette <" not in out and "valley-courier <" not in out
     assert "Briefing: buses (topic) — 1 story" in out
     typed = out.split("newsbrief> /brief rail", 1)[1]

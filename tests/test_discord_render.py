@@ -259,7 +259,7 @@ def test_a_normal_digest_is_one_message_with_one_embed_per_story() -> None:
         "> “We have rebuilt this line to be safer” — Maren Holt",
         "fields": [
             {
-                "name": "Sources",
+                "name": "2 outlets",
                 "value": "[harbour-gazette](https://gazette.example/rail?id=1&page=2), "
                 "[valley-courier](https://courier.example/rail)",
                 "inline": False,
@@ -281,7 +281,31 @@ def test_without_ref_the_footer_just_labels_the_first_seen_timestamp() -> None:
     assert embed.footer.text == "First seen"
     assert embed.timestamp == datetime(2024, 5, 1, 6, 30, tzinfo=UTC)
     assert embed_ref(embed) is None
-    assert embed.to_dict()["fields"][0]["name"] == "Source"
+    assert embed.to_dict()["fields"][0]["name"] == "1 outlet"
+
+
+def test_each_story_says_how_many_outlets_reported_it() -> None:
+    two = (SourceLink("a", "https://a.example/1", NOW), SourceLink("b", "https://b.example/1", NOW))
+    stories = (story(1), story(2, sources=two, outlets=6), story(3, sources=(), outlets=4))
+    [message] = digest_messages(briefing(*stories), title="t")
+    fields = [e.to_dict().get("fields", []) for e in message.embeds]
+
+    assert fields[0] == [{"name": "1 outlet", "value": "[outlet-1](https://news.example/1)", "inline": False}]
+    assert fields[1] == [
+        {"name": "6 outlets", "value": "[a](https://a.example/1), [b](https://b.example/1) and 4 more", "inline": False}
+    ]
+    assert fields[2] == []  # nothing to link: no outlets field
+    assert_within_limits([message])
+    assert_safe([message])
+
+
+def test_a_follow_up_names_the_earlier_story_in_a_field() -> None:
+    [message] = digest_messages(briefing(story(1, follows="Talks @everyone **open**"), story(2)), title="t")
+    first, second = (e.to_dict().get("fields", []) for e in message.embeds)
+    assert first[0] == {"name": "Follow-up of", "value": "Talks @\u200beveryone \\*\\*open\\*\\*", "inline": False}
+    assert first[1]["name"] == "1 outlet" and [f["name"] for f in second] == ["1 outlet"]
+    assert_within_limits([message])
+    assert_safe([message])
 
 
 def test_the_more_line_comes_with_the_last_message() -> None:

@@ -227,7 +227,7 @@ def test_a_normal_digest_has_header_story_quote_and_sources() -> None:
                     "elements": [
                         {
                             "type": "mrkdwn",
-                            "text": "Sources: <https://gazette.example/rail?id=1&amp;page=2|harbour-gazette>, "
+                            "text": "2 outlets: <https://gazette.example/rail?id=1&amp;page=2|harbour-gazette>, "
                             "<https://courier.example/rail|valley-courier>",
                             "verbatim": True,
                         },
@@ -267,9 +267,43 @@ def test_sources_list_five_outlets_then_counts_the_rest() -> None:
     )
     context = message["blocks"][-1]["elements"][0]["text"]
 
-    assert context.startswith("Sources: <https://news.example/0|outlet-0>, <https://news.example/1|outlet-1>")
+    assert context.startswith("8 outlets: <https://news.example/0|outlet-0>, <https://news.example/1|outlet-1>")
     assert context.count("<https://") == 5
     assert context.endswith("<https://news.example/4|outlet-4> and 3 more")
+
+
+def test_each_story_says_how_many_outlets_reported_it() -> None:
+    two = (SourceLink("a", "https://a.example/1", NOW), SourceLink("b", "https://b.example/1", NOW))
+    stories = (story(1), story(2, sources=two, outlets=6), story(3, sources=(), outlets=4))
+    [message] = digest_messages(Briefing("q", NOW, stories, 0, 72), title="T")
+    contexts = [b["elements"][0]["text"] for b in message["blocks"] if b["type"] == "context"]
+
+    assert contexts[0] == "1 outlet: <https://news.example/1|outlet-1>"  # one outlet says so
+    assert contexts[1] == "6 outlets: <https://a.example/1|a>, <https://b.example/1|b> and 4 more"  # not all listed
+    assert contexts[2].startswith("First seen")  # nothing to link: no outlet line
+    assert_within_limits([message])
+
+
+def test_a_follow_up_names_the_earlier_story_escaped_and_cut() -> None:
+    follow = story(1, follows="Talks <!channel> open & stall")
+    long = story(2, follows="word " * 400)
+    [message] = digest_messages(Briefing("q", NOW, (follow, long, story(3)), 0, 72), title="T")
+    contexts = [b["elements"] for b in message["blocks"] if b["type"] == "context"]
+    assert contexts[0][-1]["text"] == "Follow-up of: Talks &lt;!channel&gt; open &amp; stall"
+    assert contexts[1][-1]["text"].startswith("Follow-up of: word word") and contexts[1][-1]["text"].endswith("…")
+    assert all("Follow-up" not in e["text"] for e in contexts[2])
+    assert_within_limits([message])
+    assert_safe([message])
+
+
+def test_outlets_whose_links_do_not_fit_are_counted() -> None:
+    huge = tuple(SourceLink("o" * 90, f"https://news.example/{'x' * 970}{i}", NOW) for i in range(5))
+    [message] = digest_messages(Briefing("q", NOW, (story(1, sources=huge, outlets=9),), 0, 72), title="T")
+    context = message["blocks"][-1]["elements"][0]["text"]
+    assert context.startswith("9 outlets: <https://news.example/") and context.endswith(" more")
+    shown = context.count("<https://")
+    assert 0 < shown < 5 and context.endswith(f" and {9 - shown} more")
+    assert_within_limits([message])
 
 
 def test_story_without_sources_quote_or_sentences_still_renders() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.stories import (
+    StoryDecision,
     StoryIndex,
     Terms,
+    _index,
     article_terms,
     canonical_url,
     content_hash,
@@ -17,7 +20,7 @@ from bot.stories import (
     story_key_for,
     story_time,
 )
-from tests.story_pairs import DIFFERENT_STORY, SAME_OUTLET_BOILERPLATE, SAME_STORY
+from tests.story_pairs import DIFFERENT_STORY, ECB_A, ECB_B, QUAKE_A, QUAKE_B, SAME_OUTLET_BOILERPLATE, SAME_STORY
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -143,23 +146,23 @@ def test_same_event_days_apart_does_not_group() -> None:
     assert _add(index, "a_2", b, "two.example", T0 + timedelta(days=10)) != first
 
 
-def test_chaining_guard_needs_more_than_one_similar_member() -> None:
-    """An article joins a story only when close to two of its members (LINK_K=2), not through one of them."""
-    _, quake_a, quake_b = SAME_STORY[0]
-    _, ecb_a, _ = SAME_STORY[1]
-    index = StoryIndex(link_k=2)
-    _background(index, exclude=(quake_a, quake_b, ecb_a))
-    key = _add(index, "a_1", quake_a, "one.example", T0)
-    assert _add(index, "a_2", quake_b, "two.example", T0) == key
-    # a text that is half the quake report, half a rate decision: close to one quake report only on average
-    hybrid = quake_a.split("\n", 3)[0] + "\n" + "\n".join(ecb_a.split("\n")[1:])
-    single = StoryIndex(link_k=1)
-    _background(single, exclude=(quake_a, quake_b, ecb_a))
-    single_key = _add(single, "a_1", quake_a, "one.example", T0)
-    _add(single, "a_2", quake_b, "two.example", T0)
-    assert single_key == key
-    # the hybrid shares the quake report's headline, not its story: it stays out of the two-member quake story
-    assert _add(index, "a_3", hybrid, "three.example", T0) != key
+@pytest.mark.parametrize("link_k", [1, 2])
+def test_an_article_bridging_two_events_does_not_merge_them(link_k: int) -> None:
+    """A story of two quake reports and one of two rate-decision reports; then an article telling both (a
+    news round-up: both headlines, half of each report) is close enough to join either. It joins one, and the
+    two events stay apart: their stories are not that close to each other (whatever the link's k)."""
+    quake, ecb = QUAKE_A.split("\n"), ECB_A.split("\n")
+    roundup = f"{quake[0]}; {ecb[0]}\n" + "\n".join(quake[1:3] + ecb[1:3])
+    index = StoryIndex(link_k=link_k)
+    _background(index, exclude=(QUAKE_A, QUAKE_B, ECB_A, ECB_B))
+    quakes = _add(index, "a_q1", QUAKE_A, "one.example", T0)
+    assert _add(index, "a_q2", QUAKE_B, "two.example", T0 + timedelta(hours=1)) == quakes
+    rates = _add(index, "a_e1", ECB_A, "three.example", T0 + timedelta(hours=2))
+    assert _add(index, "a_e2", ECB_B, "four.example", T0 + timedelta(hours=3)) == rates != quakes
+    bridge = index.add("a_r", *_split(roundup), "five.example", T0 + timedelta(hours=4))
+    assert bridge.story_key in (quakes, rates) and bridge.merged == ()
+    assert index.story_of("a_q1") == index.story_of("a_q2") == quakes
+    assert index.story_of("a_e1") == index.story_of("a_e2") == rates
 
 
 def test_story_grows_and_keys_are_stable_on_update() -> None:
@@ -238,3 +241,50 @@ def test_story_time_prefers_a_plausible_publication_time() -> None:
     assert story_time(T0 - timedelta(hours=2), T0) == T0 - timedelta(hours=2)
     assert story_time(T0 + timedelta(days=1), T0) == T0  # a date in the future is not believed
     assert story_time(None, T0) == T0
+
+
+def _synthetic_stream(count: int, days: int, seed: int) -> list[tuple[str, str, str, str, datetime]]:
+    """Seeded events of 1-3 reports (shared names, numbers and words) spread over ``days``."""
+    rng = random.Random(seed)
+    words = [f"word{i}" for i in range(400)]
+    rows: list[tuple[str, str, str, str, datetime]] = []
+    while len(rows) < count:
+        when = T0 + timedelta(days=days) * (len(rows) / count)
+        names = [f"Name{rng.randrange(300)}" for _ in range(3)] + [str(rng.randrange(500))]
+        core = rng.sample(words, 12)
+        for _ in range(rng.randint(1, 3)):
+            body = " ".join(rng.sample(core, 8) + rng.sample(words, 20) + names)
+            rows.append((f"a_{len(rows):012x}", " ".join([*names[:2], *core[:3]]), body, f"o{rng.randrange(9)}", when))
+            when += timedelta(minutes=rng.randint(5, 300))
+    return rows
+
+
+def test_packing_never_changes_a_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index packs its postings and drops removed articles in bulk; whenever that happens, every decision,
+    story and stored term is the same (here: packing after every article vs never), across evictions (90 days
+    through a 30-day window), removals and updates."""
+    stream = _synthetic_stream(700, 90, seed=3)
+
+    def run(often: bool) -> tuple[list[tuple[str, StoryDecision]], dict[str, str | None], dict[str, bytes], int]:
+        monkeypatch.setattr(_index, "FREEZE_MIN", 0 if often else 10**9)
+        monkeypatch.setattr(_index, "FREEZE_EVERY", 10**9)
+        monkeypatch.setattr(_index, "COMPACT_MIN", 0 if often else 10**9)
+        index = StoryIndex()
+        decisions = []
+        for n, (aid, title, text, outlet, when) in enumerate(stream):
+            decisions.append((aid, index.add(aid, title, text, outlet, when)))
+            if n % 7 == 3:
+                index.remove(stream[n - 2][0])
+            if n % 11 == 5:  # an update of an earlier article
+                old = stream[n - 4]
+                decisions.append((old[0], index.add(old[0], old[1], old[2] + " updated", old[3], old[4])))
+        stories = {aid: index.story_of(aid) for aid, *_ in stream}
+        terms = {aid: index.terms_of(aid) for aid, *_ in stream if aid in index}
+        return decisions, stories, terms, len(index)
+
+    often, never = run(often=True), run(often=False)
+    assert often == never
+    decisions, stories, _terms, count = often
+    assert 0 < count < 300  # most of the stream left the window
+    assert sum(1 for aid, d in decisions if d.story_key != story_key_for(aid)) > 100  # articles joined stories
+    assert len(set(stories.values())) > 50

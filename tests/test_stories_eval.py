@@ -72,3 +72,39 @@ def test_bad_input_is_one_line_naming_file_and_line(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"{bad}:2" in err and "published" in err
     assert main([str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_briefs_are_scored_against_references_beside_lead_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labelled = _write(tmp_path / "tiny.jsonl", labelled=True)
+    refs = tmp_path / "refs.jsonl"
+    references = {f"e{i}": " ".join((a + " " + b).split()[:60]) for i, (_, a, b) in enumerate(SAME_STORY)}
+    refs.write_text("\n".join(json.dumps({"event": e, "reference": r}) for e, r in references.items()) + "\n")
+    assert main(["--briefs", str(labelled), "--refs", str(refs)]) == 0
+    table = capsys.readouterr().out
+    assert f"tiny briefs: {len(SAME_STORY)} events with a reference" in table
+    assert "brief_story (the event's articles)" in table and "lead-3 (its first article)" in table
+    assert "brief_story - lead-3, paired bootstrap 95% interval" in table and "R-1" in table
+    assert main([str(labelled), "--briefs", str(labelled), "--refs", str(refs), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    briefs = out["briefs"]["tiny"]
+    assert set(out["datasets"]) == {"tiny"} and briefs["events"] == len(SAME_STORY)
+    assert set(briefs["brief_story"]) == set(briefs["lead-3"]) == {"rouge1", "rouge2", "rougeL"}
+    delta, low, high = briefs["difference"]["rouge1"]
+    assert low <= delta <= high
+    assert 0.0 < briefs["brief_story"]["rouge1"] <= 100.0
+
+
+def test_briefs_need_references_and_bad_ones_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labelled = _write(tmp_path / "tiny.jsonl", labelled=True)
+    assert main(["--briefs", str(labelled)]) == 2
+    assert "--refs" in capsys.readouterr().err
+    assert main([]) == 2
+    capsys.readouterr()
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text('{"event": "e0", "reference": "A quake."}\n{"event": "e1"}\n', encoding="utf-8")
+    assert main(["--briefs", str(labelled), "--refs", str(refs)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{refs}:2" in err and "reference" in err
+    refs.write_text('{"event": "elsewhere", "reference": "Nothing here."}\n', encoding="utf-8")
+    assert main(["--briefs", str(labelled), "--refs", str(refs)]) == 2
+    assert f"{labelled} ({refs}): no event has a reference" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from bot.briefing._make import (
     story_score,
     suggest_topics,
 )
-from bot.briefing._render import briefing_json, format_briefing, iso, no_match_text
+from bot.briefing._render import briefing_json, format_briefing, iso, no_match_text, outlets_text
 from bot.briefing._types import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "iso",
     "make_briefing",
     "no_match_text",
+    "outlets_text",
     "reported_at",
     "resolve_topic",
     "story_score",

@@ -199,23 +199,39 @@ def _sources(ranked: Sequence[Article]) -> tuple[SourceLink, ...]:
     return tuple(SourceLink(outlet=a.outlet, url=a.url, published_at=a.published_at) for a in ordered)
 
 
-def _story_brief(group: _Group, members: tuple[Story, list[Article]] | None) -> StoryBrief:
+def _story_brief(
+    group: _Group,
+    members: tuple[Story, list[Article]] | None,
+    *,
+    follows: str | None = None,
+    posted_at: datetime | None = None,
+) -> StoryBrief:
     """Brief one group of hits; ``members`` are its story and the story's other articles in the window (ones
-    that did not match the words, newest first: :meth:`bot.store.Store.story_members`), which are sources too."""
+    that did not match the words, newest first: :meth:`bot.store.Store.story_members`), which are sources too.
+    ``follows``: the headline of the story it follows up; ``posted_at``: when the digest being made last carried
+    the story, whose articles since then (what is new) then give the headline, the sentences, the quote and each
+    outlet's link."""
     ranked = [a for a, _ in group.hits]
     first_seen = min(a.first_seen for a in ranked)
+    outlets = {a.outlet for a in ranked if a.outlet}
     if members is not None:
         story, extra = members
         first_seen = min(first_seen, story.first_seen)  # the story began with its first article, maybe earlier
         ranked.extend(sorted(extra, key=lambda a: (reported_at(a), a.id), reverse=True))
-    headline = next((_clean(a.title) for a in ranked if a.title.strip()), "") or "(untitled)"
+        outlets.update(a.outlet for a in extra if a.outlet)
+        outlets.update(story.outlets)  # all its articles', also those before the window
+    news = [a for a in ranked if posted_at is not None and a.first_seen > posted_at]
+    told = news + [a for a in ranked if a not in news] if news else ranked
+    headline = next((_clean(a.title) for a in told if a.title.strip()), "") or "(untitled)"
     return StoryBrief(
         headline=headline,
-        sentences=_sentences(ranked),
-        quote=_key_quote(ranked),
-        sources=_sources(ranked),
+        sentences=_sentences(news) or _sentences(ranked),
+        quote=_key_quote(told),
+        sources=_sources(told),
         first_seen=first_seen,
         story_id=group.story_id,
+        outlets=len(outlets),
+        follows=follows,
     )
 
 
@@ -273,7 +289,20 @@ def make_briefing(
         limit=STORY_ARTICLES,
         exclude=(a.id for g in chosen for a, _ in g.hits),
     )
-    stories = tuple(_story_brief(g, members.get(g.story_id) if g.story_id else None) for g in chosen)
+    # threads: the headline of the story each one follows up; in a digest, when it last carried each story
+    earlier = {story_id: story.follows for story_id, (story, _) in members.items() if story.follows}
+    headlines = store.story_headlines(earlier.values()) if earlier else {}
+    ids = [g.story_id for g in chosen if g.story_id is not None]
+    posted = store.posted_story_times(digest.subscription_id, ids) if digest is not None and ids else {}
+    stories = tuple(
+        _story_brief(
+            g,
+            members.get(g.story_id) if g.story_id else None,
+            follows=headlines.get(earlier.get(g.story_id or "", "")),
+            posted_at=posted.get(g.story_id or ""),
+        )
+        for g in chosen
+    )
     return Briefing(
         query=asked,
         generated_at=now,

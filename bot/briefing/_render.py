@@ -41,6 +41,12 @@ def briefing_json(b: Briefing) -> dict[str, Any]:
     }
 
 
+def outlets_text(story: StoryBrief) -> str:
+    """How many outlets reported a story: "3 outlets", "1 outlet" (:attr:`StoryBrief.outlet_count`)."""
+    count = story.outlet_count
+    return f"{count} {'outlet' if count == 1 else 'outlets'}"
+
+
 def _hours(hours: float) -> str:
     return f"{hours:g} h" if hours >= 1 else f"{hours * 60:g} min"
 
@@ -61,7 +67,8 @@ def no_match_text(n: NoMatch) -> str:
 
 
 def format_briefing(b: Briefing | NoMatch) -> str:
-    """The plain-text rendering: numbered stories with bullet sentences, the quote, sources and first sight."""
+    """The plain-text rendering: numbered stories (with the story each follows up) with bullet sentences, the
+    quote, "N outlets" and their links (sources), and first sight."""
     if isinstance(b, NoMatch):
         return no_match_text(b)
     label = f"{b.query} (topic)" if b.topic else b.query
@@ -70,14 +77,19 @@ def format_briefing(b: Briefing | NoMatch) -> str:
     for i, story in enumerate(b.stories, 1):
         lines.append("")
         lines.append(f"{i}. {story.headline}")
+        if story.follows:
+            lines.append(f"   Follow-up of: {story.follows}")
         lines.extend(f"   - {sentence}" for sentence in story.sentences)
         if story.quote:
             lines.append(f"   “{story.quote.text}” — {story.quote.speaker}")
         shown = story.sources[:MAX_TEXT_SOURCES]
+        if shown:
+            lines.append(f"   {outlets_text(story)}:")
         for source in shown:
             lines.append(f"   {source.outlet}: {source.url} ({_when(source.published_at)})")
-        if len(story.sources) > len(shown):
-            lines.append(f"   and {len(story.sources) - len(shown)} more outlets")
+        rest = story.outlet_count - len(shown)
+        if shown and rest > 0:
+            lines.append(f"   and {rest} more {'outlet' if rest == 1 else 'outlets'}")
         lines.append(f"   first seen {_when(story.first_seen)}")
     if b.more:
         lines.append("")

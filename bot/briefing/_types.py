@@ -28,7 +28,9 @@ class StoryBrief:
     """One story of a briefing: headline, 2-3 sentences, at most one quote, its sources (newest first).
 
     ``first_seen`` is when the story (its first article) was first seen; ``story_id`` is ``None`` for an
-    article that belongs to no story yet (it stands alone).
+    article that belongs to no story yet (it stands alone); ``outlets``: how many outlets reported it (all its
+    articles, also those outside the window the sources come from; see :attr:`outlet_count`); ``follows``: the
+    headline of the earlier story of its thread when it is a follow-up (a new event of a running story).
     """
 
     headline: str
@@ -37,6 +39,13 @@ class StoryBrief:
     sources: tuple[SourceLink, ...]
     first_seen: datetime
     story_id: str | None
+    outlets: int = 0
+    follows: str | None = None
+
+    @property
+    def outlet_count(self) -> int:
+        """The outlets that reported the story: :attr:`outlets`, and never fewer than the sources listed."""
+        return max(self.outlets, len(self.sources))
 
 
 @dataclass(frozen=True, slots=True)

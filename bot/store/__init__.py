@@ -10,6 +10,7 @@ from bot.store._errors import StoreUnavailable, StoreWatch
 from bot.store._query import Query, Term, parse_query
 from bot.store._store import CONTENT_IDENTITY_MIN_CHARS, STORY_LOCK_KEY, Store, new_article_id, summary_to_json
 from bot.store._types import (
+    ArchivedArticle,
     Article,
     DigestFilter,
     DigestSlot,
@@ -29,6 +30,7 @@ from bot.store._types import (
 __all__ = [
     "CONTENT_IDENTITY_MIN_CHARS",
     "STORY_LOCK_KEY",
+    "ArchivedArticle",
     "Article",
     "DigestFilter",
     "DigestSlot",

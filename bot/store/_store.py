@@ -48,6 +48,7 @@ from bot.store._models import (
 )
 from bot.store._query import parse_query, to_fts5, to_tsquery_sql
 from bot.store._types import (
+    ArchivedArticle,
     Article,
     DigestFilter,
     DigestSlot,
@@ -1142,6 +1143,85 @@ class Store:
 
         return self._run(work)
 
+    def stories(self) -> dict[str, Story]:
+        """Every story, by id."""
+        with self._sessions() as session:
+            return {row.id: _story(row) for row in session.scalars(select(StoryRow))}
+
+    def archived_articles(self, *, since: datetime, batch: int = 500) -> Iterator[ArchivedArticle]:
+        """The articles first seen since ``since``, in row order, with what regrouping them into stories reads
+        (title, text, outlet, times, story, stored terms); read ``batch`` rows at a time, never all texts at once."""
+        stmt = (
+            select(ArticleRow.id, ArticleRow.title, ArticleRow.text, ArticleRow.outlet, ArticleRow.published_at,
+                   ArticleRow.first_seen, ArticleRow.story_id, ArticleRow.minhash)
+            .where(ArticleRow.first_seen >= since)
+            .order_by(ArticleRow.pk)
+            .execution_options(yield_per=batch)
+        )  # fmt: skip
+        with self._sessions() as session:
+            for row in session.execute(stmt):
+                article_id, title, text_, outlet, published, first_seen, story_id, terms = row
+                yield ArchivedArticle(article_id, title or "", text_ or "", outlet or "", published, first_seen,
+                                      story_id, bytes(terms) if terms is not None else None)  # fmt: skip
+
+    def regroup_stories(
+        self,
+        story_of: Mapping[str, str],
+        *,
+        terms: Mapping[str, bytes],
+        follows: Mapping[str, str | None],
+        aliases: Mapping[str, str],
+        now: datetime,
+    ) -> int:
+        """Apply a regrouping of the archive (``newsbrief stories rebuild``) in one transaction: every article of
+        ``story_of`` moves to its story (created when new), ``terms`` replace stored story terms, ``follows`` sets
+        each story's follow-up link, and each story of ``aliases`` is merged into the one it names (recorded as an
+        alias, as :meth:`merge_stories` does, so no digest posts it again). The stories that changed get their
+        counts, outlets and first sight recomputed; those left empty are dropped. An article pruned meanwhile is
+        skipped. Returns how many articles moved."""
+
+        def work(session: Session) -> int:
+            self._lock_stories(session)
+            found: dict[str, tuple[int, str | None, datetime]] = {}
+            for chunk in _chunks(sorted(set(story_of) | set(terms))):
+                query = select(ArticleRow.id, ArticleRow.pk, ArticleRow.story_id, ArticleRow.first_seen)
+                for article_id, pk, story_id, first_seen in session.execute(query.where(ArticleRow.id.in_(chunk))):
+                    found[article_id] = (pk, story_id, first_seen)
+            moves = {a: s for a, s in story_of.items() if a in found and found[a][1] != s}
+            touched = set(moves.values()) | {old for a in moves if (old := found[a][1]) is not None}
+            firsts: dict[str, datetime] = {}
+            for article_id, story_id in moves.items():
+                first_seen = found[article_id][2]
+                firsts[story_id] = min(firsts.get(story_id, first_seen), first_seen)
+            rows: dict[str, StoryRow] = {}
+            for chunk in _chunks(sorted(set(follows) | set(firsts))):
+                rows.update((row.id, row) for row in session.scalars(select(StoryRow).where(StoryRow.id.in_(chunk))))
+            for story_id in sorted(set(firsts) - set(rows)):
+                rows[story_id] = StoryRow(id=story_id, first_seen=firsts[story_id], updated_at=now, article_count=0,
+                                          outlets=[])  # fmt: skip
+                session.add(rows[story_id])
+            for story_id, earlier in follows.items():
+                if story_id in rows and rows[story_id].follows != earlier:
+                    rows[story_id].follows = earlier
+            session.flush()
+            if moves:
+                session.execute(update(ArticleRow), [{"pk": found[a][0], "story_id": s} for a, s in moves.items()])
+            changed = [{"pk": found[a][0], "minhash": blob} for a, blob in terms.items() if a in found]
+            if changed:
+                session.execute(update(ArticleRow), changed)
+            session.flush()
+            for alias, into in sorted(aliases.items()):
+                self._merge_stories(session, alias, into, now)
+            for story_id in sorted(touched):
+                story = self._refresh_story(session, story_id, now)
+                if story is not None:  # it began with its first article now
+                    first = select(func.min(ArticleRow.first_seen)).where(ArticleRow.story_id == story_id)
+                    story.first_seen = session.scalar(first) or story.first_seen
+            session.flush()
+            return len(moves)
+
+        return self._run(work)
+
     def _merge_stories(self, session: Session, alias: str, into: str, now: datetime) -> StoryRow | None:
         """:meth:`merge_stories` within ``session``'s transaction."""
         source, target = self._resolve_story(session, alias), self._resolve_story(session, into)
@@ -1182,6 +1262,21 @@ class Store:
             return {
                 alias: story for alias, story in session.execute(select(StoryAliasRow.alias, StoryAliasRow.story_id))
             }
+
+    def story_headlines(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """The headline of each story (an alias means the story it was merged into): the title of its first titled
+        article, first seen first. A story without one (or no longer stored) is missing from the result."""
+        with self._sessions() as session:
+            resolved = {story_id: self._resolve_story(session, story_id) for story_id in sorted(set(story_ids))}
+            if not resolved:
+                return {}
+            stmt = (
+                select(ArticleRow.story_id, ArticleRow.title)
+                .where(ArticleRow.story_id.in_(sorted(set(resolved.values()))), ArticleRow.title != "")
+                .order_by(ArticleRow.first_seen.desc(), ArticleRow.pk.desc())
+            )
+            titles = {story_id: title for story_id, title in session.execute(stmt)}  # the earliest comes last
+        return {asked: titles[story_id] for asked, story_id in resolved.items() if story_id in titles}
 
     def story_articles(self, story_id: str) -> list[Article]:
         """A story's articles, first seen first."""
@@ -1484,6 +1579,18 @@ class Store:
                     row.posted_at, row.article_count_at_post = now, count
 
         self._run(work)
+
+    def posted_story_times(self, sub_id: int, story_ids: Iterable[str]) -> dict[str, datetime]:
+        """When a digest of the subscription last carried each of these stories (those it never carried are
+        missing)."""
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        stmt = select(PostedStoryRow.story_id, PostedStoryRow.posted_at).where(
+            PostedStoryRow.subscription_id == sub_id, PostedStoryRow.story_id.in_(ids)
+        )
+        with self._sessions() as session:
+            return {story_id: posted_at for story_id, posted_at in session.execute(stmt)}
 
     def posted_story_counts(self, sub_id: int) -> dict[str, int]:
         """The stories a subscription has carried, each with its article count when last posted."""

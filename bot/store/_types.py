@@ -119,6 +119,21 @@ StoryAssigner = Callable[[Article], StoryAssignment]
 
 
 @dataclass(frozen=True, slots=True)
+class ArchivedArticle:
+    """What regrouping the archive into stories reads of an article (``newsbrief stories rebuild``): ``terms``
+    are its stored story terms (``None`` when it has none)."""
+
+    article_id: str
+    title: str
+    text: str
+    outlet: str
+    published_at: datetime | None
+    first_seen: datetime
+    story_id: str | None
+    terms: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredSignature:
     """What :class:`bot.stories.StoryIndex` needs to restore one article on start (``signature``: its stored
     story terms; ``row``: its row number, increasing with every article stored)."""

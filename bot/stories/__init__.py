@@ -3,7 +3,8 @@
 - :func:`canonical_url` and :func:`content_hash`: the keys the store deduplicates articles by;
 - :class:`StoryIndex`: groups reports of one event from different outlets into stories (TF-IDF vectors, IDF
   from the archive, average link within days), rebuilt on start from the terms the store keeps
-  (:func:`article_terms`, :func:`signature`); ``python -m bot.stories.eval`` measures it.
+  (:func:`article_terms`, :func:`signature`); ``python -m bot.stories.eval`` measures it;
+- :func:`regroup`: the archive regrouped with the current algorithm (``newsbrief stories rebuild``).
 """
 
 from bot.stories._identity import (
@@ -29,6 +30,7 @@ from bot.stories._index import (
     story_key_for,
     story_time,
 )
+from bot.stories._regroup import Regrouping, StoredArticle, StoryFacts, regroup
 
 __all__ = [
     "EVENT_WINDOW",
@@ -39,7 +41,10 @@ __all__ = [
     "THREAD_THRESHOLD",
     "TRACKING_PARAMS",
     "TRACKING_PREFIXES",
+    "Regrouping",
+    "StoredArticle",
     "StoryDecision",
+    "StoryFacts",
     "StoryIndex",
     "Terms",
     "article_terms",
@@ -47,6 +52,7 @@ __all__ = [
     "content_hash",
     "normalize_text",
     "outlet_of",
+    "regroup",
     "signature",
     "story_key_for",
     "story_time",

@@ -14,9 +14,8 @@ import struct
 import unicodedata
 import zlib
 from array import array
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,23 +23,24 @@ import numpy as np
 
 # -- settings (tuned with bench/tune_stories.py on the dev sets, cross-validated; see the README) -------------
 
-MERGE_THRESHOLD = 0.18
+MERGE_THRESHOLD = 0.14
 """Average-link cosine (see :class:`StoryIndex`) at or above which an article joins a story."""
 THREAD_THRESHOLD = 0.1
-"""A story this close (but below :data:`MERGE_THRESHOLD`) and older is recorded as the one it follows up."""
+"""A story this close (but below :data:`MERGE_THRESHOLD`) and older is recorded as the one it follows up; two
+stories an article would join are merged only when they are this close to each other (the chaining guard)."""
 LINK_K = 2
 """A story's link to an article is the mean of its ``LINK_K`` most similar members (a guard against chaining)."""
 SAME_OUTLET_FACTOR = 0.6
 """Similarity to an article of the same outlet is scaled by this (an outlet rarely reports one event twice)."""
 EVENT_WINDOW = timedelta(days=3)
 """Only articles at most this far apart in time can share a story."""
-DECAY_DAYS = 6.0
+DECAY_DAYS = 2.0
 """Similarity is scaled by ``exp(-days apart / DECAY_DAYS)``."""
 IDF_WINDOW = timedelta(days=30)
 """Articles older than this (behind the newest one) leave the index and its document frequencies."""
 TITLE_BOOST = 2.5
 """Weight of a title word against a body word."""
-NAME_BOOST = 1.0
+NAME_BOOST = 1.6
 """Extra weight of a capitalised word inside a sentence (a name) and of a number."""
 LEAD_WORDS = 120
 """Only the first ``LEAD_WORDS`` content words of the text count: a full page and a feed's lead stay comparable."""
@@ -58,7 +58,7 @@ MAX_CANDIDATES = 64
 _FORMAT = 2
 """Stored terms: version byte, uint16 count, count x uint32 term hashes, count x float16 weights (little-endian)."""
 
-_TOKEN = re.compile(r"\w+")
+_GAP_TOKEN = re.compile(r"(\W*)(\w+)")
 _SENTENCE_END = frozenset('.!?:"\u201c\u201d')
 _STOPWORD_TEXT = """
 a about above after again against all also am an and any are as at be because been before being below
@@ -86,13 +86,12 @@ def _stem(word: str) -> str:
 
 def _weigh(text: str, boost: float, counts: dict[str, float], limit: int | None) -> None:
     taken = 0
-    prev_end = -1
-    for match in _TOKEN.finditer(text):
-        token = match.group(0)
+    first = True
+    for match in _GAP_TOKEN.finditer(text):
+        gap, token = match.groups()  # the gap: what lies between the previous word and this one
         lowered = token.casefold()
-        start = match.start()
-        sentence_start = prev_end < 0 or text[prev_end:start].strip()[-1:] in _SENTENCE_END
-        prev_end = match.end()
+        sentence_start = first or gap.rstrip()[-1:] in _SENTENCE_END
+        first = False
         if lowered in _STOPWORDS or (len(lowered) < 2 and not lowered.isdigit()):
             continue
         weight = boost
@@ -119,30 +118,41 @@ class Terms:
 
     def to_bytes(self) -> bytes:
         """The stored form (see :data:`_FORMAT`)."""
-        n = len(self.hashes)
-        return (
-            struct.pack("<BH", _FORMAT, n)
-            + np.asarray(self.hashes, dtype="<u4").tobytes()
-            + np.asarray(self.weights, dtype="<f2").tobytes()
-        )
+        return _pack(np.asarray(self.hashes, dtype=np.uint32), np.asarray(self.weights, dtype=np.float16))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Terms:
         """Read the stored form back; ValueError when ``data`` is not one (e.g. an old MinHash signature)."""
-        if len(data) < 3 or data[0] != _FORMAT:
-            raise ValueError("not a version-2 story terms record")
-        (n,) = struct.unpack_from("<H", data, 1)
-        if len(data) != 3 + 6 * n:
-            raise ValueError(f"story terms record of {len(data)} bytes, {3 + 6 * n} expected")
-        hashes = np.frombuffer(data, dtype="<u4", count=n, offset=3)
-        weights = np.frombuffer(data, dtype="<f2", count=n, offset=3 + 4 * n)
-        return cls(tuple(int(h) for h in hashes), tuple(float(w) for w in weights))
+        hashes, weights = _parse(data)
+        return cls(tuple(hashes.tolist()), tuple(weights.astype(np.float64).tolist()))
+
+
+def _parse(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The term hashes (uint32) and weights (float16) of a stored terms record; ValueError when it is not one."""
+    if len(data) < 3 or data[0] != _FORMAT:
+        raise ValueError("not a version-2 story terms record")
+    (n,) = struct.unpack_from("<H", data, 1)
+    if len(data) != 3 + 6 * n:
+        raise ValueError(f"story terms record of {len(data)} bytes, {3 + 6 * n} expected")
+    hashes = np.frombuffer(data, dtype="<u4", count=n, offset=3).astype(np.uint32)
+    weights = np.frombuffer(data, dtype="<f2", count=n, offset=3 + 4 * n).astype(np.float16)
+    return hashes, weights
+
+
+def _pack(hashes: np.ndarray[Any, Any], weights: np.ndarray[Any, Any]) -> bytes:
+    return struct.pack("<BH", _FORMAT, len(hashes)) + hashes.astype("<u4").tobytes() + weights.astype("<f2").tobytes()
 
 
 def article_terms(title: str, text: str) -> Terms:
     """The weighted terms of an article: title words (x :data:`TITLE_BOOST`) and the first :data:`LEAD_WORDS`
     content words of the text, names and numbers weighted up, stopwords dropped, plurals folded; each term's
     weight is ``1 + log(summed boosts)``; the :data:`MAX_TERMS` heaviest are kept (ties by hash)."""
+    hashes, weights = _term_arrays(title, text)
+    return Terms(tuple(hashes.tolist()), tuple(weights.astype(np.float64).tolist()))
+
+
+def _term_arrays(title: str, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """:func:`article_terms` as arrays: term hashes (uint32) and weights (float16)."""
     counts: dict[str, float] = {}
     _weigh(unicodedata.normalize("NFKC", title), TITLE_BOOST, counts, None)
     _weigh(unicodedata.normalize("NFKC", text), 1.0, counts, LEAD_WORDS)
@@ -151,9 +161,10 @@ def article_terms(title: str, text: str) -> Terms:
         h = term_hash(term)
         merged[h] = merged.get(h, 0.0) + total
     ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:MAX_TERMS]
+    hashes = np.asarray([h for h, _ in ranked], dtype=np.uint32)
     # float16 on the way through, so a fresh article and one restored from the store weigh exactly the same
-    weights = np.asarray([1.0 + math.log(total) if total > 1.0 else 1.0 for _, total in ranked], dtype="<f2")
-    return Terms(tuple(h for h, _ in ranked), tuple(float(w) for w in weights))
+    weights = np.asarray([1.0 + math.log(total) if total > 1.0 else 1.0 for _, total in ranked], dtype=np.float16)
+    return hashes, weights
 
 
 def signature(text: str, title: str = "") -> bytes:
@@ -178,23 +189,6 @@ class StoryDecision:
     follows: str | None = None
 
 
-@dataclass(slots=True)
-class _Doc:
-    article_id: str
-    ids: np.ndarray[Any, Any]  # dense term ids (int32)
-    weights: np.ndarray[Any, Any]  # raw weights (float32)
-    when: float  # POSIX seconds
-    outlet: str
-    story_key: str
-    alive: bool = True
-
-
-@dataclass(slots=True)
-class _Story:
-    first: float
-    members: list[int] = field(default_factory=list)
-
-
 def _seconds(when: datetime) -> float:
     return when.timestamp()
 
@@ -203,6 +197,34 @@ def story_time(published_at: datetime | None, first_seen: datetime) -> datetime:
     """The time an article counts at for grouping: its publication time, unless it has none or claims one after
     it was first seen (a wrong or future date), then the time it was first seen."""
     return published_at if published_at is not None and published_at <= first_seen else first_seen
+
+
+_Array = np.ndarray[Any, Any]
+
+FREEZE_EVERY = 32
+"""Postings of new articles go into a small per-term buffer, merged into the packed postings when it holds more
+than 1/``FREEZE_EVERY`` of the index (and at least :data:`FREEZE_MIN` articles)."""
+FREEZE_MIN = 256
+COMPACT_MIN = 4096
+"""Removed articles are dropped from the packed arrays once they are more than half the live ones (and at least
+this many)."""
+
+
+def _grown(array: _Array, need: int) -> _Array:
+    """``array`` itself when it holds ``need`` items, else a copy with room for at least that many (x1.5)."""
+    if need <= len(array):
+        return array
+    bigger = np.zeros(max(need, len(array) + len(array) // 2, 64), dtype=array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+def _spans(starts: _Array, lengths: _Array) -> _Array:
+    """The positions ``starts[i]`` to ``starts[i] + lengths[i] - 1`` for every ``i``, one after the other."""
+    lengths = lengths.astype(np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    spans: _Array = np.repeat(starts.astype(np.int64) - offsets, lengths) + np.arange(int(lengths.sum()))
+    return spans
 
 
 class StoryIndex:
@@ -215,6 +237,12 @@ class StoryIndex:
     both pass, the article joins them: the story first seen earlier keeps its key, the other becomes its alias.
     Otherwise it starts a story keyed :func:`story_key_for` its id, noting the closest older story above
     :data:`THREAD_THRESHOLD` as the one it follows up.
+
+    Storage is packed in numpy arrays, about 1 KB per article: every article's term ids (int32, from a
+    vocabulary of term hashes) and weights (float16) one after the other, its time, outlet and story in
+    per-article arrays, each story's members as a linked list, and postings (term -> articles, in the order
+    added) as one CSR array plus a small buffer of the newest. Candidates come from the most recent postings of
+    the query's heaviest terms; they are scored together, with numpy.
 
     Not thread-safe: use it from one thread or task (across processes, under the store's story lock).
     """
@@ -242,16 +270,44 @@ class StoryIndex:
         self.merge_stories = merge_stories
         self.watermark = 0
         """The highest store row number restored or added (for :meth:`catch_up`-style reads of the store)."""
-        self._vocab: dict[int, int] = {}
-        self._df = np.zeros(1024, dtype=np.float64)
-        self._docs: list[_Doc] = []
-        self._slot: dict[str, int] = {}
-        self._postings: dict[int, array[int]] = {}
-        self._stories: dict[str, _Story] = {}
-        self._alias: dict[str, str] = {}
-        self._order: deque[int] = deque()
-        self._latest = -math.inf
         self._count = 0
+        self._latest = -math.inf
+        # vocabulary: term hash -> term id (sorted arrays up to the last freeze, a dict since), and per term id
+        self._vocab_hashes = np.zeros(0, dtype=np.uint32)
+        self._vocab_ids = np.zeros(0, dtype=np.int32)
+        self._vocab_new: dict[int, int] = {}
+        self._terms = 0
+        self._hash = np.zeros(0, dtype=np.uint32)
+        self._df = np.zeros(0, dtype=np.float64)
+        # articles ("slots", in the order added): their terms one after the other, and per slot
+        self._tid = np.zeros(0, dtype=np.int32)
+        self._tw = np.zeros(0, dtype=np.float16)
+        self._used = 0
+        self._slots = 0
+        self._start = np.zeros(0, dtype=np.int64)
+        self._len = np.zeros(0, dtype=np.int32)
+        self._when = np.zeros(0, dtype=np.float64)
+        self._outlet = np.zeros(0, dtype=np.int32)
+        self._story = np.zeros(0, dtype=np.int32)
+        self._next = np.zeros(0, dtype=np.int32)
+        self._alive = np.zeros(0, dtype=np.bool_)
+        self._ids: list[str | None] = []
+        self._slot: dict[str, int] = {}
+        self._front = 0
+        self._outlets: dict[str, int] = {}
+        # stories: key <-> number, and per number its members' linked list, first time and live members
+        self._keys: list[str] = []
+        self._number: dict[str, int] = {}
+        self._head = np.zeros(0, dtype=np.int32)
+        self._tail = np.zeros(0, dtype=np.int32)
+        self._first = np.zeros(0, dtype=np.float64)
+        self._live = np.zeros(0, dtype=np.int32)
+        self._alias: dict[str, str] = {}
+        # postings: CSR over the slots below ``_frozen`` (term id -> slots), a per-term buffer for the others
+        self._ptr = np.zeros(1, dtype=np.int64)
+        self._post = np.zeros(0, dtype=np.int32)
+        self._frozen = 0
+        self._recent: dict[int, array[int]] = {}
 
     # -- inspection ---------------------------------------------------------------------------------
 
@@ -266,7 +322,7 @@ class StoryIndex:
     def story_of(self, article_id: str) -> str | None:
         """The story key of an indexed article, or ``None``."""
         slot = self._slot.get(article_id)
-        return None if slot is None else self._docs[slot].story_key
+        return None if slot is None else self._keys[int(self._story[slot])]
 
     def resolve(self, story_key: str) -> str:
         """The key a story is known by now (a merged story's key leads to the one it was merged into)."""
@@ -276,9 +332,9 @@ class StoryIndex:
 
     def terms_of(self, article_id: str) -> bytes:
         """The stored form of an indexed article's terms (KeyError when it is not indexed)."""
-        doc = self._docs[self._slot[article_id]]
-        inverse = {dense: h for h, dense in self._vocab.items()} if len(doc.ids) else {}
-        return Terms(tuple(inverse[int(i)] for i in doc.ids), tuple(float(w) for w in doc.weights)).to_bytes()
+        slot = self._slot[article_id]
+        start, stop = int(self._start[slot]), int(self._start[slot] + self._len[slot])
+        return _pack(self._hash[self._tid[start:stop]], self._tw[start:stop])
 
     signature_of = terms_of
 
@@ -300,31 +356,33 @@ class StoryIndex:
         ``terms``: its stored terms when already computed (``title`` and ``text`` are then not read); ``row``:
         its store row number, which advances :attr:`watermark`.
         """
-        parsed = Terms.from_bytes(terms) if terms is not None else article_terms(title, text)
-        blob = terms if terms is not None else parsed.to_bytes()
+        hashes, weights = _parse(terms) if terms is not None else _term_arrays(title, text)
+        blob = terms if terms is not None else _pack(hashes, weights)
         if row is not None:
             self.watermark = max(self.watermark, row)
+        seconds = _seconds(when)
         old = self._slot.get(article_id)
         if old is not None:
-            key = self.resolve(self._docs[old].story_key)
+            key = self.resolve(self._keys[int(self._story[old])])
             self.remove(article_id)
-            self._insert(article_id, parsed, outlet, _seconds(when), key)
+            self._insert(article_id, hashes, weights, outlet, seconds, key)
             return StoryDecision(key, blob)
-        decision = self._decide(parsed, outlet, _seconds(when), article_id)
+        decision = self._decide(hashes, weights, outlet, seconds, article_id)
         for alias in decision.merged:
             self._merge(alias, decision.story_key)
-        self._insert(article_id, parsed, outlet, _seconds(when), decision.story_key)
+        self._insert(article_id, hashes, weights, outlet, seconds, decision.story_key)
         return StoryDecision(decision.story_key, blob, decision.merged, decision.follows)
 
     def restore(
         self, article_id: str, terms: bytes, outlet: str, when: datetime, story_key: str, *, row: int | None = None
     ) -> None:
         """Put back an article saved earlier (its stored terms, outlet, time and story key) without deciding."""
+        hashes, weights = _parse(terms)
         if row is not None:
             self.watermark = max(self.watermark, row)
         if article_id in self._slot:
             self.remove(article_id)
-        self._insert(article_id, Terms.from_bytes(terms), outlet, _seconds(when), self.resolve(story_key))
+        self._insert(article_id, hashes, weights, outlet, _seconds(when), self.resolve(story_key))
 
     @classmethod
     def rebuild(
@@ -363,147 +421,311 @@ class StoryIndex:
         slot = self._slot.pop(article_id, None)
         if slot is None:
             return
-        doc = self._docs[slot]
-        doc.alive = False
-        self._df[doc.ids] -= 1.0
+        self._alive[slot] = False
+        self._ids[slot] = None
+        start = int(self._start[slot])
+        self._df[self._tid[start : start + int(self._len[slot])]] -= 1.0
         self._count -= 1
-        story = self._stories.get(doc.story_key)
-        if story is not None and slot in story.members:
-            story.members.remove(slot)
-            if not story.members:
-                del self._stories[doc.story_key]
+        number = int(self._story[slot])
+        self._live[number] -= 1
+        if self._live[number] == 0:  # the story is gone with its last article
+            self._number.pop(self._keys[number], None)
 
-    # -- internals ----------------------------------------------------------------------------------
+    # -- internals: storage -------------------------------------------------------------------------
 
-    def _dense(self, hashes: Iterable[int]) -> np.ndarray[Any, Any]:
-        ids = []
-        for h in hashes:
-            dense = self._vocab.get(h)
-            if dense is None:
-                dense = self._vocab[h] = len(self._vocab)
-                if dense >= len(self._df):
-                    self._df = np.concatenate([self._df, np.zeros(len(self._df), dtype=np.float64)])
-            ids.append(dense)
-        return np.asarray(ids, dtype=np.int32)
+    def _lookup(self, hashes: _Array) -> _Array:
+        """The term ids of ``hashes`` (-1 for a term not in the vocabulary)."""
+        ids = np.full(len(hashes), -1, dtype=np.int32)
+        if len(self._vocab_hashes):
+            at = np.minimum(np.searchsorted(self._vocab_hashes, hashes), len(self._vocab_hashes) - 1)
+            hit = self._vocab_hashes[at] == hashes
+            ids[hit] = self._vocab_ids[at[hit]]
+        if self._vocab_new:
+            for i in np.flatnonzero(ids < 0).tolist():
+                ids[i] = self._vocab_new.get(int(hashes[i]), -1)
+        return ids
 
-    def _insert(self, article_id: str, terms: Terms, outlet: str, when: float, story_key: str) -> None:
-        ids = self._dense(terms.hashes)
-        slot = len(self._docs)
-        self._docs.append(_Doc(article_id, ids, np.asarray(terms.weights, dtype=np.float32), when, outlet, story_key))
+    def _term_ids(self, hashes: _Array) -> _Array:
+        """The term ids of ``hashes``, new ones added to the vocabulary."""
+        ids = self._lookup(hashes)
+        for i in np.flatnonzero(ids < 0).tolist():
+            h = int(hashes[i])
+            term = self._vocab_new.get(h)
+            if term is None:
+                term = self._vocab_new[h] = self._terms
+                self._terms += 1
+                self._hash = _grown(self._hash, self._terms)
+                self._df = _grown(self._df, self._terms)
+                self._hash[term] = h
+            ids[i] = term
+        return ids
+
+    def _story_number(self, key: str, first: float) -> int:
+        number = self._number.get(key)
+        if number is None:
+            number = self._number[key] = len(self._keys)
+            self._keys.append(key)
+            size = number + 1
+            self._head, self._tail = _grown(self._head, size), _grown(self._tail, size)
+            self._first, self._live = _grown(self._first, size), _grown(self._live, size)
+            self._head[number] = self._tail[number] = -1
+            self._first[number] = first
+            self._live[number] = 0
+        return number
+
+    def _insert(
+        self, article_id: str, hashes: _Array, weights: _Array, outlet: str, when: float, story_key: str
+    ) -> None:
+        if self._slots - self._count > max(COMPACT_MIN, self._count // 2):
+            self._compact()
+        ids = self._term_ids(hashes)
+        n, slot, used = len(ids), self._slots, self._used
+        self._tid, self._tw = _grown(self._tid, used + n), _grown(self._tw, used + n)
+        self._tid[used : used + n] = ids
+        self._tw[used : used + n] = weights
+        self._used += n
+        if slot >= len(self._start):
+            self._start, self._len = _grown(self._start, slot + 1), _grown(self._len, slot + 1)
+            self._when, self._outlet = _grown(self._when, slot + 1), _grown(self._outlet, slot + 1)
+            self._story, self._next = _grown(self._story, slot + 1), _grown(self._next, slot + 1)
+            self._alive = _grown(self._alive, slot + 1)
+        self._start[slot], self._len[slot], self._when[slot] = used, n, when
+        self._outlet[slot] = self._outlets.setdefault(outlet, len(self._outlets))
+        self._alive[slot] = True
+        self._ids.append(article_id)
         self._slot[article_id] = slot
+        self._slots += 1
         self._df[ids] += 1.0
         self._count += 1
-        for dense in ids.tolist():
-            postings = self._postings.get(dense)
+        for term in ids.tolist():
+            postings = self._recent.get(term)
             if postings is None:
-                postings = self._postings[dense] = array("i")
+                postings = self._recent[term] = array("i")
             postings.append(slot)
-        story = self._stories.get(story_key)
-        if story is None:
-            story = self._stories[story_key] = _Story(when)
-        story.first = min(story.first, when)
-        story.members.append(slot)
-        self._order.append(slot)
+        number = self._story_number(story_key, when)
+        self._story[slot], self._next[slot] = number, -1
+        tail = int(self._tail[number])
+        if tail >= 0:
+            self._next[tail] = slot
+        else:
+            self._head[number] = slot
+        self._tail[number] = slot
+        self._live[number] += 1
+        self._first[number] = min(float(self._first[number]), when)
         if when > self._latest:
             self._latest = when
             self._evict()
+        if self._slots - self._frozen > max(FREEZE_MIN, self._count // FREEZE_EVERY):
+            self._freeze()
 
     def _evict(self) -> None:
         cutoff = self._latest - IDF_WINDOW.total_seconds()
-        while self._order:
-            doc = self._docs[self._order[0]]
-            if doc.alive and doc.when >= cutoff:
+        while self._front < self._slots:
+            slot = self._front
+            if self._alive[slot] and self._when[slot] >= cutoff:
                 break
-            self._order.popleft()
-            if doc.alive:
-                self.remove(doc.article_id)
+            self._front += 1
+            article_id = self._ids[slot]
+            if article_id is not None:
+                self.remove(article_id)
+
+    def _members(self, number: int) -> list[int]:
+        """The live members of a story."""
+        members = []
+        slot = int(self._head[number])
+        while slot >= 0:
+            if self._alive[slot]:
+                members.append(slot)
+            slot = int(self._next[slot])
+        return members
 
     def _merge(self, alias: str, into: str) -> None:
         if alias == into:
             return
         self._alias[alias] = into
-        moved = self._stories.pop(alias, None)
+        moved = self._number.pop(alias, None)
         if moved is None:
             return
-        target = self._stories.setdefault(into, _Story(moved.first))
-        target.first = min(target.first, moved.first)
-        for slot in moved.members:
-            self._docs[slot].story_key = into
-        target.members.extend(moved.members)
+        target = self._story_number(into, float(self._first[moved]))
+        self._first[target] = min(self._first[target], self._first[moved])
+        slot = int(self._head[moved])
+        while slot >= 0:
+            self._story[slot] = target
+            slot = int(self._next[slot])
+        if self._tail[target] >= 0:
+            self._next[self._tail[target]] = self._head[moved]
+        else:
+            self._head[target] = self._head[moved]
+        self._tail[target] = self._tail[moved]
+        self._live[target] += self._live[moved]
+        self._live[moved] = 0
+        self._head[moved] = self._tail[moved] = -1
 
-    def _idf(self, ids: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    def _freeze(self) -> None:
+        """Move the vocabulary's new terms into its sorted arrays and the buffered postings into the CSR."""
+        if self._vocab_new:
+            hashes = np.fromiter(self._vocab_new.keys(), dtype=np.uint32, count=len(self._vocab_new))
+            ids = np.fromiter(self._vocab_new.values(), dtype=np.int32, count=len(self._vocab_new))
+            hashes, ids = np.concatenate([self._vocab_hashes, hashes]), np.concatenate([self._vocab_ids, ids])
+            order = np.argsort(hashes, kind="stable")
+            self._vocab_hashes, self._vocab_ids = hashes[order], ids[order]
+            self._vocab_new = {}
+        first = self._frozen
+        ptr = np.full(self._terms + 1, self._ptr[-1], dtype=np.int64)
+        ptr[: len(self._ptr)] = self._ptr
+        if first < self._slots:
+            terms = self._tid[int(self._start[first]) : self._used]
+            slots = np.repeat(np.arange(first, self._slots, dtype=np.int32), self._len[first : self._slots])
+            order = np.argsort(terms, kind="stable")  # by term, then slot (the order added)
+            # each term's new postings go after its old ones
+            self._post = np.insert(self._post, ptr[1:][terms[order]], slots[order])
+            ptr[1:] += np.cumsum(np.bincount(terms, minlength=self._terms))
+        self._ptr = ptr
+        self._frozen = self._slots
+        self._recent = {}
+
+    def _compact(self) -> None:
+        """Drop removed articles, terms no live article has and stories without articles from the arrays."""
+        self._freeze()
+        keep = np.flatnonzero(self._alive[: self._slots])
+        slot_map = np.full(self._slots, -1, dtype=np.int32)
+        slot_map[keep] = np.arange(len(keep), dtype=np.int32)
+        live_terms = self._df[: self._terms] > 0
+        term_map = np.full(self._terms, -1, dtype=np.int32)
+        term_map[live_terms] = np.arange(int(live_terms.sum()), dtype=np.int32)
+        # postings: the live ones, in their order
+        alive = self._alive[self._post]
+        counted = np.zeros(len(alive) + 1, dtype=np.int64)
+        np.cumsum(alive, out=counted[1:])
+        per_term = counted[self._ptr[1:]] - counted[self._ptr[:-1]]
+        self._ptr = np.zeros(int(live_terms.sum()) + 1, dtype=np.int64)
+        np.cumsum(per_term[live_terms], out=self._ptr[1:])
+        self._post = slot_map[self._post[alive]]
+        # terms of the live articles
+        lengths = self._len[keep]
+        spans = _spans(self._start[keep], lengths)
+        self._tid, self._tw = term_map[self._tid[spans]], self._tw[spans]
+        self._used = len(spans)
+        self._start = np.cumsum(lengths, dtype=np.int64) - lengths
+        self._len, self._when, self._outlet = lengths, self._when[keep], self._outlet[keep]
+        self._alive = np.ones(len(keep), dtype=np.bool_)
+        self._ids = [self._ids[slot] for slot in keep.tolist()]
+        self._slot = {article_id: slot for slot, article_id in enumerate(self._ids) if article_id is not None}
+        self._slots = self._frozen = len(keep)
+        self._front = 0
+        # vocabulary
+        self._vocab_ids = term_map[self._vocab_ids]
+        found = self._vocab_ids >= 0
+        self._vocab_hashes, self._vocab_ids = self._vocab_hashes[found], self._vocab_ids[found]
+        self._hash, self._df = self._hash[: self._terms][live_terms], self._df[: self._terms][live_terms]
+        self._terms = len(self._df)
+        # stories: renumbered, members linked in the order added
+        stories = np.flatnonzero(self._live[: len(self._keys)] > 0)
+        story_map = np.full(len(self._keys), -1, dtype=np.int32)
+        story_map[stories] = np.arange(len(stories), dtype=np.int32)
+        self._keys = [self._keys[number] for number in stories.tolist()]
+        self._number = {key: number for number, key in enumerate(self._keys)}
+        self._first, self._live = self._first[stories], self._live[stories]
+        self._story = story_map[self._story[keep]]
+        order = np.argsort(self._story, kind="stable")
+        grouped = self._story[order]
+        self._next = np.full(len(keep), -1, dtype=np.int32)
+        same = grouped[1:] == grouped[:-1]
+        self._next[order[:-1][same]] = order[1:][same]
+        self._head = np.full(len(stories), -1, dtype=np.int32)
+        self._tail = np.full(len(stories), -1, dtype=np.int32)
+        if len(order):
+            firsts = np.flatnonzero(np.concatenate([[True], ~same]))
+            lasts = np.concatenate([firsts[1:], [len(order)]]) - 1
+            self._head[grouped[firsts]], self._tail[grouped[lasts]] = order[firsts], order[lasts]
+
+    # -- internals: deciding ------------------------------------------------------------------------
+
+    def _idf(self, ids: _Array) -> _Array:
         n = float(self._count)
-        result: np.ndarray[Any, Any] = np.log((n + 1.0) / (self._df[ids] + 1.0)) + 1.0
+        result: _Array = np.log((n + 1.0) / (self._df[ids] + 1.0)) + 1.0
         return result
 
-    def _candidates(self, q_ids: np.ndarray[Any, Any], q_w: np.ndarray[Any, Any], when: float) -> list[int]:
-        top = np.argsort(-q_w, kind="stable")[:QUERY_TERMS]
-        found: list[int] = []
-        for dense in q_ids[top].tolist():
-            postings = self._postings.get(dense)
-            if postings is not None:
-                found.extend(postings[-POSTINGS_SCAN:])
-        if not found:
-            return []
-        slots, hits = np.unique(np.asarray(found, dtype=np.int64), return_counts=True)
-        order = np.lexsort((slots, -hits))
-        chosen: list[int] = []
-        for slot in slots[order].tolist():
-            doc = self._docs[slot]
-            if doc.alive and abs(doc.when - when) <= self.window:
-                chosen.append(slot)
-                if len(chosen) >= MAX_CANDIDATES:
-                    break
+    def _candidates(self, q_ids: _Array, q_vec: _Array, when: float) -> _Array:
+        """The articles sharing most of the query's heaviest terms, among the latest postings of each."""
+        top = np.argsort(-q_vec, kind="stable")[:QUERY_TERMS]
+        parts: list[_Array] = []
+        frozen_terms = len(self._ptr) - 1
+        for term in q_ids[top].tolist():
+            have = 0
+            recent = self._recent.get(term)
+            if recent is not None:
+                parts.append(np.frombuffer(recent, dtype=np.int32)[-POSTINGS_SCAN:])
+                have = len(parts[-1])
+            if have < POSTINGS_SCAN and term < frozen_terms:
+                lo, hi = int(self._ptr[term]), int(self._ptr[term + 1])
+                parts.append(self._post[max(lo, hi - (POSTINGS_SCAN - have)) : hi])
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        slots, hits = np.unique(np.concatenate(parts), return_counts=True)
+        slots = slots[np.lexsort((slots, -hits))]
+        usable = self._alive[slots] & (np.abs(self._when[slots] - when) <= self.window)
+        chosen: _Array = slots[usable][:MAX_CANDIDATES].astype(np.int64)
         return chosen
 
-    def _similarities(
-        self, q_ids: np.ndarray[Any, Any], q_vec: np.ndarray[Any, Any], outlet: str, when: float, slots: list[int]
-    ) -> dict[int, float]:
-        query = dict(zip(q_ids.tolist(), q_vec.tolist(), strict=True))
-        sims: dict[int, float] = {}
-        for slot in slots:
-            doc = self._docs[slot]
-            vec = doc.weights * self._idf(doc.ids)
-            norm = float(np.sqrt(np.dot(vec, vec)))
-            if norm == 0.0:
-                continue
-            dot = sum(query.get(i, 0.0) * v for i, v in zip(doc.ids.tolist(), vec.tolist(), strict=True))
-            sim = dot / norm
-            if doc.outlet == outlet:
-                sim *= self.same_outlet_factor
-            sims[slot] = sim * math.exp(-abs(doc.when - when) / self.decay)
-        return sims
+    def _similarities(self, q_ids: _Array, q_vec: _Array, outlet: int, when: float, slots: _Array) -> _Array:
+        """The scaled cosine of the query (``q_ids`` sorted, ``q_vec`` normalised) with each of ``slots``;
+        NaN for an article without terms."""
+        lengths = self._len[slots]
+        spans = _spans(self._start[slots], lengths)
+        terms = self._tid[spans]
+        vec = self._tw[spans].astype(np.float64) * self._idf(terms)
+        owner = np.repeat(np.arange(len(slots)), lengths)
+        norms = np.sqrt(np.bincount(owner, weights=vec * vec, minlength=len(slots)))
+        at = np.minimum(np.searchsorted(q_ids, terms), len(q_ids) - 1)
+        query = np.where(q_ids[at] == terms, q_vec[at], 0.0)
+        dots = np.bincount(owner, weights=query * vec, minlength=len(slots))
+        sims: _Array = np.full(len(slots), np.nan)
+        scored = norms > 0.0
+        sims[scored] = dots[scored] / norms[scored]
+        sims = np.where(self._outlet[slots] == outlet, sims * self.same_outlet_factor, sims)
+        scaled: _Array = sims * np.exp(-np.abs(self._when[slots] - when) / self.decay)
+        return scaled
 
-    def _decide(self, terms: Terms, outlet: str, when: float, article_id: str) -> _Decision:
+    def _decide(self, hashes: _Array, weights: _Array, outlet: str, when: float, article_id: str) -> _Decision:
         own = story_key_for(article_id)
-        if len(terms.hashes) < MIN_TERMS or self._count == 0:
+        if len(hashes) < MIN_TERMS or self._count == 0:
             return _Decision(own)
-        known = [self._vocab.get(h, -1) for h in terms.hashes]
-        q_ids = np.asarray([k for k in known if k >= 0], dtype=np.int32)
+        known = self._lookup(hashes)
+        seen = known >= 0
+        q_ids = known[seen]
         if len(q_ids) == 0:
             return _Decision(own)
-        q_raw = np.asarray([w for k, w in zip(known, terms.weights, strict=True) if k >= 0], dtype=np.float64)
+        raw = weights.astype(np.float64)
         # the query's norm counts its unseen terms too (at the highest IDF), so rare words still dilute it
         n = float(self._count)
-        unseen = np.asarray([w for k, w in zip(known, terms.weights, strict=True) if k < 0], dtype=np.float64)
-        q_vec = q_raw * self._idf(q_ids)
+        q_vec = raw[seen] * self._idf(q_ids)
+        unseen = raw[~seen]
         q_norm = math.sqrt(float(np.dot(q_vec, q_vec)) + float(np.dot(unseen, unseen)) * (math.log(n + 1.0) + 1) ** 2)
         q_vec = q_vec / q_norm
         slots = self._candidates(q_ids, q_vec, when)
-        sims = self._similarities(q_ids, q_vec, outlet, when, slots)
-        if not sims:
+        order = np.argsort(q_ids)
+        q_ids, q_vec = q_ids[order], q_vec[order]
+        outlet_no = self._outlets.get(outlet, -1)
+        found = self._similarities(q_ids, q_vec, outlet_no, when, slots)
+        scored = ~np.isnan(found)
+        if not scored.any():
             return _Decision(own)
+        sims = dict(zip(slots[scored].tolist(), found[scored].tolist(), strict=True))
         # every story a candidate belongs to, with all its members in the window scored
-        stories = sorted({self._docs[slot].story_key for slot in sims})
+        numbers = sorted({int(n) for n in self._story[slots[scored]]}, key=lambda number: self._keys[number])
+        members = {
+            number: [m for m in self._members(number) if abs(self._when[m] - when) <= self.window] for number in numbers
+        }
+        missing = [m for number in numbers for m in members[number] if m not in sims]
+        if missing:
+            extra = self._similarities(q_ids, q_vec, outlet_no, when, np.asarray(missing, dtype=np.int64))
+            sims.update((m, v) for m, v in zip(missing, extra.tolist(), strict=True) if not math.isnan(v))
         links: list[tuple[float, str]] = []
-        for key in stories:
-            members = [m for m in self._stories[key].members if abs(self._docs[m].when - when) <= self.window]
-            missing = [m for m in members if m not in sims]
-            if missing:
-                sims.update(self._similarities(q_ids, q_vec, outlet, when, missing))
-            best = sorted((sims.get(m, 0.0) for m in members), reverse=True)[: self.link_k]
+        for number in numbers:
+            best = sorted((sims.get(m, 0.0) for m in members[number]), reverse=True)[: self.link_k]
             if best:
-                links.append((sum(best) / len(best), key))
+                links.append((sum(best) / len(best), self._keys[number]))
         links.sort(key=lambda item: (-item[0], item[1]))
         passing = [key for link, key in links if link >= self.threshold]
         if not passing:
@@ -511,8 +733,39 @@ class StoryIndex:
             return _Decision(own, follows=older[0][1] if older else None)
         if not self.merge_stories or len(passing) == 1:
             return _Decision(passing[0])
-        ordered = sorted(passing, key=lambda key: (self._stories[key].first, key))
+        # the chaining guard: an article close to two stories joins the closer one, and brings the other along
+        # only when the two stories are themselves that close (a report of both events must not merge them)
+        joined = [passing[0]] + [
+            key for key in passing[1:] if self._story_link(passing[0], key, when) >= self.thread_threshold
+        ]
+        ordered = sorted(joined, key=lambda key: (float(self._first[self._number[key]]), key))
         return _Decision(ordered[0], merged=tuple(ordered[1:]))
+
+    def _story_link(self, one: str, other: str, when: float) -> float:
+        """The link between two stories: the mean of the :data:`LINK_K` best similarities between a member of one
+        and a member of the other (members within the window of ``when``)."""
+        near = [
+            [m for m in self._members(self._number[key]) if abs(self._when[m] - when) <= self.window]
+            for key in (one, other)
+        ]
+        if not near[0] or not near[1]:
+            return 0.0
+        targets = np.asarray(near[0], dtype=np.int64)
+        found: list[float] = []
+        for slot in near[1]:
+            start, stop = int(self._start[slot]), int(self._start[slot] + self._len[slot])
+            ids = self._tid[start:stop]
+            vec = self._tw[start:stop].astype(np.float64) * self._idf(ids)
+            norm = math.sqrt(float(np.dot(vec, vec)))
+            if norm == 0.0:
+                continue
+            order = np.argsort(ids)
+            sims = self._similarities(
+                ids[order], vec[order] / norm, int(self._outlet[slot]), float(self._when[slot]), targets
+            )
+            found.extend(v for v in sims.tolist() if not math.isnan(v))
+        best = sorted(found, reverse=True)[: self.link_k]
+        return sum(best) / len(best) if best else 0.0
 
 
 @dataclass(frozen=True, slots=True)

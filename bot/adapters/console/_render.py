@@ -8,13 +8,13 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 
-from bot.briefing import Briefing, NoMatch, SourceLink, StoryBrief, no_match_text
+from bot.briefing import Briefing, NoMatch, SourceLink, StoryBrief, no_match_text, outlets_text
 from bot.commands import Reply
 
 __all__ = ["render_briefing", "render_digest", "render_reply"]
 
 MAX_SOURCES = 5
-"""Outlets listed per story; the rest are counted ("and 2 more outlets")."""
+"""Outlets listed per story; the rest are counted ("and 2 more")."""
 
 
 def _when(when: datetime) -> str:
@@ -37,20 +37,24 @@ def _source(source: SourceLink) -> Text:
 
 
 def _sources_line(story: StoryBrief) -> Text:
-    line = Text("   Sources: ", style="dim")
+    """``3 outlets: A (time), B (time), C (time) · first seen …`` (outlets linked; "1 outlet" for one)."""
     shown = story.sources[:MAX_SOURCES]
+    line = Text(f"   {outlets_text(story)}: " if shown else "   ", style="dim")
     for i, source in enumerate(shown):
         if i:
             line.append(", ")
         line.append_text(_source(source))
-    if len(story.sources) > len(shown):
-        line.append(f", and {len(story.sources) - len(shown)} more outlets", style="dim")
-    line.append(f" · first seen {_when(story.first_seen)}", style="dim")
+    rest = story.outlet_count - len(shown)
+    if shown and rest > 0:
+        line.append(f", and {rest} more", style="dim")
+    line.append(f"{' · ' if shown else ''}first seen {_when(story.first_seen)}", style="dim")
     return line
 
 
 def _story(number: int, story: StoryBrief) -> list[RenderableType]:
     parts: list[RenderableType] = [Text.assemble((f"{number}. ", "bold"), (story.headline, "bold cyan"))]
+    if story.follows:
+        parts.append(Text(f"   Follow-up of: {story.follows}", style="italic"))
     parts.extend(Text(f"   • {sentence}") for sentence in story.sentences)
     if story.quote is not None:
         parts.append(Text.assemble("   ", (f"“{story.quote.text}”", "italic"), f" — {story.quote.speaker}"))
@@ -59,8 +63,10 @@ def _story(number: int, story: StoryBrief) -> list[RenderableType]:
 
 
 def render_briefing(b: Briefing | NoMatch) -> RenderableType:
-    """A briefing as rich text: a title line, then per story the headline, its sentences, the quote as
-    ``“…” — speaker`` and a sources line (outlets linked to their articles, with times); "N more" at the end.
+    """A briefing as rich text: a title line, then per story the headline (and "Follow-up of: …" the earlier
+    story's headline for a follow-up), its sentences, the quote as
+    ``“…” — speaker`` and a sources line ("N outlets", then the outlets linked to their articles, with times);
+    "N more" at the end.
     A :class:`NoMatch` renders as the helpful no-match text."""
     if isinstance(b, NoMatch):
         return Text(no_match_text(b), style="yellow")

@@ -32,7 +32,7 @@ import discord
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text
+from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text, outlets_text
 from bot.commands import Reply
 
 __all__ = [
@@ -116,6 +116,7 @@ EMBED_COLOUR = 0x2B6CB0
 
 _FIRST_SEEN = "first seen"
 _OUTLET_LABEL = 80
+_FOLLOWS = 300
 _SPEAKER = 120
 _QUOTE_SHARE = 700
 _CONTENT_TITLE = 200
@@ -294,10 +295,10 @@ def _description(story: StoryBrief) -> str | None:
 
 def _sources_value(story: StoryBrief) -> str | None:
     """``[Outlet](url), [Outlet](url) and N more``: at most :data:`MAX_SOURCES` links within
-    :data:`MAX_FIELD_VALUE` (any that do not fit are counted with the rest)."""
+    :data:`MAX_FIELD_VALUE` (the outlets not linked, or not listed, are counted)."""
     if not story.sources:
         return None
-    reserve = len(f" and {len(story.sources)} more")
+    reserve = len(f" and {story.outlet_count} more")
     text = ""
     shown = 0
     for source in story.sources[:MAX_SOURCES]:
@@ -307,9 +308,9 @@ def _sources_value(story: StoryBrief) -> str | None:
         if not piece or text_size(piece) > room:  # only the first may be shortened; the rest are whole or counted
             break
         text, shown = f"{text}{separator}{piece}", shown + 1
-    rest = len(story.sources) - shown
-    if rest:
-        text += f" and {rest} more" if shown else f"{rest} {'source' if rest == 1 else 'sources'}"
+    rest = story.outlet_count - shown
+    if rest > 0:
+        text += f" and {rest} more" if shown else outlets_text(story)
     return text
 
 
@@ -324,9 +325,12 @@ def _story_embed(number: int, story: StoryBrief, ref: str | None) -> discord.Emb
         timestamp=_text.utc(story.first_seen),
         colour=EMBED_COLOUR,
     )
+    earlier = _one_line(story.follows or "")
+    if earlier:
+        embed.add_field(name="Follow-up of", value=fit(earlier, _FOLLOWS), inline=False)
     sources = _sources_value(story)
     if sources:
-        embed.add_field(name="Sources" if len(story.sources) > 1 else "Source", value=sources, inline=False)
+        embed.add_field(name=outlets_text(story), value=sources, inline=False)
     embed.set_footer(text=f"{FOOTER_PREFIX}{ref} · {_FIRST_SEEN}" if ref else _FIRST_SEEN.capitalize())
     return embed
 
@@ -356,9 +360,10 @@ def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -
     ``content`` is the digest's name, ``**title**`` (escaped, one line; "title (2/3)" when split); the last
     message adds "…and N more stories" when ``briefing.more``. One embed per story: the title ``N. headline``
     linked (embed ``url``) to the newest source when that is an http(s) URL; the description the sentences as
-    ``•`` bullets and the key quote as a block quote ``> “…” — speaker``; a "Sources" field with the outlets as
-    masked links (at most :data:`MAX_SOURCES`, then "and N more"); the timestamp the story's first sighting, with
-    footer "First seen" — or, given ``ref`` (a digest slot reference such as ``"sub:3:2024-05-01T08:00Z"``),
+    ``•`` bullets and the key quote as a block quote ``> “…” — speaker``; for a follow-up, a "Follow-up of" field
+    with the earlier story's headline; a field named "N outlets" ("1 outlet") with the outlets as masked links
+    (at most :data:`MAX_SOURCES`, then "and N more"); the timestamp the story's first sighting, with footer
+    "First seen" — or, given ``ref`` (a digest slot reference such as ``"sub:3:2024-05-01T08:00Z"``),
     ``"newsbrief · <ref> · first seen"`` so the digest can be found again in the channel history
     (:func:`embed_ref`). A briefing without stories gets one embed saying so (with ``ref`` in its footer).
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text
+from bot.briefing import Briefing, NoMatch, QuoteRef, StoryBrief, no_match_text, outlets_text
 from bot.commands import Reply
 
 __all__ = [
@@ -211,12 +211,12 @@ def _quote_text(quote: QuoteRef) -> str | None:
 
 
 def _sources_text(story: StoryBrief) -> str | None:
-    """``Sources: <u1|Outlet>, <u2|Outlet> and N more``: at most :data:`MAX_SOURCES` links within
-    :data:`MAX_CONTEXT_TEXT` (any that do not fit are counted with the rest)."""
+    """``3 outlets: <u1|Outlet>, <u2|Outlet> and N more`` ("1 outlet: …" for one): at most :data:`MAX_SOURCES`
+    links within :data:`MAX_CONTEXT_TEXT` (the outlets not linked, or not listed, are counted)."""
     if not story.sources:
         return None
-    reserve = len(f" and {len(story.sources)} more")
-    text = "Sources:"
+    reserve = len(f" and {story.outlet_count} more")
+    text = f"{outlets_text(story)}:"
     shown = 0
     for source in story.sources[:MAX_SOURCES]:
         label = _one_line(source.outlet) or _text.hostname(source.url) or source.url or "source"
@@ -225,21 +225,26 @@ def _sources_text(story: StoryBrief) -> str | None:
         if text_size(candidate) + reserve > MAX_CONTEXT_TEXT:
             break
         text, shown = candidate, shown + 1
-    rest = len(story.sources) - shown
-    if rest:
-        text += f" and {rest} more" if shown else f" {rest}"
-    return text
+    if not shown:
+        return outlets_text(story)
+    rest = story.outlet_count - shown
+    return f"{text} and {rest} more" if rest > 0 else text
 
 
 def _story_blocks(number: int, story: StoryBrief) -> list[dict[str, Any]]:
-    """A story's blocks: the headline-and-sentences section, the quote section (if any), the sources context."""
+    """A story's blocks: the headline-and-sentences section, the quote section (if any), the context: outlets,
+    first sight and, for a follow-up, the headline of the story it follows up."""
     blocks = [_section(_story_text(number, story))]
     quote = _quote_text(story.quote) if story.quote is not None else None
     if quote:
         blocks.append(_section(quote))
     sources = _sources_text(story)
     when = f"First seen {_text.when_text(story.first_seen)}"
-    blocks.append(_context([sources, when] if sources else [when]))
+    context = [sources, when] if sources else [when]
+    earlier = _one_line(story.follows or "")
+    if earlier:
+        context.append(f"Follow-up of: {fit(earlier, MAX_HEADLINE)}")
+    blocks.append(_context(context))
     return blocks
 
 

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse  # type: ignore[import-untyped]
 
 from bot.stories._index import _STOPWORDS, story_key_for
 from bot.stories.eval._data import EvalArticle
@@ -29,26 +28,34 @@ def _counts(article: EvalArticle) -> Counter[str]:
 def baseline_group(articles: Sequence[EvalArticle], *, threshold: float = BASELINE_THRESHOLD) -> dict[str, str]:
     """Article id -> story key, articles taken in the given order; IDF counts the articles seen so far."""
     vocab: dict[str, int] = {}
-    rows, cols, vals = [], [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
     for i, article in enumerate(articles):
         for word, count in _counts(article).items():
             rows.append(i)
             cols.append(vocab.setdefault(word, len(vocab)))
             vals.append(1.0 + math.log(count))
-    tf = sparse.csr_matrix((vals, (rows, cols)), shape=(len(articles), max(1, len(vocab))))
-    present = tf.copy()
-    present.data[:] = 1.0
-    df = np.zeros(tf.shape[1])
+    # the term-frequency matrix as coordinate arrays, row by row (rows ascending, as built)
+    row = np.asarray(rows, dtype=np.int64)
+    col = np.asarray(cols, dtype=np.int64)
+    tf = np.asarray(vals, dtype=np.float64)
+    ends = np.searchsorted(row, np.arange(len(articles)), side="right")
+    df = np.zeros(max(1, len(vocab)))
     keys: list[str] = []
     for i, article in enumerate(articles):
-        df += present.getrow(i).toarray().ravel()
+        start, end = (ends[i - 1] if i else 0), ends[i]
+        df[col[start:end]] += 1.0
         key = story_key_for(article.id)
         if i:
             idf = np.log((i + 2.0) / (df + 1.0)) + 1.0
-            weighted = tf[: i + 1].multiply(idf).tocsr()
-            norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+            weighted = tf[:end] * idf[col[:end]]
+            norms = np.sqrt(np.bincount(row[:end], weights=weighted * weighted, minlength=i + 1))
             norms[norms == 0] = 1.0
-            sims = (weighted[:i] @ weighted[i].T).toarray().ravel() / (norms[:i] * norms[i])
+            query = np.zeros(len(df))
+            query[col[start:end]] = weighted[start:end]
+            dots = np.bincount(row[:start], weights=weighted[:start] * query[col[:start]], minlength=i)
+            sims = dots / (norms[:i] * norms[i])
             best = int(np.argmax(sims))
             if sims[best] >= threshold:
                 key = keys[best]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.stories.eval._briefs import BriefScores, briefs_json, briefs_report, load_references, score_briefs
 from bot.stories.eval._data import DataError, load_articles
 from bot.stories.eval._run import evaluate
 
@@ -23,8 +24,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Group each file's articles into stories as ingestion does and score the grouping against "
         "the files' event labels, beside a TF-IDF single-link baseline; the data set's name is the file stem.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    parser.add_argument("files", nargs="*", metavar="FILE.jsonl")
     parser.add_argument("--json", action="store_true", help="print JSON (with every assignment) instead of a table")
+    parser.add_argument(
+        "--briefs",
+        metavar="FILE.jsonl",
+        help="also score multi-outlet briefs of this file's events "
+        "(brief_story over each event's articles vs lead-3 of its first article; needs --refs)",
+    )
+    parser.add_argument("--refs", metavar="REFS.jsonl", help="the reference summary of each event, for --briefs")
     return parser
 
 
@@ -58,15 +66,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse reports usage errors itself, with status 2
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if (not args.files and not args.briefs) or (args.briefs is None) != (args.refs is None):
+        print(f"{parser.prog}: error: give FILE.jsonl ..., or --briefs FILE.jsonl --refs REFS.jsonl", file=sys.stderr)
+        return EXIT_USAGE
     datasets: dict[str, dict[str, Any]] = {}
+    briefs: dict[str, BriefScores] = {}
     try:
         for file in args.files:
             datasets[Path(file).stem] = evaluate(load_articles(file))
+        if args.briefs:
+            articles, references = load_articles(args.briefs), load_references(args.refs)
+            briefs[Path(args.briefs).stem] = score_briefs(articles, references, source=f"{args.briefs} ({args.refs})")
     except DataError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps({"datasets": datasets}, indent=2))
+        out: dict[str, Any] = {"datasets": datasets}
+        if briefs:
+            out["briefs"] = {name: briefs_json(name, result) for name, result in briefs.items()}
+        print(json.dumps(out, indent=2))
     else:
-        print(report(datasets))
+        blocks = [report(datasets)] if datasets else []
+        blocks += [briefs_report(name, result) for name, result in briefs.items()]
+        print("\n\n".join(blocks))
     return EXIT_OK

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 class DataError(ValueError):
@@ -36,11 +38,10 @@ def _time(value: object, where: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def load_articles(path: str | Path) -> list[EvalArticle]:
-    """The articles of one file, in file order; DataError (naming file and line) on anything unreadable."""
+def read_rows(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each non-blank line of a JSON-lines file as an object, with where it is (``FILE:LINE``); DataError (naming
+    the file and line) when the file cannot be read or a line is not a JSON object."""
     path = Path(path)
-    articles: list[EvalArticle] = []
-    seen: set[str] = set()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -55,6 +56,14 @@ def load_articles(path: str | Path) -> list[EvalArticle]:
             raise DataError(f"{where}: not JSON: {exc.msg}") from None
         if not isinstance(row, dict):
             raise DataError(f"{where}: not a JSON object")
+        yield where, row
+
+
+def load_articles(path: str | Path) -> list[EvalArticle]:
+    """The articles of one file, in file order; DataError (naming file and line) on anything unreadable."""
+    articles: list[EvalArticle] = []
+    seen: set[str] = set()
+    for where, row in read_rows(path):
         article_id = row.get("id")
         if not isinstance(article_id, str) or not article_id:
             raise DataError(f"{where}: missing 'id'")
