@@ -164,6 +164,11 @@ def _brief_input(article: Article) -> summarizer.Article:
     return summarizer.Article(text=text, title=article.title or None, outlet=article.outlet, url=article.url)
 
 
+def _language(article: Article) -> str:
+    """The language an article was summarized in at ingest (its feed's, or detected); English when unknown."""
+    return article.language or "english"
+
+
 def _sentences(ranked: Sequence[Article]) -> tuple[str, ...]:
     """2-3 sentences: the stored summary of a lone article; ``brief_story`` over the stored summaries of the best
     few articles of a story."""
@@ -171,7 +176,7 @@ def _sentences(ranked: Sequence[Article]) -> tuple[str, ...]:
         picked = [a for a in ranked if _stored_sentences(a) or a.text.strip()][:BRIEF_ARTICLES]
         if len(picked) > 1:
             inputs = [_brief_input(a) for a in picked]
-            condensed = summarizer.brief_story(inputs, sentences=SENTENCES, quotes=0)
+            condensed = summarizer.brief_story(inputs, sentences=SENTENCES, quotes=0, language=_language(picked[0]))
             if condensed.sentences:
                 return tuple(_clean(s) for s in condensed.sentences)
     for article in ranked:
@@ -182,7 +187,8 @@ def _sentences(ranked: Sequence[Article]) -> tuple[str, ...]:
     best = next((a for a in ranked if a.text.strip()), None)
     if best is None:
         return ()
-    fresh = summarizer.summarize(best.text, title=best.title or None, sentences=SENTENCES, quotes=0)
+    fresh = summarizer.summarize(best.text, title=best.title or None, sentences=SENTENCES, quotes=0,
+                                 language=_language(best))  # fmt: skip
     return tuple(_clean(s) for s in fresh.sentences)
 
 
