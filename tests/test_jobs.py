@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -358,3 +363,38 @@ def test_worker_and_jobs_need_the_job_queue(
     assert main(["--config", str(path), command]) == 2
     err = capsys.readouterr().err
     assert f'jobs.engine: `newsbrief {command}` needs engine = "procrastinate"' in err and len(err.splitlines()) == 1
+
+
+def test_run_queues_the_polls_and_a_worker_process_runs_them(
+    server: FeedServer, postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``newsbrief run`` (the scheduler leader) queues the due feed's poll; ``newsbrief worker``, a process of its
+    own, polls it and stores its entries; SIGTERM stops the worker cleanly."""
+    config = tmp_path / "newsbrief.toml"
+    config.write_text(
+        f'[store]\nurl = "{postgres_url}"\n[network]\nallow_private = ["127.0.0.1", "localhost"]\n'
+        f'[poll]\nbackfill = 10\n[jobs]\nengine = "procrastinate"\nconcurrency = 2\n'
+        f'[[feeds]]\nurl = "{server.url("/a.xml")}"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "run"]) == 0  # leads, queues the poll, ends at the end of its input
+    assert "Queued 1 feed poll for the workers" in capsys.readouterr().out
+    assert server.requests_for("/a.xml") == []
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    worker = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "worker"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        with Store(postgres_url) as store:
+            deadline = time.monotonic() + 60
+            while len(store.list_articles(10)) < 2 and worker.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            titles = sorted(a.title for a in store.list_articles(10))
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert titles == ["Council approves tidal barrier", "Rail bridge reopens"], output
+    assert worker.returncode == 0 and "worker" in output and "Traceback" not in output, output
