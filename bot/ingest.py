@@ -717,14 +717,24 @@ def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[F
     return added
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a worker pinned to one core has one), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 @contextmanager
 def extraction_pool() -> Iterator[Executor | None]:
-    """A one-worker process pool for page extraction on a machine with a spare core, else ``None``.
+    """A one-worker process pool for page extraction when this process has a spare core, else ``None``.
 
     Extraction is the largest share of ingest CPU and holds the GIL; a worker process lets it run beside
-    fetching, summarizing and storing. Workers are spawned (not forked: the parent has threads).
+    fetching, summarizing and storing. Workers are spawned (not forked: the parent has threads). A process pinned
+    to one core (``taskset``, systemd's ``CPUAffinity=``) extracts in a thread: a second process would only share
+    that core.
     """
-    if (os.cpu_count() or 1) < 2:
+    if _usable_cores() < 2:
         yield None
         return
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))

@@ -22,7 +22,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.config import ConfigError, Settings, settings_from_mapping
-from bot.ingest import EntryJob, Ingestor, fetch_policy, load_story_index
+from bot.ingest import EntryJob, Ingestor, extraction_pool, fetch_policy, load_story_index
 from bot.jobs import JobQueue, Worker, job_app, job_report
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
@@ -398,3 +398,15 @@ def test_run_queues_the_polls_and_a_worker_process_runs_them(
             worker.wait()
     assert titles == ["Council approves tidal barrier", "Rail bridge reopens"], output
     assert worker.returncode == 0 and "worker" in output and "Traceback" not in output, output
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_a_worker_pinned_to_one_core_extracts_in_a_thread() -> None:
+    """A worker process pinned to one core gets no extraction process: it would only share that core."""
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(before)})
+        with extraction_pool() as pool:
+            assert pool is None
+    finally:
+        os.sched_setaffinity(0, before)
