@@ -27,7 +27,7 @@ from bot.jobs import JobQueue, Worker, job_app, job_report
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.sources import FeedEntry, Fetcher, FetchResult
-from bot.store import Article, Store
+from bot.store import Article, Feed, Store
 from summarizer import Summary
 from summarizer import summarize as real_summarize
 from tests.feedserver import FeedServer, Item, rss_feed
@@ -53,6 +53,13 @@ def server() -> Iterator[FeedServer]:
         yield s
 
 
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain httpx client: the loopback server is allowed by ``[network] allow_private`` anyway."""
+    async with httpx.AsyncClient(follow_redirects=False, timeout=5.0) as c:
+        yield c
+
+
 def jobs_settings(url: str, **jobs: object) -> Settings:
     return settings_from_mapping({
         "store": {"url": url},
@@ -68,12 +75,6 @@ def pg_store(postgres_url: str) -> Iterator[Store]:
     s.upgrade()  # procrastinate's tables come with the migrations
     yield s
     s.close()
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False, timeout=5.0) as c:
-        yield c
 
 
 def make_ingestor(store: Store, client: httpx.AsyncClient, settings: Settings, **kwargs: Any) -> Ingestor:
@@ -96,6 +97,12 @@ async def queue_due_polls(settings: Settings, store: Store, now: datetime = NOW)
         return await queue.defer_polls(store.due_feeds(now))
 
 
+def two_feeds(server: FeedServer, store: Store) -> tuple[Settings, Feed, Feed]:
+    """The job queue's settings for ``store``, and the loopback server's two feeds in it."""
+    a = store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
+    return jobs_settings(store.url), a, store.add_feed(server.url("/b.xml"), interval_s=900, now=NOW)
+
+
 def stored(store: Store) -> dict[str, Article]:
     return {a.canonical_url: a for a in store.list_articles(100)}
 
@@ -110,9 +117,7 @@ def story_groups(store: Store) -> set[frozenset[str]]:
 async def test_a_worker_runs_poll_and_entry_jobs_and_stores_each_entry_once(
     server: FeedServer, pg_store: Store, client: httpx.AsyncClient
 ) -> None:
-    settings = jobs_settings(pg_store.url)
-    a = pg_store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
-    b = pg_store.add_feed(server.url("/b.xml"), interval_s=900, now=NOW)
+    settings, a, b = two_feeds(server, pg_store)
     assert await queue_due_polls(settings, pg_store) == 2
     assert await queue_due_polls(settings, pg_store) == 0  # a feed's poll is never waiting twice
 
@@ -247,9 +252,7 @@ async def test_a_feeds_dead_poll_job_is_recorded_on_the_feed(
 async def test_two_workers_put_two_reports_of_one_event_into_one_story(
     server: FeedServer, pg_store: Store, client: httpx.AsyncClient
 ) -> None:
-    settings = jobs_settings(pg_store.url)
-    a = pg_store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
-    b = pg_store.add_feed(server.url("/b.xml"), interval_s=900, now=NOW)
+    settings, a, b = two_feeds(server, pg_store)
     # Both workers start (and load their story index) before anything is stored.
     first, second = make_ingestor(pg_store, client, settings), make_ingestor(pg_store, client, settings)
     async with JobQueue(settings) as queue:
