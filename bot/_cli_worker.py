@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 from datetime import UTC, datetime
 
 import psycopg
@@ -58,8 +60,13 @@ async def _work(store: Store, settings: Settings) -> None:
         async with http_client(settings) as client:
             ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
             app = job_app(settings)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                    loop.add_signal_handler(signum, stop.set)
             async with app.open_async():
-                await Worker(app, ingestor, _now).run()
+                await Worker(app, ingestor, _now).serve(stop)
 
 
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -413,3 +413,34 @@ def test_a_worker_pinned_to_one_core_extracts_in_a_thread() -> None:
             assert pool is None
     finally:
         os.sched_setaffinity(0, before)
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait (bounded) for ``condition``, looking every 50 ms."""
+    for _ in range(600):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within 30 s: {what}")
+
+
+async def test_a_worker_run_that_ends_by_itself_is_started_again_until_stopped(
+    server: FeedServer, pg_store: Store, client: httpx.AsyncClient
+) -> None:
+    """``newsbrief worker`` outlives a broken database connection (procrastinate then ends its run): a run that
+    ends by itself (here: with nothing left to do) is started again, until the stop signal."""
+    settings, a, b = two_feeds(server, pg_store)
+    worker = Worker(job_app(settings), make_ingestor(pg_store, client, settings), lambda: NOW)
+    queue = JobQueue(settings, app=worker.app)
+    stop = asyncio.Event()
+    async with worker.app.open_async():
+        await queue.defer_poll(a.id)
+        serving = asyncio.create_task(
+            worker.serve(stop, restart_after=0.05, wait=False, listen_notify=False, recover_every=None)
+        )
+        await until(lambda: len(stored(pg_store)) == 2, "feed a's two entries stored")
+        await queue.defer_poll(b.id)  # after the run that stored feed a ended
+        await until(lambda: len(stored(pg_store)) == 3, "feed b's new entry stored by a later run")
+        stop.set()
+        runs = await asyncio.wait_for(serving, 30)
+    assert runs >= 2

@@ -56,6 +56,8 @@ STALLED_AFTER_S = 30.0
 """A worker silent this long (procrastinate's heartbeat is every 10 s) is taken to be dead: its jobs are retried."""
 RECOVER_EVERY_S = 60.0
 """How often a worker looks for jobs of dead workers."""
+RESTART_AFTER_S = 10.0
+"""How soon :meth:`Worker.serve` starts a worker run again that ended by itself (its database connection lost)."""
 
 
 def conninfo_for(store_url: str) -> str:
@@ -173,6 +175,31 @@ class Worker:
                 recovering.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await recovering
+
+    async def serve(self, stop: asyncio.Event, *, restart_after: float = RESTART_AFTER_S, **run: Any) -> int:
+        """:meth:`run` until ``stop`` is set (then the running jobs get ``[jobs] deadline`` to finish). A run that
+        ends by itself (procrastinate stops a worker whose database connection broke) is started again
+        ``restart_after`` seconds later, so a worker outlives a database restart. ``run``: options of :meth:`run`
+        (signal handlers are the caller's). Returns how many runs there were."""
+        runs = 0
+        while not stop.is_set():
+            runs += 1
+            running = asyncio.create_task(self.run(install_signal_handlers=False, **run))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not running.done():  # stopped: procrastinate's worker ends its running jobs on cancellation
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+                break
+            if running.exception() is not None:
+                log.error("jobs: the worker stopped: %s; starting again in %g s", running.exception(), restart_after)
+            else:
+                log.warning("jobs: the worker stopped by itself; starting again in %g s", restart_after)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), restart_after)
+        return runs
 
     async def _recover_forever(self, every: float) -> None:
         while True:
