@@ -444,3 +444,19 @@ async def test_a_worker_run_that_ends_by_itself_is_started_again_until_stopped(
         stop.set()
         runs = await asyncio.wait_for(serving, 30)
     assert runs >= 2
+
+
+async def test_a_failed_try_waits_its_backoff_and_is_reported_as_retrying(
+    server: FeedServer, pg_store: Store, client: httpx.AsyncClient
+) -> None:
+    settings = jobs_settings(pg_store.url, attempts=3, retry_wait="1h")
+    pg_store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
+    await queue_due_polls(settings, pg_store)
+    await drain(make_ingestor(pg_store, client, settings, summarize=broken_summarizer), settings)
+
+    async with JobQueue(settings) as queue:
+        report = await job_report(queue, datetime.now(UTC))
+    [retrying] = report.retrying  # tried once; the next try is an hour away, so the worker left it waiting
+    assert (retrying.task, retrying.status, retrying.attempts) == ("newsbrief.ingest_entry", "todo", 1)
+    assert retrying.error == "RuntimeError: summarizer broke on the bridge" and report.dead == []
+    assert report.counts["todo"] == 1 and report.oldest_waiting_s is None  # not due yet: nothing waits
