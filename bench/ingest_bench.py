@@ -17,6 +17,13 @@ Rounds, each timed:
 (c) is the peak RSS of this process (``ru_maxrss``) at the end. All feeds live on one host, so
 ``network.per_host`` is raised to the global limit: with the default of 2 a single host would cap the whole
 round at two requests in flight, which measures the politeness limit rather than the bot.
+
+``--workers N`` measures ingestion as jobs instead (``[jobs] engine = "procrastinate"``, issue 17): for 1 and
+then N worker processes, each pinned to one core (``os.sched_setaffinity``) and running :class:`bot.jobs.Worker`
+on a fresh PostgreSQL schema (``--postgres``, default ``$NEWSBRIEF_TEST_POSTGRES`` or the local test database),
+every feed's poll is queued at once and timed until the queue is empty: the first poll of each feed with ``--new``
+entries, each page fetched, extracted, summarized and stored with its story. It reports new articles/s per row
+and the speed-up of N workers over 1 (the goal: >= 1.7x for 2).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import multiprocessing
 import os
 import random
 import resource
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -738,6 +746,114 @@ async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: st
     return 0
 
 
+# --- ingestion as jobs: worker processes on PostgreSQL ------------------------------------------------------
+
+TARGET_SPEEDUP = 1.7
+WORKER_CONCURRENCY = 8  # jobs in flight per worker: page fetches overlap, the CPU work runs one at a time
+
+
+def _bench_worker(conn: Connection, mapping: dict[str, Any], core: int) -> None:
+    """Child process: one job worker pinned to ``core`` on the store ``mapping`` names, until SIGTERM."""
+    os.sched_setaffinity(0, {core})
+    from bot.config import settings_from_mapping
+    from bot.ingest import extraction_pool, http_client, ingestor_for
+    from bot.jobs import Worker, job_app
+    from bot.store import Store
+
+    settings = settings_from_mapping(mapping)
+    now = NOW + timedelta(minutes=1)
+
+    async def work() -> None:
+        with Store(settings.store.url) as store, extraction_pool() as pool:  # pinned: no pool, a thread
+            async with http_client(settings) as client:
+                ingestor = ingestor_for(store, client, settings, now, executor=pool)
+                app = job_app(settings)
+                async with app.open_async():
+                    conn.send("ready")
+                    await Worker(app, ingestor, lambda: now).run(recover_every=None)
+
+    asyncio.run(work())
+
+
+async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgres: str) -> int:
+    import psycopg
+
+    from bot.config import settings_from_mapping
+    from bot.jobs import JobQueue, job_report
+    from bot.store import Store
+
+    cores = sorted(os.sched_getaffinity(0))
+    started = time.perf_counter()
+    rows: list[list[str]] = []
+    rates: dict[int, float] = {}
+    dsn = postgres.replace("postgresql+psycopg://", "postgresql://")
+    for count in sorted({1, most}):
+        schema = f"bench_{os.getpid()}_{count}"
+        server = FeedProcess(feeds)
+        children: list[multiprocessing.process.BaseProcess] = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            server.publish(new)
+            url = f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}"
+            mapping = {
+                "store": {"url": url},
+                "network": {"allow_private": ["127.0.0.1"], "per_host": global_limit, "global_limit": global_limit},
+                "poll": {"backfill": 0},
+                "jobs": {"engine": "procrastinate", "concurrency": WORKER_CONCURRENCY},
+            }
+            settings = settings_from_mapping(mapping)
+            with Store(url) as store:
+                store.upgrade()
+                for i in range(feeds):
+                    store.add_feed(f"http://127.0.0.1:{server.port}/f{i}/rss.xml", name=f"Outlet {i}",
+                                   interval_s=INTERVAL_S, now=NOW)  # fmt: skip
+                ctx = multiprocessing.get_context("spawn")
+                pipes = []
+                for i in range(count):
+                    parent, child = ctx.Pipe()
+                    process = ctx.Process(target=_bench_worker, args=(child, mapping, cores[i % len(cores)]),
+                                          name=f"ingest-bench-worker-{i}", daemon=True)  # fmt: skip
+                    process.start()
+                    children.append(process)
+                    pipes.append(parent)
+                for parent in pipes:
+                    assert parent.recv() == "ready"
+                t0 = time.perf_counter()
+                async with JobQueue(settings) as queue:
+                    await queue.defer_polls(store.due_feeds(NOW + timedelta(minutes=1)))
+                    while True:
+                        report = await job_report(queue, NOW, limit=0)
+                        if report.counts["todo"] + report.counts["doing"] == 0:
+                            break
+                        await asyncio.sleep(0.2)
+                elapsed = time.perf_counter() - t0
+                stored = len(store.list_articles(feeds * new + 1))
+        finally:
+            for process in children:
+                if process.pid is not None and process.is_alive():
+                    os.kill(process.pid, signal.SIGTERM)
+            for process in children:
+                process.join(30)
+            server.stop()
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        rates[count] = stored / elapsed if elapsed else 0.0
+        rows.append([str(count), ", ".join(str(cores[i % len(cores)]) for i in range(count)), f"{elapsed:.2f}",
+                     str(stored), str(report.counts["failed"]), f"{rates[count]:,.1f}"])  # fmt: skip
+    print(f"Ingestion as jobs: {feeds:,} feeds x {new} new entries, each linking to a generated page (seed {SEED}),")
+    print(f"on a loopback server in a separate process; procrastinate on PostgreSQL ({len(cores)} usable cores);")
+    print(f"each worker pinned to one core, {WORKER_CONCURRENCY} jobs in flight; every feed's poll queued at once.")
+    print()
+    print(_table(["workers", "cores", "wall s", "new articles", "dead jobs", "articles/s"], rows))
+    speedup = rates[most] / rates[1] if rates.get(1) else 0.0
+    if most > 1:
+        verdict = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
+        print(f"\nspeed-up of {most} workers over 1: {speedup:.2f}x (goal >= {TARGET_SPEEDUP:g}x for 2: {verdict})")
+    print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=FEEDS)
@@ -745,8 +861,16 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=NEW)
     parser.add_argument("--global-limit", type=int, default=GLOBAL_LIMIT)
     parser.add_argument("--profile", metavar="PREFIX", help="cProfile rounds (a) and (b) into PREFIX-a/-b.prof")
+    parser.add_argument("--workers", type=int, metavar="N", help="ingestion as jobs: 1, then N pinned workers")
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL for --workers (a schema of its own, dropped)",
+                        default=os.environ.get("NEWSBRIEF_TEST_POSTGRES",
+                                               "postgresql+psycopg://postgres@127.0.0.1:5432/test"))  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    if args.workers is not None:
+        if args.workers < 1:
+            parser.error("--workers: at least 1")
+        return asyncio.run(run_workers(args.feeds, args.new, args.global_limit, args.workers, args.postgres))
     return asyncio.run(run(args.feeds, args.backlog, args.new, args.global_limit, args.profile))
 
 

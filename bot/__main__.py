@@ -2,7 +2,8 @@
 
 ``run`` is the bot: the scheduler polls feeds and posts digests, the console adapter answers commands (the
 Slack and Discord adapters come later); every other command of SPEC.md works: ``poll``, ``brief``,
-``digest``, ``feeds``, ``subs``, ``doctor``, ``db``, ``articles`` and ``stories``. Environment variables may come from a
+``digest``, ``feeds``, ``subs``, ``doctor``, ``db``, ``articles`` and ``stories``; ``worker`` and ``jobs`` run and
+show the ingestion jobs of ``[jobs] engine = "procrastinate"`` (docs/scaling.md). Environment variables may come from a
 ``.env`` file (``$NEWSBRIEF_ENV_FILE``, else ``./.env``); the real environment wins.
 """
 
@@ -28,6 +29,7 @@ from bot._cli_doctor import cmd_doctor
 from bot._cli_run import cmd_run
 from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
 from bot._cli_stories import cmd_stories
+from bot._cli_worker import cmd_jobs, cmd_worker
 from bot._logging import configure_logging
 from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
 
@@ -111,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("run", "the bot: scheduler (polls, digests) and the console adapter").set_defaults(
         handler=_with_settings(cmd_run)
     )
+
+    add("worker", 'run queued ingestion jobs ([jobs] engine = "procrastinate")').set_defaults(
+        handler=_with_settings(cmd_worker)
+    )
+    p = add("jobs", "the job queue: jobs per status, dead and retrying jobs with their reasons")
+    p.set_defaults(handler=_with_settings(cmd_jobs))
+    p.add_argument("--json", action="store_true", help="JSON output")
 
     p = add("poll", "one poll round of due (or all) feeds, then exit")
     p.set_defaults(handler=_with_settings(cmd_poll))

@@ -17,7 +17,7 @@ import itertools
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -46,6 +46,7 @@ from bot.ingest import (
     ingestor_for,
     sync_config_feeds,
 )
+from bot.jobs import JobQueue, export_job_stats
 from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
 from bot.sources import Fetcher
@@ -61,6 +62,8 @@ SEED_ARTICLE = REPO_ROOT.parent / "shared" / "fixtures" / "seed-article.txt"
 SEED_URL = "urn:newsbrief:demo:seed"
 PROGRESS_MIN_FEEDS = 20
 """A first poll of at least this many feeds shows a progress bar (in a terminal)."""
+JOB_STATS_EVERY_S = 15.0
+"""How often the job queue's gauges on /metrics are refreshed ([jobs] engine = "procrastinate")."""
 log = logging.getLogger("newsbrief.run")
 
 
@@ -182,7 +185,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
         metrics.articles_stored("updated", result.updated)
 
     with extraction_pool() as pool:
-        async with http_client(settings) as client:
+        async with http_client(settings) as client, _job_queue(settings) as queue:
             ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
             # /brief feeds add fetches on this loop through this client, from the threads commands are answered in
             feeds = feed_finder_on(loop, Fetcher(client, fetch_policy(settings)))
@@ -203,6 +206,11 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     if not store.list_feeds():
                         console.print("No feeds configured: add [[feeds]] to the config "
                                       "(or `newsbrief feeds add URL`).", markup=False)  # fmt: skip
+                    return
+                if queue is not None:  # the workers poll
+                    queued = await queue.defer_polls(due)
+                    console.print(f"Queued {queued} feed {'poll' if queued == 1 else 'polls'} for the workers "
+                                  "(`newsbrief worker`).")  # fmt: skip
                     return
                 progress, advance = _progress_poll(console, len(due))
                 if progress is None:
@@ -232,7 +240,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     chat[platform] = connected
             scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter, **chat}, clock=_now,
                                   options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
-                                  on_poll=polled,
+                                  on_poll=polled, poll=queue.poll if queue is not None else None,
                                   on_digest=lambda sub, outcome: metrics.digest(sub.platform, outcome))  # fmt: skip
             web: WebServer | None = None
 
@@ -242,6 +250,10 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
 
             retries = [asyncio.create_task(_keep_connecting(platform, make, settings, console, joined))
                        for platform, make in factories.items() if platform not in chat]  # fmt: skip
+            if queue is not None:  # the queue's gauges on /metrics (cancelled with the retries)
+                retries.append(asyncio.create_task(export_job_stats(
+                    queue, lambda report: metrics.set_jobs(report.counts, report.oldest_waiting_s), _now,
+                    every=JOB_STATS_EVERY_S)))  # fmt: skip
             try:
                 leading = await scheduler.start()
                 started = True
@@ -284,6 +296,17 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     await web.close()
                 await scheduler.stop()
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _job_queue(settings: Settings) -> AsyncIterator[JobQueue | None]:
+    """The job queue the scheduler fills with feed polls ([jobs] engine = "procrastinate"), else ``None``: polls
+    run here."""
+    if settings.jobs.engine != "procrastinate":
+        yield None
+        return
+    async with JobQueue(settings) as queue:
+        yield queue
 
 
 ChatAdapter = SlackAdapter | DiscordAdapter

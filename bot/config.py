@@ -24,6 +24,7 @@ __all__ = [
     "ConfigError",
     "DiscordConfig",
     "FeedConfig",
+    "JobsConfig",
     "NetworkConfig",
     "PollConfig",
     "SchedulerConfig",
@@ -191,6 +192,24 @@ class DiscordConfig:
     api_url: str = "https://discord.com/api/v10"
 
 
+JOB_ENGINES = ("inline", "procrastinate")
+"""``[jobs] engine``: "inline" runs ingestion inside ``newsbrief run`` (the embedded default); "procrastinate" queues
+it as jobs in PostgreSQL for ``newsbrief worker`` processes (see docs/scaling.md)."""
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    """``[jobs]``: how ingestion runs. ``engine`` is one of :data:`JOB_ENGINES`; with "procrastinate" a job is tried
+    ``attempts`` times in all (the k-th retry waits ``retry_wait`` ** k seconds) before it is dead-lettered; each try
+    may take ``deadline`` seconds; a worker runs ``concurrency`` jobs at once."""
+
+    engine: str = "inline"
+    attempts: int = 5
+    retry_wait: int = 4
+    deadline: float = 300.0
+    concurrency: int = 8
+
+
 @dataclass(frozen=True)
 class Settings:
     """The whole configuration. ``path`` is the file it came from (``None``: built-in defaults)."""
@@ -207,6 +226,7 @@ class Settings:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     http_listen: str | None = None  # [http] listen, checked by parse_listen; None: no HTTP server
     demo_seed_article: bool = False  # [demo] seed_article: `run` stores ../shared's seed article when present
+    jobs: JobsConfig = field(default_factory=JobsConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -242,6 +262,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "demo": {"seed_article"},
     "scheduler": {"lease", "misfire_grace", "sync_every", "poll_jitter"},
     "digests": {"window", "max_stories", "post_empty"},
+    "jobs": {"engine", "attempts", "retry_wait", "deadline", "concurrency"},
 }  # fmt: skip
 
 
@@ -497,7 +518,26 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     discord_config = DiscordConfig(guilds=tuple(guilds), api_url=discord_api)
     return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data,
                     scheduler=scheduler, slack=slack, discord=discord_config, http_listen=http_listen,
-                    demo_seed_article=demo_r.get("seed_article", bool, False))  # fmt: skip
+                    demo_seed_article=demo_r.get("seed_article", bool, False),
+                    jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store))  # fmt: skip
+
+
+def _jobs(reader: _Reader, store: StoreConfig) -> JobsConfig:
+    """``[jobs]``; the "procrastinate" engine keeps its jobs in the store's database, so it needs PostgreSQL."""
+    engine = reader.get("engine", str, "inline")
+    if engine not in JOB_ENGINES:
+        reader.fail("engine", f'expected "inline" or "procrastinate", got {engine!r}')
+    if engine == "procrastinate" and not store.url.startswith("postgresql"):
+        reader.fail("engine", f'"procrastinate" keeps its jobs in PostgreSQL: set [store] url to a '
+                              f"postgresql+psycopg:// database (the store is {store.url})")  # fmt: skip
+    retry_wait = reader.duration("retry_wait", 4.0, allow_zero=True)
+    return JobsConfig(
+        engine=engine,
+        attempts=reader.positive_int("attempts", 5),
+        retry_wait=int(retry_wait or 0),
+        deadline=reader.duration("deadline", 300.0) or 300.0,
+        concurrency=reader.positive_int("concurrency", 8),
+    )
 
 
 def find_config(explicit: str | None) -> Path | None:

@@ -3,6 +3,12 @@
 The store, the fetcher (with its injected httpx client), the story index, the random source and ``now``
 are all passed in. One feed's failure is recorded on that feed and never delays or breaks the others. The
 database going away is no feed's failure: the feeds it interrupts are left due, and the round starts no more.
+
+The two units of work are :meth:`Ingestor.poll_job` (poll one feed: fetch, parse, and store or hand on its entries)
+and :meth:`Ingestor.entry_job` (fetch, extract, summarize and store one entry, its story decided in the same
+transaction). In one process (``[jobs] engine = "inline"``) a poll stores its entries itself, one after another
+within the feed's time; with a job queue (:mod:`bot.jobs`) it hands each entry that needs a page or a summary to
+``enqueue`` as an :class:`EntryJob`, which a worker runs later through :meth:`Ingestor.entry_job`.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ import logging
 import multiprocessing
 import os
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -44,6 +51,8 @@ from summarizer import Summary, detect_language
 from summarizer import summarize as default_summarize
 
 __all__ = [
+    "EntryJob",
+    "EntrySink",
     "FeedResult",
     "IndexedAssignment",
     "Ingestor",
@@ -71,6 +80,9 @@ thousand other feeds sharing the fetch slots."""
 PAGE_ATTEMPTS = 5
 """Failed tries (timeouts, connection failures, HTTP 408/429/5xx) after which an article's page is given up."""
 
+POLL_EARLY = timedelta(seconds=1)
+"""A poll job may start a moment before its feed's time is reached on this clock (two clocks): the feed is due."""
+
 ROBOTS_RETRY_S = 3600.0
 """A page robots.txt forbids (or whose site cannot serve its robots.txt) is asked about again after this."""
 
@@ -94,6 +106,57 @@ class FeedResult:
     errors: list[str] = field(default_factory=list)
     error_kind: str | None = None
     """Why the poll failed ("timeout", "http", "parse", ... as :class:`bot.sources.FetchError` kinds), if it did."""
+    queued: int = 0
+    """Entries handed on as :class:`EntryJob` (a poll with a job queue), to be stored by a worker."""
+
+
+@dataclass(frozen=True)
+class EntryJob:
+    """One feed entry to fetch, extract, summarize and store: the payload of an entry job (see :meth:`to_json`).
+
+    ``follow``: whether its link may be fetched (:meth:`Ingestor._vet_link` said so when the feed was read);
+    ``eligible``: whether it may reach digests (a new feed's backlog may not)."""
+
+    feed_id: int
+    entry: FeedEntry
+    eligible: bool
+    follow: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The job as JSON values (dates as ISO 8601), for a job queue."""
+        e = self.entry
+        return {
+            "feed_id": self.feed_id, "eligible": self.eligible, "follow": self.follow,
+            "entry": {"guid": e.guid, "link": e.link, "title": e.title, "author": e.author, "summary": e.summary,
+                      "content": e.content, "published": _iso(e.published), "updated": _iso(e.updated)},
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EntryJob:
+        """The job :meth:`to_json` gave (``ValueError``/``KeyError`` for anything else)."""
+        e = data["entry"]
+        entry = FeedEntry(guid=e["guid"], link=e["link"], title=e["title"], author=e["author"],
+                          summary=e["summary"], content=e["content"], published=_date(e["published"]),
+                          updated=_date(e["updated"]))  # fmt: skip
+        return cls(int(data["feed_id"]), entry, bool(data["eligible"]), bool(data["follow"]))
+
+    @property
+    def key(self) -> str:
+        """What tells this entry apart within its feed (its link, else its GUID, else its title and text)."""
+        e = self.entry
+        return e.link or e.guid or f"{e.title or ''}\n{entry_text(e)}"
+
+
+EntrySink = Callable[[EntryJob], Awaitable[bool]]
+"""Where a poll hands the entries that need work: queues the job, ``False`` when the same one is already waiting."""
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def _date(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 class UnusableEntry(ValueError):
@@ -146,6 +209,12 @@ def _retryable(exc: FetchError) -> bool:
     if exc.kind in ("timeout", "connect"):
         return True
     return exc.kind == "http" and (exc.status is None or exc.status in (408, 425, 429) or exc.status >= 500)
+
+
+def _same_text(known: Article, text: str, source: str) -> bool:
+    """Whether ``text`` (from the "page" or the "feed") leaves ``known`` as it is: the same text, or only a feed
+    snippet of a page already stored."""
+    return known.content_hash == content_hash(text) or (known.text_source == "page" and source == "feed")
 
 
 def entry_text(entry: FeedEntry) -> str:
@@ -238,13 +307,52 @@ class Ingestor:
             log.info("%s: poll cut short, the feed stays due: database unavailable: %s", feed.url, exc)
             return FeedResult(feed.id, feed.url, "unavailable", errors=[f"database unavailable: {exc}"])
 
-    async def poll_feed(self, feed: Feed, now: datetime) -> FeedResult:
+    async def poll_job(self, feed_id: int, now: datetime, *, enqueue: EntrySink | None = None) -> FeedResult | None:
+        """The poll job: :meth:`poll_feed` of the feed ``feed_id`` if it is due at ``now``; ``None`` (nothing done)
+        for a feed that is not due (polled moments ago: a job delivered twice polls once), disabled or removed.
+        Failures other than the feed's own (recorded on it) are raised, for the job queue to retry."""
+        feed = self.store.get_feed(feed_id)
+        if feed is None or not feed.enabled:
+            return None
+        if feed.next_poll_at is not None and feed.next_poll_at > now + POLL_EARLY:
+            return None
+        return await self.poll_feed(feed, now, enqueue=enqueue)
+
+    def poll_job_failed(self, feed_id: int, now: datetime, reason: str) -> None:
+        """A feed's poll job failed for good (dead-lettered): record it on the feed, as a failed poll of kind "job"
+        (``feeds list`` shows it; the feed backs off and is disabled after ``poll.disable_after`` of them)."""
+        feed = self.store.get_feed(feed_id)
+        if feed is not None:
+            self._failure(feed, now, "job", f"{feed.url}: poll job failed: {reason}")
+
+    async def entry_job(self, job: EntryJob, now: datetime) -> str:
+        """The entry job: fetch the entry's page (within ``poll.page_budget``), extract, summarize and store it with
+        its story; returns "new", "updated", "unchanged", or "skipped" (an entry that cannot be an article, or of
+        a feed removed meanwhile). Running it again stores nothing twice (the store knows the article by its URL,
+        GUID or text). Other failures are raised, for the job queue to retry."""
+        feed = self.store.get_feed(job.feed_id)
+        if feed is None:
+            log.info("entry %s: its feed %d was removed; not stored", job.key[:200], job.feed_id)
+            return "skipped"
+        pages = _PagePhase(asyncio.get_running_loop().time() + self.settings.poll.page_budget)
+        try:
+            return await self._ingest_entry(feed, job.entry, now, eligible=job.eligible, pages=pages,
+                                            follow=job.follow)  # fmt: skip
+        except UnusableEntry as exc:
+            log.warning("%s: entry %s skipped: %s", feed.url, job.entry.title or "(untitled)", exc)
+            return "skipped"
+
+    async def poll_feed(self, feed: Feed, now: datetime, *, enqueue: EntrySink | None = None) -> FeedResult:
         """Fetch one feed, store its new entries, schedule its next poll.
 
         The feed's document must be fetched and parsed within ``poll.feed_timeout``, else the poll failed (a
         "timeout", counted towards disabling the feed). The entries' pages are fetched while that time lasts,
         each within ``poll.page_budget``; every entry is stored whatever its page did (from the feed's text when
         the page is slow, fails, or the time ran out), and page failures never count against the feed.
+
+        With ``enqueue`` an entry whose page is to be fetched or whose text is new is handed to it as an
+        :class:`EntryJob` instead (counted in ``queued``); the others (met before, nothing to fetch or summarize)
+        are stored here.
         """
         interval = timedelta(seconds=feed.interval_s)
         timeout = self.settings.poll.feed_timeout
@@ -288,6 +396,11 @@ class Ingestor:
             if refused is not None:
                 log.warning("%s: %s", feed.url, refused)
                 result.errors.append(refused)
+            if enqueue is not None and self._work_needed(entry, now, follow):
+                # raised when the queue fails: the poll is not recorded, so its entries are read again next time
+                if await enqueue(EntryJob(feed.id, entry, is_eligible, follow)):
+                    result.queued += 1
+                continue
             try:
                 status = await self._ingest_entry(feed, entry, now, eligible=is_eligible, pages=pages, follow=follow)
             except UnusableEntry as exc:
@@ -348,6 +461,17 @@ class Ingestor:
         note = f"entry {(entry.title or '(untitled)')[:80]!r}: link {shown} refused: {refusal}"
         return replace(entry, link=None), False, note
 
+    def _wants_page(self, entry: FeedEntry, known: Article | None, now: datetime, follow: bool) -> bool:
+        return bool(entry.link and follow and self.settings.poll.fetch_pages and _page_wanted(known, now))
+
+    def _work_needed(self, entry: FeedEntry, now: datetime, follow: bool) -> bool:
+        """Whether storing ``entry`` fetches its page or summarizes its text (else it is a quick update of an
+        article met before)."""
+        known = self.store.article_at(entry.link) if entry.link else None
+        if known is None or self._wants_page(entry, known, now, follow):
+            return True
+        return not _same_text(known, entry_text(entry), "feed")
+
     async def _ingest_entry(
         self, feed: Feed, entry: FeedEntry, now: datetime, *, eligible: bool, pages: _PagePhase, follow: bool
     ) -> str:
@@ -358,7 +482,7 @@ class Ingestor:
         known = self.store.article_at(link) if link else None
         failure: _PageFailure | None = None
         page: ExtractedPage | None = None
-        if link and follow and self.settings.poll.fetch_pages and _page_wanted(known, now):
+        if self._wants_page(entry, known, now, follow):
             got = await self._page(link, now, pages)
             if isinstance(got, _PageFailure):
                 failure = got
@@ -378,9 +502,7 @@ class Ingestor:
             raise UnusableEntry("it has no link, no GUID and no text")
         # Summarize once: an article met again with the same text (or only a feed snippet of a page we
         # already have) keeps its stored summary.
-        same = known is not None and (
-            known.content_hash == content_hash(text) or (known.text_source == "page" and source == "feed")
-        )
+        same = known is not None and _same_text(known, text, source)
         language = self.settings.feed_language(feed.url) or detect_language(f"{title or ''}\n{text}")
         summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2, language=language)
         assignment = IndexedAssignment(self.stories, self.store)
@@ -600,14 +722,24 @@ def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[F
     return added
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a worker pinned to one core has one), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 @contextmanager
 def extraction_pool() -> Iterator[Executor | None]:
-    """A one-worker process pool for page extraction on a machine with a spare core, else ``None``.
+    """A one-worker process pool for page extraction when this process has a spare core, else ``None``.
 
     Extraction is the largest share of ingest CPU and holds the GIL; a worker process lets it run beside
-    fetching, summarizing and storing. Workers are spawned (not forked: the parent has threads).
+    fetching, summarizing and storing. Workers are spawned (not forked: the parent has threads). A process pinned
+    to one core (``taskset``, systemd's ``CPUAffinity=``) extracts in a thread: a second process would only share
+    that core.
     """
-    if (os.cpu_count() or 1) < 2:
+    if _usable_cores() < 2:
         yield None
         return
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))

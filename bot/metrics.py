@@ -6,7 +6,7 @@ unexpected value can never create an unbounded number of time series.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
@@ -18,6 +18,7 @@ __all__ = [
     "DIGEST_OUTCOMES",
     "FEED_STATUSES",
     "FETCH_ERROR_KINDS",
+    "JOB_STATUSES",
     "OTHER",
     "PLATFORMS",
     "STORED_STATUSES",
@@ -34,6 +35,7 @@ FETCH_ERROR_KINDS = frozenset(
 STORED_STATUSES = frozenset({"new", "updated"})
 PLATFORMS = frozenset({"console", "slack", "discord"})
 DIGEST_OUTCOMES = frozenset({"posted", "empty", "failed", "skipped", "retry"})
+JOB_STATUSES = frozenset({"todo", "doing", "failed", "succeeded", "cancelled", "aborted"})
 COMMANDS = frozenset({"brief", "subscribe", "unsubscribe", "list", "topics", "sources", "help", "error"})
 
 COMMAND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -70,6 +72,17 @@ class Metrics:
         self._leader = Gauge(
             "newsbrief_scheduler_leader", "1 when this process runs the scheduler, else 0.", registry=r
         )
+        self._jobs = Gauge(
+            "newsbrief_jobs", "Jobs in the queue ([jobs] engine procrastinate), by status.", ["status"], registry=r
+        )
+        self._jobs_dead = Gauge(
+            "newsbrief_jobs_dead_letters", "Jobs that failed every try and were given up (status failed).", registry=r
+        )
+        self._jobs_wait = Gauge(
+            "newsbrief_jobs_oldest_wait_seconds",
+            "How long the longest-waiting due job has waited (0: none).",
+            registry=r,
+        )
         self._build = Info("newsbrief_build", "The newsbrief version of this process.", registry=r)
         self._build.info({"version": version})
         # Series of the closed single-label sets exist from the start (at 0), so that rate() sees the first event.
@@ -103,6 +116,14 @@ class Metrics:
     def set_leader(self, leader: bool) -> None:
         """Whether this process runs the scheduler (several processes may share one database)."""
         self._leader.set(1 if leader else 0)
+
+    def set_jobs(self, counts: Mapping[str, int], oldest_wait_s: float | None) -> None:
+        """The job queue's state: jobs per status (see :data:`JOB_STATUSES`; "failed" are the dead letters) and how
+        long the longest-waiting due job has waited (``None``: no job waits)."""
+        for status in sorted(JOB_STATUSES):
+            self._jobs.labels(status).set(counts.get(status, 0))
+        self._jobs_dead.set(counts.get("failed", 0))
+        self._jobs_wait.set(oldest_wait_s or 0.0)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition of every metric, and its content type."""

@@ -162,7 +162,7 @@ def test_the_example_config_documents_valid_settings() -> None:
     # Every default the example states is the built-in default: copying it changes nothing.
     defaults = load_settings(None)
     assert (s.store, s.network, s.poll) == (defaults.store, defaults.network, defaults.poll)
-    assert s.scheduler == defaults.scheduler
+    assert s.scheduler == defaults.scheduler and s.jobs == defaults.jobs
 
 
 def test_scheduler_and_digest_settings(tmp_path: Path) -> None:

@@ -95,6 +95,9 @@ _LATE = timedelta(seconds=1)
 """A job may start a moment before its time is reached on our clock (two clocks): it still belongs to that slot."""
 
 FeedObserver = Callable[[FeedResult], None]
+FeedPoller = Callable[[Feed, datetime], Awaitable[FeedResult | None]]
+"""How a due feed is polled: by default here (:meth:`bot.ingest.Ingestor.poll_guarded`); with a job queue its poll
+is queued for a worker (:meth:`bot.jobs.JobQueue.poll`, ``None``: nothing polled here)."""
 DigestObserver = Callable[[Subscription, DigestOutcome], None]
 
 _RUNNING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Scheduler] = weakref.WeakKeyDictionary()
@@ -164,7 +167,8 @@ class Scheduler:
     """Leader election plus the APScheduler that polls feeds and posts digests (see the module docstring).
 
     ``channels`` maps a platform ("console", "slack", "discord") to the adapter that posts its digests;
-    subscriptions of other platforms are not scheduled here (logged once). ``clock`` is the only source of time. Call
+    subscriptions of other platforms are not scheduled here (logged once). ``poll`` polls a due feed (by default
+    ``ingestor.poll_guarded``; a job queue's poll queues it instead). ``clock`` is the only source of time. Call
     :meth:`start` inside the running event loop, :meth:`stop` to end (the lease is released, so a standby
     process takes over at once).
     """
@@ -183,11 +187,13 @@ class Scheduler:
         on_digest: DigestObserver | None = None,
         on_leader: Callable[[bool], None] | None = None,
         on_lead: Callable[[], Awaitable[None]] | None = None,
+        poll: FeedPoller | None = None,
     ) -> None:
         """A scheduler for ``store`` (not started)."""
         self.store = store
         self.settings = settings
         self.ingestor = ingestor
+        self._poll = poll or ingestor.poll_guarded
         self.channels = dict(channels)
         self.clock = clock
         self.holder = holder or new_holder_id()
@@ -460,7 +466,8 @@ class Scheduler:
 
     async def run_poll(self, feed_id: int) -> FeedResult | None:
         """The body of a poll job: poll the feed if it is due now (else move the job to its next poll time);
-        a disabled or deleted feed loses its job. Returns the poll's result, ``None`` when nothing was polled."""
+        a disabled or deleted feed loses its job. Returns the poll's result, ``None`` when nothing was polled (here:
+        a queued poll is a worker's)."""
         now = self.clock()
         job_id = f"{_POLL}{feed_id}"
         feed = await asyncio.to_thread(self.store.get_feed, feed_id)
@@ -470,9 +477,9 @@ class Scheduler:
         if feed.next_poll_at is not None and feed.next_poll_at > now + _LATE:
             self._move(job_id, feed.next_poll_at)  # backing off after failures, or polled by `newsbrief poll`
             return None
-        result = await self.ingestor.poll_guarded(feed, now)
+        result = await self._poll(feed, now)
         self.last_poll_at = now
-        if self._on_poll is not None:
+        if self._on_poll is not None and result is not None:
             self._on_poll(result)
         after = await asyncio.to_thread(self.store.get_feed, feed_id)
         if after is None or not after.enabled:

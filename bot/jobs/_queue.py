@@ -1,0 +1,336 @@
+"""Ingestion as procrastinate jobs: the tasks, the queue the scheduler leader fills, and the worker that runs them.
+
+procrastinate keeps its jobs in the store's PostgreSQL database (tables made by the store's migrations): a worker
+takes a job with ``SELECT ... FOR UPDATE SKIP LOCKED`` and hears of new ones by ``LISTEN/NOTIFY``. The two tasks
+run :class:`bot.ingest.Ingestor`'s units of work, nothing else:
+
+- :data:`POLL_TASK` (``feed_id``): :meth:`~bot.ingest.Ingestor.poll_job`: poll the feed if it is due (a job
+  delivered twice polls once) and queue its entries that need a page or a summary;
+- :data:`ENTRY_TASK` (``work``: an :class:`~bot.ingest.EntryJob` as JSON): :meth:`~bot.ingest.Ingestor.entry_job`:
+  fetch, extract, summarize and store one entry, its story decided in the same transaction under the story lock
+  (the worker's own story index catches up with the database first).
+
+A feed has at most one poll job waiting (a queueing lock) and running (a lock); an entry at most one job waiting.
+Every try may take ``[jobs] deadline``; a failed try is retried with procrastinate's :class:`RetryStrategy`
+(exponential waits) until ``[jobs] attempts`` tries have failed, and then stays ``failed``: dead-lettered, with
+its reason in ``job_failures`` (``newsbrief jobs``); a feed's dead poll job is also recorded on the feed (``feeds
+list``). A job whose worker died (no heartbeat) is tried again by any other worker (:meth:`Worker.recover`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job, Status
+from sqlalchemy.engine import make_url
+
+from bot.config import JobsConfig, Settings
+from bot.ingest import EntryJob, FeedResult, Ingestor
+from bot.store import Feed
+
+__all__ = [
+    "ENTRY_TASK",
+    "POLL_TASK",
+    "JobQueue",
+    "Worker",
+    "conninfo_for",
+    "job_app",
+    "retry_strategy",
+]
+
+log = logging.getLogger("newsbrief.jobs")
+
+POLL_TASK = "newsbrief.poll_feed"
+ENTRY_TASK = "newsbrief.ingest_entry"
+_CONTEXT_KEY = "newsbrief"
+STALLED_AFTER_S = 30.0
+"""A worker silent this long (procrastinate's heartbeat is every 10 s) is taken to be dead: its jobs are retried."""
+RECOVER_EVERY_S = 60.0
+"""How often a worker looks for jobs of dead workers."""
+RESTART_AFTER_S = 10.0
+"""How soon :meth:`Worker.serve` starts a worker run again that ended by itself (its database connection lost)."""
+
+
+def conninfo_for(store_url: str) -> str:
+    """The libpq connection string of a ``postgresql+psycopg://`` store URL (its options, e.g. a search path, kept)."""
+    url = make_url(store_url)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"the job queue needs a PostgreSQL store, not {url.get_backend_name()}")
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def retry_strategy(config: JobsConfig) -> BaseRetryStrategy | None:
+    """``[jobs] attempts`` tries in all, the k-th retry ``retry_wait`` ** k seconds after the failure; ``None``
+    (no retry) for one attempt."""
+    if config.attempts <= 1:
+        return None
+    return RetryStrategy(max_attempts=config.attempts - 1, exponential_wait=config.retry_wait)
+
+
+def job_app(settings: Settings, *, conninfo: str | None = None) -> App:
+    """A procrastinate app for the store's database (``conninfo`` overrides it) with newsbrief's two tasks.
+    Open it (``async with app.open_async()``) before use."""
+    jobs = settings.jobs
+    connector = PsycopgConnector(conninfo=conninfo or conninfo_for(settings.store.url), min_size=1,
+                                 max_size=jobs.concurrency + 2)  # fmt: skip
+    app = App(connector=connector)
+    retry: BaseRetryStrategy | bool = retry_strategy(jobs) or False
+    app.task(name=POLL_TASK, pass_context=True, retry=retry)(_poll_task)
+    app.task(name=ENTRY_TASK, pass_context=True, retry=retry)(_entry_task)
+    return app
+
+
+def _lock(*parts: object) -> str:
+    """A lock name: the parts, the last one hashed (it may be a long URL)."""
+    *head, last = (str(p) for p in parts)
+    return ":".join([*head, hashlib.sha256(last.encode()).hexdigest()[:32]])
+
+
+async def _defer(app: App, task: str, queueing_lock: str, *, lock: str | None = None, **kwargs: Any) -> bool:
+    try:
+        await app.configure_task(task, queueing_lock=queueing_lock, lock=lock).defer_async(**kwargs)
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+class JobQueue:
+    """The job queue as the scheduler leader (and the CLI) sees it: poll jobs go in, counts come out.
+
+    ``async with JobQueue(settings):`` opens the connection pool; :meth:`poll` is the scheduler's way to poll a feed
+    (see :class:`bot.scheduler.Scheduler`'s ``poll``).
+    """
+
+    def __init__(self, settings: Settings, *, app: App | None = None) -> None:
+        self.settings = settings
+        self.app = app or job_app(settings)
+
+    async def __aenter__(self) -> JobQueue:
+        await self.app.open_async()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.app.close_async()
+
+    async def defer_poll(self, feed_id: int) -> bool:
+        """Queue a poll of the feed; ``False`` when one is waiting already."""
+        return await _defer(self.app, POLL_TASK, f"poll:{feed_id}", lock=f"poll:{feed_id}", feed_id=feed_id)
+
+    async def poll(self, feed: Feed, now: datetime) -> FeedResult | None:
+        """Queue the feed's poll for a worker (nothing is polled here: ``None``)."""
+        await self.defer_poll(feed.id)
+        return None
+
+    async def defer_polls(self, feeds: Iterable[Feed]) -> int:
+        """Queue a poll of each feed; returns how many were queued (not waiting already)."""
+        queued = 0
+        for feed in feeds:
+            queued += await self.defer_poll(feed.id)
+        return queued
+
+    async def query(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """Rows of one query on the queue's database (``%(name)s`` parameters)."""
+        rows: list[dict[str, Any]] = await self.app.connector.execute_query_all_async(sql, **params)
+        return rows
+
+
+@dataclass
+class Worker:
+    """What a worker process's jobs run with: its ingestor (store, fetcher, its own story index) and clock.
+
+    :meth:`run` runs procrastinate's worker on ``app`` (opened by the caller) until stopped (SIGINT/SIGTERM), or
+    with ``wait=False`` until no job is left.
+    """
+
+    app: App
+    ingestor: Ingestor
+    clock: Callable[[], datetime]
+
+    @property
+    def config(self) -> JobsConfig:
+        return self.ingestor.settings.jobs
+
+    async def run(self, *, wait: bool = True, install_signal_handlers: bool = True, listen_notify: bool = True,
+                  recover_every: float | None = RECOVER_EVERY_S) -> None:  # fmt: skip
+        """Run jobs (``[jobs] concurrency`` at a time); every ``recover_every`` seconds take back the jobs of dead
+        workers. A succeeded job is deleted; a dead one stays (``newsbrief jobs``)."""
+        recovering = asyncio.create_task(self._recover_forever(recover_every)) if recover_every else None
+        try:
+            await self.app.run_worker_async(
+                name="newsbrief", concurrency=self.config.concurrency, wait=wait, delete_jobs="successful",
+                additional_context={_CONTEXT_KEY: self}, install_signal_handlers=install_signal_handlers,
+                listen_notify=listen_notify, shutdown_graceful_timeout=self.config.deadline,
+            )  # fmt: skip
+        finally:
+            if recovering is not None:
+                recovering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovering
+
+    async def serve(self, stop: asyncio.Event, *, restart_after: float = RESTART_AFTER_S, **run: Any) -> int:
+        """:meth:`run` until ``stop`` is set (then the running jobs get ``[jobs] deadline`` to finish). A run that
+        ends by itself (procrastinate stops a worker whose database connection broke) is started again
+        ``restart_after`` seconds later, so a worker outlives a database restart. ``run``: options of :meth:`run`
+        (signal handlers are the caller's). Returns how many runs there were."""
+        runs = 0
+        while not stop.is_set():
+            runs += 1
+            running = asyncio.create_task(self.run(install_signal_handlers=False, **run))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not running.done():  # stopped: procrastinate's worker ends its running jobs on cancellation
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+                break
+            if running.exception() is not None:
+                log.error("jobs: the worker stopped: %s; starting again in %g s", running.exception(), restart_after)
+            else:
+                log.warning("jobs: the worker stopped by itself; starting again in %g s", restart_after)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), restart_after)
+        return runs
+
+    async def _recover_forever(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.recover()
+            except Exception:  # the database away, most likely: next time
+                log.exception("jobs: looking for the jobs of dead workers failed; trying again in %.0f s", every)
+
+    async def recover(self, *, silent_for: float = STALLED_AFTER_S) -> int:
+        """Jobs left running by workers silent for ``silent_for`` seconds (killed, or cut off) are tried again, or
+        dead-lettered when that was their last try. Returns how many were taken back."""
+        taken = 0
+        stalled = await self.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=silent_for)
+        for job in stalled:
+            assert job.id is not None
+            reason = "its worker stopped while running it (killed, or cut off from the database)"
+            try:
+                if job.attempts + 1 >= self.config.attempts:
+                    await self._failed(job, reason, dead=True)
+                    await self.app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+                    if job.task_name == POLL_TASK:
+                        self.ingestor.poll_job_failed(_feed_id(job), self.clock(), reason)
+                else:
+                    await self._failed(job, reason, dead=False)
+                    await self.app.job_manager.retry_job_by_id_async(job.id, retry_at=self.clock())
+            except Exception as exc:  # another worker took it back first, or the same job is waiting already
+                log.info("jobs: job %d of a dead worker not taken back: %s", job.id, exc)
+                continue
+            log.warning("jobs: job %d (%s) of a dead worker taken back", job.id, job.call_string)
+            taken += 1
+        return taken
+
+    async def attempt(
+        self, context: JobContext, work: Callable[[], Awaitable[str]], on_dead: Callable[[str], None] | None = None
+    ) -> str:
+        """One try of a job within ``[jobs] deadline``: a failure is recorded with its reason (``job_failures``;
+        ``on_dead`` is told when no retry is left) and raised for procrastinate to retry or dead-letter."""
+        job = context.job
+        deadline = self.config.deadline
+        try:
+            async with asyncio.timeout(deadline) as window:
+                return await work()
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and window.expired():
+                reason = f"not done within the job deadline of {deadline:g}s"
+            else:
+                reason = f"{exc.__class__.__name__}: {exc}"
+            task = self.app.tasks.get(job.task_name)
+            dead = task is None or task.get_retry_exception(exception=exc, job=job) is None
+            await self._failed(job, reason, dead=dead)
+            if dead and on_dead is not None:
+                on_dead(reason)
+            raise
+
+    async def _failed(self, job: Job, reason: str, *, dead: bool) -> None:
+        """Keep a failure's reason beside its job (the last one wins) and log it."""
+        reason = " ".join(reason.split())[:1000]
+        tries = job.attempts + 1
+        try:
+            subject = self._subject(job)
+            if dead:
+                log.error("job %s (%s, %s) failed for good after %d tries: %s", job.id, job.task_name, subject, tries,
+                          reason)  # fmt: skip
+            else:
+                log.warning("job %s (%s, %s) failed (try %d of %d), retried later: %s", job.id, job.task_name, subject,
+                            tries, self.config.attempts, reason)  # fmt: skip
+            await self.app.connector.execute_query_async(
+                "INSERT INTO job_failures (job_id, task, subject, attempts, error, failed_at) "
+                "VALUES (%(id)s, %(task)s, %(subject)s, %(tries)s, %(error)s, %(at)s) "
+                "ON CONFLICT (job_id) DO UPDATE SET attempts = EXCLUDED.attempts, error = EXCLUDED.error, "
+                "failed_at = EXCLUDED.failed_at",
+                id=job.id, task=job.task_name, subject=subject, tries=tries, error=reason, at=self.clock(),
+            )  # fmt: skip
+        except Exception as exc:
+            log.warning("job %s: its failure (%s) could not be recorded: %s", job.id, reason, exc)
+
+    def _subject(self, job: Job) -> str:
+        """What a job is about, for people: its feed's URL or its entry's link."""
+        try:
+            if job.task_name == POLL_TASK:
+                feed = self.ingestor.store.get_feed(_feed_id(job))
+                return f"feed {_feed_id(job)}" + (f" ({feed.url})" if feed is not None else " (removed)")
+            work = job.task_kwargs["work"]
+            assert isinstance(work, dict)
+            return EntryJob.from_json(work).key[:500]
+        except (AssertionError, KeyError, TypeError, ValueError):
+            return str(job.call_string)[:500]
+
+    async def enqueue_entry(self, work: EntryJob) -> bool:
+        """Queue an entry job (the poll job's ``enqueue``); ``False`` when the same entry is waiting already."""
+        return await _defer(self.app, ENTRY_TASK, _lock("entry", work.feed_id, work.key), work=work.to_json())
+
+
+def _feed_id(job: Job) -> int:
+    feed_id = job.task_kwargs["feed_id"]
+    if not isinstance(feed_id, int):
+        raise TypeError(f"feed_id must be an integer, got {feed_id!r}")
+    return feed_id
+
+
+def _worker(context: JobContext) -> Worker:
+    worker = context.additional_context.get(_CONTEXT_KEY)
+    if not isinstance(worker, Worker):
+        raise RuntimeError("a newsbrief job ran outside a newsbrief worker (no ingestor in its context)")
+    return worker
+
+
+async def _poll_task(context: JobContext, feed_id: int) -> str:
+    """Task: poll one feed and queue its entries (see :meth:`bot.ingest.Ingestor.poll_job`)."""
+    worker = _worker(context)
+    now = worker.clock()
+
+    async def poll() -> str:
+        result = await worker.ingestor.poll_job(feed_id, now, enqueue=worker.enqueue_entry)
+        if result is None:
+            return "not due"
+        return f"{result.status}: {result.queued} queued, {result.new} new, {result.updated} updated"
+
+    def dead(reason: str) -> None:
+        worker.ingestor.poll_job_failed(feed_id, now, reason)
+
+    return await worker.attempt(context, poll, on_dead=dead)
+
+
+async def _entry_task(context: JobContext, work: dict[str, Any]) -> str:
+    """Task: fetch, extract, summarize and store one entry (see :meth:`bot.ingest.Ingestor.entry_job`)."""
+    worker = _worker(context)
+    job = EntryJob.from_json(work)
+
+    async def ingest() -> str:
+        return await worker.ingestor.entry_job(job, worker.clock())
+
+    return await worker.attempt(context, ingest)
