@@ -1474,8 +1474,8 @@ class Verifier:
             merges = connection.exec_driver_sql("SELECT alias, story_id, merged_at FROM story_aliases").all()
         alias_of = {alias: story for alias, story, _ in merges}
         merged_at: dict[str, list[float]] = defaultdict(list)
-        for _, story_id, when in merges:
-            merged_at[story_id].append(_ts(when))
+        for _, story_id, when in merges:  # a raw SQLite row gives the time as text
+            merged_at[story_id].append(_ts(datetime.fromisoformat(when) if isinstance(when, str) else when))
 
         def merged_since(story: str, since: float) -> bool:
             return any(when >= since for when in merged_at.get(story, ()))
