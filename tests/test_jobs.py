@@ -425,7 +425,7 @@ async def until(condition: Callable[[], bool], what: str) -> None:
 
 
 async def test_a_worker_run_that_ends_by_itself_is_started_again_until_stopped(
-    server: FeedServer, pg_store: Store, client: httpx.AsyncClient
+    server: FeedServer, pg_store: Store, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """``newsbrief worker`` outlives a broken database connection (procrastinate then ends its run): a run that
     ends by itself (here: with nothing left to do) is started again, until the stop signal."""
@@ -439,7 +439,9 @@ async def test_a_worker_run_that_ends_by_itself_is_started_again_until_stopped(
             worker.serve(stop, restart_after=0.05, wait=False, listen_notify=False, recover_every=None)
         )
         await until(lambda: len(stored(pg_store)) == 2, "feed a's two entries stored")
-        await queue.defer_poll(b.id)  # after the run that stored feed a ended
+        # the run that stored feed a has ended (its queue was empty) before feed b's poll is queued
+        await until(lambda: any("stopped by itself" in r.getMessage() for r in caplog.records), "the first run ended")
+        await queue.defer_poll(b.id)
         await until(lambda: len(stored(pg_store)) == 3, "feed b's new entry stored by a later run")
         stop.set()
         runs = await asyncio.wait_for(serving, 30)
