@@ -38,6 +38,7 @@ eval: check-shared venv
 	$(BIN)/python -m summarizer.eval reader $(SHARED)/eval/summaries/*.jsonl $(SHARED)/eval/quotes/polnear-dev.jsonl
 	$(BIN)/python -m bot.stories.eval $(SHARED)/eval/stories/allsides-dev.jsonl $(SHARED)/eval/stories/basil-dev.jsonl \
 	  --briefs $(SHARED)/eval/stories/allsides-dev.jsonl --refs $(SHARED)/eval/stories/allsides-dev-refs.jsonl
+	$(BIN)/python -m bot.stories.eval --through-poll $(SHARED)/eval/stories/basil-dev.jsonl
 
 bench: venv
 	$(BIN)/python bench/summarizer_bench.py

@@ -108,3 +108,105 @@ def test_briefs_need_references_and_bad_ones_are_named(tmp_path: Path, capsys: p
     refs.write_text('{"event": "elsewhere", "reference": "Nothing here."}\n', encoding="utf-8")
     assert main(["--briefs", str(labelled), "--refs", str(refs)]) == 2
     assert f"{labelled} ({refs}): no event has a reference" in capsys.readouterr().err
+
+
+# Three events, each told by two outlets in their own words: a ferry fire (day 1), then a port strike and a
+# museum theft (day 2). Each text is long enough to be taken from its page rather than the feed's teaser.
+TINY = [
+    (
+        "ferry",
+        "Harbour Times",
+        "2024-03-11T07:10:00+00:00",
+        "Fire on Kestrel Bay ferry forces 212 passengers to lifeboats",
+        "All 212 passengers of the Kestrel Bay ferry Morning Wren were taken off in lifeboats on Monday "
+        "after a fire broke out in the engine room halfway across the strait, the coastguard said.\n\nThe "
+        "blaze started at about 6am and was put out by the crew within an hour. Eleven people were "
+        'treated for smoke inhalation at Dunmore General Hospital.\n\n"The crew did everything right," '
+        "coastguard commander Aileen Ferris told reporters in Dunmore. The operator, Strait Link, has "
+        "suspended the Morning Wren crossings while investigators inspect the engine room.",
+    ),
+    (
+        "ferry",
+        "Valley Post",
+        "2024-03-11T09:40:00+00:00",
+        "Morning Wren evacuated: engine room fire on Kestrel Bay crossing",
+        "A fire in the engine room of the ferry Morning Wren led to the evacuation of 212 passengers "
+        "into lifeboats in Kestrel Bay on Monday morning.\n\nCoastguard commander Aileen Ferris said the "
+        "crew brought the fire under control in under an hour and praised their response. Eleven "
+        "passengers were taken to Dunmore General Hospital with smoke inhalation.\n\nStrait Link, which "
+        "runs the route, said the Morning Wren would stay in Dunmore harbour until investigators have "
+        "finished examining the engine room. Crossings are suspended.",
+    ),
+    (
+        "strike",
+        "Harbour Times",
+        "2024-03-12T06:30:00+00:00",
+        "Dockers at Port Calloway walk out over night-shift pay",
+        "Some 1,400 dockers at Port Calloway began a 48-hour strike on Tuesday over night-shift pay, "
+        "leaving container ships queuing in the outer anchorage.\n\nThe Calloway Dock Workers Union says "
+        "night-shift rates have not risen in six years. Union secretary Tomas Brandt said members would "
+        "not return until the port authority made a written offer.\n\nThe Port Calloway Authority called "
+        "the strike regrettable and said talks with the union could resume on Thursday. Nineteen "
+        "container ships were waiting at anchor by midday.",
+    ),
+    (
+        "strike",
+        "Valley Post",
+        "2024-03-12T08:15:00+00:00",
+        "Container ships stack up as Port Calloway strike begins",
+        "Nineteen container ships were left waiting at anchor off Port Calloway on Tuesday as 1,400 "
+        "dockers started a 48-hour strike over night-shift pay.\n\nTomas Brandt, secretary of the "
+        "Calloway Dock Workers Union, said night rates had been frozen for six years and the union "
+        "wanted a written offer before anyone went back.\n\nA spokesman for the Port Calloway Authority "
+        "said the walkout was regrettable and that it was ready to resume talks with the union on "
+        "Thursday.",
+    ),
+    (
+        "theft",
+        "Harbour Times",
+        "2024-03-12T10:05:00+00:00",
+        "Gold astrolabe stolen from Linden Hall museum overnight",
+        "A sixteenth-century gold astrolabe was stolen from the Linden Hall museum in Ashgrove "
+        "overnight, police said on Tuesday.\n\nThieves forced a skylight above the east gallery and cut "
+        "through a display case without setting off the alarm. The astrolabe, made in Nuremberg in "
+        "1568, is insured for 3.2 million.\n\nDetective inspector Rhona Vale of Ashgrove police appealed "
+        "for anyone who saw a grey van near the museum after midnight to come forward. Linden Hall will "
+        "stay closed on Wednesday.",
+    ),
+    (
+        "theft",
+        "Valley Post",
+        "2024-03-12T12:20:00+00:00",
+        "Police hunt grey van after Linden Hall astrolabe theft",
+        "Ashgrove police are looking for a grey van seen near the Linden Hall museum after thieves took "
+        "a gold astrolabe made in Nuremberg in 1568.\n\nThe thieves came in through a skylight over the "
+        "east gallery and cut open the display case, detective inspector Rhona Vale said, and the alarm "
+        "did not go off. The astrolabe is insured for 3.2 million.\n\nThe museum in Ashgrove said it "
+        "would remain closed on Wednesday while police examine the east gallery.",
+    ),
+]
+
+
+def test_through_poll_stores_the_feeds_stories_and_scores_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [{"id": f"t{n}", "event": event, "source": source, "published": when, "title": title, "text": text,
+             "url": f"https://{source.lower().replace(' ', '')}.example/2024/03/{n}/story"}
+            for n, (event, source, when, title, text) in enumerate(TINY)]  # fmt: skip
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    assert main(["--through-poll", str(path), "--json"]) == 0
+    tiny = json.loads(capsys.readouterr().out)["datasets"]["tiny"]
+    # two days, two rounds; every article was stored with its page's text, none lost, nothing failed
+    assert (tiny["rounds"], tiny["page_texts"], tiny["missing"], tiny["poll_errors"]) == (2, 6, 0, [])
+    assert set(tiny) >= KEYS and set(tiny["direct"]) == KEYS
+    assignments = tiny["assignments"]
+    assert set(assignments) == {row["id"] for row in rows}
+    assert not any(story.startswith("missing:") for story in assignments.values())
+    # the stored stories are the events: one story per event, three stories
+    assert [assignments[f"t{n}"] == assignments[f"t{n + 1}"] for n in (0, 2, 4)] == [True, True, True]
+    assert tiny["stories"] == 3 and tiny["pair_f1"] == 1.0 and tiny["b3_f1"] == 1.0
+    assert tiny["direct"]["b3_f1"] == 1.0
+    assert main(["--through-poll", str(path)]) == 0
+    table = capsys.readouterr().out
+    assert "through poll" in table and "direct" in table and "2 daily poll rounds, 6 of 6 articles" in table

@@ -4,7 +4,8 @@
 - :func:`group`: the story of each article, through :class:`bot.stories.StoryIndex` exactly as ingestion uses it;
 - :func:`baseline_group`: plain TF-IDF cosine, online single-link (the reference point);
 - :func:`scores`: pairwise and B-cubed precision, recall and F1 against the ``event`` labels;
-- :func:`score_briefs`: multi-outlet briefs of the events against reference summaries, beside lead-3 (``--briefs``).
+- :func:`score_briefs`: multi-outlet briefs of the events against reference summaries, beside lead-3 (``--briefs``);
+- :func:`evaluate_through_poll`: the same scores end to end, feeds -> ``poll`` -> stored stories (``--through-poll``).
 """
 
 from bot.stories.eval._baseline import BASELINE_THRESHOLD, baseline_group
@@ -12,6 +13,7 @@ from bot.stories.eval._briefs import BriefScores, load_references, score_briefs
 from bot.stories.eval._cli import main
 from bot.stories.eval._data import DataError, EvalArticle, load_articles
 from bot.stories.eval._metrics import Scores, scores
+from bot.stories.eval._poll import evaluate_through_poll
 from bot.stories.eval._run import evaluate, group
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "Scores",
     "baseline_group",
     "evaluate",
+    "evaluate_through_poll",
     "group",
     "load_articles",
     "load_references",

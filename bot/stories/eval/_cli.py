@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.stories.eval._briefs import BriefScores, briefs_json, briefs_report, load_references, score_briefs
 from bot.stories.eval._data import DataError, load_articles
+from bot.stories.eval._poll import evaluate_through_poll
 from bot.stories.eval._run import evaluate
 
 EXIT_OK = 0
@@ -33,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
         "(brief_story over each event's articles vs lead-3 of its first article; needs --refs)",
     )
     parser.add_argument("--refs", metavar="REFS.jsonl", help="the reference summary of each event, for --briefs")
+    parser.add_argument(
+        "--through-poll",
+        action="store_true",
+        help="end to end instead: serve each file's articles as RSS feeds and pages on 127.0.0.1, poll them day by "
+        "day into a temporary SQLite store as 'newsbrief poll --all' does, and score the stored stories "
+        "(beside the direct evaluation)",
+    )
     return parser
 
 
@@ -40,13 +48,19 @@ def _cell(value: Any) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def report(datasets: dict[str, dict[str, Any]]) -> str:
-    """A plain-text table: one row for the project and one for the baseline per data set."""
+_SYSTEMS = (("newsbrief", None), ("baseline", "baseline"))
+_POLL_SYSTEMS = (("through poll", None), ("direct", "direct"))
+
+
+def report(datasets: dict[str, dict[str, Any]], systems: Sequence[tuple[str, str | None]] = _SYSTEMS) -> str:
+    """A plain-text table: one row per system per data set (``systems``: name, and the key of its results in a
+    data set's, ``None`` for the data set's own: by default the project and the baseline)."""
     header = ["data set", "system", "articles", "stories", "singletons", "pair P", "pair R", "pair F1", "B3 P",
               "B3 R", "B3 F1"]  # fmt: skip
     rows = []
     for name, result in datasets.items():
-        for system, values in (("newsbrief", result), ("baseline", result["baseline"])):
+        for system, key in systems:
+            values = result if key is None else result[key]
             rows.append([name, system, *(_cell(values[k]) for k in ("articles", "stories", "singletons", *_COLUMNS))])
     widths = [max(len(row[col]) for row in [header, *rows]) for col in range(len(header))]
     lines = [
@@ -56,6 +70,15 @@ def report(datasets: dict[str, dict[str, Any]]) -> str:
         for row in [header, *rows]
     ]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _poll_notes(name: str, result: dict[str, Any]) -> str:
+    errors = result["poll_errors"]
+    lines = [f"{name} through poll: {result['rounds']} daily poll rounds, {result['page_texts']} of "
+             f"{result['articles']} articles stored with their page's text, {result['missing']} not stored, "
+             f"{len(errors)} poll errors"]  # fmt: skip
+    lines += [f"  {error}" for error in errors[:5]]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     briefs: dict[str, BriefScores] = {}
     try:
         for file in args.files:
-            datasets[Path(file).stem] = evaluate(load_articles(file))
+            run = evaluate_through_poll if args.through_poll else evaluate
+            datasets[Path(file).stem] = run(load_articles(file))
         if args.briefs:
             articles, references = load_articles(args.briefs), load_references(args.refs)
             briefs[Path(args.briefs).stem] = score_briefs(articles, references, source=f"{args.briefs} ({args.refs})")
@@ -86,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             out["briefs"] = {name: briefs_json(name, result) for name, result in briefs.items()}
         print(json.dumps(out, indent=2))
     else:
-        blocks = [report(datasets)] if datasets else []
+        blocks = [report(datasets, _POLL_SYSTEMS if args.through_poll else _SYSTEMS)] if datasets else []
+        if args.through_poll:
+            blocks += [_poll_notes(name, result) for name, result in datasets.items()]
         blocks += [briefs_report(name, result) for name, result in briefs.items()]
         print("\n\n".join(blocks))
     return EXIT_OK
