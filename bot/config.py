@@ -186,10 +186,14 @@ class SlackConfig:
 class DiscordConfig:
     """``[discord]``: ``guilds`` to sync the commands to at once (global commands take up to an hour to show);
     ``api_url`` is the REST base discord.py must be using: the bot never changes discord.py's globals, so a test
-    that sets it to a local fake points discord.py there first (``tests/fakediscord.py``)."""
+    that sets it to a local fake points discord.py there first (``tests/fakediscord.py``). ``shard_count``: the
+    shards the bot is split into across all processes; ``shards``: the ones this process connects (``None``: all of
+    ``shard_count``, or as many as Discord recommends when ``shard_count`` is ``None`` too)."""
 
     guilds: tuple[int, ...] = ()
     api_url: str = "https://discord.com/api/v10"
+    shards: tuple[int, ...] | None = None
+    shard_count: int | None = None
 
 
 JOB_ENGINES = ("inline", "procrastinate")
@@ -257,7 +261,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "topics": None,
     "subscriptions": None,
     "slack": {"mode", "managers", "in_channel", "api_url"},
-    "discord": {"guilds", "api_url"},
+    "discord": {"guilds", "api_url", "shards", "shard_count"},
     "http": {"listen"},
     "demo": {"seed_article"},
     "scheduler": {"lease", "misfire_grace", "sync_every", "poll_jitter"},
@@ -515,11 +519,47 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     discord_api = discord_r.get("api_url", str, "https://discord.com/api/v10")
     if not re.match(r"^https?://\S+[^/]$", discord_api):
         discord_r.fail("api_url", f"expected an http(s) URL without a trailing /, got {discord_api!r}")
-    discord_config = DiscordConfig(guilds=tuple(guilds), api_url=discord_api)
+    shards, shard_count = _shards(discord_r)
+    discord_config = DiscordConfig(guilds=tuple(guilds), api_url=discord_api, shards=shards, shard_count=shard_count)
     return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data,
                     scheduler=scheduler, slack=slack, discord=discord_config, http_listen=http_listen,
                     demo_seed_article=demo_r.get("seed_article", bool, False),
                     jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store))  # fmt: skip
+
+
+_SHARDS_RE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
+
+
+def _shards(reader: _Reader) -> tuple[tuple[int, ...] | None, int | None]:
+    """``[discord] shards`` ("0-3", "5" or a list of shard ids) and ``shard_count``: each shard id in
+    [0, shard_count), none twice; ``shards`` needs ``shard_count`` (the total over every process)."""
+    count: int | None = reader.positive_int("shard_count", 1) if "shard_count" in reader.table else None
+    raw = reader.get("shards", (str, list), None)
+    if raw is None:
+        return None, count
+    ids: list[int] = []
+    if isinstance(raw, str):
+        m = _SHARDS_RE.fullmatch(raw)
+        first, last = (int(m[1]), int(m[2] or m[1])) if m is not None else (0, -1)
+        if last < first:
+            reader.fail("shards", f'expected a range such as "0-3", a shard id or a list of ids, got {raw!r}')
+        ids = list(range(first, last + 1))
+    else:
+        for i, item in enumerate(raw):
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                reader.fail(f"shards[{i}]", f"expected a shard id (a number from 0), got {item!r}")
+            if item in ids:
+                reader.fail(f"shards[{i}]", f"shard {item} is listed twice")
+            ids.append(item)
+        if not ids:
+            reader.fail("shards", "expected at least one shard id")
+    if count is None:
+        reader.fail("shards", "needs discord.shard_count (how many shards all processes together run)")
+        return None, None  # pragma: no cover - fail() raises
+    outside = [i for i in ids if i >= count]
+    if outside:
+        reader.fail("shards", f"shard {outside[0]} is outside 0-{count - 1} (shard_count = {count})")
+    return tuple(ids), count
 
 
 def _jobs(reader: _Reader, store: StoreConfig) -> JobsConfig:

@@ -426,6 +426,17 @@ class _Fault:
     applied: bool = False  # carry the request out, then answer the fault (the answer was lost, not the request)
 
 
+def _shard_of(guild_id: str, shard_count: int) -> int:
+    return (int(guild_id) >> 22) % shard_count
+
+
+def _valid_shard(shard: Any) -> bool:
+    """IDENTIFY's ``shard``: ``[shard_id, num_shards]`` with ``0 <= shard_id < num_shards``."""
+    if not isinstance(shard, list) or len(shard) != 2 or not all(type(n) is int for n in shard):
+        return False
+    return 0 <= shard[0] < shard[1]
+
+
 @dataclass
 class _Session:
     id: str
@@ -435,6 +446,10 @@ class _Session:
     events: list[JSON] = field(default_factory=list)
     conn: _GatewayConn | None = None
     valid: bool = True
+
+    def holds(self, guild_id: str) -> bool:
+        """Whether this session gets the guild's events (every guild when it identified without ``shard``)."""
+        return self.shard is None or _shard_of(guild_id, self.shard[1]) == self.shard[0]
 
 
 @dataclass
@@ -569,6 +584,13 @@ class FakeDiscord(LoopbackAioServer):
     * ``nonce_window`` — seconds an ``enforce_nonce`` nonce is remembered ("the past few minutes"), on the
       fake's clock: :meth:`advance` moves it (and message ids and timestamps) ahead without waiting.
     * ``bot_permissions`` — the bot's permissions (its role's, and ``app_permissions`` of interactions).
+    * ``shard_count`` — the shards ``GET /gateway/bot`` recommends (default 2, so that ``AutoShardedClient``
+      connects two). A session IDENTIFYing with ``shard: [id, count]`` holds the guilds whose
+      ``(guild_id >> 22) % count == id``, as Discord documents: READY lists only those, and every event of a
+      guild (GUILD_CREATE, INTERACTION_CREATE, messages, ...) is dispatched on the session holding it (events of
+      no guild on shard 0); a bad shard is closed with 4010. A session without ``shard`` holds every guild.
+    * ``max_concurrency`` — ``session_start_limit.max_concurrency`` of ``GET /gateway/bot``: how many shards may
+      IDENTIFY per 5 s (default 16, as for large bots, so shards connect at once; 1 spaces them 5 s apart).
     """
 
     def __init__(
@@ -591,6 +613,8 @@ class FakeDiscord(LoopbackAioServer):
         self.nonce_window = 300.0
         self.bot_permissions = BOT_PERMISSIONS
         self.valid_tokens: set[str] | None = None
+        self.shard_count = 2
+        self.max_concurrency = 16
         self._time_offset = 0.0  # seconds the fake's clock is ahead of the real one (see advance)
         self.guilds: dict[str, JSON] = {}
         self.channels: dict[str, JSON] = {}
@@ -1049,8 +1073,32 @@ class FakeDiscord(LoopbackAioServer):
 
     # ---------------------------------------------------------------- gateway helpers (blocking)
 
-    def _ready_conn(self) -> _GatewayConn | None:
-        return next((c for c in reversed(self._conns) if c.ready and not c.closed), None)
+    def _ready_conn(self, guild_id: str | None = None) -> _GatewayConn | None:
+        """The newest ready connection (``guild_id``: whose session holds that guild)."""
+        for conn in reversed(self._conns):
+            holds = guild_id is None or (conn.session is not None and conn.session.holds(guild_id))
+            if conn.ready and not conn.closed and holds:
+                return conn
+        return None
+
+    def shard_of(self, guild_id: str | int, shard_count: int | None = None) -> int:
+        """The shard holding ``guild_id`` among ``shard_count`` (default :attr:`shard_count`), as Discord
+        computes it: ``(guild_id >> 22) % shard_count``."""
+        return _shard_of(str(guild_id), shard_count or self.shard_count)
+
+    def wait_guild_ready(self, guild_id: str | int, timeout: float = 5.0) -> None:
+        """Block until a ready connection's session holds ``guild_id`` (its shard is connected)."""
+        self._wait_until(
+            lambda: self._ready_conn(str(guild_id)) is not None,
+            timeout,
+            lambda: f"no ready gateway connection holds guild {guild_id} after {timeout} s",
+        )
+
+    @property
+    def shards_ready(self) -> list[list[int] | None]:
+        """The ``[id, count]`` of each ready connection's session (``None``: IDENTIFY without ``shard``)."""
+        with self._cond:
+            return [c.session.shard for c in self._conns if c.ready and not c.closed and c.session is not None]
 
     def wait_ready(self, timeout: float = 5.0, *, count: int = 1) -> None:
         """Block until a gateway connection is ready (READY or RESUMED sent) and READY went out ``count`` times."""
@@ -1289,7 +1337,7 @@ class FakeDiscord(LoopbackAioServer):
             handle = Interaction(self, id=iid, token=token, type=itype, name=name, payload=copy.deepcopy(payload))
             self._interactions[iid] = handle
             self._interactions_by_token[token] = handle
-        self.wait_ready(max(0.0, deadline - time.monotonic()))
+        self.wait_guild_ready(gid, max(0.0, deadline - time.monotonic()))
         self._run(lambda: self._dispatch("INTERACTION_CREATE", payload, handle), max(0.1, deadline - time.monotonic()))
         return handle
 
@@ -1829,8 +1877,8 @@ class FakeDiscord(LoopbackAioServer):
         return 200, {"url": self.gateway_url}
 
     def _get_gateway_bot(self, req: _Request) -> tuple[int, Any]:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return 200, {"url": self.gateway_url, "shards": 1, "session_start_limit": limit}
+        limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": self.max_concurrency}
+        return 200, {"url": self.gateway_url, "shards": self.shard_count, "session_start_limit": limit}
 
     def _get_application(self, req: _Request) -> tuple[int, Any]:
         return 200, self._application()
@@ -2460,14 +2508,17 @@ class FakeDiscord(LoopbackAioServer):
             await self._close_conn(conn, 4014, "Disallowed intent(s).")
             return
         shard = data.get("shard")
-        session = _Session(id=secrets.token_hex(16), intents=intents, shard=shard if isinstance(shard, list) else None)
+        if shard is not None and not _valid_shard(shard):
+            await self._close_conn(conn, 4010, "Invalid shard.")
+            return
+        session = _Session(id=secrets.token_hex(16), intents=intents, shard=shard)
         async with conn.lock:
             with self._cond:
                 self._sessions[session.id] = session
                 self._session = session
                 conn.session = session
                 session.conn = conn
-                guild_ids = list(self.guilds)
+                guild_ids = [gid for gid in self.guilds if session.holds(gid)]
                 ready: JSON = {
                     "v": 10,
                     "user": {**self._bot_user(), "flags": 0, "mfa_enabled": False, "verified": True, "email": None},
@@ -2540,10 +2591,24 @@ class FakeDiscord(LoopbackAioServer):
         session.events.append(frame)
         return frame
 
+    def _session_for(self, event: str, data: JSON) -> _Session | None:
+        """The newest valid session holding the event's guild (caller holds the lock): a sharded bot gets a
+        guild's events on the shard holding it only, events of no guild on shard 0."""
+        guild = data.get("id") if event.startswith("GUILD_") else data.get("guild_id")
+        wanted = str(guild) if guild is not None else None
+        for session in reversed(self._sessions.values()):
+            if not session.valid:
+                continue
+            if wanted is not None and session.holds(wanted):
+                return session
+            if wanted is None and (session.shard is None or session.shard[0] == 0):
+                return session
+        return None
+
     async def _dispatch(self, event: str, data: JSON, handle: Interaction | None = None) -> int:
         with self._cond:
-            session = self._session
-            if session is None or not session.valid:
+            session = self._session_for(event, data)
+            if session is None:
                 raise RuntimeError(f"no gateway session to dispatch {event} on")
             frame = self._stamp(session, event, copy.deepcopy(data))
             conn = session.conn
@@ -2556,8 +2621,8 @@ class FakeDiscord(LoopbackAioServer):
 
     async def _dispatch_if_session(self, event: str, data: JSON, intent: int) -> None:
         with self._cond:
-            session = self._session
-            if session is None or not session.valid or not session.intents & intent:
+            session = self._session_for(event, data)
+            if session is None or not session.intents & intent:
                 return
         await self._dispatch(event, data)
 

@@ -208,3 +208,33 @@ def test_feed_language_is_a_supported_name_or_code(tmp_path: Path) -> None:
     assert [feed.language for feed in settings.feeds] == ["german", "french", None]
     assert settings.feed_language("https://a.example/rss") == "german"
     assert settings.feed_language("https://c.example/rss") is None  # detected per article
+
+
+def test_discord_shards(tmp_path: Path) -> None:
+    """``[discord] shards`` ("0-3", one id or a list) names the shards this process connects, out of
+    ``shard_count``; neither set: as many as Discord asks for. Bad values are one-line errors naming the key."""
+    assert (load_settings(None).discord.shards, load_settings(None).discord.shard_count) == (None, None)
+    for text, shards, count in [
+        ("shards = '0-3'\nshard_count = 8\n", (0, 1, 2, 3), 8),
+        ("shards = '5'\nshard_count = 8\n", (5,), 8),
+        ("shards = [1, 3]\nshard_count = 4\n", (1, 3), 4),
+        ("shard_count = 2\n", None, 2),
+    ]:
+        discord = load_settings(write(tmp_path, "[discord]\n" + text)).discord
+        assert (discord.shards, discord.shard_count) == (shards, count)
+    for text, message in [
+        ("shards = '0-3'\n", "discord.shards: needs discord.shard_count"),
+        ("shards = '0-4'\nshard_count = 4\n", r"discord.shards: shard 4 is outside 0-3 \(shard_count = 4\)"),
+        ("shards = [0, 2]\nshard_count = 2\n", "discord.shards: shard 2 is outside 0-1"),
+        ("shards = '3-1'\nshard_count = 4\n", "discord.shards: expected a range such as \"0-3\""),
+        ("shards = 'all'\nshard_count = 4\n", "discord.shards: expected a range such as \"0-3\""),
+        ("shards = [0, 0]\nshard_count = 2\n", r"discord.shards\[1\]: shard 0 is listed twice"),
+        ("shards = [-1]\nshard_count = 2\n", r"discord.shards\[0\]: expected a shard id"),
+        ("shards = []\nshard_count = 2\n", "discord.shards: expected at least one shard id"),
+        ("shards = 1\nshard_count = 2\n", "discord.shards: expected a string or a list, got int 1"),
+        ("shard_count = 0\n", "discord.shard_count: must be at least 1, got 0"),
+    ]:
+        path = write(tmp_path, "[discord]\n" + text)
+        with pytest.raises(ConfigError, match=message) as info:
+            load_settings(path)
+        assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)

@@ -5,6 +5,7 @@ send and ledger."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -33,6 +34,7 @@ from tests.fakediscord import (
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES_IN_THREADS,
     FakeDiscord,
+    Op,
 )
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
@@ -489,6 +491,85 @@ async def test_doctor_check_names_the_bot_and_prints_the_invite_url(fake: FakeDi
     fake.valid_tokens = {"another-token"}
     ok, lines = await check_discord(settings_for(fake), "discord-test-token")
     assert not ok and "refused" in lines[0] and all("discord-test-token" not in line for line in lines)
+
+
+# ---------------------------------------------------------------------------------------------- sharding
+
+GUILD0, TEXT0 = "1100000000004194305", "1100000000000000010"
+"""A guild on shard 0 of 2 ((id >> 22) % 2 == 0); GUILD is on shard 1."""
+
+
+def sharded_settings(fake: FakeDiscord, **discord_keys: Any) -> Settings:
+    fake.add_channel(TEXT0, GUILD0, "news")
+    assert (fake.shard_of(GUILD0), fake.shard_of(GUILD)) == (0, 1)
+    discord = {"api_url": fake.api_url, "guilds": [int(GUILD), int(GUILD0)], **discord_keys}
+    return settings_from_mapping({"topics": TOPICS, "discord": discord})
+
+
+async def test_the_shards_the_gateway_asks_for_are_connected_and_both_answer(fake: FakeDiscord, store: Store) -> None:
+    """With no shard settings the adapter asks Discord (GET /gateway/bot: the fake says 2) and connects every
+    shard; each guild's commands arrive on the shard holding it, and both are answered."""
+    async with _running(adapter_for(store, fake, settings=sharded_settings(fake))) as adapter:
+        assert sorted(map(tuple, fake.shards_ready)) == [(0, 2), (1, 2)]  # type: ignore[arg-type]
+        assert adapter.client.shard_count == 2 and fake.calls_to("GET", "/gateway/bot")
+        handles = {}
+        for guild, channel in ((GUILD0, TEXT0), (GUILD, TEXT)):
+            handles[guild] = await asyncio.to_thread(
+                lambda g=guild, c=channel: fake.interaction("brief-list", guild_id=g, channel_id=c)
+            )
+        for handle in handles.values():
+            assert (await _wait(handle.wait_callback)).type == 4
+    by_shard = _shard_of_connection(fake)
+    dispatched = {f.d["guild_id"]: by_shard[f.connection] for f in fake.sent_frames if f.t == "INTERACTION_CREATE"}
+    assert dispatched == {GUILD0: 0, GUILD: 1}
+
+
+async def test_two_processes_split_the_shards_and_each_answers_its_guilds(fake: FakeDiscord, store: Store) -> None:
+    """``shards = [0]`` and ``[1]`` of ``shard_count = 2``: each adapter connects its shard only and gets the
+    commands of its guilds only."""
+    seen: dict[int, list[str]] = {0: [], 1: []}
+    answered = {0: asyncio.Event(), 1: asyncio.Event()}
+
+    def observer(shard: int) -> Any:
+        def observe(name: str, seconds: float) -> None:
+            seen[shard].append(name)
+            answered[shard].set()
+
+        return observe
+
+    settings = [sharded_settings(fake, shards=[shard], shard_count=2) for shard in (0, 1)]
+    adapters = [adapter_for(store, fake, settings=settings[shard], observe=observer(shard)) for shard in (0, 1)]
+    async with _running(adapters[0]), _running(adapters[1]):
+        assert [sorted(a.client.shards) for a in adapters] == [[0], [1]]
+        assert sorted(map(tuple, fake.shards_ready)) == [(0, 2), (1, 2)]  # type: ignore[arg-type]
+        on_0 = await asyncio.to_thread(lambda: fake.interaction("brief-list", guild_id=GUILD0, channel_id=TEXT0))
+        on_1 = await asyncio.to_thread(lambda: fake.interaction("brief", {"topic": "help"}, guild_id=GUILD,
+                                                                channel_id=TEXT))  # fmt: skip
+        for handle in (on_0, on_1):
+            assert (await _wait(handle.wait_callback)).type == 4
+        await asyncio.wait_for(asyncio.gather(answered[0].wait(), answered[1].wait()), 5)
+    assert seen == {0: ["list"], 1: ["help"]}
+
+
+async def test_a_digest_to_a_guild_on_another_shard_is_posted_over_rest(fake: FakeDiscord, store: Store) -> None:
+    """A process holding shard 0 only posts a digest to a channel of a guild on shard 1 (its gateway never told
+    of that guild): the channel is fetched over REST, the digest posted, and found again after a crash."""
+    article(store, 1)
+    sub = subscription(store, TEXT)  # GUILD: shard 1
+    ref = digest_ref(sub, slot_key(NOW))
+    settings = sharded_settings(fake, shards="0", shard_count=2)
+    async with _running(adapter_for(store, fake, settings=settings)) as adapter:
+        assert adapter.client.get_guild(int(GUILD)) is None and adapter.client.get_guild(int(GUILD0)) is not None
+        posted = await adapter.post_digest(sub, _briefing_of(store, sub), ref)
+        (message,) = fake.messages(TEXT)
+        assert posted == f"discord:{TEXT}:{message['id']}"
+        assert fake.calls_to("GET", f"/channels/{TEXT}")
+        assert await adapter.find_digest(sub, ref, NOW - timedelta(hours=1)) == posted
+
+
+def _shard_of_connection(fake: FakeDiscord) -> dict[int, int]:
+    """Gateway connection number -> the shard it IDENTIFYed as."""
+    return {f.connection: f.d["shard"][0] for f in fake.frames if f.op == Op.IDENTIFY}
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -402,7 +402,7 @@ async def test_rest_wire_formats(fake: FakeDiscord) -> None:
     async with aiohttp.ClientSession(base_url=fake.url) as http:
         async with http.get("/api/v10/gateway/bot", headers=auth) as resp:
             body = await resp.json()
-            assert body["url"] == fake.gateway_url and body["shards"] == 1
+            assert body["url"] == fake.gateway_url and body["shards"] == 2  # the fake asks for 2 shards
             assert set(body["session_start_limit"]) == {"total", "remaining", "reset_after", "max_concurrency"}
         async with http.get("/api/v10/users/@me") as resp:
             assert resp.status == 401
@@ -610,3 +610,34 @@ async def test_active_threads_of_a_guild(fake: FakeDiscord) -> None:
         (thread,) = await guild.active_threads()
         assert (thread.id, thread.parent_id, thread.owner_id) == (post.thread.id, int(FORUM), int(fake.bot_user_id))
         assert (await thread.fetch_message(thread.id)).content == "Stories"
+
+
+async def test_sharded_sessions_get_only_their_guilds(fake: FakeDiscord) -> None:
+    """``GET /gateway/bot`` asks for 2 shards; IDENTIFY with ``shard: [id, count]`` holds the guilds whose
+    ``(guild_id >> 22) % count == id``: READY and GUILD_CREATE list only those, and a guild's events go to the
+    session holding it. A shard outside ``[0, count)`` is closed with 4010."""
+    other = str(int(GUILD) + (1 << 22))  # the next shard's guild
+    fake.add_channel("900000000000000040", other, "elsewhere")
+    assert fake.shard_of(GUILD) != fake.shard_of(other)
+    async with aiohttp.ClientSession() as http:
+        for bad in ([2, 2], [0], [-1, 2], "0,2"):
+            async with http.ws_connect(fake.gateway_url) as ws:
+                await _receive(ws)
+                await ws.send_json({"op": 2, "d": {"token": TOKEN, "intents": 1, "properties": {}, "shard": bad}})
+                msg = await ws.receive(timeout=5)
+                assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4010
+        sockets = []
+        for shard in (0, 1):
+            ws = await http.ws_connect(fake.gateway_url)
+            sockets.append(ws)
+            await _receive(ws)
+            await ws.send_json({"op": 2, "d": {"token": TOKEN, "intents": 1, "properties": {}, "shard": [shard, 2]}})
+            ready, guild = await _receive(ws), await _receive(ws)
+            held = GUILD if fake.shard_of(GUILD) == shard else other
+            assert ready["d"]["shard"] == [shard, 2] and ready["d"]["guilds"] == [{"id": held, "unavailable": True}]
+            assert (guild["t"], guild["d"]["id"]) == ("GUILD_CREATE", held)
+        await fake.dispatch_async("TYPING_START", {"guild_id": other, "channel_id": "900000000000000040"})
+        typing = await _receive(sockets[fake.shard_of(other)])
+        assert (typing["t"], typing["d"]["guild_id"]) == ("TYPING_START", other)
+        for ws in sockets:
+            await ws.close()

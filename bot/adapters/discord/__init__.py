@@ -3,6 +3,7 @@ only package that imports discord."""
 
 from bot.adapters.discord._adapter import (
     ANSWER_WITHIN_S,
+    IDENTIFY_SPACING_S,
     DiscordAdapter,
     DiscordSetupError,
     check_api_base,
@@ -23,6 +24,7 @@ __all__ = [
     "ANSWER_WITHIN_S",
     "DIGEST_PERMISSIONS",
     "FORUM_DIGEST_PERMISSIONS",
+    "IDENTIFY_SPACING_S",
     "REQUIRED_PERMISSIONS",
     "DiscordAdapter",
     "DiscordMessage",

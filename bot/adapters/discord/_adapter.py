@@ -31,6 +31,13 @@ command answered as Discord user and channel ids; a :class:`~bot.commands.Reply`
   retries, a timeout or a dropped connection interrupts the digest (:class:`bot.digests.PostInterrupted`): it is
   looked for and tried again later. The gateway reconnects by itself and due digests are posted by the scheduler
   regardless.
+- Sharding: the client is discord.py's ``AutoShardedClient``, always. Without shard settings it asks Discord
+  (``GET /gateway/bot``) how many shards the bot needs and connects them all (one shard for most bots, which is
+  a single gateway connection as before); with ``[discord] shards`` / ``shard_count`` this process connects only
+  those shards of ``shard_count``, so several processes split the servers. A guild's commands arrive on the shard
+  holding it (``(guild_id >> 22) % shard_count``); digests go over REST (``fetch_channel`` for a channel not in
+  this process's cache), so any process posts to any channel. Shards IDENTIFY :data:`IDENTIFY_SPACING_S` apart
+  within each of Discord's ``max_concurrency`` buckets (``shard_id % max_concurrency``).
 - discord.py's REST base and gateway URL are globals of the library: the adapter never changes them (tests point
   them at a fake); ``[discord] api_url`` must name the REST base discord.py uses (:func:`check_api_base`).
 """
@@ -42,6 +49,7 @@ import contextlib
 import contextvars
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -62,7 +70,7 @@ from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostI
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
-__all__ = ["ANSWER_WITHIN_S", "DiscordAdapter", "DiscordSetupError", "check_api_base",
+__all__ = ["ANSWER_WITHIN_S", "IDENTIFY_SPACING_S", "DiscordAdapter", "DiscordSetupError", "check_api_base",
            "digest_nonce"]  # fmt: skip
 
 log = logging.getLogger("newsbrief.discord")
@@ -81,6 +89,9 @@ PART_RETRY_DELAYS_S = (2.0, 5.0)
 connection (the messages before it are in the channel already, so the rest is completed in place). The retry
 carries the same nonce: should the failed attempt have got there, Discord does not post it twice."""
 READY_TIMEOUT_S = 60.0
+IDENTIFY_SPACING_S = 5.0
+"""Discord allows one IDENTIFY per ``max_concurrency`` bucket every 5 s; a shard identifying again (a session that
+could not be resumed) waits this long too, as discord.py does."""
 
 _SEND_ONCE: contextvars.ContextVar[bool] = contextvars.ContextVar("newsbrief_discord_send_once", default=False)
 """Set around a request that must not be sent twice (it carries no nonce): see :func:`_send_once_trace`."""
@@ -153,18 +164,35 @@ def _has_ref(message: discord.Message, ref: str) -> bool:
     return any(ref in (embed.footer.text or "") for embed in message.embeds)
 
 
-class _Client(discord.Client):
-    """``discord.Client`` whose ``setup_hook`` (run once by ``login``) syncs the app commands, unless the adapter
-    only posts (``newsbrief digest``)."""
+class _Client(discord.AutoShardedClient):
+    """``AutoShardedClient`` whose ``setup_hook`` (run once by ``login``) syncs the app commands, unless the adapter
+    only posts (``newsbrief digest``), and whose IDENTIFYs are paced per ``max_concurrency`` bucket (discord.py's
+    own hook waits 5 s before every shard but the first, however many Discord allows at once)."""
 
-    def __init__(self, sync: Callable[[], Awaitable[None]], **options: Any) -> None:
+    def __init__(self, sync: Callable[[], Awaitable[None]], *, identify_spacing: float, **options: Any) -> None:
         super().__init__(**options)
         self._sync = sync
         self.sync_commands = True
+        self.identify_spacing = identify_spacing
+        self.max_concurrency = 1  # set from Discord's session start limits before connecting
+        self._identified_at: dict[int, float] = {}  # max_concurrency bucket -> loop time of its last IDENTIFY
+        self._identified: set[int] = set()  # shards that identified before
 
     async def setup_hook(self) -> None:
         if self.sync_commands:
             await self._sync()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        shard = shard_id or 0
+        bucket = shard % max(1, self.max_concurrency)
+        loop = asyncio.get_running_loop()
+        earliest = self._identified_at.get(bucket, -math.inf) + self.identify_spacing
+        if shard in self._identified:  # identifying anew after a session was lost
+            earliest = max(earliest, loop.time() + self.identify_spacing)
+        if earliest > loop.time():
+            await asyncio.sleep(earliest - loop.time())
+        self._identified_at[bucket] = loop.time()
+        self._identified.add(shard)
 
 
 class DiscordAdapter:
@@ -188,10 +216,12 @@ class DiscordAdapter:
         part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
         answer_within: float = ANSWER_WITHIN_S,
         feeds: FeedFinder | None = None,
+        identify_spacing: float = IDENTIFY_SPACING_S,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``guild_ready_timeout``: how long discord.py waits
         for more guilds to arrive after the last one before it is ready. ``part_retry_delays``: see
-        :data:`PART_RETRY_DELAYS_S`. ``answer_within``: see :data:`ANSWER_WITHIN_S`."""
+        :data:`PART_RETRY_DELAYS_S`. ``answer_within``: see :data:`ANSWER_WITHIN_S`. ``identify_spacing``: see
+        :data:`IDENTIFY_SPACING_S`."""
         self._part_retry_delays = tuple(part_retry_delays)
         self._answer_within = answer_within
         self.config: DiscordConfig = settings.discord
@@ -204,11 +234,15 @@ class DiscordAdapter:
         self._token = token
         intents = discord.Intents.none()
         intents.guilds = True
+        shards = list(self.config.shards) if self.config.shards else None
         self.client = _Client(self._sync_commands, intents=intents, allowed_mentions=NO_MENTIONS,
-                              guild_ready_timeout=guild_ready_timeout, http_trace=_send_once_trace())  # fmt: skip
+                              guild_ready_timeout=guild_ready_timeout, http_trace=_send_once_trace(),
+                              shard_ids=shards, shard_count=self.config.shard_count,
+                              identify_spacing=identify_spacing)  # fmt: skip
         self.tree = app_commands.CommandTree(self.client)
         self._register()
         self._task: asyncio.Task[None] | None = None
+        self._logged_in = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -216,12 +250,15 @@ class DiscordAdapter:
         """Log in over REST (enough to post digests: ``newsbrief digest``); ``sync`` also syncs the commands."""
         check_api_base(self.config)
         self.client.sync_commands = sync
+        self._logged_in = True
         await self.client.login(self._token)
 
     async def start(self) -> None:
         """Log in, connect to the gateway (reconnecting by itself from then on) and wait until ready; the
         commands are synced on the way (``setup_hook``)."""
         await self.login()
+        limits = await self.client.fetch_session_start_limits()  # GET /gateway/bot
+        self.client.max_concurrency = limits.max_concurrency
         self._task = asyncio.create_task(self.client.connect(reconnect=True), name="newsbrief-discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
@@ -230,7 +267,8 @@ class DiscordAdapter:
             if self._task in done:
                 self._task.result()  # the gateway connection failed: raise its error
             raise TimeoutError(f"Discord gateway not ready within {READY_TIMEOUT_S:.0f} s")
-        log.info("discord: connected as %s", self.client.user)
+        log.info("discord: connected as %s (shards %s of %s)", self.client.user,
+                 ",".join(str(i) for i in sorted(self.client.shards)), self.client.shard_count)  # fmt: skip
 
     def routes(self) -> list[web.RouteDef]:
         """Discord needs no HTTP route (interactions come over the gateway)."""
@@ -238,7 +276,8 @@ class DiscordAdapter:
 
     async def close(self) -> None:
         """Disconnect."""
-        await self.client.close()
+        if self._logged_in:  # AutoShardedClient.close() fails on a client that never began to log in
+            await self.client.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
