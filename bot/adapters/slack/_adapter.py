@@ -46,6 +46,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -146,6 +147,8 @@ class _ConnectionRetries(AsyncConnectionErrorRetryHandler):
 
 _BOLT_LOG = logging.getLogger("newsbrief.slack.bolt")
 _BOLT_LOG.addFilter(_QuietTokenWarning())
+_TOKEN_EXCHANGE_LOG = logging.getLogger("newsbrief.slack.oauth.exchange")
+_TOKEN_EXCHANGE_LOG.setLevel(logging.INFO)  # never slack_sdk's DEBUG lines, which show the answers (tokens)
 
 
 class SlackSetupError(Exception):
@@ -222,11 +225,13 @@ class SlackAdapter:
 
         if self._installations is not None and client_secret and not post_only:
             # each request is authorized with its workspace's installation (Bolt's installation store authorize)
-            self.app = AsyncApp(
-                client=self.client, signing_secret=signing_secret or "", logger=_BOLT_LOG,
-                oauth_settings=oauth_settings(self.config, client_id=client_id or "", client_secret=client_secret,
-                                              installations=self._installations, engine=store.engine),
-            )  # fmt: skip
+            settings_ = oauth_settings(self.config, client_id=client_id or "", client_secret=client_secret,
+                                       installations=self._installations, engine=store.engine)  # fmt: skip
+            # its own client: slack_sdk logs answers at DEBUG, and oauth.v2.access answers with the bot token
+            flow_client = AsyncWebClient(base_url=self.config.api_url, logger=_TOKEN_EXCHANGE_LOG)
+            flow = AsyncOAuthFlow(client=flow_client, logger=_BOLT_LOG, settings=settings_)
+            self.app = AsyncApp(client=self.client, signing_secret=signing_secret or "", logger=_BOLT_LOG,
+                                oauth_flow=flow)  # fmt: skip
             self.app.event("app_uninstalled")(self._on_uninstalled)
             self.app.event("tokens_revoked")(self._on_tokens_revoked)
         else:
@@ -282,8 +287,8 @@ class SlackAdapter:
         """The HTTP-mode route (``POST /slack/events``), for :class:`bot.web.WebServer`'s ``extra_routes``; OAuth
         mode adds the install flow (``GET /slack/install``, ``GET /slack/oauth_redirect``)."""
         if self.config.mode == "oauth":
-            return [web.post("/slack/events", self._http), web.get("/slack/install", self._http),
-                    web.get("/slack/oauth_redirect", self._http)]  # fmt: skip
+            return [web.post("/slack/events", self._http), web.get("/slack/install", self._install),
+                    web.get("/slack/oauth_redirect", self._install)]  # fmt: skip
         return [web.post("/slack/events", self._http)] if self.config.mode == "http" else []
 
     async def _http(self, request: web.Request) -> web.Response:
@@ -293,6 +298,19 @@ class SlackAdapter:
             # None goes on to Bolt: Slack's ssl_check is unsigned (answered 200); anything else fails its check.
             return web.json_response({"error": "invalid request"}, status=401)
         response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _install(self, request: web.Request) -> web.Response:
+        """The install flow (Bolt's OAuth flow): ``/slack/install`` sends the installer to Slack with a new state;
+        ``/slack/oauth_redirect`` checks the state, trades the code for the workspace's token and stores it."""
+        flow = self.app.oauth_flow
+        if flow is None:
+            return web.Response(status=404)
+        bolt_request = await to_bolt_request(request)
+        if request.path == flow.install_path:
+            response = await flow.handle_installation(bolt_request)
+        else:
+            response = await flow.handle_callback(bolt_request)
         return await to_aiohttp_response(response)
 
     async def close(self) -> None:
