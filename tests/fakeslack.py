@@ -585,8 +585,13 @@ class FakeSlack(LoopbackAioServer):
     def event_body(self, event: dict[str, Any], *, team_id: str | None = None) -> bytes:
         """The JSON body Slack POSTs to an HTTP-mode app for an Events API event; sign it with ``signed_headers``
         (``content_type="application/json"``)."""
-        team = team_id or self.team_id
-        payload = {
+        return json.dumps(self._event_payload(event, team_id or self.team_id)).encode("utf-8")
+
+    def _event_payload(self, event: dict[str, Any], team: str) -> JSON:
+        """An ``event_callback`` of ``team`` carrying ``event`` (authorized for that workspace's bot user)."""
+        with self._cond:
+            bot_user = self._teams.get(team, {}).get("bot_user_id", self.bot_user_id)
+        return {
             "token": self.verification_token,
             "team_id": team,
             "api_app_id": self.app_id,
@@ -594,11 +599,9 @@ class FakeSlack(LoopbackAioServer):
             "type": "event_callback",
             "event_id": f"Ev{next(self._ids):08d}",
             "event_time": int(time.time()),
-            "authorizations": [
-                {"team_id": team, "user_id": f"U{team}BOT", "is_bot": True, "is_enterprise_install": False}
-            ],
+            "authorizations": [{"team_id": team, "user_id": bot_user, "is_bot": True, "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
         }
-        return json.dumps(payload).encode("utf-8")
 
     def _identity(self, token: str | None) -> JSON:
         """Who a token speaks for: a workspace of ``add_team``, else the default one."""
@@ -821,20 +824,7 @@ class FakeSlack(LoopbackAioServer):
     def event(self, event: dict[str, Any], *, team_id: str | None = None, timeout: float = 5.0) -> Envelope:
         """Send an ``events_api`` envelope (an ``event_callback`` carrying ``event``) and block until acked."""
         deadline = time.monotonic() + timeout
-        team = team_id or self.team_id
-        payload = {
-            "token": self.verification_token,
-            "team_id": team,
-            "api_app_id": self.app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{next(self._ids):08d}",
-            "event_time": int(time.time()),
-            "authorizations": [
-                {"team_id": team, "user_id": self.bot_user_id, "is_bot": True, "is_enterprise_install": False}
-            ],
-            "is_ext_shared_channel": False,
-        }
+        payload = self._event_payload(event, team_id or self.team_id)
         envelope = self.send_envelope("events_api", payload, timeout=timeout)
         if not envelope.wait_acked(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"events_api envelope {envelope.envelope_id} not acked within {timeout} s")
