@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -58,7 +58,6 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.adapters.slack._oauth import ThreadedInstallationStore, oauth_settings
 from bot.adapters.slack._render import digest_messages, reply_messages
 from bot.briefing import Briefing
 from bot.commands import (
@@ -74,6 +73,9 @@ from bot.config import Settings, SlackConfig
 from bot.digests import SEARCH_MARGIN, ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
+
+if TYPE_CHECKING:
+    from bot.adapters.slack._oauth import ThreadedInstallationStore
 
 __all__ = ["DIGEST_EVENT", "NOT_RETRIED", "PAUSING_ERRORS", "TRANSIENT_ERRORS", "SlackAdapter", "SlackSetupError"]
 
@@ -201,8 +203,11 @@ class SlackAdapter:
                 raise SlackSetupError(f"Slack OAuth mode needs {' and '.join(missing)} in the environment")
         if self.config.mode != "oauth" and not bot_token:
             raise SlackSetupError(f"Slack {self.config.mode} mode needs SLACK_BOT_TOKEN (xoxb-...) in the environment")
-        self._installations = (ThreadedInstallationStore(client_id, store.engine)
-                               if self.config.mode == "oauth" and client_id else None)  # fmt: skip
+        self._installations: ThreadedInstallationStore | None = None
+        if self.config.mode == "oauth" and client_id:
+            from bot.adapters.slack._oauth import ThreadedInstallationStore  # needs sqlalchemy[asyncio] (greenlet)
+
+            self._installations = ThreadedInstallationStore(client_id, store.engine)
         self._workspaces: dict[str, SlackAdapter] = {}
         self.settings = settings
         self.store = store
@@ -225,6 +230,8 @@ class SlackAdapter:
 
         if self._installations is not None and client_secret and not post_only:
             # each request is authorized with its workspace's installation (Bolt's installation store authorize)
+            from bot.adapters.slack._oauth import oauth_settings
+
             settings_ = oauth_settings(self.config, client_id=client_id or "", client_secret=client_secret,
                                        installations=self._installations, engine=store.engine)  # fmt: skip
             # its own client: slack_sdk logs answers at DEBUG, and oauth.v2.access answers with the bot token
