@@ -367,13 +367,13 @@ def _chat_factories(
         return observe
 
     slack_token, discord_token = settings.secret("SLACK_BOT_TOKEN"), settings.secret("DISCORD_TOKEN")
-    if slack_token:
+    if slack_token or settings.slack.mode == "oauth":  # OAuth: each workspace's token from its installation
 
         def slack() -> ChatAdapter:
-            assert slack_token is not None
             return SlackAdapter(
                 settings=settings, store=store, limiter=RateLimiter(10), clock=_now, bot_token=slack_token,
                 app_token=settings.secret("SLACK_APP_TOKEN"), signing_secret=settings.secret("SLACK_SIGNING_SECRET"),
+                client_id=settings.secret("SLACK_CLIENT_ID"), client_secret=settings.secret("SLACK_CLIENT_SECRET"),
                 observe=observer("slack"), feeds=feeds,
             )  # fmt: skip
 

@@ -540,7 +540,7 @@ def _topic_name(wanted: str, settings: Settings) -> str | None:
 
 def _subscribe_reply(
     command: SubscribeCommand, *, store: Store, settings: Settings, user: str, platform: str, channel: str,
-    now: datetime,
+    now: datetime, team: str | None = None,
 ) -> Reply:  # fmt: skip
     topic = _topic_name(command.topic, settings)
     if topic is None:
@@ -554,7 +554,7 @@ def _subscribe_reply(
         return Reply(kind="error", text=f"Cannot subscribe to {topic} with those sources: {problem}.", ephemeral=True)
     try:
         sub = store.add_subscription(platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user,
-                                     sources=command.sources)  # fmt: skip
+                                     sources=command.sources, team=team)  # fmt: skip
     except ValueError:
         existing = next(s for s in store.list_subscriptions(platform=platform, channel=channel) if s.topic == topic)
         return Reply(kind="error", text=f"This channel is already subscribed to {topic} (#{existing.id}: "
@@ -622,12 +622,14 @@ def answer(
     platform: str = "console",
     is_manager: bool = False,
     feeds: FeedFinder | None = None,
+    team: str | None = None,
 ) -> Reply:
     """Answer a parsed command for ``user`` in ``channel`` of ``platform`` as of ``now`` (``/brief`` and ``feeds
     add`` are rate-limited). What :func:`needs_manager` says needs ``is_manager`` (the adapter decides:
     channel-manager rights; the console is always a manager); anyone may list a channel's subscriptions and the
     feeds. ``feeds`` finds the feed at a URL for ``feeds add`` (through :mod:`bot.sources`; never a ``file:``
-    URL); without it feeds are not added from chat."""
+    URL); without it feeds are not added from chat. ``team``: the workspace a Slack subscription is made in (many
+    workspaces, OAuth)."""
     if isinstance(command, BriefCommand):
         return _brief(command, store=store, settings=settings, user=user, now=now, limiter=limiter)
     if isinstance(command, TopicsCommand):
@@ -648,7 +650,7 @@ def answer(
                             limiter=limiter)  # fmt: skip
     if isinstance(command, SubscribeCommand):
         return _subscribe_reply(command, store=store, settings=settings, user=user, platform=platform,
-                                channel=channel, now=now)  # fmt: skip
+                                channel=channel, now=now, team=team)  # fmt: skip
     return _unsubscribe_reply(command, store=store, platform=platform, channel=channel)
 
 

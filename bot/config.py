@@ -169,17 +169,27 @@ class SchedulerConfig:
     digest_post_empty: bool = False
 
 
+SLACK_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:join", "channels:history", "groups:history",
+                "users:read")  # fmt: skip
+"""The bot scopes of config/slack-manifest.yml."""
+
+
 @dataclass(frozen=True)
 class SlackConfig:
-    """``[slack]``: Socket Mode (default; needs SLACK_APP_TOKEN) or HTTP mode (Events API on ``[http] listen``,
-    needs SLACK_SIGNING_SECRET); ``managers`` are user ids allowed to subscribe besides workspace admins and
-    owners; ``in_channel``: briefings answer in the channel (``False``: only to the asker); ``api_url`` is the
-    Web API base (tests point it at a local fake)."""
+    """``[slack]``: Socket Mode (default; needs SLACK_APP_TOKEN), HTTP mode (Events API on ``[http] listen``,
+    needs SLACK_SIGNING_SECRET) or OAuth mode (HTTP mode for many workspaces, each installing the app through
+    ``/slack/install``: needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET); ``managers`` are
+    user ids allowed to subscribe besides workspace admins and owners; ``in_channel``: briefings answer in the
+    channel (``False``: only to the asker); ``api_url`` is the Web API base (tests point it at a local fake)."""
 
     mode: str = "socket"
     managers: tuple[str, ...] = ()
     in_channel: bool = True
     api_url: str = "https://slack.com/api/"
+    scopes: tuple[str, ...] = SLACK_SCOPES
+    """``mode = "oauth"``: the bot scopes asked for when a workspace installs the app (config/slack-manifest.yml)."""
+    authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    """``mode = "oauth"``: where ``/slack/install`` sends the installer (tests point it at a local fake)."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +270,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "feeds": {"url", "name", "interval", "tags", "language"},
     "topics": None,
     "subscriptions": None,
-    "slack": {"mode", "managers", "in_channel", "api_url"},
+    "slack": {"mode", "managers", "in_channel", "api_url", "scopes", "authorize_url"},
     "discord": {"guilds", "api_url", "shards", "shard_count"},
     "http": {"listen"},
     "demo": {"seed_article"},
@@ -270,13 +280,16 @@ _SECTIONS: dict[str, set[str] | None] = {
 }  # fmt: skip
 
 
-SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_SECRET",
+                    "DISCORD_TOKEN")  # fmt: skip
 """The secrets newsbrief reads, from the environment only."""
 _SECRET_KEYS = {
     "slack.bot_token": "SLACK_BOT_TOKEN",
     "slack.token": "SLACK_BOT_TOKEN",
     "slack.app_token": "SLACK_APP_TOKEN",
     "slack.signing_secret": "SLACK_SIGNING_SECRET",
+    "slack.client_secret": "SLACK_CLIENT_SECRET",
+    "slack.client_id": "SLACK_CLIENT_ID",
     "discord.token": "DISCORD_TOKEN",
     "discord.bot_token": "DISCORD_TOKEN",
 }
@@ -497,8 +510,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     )
     slack_r = _Reader(where, data.get("slack", {}), "slack.", _SECTIONS["slack"])
     mode = slack_r.get("mode", str, "socket")
-    if mode not in ("socket", "http"):
-        slack_r.fail("mode", f'expected "socket" or "http", got {mode!r}')
+    if mode not in ("socket", "http", "oauth"):
+        slack_r.fail("mode", f'expected "socket", "http" or "oauth", got {mode!r}')
     managers = slack_r.strings("managers")
     for i, user in enumerate(managers):
         if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
@@ -506,7 +519,15 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     api_url = slack_r.get("api_url", str, "https://slack.com/api/")
     if not re.match(r"^https?://\S+/$", api_url):
         slack_r.fail("api_url", f"expected an http(s) URL ending in /, got {api_url!r}")
-    slack = SlackConfig(mode=mode, managers=managers, in_channel=slack_r.get("in_channel", bool, True), api_url=api_url)
+    scopes = slack_r.strings("scopes") if "scopes" in slack_r.table else SLACK_SCOPES
+    for i, scope in enumerate(scopes):
+        if not re.fullmatch(r"[a-z]+(?:[:.][a-z_]+)*", scope):
+            slack_r.fail(f"scopes[{i}]", f"expected a Slack scope such as chat:write, got {scope!r}")
+    authorize_url = slack_r.get("authorize_url", str, SlackConfig.authorize_url)
+    if not re.match(r"^https?://\S+$", authorize_url):
+        slack_r.fail("authorize_url", f"expected an http(s) URL, got {authorize_url!r}")
+    slack = SlackConfig(mode=mode, managers=managers, in_channel=slack_r.get("in_channel", bool, True), api_url=api_url,
+                        scopes=scopes, authorize_url=authorize_url)  # fmt: skip
     discord_r = _Reader(where, data.get("discord", {}), "discord.", _SECTIONS["discord"])
     guilds_raw = discord_r.get("guilds", list, [])
     guilds: list[int] = []

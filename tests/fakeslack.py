@@ -29,6 +29,13 @@ Socket Mode greets with a ``hello`` frame, sends envelopes ``{"envelope_id", "ty
 JSON posts and answers ``ok``; HTTP-mode requests are signed with the v0 scheme (``sign``); Slack's SSL check is
 an unsigned form ``ssl_check=1`` (``ssl_check_form``).
 
+Many workspaces (OAuth): ``add_team`` makes another workspace with its own bot user and bot token; the authorize
+page ``GET /oauth/v2/authorize`` (``authorize_url``) approves at once for ``installing_team`` (or the ``team``
+query parameter) and redirects to ``redirect_uri`` with a one-time code and the app's state; ``oauth.v2.access``
+(client id and secret as HTTP basic auth, as slack_sdk sends them) trades the code for that workspace's bot token.
+Calls made with a workspace's token are answered as that workspace (``auth.test``, the author of posts).
+``event_body`` is an HTTP-mode Events API request (e.g. ``app_uninstalled``).
+
 Channels and membership: the bot is a member of every channel unless ``leave_channel`` says otherwise. A public
 channel it is not in takes its posts only with the ``chat:write.public`` scope, never shows it its history
 (``not_in_channel`` on ``conversations.history``: "may post but may not read"), and can be joined with
@@ -412,6 +419,13 @@ class FakeSlack(LoopbackAioServer):
             "users:read",
         ]
         self.validate_blocks = True
+        self.client_id = "1111.2222"
+        self.client_secret = "fake-client-secret"
+        self.redirect_uri: str | None = None  # where the authorize page sends the installer (the app's setting)
+        self.installing_team: str = team_id
+        self.authorize_requests: list[dict[str, str]] = []
+        self._teams: dict[str, JSON] = {}  # team id -> {"team_id", "team", "bot_user_id", "bot_id", "token"}
+        self._codes: dict[str, str] = {}  # unused OAuth code -> team id
 
         self._ts_base = ts_base
         self._ts_counter = itertools.count(1)
@@ -435,6 +449,7 @@ class FakeSlack(LoopbackAioServer):
         self._responses: list[Response] = []
         self._methods: dict[str, Callable[[dict[str, Any], str | None], tuple[JSON, dict[str, str]]]] = {
             "auth.test": self._auth_test,
+            "oauth.v2.access": self._oauth_v2_access,
             "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -456,6 +471,7 @@ class FakeSlack(LoopbackAioServer):
         router.add_route("*", "/api/{method}", self._handle_api)
         router.add_get("/link/", self._handle_link)
         router.add_post("/respond/{response_id}", self._handle_respond)
+        router.add_get("/oauth/v2/authorize", self._handle_authorize)
 
     async def _shutdown(self) -> None:
         await self._close_connections(WSCloseCode.GOING_AWAY)
@@ -466,6 +482,11 @@ class FakeSlack(LoopbackAioServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._port}/"
+
+    @property
+    def authorize_url(self) -> str:
+        """Slack's OAuth authorize page of this fake (``[slack] authorize_url``)."""
+        return f"http://127.0.0.1:{self._port}/oauth/v2/authorize"
 
     @property
     def api_url(self) -> str:
@@ -536,6 +557,87 @@ class FakeSlack(LoopbackAioServer):
     ) -> None:
         with self._cond:
             self.users[user_id] = {"id": user_id, "name": name, "is_admin": is_admin, "is_owner": is_owner, **extra}
+
+    def add_team(self, team_id: str, *, name: str | None = None) -> str:
+        """Another workspace the app can be installed in, with its own bot user (``U<team>``), bot (``B<team>``)
+        and bot token (returned; ``oauth.v2.access`` hands it out)."""
+        token = f"xoxb-{team_id}-{secrets.token_hex(8)}"
+        with self._cond:
+            self._teams[team_id] = {
+                "team_id": team_id,
+                "team": name or f"Workspace {team_id}",
+                "bot_user_id": f"U{team_id}BOT",
+                "bot_id": f"B{team_id}",
+                "token": token,
+            }
+        return token
+
+    def team_token(self, team_id: str) -> str:
+        """The bot token of a workspace made with ``add_team``."""
+        with self._cond:
+            return str(self._teams[team_id]["token"])
+
+    def revoke_team(self, team_id: str) -> None:
+        """The workspace uninstalled the app: its bot token is refused from now on (``token_revoked``)."""
+        with self._cond:
+            self._teams[team_id]["revoked"] = True
+
+    def event_body(self, event: dict[str, Any], *, team_id: str | None = None) -> bytes:
+        """The JSON body Slack POSTs to an HTTP-mode app for an Events API event; sign it with ``signed_headers``
+        (``content_type="application/json"``)."""
+        return json.dumps(self._event_payload(event, team_id or self.team_id)).encode("utf-8")
+
+    def _event_payload(self, event: dict[str, Any], team: str) -> JSON:
+        """An ``event_callback`` of ``team`` carrying ``event`` (authorized for that workspace's bot user)."""
+        with self._cond:
+            bot_user = self._teams.get(team, {}).get("bot_user_id", self.bot_user_id)
+        return {
+            "token": self.verification_token,
+            "team_id": team,
+            "api_app_id": self.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{next(self._ids):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team, "user_id": bot_user, "is_bot": True, "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+        }
+
+    def _identity(self, token: str | None) -> JSON:
+        """Who a token speaks for: a workspace of ``add_team``, else the default one."""
+        for team in self._teams.values():
+            if team["token"] == token:
+                return team
+        return {"team_id": self.team_id, "team": self.team, "bot_user_id": self.bot_user_id, "bot_id": self.bot_id}
+
+    async def _handle_authorize(self, request: web.Request) -> web.StreamResponse:
+        query = dict(request.query)
+        with self._cond:
+            self.authorize_requests.append(query)
+            team = query.get("team") or self.installing_team
+            if query.get("client_id") != self.client_id or team not in self._teams:
+                return web.Response(status=400, text="invalid_client_id or unknown team")
+            code = f"code-{secrets.token_hex(8)}"
+            self._codes[code] = team
+        target = query.get("redirect_uri") or self.redirect_uri
+        if not target:
+            return web.Response(status=400, text="no redirect_uri")
+        sep = "&" if "?" in target else "?"
+        location = f"{target}{sep}{urllib.parse.urlencode({'code': code, 'state': query.get('state', '')})}"
+        raise web.HTTPFound(location)
+
+    def _oauth_v2_access(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
+        if params.get("client_id") != self.client_id or params.get("client_secret") != self.client_secret:
+            raise _ApiError("invalid_client")
+        team_id = self._codes.pop(str(params.get("code") or ""), None)
+        if team_id is None:
+            raise _ApiError("invalid_code")
+        team = self._teams[team_id]
+        return {
+            "ok": True, "app_id": self.app_id, "authed_user": {"id": "U1"}, "scope": ",".join(self.scopes),
+            "token_type": "bot", "access_token": team["token"], "bot_user_id": team["bot_user_id"],
+            "team": {"id": team_id, "name": team["team"]}, "enterprise": None, "is_enterprise_install": False,
+        }, {}  # fmt: skip
 
     def add_channel(self, channel: str) -> None:
         """Make ``channel`` known (turns ``channels`` from "everything exists" into an explicit set)."""
@@ -722,20 +824,7 @@ class FakeSlack(LoopbackAioServer):
     def event(self, event: dict[str, Any], *, team_id: str | None = None, timeout: float = 5.0) -> Envelope:
         """Send an ``events_api`` envelope (an ``event_callback`` carrying ``event``) and block until acked."""
         deadline = time.monotonic() + timeout
-        team = team_id or self.team_id
-        payload = {
-            "token": self.verification_token,
-            "team_id": team,
-            "api_app_id": self.app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{next(self._ids):08d}",
-            "event_time": int(time.time()),
-            "authorizations": [
-                {"team_id": team, "user_id": self.bot_user_id, "is_bot": True, "is_enterprise_install": False}
-            ],
-            "is_ext_shared_channel": False,
-        }
+        payload = self._event_payload(event, team_id or self.team_id)
         envelope = self.send_envelope("events_api", payload, timeout=timeout)
         if not envelope.wait_acked(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"events_api envelope {envelope.envelope_id} not acked within {timeout} s")
@@ -918,6 +1007,10 @@ class FakeSlack(LoopbackAioServer):
         return None
 
     def _auth_error(self, method: str, token: str | None) -> str | None:
+        if method == "oauth.v2.access":
+            return None  # the app's client credentials, checked by the method
+        if any(team["token"] == token and team.get("revoked") for team in self._teams.values()):
+            return "token_revoked"
         if not token:
             return "not_authed"
         is_app = token.startswith("xapp-")
@@ -945,6 +1038,10 @@ class FakeSlack(LoopbackAioServer):
             params = await self._read_params(request)
             auth = request.headers.get("Authorization", "")
             token = auth[7:].strip() if auth.startswith("Bearer ") else None
+            if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+                client_id, _, client_secret = base64.b64decode(auth[6:]).decode("utf-8").partition(":")
+                params.setdefault("client_id", client_id)
+                params.setdefault("client_secret", client_secret)
             form_token = params.pop("token", None)
             if token is None and isinstance(form_token, str):
                 token = form_token
@@ -1017,14 +1114,15 @@ class FakeSlack(LoopbackAioServer):
         return channel
 
     def _auth_test(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
+        who = self._identity(token)
         body = {
             "ok": True,
             "url": self.url,
-            "team": self.team,
+            "team": who["team"],
             "user": self.bot_name,
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "team_id": who["team_id"],
+            "user_id": who["bot_user_id"],
+            "bot_id": who["bot_id"],
             "is_enterprise_install": False,
         }
         return body, {"X-OAuth-Scopes": ",".join(self.scopes)}
@@ -1036,7 +1134,7 @@ class FakeSlack(LoopbackAioServer):
 
     def _chat_post_message(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
         channel = self._channel_check(params.get("channel"), posting=True, public_post=True)
-        message = self._message(params)
+        message = self._message(params, token)
         thread_ts = params.get("thread_ts")
         ts = self._store(
             channel,
@@ -1051,7 +1149,7 @@ class FakeSlack(LoopbackAioServer):
         user = params.get("user")
         if not isinstance(user, str) or not user:
             raise _ApiError("user_not_in_channel")
-        message = self._message(params)
+        message = self._message(params, token)
         message["user_shown"] = user
         message["ts"] = self._next_ts()
         self._ephemeral.setdefault(channel, []).append(message)
@@ -1076,7 +1174,7 @@ class FakeSlack(LoopbackAioServer):
             self._channel_errors.pop(channel)
         return {"ok": True, "channel": info}, {}
 
-    def _message(self, params: dict[str, Any]) -> JSON:
+    def _message(self, params: dict[str, Any], token: str | None = None) -> JSON:
         """The message a chat.postMessage / chat.postEphemeral would post (validated; no ts yet)."""
         text = params.get("text")
         blocks = _maybe_json(params.get("blocks"), "invalid_blocks_format") if "blocks" in params else None
@@ -1094,12 +1192,13 @@ class FakeSlack(LoopbackAioServer):
             and isinstance(metadata.get("event_payload"), dict)
         ):
             raise _ApiError("invalid_metadata_format")
+        who = self._identity(token)
         message: JSON = {
             "type": "message",
-            "user": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "user": who["bot_user_id"],
+            "bot_id": who["bot_id"],
             "app_id": self.app_id,
-            "team": self.team_id,
+            "team": who["team_id"],
             "text": text if isinstance(text, str) else "",
         }
         if blocks:

@@ -179,6 +179,7 @@ class SubscriptionRow(Base):
     paused_at: Mapped[datetime | None]
     paused_reason: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[str] | None] = mapped_column(JSON)  # feed ids and "tag:NAME"; NULL: all (migration 0008)
+    team: Mapped[str | None] = mapped_column(String(32))  # the Slack workspace (OAuth installs; migration 0010)
 
 
 class DigestSlotRow(Base):

@@ -190,6 +190,7 @@ def _subscription(row: SubscriptionRow) -> Subscription:
         paused_at=row.paused_at,
         paused_reason=row.paused_reason,
         sources=tuple(row.sources or ()),
+        team=row.team,
     )
 
 
@@ -1318,9 +1319,11 @@ class Store:
         now: datetime,
         by: str | None = None,
         sources: Sequence[str] = (),
+        team: str | None = None,
     ) -> Subscription:
         """Subscribe a channel to a topic (``schedule``, ``tz`` and ``sources``, feed ids and ``tag:NAME``, already
-        validated by the caller; no ``sources``: the whole archive).
+        validated by the caller; no ``sources``: the whole archive). ``team``: the Slack workspace of the channel
+        (OAuth installs).
 
         The same platform, channel and topic twice raises ``ValueError`` naming the existing subscription.
         """
@@ -1343,7 +1346,7 @@ class Store:
             if existing is not None:
                 raise duplicate(existing)
             row = SubscriptionRow(platform=platform, channel=channel, topic=topic, schedule=schedule, tz=tz,
-                                  created_at=now, created_by=by, sources=list(sources) or None)  # fmt: skip
+                                  created_at=now, created_by=by, sources=list(sources) or None, team=team)  # fmt: skip
             session.add(row)
             session.flush()
             return _subscription(row)
@@ -1411,6 +1414,22 @@ class Store:
     def pause_subscription(self, sub_id: int, reason: str, now: datetime) -> Subscription:
         """Pause a subscription's digests, recording why (``KeyError`` when there is no such subscription)."""
         return self._change_subscription(sub_id, paused_at=now, paused_reason=reason)
+
+    def pause_team_subscriptions(self, platform: str, team: str, reason: str, now: datetime) -> list[Subscription]:
+        """Pause every running subscription of one workspace (``team``) of ``platform``, recording why (e.g. the
+        app was uninstalled there); returns those it paused."""
+
+        def work(session: Session) -> list[Subscription]:
+            rows = list(session.scalars(select(SubscriptionRow).where(
+                SubscriptionRow.platform == platform, SubscriptionRow.team == team,
+                SubscriptionRow.paused_at.is_(None),
+            ).order_by(SubscriptionRow.id)))  # fmt: skip
+            for row in rows:
+                row.paused_at, row.paused_reason = now, reason
+            session.flush()
+            return [_subscription(row) for row in rows]
+
+        return self._run(work)
 
     def resume_subscription(self, sub_id: int) -> Subscription:
         """Resume a paused subscription (``KeyError`` when there is no such subscription)."""

@@ -168,6 +168,9 @@ class Subscription:
     paused_reason: str | None
     sources: tuple[str, ...] = ()
     """The feeds its digests draw on: feed ids ("3") and feed tags ("tag:world"); empty: the whole archive."""
+    team: str | None = None
+    """The Slack workspace (team id) of the channel when the app is installed in many workspaces (OAuth);
+    ``None``: the one workspace of SLACK_BOT_TOKEN."""
 
     @property
     def paused(self) -> bool:

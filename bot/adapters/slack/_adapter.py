@@ -33,11 +33,12 @@ command answered as user and channel ids of Slack, a :class:`~bot.commands.Reply
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -45,6 +46,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -71,6 +73,9 @@ from bot.config import Settings, SlackConfig
 from bot.digests import SEARCH_MARGIN, ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
+
+if TYPE_CHECKING:
+    from bot.adapters.slack._oauth import ThreadedInstallationStore
 
 __all__ = ["DIGEST_EVENT", "NOT_RETRIED", "PAUSING_ERRORS", "TRANSIENT_ERRORS", "SlackAdapter", "SlackSetupError"]
 
@@ -144,6 +149,8 @@ class _ConnectionRetries(AsyncConnectionErrorRetryHandler):
 
 _BOLT_LOG = logging.getLogger("newsbrief.slack.bolt")
 _BOLT_LOG.addFilter(_QuietTokenWarning())
+_TOKEN_EXCHANGE_LOG = logging.getLogger("newsbrief.slack.oauth.exchange")
+_TOKEN_EXCHANGE_LOG.setLevel(logging.INFO)  # never slack_sdk's DEBUG lines, which show the answers (tokens)
 
 
 class SlackSetupError(Exception):
@@ -166,9 +173,11 @@ class SlackAdapter:
         store: Store,
         limiter: RateLimiter,
         clock: Callable[[], datetime],
-        bot_token: str,
+        bot_token: str | None,
         app_token: str | None = None,
         signing_secret: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
         observe: Callable[[str, float], None] | None = None,
         post_only: bool = False,
         part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
@@ -176,7 +185,8 @@ class SlackAdapter:
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``post_only``: for posting digests from the CLI,
         which needs neither Socket Mode's app token nor HTTP mode's signing secret. ``part_retry_delays``: see
-        :data:`PART_RETRY_DELAYS_S`."""
+        :data:`PART_RETRY_DELAYS_S`. OAuth mode (many workspaces) takes no ``bot_token``: each workspace's comes
+        from its installation (``client_id``: SLACK_CLIENT_ID), kept in the store's database."""
         self._part_retry_delays = tuple(part_retry_delays)
         self.config: SlackConfig = settings.slack
         if post_only:
@@ -186,6 +196,19 @@ class SlackAdapter:
                                   "environment, or [slack] mode = \"http\" with SLACK_SIGNING_SECRET")  # fmt: skip
         elif self.config.mode == "http" and not signing_secret:
             raise SlackSetupError("Slack HTTP mode needs SLACK_SIGNING_SECRET in the environment")
+        elif self.config.mode == "oauth":
+            missing = [name for name, value in (("SLACK_CLIENT_ID", client_id), ("SLACK_CLIENT_SECRET", client_secret),
+                                                ("SLACK_SIGNING_SECRET", signing_secret)) if not value]  # fmt: skip
+            if missing:
+                raise SlackSetupError(f"Slack OAuth mode needs {' and '.join(missing)} in the environment")
+        if self.config.mode != "oauth" and not bot_token:
+            raise SlackSetupError(f"Slack {self.config.mode} mode needs SLACK_BOT_TOKEN (xoxb-...) in the environment")
+        self._installations: ThreadedInstallationStore | None = None
+        if self.config.mode == "oauth" and client_id:
+            from bot.adapters.slack._oauth import ThreadedInstallationStore  # needs sqlalchemy[asyncio] (greenlet)
+
+            self._installations = ThreadedInstallationStore(client_id, store.engine)
+        self._workspaces: dict[str, SlackAdapter] = {}
         self.settings = settings
         self.store = store
         self.limiter = limiter
@@ -205,13 +228,27 @@ class SlackAdapter:
         async def authorized() -> AuthorizeResult:  # a plain function: Bolt passes arguments by their names
             return await self.authorize()
 
-        self.app = AsyncApp(
-            client=self.client,
-            signing_secret=signing_secret or "",
-            request_verification_enabled=self.config.mode == "http",
-            logger=_BOLT_LOG,
-            authorize=authorized,  # the result of start()'s auth.test: no auth.test on a request
-        )
+        if self._installations is not None and client_secret and not post_only:
+            # each request is authorized with its workspace's installation (Bolt's installation store authorize)
+            from bot.adapters.slack._oauth import oauth_settings
+
+            settings_ = oauth_settings(self.config, client_id=client_id or "", client_secret=client_secret,
+                                       installations=self._installations, engine=store.engine)  # fmt: skip
+            # its own client: slack_sdk logs answers at DEBUG, and oauth.v2.access answers with the bot token
+            flow_client = AsyncWebClient(base_url=self.config.api_url, logger=_TOKEN_EXCHANGE_LOG)
+            flow = AsyncOAuthFlow(client=flow_client, logger=_BOLT_LOG, settings=settings_)
+            self.app = AsyncApp(client=self.client, signing_secret=signing_secret or "", logger=_BOLT_LOG,
+                                oauth_flow=flow)  # fmt: skip
+            self.app.event("app_uninstalled")(self._on_uninstalled)
+            self.app.event("tokens_revoked")(self._on_tokens_revoked)
+        else:
+            self.app = AsyncApp(
+                client=self.client,
+                signing_secret=signing_secret or "",
+                request_verification_enabled=self.config.mode == "http",
+                logger=_BOLT_LOG,
+                authorize=authorized,  # the result of start()'s auth.test: no auth.test on a request
+            )
         self.app.command("/brief")(self._on_brief)
         self._handler: AsyncSocketModeHandler | None = None
         self._channel_locks: dict[str, asyncio.Lock] = {}
@@ -229,7 +266,9 @@ class SlackAdapter:
         """Authorize (``auth.test``: who the bot is, which scopes it has), then connect: Socket Mode dials Slack;
         HTTP mode has nothing more to do (mount :meth:`routes` on the web server). Authorizing first means no
         event waits for it: Bolt would call ``auth.test`` on the first request, which may take longer than Slack's
-        3 s to acknowledge a command."""
+        3 s to acknowledge a command. OAuth mode authorizes each workspace when it is first needed."""
+        if self._installations is not None:
+            return
         await self.authorize()
         if self.config.mode == "socket":
             assert self._app_token is not None
@@ -252,7 +291,11 @@ class SlackAdapter:
             return self._auth
 
     def routes(self) -> list[web.RouteDef]:
-        """The HTTP-mode route (``POST /slack/events``), for :class:`bot.web.WebServer`'s ``extra_routes``."""
+        """The HTTP-mode route (``POST /slack/events``), for :class:`bot.web.WebServer`'s ``extra_routes``; OAuth
+        mode adds the install flow (``GET /slack/install``, ``GET /slack/oauth_redirect``)."""
+        if self.config.mode == "oauth":
+            return [web.post("/slack/events", self._http), web.get("/slack/install", self._install),
+                    web.get("/slack/oauth_redirect", self._install)]  # fmt: skip
         return [web.post("/slack/events", self._http)] if self.config.mode == "http" else []
 
     async def _http(self, request: web.Request) -> web.Response:
@@ -264,11 +307,75 @@ class SlackAdapter:
         response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
+    async def _install(self, request: web.Request) -> web.Response:
+        """The install flow (Bolt's OAuth flow): ``/slack/install`` sends the installer to Slack with a new state;
+        ``/slack/oauth_redirect`` checks the state, trades the code for the workspace's token and stores it."""
+        flow = self.app.oauth_flow
+        if flow is None:
+            return web.Response(status=404)
+        bolt_request = await to_bolt_request(request)
+        if request.path == flow.install_path:
+            response = await flow.handle_installation(bolt_request)
+        else:
+            response = await flow.handle_callback(bolt_request)
+        return await to_aiohttp_response(response)
+
     async def close(self) -> None:
         """Disconnect."""
         if self._handler is not None:
             await self._handler.close_async()  # type: ignore[no-untyped-call]
             self._handler = None
+
+    # -- many workspaces (OAuth) -------------------------------------------------------------------------
+
+    async def _workspace(self, team: str | None) -> SlackAdapter:
+        """The adapter that talks to ``team`` with its own bot token: this one with a single workspace; in OAuth
+        mode one per installed workspace (its token from the installation store). :class:`ChannelUnavailable`
+        when the workspace has no installation (never installed, or uninstalled since)."""
+        if self._installations is None:
+            return self
+        if not team:
+            raise ChannelUnavailable("slack: the subscription names no workspace: subscribe again with "
+                                     "/brief subscribe in the channel")  # fmt: skip
+        bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None or not bot.bot_token:
+            self._workspaces.pop(team, None)
+            raise ChannelUnavailable(f"slack: the app is not installed in workspace {team} (uninstalled?): install it "
+                                     "again through /slack/install and resume the subscription")  # fmt: skip
+        current = self._workspaces.get(team)
+        if current is None or current.client.token != bot.bot_token:
+            single = dataclasses.replace(self.settings, slack=dataclasses.replace(self.config, mode="http"))
+            current = SlackAdapter(settings=single, store=self.store, limiter=self.limiter, clock=self.clock,
+                                   bot_token=bot.bot_token, post_only=True, part_retry_delays=self._part_retry_delays,
+                                   feeds=self.feeds)  # fmt: skip
+            self._workspaces[team] = current
+        return current
+
+    async def _on_uninstalled(self, context: Any) -> None:
+        """``app_uninstalled``: the workspace's installation is deleted and its subscriptions paused."""
+        assert self._installations is not None
+        await self._installations.async_delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
+        await self._pause_team(context.team_id, "the app was uninstalled from the workspace")
+
+    async def _on_tokens_revoked(self, event: dict[str, Any], context: Any) -> None:
+        """``tokens_revoked``: the revoked installations are deleted; a revoked bot token pauses the workspace's
+        subscriptions."""
+        assert self._installations is not None
+        tokens = event.get("tokens") or {}
+        for user_id in tokens.get("oauth") or []:
+            await self._installations.async_delete_installation(enterprise_id=context.enterprise_id,
+                                                                team_id=context.team_id, user_id=user_id)  # fmt: skip
+        if tokens.get("bot"):
+            await self._installations.async_delete_bot(enterprise_id=context.enterprise_id, team_id=context.team_id)
+            await self._pause_team(context.team_id, "the bot token was revoked")
+
+    async def _pause_team(self, team: str | None, why: str) -> None:
+        if not team:
+            return
+        self._workspaces.pop(team, None)
+        reason = f"slack: {why} ({team}): install it again through /slack/install, then resume the subscription"
+        paused = await asyncio.to_thread(self.store.pause_team_subscriptions, "slack", team, reason, self.clock())
+        log.warning("slack: %s %s; %d subscription(s) paused", why, team, len(paused))
 
     # -- commands ----------------------------------------------------------------------------------------
 
@@ -278,6 +385,8 @@ class SlackAdapter:
         text = str(command.get("text") or "")
         user = str(command.get("user_id") or "")
         channel = str(command.get("channel_id") or "")
+        team = str(command.get("team_id") or "") or None
+        workspace = await self._workspace(team) if self._installations is not None else self
         name = "error"
         try:
             parsed = parse_command("/brief " + text)
@@ -287,11 +396,12 @@ class SlackAdapter:
             name = command_name(parsed)
             manager = True
             if needs_manager(parsed):
-                manager = await self.is_manager(user)
+                manager = await workspace.is_manager(user)
             try:
                 reply = await asyncio.to_thread(
                     answer, parsed, store=self.store, settings=self.settings, user=user, channel=channel,
                     now=self.clock(), limiter=self.limiter, platform="slack", is_manager=manager, feeds=self.feeds,
+                    team=team if self._installations is not None else None,
                 )  # fmt: skip
             except Exception as exc:
                 log.exception("slack: /brief %r failed", text)
@@ -302,7 +412,7 @@ class SlackAdapter:
             if by_url:
                 by_url = await self._respond(respond, message, public=public, channel=channel, user=user)
             if not by_url:
-                await self._post_answer(message, public=public, channel=channel, user=user)
+                await workspace._post_answer(message, public=public, channel=channel, user=user)
         if self.observe is not None:
             self.observe(name, time.perf_counter() - started)
 
@@ -376,7 +486,11 @@ class SlackAdapter:
         message (part number, ``slack:<channel>:<ts>``) as soon as Slack returned it. Before the first digest to
         a channel the bot joins it when it may (:meth:`_join`). :class:`ChannelUnavailable` for errors that need
         a person, :class:`PostInterrupted` for those that may pass (a later part is first tried again in place:
-        :data:`PART_RETRY_DELAYS_S`); other Slack errors propagate (recorded as failed)."""
+        :data:`PART_RETRY_DELAYS_S`); other Slack errors propagate (recorded as failed). In OAuth mode it goes out
+        with the bot token of the subscription's workspace."""
+        if self._installations is not None:
+            workspace = await self._workspace(subscription.team)
+            return await workspace.post_digest(subscription, briefing, ref, on_part=on_part)
         messages = digest_messages(briefing, title=f"{subscription.topic} digest")
         channel = subscription.channel
         lock = self._channel_locks.setdefault(channel, asyncio.Lock())
@@ -473,6 +587,8 @@ class SlackAdapter:
         """The digest tagged ``ref`` that this bot posted in the channel since ``since`` (``conversations.history``
         with metadata, every page), as ``slack:<channel>:<ts of its first part>``; ``None`` when it is not there.
         :class:`HistoryUnreadable` when the bot may not read the channel (never "not there")."""
+        if self._installations is not None:
+            return await (await self._workspace(subscription.team)).find_digest(subscription, ref, since)
         ts = await self._find(subscription, ref, since)
         return f"slack:{subscription.channel}:{ts}" if ts is not None else None
 
