@@ -1501,7 +1501,8 @@ class Verifier:
                 seen.add(story)
                 appearances[(post.channel, story)].append((slot_at, post.arrived or slot_at + 60, post.ref))
         for (channel, story), seen_at in appearances.items():
-            seen_at.sort()
+            # in the order the digests arrived: a missed slot caught up later is posted after newer slots
+            seen_at.sort(key=lambda item: (item[1], item[0]))
             distinct: list[tuple[float, float, str]] = []
             for item in seen_at:
                 if not distinct or distinct[-1][2] != item[2]:
