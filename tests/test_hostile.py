@@ -784,7 +784,7 @@ def write_config(tmp_path: Path, text: str) -> Path:
     ("text", "message"),
     [
         ("[slack]\nmode = 1\n", "slack.mode: expected a string, got int 1"),
-        ("[slack]\nmode = 'websocket'\n", 'slack.mode: expected "socket" or "http"'),
+        ("[slack]\nmode = 'websocket'\n", 'slack.mode: expected "socket", "http" or "oauth"'),
         ("[slack]\nmanagers = 'U0123ABCD'\n", "slack.managers: expected a list"),
         ("[slack]\nmanagers = [42]\n", "slack.managers[0]: expected a string"),
         ("[slack]\nmanagers = ['ana']\n", "slack.managers[0]: expected a Slack user id"),
