@@ -24,6 +24,11 @@ on a fresh PostgreSQL schema (``--postgres``, default ``$NEWSBRIEF_TEST_POSTGRES
 every feed's poll is queued at once and timed until the queue is empty: the first poll of each feed with ``--new``
 entries, each page fetched, extracted, summarized and stored with its story. It reports new articles/s per row
 and the speed-up of N workers over 1 (the goal: >= 1.7x for 2).
+
+``--scale`` measures how an unchanged round grows with the number of feeds (issue 17: "10,000 unchanged feeds in
+one round within 2x the time of 1,000 x 10"): after a backfill of ``SCALE_LARGE`` feeds (one entry each, feed text
+only), ten rounds over 1,000 of them and then one round over all 10,000 (fresh SQLite stores, every feed
+answering 304) are timed; it prints both times and PASS when the big round took at most twice the ten small ones.
 """
 
 from __future__ import annotations
@@ -854,6 +859,74 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
     return 0
 
 
+# --- scale: one round over 10,000 unchanged feeds against ten rounds over 1,000 ---------------------------------
+
+SCALE_SMALL = 1_000
+SCALE_LARGE = 10_000
+SCALE_LIMIT = 2.0  # the big round may take this many times the small rounds together
+
+
+async def _unchanged_rounds(port: int, feeds: int, rounds: int, global_limit: int) -> tuple[float, Counter[str]]:
+    """A fresh SQLite store with ``feeds`` of the server's feeds, backfilled (untimed); then ``rounds`` rounds over
+    them, every feed due and unchanged: their wall time together and the statuses of the timed polls."""
+    from bot.config import settings_from_mapping
+    from bot.ingest import Ingestor, fetch_policy, http_client, load_story_index
+    from bot.sources import Fetcher
+    from bot.store import Store
+
+    settings = settings_from_mapping(
+        {
+            "network": {"allow_private": ["127.0.0.1"], "per_host": global_limit, "global_limit": global_limit},
+            "poll": {"backfill": 0, "fetch_pages": False},
+        }
+    )
+    with tempfile.TemporaryDirectory(prefix="newsbrief-bench-") as tmp, Store(f"sqlite:///{tmp}/scale.db") as store:
+        store.upgrade()
+        for i in range(feeds):
+            store.add_feed(f"http://127.0.0.1:{port}/f{i}/rss.xml", name=f"Outlet {i}", interval_s=INTERVAL_S,
+                           now=NOW)  # fmt: skip
+        async with http_client(settings) as client:
+            ingestor = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings,
+                                stories=load_story_index(store, NOW, days=30), rng=random.Random(SEED))  # fmt: skip
+            await ingestor.poll_round(NOW, progress=_progress(feeds, f"backfill {feeds:,}"))
+            statuses: Counter[str] = Counter()
+            elapsed = 0.0
+            for k in range(1, rounds + 1):
+                when = NOW + timedelta(seconds=(INTERVAL_S + 60) * k)
+                t0 = time.perf_counter()
+                results = await ingestor.poll_round(when, progress=_progress(feeds, f"unchanged {feeds:,} #{k}"))
+                elapsed += time.perf_counter() - t0
+                statuses.update(r.status for r in results)
+    return elapsed, statuses
+
+
+async def run_scale(small: int, large: int, global_limit: int) -> int:
+    started = time.perf_counter()
+    server = FeedProcess(large)
+    try:
+        server.publish(1)
+        rounds = large // small
+        small_s, small_st = await _unchanged_rounds(server.port, small, rounds, global_limit)
+        large_s, large_st = await _unchanged_rounds(server.port, large, 1, global_limit)
+    finally:
+        server.stop()
+    print("Scale: unchanged rounds (every feed answers 304) on a loopback server in a separate process; SQLite,")
+    print(f"network.global_limit = per_host = {global_limit}; {os.cpu_count() or 1} CPU core(s).")
+    print()
+    rows = [[f"{rounds} rounds x {small:,} feeds", f"{small_s:.2f}", f"{small_s / rounds:.2f}",
+             str(small_st["not_modified"]), str(sum(small_st.values()) - small_st["not_modified"])],
+            [f"1 round x {large:,} feeds", f"{large_s:.2f}", f"{large_s:.2f}", str(large_st["not_modified"]),
+             str(sum(large_st.values()) - large_st["not_modified"])]]  # fmt: skip
+    print(_table(["rounds", "wall s", "s per round", "304", "other"], rows))
+    all_304 = small_st["not_modified"] == small * rounds and large_st["not_modified"] == large
+    ok = all_304 and large_s <= SCALE_LIMIT * small_s
+    print(f"\n{large:,} feeds in one round: {large_s:.2f} s; {small:,} x {rounds}: {small_s:.2f} s; ratio "
+          f"{large_s / small_s if small_s else float('inf'):.2f} (limit {SCALE_LIMIT:g}x, all 304: {all_304}): "
+          f"{'PASS' if ok else 'FAIL'}")  # fmt: skip
+    print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=FEEDS)
@@ -865,12 +938,16 @@ def main() -> int:
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL for --workers (a schema of its own, dropped)",
                         default=os.environ.get("NEWSBRIEF_TEST_POSTGRES",
                                                "postgresql+psycopg://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    parser.add_argument("--scale", action="store_true", help=f"one round over {SCALE_LARGE:,} unchanged feeds "
+                        f"against {SCALE_SMALL:,} x 10")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     if args.workers is not None:
         if args.workers < 1:
             parser.error("--workers: at least 1")
         return asyncio.run(run_workers(args.feeds, args.new, args.global_limit, args.workers, args.postgres))
+    if args.scale:
+        return asyncio.run(run_scale(SCALE_SMALL, SCALE_LARGE, args.global_limit))
     return asyncio.run(run(args.feeds, args.backlog, args.new, args.global_limit, args.profile))
 
 

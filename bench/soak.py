@@ -73,6 +73,7 @@ prints it ("30 posted (floor 12)"); with M whole minutes and F feeds:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import itertools
 import json
@@ -356,6 +357,9 @@ class FeedSim:
         self.published = 0
         self.updates = 0
         self._serial = 0
+        self.served: dict[tuple[str, int], tuple[float, int, Item]] = {}
+        """(link, version) -> (when, feed, item as in the document) of the first readable response carrying it
+        (``when`` nudged by a microsecond per entry logged, so that the log's order is the order served)."""
         self.feeds = [
             SimFeed(i, f"outlet{i:03d}.example", atom=i % 5 == 0, interval_s=rng.randint(20, 30)) for i in range(count)
         ]
@@ -433,7 +437,8 @@ class FeedSim:
                 return Reply(304, {"ETag": etag})
             now = time.time()
             churn, duplicate = fault == "date churn", fault == "duplicated item"
-            body = self._document(feed, churn=churn, duplicate=duplicate, now=now)
+            readable = fault not in ("truncated body (reset)", "malformed XML")
+            body = self._document(feed, churn=churn, duplicate=duplicate, now=now, readable=readable)
             headers = {"Content-Type": "application/atom+xml" if feed.atom else "application/rss+xml"}
             for entry in feed.entries:
                 entry.first_served = entry.first_served or now
@@ -466,12 +471,15 @@ class FeedSim:
         self.responses["fault"] += 1
         return reply
 
-    def _document(self, feed: SimFeed, *, churn: bool, duplicate: bool, now: float) -> bytes:
+    def _document(self, feed: SimFeed, *, churn: bool, duplicate: bool, now: float, readable: bool) -> bytes:
         items = [
             Item(title=e.title, link=e.link, guid=e.guid, summary=e.text,
                  published=datetime.fromtimestamp(now - self.rng.uniform(0, 900), UTC) if churn else e.published)
             for e in reversed(feed.entries)
         ]  # fmt: skip
+        if readable:  # oldest first, as the publisher wrote them (the order among entries of one response)
+            for entry, item in zip(feed.entries, reversed(items), strict=True):
+                self.served.setdefault((entry.link, entry.version), (now + len(self.served) * 1e-6, feed.id, item))
         if duplicate and items:
             items.insert(self.rng.randrange(len(items) + 1), self.rng.choice(items))
         make = atom_feed if feed.atom else rss_feed
@@ -618,14 +626,16 @@ class SoakDiscord(FakeDiscord):
 class BotProcess:
     """One ``newsbrief run`` subprocess; stdout and stderr go to a log file that is scanned for markers."""
 
-    def __init__(self, name: str, config: Path, workdir: Path, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, name: str, config: Path, workdir: Path, env: dict[str, str], logs: Path,
+                 command: tuple[str, ...] = ("-m", "tests.bot_on_fake_discord"),
+                 role: str = "run") -> None:  # fmt: skip
         self.name = name
         self.log_path = logs / f"{name}.log"
         self._log = self.log_path.open("wb")
         # tests.bot_on_fake_discord: discord.py pointed at the fake Discord first (the bot never changes its globals)
         env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)}
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "tests.bot_on_fake_discord", "--config", str(config), "run"], cwd=workdir, env=env,
+            [sys.executable, *command, "--config", str(config), role], cwd=workdir, env=env,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.pid = self.popen.pid
@@ -696,6 +706,140 @@ class BotProcess:
             self.popen.kill()
             self.popen.wait(timeout=30)
         self._log.close()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# --distributed: a database of its own on PostgreSQL, job workers, and a proxy that cuts their connections
+
+PG_ADMIN = os.environ.get("NEWSBRIEF_SOAK_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+WORKERS = 3
+WORKER_CONCURRENCY = 4  # per worker; 3 workers and 2-3 `run` processes stay well below max_connections (100)
+JOB_RETRY_WAIT_S = 2  # retries after 2, 4, 8, 16 s: within the run
+JOB_DEADLINE_S = 30
+WORKER_RECOVERY_S = 30 + 60  # a dead worker's jobs: silent 30 s, then the next check of another worker (every 60 s)
+WORKER_DRAIN_S = 150  # after the `run` processes stop, the workers may take this long to empty the queue
+
+
+class PgDatabase:
+    """A fresh PostgreSQL database for one soak, created and dropped through the admin connection ``PG_ADMIN``."""
+
+    def __init__(self, admin: str = PG_ADMIN) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.admin = admin
+        self.name = f"newsbrief_soak_{os.getpid()}"
+        url = make_url(admin)
+        self.host, self.port = url.host or "127.0.0.1", url.port or 5432
+        self.user = url.username or "postgres"
+
+    def url(self, port: int | None = None) -> str:
+        """The store URL of the database, directly or through a proxy on ``port`` (127.0.0.1)."""
+        host = "127.0.0.1" if port else self.host
+        return f"postgresql+psycopg://{self.user}@{host}:{port or self.port}/{self.name}"
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+    def create(self) -> None:
+        self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as conn:
+            return list(conn.execute(sql).fetchall())  # type: ignore[arg-type]
+
+
+class CutProxy:
+    """A TCP proxy on 127.0.0.1 in front of PostgreSQL for the workers: :meth:`cut` resets every connection through
+    it and refuses new ones for a while (a network partition, a database failover)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.pairs: set[tuple[socket.socket, socket.socket]] = set()
+        self.refuse_until = 0.0
+        self.refused = 0
+        self.connections = 0
+        self._closed = False
+        threading.Thread(target=self._accept, name="pg-proxy", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if time.time() < self.refuse_until:
+                self.refused += 1
+                _reset(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                _reset(client)
+                continue
+            pair = (client, upstream)
+            with self.lock:
+                self.pairs.add(pair)
+                self.connections += 1
+            for src, dst in (pair, pair[::-1]):
+                threading.Thread(target=self._pump, args=(src, dst, pair), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        self._drop(pair)
+
+    def _drop(self, pair: tuple[socket.socket, socket.socket]) -> None:
+        with self.lock:
+            if pair not in self.pairs:
+                return
+            self.pairs.discard(pair)
+        for sock in pair:
+            _reset(sock)
+
+    def cut(self, refuse_for: float) -> int:
+        """Reset every connection and refuse new ones for ``refuse_for`` seconds; returns how many were cut."""
+        self.refuse_until = time.time() + refuse_for
+        with self.lock:
+            pairs = list(self.pairs)
+        for pair in pairs:
+            self._drop(pair)
+        return len(pairs)
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        self.cut(0)
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with a TCP reset (SO_LINGER 0), as a dropped network path looks to the peer."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+@dataclass
+class WorkerFault:
+    at: float  # seconds since the start
+    kind: str  # "SIGKILL wN" or "cut"
+    detail: str
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -805,6 +949,15 @@ class Soak:
         self.logs.mkdir()
         self.db_url = f"sqlite:///{workdir / 'soak.db'}"
         self.config = workdir / "newsbrief.toml"
+        # --distributed: PostgreSQL, `[jobs] engine = "procrastinate"`, WORKERS `newsbrief worker` processes
+        self.pg = PgDatabase() if args.distributed else None
+        self.proxy: CutProxy | None = None
+        self.worker_config = workdir / "worker.toml"
+        self.workers: list[BotProcess] = []
+        self.worker_faults: list[WorkerFault] = []
+        self.jobs_json: dict[str, Any] | None = None
+        self.jobs_error = ""
+        self.worker_drain_s = 0.0
         self.sim = FeedSim(args.feeds, random.Random(args.seed + 1))
         self.watch = PostWatch()
         self.slack = SoakSlack(self.watch, ts_base=int(time.time()))
@@ -829,6 +982,10 @@ class Soak:
     # -- set-up -----------------------------------------------------------------------------------------------
 
     def start_peers(self) -> None:
+        if self.pg is not None:
+            self.pg.create()
+            self.db_url = self.pg.url()
+            self.proxy = CutProxy((self.pg.host, self.pg.port))
         self.http = _FeedHTTPServer(("127.0.0.1", 0), _FeedHandler)
         self.http.sim = self.sim
         threading.Thread(target=self.http.serve_forever, args=(0.2,), name="feeds", daemon=True).start()
@@ -846,10 +1003,13 @@ class Soak:
             for f in self.sim.feeds
         )
         topics = "".join(f"{name} = '{theme.query}'\n" for name, theme in THEMES.items())
+        jobs = (f'[jobs]\nengine = "procrastinate"\nretry_wait = "{JOB_RETRY_WAIT_S}s"\n'
+                f'deadline = "{JOB_DEADLINE_S}s"\nconcurrency = {WORKER_CONCURRENCY}\n'
+                if self.pg is not None else "")  # fmt: skip
         self.config.write_text(
             f"""[store]
 url = "{self.db_url}"
-[network]
+{jobs}[network]
 allow_private = ["127.0.0.1"]
 read_timeout = "{READ_TIMEOUT_S}s"
 connect_timeout = "2s"
@@ -871,6 +1031,9 @@ guilds = [{DISCORD_GUILD}]
 {feeds}""",
             encoding="utf-8",
         )
+        if self.proxy is not None and self.pg is not None:  # the workers reach the database through the proxy
+            text = self.config.read_text(encoding="utf-8")
+            self.worker_config.write_text(text.replace(self.db_url, self.pg.url(self.proxy.port), 1), encoding="utf-8")
         now = datetime.now(UTC)
         with Store(self.db_url) as store:
             store.upgrade()
@@ -955,6 +1118,85 @@ guilds = [{DISCORD_GUILD}]
         self.processes.append(process)
         self.note(f"started {process.name} (pid {process.pid})")
         return process
+
+    def spawn_worker(self) -> BotProcess:
+        self._spawned += 1
+        worker = BotProcess(f"w{self._spawned}", self.worker_config, self.workdir, self.env(), self.logs,
+                            command=("-m", "bot"), role="worker")  # fmt: skip
+        self.processes.append(worker)
+        self.workers.append(worker)
+        self.note(f"started worker {worker.name} (pid {worker.pid})")
+        return worker
+
+    def jobs_doing(self) -> int:
+        assert self.pg is not None
+        try:
+            return int(self.pg.query("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")[0][0])
+        except Exception:
+            return -1
+
+    def _worker_fault_injector(self) -> None:
+        """SIGKILL a random worker every 15-35 s, when jobs are running (restarted 0.5-4 s later), and cut every
+        worker connection to the database three times (new ones refused for 2-5 s); all of it early enough for the
+        killed workers' jobs to be taken back before the drain ends."""
+        assert self.proxy is not None
+        rng = random.Random(self.args.seed + 3)
+        until = self.plan.total_s - self.plan.drain_s - WORKER_RECOVERY_S
+        cuts = sorted(rng.uniform(40, max(41, until - 10)) for _ in range(3))
+        next_kill = rng.uniform(15, 30)
+        while not self._stop.wait(0.2) and self.elapsed() < until:
+            if cuts and self.elapsed() >= cuts[0]:
+                cuts.pop(0)
+                refuse = rng.uniform(2, 5)
+                cut = self.proxy.cut(refuse)
+                fault = WorkerFault(self.elapsed(), "cut", f"{cut} connections, refused {refuse:.1f}s")
+                self.worker_faults.append(fault)
+                self.note(f"proxy: cut {cut} worker connections, refusing new ones for {refuse:.1f}s")
+            if self.elapsed() < next_kill:
+                continue
+            next_kill = self.elapsed() + rng.uniform(15, 35)
+            live = [w for w in self.workers if w.alive and not w.expected_exit]
+            if not live:
+                continue
+            victim = rng.choice(live)
+            doing = self.jobs_doing()
+            for _ in range(25):  # mid-job: wait (up to 5 s) for a running job
+                if doing > 0 or self._stop.is_set():
+                    break
+                time.sleep(0.2)
+                doing = self.jobs_doing()
+            victim.kill()
+            self.worker_faults.append(WorkerFault(self.elapsed(), f"SIGKILL {victim.name}", f"{doing} jobs running"))
+            self.note(f"SIGKILL worker {victim.name} ({doing} jobs running)")
+            if self._stop.wait(rng.uniform(0.5, 4.0)):
+                break
+            self.spawn_worker()
+
+    def drain_workers(self) -> None:
+        """After the `run` processes stopped: let the workers empty the queue (bounded), read `newsbrief jobs
+        --json`, then stop the workers with SIGTERM."""
+        assert self.pg is not None
+        started = time.time()
+        while time.time() - started < WORKER_DRAIN_S:
+            self.watch_processes()
+            with contextlib.suppress(Exception):
+                left = self.pg.query("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
+                if int(left[0][0]) == 0:
+                    break
+            time.sleep(1.0)
+        self.worker_drain_s = time.time() - started
+        self.note(f"workers drained the queue in {self.worker_drain_s:.0f}s")
+        env = {**self.env(), "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-m", "bot", "--config", str(self.config), "jobs", "--json"],
+                              cwd=self.workdir, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        try:
+            self.jobs_json = json.loads(done.stdout)
+        except ValueError:
+            self.jobs_error = f"exit {done.returncode}: {(done.stdout + done.stderr).strip()[-400:]}"
+        for worker in self.workers:
+            if worker.alive:
+                self.exit_codes[worker.name] = worker.terminate()
+                self.note(f"SIGTERM worker {worker.name}: exit {self.exit_codes[worker.name]}")
 
     def sleep_until(self, when: float) -> None:
         """Sleep until ``when`` (elapsed seconds), watching for processes that die on their own."""
@@ -1052,6 +1294,10 @@ guilds = [{DISCORD_GUILD}]
         self.t0 = time.time()
         threads = [threading.Thread(target=t, daemon=True) for t in (self._publisher, self._sampler,
                                                                      self._chat_fault_injector)]  # fmt: skip
+        if self.proxy is not None:
+            for _ in range(WORKERS):
+                self.spawn_worker()
+            threads.append(threading.Thread(target=self._worker_fault_injector, daemon=True))
         for thread in threads:
             thread.start()
         plan = self.plan
@@ -1108,8 +1354,10 @@ guilds = [{DISCORD_GUILD}]
             if process.alive:
                 self.exit_codes[process.name] = process.terminate()
                 self.note(f"SIGTERM {process.name}: exit {self.exit_codes[process.name]}")
-        self.watch_processes()
         self._stop.set()
+        if self.pg is not None:
+            self.drain_workers()
+        self.watch_processes()
 
     def close(self) -> None:
         self._stop.set()
@@ -1123,6 +1371,13 @@ guilds = [{DISCORD_GUILD}]
         if self.http is not None:
             self.http.shutdown()
             self.http.server_close()
+        if self.proxy is not None:
+            self.proxy.close()
+        if self.pg is not None:
+            try:
+                self.pg.drop()
+            except Exception as exc:
+                print(f"soak: could not drop the database {self.pg.name}: {exc}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1257,6 +1512,8 @@ class Verifier:
             r.check("database integrity_check", not problems and articles >= self.floors.served,
                     f"no problems in {articles} articles (floor {self.floors.served})" if not problems
                     else _short(problems))  # fmt: skip
+            if soak.pg is not None:
+                self.check_distributed(store)
         self.check_rss()
         self.check_faults()
         return r
@@ -1645,6 +1902,76 @@ class Verifier:
                 if not problems else f"{len(problems)} without a story: " + _short(problems))  # fmt: skip
         return int(articles)
 
+    # -- --distributed: duplicates, the job queue, worker faults, the single-process replay ---------------------
+
+    def check_distributed(self, store: Store) -> None:
+        r, soak, floors = self.results, self.soak, self.floors
+        with store.engine.connect() as connection:
+            doubled = connection.exec_driver_sql(
+                "SELECT url, COUNT(*) FROM articles WHERE url IS NOT NULL GROUP BY url HAVING COUNT(*) > 1"
+            ).all()
+        r.check("every entry stored once (no two articles with one link)", not doubled,
+                "no link stored twice" if not doubled else _short(f"{u} x{n}" for u, n in doubled))  # fmt: skip
+        kills = [f for f in soak.worker_faults if f.kind.startswith("SIGKILL")]
+        cuts = [f for f in soak.worker_faults if f.kind == "cut"]
+        mid_job = sum(1 for f in kills if not f.detail.startswith(("0 ", "-1 ")))
+        until = soak.plan.total_s - soak.plan.drain_s - WORKER_RECOVERY_S
+        kill_floor = max(2, int(until // 70))  # one every 15-35 s is planned: half of that
+        r.figure("worker SIGKILLs (with jobs running) / connection cuts (connections cut)",
+                 f"{len(kills)} ({mid_job}) / {len(cuts)} ({sum(int(f.detail.split()[0]) for f in cuts)})")  # fmt: skip
+        proxy = soak.proxy
+        r.figure("workers started / proxy connections / refused", f"{len(soak.workers)} / "
+                 f"{proxy.connections if proxy else 0} / {proxy.refused if proxy else 0}")  # fmt: skip
+        r.check("worker faults", len(kills) >= kill_floor and mid_job >= kill_floor and len(cuts) >= 3,
+                f"{len(kills)} workers killed, {mid_job} while jobs ran (floor {kill_floor}); {len(cuts)} cuts of "
+                "their database connections (floor 3)")  # fmt: skip
+        report = soak.jobs_json
+        if report is None:
+            r.check("every job finished or dead-lettered with a reason", False, f"newsbrief jobs --json: "
+                                                                               f"{soak.jobs_error}")  # fmt: skip
+        else:
+            counts = report.get("counts", {})
+            dead = report.get("dead", [])
+            silent = [f"job {j.get('id')}" for j in dead if not j.get("error")]
+            r.figure("jobs at the end (newsbrief jobs --json)",
+                     ", ".join(f"{n} {status}" for status, n in counts.items()))  # fmt: skip
+            r.figure("queue drained by the workers after the stop (s)", f"{soak.worker_drain_s:.0f}")
+            for job in dead[:5]:
+                r.notes.append(f"dead job {job.get('id')} {job.get('task')} {job.get('subject')}: {job.get('error')}")
+            left = counts.get("todo", 0) + counts.get("doing", 0)
+            r.check("every job finished or dead-lettered with a reason", left == 0 and not silent,
+                    f"0 todo, 0 doing after a drain of {soak.worker_drain_s:.0f}s; {counts.get('failed', 0)} dead, "
+                    "each with its reason" if left == 0 and not silent else
+                    f"{counts.get('todo', 0)} todo, {counts.get('doing', 0)} doing; dead without a reason: "
+                    + (_short(silent) or "none"))  # fmt: skip
+        self.check_replay(store, floors.served)
+
+    def check_replay(self, store: Store, floor: int) -> None:
+        """The stories of the soak's database against those of one process storing the same entries (each
+        version as first served, in the order served) through an inline Ingestor into a fresh SQLite store."""
+        r, soak = self.results, self.soak
+        replay_url = f"sqlite:///{soak.workdir / 'replay.db'}"
+        started = time.time()
+        with Store(replay_url) as replay:
+            replay.upgrade()
+            statuses = asyncio.run(replay_served(soak, replay))
+            single = story_partition(replay)
+        r.figure("replay (single process): entry versions stored / took (s)",
+                 f"{sum(statuses.values())} ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))}) / "
+                 f"{time.time() - started:.0f}")  # fmt: skip
+        multi = story_partition(store)
+        common = set(multi) & set(single)
+        only = sorted(set(multi) ^ set(single))
+        differ = sorted(u for u in common if multi[u] & common != single[u] & common)
+        groups = {multi[u] for u in common}
+        r.figure("articles / stories: soak database / replay",
+                 f"{len(multi)} / {len(set(multi.values()))}; {len(single)} / {len(set(single.values()))}")
+        r.check("same stories as a single-process run", not differ and not only and len(common) >= floor,
+                f"{len(common)} articles (floor {floor}) in {len(groups)} stories, the same partition" if not differ
+                and not only else f"{len(differ)} article(s) grouped differently, {len(only)} in one store only: "
+                + _short([*(f'{u}: {sorted(multi[u] & common)} vs {sorted(single[u] & common)}' for u in differ),
+                          *only], 3))  # fmt: skip
+
     # -- memory and faults ------------------------------------------------------------------------------------
 
     def check_rss(self) -> None:
@@ -1682,6 +2009,55 @@ class Verifier:
         faults.update(soak.chat_faults)
         for kind, count in sorted(faults.items()):
             r.figure(f"fault: {kind}", count)
+
+
+def story_partition(store: Store) -> dict[str, frozenset[str]]:
+    """Each stored article's link -> the links of every article in its story (merged stories read as one)."""
+    aliases = store.story_aliases()
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT url, story_id FROM articles WHERE url IS NOT NULL").all()
+    groups: dict[str, set[str]] = defaultdict(set)
+    story_of: dict[str, str] = {}
+    for url, story in rows:
+        seen: set[str] = set()
+        while story in aliases and story not in seen:
+            seen.add(story)
+            story = aliases[story]
+        story_of[url] = str(story)
+        groups[str(story)].add(url)
+    frozen = {story: frozenset(urls) for story, urls in groups.items()}
+    return {url: frozen[story] for url, story in story_of.items()}
+
+
+async def replay_served(soak: Soak, store: Store) -> Counter[str]:
+    """Store every entry version the feed server served (as first served, in the order served) with one inline
+    :class:`bot.ingest.Ingestor`, each at the time it was served: what a single process would have stored."""
+    from bot.config import read_config_file, settings_from_mapping
+    from bot.ingest import EntryJob, http_client, ingestor_for, sync_config_feeds
+    from bot.sources import parse_feed
+
+    mapping = read_config_file(soak.config)
+    mapping["store"] = {"url": str(store.engine.url)}
+    mapping.pop("jobs", None)
+    settings = settings_from_mapping(mapping, path=soak.config)
+    served = sorted(soak.sim.served.values(), key=lambda s: s[0])
+    start = datetime.fromtimestamp(served[0][0] if served else time.time(), UTC)
+    sync_config_feeds(store, settings, start)
+    assert soak.http is not None
+    port = soak.http.server_address[1]
+    feed_ids = {f.url: f.id for f in store.list_feeds()}
+    statuses: Counter[str] = Counter()
+    async with http_client(settings) as client:
+        ingestor = ingestor_for(store, client, settings, start)
+        for when, feed_id, item in served:
+            feed = soak.sim.feeds[feed_id]
+            make = atom_feed if feed.atom else rss_feed
+            url = f"http://127.0.0.1:{port}{feed.path}"
+            body = make([item], title=f"Outlet {feed.id}", link=f"https://{feed.host}/").encode("utf-8")
+            for entry in parse_feed(body, url).entries:
+                job = EntryJob(feed_ids[url], entry, eligible=True, follow=False)
+                statuses[await ingestor.entry_job(job, datetime.fromtimestamp(when, UTC))] += 1
+    return statuses
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1722,6 +2098,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, config, logs) on success too")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the timeline as it happens")
+    parser.add_argument("--distributed", action="store_true",
+                        help=f"PostgreSQL, the procrastinate job engine, {WORKERS} workers killed and cut "
+                        "off")  # fmt: skip
     args = parser.parse_args(argv)
     if not args.quick and not 3 <= args.minutes <= 9:
         parser.error("--minutes must be between 3 and 9 (the whole run stays under 10 minutes)")
