@@ -34,7 +34,8 @@ def soak_module() -> ModuleType:
 @contextlib.contextmanager
 def idle(soak_module: ModuleType, tmp_path: Path, *, quick: bool) -> Iterator[Any]:
     """A soak whose peers and database are ready but whose bot never ran: it "ended" as it began."""
-    args = argparse.Namespace(quick=quick, minutes=8.0, feeds=20, seed=soak_module.SEED, keep=False, verbose=False)
+    args = argparse.Namespace(quick=quick, minutes=8.0, feeds=20, seed=soak_module.SEED, keep=False, verbose=False,
+                              distributed=False)
     soak = soak_module.Soak(args, tmp_path)
     try:
         soak.start_peers()
