@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from bot.ingest import IndexedAssignment, assign_missing_stories, load_story_index
@@ -737,6 +737,41 @@ def test_integrity_check_reports_articles_without_a_story_and_they_are_filed(sto
     assert filed is not None and filed.story_id == story_key_for(b.id)
     assert store.integrity_check() == []
     assert a.story_id == story_key_for(a.id)
+
+
+def test_an_article_joining_a_story_is_counted_in_place_and_outlets_stay_in_order(store: Store) -> None:
+    """A new article joining a story (a new outlet seen last, or an outlet already there) updates its count and
+    outlets without a GROUP BY over the story's articles; a tie or an earlier sight recomputes them, in order."""
+    feed = store.add_feed("https://example.com/rss", now=NOW)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def join(article: Article) -> StoryAssignment:
+        return StoryAssignment("s_one")
+
+    def put(i: int, outlet: str, now: datetime) -> None:
+        add(store, feed.id, url=f"https://example.com/{i}", text=f"{LONG_TEXT} {i}", now=now, outlet=outlet,
+            assign_story=join)  # fmt: skip
+
+    put(0, "Beta", NOW)
+    event.listen(store._engine, "before_cursor_execute", seen)
+    try:
+        put(1, "Alpha", NOW + timedelta(hours=1))  # a new outlet, seen after all others
+        put(2, "Beta", NOW + timedelta(hours=2))  # an outlet already there
+    finally:
+        event.remove(store._engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if "GROUP BY" in s.upper()]
+    story = store.get_story("s_one")
+    assert story is not None
+    assert (story.article_count, story.outlets) == (3, ("Beta", "Alpha"))
+    put(3, "Aardvark", NOW + timedelta(hours=2))  # a tie with the last article
+    put(4, "Gamma", NOW - timedelta(hours=1))  # first seen before all others
+    put(5, "Aardvark", NOW + timedelta(minutes=30))  # its outlet seen earlier than before
+    story = store.get_story("s_one")
+    assert story is not None
+    assert (story.article_count, story.outlets) == (6, ("Gamma", "Beta", "Aardvark", "Alpha"))
 
 
 def test_articles_left_without_a_story_are_filed_as_ingest_would(store: Store) -> None:

@@ -1069,10 +1069,31 @@ class Store:
         session.flush()
         if previous is not None and previous != story_id:
             self._refresh_story(session, previous, now)
+        if previous is None and self._joins_in_order(session, story, row):
+            # a new article counted in place: no GROUP BY over the story's articles
+            story.article_count += 1
+            if row.outlet and row.outlet not in story.outlets:
+                story.outlets = [*story.outlets, row.outlet]
+            story.updated_at = now
+            session.flush()
+            return story
         refreshed = self._refresh_story(session, story_id, now)
         assert refreshed is not None
         session.flush()
         return refreshed
+
+    @staticmethod
+    def _joins_in_order(session: Session, story: StoryRow, row: ArticleRow) -> bool:
+        """Whether the article of ``row``, new to ``story``, leaves its outlets' order (by first sight, then name)
+        as it is, but for its outlet added at the end: its outlet is there already with an article first seen no
+        later, or it is a new outlet and every other article of the story was first seen before it."""
+        others = select(ArticleRow.pk).where(ArticleRow.story_id == story.id, ArticleRow.pk != row.pk).limit(1)
+        if not row.outlet:
+            return True
+        if row.outlet in story.outlets:
+            earlier = others.where(ArticleRow.outlet == row.outlet, ArticleRow.first_seen <= row.first_seen)
+            return session.scalar(earlier) is not None
+        return session.scalar(others.where(ArticleRow.first_seen >= row.first_seen)) is None
 
     def assign_story(
         self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None, follows: str | None = None

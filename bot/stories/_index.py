@@ -308,6 +308,7 @@ class StoryIndex:
         self._post = np.zeros(0, dtype=np.int32)
         self._frozen = 0
         self._recent: dict[int, array[int]] = {}
+        self._query_scratch = np.zeros(0, dtype=np.float64)
 
     # -- inspection ---------------------------------------------------------------------------------
 
@@ -530,14 +531,10 @@ class StoryIndex:
                 self.remove(article_id)
 
     def _members(self, number: int) -> list[int]:
-        """The live members of a story."""
-        members = []
-        slot = int(self._head[number])
-        while slot >= 0:
-            if self._alive[slot]:
-                members.append(slot)
-            slot = int(self._next[slot])
-        return members
+        """The live members of a story, in slot order."""
+        live = self._slots
+        found: list[int] = np.flatnonzero((self._story[:live] == number) & self._alive[:live]).tolist()
+        return found
 
     def _merge(self, alias: str, into: str) -> None:
         if alias == into:
@@ -677,8 +674,10 @@ class StoryIndex:
         vec = self._tw[spans].astype(np.float64) * self._idf(terms)
         owner = np.repeat(np.arange(len(slots)), lengths)
         norms = np.sqrt(np.bincount(owner, weights=vec * vec, minlength=len(slots)))
-        at = np.minimum(np.searchsorted(q_ids, terms), len(q_ids) - 1)
-        query = np.where(q_ids[at] == terms, q_vec[at], 0.0)
+        dense = self._query_scratch = _grown(self._query_scratch, self._terms)
+        dense[q_ids] = q_vec  # the query as a dense vector over the vocabulary (zeroed again below)
+        query = dense[terms]
+        dense[q_ids] = 0.0
         dots = np.bincount(owner, weights=query * vec, minlength=len(slots))
         sims: _Array = np.full(len(slots), np.nan)
         scored = norms > 0.0
@@ -711,19 +710,22 @@ class StoryIndex:
         scored = ~np.isnan(found)
         if not scored.any():
             return _Decision(own)
-        sims = dict(zip(slots[scored].tolist(), found[scored].tolist(), strict=True))
-        # every story a candidate belongs to, with all its members in the window scored
+        # every story a candidate belongs to, with all its members in the window scored (an article without
+        # terms counts as 0); a member's similarity does not depend on what it is scored with
         numbers = sorted({int(n) for n in self._story[slots[scored]]}, key=lambda number: self._keys[number])
-        members = {
-            number: [m for m in self._members(number) if abs(self._when[m] - when) <= self.window] for number in numbers
-        }
-        missing = [m for number in numbers for m in members[number] if m not in sims]
-        if missing:
-            extra = self._similarities(q_ids, q_vec, outlet_no, when, np.asarray(missing, dtype=np.int64))
-            sims.update((m, v) for m, v in zip(missing, extra.tolist(), strict=True) if not math.isnan(v))
+        live = self._slots
+        stories = self._story[:live]
+        members = np.flatnonzero(
+            self._alive[:live] & np.isin(stories, numbers) & (np.abs(self._when[:live] - when) <= self.window)
+        )
+        member_sims = np.nan_to_num(self._similarities(q_ids, q_vec, outlet_no, when, members), nan=0.0)
+        member_story = stories[members]
         links: list[tuple[float, str]] = []
         for number in numbers:
-            best = sorted((sims.get(m, 0.0) for m in members[number]), reverse=True)[: self.link_k]
+            own_sims = member_sims[member_story == number]
+            if len(own_sims) > self.link_k:
+                own_sims = np.partition(own_sims, len(own_sims) - self.link_k)[-self.link_k :]
+            best = sorted(own_sims.tolist(), reverse=True)
             if best:
                 links.append((sum(best) / len(best), self._keys[number]))
         links.sort(key=lambda item: (-item[0], item[1]))
