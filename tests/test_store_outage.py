@@ -257,7 +257,7 @@ async def test_scheduler_jobs_wait_out_an_outage_without_tracebacks(
     assert [r.getMessage() for r in caplog.records if r.name == "newsbrief.store"][1:] == ["database available again"]
 
 
-def _story_lock_holders(dsn: str) -> list[int]:
+def story_lock_holders(dsn: str) -> list[int]:
     """The server sessions holding the story lock (PostgreSQL splits a bigint advisory key into two halves)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         rows = conn.execute(
@@ -282,7 +282,7 @@ def test_a_story_lock_holder_cut_off_mid_transaction_does_not_hold_the_lock_fore
         held: list[int] = []
 
         def cut_while_holding_the_lock(article: Article) -> StoryAssignment:
-            held.extend(_story_lock_holders(dsn))
+            held.extend(story_lock_holders(dsn))
             proxy.partition()  # the process is gone; its server session, holding the lock, is not told
             raise RuntimeError("cut off")
 
@@ -305,5 +305,5 @@ def test_a_story_lock_holder_cut_off_mid_transaction_does_not_hold_the_lock_fore
             waiter.join(20)
         assert freed, "the story lock stayed held by a session cut off mid-transaction"
         assert done
-        assert done[0].story_id == "story-b" and _story_lock_holders(dsn) == []
+        assert done[0].story_id == "story-b" and story_lock_holders(dsn) == []
         assert direct.get_article("https://news.example/a") is None  # nothing of the cut-off transaction stored
