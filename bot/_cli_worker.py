@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import signal
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from bot import __version__
 from bot._cli_store import CommandError, open_store, store_label
 from bot.config import ConfigError, Settings
 from bot.ingest import extraction_pool, http_client, ingestor_for
-from bot.jobs import JOB_STATUSES, JobQueue, JobReport, Worker, job_app, job_report
+from bot.jobs import JOB_STATUSES, JobQueue, JobReport, Worker, job_app, job_report, worker_store_url
 from bot.store import Store, StoreWatch
 
 __all__ = ["cmd_jobs", "cmd_worker"]
@@ -43,13 +44,16 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the queued ingestion jobs until SIGINT or SIGTERM (the jobs running then are given ``[jobs] deadline``
     to finish; the others are taken back by another worker)."""
     _require_queue(settings, "worker")
-    with open_store(settings, watch=StoreWatch()) as store:
+    # a transaction this worker leaves idle (killed, cut off) is ended by the server, its locks with it
+    store_config = dataclasses.replace(settings.store, url=worker_store_url(settings.store.url))
+    connecting = dataclasses.replace(settings, store=store_config)
+    with open_store(connecting, watch=StoreWatch()) as store:
         Console().print(
             Text.assemble((f"newsbrief {__version__} worker", "bold"), f" — store {store_label(settings.store.url)}, "
                           f"{settings.jobs.concurrency} jobs at a time. Ctrl-C or SIGTERM stops it.")
         )  # fmt: skip
         try:
-            asyncio.run(_work(store, settings))
+            asyncio.run(_work(store, connecting))
         except (ConnectorException, psycopg.Error) as exc:  # the queue's connections failed
             raise CommandError(f"job queue at {store_label(settings.store.url)}: {exc}") from None
     return 0

@@ -8,6 +8,7 @@ Usage::
         proxy.cut()  # every open connection is dropped; new ones are reset as soon as they are accepted
         ...
         proxy.restore()  # connections are forwarded again
+        proxy.partition()  # like cut(), but the server is told nothing: its side of each connection stays open
 
 It binds 127.0.0.1 on a free port and connects only to the target given (a loopback address in the tests).
 Each forwarded connection is served by two threads, one per direction.
@@ -49,6 +50,8 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._open = True
         self._links: set[socket.socket] = set()
+        self._upstreams: set[socket.socket] = set()
+        self._stranded: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self.accepted = 0
@@ -79,6 +82,10 @@ class TcpProxy:
         if listener is not None:
             _close(listener)
         self.cut()
+        with self._lock:
+            stranded, self._stranded = self._stranded, set()
+        for sock in stranded:
+            _close(sock)
         for thread in self._threads:
             thread.join(5)
         self._threads.clear()
@@ -96,6 +103,18 @@ class TcpProxy:
             self._open = False
             links, self._links = self._links, set()
         for sock in links:
+            _close(sock)
+
+    def partition(self) -> None:
+        """A network path that went away without a word to the server (a dead NAT or proxy): every open
+        connection is dropped on the client's side only; the server's side stays open, so its session (and any
+        lock it holds) lives on until the server ends it itself or :meth:`stop`. New connections are reset until
+        :meth:`restore`."""
+        with self._lock:
+            self._open = False
+            links, self._links = self._links, set()
+            self._stranded |= links & self._upstreams
+        for sock in links - self._stranded:
             _close(sock)
 
     def restore(self) -> None:
@@ -134,6 +153,7 @@ class TcpProxy:
                     _close(upstream)
                     continue
                 self._links.update((client, upstream))
+                self._upstreams.add(upstream)
             self._spawn(self._pump, client, upstream)
             self._spawn(self._pump, upstream, client)
 
@@ -147,5 +167,7 @@ class TcpProxy:
             with self._lock:
                 self._links.discard(source)
                 self._links.discard(sink)
+                kept = self._stranded
             for sock in (source, sink):
-                _close(sock)
+                if sock not in kept:
+                    _close(sock)

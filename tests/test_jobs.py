@@ -4,12 +4,14 @@ empty (``wait=False``), and the inline engine as the yardstick."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,20 +20,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.__main__ import main
 from bot.config import ConfigError, Settings, settings_from_mapping
 from bot.ingest import EntryJob, Ingestor, extraction_pool, fetch_policy, load_story_index
-from bot.jobs import JobQueue, Worker, job_app, job_report
+from bot.jobs import JobQueue, Worker, conninfo_for, job_app, job_report, worker_store_url
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.sources import FeedEntry, Fetcher, FetchResult
-from bot.store import Article, Feed, Store
+from bot.store import Article, Feed, Store, StoryAssignment
 from summarizer import Summary
 from summarizer import summarize as real_summarize
+from tests.dbproxy import TcpProxy, url_with_port
 from tests.feedserver import FeedServer, Item, rss_feed
 from tests.test_ingest import BARRIER, BARRIER_OTHER_OUTLET, BRIDGE, page
+from tests.test_store_outage import story_lock_holders
 
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 
@@ -462,3 +468,76 @@ async def test_a_failed_try_waits_its_backoff_and_is_reported_as_retrying(
     assert (retrying.task, retrying.status, retrying.attempts) == ("newsbrief.ingest_entry", "todo", 1)
     assert retrying.error == "RuntimeError: summarizer broke on the bridge" and report.dead == []
     assert report.counts["todo"] == 1 and report.oldest_waiting_s is None  # not due yet: nothing waits
+
+
+def test_workers_do_not_stall_behind_a_story_lock_holder_that_was_cut_off(
+    server: FeedServer, pg_store: Store, postgres_server: str
+) -> None:
+    """The distributed soak's stall: a worker killed (or cut off) while it held the story lock, behind a proxy that
+    never told the server, left the lock held; every other worker's entry job then waited for it, its event loop
+    (heartbeat, recovery) with it. The server now ends that idle transaction, and the queue empties."""
+    settings, a, _b = two_feeds(server, pg_store)
+    target = make_url(postgres_server)
+    dsn = pg_store.url.replace("postgresql+psycopg://", "postgresql://")
+    with (
+        TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy,
+        Store(url_with_port(pg_store.url, proxy.port)) as cut_off,
+    ):
+        cut_off.story_lock_idle_s = 0.5
+
+        def cut(article: Article) -> StoryAssignment:
+            proxy.partition()  # the worker is gone; its server session, holding the story lock, lives on
+            raise RuntimeError("cut off")
+
+        with pytest.raises(Exception):  # noqa: B017 - whatever the driver makes of the dead connection
+            cut_off.upsert_article(url=server.url("/elsewhere"), title="Ferry pier closes", text=BRIDGE, now=NOW,
+                                   feed_id=a.id, assign_story=cut)  # fmt: skip
+        [holder] = story_lock_holders(dsn)
+
+        async def work() -> None:
+            await queue_due_polls(settings, pg_store)
+            async with httpx.AsyncClient(follow_redirects=False, timeout=5.0) as client:
+                await drain(make_ingestor(pg_store, client, settings), settings)
+
+        worker = threading.Thread(target=asyncio.run, args=(work(),), daemon=True)
+        worker.start()
+        worker.join(30)  # a blocked worker cannot time itself out: its event loop waits in the lock
+        drained = not worker.is_alive()
+        if not drained:  # free the lock so that the test ends (and fails)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", (holder,))
+            worker.join(30)
+    assert drained, "the workers waited for a story lock held by a worker cut off mid-transaction"
+    assert len(stored(pg_store)) == 3 and story_lock_holders(dsn) == []
+
+
+def test_a_worker_cut_off_mid_transaction_does_not_keep_its_row_locks(
+    server: FeedServer, pg_store: Store, postgres_server: str
+) -> None:
+    """The rest of the stall: transactions of cut-off workers kept their row locks (a job's, a failure's, a
+    feed's), so a new worker waited at its start (pruning stalled workers) and recovery waited for good. A worker's
+    sessions (store and queue, :func:`worker_store_url`) are ended by the server when left idle in a transaction."""
+    feed = pg_store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
+    target = make_url(postgres_server)
+    dsn = pg_store.url.replace("postgresql+psycopg://", "postgresql://")
+    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        worker = psycopg.connect(conninfo_for(worker_store_url(url_with_port(pg_store.url, proxy.port), 0.5)))
+        worker.execute("UPDATE feeds SET name = 'mine' WHERE id = %s", (feed.id,))  # the row is locked until commit
+        holder = worker.info.backend_pid
+        proxy.partition()  # the worker is gone; its session, in the middle of a transaction, lives on
+        done: list[bool] = []
+        other = threading.Thread(target=lambda: done.append(pg_store.record_poll_success(
+            feed.id, etag=None, last_modified=None, now=NOW, next_poll_at=NOW + timedelta(minutes=15)) is None),
+            daemon=True)  # fmt: skip
+        other.start()
+        other.join(20)
+        freed = not other.is_alive()
+        if not freed:  # free the row so that the test ends (and fails)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", (holder,))
+            other.join(20)
+        with contextlib.suppress(psycopg.Error):
+            worker.close()
+    assert freed, "a worker's transaction cut off mid-way kept its row lock"
+    after = pg_store.get_feed(feed.id)
+    assert done and after is not None and after.next_poll_at == NOW + timedelta(minutes=15) and after.name != "mine"

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -23,7 +25,7 @@ from bot.ingest import FeedResult, Ingestor, fetch_policy, load_story_index
 from bot.scheduler import JOBS_TABLE, digest_job, poll_job, sync_job
 from bot.scheduler._scheduler import JOBSTORE_RETRY, _SharedEngineJobStore
 from bot.sources import Fetcher
-from bot.store import Feed, Store, StoreUnavailable, StoreWatch
+from bot.store import STORY_LOCK_KEY, Article, Feed, Store, StoreUnavailable, StoreWatch, StoryAssignment
 from tests.dbproxy import TcpProxy, url_with_port
 from tests.feedserver import FeedServer, Item, RequestRecord, rss_feed
 from tests.test_scheduler import FAR, Recorder, make
@@ -253,3 +255,55 @@ async def test_scheduler_jobs_wait_out_an_outage_without_tracebacks(
     logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
     assert [(name, level) for name, level, _ in logged] == [("newsbrief.store", "WARNING")]  # the one line: gone
     assert [r.getMessage() for r in caplog.records if r.name == "newsbrief.store"][1:] == ["database available again"]
+
+
+def story_lock_holders(dsn: str) -> list[int]:
+    """The server sessions holding the story lock (PostgreSQL splits a bigint advisory key into two halves)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM "
+            "pg_database WHERE datname = current_database()) AND classid = %s AND objid = %s AND objsubid = 1",
+            (STORY_LOCK_KEY >> 32, STORY_LOCK_KEY & 0xFFFFFFFF),
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def test_a_story_lock_holder_cut_off_mid_transaction_does_not_hold_the_lock_forever(
+    proxy: TcpProxy, proxied_url: str, postgres_url: str
+) -> None:
+    """A process cut off while it holds the story lock, behind a network path that never tells the server (the
+    distributed soak's stall: every worker then waited for the lock, their heartbeats and recovery with them):
+    the server ends that idle transaction after ``story_lock_idle_s``, and the next article gets its story."""
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with Store(postgres_url) as direct, Store(proxied_url) as cut_off:
+        direct.upgrade()
+        feed = direct.add_feed("https://news.example/feed.xml", interval_s=900, now=NOW)
+        cut_off.story_lock_idle_s = 0.5
+        held: list[int] = []
+
+        def cut_while_holding_the_lock(article: Article) -> StoryAssignment:
+            held.extend(story_lock_holders(dsn))
+            proxy.partition()  # the process is gone; its server session, holding the lock, is not told
+            raise RuntimeError("cut off")
+
+        with pytest.raises(Exception):  # noqa: B017 - whatever the driver makes of the dead connection
+            cut_off.upsert_article(url="https://news.example/a", title="Harbour opens a new library",
+                                   text=item_text(0, 0), now=NOW, feed_id=feed.id,
+                                   assign_story=cut_while_holding_the_lock)  # fmt: skip
+        assert len(held) == 1
+
+        done: list[Article] = []
+        waiter = threading.Thread(target=lambda: done.append(direct.upsert_article(
+            url="https://news.example/b", title="Millbrook closes the old ferry pier", text=item_text(1, 1), now=NOW,
+            feed_id=feed.id, assign_story=lambda _article: StoryAssignment("story-b"))[0]), daemon=True)  # fmt: skip
+        waiter.start()
+        waiter.join(20)  # on the server's clock: 0.5 s idle ends the holder's session
+        freed = not waiter.is_alive()
+        if not freed:  # the lock is still held: free it, so the test ends (and fails)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", (held[0],))
+            waiter.join(20)
+        assert freed, "the story lock stayed held by a session cut off mid-transaction"
+        assert done
+        assert done[0].story_id == "story-b" and story_lock_holders(dsn) == []
+        assert direct.get_article("https://news.example/a") is None  # nothing of the cut-off transaction stored

@@ -6,7 +6,16 @@ same code a single process runs in-line (engine "inline", the default). :func:`j
 holds (``newsbrief jobs``, ``/metrics``). See docs/scaling.md.
 """
 
-from bot.jobs._queue import ENTRY_TASK, POLL_TASK, JobQueue, Worker, conninfo_for, job_app, retry_strategy
+from bot.jobs._queue import (
+    ENTRY_TASK,
+    POLL_TASK,
+    JobQueue,
+    Worker,
+    conninfo_for,
+    job_app,
+    retry_strategy,
+    worker_store_url,
+)
 from bot.jobs._report import JOB_STATUSES, FailedJob, JobReport, export_job_stats, job_report
 
 __all__ = [
@@ -22,4 +31,5 @@ __all__ = [
     "job_app",
     "job_report",
     "retry_strategy",
+    "worker_store_url",
 ]

@@ -31,6 +31,7 @@ from typing import Any
 from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Job, Status
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from bot.config import JobsConfig, Settings
@@ -45,6 +46,7 @@ __all__ = [
     "conninfo_for",
     "job_app",
     "retry_strategy",
+    "worker_store_url",
 ]
 
 log = logging.getLogger("newsbrief.jobs")
@@ -58,6 +60,24 @@ RECOVER_EVERY_S = 60.0
 """How often a worker looks for jobs of dead workers."""
 RESTART_AFTER_S = 10.0
 """How soon :meth:`Worker.serve` starts a worker run again that ended by itself (its database connection lost)."""
+WORKER_IDLE_IN_TRANSACTION_S = 15.0
+"""A worker's database sessions are ended by PostgreSQL when a transaction sits idle this long (see
+:func:`worker_store_url`); well below :data:`STALLED_AFTER_S`."""
+
+
+def worker_store_url(store_url: str, idle_s: float = WORKER_IDLE_IN_TRANSACTION_S) -> str:
+    """The store URL a worker connects with (its store and its job queue): PostgreSQL ends a session whose
+    transaction sits idle ``idle_s`` seconds (``idle_in_transaction_session_timeout``). A worker killed or cut off
+    mid-transaction, behind a proxy or a network path whose loss the server never notices, would otherwise keep
+    that transaction's row locks (a job's row, a feed's, a failure's) for good, and every other worker, and each
+    new one at its start, would wait for them. Other URLs are returned as they are."""
+    url = make_url(store_url)
+    if url.get_backend_name() != "postgresql":
+        return store_url
+    options = url.query.get("options", "")
+    options = " ".join(options) if isinstance(options, tuple) else options
+    limit = f"-c idle_in_transaction_session_timeout={max(1, round(idle_s * 1000))}"
+    return url.update_query_dict({"options": f"{options} {limit}".strip()}).render_as_string(hide_password=False)
 
 
 def conninfo_for(store_url: str) -> str:
@@ -65,7 +85,11 @@ def conninfo_for(store_url: str) -> str:
     url = make_url(store_url)
     if url.get_backend_name() != "postgresql":
         raise ValueError(f"the job queue needs a PostgreSQL store, not {url.get_backend_name()}")
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    # key=value pairs, not a URI: libpq does not read "+" in a URI's query as a space (options of several words)
+    params: dict[str, Any] = {"host": url.host, "port": url.port, "dbname": url.database, "user": url.username,
+                              "password": url.password}  # fmt: skip
+    params.update({key: " ".join(value) if isinstance(value, tuple) else value for key, value in url.query.items()})
+    return make_conninfo(**{key: str(value) for key, value in params.items() if value is not None})
 
 
 def retry_strategy(config: JobsConfig) -> BaseRetryStrategy | None:

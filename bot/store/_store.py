@@ -79,6 +79,12 @@ TITLE_WEIGHT = 10.0
 STORY_LOCK_KEY = 7101537120260002
 """The PostgreSQL advisory lock (transaction-scoped) under which stories are assigned: one process at a time decides
 an article's story, seeing every decision committed before (the migrations lock is ...0001)."""
+STORY_LOCK_IDLE_S = 15.0
+"""How long a transaction holding the story lock may sit idle (no statement running) before PostgreSQL ends its
+session (``idle_in_transaction_session_timeout``, set for that transaction only), releasing the lock: a process
+killed or cut off mid-transaction behind a proxy or a broken network path that the server never hears of would
+otherwise hold it forever, and every other process's article would wait for it. Deciding an article's story
+takes milliseconds; this is far below the 30 s after which a job worker's silence counts as death."""
 STORYLESS_SHOWN = 5
 """How many ids of articles without a story :meth:`Store.integrity_check` names."""
 _BATCH = 500
@@ -285,6 +291,8 @@ class Store:
         driver traceback); ``watch`` is told of each failure and of the first success after one.
         """
         self.url = url
+        self.story_lock_idle_s = STORY_LOCK_IDLE_S
+        """See :data:`STORY_LOCK_IDLE_S` (tests make it shorter)."""
         self._engine = _engine_for(url)
         self.dialect = self._engine.dialect.name
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
@@ -1025,12 +1033,18 @@ class Store:
             story.updated_at = now
         return story
 
-    def _lock_stories(self, session: Session) -> None:
+    def _lock_stories(self, session: Session, *, idle_bound: bool = True) -> None:
         """Take the story-assignment lock for the rest of the session's transaction, before anything else is read:
         PostgreSQL's advisory lock :data:`STORY_LOCK_KEY`; on SQLite the write lock (``BEGIN IMMEDIATE``; the
         driver would otherwise begin the transaction only at its first write, after the reads). Whoever decides a
-        story under it sees every story decided before, and no other decision lands until the commit."""
+        story under it sees every story decided before, and no other decision lands until the commit.
+
+        On PostgreSQL the transaction may then sit idle at most :attr:`story_lock_idle_s` (``idle_bound``; not
+        for a rebuild of the whole archive), so a holder that vanished cannot keep the lock."""
         if self.dialect == "postgresql":
+            if idle_bound:
+                session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
+                                {"ms": str(max(1, round(self.story_lock_idle_s * 1000)))})  # fmt: skip
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
             return
         connection = session.connection()
@@ -1203,7 +1217,7 @@ class Store:
         skipped. Returns how many articles moved."""
 
         def work(session: Session) -> int:
-            self._lock_stories(session)
+            self._lock_stories(session, idle_bound=False)
             found: dict[str, tuple[int, str | None, datetime]] = {}
             for chunk in _chunks(sorted(set(story_of) | set(terms))):
                 query = select(ArticleRow.id, ArticleRow.pk, ArticleRow.story_id, ArticleRow.first_seen)
