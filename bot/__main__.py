@@ -9,6 +9,7 @@ Slack and Discord adapters come later); every other command of SPEC.md works: ``
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import logging
 import os
@@ -22,11 +23,7 @@ from dotenv import load_dotenv
 from dotenv.parser import parse_stream
 
 from bot import __version__
-from bot._cli_brief import cmd_brief
-from bot._cli_digest import cmd_digest, cmd_subs
-from bot._cli_doctor import cmd_doctor
-from bot._cli_run import cmd_run
-from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
+from bot._cli_common import CommandError
 from bot._logging import configure_logging
 from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
 
@@ -75,13 +72,15 @@ def _read_config(path: Path, *, origin: str) -> Config:
     return Config(data=read_config_file(path, origin=origin), path=path)
 
 
-def _with_settings(
-    command: Callable[[argparse.Namespace, Settings], int],
-) -> Callable[[argparse.Namespace, Config], int]:
-    """Adapt a command that needs validated settings to the (args, config) handler signature."""
+def _with_settings(command: str) -> Callable[[argparse.Namespace, Config], int]:
+    """The handler of ``command`` (``"bot._cli_run:cmd_run"``): its module is imported only when the command runs,
+    so that each command imports what it needs and no more (``--version`` and ``--help`` import none of them)."""
+    module, name = command.split(":")
 
     def handler(args: argparse.Namespace, config: Config) -> int:
-        return command(args, config.settings)
+        settings = config.settings
+        run: Callable[[argparse.Namespace, Settings], int] = getattr(importlib.import_module(module), name)
+        return run(args, settings)
 
     return handler
 
@@ -108,26 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("run", "the bot: scheduler (polls, digests) and the console adapter").set_defaults(
-        handler=_with_settings(cmd_run)
+        handler=_with_settings("bot._cli_run:cmd_run")
     )
 
     p = add("poll", "one poll round of due (or all) feeds, then exit")
-    p.set_defaults(handler=_with_settings(cmd_poll))
+    p.set_defaults(handler=_with_settings("bot._cli_store:cmd_poll"))
     p.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
 
     p = add("brief", "print one briefing")
-    p.set_defaults(handler=_with_settings(cmd_brief))
+    p.set_defaults(handler=_with_settings("bot._cli_brief:cmd_brief"))
     p.add_argument("text", nargs="+", metavar="TEXT", help="topic name or free-text query")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--since", metavar="AGE", default="72h", help="only stories newer than this (default 72h)")
 
     p = add("digest", "send (or preview) one subscription's digest")
-    p.set_defaults(handler=_with_settings(cmd_digest))
+    p.set_defaults(handler=_with_settings("bot._cli_digest:cmd_digest"))
     p.add_argument("sub_id", metavar="SUB_ID")
     p.add_argument("--dry-run", action="store_true", help="print instead of posting")
 
     feeds_parser = add("feeds", "manage feeds")
-    feeds_parser.set_defaults(handler=_with_settings(cmd_feeds))
+    feeds_parser.set_defaults(handler=_with_settings("bot._cli_store:cmd_feeds"))
     feeds = feeds_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = feeds.add_parser("add", help="add a feed", parents=common)
     p.add_argument("url", metavar="URL")
@@ -143,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL")
 
     subs_parser = add("subs", "subscriptions")
-    subs_parser.set_defaults(handler=_with_settings(cmd_subs))
+    subs_parser.set_defaults(handler=_with_settings("bot._cli_digest:cmd_subs"))
     subs = subs_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = subs.add_parser("list", help="list subscriptions", parents=common)
     p.add_argument("--json", action="store_true")
@@ -151,17 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sub_id", metavar="SUB_ID")
 
     add("doctor", "validate config, check feeds once, tokens present, invite URLs").set_defaults(
-        handler=_with_settings(cmd_doctor)
+        handler=_with_settings("bot._cli_doctor:cmd_doctor")
     )
 
     db_parser = add("db", "database maintenance")
-    db_parser.set_defaults(handler=_with_settings(cmd_db))
+    db_parser.set_defaults(handler=_with_settings("bot._cli_store:cmd_db"))
     db = db_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     db.add_parser("upgrade", help="apply schema migrations", parents=common)
     db.add_parser("prune", help="delete old articles", parents=common)
 
     articles = add("articles", "stored articles")
-    articles.set_defaults(handler=_with_settings(cmd_articles))
+    articles.set_defaults(handler=_with_settings("bot._cli_store:cmd_articles"))
     articles_sub = articles.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = articles_sub.add_parser("list", help="list articles", parents=common)
     p.add_argument("--json", action="store_true")

@@ -18,9 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bot._cli_store import CommandError, open_store
-from bot.adapters.discord import DiscordAdapter
-from bot.adapters.slack import SlackAdapter
+from bot._cli_common import CommandError, open_store, require_extra
 from bot.briefing import Briefing, format_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
@@ -113,6 +111,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             token = settings.secret("SLACK_BOT_TOKEN")
             if not token:
                 raise CommandError(f"digest: subscription {sub.id} posts to Slack: set SLACK_BOT_TOKEN")
+            require_extra("slack")
+            from bot.adapters.slack import SlackAdapter
+
             slack = SlackAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
                                  bot_token=token, post_only=True)  # fmt: skip
             ref = digest_ref(sub, slot)
@@ -124,6 +125,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             token = settings.secret("DISCORD_TOKEN")
             if not token:
                 raise CommandError(f"digest: subscription {sub.id} posts to Discord: set DISCORD_TOKEN")
+            require_extra("discord")
+            from bot.adapters.discord import DiscordAdapter
+
             discord_bot = DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
                                          token=token)  # fmt: skip
             ref = digest_ref(sub, slot)

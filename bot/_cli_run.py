@@ -20,18 +20,15 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from aiohttp import web
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from bot import __version__
-from bot._cli_store import CommandError, open_store, store_label
+from bot._cli_common import CommandError, open_store, require_extra, store_label
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
-from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_api_base
-from bot.adapters.slack import SlackAdapter, SlackSetupError
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
@@ -48,7 +45,15 @@ from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
 from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment
 from bot.stories import story_key_for
-from bot.web import WebServer
+
+if TYPE_CHECKING:  # the chat SDKs and aiohttp's server are imported only when a platform or [http] is configured
+    from aiohttp import web
+
+    from bot.adapters.discord import DiscordAdapter
+    from bot.adapters.slack import SlackAdapter
+    from bot.web import WebServer
+
+    ChatAdapter = SlackAdapter | DiscordAdapter
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
 
@@ -282,7 +287,6 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
     return 0
 
 
-ChatAdapter = SlackAdapter | DiscordAdapter
 CONNECT_TIMEOUT_S = 30.0
 """How long one try to connect a chat platform may take."""
 RECONNECT_DELAYS_S = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
@@ -341,6 +345,8 @@ def _chat_factories(
 
     slack_token, discord_token = settings.secret("SLACK_BOT_TOKEN"), settings.secret("DISCORD_TOKEN")
     if slack_token:
+        require_extra("slack")
+        from bot.adapters.slack import SlackAdapter, SlackSetupError
 
         def slack() -> ChatAdapter:
             assert slack_token is not None
@@ -357,6 +363,8 @@ def _chat_factories(
         else:
             factories["slack"] = slack
     if discord_token:
+        require_extra("discord")
+        from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_api_base
 
         def discord() -> ChatAdapter:
             assert discord_token is not None
@@ -381,6 +389,7 @@ async def _start_web(
     routes: Sequence[web.RouteDef] = (),
 ) -> WebServer | None:
     """Serve /healthz and /metrics on ``listen``; a failure to bind is reported and the bot runs on without."""
+    from bot.web import WebServer
 
     head = store.head_revision()  # read from the migration scripts once, not on every request
 

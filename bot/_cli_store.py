@@ -9,19 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
+from bot._cli_common import CommandError, open_store, store_label
 from bot.config import ConfigError, Settings, parse_duration
 from bot.ingest import (
     FeedResult,
@@ -34,13 +31,11 @@ from bot.ingest import (
     sync_config_feeds,
 )
 from bot.sources import Fetcher, FetchError, discover_feeds, is_file_url, parse_feed
-from bot.store import Article, Feed, Store, StoreUnavailable, StoreWatch
+from bot.store import Article, Feed, Store, StoreUnavailable
 
-__all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles"]
-
-
-class CommandError(Exception):
-    """A failure while running a command (exit status 1); the message is one line."""
+# CommandError, open_store and store_label live in bot._cli_common (light, for every command); named here too.
+__all__ = ["CommandError", "cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles", "open_store",
+           "store_label"]  # fmt: skip
 
 
 def _now() -> datetime:
@@ -53,41 +48,6 @@ def _iso(when: datetime | None) -> str | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.isoformat()
-
-
-def store_label(url: str) -> str:
-    """The store URL to show: any password in it replaced by ``***``."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-def _one_line(error: BaseException, url: str) -> str:
-    first = (str(error).strip().splitlines() or [""])[0]
-    password = make_url(url).password if "://" in url else None
-    if password:
-        first = first.replace(str(password), "***")
-    return first[:300]
-
-
-@contextmanager
-def open_store(settings: Settings, *, watch: StoreWatch | None = None) -> Iterator[Store]:
-    """The configured store with its migrations applied (a relative SQLite path is made relative to the cwd);
-    ``watch`` logs the database going away and coming back (see :class:`bot.store.StoreWatch`)."""
-    url = settings.store.url
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        store = Store(url, watch=watch)
-        store.upgrade()
-    except Exception as exc:
-        raise CommandError(f"store {store_label(url)}: cannot open: {exc.__class__.__name__}: "
-                           f"{_one_line(exc, url)}") from None  # fmt: skip
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _console() -> Console:
