@@ -31,7 +31,7 @@ from bot._cli_common import CommandError, open_store, require_extra, store_label
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.digests import sync_config_subscriptions
 from bot.ingest import (
     FeedResult,
@@ -176,6 +176,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
 
     replier = console_replier(store, settings, RateLimiter(10), now=_now, observe=observe)
     adapter = ConsoleAdapter(stream, console, replier, echo=not stream.isatty())
+    # A platform whose token is set must be able to start: checked before anything runs (ConfigError: exit 2)
+    factories = _chat_factories(store, settings, console, metrics)
 
     def polled(result: FeedResult) -> None:
         if result.status == "not_polled":
@@ -225,7 +227,6 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     console.print("Scheduler: this process took over the scheduler." if leading else
                                   "Scheduler: another process took the scheduler over; answering commands only.")
 
-            factories = _chat_factories(store, settings, console, metrics)
             chat: dict[str, ChatAdapter] = {}
             for platform, make in factories.items():
                 connected = await _connect(platform, make, settings, console)
@@ -247,11 +248,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 leading = await scheduler.start()
                 started = True
                 routes = [route for chat_adapter in chat.values() for route in chat_adapter.routes()]
-                if settings.http_listen is not None:
+                if settings.http_listen is not None:  # Slack HTTP mode without it is refused by the config
                     web = await _start_web(settings.http_listen, metrics, store, scheduler, console, routes)
-                elif routes:
-                    console.print(Text("Slack HTTP mode needs [http] listen for its request URL (/slack/events).",
-                                       style="red"))  # fmt: skip
                 if leading:
                     console.print(f"Scheduler: this process leads ({_jobs_line(scheduler)}).")
                 else:
@@ -334,7 +332,9 @@ def _chat_factories(
     store: Store, settings: Settings, console: Console, metrics: Metrics
 ) -> dict[str, Callable[[], ChatAdapter]]:
     """How to make each chat adapter whose tokens are in the environment (a fresh one for every try). Each has
-    its own per-user ``/brief`` rate limit."""
+    its own per-user ``/brief`` rate limit. A platform whose token is set but which can never start (its extra is
+    not installed, another token its mode needs is missing, a setting no retry mends) is a :class:`ConfigError`:
+    the bot does not run without it (falling back to the console would look like a healthy service)."""
     factories: dict[str, Callable[[], ChatAdapter]] = {}
 
     def observer(platform: str) -> Callable[[str, float], None]:
@@ -359,9 +359,8 @@ def _chat_factories(
         try:
             slack()  # the tokens the mode needs are checked here, once
         except SlackSetupError as exc:
-            console.print(Text(f"Slack: {exc}; Slack is not started.", style="red"))
-        else:
-            factories["slack"] = slack
+            raise ConfigError(f"Slack cannot start (SLACK_BOT_TOKEN is set): {exc}") from None
+        factories["slack"] = slack
     if discord_token:
         require_extra("discord")
         from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_api_base
@@ -374,9 +373,8 @@ def _chat_factories(
         try:
             check_api_base(settings.discord)  # a setting that no retry mends: checked once
         except DiscordSetupError as exc:
-            console.print(Text(f"Discord: {exc}; Discord is not started.", style="red"))
-        else:
-            factories["discord"] = discord
+            raise ConfigError(f"Discord cannot start (DISCORD_TOKEN is set): {exc}") from None
+        factories["discord"] = discord
     return factories
 
 
@@ -388,7 +386,9 @@ async def _start_web(
     console: Console,
     routes: Sequence[web.RouteDef] = (),
 ) -> WebServer | None:
-    """Serve /healthz and /metrics on ``listen``; a failure to bind is reported and the bot runs on without."""
+    """Serve /healthz and /metrics (and ``routes``) on ``listen``; a failure to bind is reported and the bot runs on
+    without, unless Slack's HTTP mode needs the server (``routes``): then it is a :class:`CommandError` (exit 1, a
+    service manager may try again later)."""
     from bot.web import WebServer
 
     head = store.head_revision()  # read from the migration scripts once, not on every request
@@ -409,6 +409,9 @@ async def _start_web(
     try:
         await server.start()
     except OSError as exc:
+        if routes:  # Slack HTTP mode receives its events here: without the server Slack is not connected
+            raise CommandError(f"HTTP: cannot listen on {listen}: {exc}; Slack HTTP mode receives its events there"
+                               ) from None  # fmt: skip
         console.print(Text(f"HTTP: {exc}; running without /healthz and /metrics.", style="yellow"))
         return None
     console.print(f"HTTP: /healthz and /metrics on {server.url}")

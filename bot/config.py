@@ -481,6 +481,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     api_url = slack_r.get("api_url", str, "https://slack.com/api/")
     if not re.match(r"^https?://\S+/$", api_url):
         slack_r.fail("api_url", f"expected an http(s) URL ending in /, got {api_url!r}")
+    if mode == "http" and http_listen is None:
+        slack_r.fail("mode", '"http" needs [http] listen, the address Slack\'s request URL reaches (/slack/events)')
     slack = SlackConfig(mode=mode, managers=managers, in_channel=slack_r.get("in_channel", bool, True), api_url=api_url)
     discord_r = _Reader(where, data.get("discord", {}), "discord.", _SECTIONS["discord"])
     guilds_raw = discord_r.get("guilds", list, [])

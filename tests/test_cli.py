@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,6 +129,75 @@ async def test_a_chat_platform_unreachable_at_start_is_connected_later() -> None
                            lambda platform, adapter: joined.append(platform), delays=(0.0, 0.01))  # fmt: skip
     assert len(tries) == 3 and joined == ["discord"]
     assert "Discord: connected." in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+# -- a platform whose token is set must start: never a silent fallback to the console -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "section", "named"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-half-configured"}, "", "SLACK_APP_TOKEN"),  # Socket Mode without its app token
+        ({"SLACK_BOT_TOKEN": "xoxb-half-configured"}, "[slack]\nmode = 'http'\n[http]\nlisten = '127.0.0.1:0'\n",
+         "SLACK_SIGNING_SECRET"),
+        ({"DISCORD_TOKEN": "discord-half-configured"}, "[discord]\napi_url = 'http://127.0.0.1:9/api/v10'\n",
+         "api_url"),
+    ],
+)  # fmt: skip
+def test_a_platform_that_cannot_start_is_an_error_not_a_console_fallback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+    section: str, named: str,
+) -> None:  # fmt: skip
+    config = write_config(tmp_path)
+    with config.open("a", encoding="utf-8") as file:
+        file.write(section)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["--config", str(config), "run"]) == 2
+
+    out, err = capsys.readouterr()
+    assert "cannot start" in err and named in err and len(err.strip().splitlines()) == 1
+    assert "Type /brief" not in out and "Scheduler:" not in out  # the console did not take over
+    assert "half-configured" not in out + err
+
+
+def test_slack_http_mode_without_a_listener_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path)
+    with config.open("a", encoding="utf-8") as file:
+        file.write("[slack]\nmode = 'http'\n")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-http-mode")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret-http-mode")
+
+    assert main(["--config", str(config), "run"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == "" and f"{config}: slack.mode:" in err and "[http] listen" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_slack_http_mode_that_cannot_listen_exits_1_not_connected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack's events arrive on [http] listen: when it cannot be bound, Slack is not connected (exit 1: a service
+    manager may try again once the port is free)."""
+    config = write_config(tmp_path)
+    with socket.socket() as taken, FakeSlack() as slack:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with config.open("a", encoding="utf-8") as file:
+            file.write(f"[slack]\nmode = 'http'\napi_url = '{slack.api_url}'\n[http]\nlisten = '127.0.0.1:{port}'\n")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-http-mode")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret-http-mode")
+
+        assert main(["--config", str(config), "run"]) == 1
+
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "Slack HTTP mode" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_missing_config_file_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -85,6 +85,7 @@ ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
         ("[http]\nlisten = '::1:8080'\n", "IPv6 address in brackets"),
         ("[http]\nport = 8080\n", "http.port: unknown key (known keys: listen)"),
         ("http = 'x'\n", "http: expected a table"),
+        ("[slack]\nmode = 'http'\n", 'slack.mode: "http" needs [http] listen'),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
