@@ -9,6 +9,7 @@ Slack and Discord adapters come later); every other command of SPEC.md works: ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
 import logging
@@ -110,13 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_with_settings("bot._cli_run:cmd_run")
     )
 
-    p = add("poll", "one poll round of due (or all) feeds, then exit")
+    p = add("poll", "one poll round of due (or all) feeds, then exit (status 1 when a feed failed)")
     p.set_defaults(handler=_with_settings("bot._cli_store:cmd_poll"))
     p.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
+    p.add_argument("--ignore-failures", action="store_true", help="exit 0 even when feeds failed")
 
     p = add("brief", "print one briefing")
     p.set_defaults(handler=_with_settings("bot._cli_brief:cmd_brief"))
-    p.add_argument("text", nargs="+", metavar="TEXT", help="topic name or free-text query")
+    query_help = "topic name or free-text query: every word after `brief`, '-word' (excluded) included"
+    p.add_argument("text", nargs="+", metavar="TEXT", help=query_help)
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--since", metavar="AGE", default="72h", help="only stories newer than this (default 72h)")
 
@@ -139,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = feeds.add_parser("enable", help="re-enable a disabled feed (failures reset, polled next)", parents=common)
     p.add_argument("id", metavar="ID")
     p = feeds.add_parser("check", help="fetch a feed once and report", parents=common)
-    p.add_argument("url", metavar="URL")
+    p.add_argument("url", metavar="URL_OR_ID")
 
     subs_parser = add("subs", "subscriptions")
     subs_parser.set_defaults(handler=_with_settings("bot._cli_digest:cmd_subs"))
@@ -215,16 +218,59 @@ def _load_env_file() -> list[str]:
     return [f"{path}: line {line}: not a KEY=VALUE line, ignored" for line in bad_lines]
 
 
+BRIEF_VALUE_OPTIONS = ("--since", "--config")
+"""The options of ``brief`` that take a value (the words of its query are everything else)."""
+
+
+def brief_words_last(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the words of a ``brief`` query after ``--``, so that argparse reads ``-florida`` (a word
+    excluded from the search) as a word and not as an unknown option. ``brief``'s own options (``--json``,
+    ``--since AGE``, ``--config PATH``, ``-h``), before or after the words, stay options; anything else is a word,
+    in the order typed. Other commands are returned unchanged."""
+    args = list(argv)
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # the options before the command
+        i += 2 if args[i] == "--config" else 1
+    if i >= len(args) or args[i] != "brief":
+        return args
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(args[i + 1 :])
+    for arg in rest:
+        if arg == "--":
+            words.extend(rest)
+        elif arg.startswith("--") or arg == "-h":
+            options.append(arg)
+            if "=" not in arg and any(option.startswith(arg) for option in BRIEF_VALUE_OPTIONS):  # --since AGE
+                value = next(rest, None)
+                if value is not None:
+                    options.append(value)
+        else:
+            words.append(arg)
+    return [*args[: i + 1], *options, "--", *words] if words else args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``newsbrief`` command line; returns the exit status (0 ok, 1 failure, 2 usage/config).
 
     Before the config is read, environment variables are loaded from ``$NEWSBRIEF_ENV_FILE`` or ``./.env``
     (the real environment wins), then logging goes to stderr at ``$NEWSBRIEF_LOG_LEVEL`` (default WARNING)
-    with the chat tokens redacted.
+    with the chat tokens redacted. Output cut short by its reader (``newsbrief feeds list | head``) ends the
+    command quietly, with status 1.
     """
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # Nothing more can be shown; point stdout at /dev/null so that the interpreter's last flush fails quietly.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+
+
+def _main(argv: Sequence[str]) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(brief_words_last(argv))
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     try:

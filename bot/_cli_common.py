@@ -20,7 +20,7 @@ from bot.config import ConfigError, Settings
 if TYPE_CHECKING:
     from bot.store import Store, StoreWatch
 
-__all__ = ["EXTRAS", "CommandError", "ExtraMissing", "open_store", "require_extra", "store_label"]
+__all__ = ["EXTRAS", "CommandError", "ExtraMissing", "open_store", "plural", "require_extra", "store_label"]
 
 
 class CommandError(Exception):
@@ -57,6 +57,11 @@ def _installed(module: str) -> bool:
         return False
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``"1 feed"``, ``"2 feeds"``; ``nouns`` is the plural when it is not ``noun + "s"`` ("entry", "entries")."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def store_label(url: str) -> str:
     """The store URL to show: any password in it replaced by ``***``."""
     from sqlalchemy.engine import make_url
@@ -77,17 +82,44 @@ def _one_line(error: BaseException, url: str) -> str:
     return first[:300]
 
 
+DEFAULT_SQLITE_FOLDER = Path("var")
+"""The folder of the default SQLite database (``sqlite:///var/newsbrief.db``, relative to the working directory):
+the only one :func:`open_store` creates."""
+
+
+def _sqlite_folder(url: str) -> None:
+    """Make sure the folder of an SQLite database file exists: ``./var`` is created when missing, any other missing
+    folder is a :class:`CommandError` naming it (a typo in ``[store] url`` must not create directories)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().parent
+    if folder.is_dir():
+        return
+    if folder == DEFAULT_SQLITE_FOLDER:
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise CommandError(f"store {store_label(url)}: cannot create {folder.resolve()}: {exc.strerror}") from None
+        return
+    raise CommandError(f"store {store_label(url)}: the folder {folder.resolve()} does not exist (create it, or fix "
+                       "[store] url; only ./var is created by newsbrief)")  # fmt: skip
+
+
 @contextmanager
 def open_store(settings: Settings, *, watch: StoreWatch | None = None) -> Iterator[Store]:
-    """The configured store with its migrations applied (a relative SQLite path is made relative to the cwd);
-    ``watch`` logs the database going away and coming back (see :class:`bot.store.StoreWatch`)."""
+    """The configured store with its migrations applied (a relative SQLite path is relative to the working
+    directory, and only ``./var`` is created when missing); ``watch`` logs the database going away and coming back
+    (see :class:`bot.store.StoreWatch`)."""
     from bot.store import Store
 
     url = settings.store.url
     if url.startswith("postgresql"):
         require_extra("postgres")
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:"):
+        _sqlite_folder(url)
     try:
         store = Store(url, watch=watch)
         store.upgrade()

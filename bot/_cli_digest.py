@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bot._cli_common import CommandError, open_store, require_extra
+from bot._cli_common import CommandError, open_store, plural, require_extra
 from bot.briefing import Briefing, format_briefing
 from bot.commands import RateLimiter
 from bot.config import Settings
@@ -80,7 +80,7 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
     if not subs:
         print("No subscriptions. Add [[subscriptions]] to the config, or type /brief subscribe <topic> in a channel.")
         return 0
-    table = Table(title=f"{len(subs)} subscriptions")
+    table = Table(title=plural(len(subs), "subscription"))
     for column in ("id", "platform", "channel", "topic", "schedule", "tz", "state"):
         table.add_column(column, overflow="fold")
     for s in subs:

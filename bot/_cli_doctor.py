@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from bot._cli_common import open_store, require_extra, store_label
+from bot._cli_common import open_store, plural, require_extra, store_label
 from bot.config import Settings
 from bot.digests import parse_subscriptions
 from bot.ingest import fetch_policy, http_client, sync_config_feeds
@@ -37,7 +37,9 @@ async def _check_feeds(urls: list[str], settings: Settings) -> list[tuple[str, b
             parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
             if parsed.error and not parsed.entries:
                 return url, False, parsed.error
-            note = f"{len(parsed.entries)} entries" + (f" (warning: {parsed.error})" if parsed.error else "")
+            note = plural(len(parsed.entries), "entry", "entries") + (
+                f" (warning: {parsed.error})" if parsed.error else ""
+            )
             return url, True, note
 
         return list(await asyncio.gather(*(one(u) for u in urls)))

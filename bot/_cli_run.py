@@ -214,6 +214,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 else:
                     with progress:
                         results = await ingestor.poll_round(now, progress=advance)
+                scheduler.last_poll_at = now  # /healthz: this round is the scheduler's first poll
                 for result in results:
                     polled(result)
                 for line in _poll_summary(results):

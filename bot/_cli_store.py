@@ -12,13 +12,14 @@ import json
 import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot._cli_common import CommandError, open_store, store_label
+from bot._cli_common import CommandError, open_store, plural, store_label
 from bot.config import ConfigError, Settings, parse_duration
 from bot.ingest import (
     FeedResult,
@@ -60,7 +61,8 @@ def _console() -> Console:
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     """Poll the due feeds (``--all``: every enabled feed) once and print a table of what each did. The database
-    going away ends the command with one line (exit status 1); the feeds it kept from polling stay due."""
+    going away ends the command with one line (exit status 1); the feeds it kept from polling stay due. A feed that
+    failed makes the exit status 1 too (so that cron and scripts can tell), unless ``--ignore-failures``."""
     with open_store(settings) as store:
         now = _now()
         try:
@@ -68,7 +70,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             results = asyncio.run(_poll(store, settings, now, all_feeds=args.all))
         except StoreUnavailable as exc:
             raise CommandError(f"database unavailable: {exc}; no feeds polled") from None
-    table = Table(title=f"poll {now:%Y-%m-%d %H:%M} UTC: {len(results)} feeds")
+    table = Table(title=f"poll {now:%Y-%m-%d %H:%M} UTC: {plural(len(results), 'feed')}")
     for column in ("feed", "status", "new", "updated", "unchanged", "error"):
         table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
     for r in results:
@@ -78,6 +80,10 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     if left:
         reason = next((r.errors[0] for r in left if r.errors), "database unavailable")
         raise CommandError(f"{reason}; {len(left)} {'feed' if len(left) == 1 else 'feeds'} not polled (left due)")
+    failed = [r for r in results if r.status in ("error", "disabled")]
+    if failed and not args.ignore_failures:
+        raise CommandError(f"poll: {len(failed)} of {plural(len(results), 'feed')} failed (see the table above; "
+                           "--ignore-failures exits 0 all the same)")  # fmt: skip
     return 0
 
 
@@ -104,9 +110,26 @@ async def _poll(store: Store, settings: Settings, now: datetime, *, all_feeds: b
 # feeds
 
 
+def operator_url(url: str, command: str) -> str:
+    """``url`` as typed on the command line, checked: without a scheme it is refused with the URL it probably
+    means (``https://`` before a host name, ``file://`` for a local file) instead of "unsupported scheme"."""
+    if "://" in url or url.lower().startswith("file:"):
+        return url
+    path = Path(url).expanduser()
+    meant = path.resolve().as_uri() if path.exists() else f"https://{url.lstrip('/')}"
+    raise CommandError(f"{command}: {url!r} is not a URL: did you mean {meant} ?")
+
+
 def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "check":
-        return _feeds_check(args.url, settings)
+        url = args.url
+        if url.isdigit() or (url.startswith("#") and url[1:].isdigit()):  # a feed id, as other commands take
+            with open_store(settings) as store:
+                feed = store.get_feed(int(url.lstrip("#")))
+            if feed is None:
+                raise CommandError(f"feeds check: no feed {url} (see `newsbrief feeds list`)")
+            url = feed.url
+        return _feeds_check(operator_url(url, "feeds check"), settings)
     with open_store(settings) as store:
         if args.action == "add":
             return _feeds_add(store, settings, args)
@@ -157,7 +180,7 @@ def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> in
     except ValueError as exc:
         raise ConfigError(f"--interval: {exc}") from exc
     try:
-        feed_url, entries, title = asyncio.run(_find_feed(args.url, settings))
+        feed_url, entries, title = asyncio.run(_find_feed(operator_url(args.url, "feeds add"), settings))
     except FetchError as exc:
         raise CommandError(str(exc)) from exc
     try:
@@ -165,7 +188,7 @@ def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> in
     except ValueError as exc:
         raise CommandError(f"feeds add {feed_url}: {exc}") from exc
     found = "" if feed_url == args.url else f" (discovered on {args.url})"
-    print(f"added feed {feed.id}: {feed_url}{found}, {entries} entries, every {interval // 60} min")
+    print(f"added feed {feed.id}: {feed_url}{found}, {plural(entries, 'entry', 'entries')}, every {interval // 60} min")
     return 0
 
 
@@ -191,7 +214,7 @@ def _feeds_list(store: Store, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps([_feed_json(f) for f in feeds], indent=2))
         return 0
-    table = Table(title=f"{len(feeds)} feeds")
+    table = Table(title=plural(len(feeds), "feed"))
     for column in ("id", "name", "url", "every", "last polled", "failures", "state"):
         table.add_column(column)
     for f in feeds:
@@ -215,7 +238,7 @@ def _feeds_check(url: str, settings: Settings) -> int:
         final_url, parsed = asyncio.run(check())
     except FetchError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"{final_url}: {parsed.title or '(untitled)'}: {len(parsed.entries)} entries")
+    print(f"{final_url}: {parsed.title or '(untitled)'}: {plural(len(parsed.entries), 'entry', 'entries')}")
     if parsed.error:
         print(f"  warning: {parsed.error}")
     for entry in parsed.entries[:5]:
@@ -236,7 +259,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"gave {filed} {'article' if filed == 1 else 'articles'} without a story a story")
             return 0
         removed = store.prune(settings.store.retention_days, _now())
-        print(f"pruned {removed} articles older than {settings.store.retention_days} days")
+        print(f"pruned {plural(removed, 'article')} older than {plural(settings.store.retention_days, 'day')}")
         return 0
 
 
@@ -297,7 +320,7 @@ def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps([article_json(a, with_text=False) for a in articles], indent=2, ensure_ascii=False))
             return 0
-        table = Table(title=f"{len(articles)} articles")
+        table = Table(title=plural(len(articles), "article"))
         for column in ("id", "first seen", "outlet", "title"):
             table.add_column(column)
         for a in articles:

@@ -373,7 +373,7 @@ def _sources_text(store: Store) -> str:
     feeds = store.list_feeds()
     if not feeds:
         return "No feeds yet. Add some under [[feeds]] in the config, or with `newsbrief feeds add URL`."
-    lines = [f"Sources ({len(feeds)} feeds):"]
+    lines = [f"Sources ({len(feeds)} {'feed' if len(feeds) == 1 else 'feeds'}):"]
     for feed in feeds:
         if not feed.enabled:
             state = f"disabled: {feed.disabled_reason or 'no reason recorded'}"

@@ -6,6 +6,8 @@ import io
 import logging
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -198,6 +200,23 @@ def test_slack_http_mode_that_cannot_listen_exits_1_not_connected(
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "Slack HTTP mode" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["feeds", "list"], ["brief", "ferry"], ["subs", "list"]])
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path: Path, argv: list[str]) -> None:
+    """``newsbrief feeds list | head``: the reader goes away before the output ends; no traceback."""
+    config = write_config(tmp_path)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBRIEF_", "SLACK_", "DISCORD_"))}
+    try:
+        done = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *argv], stdout=write,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=120, check=False,
+                              env={**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})  # fmt: skip
+    finally:
+        os.close(write)
+
+    assert (done.returncode, done.stderr) == (1, "")
 
 
 def test_missing_config_file_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -190,6 +190,7 @@ def check_http(output: str) -> None:
         health = client.get("/healthz")
         assert health.status_code == 200
         assert health.json()["status"] == "ok" and health.json()["leader"] is True
+        assert health.json()["last_poll_at"] is not None  # the start-up poll counts
         samples = {
             (sample.name, tuple(sorted(sample.labels.items()))): sample.value
             for family in text_string_to_metric_families(client.get("/metrics").text)
