@@ -43,7 +43,7 @@ from bot.ingest import (
 )
 from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
-from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment
+from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment, Subscription
 from bot.stories import story_key_for
 
 if TYPE_CHECKING:  # the chat SDKs and aiohttp's server are imported only when a platform or [http] is configured
@@ -198,8 +198,19 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             if filed:
                 log.warning("gave %d stored articles without a story a story", filed)
 
-            async def first_round() -> None:
-                """On winning the lease: poll every due feed at once, with a progress bar for many feeds."""
+            briefed = False
+
+            async def startup_briefings() -> None:
+                """A briefing per topic, once, before the scheduler's jobs start: a digest due at once is printed
+                after them, never in their midst."""
+                nonlocal briefed
+                if not briefed:
+                    briefed = True
+                    await asyncio.to_thread(_print_topic_briefings, store, settings, console)
+                    console.print()
+
+            async def first_poll() -> None:
+                """Poll every due feed at once, with a progress bar for many feeds."""
                 now = _now()
                 due = await asyncio.to_thread(store.due_feeds, now)
                 if not due:
@@ -220,6 +231,38 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 for line in _poll_summary(results):
                     console.print(line)
 
+            async def first_round() -> None:
+                """On winning the lease (before the scheduler's jobs start): the first poll, then the start-up
+                briefings on what it found."""
+                await first_poll()
+                await startup_briefings()
+
+            quiet: set[int] = set()  # console subscriptions told "nothing new" since their last digest
+            notes: set[asyncio.Task[None]] = set()
+
+            async def nothing_new(sub: Subscription) -> None:
+                try:
+                    last = await asyncio.to_thread(_last_posted, store, sub.id)
+                except StoreUnavailable:  # logged by the store's watch
+                    return
+                since = f"since the last digest (posted at {last:%Y-%m-%d %H:%M} UTC)" if last else "to post yet"
+                console.print()
+                console.print(Text(f"{sub.topic} → {sub.channel}: nothing new {since}.", style="dim"))
+
+            def digested(sub: Subscription, outcome: str) -> None:
+                """Count each digest; a console subscription with nothing new says so, once until it posts again
+                (a digest posted by an earlier run is not posted twice, and silence would look like a fault)."""
+                metrics.digest(sub.platform, outcome)
+                if sub.platform != "console" or outcome not in ("posted", "empty"):
+                    return
+                if outcome == "posted":
+                    quiet.discard(sub.id)
+                elif sub.id not in quiet:
+                    quiet.add(sub.id)
+                    note = asyncio.ensure_future(nothing_new(sub))
+                    notes.add(note)
+                    note.add_done_callback(notes.discard)
+
             started = False
 
             def leadership(leading: bool) -> None:
@@ -236,7 +279,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter, **chat}, clock=_now,
                                   options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
                                   on_poll=polled,
-                                  on_digest=lambda sub, outcome: metrics.digest(sub.platform, outcome))  # fmt: skip
+                                  on_digest=digested)  # fmt: skip
             web: WebServer | None = None
 
             def joined(platform: str, chat_adapter: ChatAdapter) -> None:
@@ -258,8 +301,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     holder = lease.holder if lease is not None else "another process"
                     console.print(f"Scheduler: {holder} runs the scheduler on this database; this process answers "
                                   "commands and takes over if that one stops.")  # fmt: skip
-                await asyncio.to_thread(_print_topic_briefings, store, settings, console)
-                console.print()
+                await startup_briefings()  # printed already when this process leads
                 # Everything made so far lives as long as the process: keep it out of the collector's full passes,
                 # which otherwise stall a /brief for 100-200 ms now and then (see bench/brief_bench.py).
                 gc.freeze()
@@ -417,6 +459,12 @@ async def _start_web(
         return None
     console.print(f"HTTP: /healthz and /metrics on {server.url}")
     return server
+
+
+def _last_posted(store: Store, sub_id: int) -> datetime | None:
+    """When the subscription's last digest was posted (``None``: never)."""
+    posted = [slot.finished_at for slot in store.list_slots(sub_id) if slot.outcome == "posted" and slot.finished_at]
+    return max(posted, default=None)
 
 
 def _jobs_line(scheduler: Scheduler) -> str:
