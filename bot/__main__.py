@@ -86,10 +86,48 @@ def _with_settings(command: str) -> Callable[[argparse.Namespace, Config], int]:
     return handler
 
 
+def _arguments(parser: argparse.ArgumentParser) -> str:
+    """The positional arguments of a command, as its usage names them ("SUB_ID", "TEXT...")."""
+    names = []
+    for action in parser._actions:  # argparse keeps no public list of a parser's arguments
+        if action.option_strings or isinstance(action, argparse._SubParsersAction):
+            continue
+        name = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+        names.append(f"{name}..." if action.nargs in ("+", "*") else name)
+    return " ".join(names)
+
+
+def command_lines(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[str, str]]:
+    """Every command of ``parser`` with its arguments and its one-line help, subcommands spelt out ("feeds add
+    URL"), in the order they were added."""
+    lines: list[tuple[str, str]] = []
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
+        for name, command in action.choices.items():
+            nested = command_lines(command, f"{prefix}{name} ")
+            if nested:
+                lines.extend(nested)
+            else:
+                usage = f"{prefix}{name} {_arguments(command)}".strip()
+                lines.append((usage, helps.get(name) or command.description or ""))
+    return lines
+
+
+def _commands_epilog(parser: argparse.ArgumentParser) -> str:
+    lines = command_lines(parser)
+    width = max(len(usage) for usage, _ in lines) + 2
+    listing = "\n".join(f"  {usage:<{width}}{help_text}" for usage, help_text in lines)
+    return f"commands (newsbrief COMMAND --help shows its options):\n{listing}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbrief",
+        usage="%(prog)s [-h] [--config PATH] [--version] COMMAND ...",
         description="Self-hosted news briefing bot for Slack and Discord.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the command list below, one line a command
     )
     config_help = (
         f"config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG} if present, else built-in defaults)"
@@ -101,29 +139,30 @@ def build_parser() -> argparse.ArgumentParser:
     config_after = argparse.ArgumentParser(add_help=False)
     config_after.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
     common = [config_after]
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # The commands are listed by the epilog (every subcommand on its own line), not by argparse's own list.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS,
+                                prog="newsbrief")  # fmt: skip
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=common)
         return p
 
-    add("run", "the bot: scheduler (polls, digests) and the console adapter").set_defaults(
-        handler=_with_settings("bot._cli_run:cmd_run")
-    )
+    p = add("run", "the bot: scheduler (polls, digests), Slack/Discord if their tokens are set, else the console")
+    p.set_defaults(handler=_with_settings("bot._cli_run:cmd_run"))
 
-    p = add("poll", "one poll round of due (or all) feeds, then exit (status 1 when a feed failed)")
+    p = add("poll", "one poll round of the due feeds (--all: every feed); exit 1 when a feed failed")
     p.set_defaults(handler=_with_settings("bot._cli_store:cmd_poll"))
     p.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
     p.add_argument("--ignore-failures", action="store_true", help="exit 0 even when feeds failed")
 
-    p = add("brief", "print one briefing")
+    p = add("brief", "print one briefing: a topic name or words ('-word' leaves a word out)")
     p.set_defaults(handler=_with_settings("bot._cli_brief:cmd_brief"))
     query_help = "topic name or free-text query: every word after `brief`, '-word' (excluded) included"
     p.add_argument("text", nargs="+", metavar="TEXT", help=query_help)
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--since", metavar="AGE", default="72h", help="only stories newer than this (default 72h)")
 
-    p = add("digest", "send (or preview) one subscription's digest")
+    p = add("digest", "post one subscription's digest now (--dry-run: print it instead)")
     p.set_defaults(handler=_with_settings("bot._cli_digest:cmd_digest"))
     p.add_argument("sub_id", metavar="SUB_ID")
     p.add_argument("--dry-run", action="store_true", help="print instead of posting")
@@ -131,11 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_parser = add("feeds", "manage feeds")
     feeds_parser.set_defaults(handler=_with_settings("bot._cli_store:cmd_feeds"))
     feeds = feeds_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = feeds.add_parser("add", help="add a feed", parents=common)
+    p = feeds.add_parser("add", help="add a feed (or the feed a web page links to)", parents=common)
     p.add_argument("url", metavar="URL")
     p.add_argument("--name", metavar="N")
     p.add_argument("--interval", metavar="INTERVAL", default="15m")
-    p = feeds.add_parser("list", help="list feeds", parents=common)
+    p = feeds.add_parser("list", help="list feeds: state, failures, why disabled", parents=common)
     p.add_argument("--json", action="store_true")
     p = feeds.add_parser("remove", help="remove a feed", parents=common)
     p.add_argument("id", metavar="ID")
@@ -172,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id_or_url", metavar="ID_OR_URL")
     p.add_argument("--json", action="store_true")
 
+    parser.epilog = _commands_epilog(parser)
     return parser
 
 

@@ -256,6 +256,24 @@ def test_help_exits_0(argv: list[str], capsys: pytest.CaptureFixture[str]) -> No
     assert "usage: newsbrief" in capsys.readouterr().out
 
 
+def test_help_lists_every_command_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("usage: newsbrief [-h] [--config PATH] [--version] COMMAND ...")
+    listing = out.split("commands (newsbrief COMMAND --help shows its options):\n", 1)[1].splitlines()
+    usages = [line.strip().split("  ")[0] for line in listing]
+    for usage in ("run", "poll", "brief TEXT...", "digest SUB_ID", "feeds add URL", "feeds list", "feeds remove ID",
+                  "feeds enable ID", "feeds check URL_OR_ID", "subs list", "subs resume SUB_ID", "doctor",
+                  "db upgrade", "db prune", "articles list", "articles show ID_OR_URL"):  # fmt: skip
+        assert usage in usages, usage
+    for line, usage in zip(listing, usages, strict=True):
+        assert line.startswith("  ") and len(line.strip()) > len(usage) + 5, line  # the command, then its help
+        words = [word for word in usage.split() if word.islower()]
+        assert main([*words, "--help"]) == 0, usage  # every line names a real command
+        assert f"usage: newsbrief {' '.join(words)} " in capsys.readouterr().out
+
+
 # -- .env files and logging ------------------------------------------------------------------------------------
 
 TOKEN_NAMES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
