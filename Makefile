@@ -11,11 +11,13 @@ STAMP := $(VENV)/.newsbrief-installed
 
 venv: $(STAMP)
 
-# Re-install only when pyproject.toml is newer than the stamp (or the venv is missing).
+# Re-install only when pyproject.toml is newer than the stamp (or the venv is missing). Every extra is installed:
+# the tests cover Slack, Discord and PostgreSQL.
+EXTRAS := dev,slack,discord,postgres
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing newsbrief and its dev tools into $(VENV) (the first time takes a minute or two)..."
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 run: venv
@@ -46,6 +48,7 @@ bench: venv
 	$(BIN)/python bench/brief_bench.py
 	$(BIN)/python bench/stories_bench.py
 	$(BIN)/python bench/bomb_bench.py
+	$(BIN)/python bench/cli_bench.py
 
 # Faults, crashes and a scheduler handover under load (bench/soak.py): under 10 minutes; exits 1 on any violation.
 soak: venv

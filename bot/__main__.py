@@ -10,6 +10,8 @@ show the ingestion jobs of ``[jobs] engine = "procrastinate"`` (docs/scaling.md)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import io
 import logging
 import os
@@ -23,13 +25,7 @@ from dotenv import load_dotenv
 from dotenv.parser import parse_stream
 
 from bot import __version__
-from bot._cli_brief import cmd_brief
-from bot._cli_digest import cmd_digest, cmd_subs
-from bot._cli_doctor import cmd_doctor
-from bot._cli_run import cmd_run
-from bot._cli_store import CommandError, cmd_articles, cmd_db, cmd_feeds, cmd_poll
-from bot._cli_stories import cmd_stories
-from bot._cli_worker import cmd_jobs, cmd_worker
+from bot._cli_common import CommandError
 from bot._logging import configure_logging
 from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
 
@@ -78,21 +74,61 @@ def _read_config(path: Path, *, origin: str) -> Config:
     return Config(data=read_config_file(path, origin=origin), path=path)
 
 
-def _with_settings(
-    command: Callable[[argparse.Namespace, Settings], int],
-) -> Callable[[argparse.Namespace, Config], int]:
-    """Adapt a command that needs validated settings to the (args, config) handler signature."""
+def _with_settings(command: str) -> Callable[[argparse.Namespace, Config], int]:
+    """The handler of ``command`` (``"bot._cli_run:cmd_run"``): its module is imported only when the command runs,
+    so that each command imports what it needs and no more (``--version`` and ``--help`` import none of them)."""
+    module, name = command.split(":")
 
     def handler(args: argparse.Namespace, config: Config) -> int:
-        return command(args, config.settings)
+        settings = config.settings
+        run: Callable[[argparse.Namespace, Settings], int] = getattr(importlib.import_module(module), name)
+        return run(args, settings)
 
     return handler
+
+
+def _arguments(parser: argparse.ArgumentParser) -> str:
+    """The positional arguments of a command, as its usage names them ("SUB_ID", "TEXT...")."""
+    names = []
+    for action in parser._actions:  # argparse keeps no public list of a parser's arguments
+        if action.option_strings or isinstance(action, argparse._SubParsersAction):
+            continue
+        name = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+        names.append(f"{name}..." if action.nargs in ("+", "*") else name)
+    return " ".join(names)
+
+
+def command_lines(parser: argparse.ArgumentParser, prefix: str = "") -> list[tuple[str, str]]:
+    """Every command of ``parser`` with its arguments and its one-line help, subcommands spelt out ("feeds add
+    URL"), in the order they were added."""
+    lines: list[tuple[str, str]] = []
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
+        for name, command in action.choices.items():
+            nested = command_lines(command, f"{prefix}{name} ")
+            if nested:
+                lines.extend(nested)
+            else:
+                usage = f"{prefix}{name} {_arguments(command)}".strip()
+                lines.append((usage, helps.get(name) or command.description or ""))
+    return lines
+
+
+def _commands_epilog(parser: argparse.ArgumentParser) -> str:
+    lines = command_lines(parser)
+    width = max(len(usage) for usage, _ in lines) + 2
+    listing = "\n".join(f"  {usage:<{width}}{help_text}" for usage, help_text in lines)
+    return f"commands (newsbrief COMMAND --help shows its options):\n{listing}"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbrief",
+        usage="%(prog)s [-h] [--config PATH] [--version] COMMAND ...",
         description="Self-hosted news briefing bot for Slack and Discord.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the command list below, one line a command
     )
     config_help = (
         f"config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG} if present, else built-in defaults)"
@@ -104,42 +140,45 @@ def build_parser() -> argparse.ArgumentParser:
     config_after = argparse.ArgumentParser(add_help=False)
     config_after.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
     common = [config_after]
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # The commands are listed by the epilog (every subcommand on its own line), not by argparse's own list.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS,
+                                prog="newsbrief")  # fmt: skip
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=common)
         return p
 
-    add("run", "the bot: scheduler (polls, digests) and the console adapter").set_defaults(
-        handler=_with_settings(cmd_run)
-    )
+    p = add("run", "the bot: scheduler (polls, digests), Slack/Discord if their tokens are set, else the console")
+    p.set_defaults(handler=_with_settings("bot._cli_run:cmd_run"))
 
     add("worker", 'run queued ingestion jobs ([jobs] engine = "procrastinate")').set_defaults(
-        handler=_with_settings(cmd_worker)
+        handler=_with_settings("bot._cli_worker:cmd_worker")
     )
     p = add("jobs", "the job queue: jobs per status, dead and retrying jobs with their reasons")
-    p.set_defaults(handler=_with_settings(cmd_jobs))
+    p.set_defaults(handler=_with_settings("bot._cli_worker:cmd_jobs"))
     p.add_argument("--json", action="store_true", help="JSON output")
 
-    p = add("poll", "one poll round of due (or all) feeds, then exit")
-    p.set_defaults(handler=_with_settings(cmd_poll))
+    p = add("poll", "one poll round of the due feeds (--all: every feed); exit 1 when a feed failed")
+    p.set_defaults(handler=_with_settings("bot._cli_store:cmd_poll"))
     p.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
+    p.add_argument("--ignore-failures", action="store_true", help="exit 0 even when feeds failed")
 
-    p = add("brief", "print one briefing")
-    p.set_defaults(handler=_with_settings(cmd_brief))
-    p.add_argument("text", nargs="+", metavar="TEXT", help="topic name or free-text query")
+    p = add("brief", "print one briefing: a topic name or words ('-word' leaves a word out)")
+    p.set_defaults(handler=_with_settings("bot._cli_brief:cmd_brief"))
+    query_help = "topic name or free-text query: every word after `brief`, '-word' (excluded) included"
+    p.add_argument("text", nargs="+", metavar="TEXT", help=query_help)
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--since", metavar="AGE", default="72h", help="only stories newer than this (default 72h)")
 
-    p = add("digest", "send (or preview) one subscription's digest")
-    p.set_defaults(handler=_with_settings(cmd_digest))
+    p = add("digest", "post one subscription's digest now (--dry-run: print it instead)")
+    p.set_defaults(handler=_with_settings("bot._cli_digest:cmd_digest"))
     p.add_argument("sub_id", metavar="SUB_ID")
     p.add_argument("--dry-run", action="store_true", help="print instead of posting")
 
     feeds_parser = add("feeds", "manage feeds")
-    feeds_parser.set_defaults(handler=_with_settings(cmd_feeds))
+    feeds_parser.set_defaults(handler=_with_settings("bot._cli_store:cmd_feeds"))
     feeds = feeds_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = feeds.add_parser("add", help="add a feed", parents=common)
+    p = feeds.add_parser("add", help="add a feed (or the feed a web page links to)", parents=common)
     p.add_argument("url", metavar="URL")
     p.add_argument("--name", metavar="N")
     p.add_argument("--interval", metavar="INTERVAL", default="15m")
@@ -152,17 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", metavar="INTERVAL", default="15m")
     p = feeds.add_parser("export", help="write the feeds as OPML 2.0 (to stdout by default)", parents=common)
     p.add_argument("file", metavar="FILE", nargs="?")
-    p = feeds.add_parser("list", help="list feeds", parents=common)
+    p = feeds.add_parser("list", help="list feeds: state, failures, why disabled", parents=common)
     p.add_argument("--json", action="store_true")
     p = feeds.add_parser("remove", help="remove a feed", parents=common)
     p.add_argument("id", metavar="ID")
     p = feeds.add_parser("enable", help="re-enable a disabled feed (failures reset, polled next)", parents=common)
     p.add_argument("id", metavar="ID")
     p = feeds.add_parser("check", help="fetch a feed once and report", parents=common)
-    p.add_argument("url", metavar="URL")
+    p.add_argument("url", metavar="URL_OR_ID")
 
     subs_parser = add("subs", "subscriptions")
-    subs_parser.set_defaults(handler=_with_settings(cmd_subs))
+    subs_parser.set_defaults(handler=_with_settings("bot._cli_digest:cmd_subs"))
     subs = subs_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = subs.add_parser("list", help="list subscriptions", parents=common)
     p.add_argument("--json", action="store_true")
@@ -182,17 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sub_id", metavar="SUB_ID")
 
     add("doctor", "validate config, check feeds once, tokens present, invite URLs").set_defaults(
-        handler=_with_settings(cmd_doctor)
+        handler=_with_settings("bot._cli_doctor:cmd_doctor")
     )
 
     db_parser = add("db", "database maintenance")
-    db_parser.set_defaults(handler=_with_settings(cmd_db))
+    db_parser.set_defaults(handler=_with_settings("bot._cli_store:cmd_db"))
     db = db_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     db.add_parser("upgrade", help="apply schema migrations", parents=common)
     db.add_parser("prune", help="delete old articles", parents=common)
 
     articles = add("articles", "stored articles")
-    articles.set_defaults(handler=_with_settings(cmd_articles))
+    articles.set_defaults(handler=_with_settings("bot._cli_store:cmd_articles"))
     articles_sub = articles.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = articles_sub.add_parser("list", help="list articles", parents=common)
     p.add_argument("--json", action="store_true")
@@ -202,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     stories_parser = add("stories", "story grouping maintenance")
-    stories_parser.set_defaults(handler=_with_settings(cmd_stories))
+    stories_parser.set_defaults(handler=_with_settings("bot._cli_stories:cmd_stories"))
     stories_sub = stories_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = stories_sub.add_parser(
         "rebuild",
@@ -212,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="print what would move, write nothing")
 
+    parser.epilog = _commands_epilog(parser)
     return parser
 
 
@@ -258,16 +298,59 @@ def _load_env_file() -> list[str]:
     return [f"{path}: line {line}: not a KEY=VALUE line, ignored" for line in bad_lines]
 
 
+BRIEF_VALUE_OPTIONS = ("--since", "--config")
+"""The options of ``brief`` that take a value (the words of its query are everything else)."""
+
+
+def brief_words_last(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the words of a ``brief`` query after ``--``, so that argparse reads ``-florida`` (a word
+    excluded from the search) as a word and not as an unknown option. ``brief``'s own options (``--json``,
+    ``--since AGE``, ``--config PATH``, ``-h``), before or after the words, stay options; anything else is a word,
+    in the order typed. Other commands are returned unchanged."""
+    args = list(argv)
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # the options before the command
+        i += 2 if args[i] == "--config" else 1
+    if i >= len(args) or args[i] != "brief":
+        return args
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(args[i + 1 :])
+    for arg in rest:
+        if arg == "--":
+            words.extend(rest)
+        elif arg.startswith("--") or arg == "-h":
+            options.append(arg)
+            if "=" not in arg and any(option.startswith(arg) for option in BRIEF_VALUE_OPTIONS):  # --since AGE
+                value = next(rest, None)
+                if value is not None:
+                    options.append(value)
+        else:
+            words.append(arg)
+    return [*args[: i + 1], *options, "--", *words] if words else args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``newsbrief`` command line; returns the exit status (0 ok, 1 failure, 2 usage/config).
 
     Before the config is read, environment variables are loaded from ``$NEWSBRIEF_ENV_FILE`` or ``./.env``
     (the real environment wins), then logging goes to stderr at ``$NEWSBRIEF_LOG_LEVEL`` (default WARNING)
-    with the chat tokens redacted.
+    with the chat tokens redacted. Output cut short by its reader (``newsbrief feeds list | head``) ends the
+    command quietly, with status 1.
     """
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # Nothing more can be shown; point stdout at /dev/null so that the interpreter's last flush fails quietly.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+
+
+def _main(argv: Sequence[str]) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(brief_words_last(argv))
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     try:

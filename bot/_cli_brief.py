@@ -10,7 +10,7 @@ import argparse
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot._cli_store import open_store
+from bot._cli_common import open_store
 from bot.briefing import Briefing, NoMatch, briefing_json, format_briefing, make_briefing
 from bot.config import ConfigError, Settings, parse_duration
 

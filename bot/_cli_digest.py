@@ -19,9 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bot._cli_store import CommandError, open_store
-from bot.adapters.discord import DiscordAdapter
-from bot.adapters.slack import SlackAdapter
+from bot._cli_common import CommandError, open_store, plural, require_extra
 from bot.briefing import Briefing, format_briefing
 from bot.commands import RateLimiter, unknown_sources
 from bot.config import ConfigError, Settings
@@ -102,7 +100,7 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
     if not subs:
         print("No subscriptions. Add [[subscriptions]] to the config, or type /brief subscribe <topic> in a channel.")
         return 0
-    table = Table(title=f"{len(subs)} subscriptions")
+    table = Table(title=plural(len(subs), "subscription"))
     limited = any(s.sources for s in subs)  # the sources column only when some subscription is limited
     for column in ("id", "platform", "channel", "topic", "schedule", "tz", *(("sources",) if limited else ()), "state"):
         table.add_column(column, overflow="fold")
@@ -201,6 +199,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             token = settings.secret("SLACK_BOT_TOKEN")
             if not token:
                 raise CommandError(f"digest: subscription {sub.id} posts to Slack: set SLACK_BOT_TOKEN")
+            require_extra("slack")
+            from bot.adapters.slack import SlackAdapter
+
             slack = SlackAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
                                  bot_token=token, post_only=True)  # fmt: skip
             ref = digest_ref(sub, slot)
@@ -213,6 +214,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             token = settings.secret("DISCORD_TOKEN")
             if not token:
                 raise CommandError(f"digest: subscription {sub.id} posts to Discord: set DISCORD_TOKEN")
+            require_extra("discord")
+            from bot.adapters.discord import DiscordAdapter
+
             discord_bot = DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
                                          token=token)  # fmt: skip
             ref = digest_ref(sub, slot)

@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from bot._cli_store import open_store, store_label
-from bot.adapters.discord import check_discord
-from bot.adapters.slack import check_slack
+from bot._cli_common import open_store, plural, require_extra, store_label
 from bot.config import Settings
 from bot.digests import parse_subscriptions
 from bot.ingest import fetch_policy, http_client, sync_config_feeds
@@ -39,7 +37,9 @@ async def _check_feeds(urls: list[str], settings: Settings) -> list[tuple[str, b
             parsed = parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
             if parsed.error and not parsed.entries:
                 return url, False, parsed.error
-            note = f"{len(parsed.entries)} entries" + (f" (warning: {parsed.error})" if parsed.error else "")
+            note = plural(len(parsed.entries), "entry", "entries") + (
+                f" (warning: {parsed.error})" if parsed.error else ""
+            )
             return url, True, note
 
         return list(await asyncio.gather(*(one(u) for u in urls)))
@@ -80,6 +80,9 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                       f"yet: {claim.note}", style="yellow", highlight=False, markup=False)  # fmt: skip
     slack_token = settings.secret("SLACK_BOT_TOKEN")
     if slack_token:
+        require_extra("slack")
+        from bot.adapters.slack import check_slack
+
         slack_ok, lines = asyncio.run(check_slack(settings, slack_token, slack_channels))
         for line in lines:
             console.print(line, style=None if slack_ok else "red", highlight=False)
@@ -93,6 +96,9 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             healthy = False
     discord_token = settings.secret("DISCORD_TOKEN")
     if discord_token:
+        require_extra("discord")
+        from bot.adapters.discord import check_discord
+
         discord_ok, lines = asyncio.run(check_discord(settings, discord_token, discord_channels))
         for line in lines:
             console.print(line, style=None if discord_ok else "red", highlight=False, soft_wrap=True)

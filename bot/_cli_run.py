@@ -20,21 +20,18 @@ import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from aiohttp import web
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from bot import __version__
-from bot._cli_store import CommandError, open_store, store_label
+from bot._cli_common import CommandError, open_store, require_extra, store_label
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
-from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_api_base
-from bot.adapters.slack import SlackAdapter, SlackSetupError
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.digests import sync_config_subscriptions
 from bot.feeds import FeedFinder, feed_finder_on
 from bot.ingest import (
@@ -46,13 +43,21 @@ from bot.ingest import (
     ingestor_for,
     sync_config_feeds,
 )
-from bot.jobs import JobQueue, export_job_stats
 from bot.metrics import Metrics
 from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
 from bot.sources import Fetcher
-from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment
+from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment, Subscription
 from bot.stories import story_key_for
-from bot.web import WebServer
+
+if TYPE_CHECKING:  # the chat SDKs and aiohttp's server are imported only when a platform or [http] is configured
+    from aiohttp import web
+
+    from bot.adapters.discord import DiscordAdapter
+    from bot.adapters.slack import SlackAdapter
+    from bot.jobs import JobQueue
+    from bot.web import WebServer
+
+    ChatAdapter = SlackAdapter | DiscordAdapter
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
 
@@ -191,6 +196,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             feeds = feed_finder_on(loop, Fetcher(client, fetch_policy(settings)))
             replier = console_replier(store, settings, RateLimiter(10), now=_now, observe=observe, feeds=feeds)
             adapter = ConsoleAdapter(stream, console, replier, echo=not stream.isatty())
+            # A platform whose token is set must be able to start: checked before anything runs (ConfigError: exit 2)
+            factories = _chat_factories(store, settings, console, metrics, feeds)
             try:  # articles left by a process killed between an article and its story (before they were one write)
                 filed = assign_missing_stories(store, ingestor.stories, _now())
             except StoreUnavailable:  # the store's watch said so; the next start files them
@@ -198,8 +205,19 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             if filed:
                 log.warning("gave %d stored articles without a story a story", filed)
 
-            async def first_round() -> None:
-                """On winning the lease: poll every due feed at once, with a progress bar for many feeds."""
+            briefed = False
+
+            async def startup_briefings() -> None:
+                """A briefing per topic, once, before the scheduler's jobs start: a digest due at once is printed
+                after them, never in their midst."""
+                nonlocal briefed
+                if not briefed:
+                    briefed = True
+                    await asyncio.to_thread(_print_topic_briefings, store, settings, console)
+                    console.print()
+
+            async def first_poll() -> None:
+                """Poll every due feed at once, with a progress bar for many feeds."""
                 now = _now()
                 due = await asyncio.to_thread(store.due_feeds, now)
                 if not due:
@@ -219,10 +237,43 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 else:
                     with progress:
                         results = await ingestor.poll_round(now, progress=advance)
+                scheduler.last_poll_at = now  # /healthz: this round is the scheduler's first poll
                 for result in results:
                     polled(result)
                 for line in _poll_summary(results):
                     console.print(line)
+
+            async def first_round() -> None:
+                """On winning the lease (before the scheduler's jobs start): the first poll, then the start-up
+                briefings on what it found."""
+                await first_poll()
+                await startup_briefings()
+
+            quiet: set[int] = set()  # console subscriptions told "nothing new" since their last digest
+            notes: set[asyncio.Task[None]] = set()
+
+            async def nothing_new(sub: Subscription) -> None:
+                try:
+                    last = await asyncio.to_thread(_last_posted, store, sub.id)
+                except StoreUnavailable:  # logged by the store's watch
+                    return
+                since = f"since the last digest (posted at {last:%Y-%m-%d %H:%M} UTC)" if last else "to post yet"
+                console.print()
+                console.print(Text(f"{sub.topic} → {sub.channel}: nothing new {since}.", style="dim"))
+
+            def digested(sub: Subscription, outcome: str) -> None:
+                """Count each digest; a console subscription with nothing new says so, once until it posts again
+                (a digest posted by an earlier run is not posted twice, and silence would look like a fault)."""
+                metrics.digest(sub.platform, outcome)
+                if sub.platform != "console" or outcome not in ("posted", "empty"):
+                    return
+                if outcome == "posted":
+                    quiet.discard(sub.id)
+                elif sub.id not in quiet:
+                    quiet.add(sub.id)
+                    note = asyncio.ensure_future(nothing_new(sub))
+                    notes.add(note)
+                    note.add_done_callback(notes.discard)
 
             started = False
 
@@ -232,7 +283,6 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     console.print("Scheduler: this process took over the scheduler." if leading else
                                   "Scheduler: another process took the scheduler over; answering commands only.")
 
-            factories = _chat_factories(store, settings, console, metrics, feeds)
             chat: dict[str, ChatAdapter] = {}
             for platform, make in factories.items():
                 connected = await _connect(platform, make, settings, console)
@@ -241,7 +291,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter, **chat}, clock=_now,
                                   options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
                                   on_poll=polled, poll=queue.poll if queue is not None else None,
-                                  on_digest=lambda sub, outcome: metrics.digest(sub.platform, outcome))  # fmt: skip
+                                  on_digest=digested)  # fmt: skip
             web: WebServer | None = None
 
             def joined(platform: str, chat_adapter: ChatAdapter) -> None:
@@ -251,6 +301,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             retries = [asyncio.create_task(_keep_connecting(platform, make, settings, console, joined))
                        for platform, make in factories.items() if platform not in chat]  # fmt: skip
             if queue is not None:  # the queue's gauges on /metrics (cancelled with the retries)
+                from bot.jobs import export_job_stats
+
                 retries.append(asyncio.create_task(export_job_stats(
                     queue, lambda report: metrics.set_jobs(report.counts, report.oldest_waiting_s), _now,
                     every=JOB_STATS_EVERY_S)))  # fmt: skip
@@ -258,11 +310,8 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 leading = await scheduler.start()
                 started = True
                 routes = [route for chat_adapter in chat.values() for route in chat_adapter.routes()]
-                if settings.http_listen is not None:
+                if settings.http_listen is not None:  # Slack HTTP mode without it is refused by the config
                     web = await _start_web(settings.http_listen, metrics, store, scheduler, console, routes)
-                elif routes:
-                    console.print(Text("Slack HTTP mode needs [http] listen for its request URL (/slack/events).",
-                                       style="red"))  # fmt: skip
                 if leading:
                     console.print(f"Scheduler: this process leads ({_jobs_line(scheduler)}).")
                 else:
@@ -270,8 +319,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                     holder = lease.holder if lease is not None else "another process"
                     console.print(f"Scheduler: {holder} runs the scheduler on this database; this process answers "
                                   "commands and takes over if that one stops.")  # fmt: skip
-                await asyncio.to_thread(_print_topic_briefings, store, settings, console)
-                console.print()
+                await startup_briefings()  # printed already when this process leads
                 # Everything made so far lives as long as the process: keep it out of the collector's full passes,
                 # which otherwise stall a /brief for 100-200 ms now and then (see bench/brief_bench.py).
                 gc.freeze()
@@ -305,11 +353,11 @@ async def _job_queue(settings: Settings) -> AsyncIterator[JobQueue | None]:
     if settings.jobs.engine != "procrastinate":
         yield None
         return
+    from bot.jobs import JobQueue  # procrastinate: only for the job engine
+
     async with JobQueue(settings) as queue:
         yield queue
 
-
-ChatAdapter = SlackAdapter | DiscordAdapter
 CONNECT_TIMEOUT_S = 30.0
 """How long one try to connect a chat platform may take."""
 RECONNECT_DELAYS_S = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
@@ -357,7 +405,10 @@ def _chat_factories(
     store: Store, settings: Settings, console: Console, metrics: Metrics, feeds: FeedFinder | None = None
 ) -> dict[str, Callable[[], ChatAdapter]]:
     """How to make each chat adapter whose tokens are in the environment (a fresh one for every try). Each has
-    its own per-user ``/brief`` rate limit; ``feeds`` finds feeds for ``/brief feeds add``."""
+    its own per-user ``/brief`` rate limit; ``feeds`` finds feeds for ``/brief feeds add``. A platform whose token
+    is set but which can never start (its extra is not installed, another token its mode needs is missing, a
+    setting no retry mends) is a :class:`ConfigError`: the bot does not run without it (falling back to the
+    console would look like a healthy service)."""
     factories: dict[str, Callable[[], ChatAdapter]] = {}
 
     def observer(platform: str) -> Callable[[str, float], None]:
@@ -368,6 +419,8 @@ def _chat_factories(
 
     slack_token, discord_token = settings.secret("SLACK_BOT_TOKEN"), settings.secret("DISCORD_TOKEN")
     if slack_token or settings.slack.mode == "oauth":  # OAuth: each workspace's token from its installation
+        require_extra("slack")
+        from bot.adapters.slack import SlackAdapter, SlackSetupError
 
         def slack() -> ChatAdapter:
             return SlackAdapter(
@@ -380,10 +433,11 @@ def _chat_factories(
         try:
             slack()  # the tokens the mode needs are checked here, once
         except SlackSetupError as exc:
-            console.print(Text(f"Slack: {exc}; Slack is not started.", style="red"))
-        else:
-            factories["slack"] = slack
+            raise ConfigError(f"Slack cannot start (SLACK_BOT_TOKEN is set): {exc}") from None
+        factories["slack"] = slack
     if discord_token:
+        require_extra("discord")
+        from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_api_base
 
         def discord() -> ChatAdapter:
             assert discord_token is not None
@@ -393,9 +447,8 @@ def _chat_factories(
         try:
             check_api_base(settings.discord)  # a setting that no retry mends: checked once
         except DiscordSetupError as exc:
-            console.print(Text(f"Discord: {exc}; Discord is not started.", style="red"))
-        else:
-            factories["discord"] = discord
+            raise ConfigError(f"Discord cannot start (DISCORD_TOKEN is set): {exc}") from None
+        factories["discord"] = discord
     return factories
 
 
@@ -407,7 +460,10 @@ async def _start_web(
     console: Console,
     routes: Sequence[web.RouteDef] = (),
 ) -> WebServer | None:
-    """Serve /healthz and /metrics on ``listen``; a failure to bind is reported and the bot runs on without."""
+    """Serve /healthz and /metrics (and ``routes``) on ``listen``; a failure to bind is reported and the bot runs on
+    without, unless Slack's HTTP mode needs the server (``routes``): then it is a :class:`CommandError` (exit 1, a
+    service manager may try again later)."""
+    from bot.web import WebServer
 
     head = store.head_revision()  # read from the migration scripts once, not on every request
 
@@ -427,10 +483,19 @@ async def _start_web(
     try:
         await server.start()
     except OSError as exc:
+        if routes:  # Slack HTTP mode receives its events here: without the server Slack is not connected
+            raise CommandError(f"HTTP: cannot listen on {listen}: {exc}; Slack HTTP mode receives its events there"
+                               ) from None  # fmt: skip
         console.print(Text(f"HTTP: {exc}; running without /healthz and /metrics.", style="yellow"))
         return None
     console.print(f"HTTP: /healthz and /metrics on {server.url}")
     return server
+
+
+def _last_posted(store: Store, sub_id: int) -> datetime | None:
+    """When the subscription's last digest was posted (``None``: never)."""
+    posted = [slot.finished_at for slot in store.list_slots(sub_id) if slot.outcome == "posted" and slot.finished_at]
+    return max(posted, default=None)
 
 
 def _jobs_line(scheduler: Scheduler) -> str:

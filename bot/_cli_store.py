@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
+from bot._cli_common import CommandError, open_store, plural, store_label
 from bot.config import ConfigError, Settings, parse_duration
 from bot.feeds import add_feed, feed_finder
 from bot.ingest import (
@@ -36,13 +34,11 @@ from bot.ingest import (
 )
 from bot.opml import OpmlError, OpmlFeed, parse_opml, write_opml
 from bot.sources import Fetcher, FetchError, check_url_offline, is_file_url, parse_feed
-from bot.store import Article, Feed, NewFeed, Store, StoreUnavailable, StoreWatch
+from bot.store import Article, Feed, NewFeed, Store, StoreUnavailable
 
-__all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles"]
-
-
-class CommandError(Exception):
-    """A failure while running a command (exit status 1); the message is one line."""
+# CommandError, open_store and store_label live in bot._cli_common (light, for every command); named here too.
+__all__ = ["CommandError", "cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles", "open_store",
+           "store_label"]  # fmt: skip
 
 
 def _now() -> datetime:
@@ -57,41 +53,6 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat()
 
 
-def store_label(url: str) -> str:
-    """The store URL to show: any password in it replaced by ``***``."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-def _one_line(error: BaseException, url: str) -> str:
-    first = (str(error).strip().splitlines() or [""])[0]
-    password = make_url(url).password if "://" in url else None
-    if password:
-        first = first.replace(str(password), "***")
-    return first[:300]
-
-
-@contextmanager
-def open_store(settings: Settings, *, watch: StoreWatch | None = None) -> Iterator[Store]:
-    """The configured store with its migrations applied (a relative SQLite path is made relative to the cwd);
-    ``watch`` logs the database going away and coming back (see :class:`bot.store.StoreWatch`)."""
-    url = settings.store.url
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        store = Store(url, watch=watch)
-        store.upgrade()
-    except Exception as exc:
-        raise CommandError(f"store {store_label(url)}: cannot open: {exc.__class__.__name__}: "
-                           f"{_one_line(exc, url)}") from None  # fmt: skip
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def _console() -> Console:
     return Console(soft_wrap=True)
 
@@ -102,7 +63,8 @@ def _console() -> Console:
 
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     """Poll the due feeds (``--all``: every enabled feed) once and print a table of what each did. The database
-    going away ends the command with one line (exit status 1); the feeds it kept from polling stay due."""
+    going away ends the command with one line (exit status 1); the feeds it kept from polling stay due. A feed that
+    failed makes the exit status 1 too (so that cron and scripts can tell), unless ``--ignore-failures``."""
     with open_store(settings) as store:
         now = _now()
         try:
@@ -110,7 +72,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             results = asyncio.run(_poll(store, settings, now, all_feeds=args.all))
         except StoreUnavailable as exc:
             raise CommandError(f"database unavailable: {exc}; no feeds polled") from None
-    table = Table(title=f"poll {now:%Y-%m-%d %H:%M} UTC: {len(results)} feeds")
+    table = Table(title=f"poll {now:%Y-%m-%d %H:%M} UTC: {plural(len(results), 'feed')}")
     for column in ("feed", "status", "new", "updated", "unchanged", "error"):
         table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
     for r in results:
@@ -120,6 +82,10 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     if left:
         reason = next((r.errors[0] for r in left if r.errors), "database unavailable")
         raise CommandError(f"{reason}; {len(left)} {'feed' if len(left) == 1 else 'feeds'} not polled (left due)")
+    failed = [r for r in results if r.status in ("error", "disabled")]
+    if failed and not args.ignore_failures:
+        raise CommandError(f"poll: {len(failed)} of {plural(len(results), 'feed')} failed (see the table above; "
+                           "--ignore-failures exits 0 all the same)")  # fmt: skip
     return 0
 
 
@@ -146,9 +112,26 @@ async def _poll(store: Store, settings: Settings, now: datetime, *, all_feeds: b
 # feeds
 
 
+def operator_url(url: str, command: str) -> str:
+    """``url`` as typed on the command line, checked: without a scheme it is refused with the URL it probably
+    means (``https://`` before a host name, ``file://`` for a local file) instead of "unsupported scheme"."""
+    if "://" in url or url.lower().startswith("file:"):
+        return url
+    path = Path(url).expanduser()
+    meant = path.resolve().as_uri() if path.exists() else f"https://{url.lstrip('/')}"
+    raise CommandError(f"{command}: {url!r} is not a URL: did you mean {meant} ?")
+
+
 def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "check":
-        return _feeds_check(args.url, settings)
+        url = args.url
+        if url.isdigit() or (url.startswith("#") and url[1:].isdigit()):  # a feed id, as other commands take
+            with open_store(settings) as store:
+                feed = store.get_feed(int(url.lstrip("#")))
+            if feed is None:
+                raise CommandError(f"feeds check: no feed {url} (see `newsbrief feeds list`)")
+            url = feed.url
+        return _feeds_check(operator_url(url, "feeds check"), settings)
     with open_store(settings) as store:
         if args.action == "add":
             return _feeds_add(store, settings, args)
@@ -188,15 +171,16 @@ def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> in
     chat uses too (:func:`bot.feeds.add_feed`)."""
     interval = _interval(args.interval)
     try:
-        added = add_feed(store, feed_finder(settings, allow_file=True), args.url, name=args.name,
-                         interval_s=interval, now=_now())  # fmt: skip
+        added = add_feed(store, feed_finder(settings, allow_file=True), operator_url(args.url, "feeds add"),
+                         name=args.name, interval_s=interval, now=_now())  # fmt: skip
     except FetchError as exc:
         raise CommandError(str(exc)) from exc
     except ValueError as exc:
         raise CommandError(f"feeds add {args.url}: {exc}") from exc
     feed, found = added.feed, added.found
     where = f" (discovered on {found.discovered_on})" if found.discovered_on else ""
-    print(f"added feed {feed.id}: {feed.url}{where}, {found.entries} entries, every {interval // 60} min")
+    print(f"added feed {feed.id}: {feed.url}{where}, {plural(found.entries, 'entry', 'entries')}, "
+          f"every {interval // 60} min")
     return 0
 
 
@@ -299,7 +283,7 @@ def _feeds_list(store: Store, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps([_feed_json(f) for f in feeds], indent=2))
         return 0
-    table = Table(title=f"{len(feeds)} feeds")
+    table = Table(title=plural(len(feeds), "feed"))
     for column in ("id", "name", "url", "every", "last polled", "failures", "state"):
         table.add_column(column)
     for f in feeds:
@@ -323,7 +307,7 @@ def _feeds_check(url: str, settings: Settings) -> int:
         final_url, parsed = asyncio.run(check())
     except FetchError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"{final_url}: {parsed.title or '(untitled)'}: {len(parsed.entries)} entries")
+    print(f"{final_url}: {parsed.title or '(untitled)'}: {plural(len(parsed.entries), 'entry', 'entries')}")
     if parsed.error:
         print(f"  warning: {parsed.error}")
     for entry in parsed.entries[:5]:
@@ -344,7 +328,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"gave {filed} {'article' if filed == 1 else 'articles'} without a story a story")
             return 0
         removed = store.prune(settings.store.retention_days, _now())
-        print(f"pruned {removed} articles older than {settings.store.retention_days} days")
+        print(f"pruned {plural(removed, 'article')} older than {plural(settings.store.retention_days, 'day')}")
         return 0
 
 
@@ -405,7 +389,7 @@ def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps([article_json(a, with_text=False) for a in articles], indent=2, ensure_ascii=False))
             return 0
-        table = Table(title=f"{len(articles)} articles")
+        table = Table(title=plural(len(articles), "article"))
         for column in ("id", "first seen", "outlet", "title"):
             table.add_column(column)
         for a in articles:

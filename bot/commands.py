@@ -494,7 +494,7 @@ def _sources_text(store: Store, *, ids: bool = False) -> str:
     if not feeds:
         return ("No feeds yet. Add some under [[feeds]] in the config, with `newsbrief feeds add URL`, or (channel "
                 "managers) with /brief feeds add <url>.")  # fmt: skip
-    lines = [f"{'Feeds' if ids else 'Sources'} ({len(feeds)} feeds):"]
+    lines = [f"{'Feeds' if ids else 'Sources'} ({len(feeds)} {'feed' if len(feeds) == 1 else 'feeds'}):"]
     for feed in feeds:
         label = f"{feed.name} ({feed.url})" if feed.name else feed.url
         if ids:

@@ -519,6 +519,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     api_url = slack_r.get("api_url", str, "https://slack.com/api/")
     if not re.match(r"^https?://\S+/$", api_url):
         slack_r.fail("api_url", f"expected an http(s) URL ending in /, got {api_url!r}")
+    if mode == "http" and http_listen is None:
+        slack_r.fail("mode", '"http" needs [http] listen, the address Slack\'s request URL reaches (/slack/events)')
     scopes = slack_r.strings("scopes") if "scopes" in slack_r.table else SLACK_SCOPES
     for i, scope in enumerate(scopes):
         if not re.fullmatch(r"[a-z]+(?:[:.][a-z_]+)*", scope):

@@ -9,9 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from sumy.nlp.stemmers import Stemmer
-from sumy.utils import get_stop_words
-
 __all__ = ["LANGUAGES", "LanguageTools", "detect_language", "language_name", "language_tools"]
 
 # Languages for which sumy ships stop words and a stemmer that needs no extra package, and whose words
@@ -86,6 +83,10 @@ class _Memo(dict[str, str]):
 
 @cache
 def _tools(name: str) -> LanguageTools:
+    # sumy (and through it nltk) is imported here, when a language's tools are first needed: naming or validating
+    # a language stays cheap
+    from summarizer._sumy import Stemmer, get_stop_words
+
     stemmer = Stemmer(name)
     stems = _Memo(lambda word: str(stemmer(word.lower())))
     stop_words = frozenset(get_stop_words(name))
@@ -107,15 +108,17 @@ def language_tools(language: str) -> LanguageTools:
 
     Raises ``ValueError`` naming the supported languages when ``language`` is not one of them.
     """
-    name = _normalize_name(language)
-    if name not in LANGUAGES:
-        raise ValueError(f"unsupported language {language!r}; supported: {', '.join(LANGUAGES)}")
-    return _tools(name)
+    return _tools(language_name(language))
 
 
 def language_name(language: str) -> str:
-    """The supported language ``language`` names ("de" -> "german"); ``ValueError`` naming the supported ones."""
-    return language_tools(language).name
+    """The supported language ``language`` names ("de" -> "german"); ``ValueError`` naming the supported ones.
+
+    Cheap: it loads no stemmer or stop words."""
+    name = _normalize_name(language)
+    if name not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}; supported: {', '.join(LANGUAGES)}")
+    return name
 
 
 _LETTERS_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")

@@ -17,18 +17,20 @@ from typing import Any
 
 from sumy.models.dom import ObjectDocumentModel
 from sumy.models.dom import Sentence as SumySentence
-from sumy.summarizers._summarizer import AbstractSummarizer
-from sumy.summarizers.edmundson import EdmundsonSummarizer
-from sumy.summarizers.kl import KLSummarizer
-from sumy.summarizers.lex_rank import LexRankSummarizer
-from sumy.summarizers.lsa import LsaSummarizer
-from sumy.summarizers.luhn import LuhnSummarizer
-from sumy.summarizers.reduction import ReductionSummarizer
-from sumy.summarizers.sum_basic import SumBasicSummarizer
-from sumy.summarizers.text_rank import TextRankSummarizer
 
 from summarizer._languages import LanguageTools
 from summarizer._quotes import ngrams
+from summarizer._sumy import (
+    AbstractSummarizer,
+    EdmundsonSummarizer,
+    KLSummarizer,
+    LexRankSummarizer,
+    LsaSummarizer,
+    LuhnSummarizer,
+    ReductionSummarizer,
+    SumBasicSummarizer,
+    TextRankSummarizer,
+)
 
 __all__ = [
     "ALGORITHMS",

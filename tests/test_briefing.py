@@ -19,6 +19,7 @@ from bot.briefing import (
     format_briefing,
     make_briefing,
     story_score,
+    suggest_topics,
 )
 from bot.store import Article, DigestFilter, Store
 
@@ -481,6 +482,15 @@ def test_no_match_suggests_nearest_topics_and_names_the_window(store: Store) -> 
     assert len(result.suggestions) <= 3
     text = format_briefing(result)
     assert "ukrane" in text and "Ukraine" in text and "72 h" in text
+
+
+def test_suggestions_for_a_query_like_no_topic_are_always_in_name_order() -> None:
+    """difflib's similarity of unrelated names is noise: ordered by it, the suggestions changed with every query."""
+    topics = {"ukraine": "ukraine OR kyiv", "rail": "rail OR railway", "buses": "eastbrook OR bus"}
+    for query in ("zebra crossing", "x", "ferry timetable", "volcano"):
+        assert suggest_topics(query, topics) == ("buses", "rail", "ukraine"), query
+    assert suggest_topics("rial", topics)[0] == "rail"  # a name alike the query (a typo) comes first
+    assert suggest_topics("kyiv", topics)[0] == "ukraine"  # so does a topic whose query has the word
 
 
 def test_topic_without_news_is_not_suggested_to_itself(store: Store) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import logging
 import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,6 +133,92 @@ async def test_a_chat_platform_unreachable_at_start_is_connected_later() -> None
     assert "Discord: connected." in console.file.getvalue()  # type: ignore[attr-defined]
 
 
+# -- a platform whose token is set must start: never a silent fallback to the console -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "section", "named"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-half-configured"}, "", "SLACK_APP_TOKEN"),  # Socket Mode without its app token
+        ({"SLACK_BOT_TOKEN": "xoxb-half-configured"}, "[slack]\nmode = 'http'\n[http]\nlisten = '127.0.0.1:0'\n",
+         "SLACK_SIGNING_SECRET"),
+        ({"DISCORD_TOKEN": "discord-half-configured"}, "[discord]\napi_url = 'http://127.0.0.1:9/api/v10'\n",
+         "api_url"),
+    ],
+)  # fmt: skip
+def test_a_platform_that_cannot_start_is_an_error_not_a_console_fallback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+    section: str, named: str,
+) -> None:  # fmt: skip
+    config = write_config(tmp_path)
+    with config.open("a", encoding="utf-8") as file:
+        file.write(section)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["--config", str(config), "run"]) == 2
+
+    out, err = capsys.readouterr()
+    assert "cannot start" in err and named in err and len(err.strip().splitlines()) == 1
+    assert "Type /brief" not in out and "Scheduler:" not in out  # the console did not take over
+    assert "half-configured" not in out + err
+
+
+def test_slack_http_mode_without_a_listener_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path)
+    with config.open("a", encoding="utf-8") as file:
+        file.write("[slack]\nmode = 'http'\n")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-http-mode")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret-http-mode")
+
+    assert main(["--config", str(config), "run"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == "" and f"{config}: slack.mode:" in err and "[http] listen" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_slack_http_mode_that_cannot_listen_exits_1_not_connected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack's events arrive on [http] listen: when it cannot be bound, Slack is not connected (exit 1: a service
+    manager may try again once the port is free)."""
+    config = write_config(tmp_path)
+    with socket.socket() as taken, FakeSlack() as slack:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with config.open("a", encoding="utf-8") as file:
+            file.write(f"[slack]\nmode = 'http'\napi_url = '{slack.api_url}'\n[http]\nlisten = '127.0.0.1:{port}'\n")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-http-mode")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-secret-http-mode")
+
+        assert main(["--config", str(config), "run"]) == 1
+
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "Slack HTTP mode" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["feeds", "list"], ["brief", "ferry"], ["subs", "list"]])
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path: Path, argv: list[str]) -> None:
+    """``newsbrief feeds list | head``: the reader goes away before the output ends; no traceback."""
+    config = write_config(tmp_path)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBRIEF_", "SLACK_", "DISCORD_"))}
+    try:
+        done = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *argv], stdout=write,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=120, check=False,
+                              env={**env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})  # fmt: skip
+    finally:
+        os.close(write)
+
+    assert (done.returncode, done.stderr) == (1, "")
+
+
 def test_missing_config_file_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "no-such-config.toml"
 
@@ -165,6 +254,24 @@ def test_help_exits_0(argv: list[str], capsys: pytest.CaptureFixture[str]) -> No
     assert main(argv) == 0
 
     assert "usage: newsbrief" in capsys.readouterr().out
+
+
+def test_help_lists_every_command_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("usage: newsbrief [-h] [--config PATH] [--version] COMMAND ...")
+    listing = out.split("commands (newsbrief COMMAND --help shows its options):\n", 1)[1].splitlines()
+    usages = [line.strip().split("  ")[0] for line in listing]
+    for usage in ("run", "poll", "brief TEXT...", "digest SUB_ID", "feeds add URL", "feeds list", "feeds remove ID",
+                  "feeds enable ID", "feeds check URL_OR_ID", "subs list", "subs resume SUB_ID", "doctor",
+                  "db upgrade", "db prune", "articles list", "articles show ID_OR_URL"):  # fmt: skip
+        assert usage in usages, usage
+    for line, usage in zip(listing, usages, strict=True):
+        assert line.startswith("  ") and len(line.strip()) > len(usage) + 5, line  # the command, then its help
+        words = [word for word in usage.split() if word.islower()]
+        assert main([*words, "--help"]) == 0, usage  # every line names a real command
+        assert f"usage: newsbrief {' '.join(words)} " in capsys.readouterr().out
 
 
 # -- .env files and logging ------------------------------------------------------------------------------------

@@ -84,6 +84,23 @@ def test_no_match_is_helpful_and_exits_0(config: str, capsys: pytest.CaptureFixt
     assert data["stories"] == [] and data["more"] == 0 and data["query"] == "volcano"
 
 
+def test_every_word_after_brief_is_the_query_dashes_included(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``-timetable`` excludes a word (it is no option): the words keep their order; brief's own options may come
+    before, between or after them."""
+    status, out, err = run(capsys, "--config", config, "brief", "ferry", "-timetable")
+    assert status == 0, err
+    assert out.startswith("Briefing: ferry -timetable — 1 story")
+
+    argv = ["--config", config, "brief", "-timetable", "--since", "5d", "ferry", "--json"]
+    status, out, err = run(capsys, *argv)
+    assert status == 0, err
+    data = json.loads(out)
+    assert data["query"] == "-timetable ferry"
+    assert [s["headline"] for s in data["stories"]] == ["Harbour ferry resumes (times.example)"]
+    status, out, _ = run(capsys, "--config", config, "brief", "ferry", "--since", "5d", "-resumes", "--json")
+    assert [s["headline"] for s in json.loads(out)["stories"]] == ["Old ferry timetable"]
+
+
 @pytest.mark.parametrize("since", ["soon", "0h", "-1h"])
 def test_bad_since_is_a_usage_error(config: str, since: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "--config", config, "brief", "ferry", f"--since={since}")

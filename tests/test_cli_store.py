@@ -41,6 +41,7 @@ def server() -> Iterator[FeedServer]:
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.delenv("NEWSBRIEF_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()  # only ./var is created by newsbrief
     path = tmp_path / "newsbrief.toml"
     path.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "data" / "nb.db"}"\n[network]\nallow_private = ["127.0.0.1"]\n',
@@ -117,6 +118,64 @@ def test_feeds_check_remove_and_db(server: FeedServer, config: str, capsys: pyte
     assert status == 0
     status, _, err = run(capsys, "--config", config, "feeds", "remove", "1")
     assert status == 1 and "no feed" in err
+
+
+def test_poll_exits_1_when_a_feed_failed_unless_told_to_ignore_it(
+    server: FeedServer, config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cron and scripts see the exit status only: a failed feed must show in it."""
+    with open(config, "a", encoding="utf-8") as file:
+        file.write(f"[[feeds]]\nurl = '{server.url('/feed.xml')}'\n[[feeds]]\nurl = '{server.url('/gone.xml')}'\n")
+    status, out, err = run(capsys, "--config", config, "poll", "--all")
+    assert status == 1 and "HTTP 404" in out
+    assert err.strip().splitlines()[-1] == ("newsbrief: poll: 1 of 2 feeds failed (see the table above; "
+                                            "--ignore-failures exits 0 all the same)")  # fmt: skip
+    status, out, err = run(capsys, "--config", config, "poll", "--all", "--ignore-failures")
+    assert status == 0 and "HTTP 404" in out and "failed" not in err
+
+
+def test_feeds_check_takes_a_feed_id_and_counts_in_words(
+    server: FeedServer, config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/one.xml", rss_feed([Item("Ferry timetable", server.url("/bridge"), guid="t1")], title="One"),
+                 headers={"Content-Type": "application/rss+xml"})  # fmt: skip
+    assert run(capsys, "--config", config, "feeds", "add", server.url("/one.xml"))[0] == 0
+    status, out, _ = run(capsys, "--config", config, "feeds", "list")
+    assert status == 0 and "1 feed\n" in out and "1 feeds" not in out
+    status, out, err = run(capsys, "--config", config, "feeds", "check", "1")
+    assert status == 0, err
+    assert out.startswith(f"{server.url('/one.xml')}: One: 1 entry\n")
+    status, _, err = run(capsys, "--config", config, "feeds", "check", "7")
+    assert status == 1 and "no feed 7 (see `newsbrief feeds list`)" in err
+
+
+def test_a_url_without_a_scheme_gets_the_url_it_probably_means(
+    config: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = run(capsys, "--config", config, "feeds", "add", "example.org/rss")
+    assert status == 1 and "unsupported scheme" not in err
+    assert "'example.org/rss' is not a URL: did you mean https://example.org/rss ?" in err
+    (tmp_path / "local.xml").write_text(rss_feed([]), encoding="utf-8")
+    status, _, err = run(capsys, "--config", config, "feeds", "check", "local.xml")  # the cwd is tmp_path
+    assert status == 1 and f"did you mean {(tmp_path / 'local.xml').as_uri()} ?" in err
+
+
+def test_a_missing_sqlite_folder_is_named_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in [store] url must not create directories: only ./var, the default database's, is created."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "newsbrief.toml"
+    for url in ("sqlite:///dta/nb.db", f"sqlite:///{tmp_path}/srv/newsbrief/nb.db"):
+        path.write_text(f"[store]\nurl = '{url}'\n", encoding="utf-8")
+        status, _, err = run(capsys, "--config", str(path), "feeds", "list")
+        folder = tmp_path / url.removeprefix("sqlite:///").removeprefix(f"{tmp_path}/").split("/")[0]
+        assert status == 1 and "does not exist" in err and len(err.strip().splitlines()) == 1
+        assert not folder.exists(), url
+    assert f"the folder {tmp_path / 'srv' / 'newsbrief'} does not exist" in err
+    path.write_text("[store]\nurl = 'sqlite:///var/nb.db'\n", encoding="utf-8")
+    assert run(capsys, "--config", str(path), "feeds", "list")[0] == 0
+    assert (tmp_path / "var" / "nb.db").is_file()
 
 
 def test_db_upgrade_gives_articles_without_a_story_one(

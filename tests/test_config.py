@@ -85,6 +85,7 @@ ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
         ("[http]\nlisten = '::1:8080'\n", "IPv6 address in brackets"),
         ("[http]\nport = 8080\n", "http.port: unknown key (known keys: listen)"),
         ("http = 'x'\n", "http: expected a table"),
+        ("[slack]\nmode = 'http'\n", 'slack.mode: "http" needs [http] listen'),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -185,6 +186,20 @@ def test_http_listen(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, "[http]\n")).http_listen is None
     assert load_settings(write(tmp_path, "[http]\nlisten = '127.0.0.1:9100'\n")).http_listen == "127.0.0.1:9100"
     assert load_settings(write(tmp_path, "[http]\nlisten = ':0'\n")).http_listen == ":0"
+
+
+def test_the_example_config_documents_every_chat_setting(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "config" / "newsbrief.example.toml"
+    text = example.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# [[subscriptions]]"))
+    # The commented-out sections, switched on, are a valid config naming every [slack] and [discord] key.
+    block = "\n".join(line.removeprefix("# ") for line in lines[start:] if line.startswith("# "))
+    s = load_settings(write(tmp_path, "[topics]\nukraine = 'ukraine'\n" + block + "\n"))
+    assert (s.slack.mode, s.slack.managers, s.slack.in_channel, s.discord.guilds) == ("socket", (), True, ())
+    for key in ("mode", "managers", "in_channel"):
+        assert f"\n{key} = " in block
+    assert "later release" not in text
 
 
 def test_the_example_config_documents_a_valid_http_listen(tmp_path: Path) -> None:

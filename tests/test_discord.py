@@ -645,6 +645,17 @@ async def _wait(wait: Any, *args: Any) -> Any:
     return await asyncio.to_thread(wait, *args)
 
 
+def test_discord_voice_warnings_are_not_shown(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """discord.py warns that PyNaCl and davey (voice) are missing: newsbrief has no voice, a start shows nothing."""
+    monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)  # discord.py warns once a process: again here
+    monkeypatch.setattr(discord.VoiceClient, "warn_dave", True, raising=False)
+    with caplog.at_level(logging.WARNING, logger="discord.client"):
+        discord.Client(intents=discord.Intents.none())
+    assert [r.getMessage() for r in caplog.records if "voice" in r.getMessage()] == []
+
+
 def test_cli_digest_posts_a_discord_subscription(
     fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

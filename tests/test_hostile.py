@@ -474,8 +474,9 @@ def slack_adapter(store: Store, settings: Settings, **kwargs: Any) -> SlackAdapt
 
 
 def slack_settings(slack: FakeSlack, topics: dict[str, str] | None = None, **section: Any) -> Settings:
+    http = {"http": {"listen": "127.0.0.1:0"}} if section.get("mode") == "http" else {}  # HTTP mode needs one
     return settings_from_mapping({"topics": topics or {"ukraine": "ukraine OR kyiv"},
-                                  "slack": {"api_url": slack.api_url, **section}})  # fmt: skip
+                                  "slack": {"api_url": slack.api_url, **section}, **http})  # fmt: skip
 
 
 @pytest.fixture
@@ -883,8 +884,9 @@ def test_doctor_names_a_missing_secret_without_showing_the_others(
 ) -> None:  # fmt: skip
     from bot.__main__ import main
 
+    listen = "[http]\nlisten = '127.0.0.1:0'\n" if mode == "http" else ""  # HTTP mode needs one
     path = write_config(tmp_path, f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n"
-                                  f"[slack]\nmode = '{mode}'\napi_url = '{slack.api_url}'\n")  # fmt: skip
+                                  f"[slack]\nmode = '{mode}'\napi_url = '{slack.api_url}'\n{listen}")  # fmt: skip
     os.environ.update({"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, **env})
     assert main(["--config", str(path), "doctor"]) == 1
     out, err = capsys.readouterr()

@@ -190,6 +190,7 @@ def check_http(output: str) -> None:
         health = client.get("/healthz")
         assert health.status_code == 200
         assert health.json()["status"] == "ok" and health.json()["leader"] is True
+        assert health.json()["last_poll_at"] is not None  # the start-up poll counts
         samples = {
             (sample.name, tuple(sorted(sample.labels.items()))): sample.value
             for family in text_string_to_metric_families(client.get("/metrics").text)
@@ -211,6 +212,8 @@ def test_digest_posted_once_then_not_again_after_a_restart(
     first.wait_for(LEADS)
     first.wait_for(DIGEST)
     assert "Talks on Ukraine resume in Geneva" in first.output.split(DIGEST, 1)[1]
+    # the start-up briefings come first, whole: the digest due at once is printed after them
+    assert first.output.index("Briefing: ukraine (topic)") < first.output.index(DIGEST)
     first.type("/brief kyiv")
     first.wait_for("Briefing: kyiv — 2 stories")
     check_http(first.output)
@@ -227,6 +230,30 @@ def test_digest_posted_once_then_not_again_after_a_restart(
     assert second.quit() == 0
     assert DIGEST not in second.output
     assert slots(tmp_path, sub_id) == [(slot, "posted")]
+
+
+def test_a_digest_with_nothing_new_says_so_instead_of_nothing(
+    tmp_path: Path, server: FeedServer, bots: list[Bot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stories went out already (here by `newsbrief digest`; in the demo by an earlier run): the missed slot's
+    digest has nothing new, and the console says so once instead of staying silent."""
+    from bot.__main__ import main
+
+    config, start, sub_id, slot = setup_deployment(tmp_path, server)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(config), "poll"]) == 0
+    assert main(["--config", str(config), "digest", str(sub_id)]) == 0
+    (posted,) = slots(tmp_path, sub_id)
+    assert posted[1] == "posted"
+
+    bot = start(tmp_path)
+    bots.append(bot)
+    bot.wait_for(LEADS)
+    bot.wait_for("ukraine → newsroom: nothing new since the last digest (posted at ")
+    assert bot.quit() == 0
+    assert DIGEST not in bot.output
+    assert (slot, "empty") in slots(tmp_path, sub_id)
+    assert bot.output.count("nothing new since the last digest") == 1
 
 
 def test_two_processes_post_one_digest_and_the_standby_takes_over(

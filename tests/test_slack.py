@@ -47,7 +47,8 @@ def slack() -> Iterator[FakeSlack]:
 
 
 def settings_for(slack: FakeSlack, **section: Any) -> Settings:
-    return settings_from_mapping({"topics": TOPICS, "slack": {"api_url": slack.api_url, **section}})
+    http = {"http": {"listen": "127.0.0.1:0"}} if section.get("mode") == "http" else {}  # HTTP mode needs one
+    return settings_from_mapping({"topics": TOPICS, "slack": {"api_url": slack.api_url, **section}, **http})
 
 
 def make_adapter(store: Store, settings: Settings, **kwargs: Any) -> SlackAdapter:

@@ -37,6 +37,9 @@ WEIGHT_RELEVANCE = 0.45
 WEIGHT_COVERAGE = 0.30
 WEIGHT_RECENCY = 0.25
 MAX_SUGGESTIONS = 3
+ALIKE = 0.6
+"""The :mod:`difflib` similarity from which a topic name counts as alike the query (``get_close_matches``' cutoff):
+below it the similarity says nothing, and ordering by it would look random."""
 
 PRONOUNS = frozenset(
     {"he", "she", "they", "i", "we", "it", "you", "him", "her", "them", "us", "me", "one", "his", "hers", "their",
@@ -106,8 +109,9 @@ def resolve_topic(query_or_topic: str, topics: Mapping[str, str]) -> tuple[str |
 def suggest_topics(query: str, topics: Mapping[str, str], *, exclude: str | None = None) -> tuple[str, ...]:
     """Up to :data:`MAX_SUGGESTIONS` configured topic names closest to ``query``.
 
-    A topic whose own query mentions one of the words asked for comes first; then by :mod:`difflib` similarity
-    of the names; ties by name. ``exclude`` (the topic that was just searched) is never suggested.
+    A topic whose own query mentions one of the words asked for comes first; then names alike the query (a typo:
+    :mod:`difflib` similarity of at least :data:`ALIKE`), most alike first; then by name, so that the suggestions
+    for a query like none of them are always the same. ``exclude`` (the topic just searched) is never suggested.
     """
     asked = {w.casefold() for w in _WORD.findall(query)}
     wanted = query.strip().casefold()
@@ -117,7 +121,7 @@ def suggest_topics(query: str, topics: Mapping[str, str], *, exclude: str | None
             continue
         mentions = 1 if asked & {w.casefold() for w in _WORD.findall(f"{name} {topic_query}")} else 0
         ratio = difflib.SequenceMatcher(None, wanted, name.casefold()).ratio()
-        ranked.append((mentions, ratio, name))
+        ranked.append((mentions, ratio if ratio >= ALIKE else 0.0, name))
     ranked.sort(key=lambda r: (-r[0], -r[1], r[2]))
     return tuple(name for _, _, name in ranked[:MAX_SUGGESTIONS])
 

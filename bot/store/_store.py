@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Engine,
     bindparam,
@@ -21,6 +19,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     or_,
     select,
     text,
@@ -67,6 +66,8 @@ from bot.store._types import (
 from bot.stories import canonical_url, content_hash, normalize_text, outlet_of, story_key_for
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from summarizer import Summary
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -122,6 +123,31 @@ def _engine_for(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
     raise ValueError(f"store url {url!r}: only sqlite:///... and postgresql+psycopg://... are supported")
+
+
+_REVISION_RE = re.compile(
+    r"""^(revision|down_revision)(?:\s*:[^=\n]+)?\s*=\s*(?:"([^"]+)"|'([^']+)'|None)\s*$""", re.MULTILINE
+)
+
+
+@functools.cache
+def shipped_head() -> str | None:
+    """The newest migration shipped with this code, read from ``migrations/versions`` without importing Alembic:
+    the one revision that no other one revises. ``None`` when the files do not tell one (not exactly one newest, a
+    merge or a file that does not say its revision plainly); :meth:`Store.head_revision` asks Alembic."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        found = {key: plain or quoted for key, plain, quoted in _REVISION_RE.findall(path.read_text(encoding="utf-8"))}
+        if "revision" not in found or "down_revision" not in found or not found["revision"]:
+            return None
+        revisions.add(found["revision"])
+        if found["down_revision"]:
+            revised.add(found["down_revision"])
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _feed(row: FeedRow) -> Feed:
@@ -338,6 +364,8 @@ class Store:
     # ------------------------------------------------------------------ schema
 
     def _alembic_config(self) -> Config:
+        from alembic.config import Config  # Alembic is imported only when a migration is to run or be looked at
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
         return config
@@ -345,7 +373,14 @@ class Store:
     def upgrade(self) -> None:
         """Apply every pending migration (idempotent). Processes starting together on one database upgrade one
         after another: PostgreSQL by an advisory lock, an SQLite file by a lock on ``<database>.lock`` beside it
-        (SQLite runs DDL outside the transaction, so its own locking would not serialize the migrations)."""
+        (SQLite runs DDL outside the transaction, so its own locking would not serialize the migrations).
+
+        A database already at the newest migration is left as it is without loading Alembic (most commands open
+        the store on such a database, and Alembic costs each of them a few hundred milliseconds)."""
+        if self._at_shipped_head():
+            return
+        from alembic import command
+
         config = self._alembic_config()
         with self._sqlite_file_lock(), self._engine.begin() as connection:
             if self.dialect == "postgresql":
@@ -374,13 +409,29 @@ class Store:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    def _at_shipped_head(self) -> bool:
+        """Whether the database records exactly the newest migration of :func:`shipped_head` (``False`` when that
+        cannot be told without Alembic: no ``alembic_version`` table yet, or no single newest migration)."""
+        head = shipped_head()
+        if head is None:
+            return False
+        with self._engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return False
+            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+        return versions == [head]
+
     def current_revision(self) -> str | None:
         """The migration revision the database is at (``None`` before :meth:`upgrade`)."""
+        from alembic.runtime.migration import MigrationContext
+
         with self._engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     def head_revision(self) -> str | None:
         """The newest migration shipped with this code."""
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
 
     def _run(self, work: Callable[[Session], _T], *, retries: int = 2) -> _T:
@@ -1712,6 +1763,8 @@ class Store:
         """Problems found in the database (empty when healthy): the engine's own checks (SQLite
         ``integrity_check``, foreign keys, the FTS5 index against its content), the migration revision, content
         hashes against texts, story counts against their articles, and articles that belong to no story."""
+        from alembic.runtime.migration import MigrationContext
+
         problems: list[str] = []
         with self._engine.connect() as connection:
             if self.dialect == "sqlite":

@@ -75,6 +75,17 @@ __all__ = ["ANSWER_WITHIN_S", "IDENTIFY_SPACING_S", "DiscordAdapter", "DiscordSe
 
 log = logging.getLogger("newsbrief.discord")
 
+
+class _NoVoiceWarning(logging.Filter):
+    """discord.py warns once that PyNaCl and davey are not installed, "voice will NOT be supported": newsbrief has
+    no voice, so it is not shown (it would be the only warning of a healthy start)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+logging.getLogger("discord.client").addFilter(_NoVoiceWarning())
+
 NO_MENTIONS = discord.AllowedMentions.none()
 ANSWER_WITHIN_S = 1.5
 """How long a command may take to be answered directly; a slower one is deferred first (Discord drops an
