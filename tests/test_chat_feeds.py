@@ -141,7 +141,7 @@ def test_a_manager_adds_a_feed_through_its_page(server: FeedServer, store: Store
     listed = ask(store, "/brief feeds", manager=False)
     assert listed.kind == "text" and listed.ephemeral
     assert listed.text.splitlines() == [
-        "Feeds (1 feeds):",
+        "Feeds (1 feed):",
         f"  #1 Harbour Post ({server.url('/feed.xml')}): not polled yet; last polled never",
     ]
 
