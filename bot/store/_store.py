@@ -377,8 +377,11 @@ class Store:
 
         A database already at the newest migration is left as it is without loading Alembic (most commands open
         the store on such a database, and Alembic costs each of them a few hundred milliseconds)."""
-        if self._at_shipped_head():
-            return
+        try:
+            if self._at_shipped_head():
+                return
+        except StoreUnavailable:  # another process is migrating this file right now: wait for it under the lock
+            pass
         from alembic import command
 
         config = self._alembic_config()
