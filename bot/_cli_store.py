@@ -36,9 +36,7 @@ from bot.opml import OpmlError, OpmlFeed, parse_opml, write_opml
 from bot.sources import Fetcher, FetchError, check_url_offline, is_file_url, parse_feed
 from bot.store import Article, Feed, NewFeed, Store, StoreUnavailable
 
-# CommandError, open_store and store_label live in bot._cli_common (light, for every command); named here too.
-__all__ = ["CommandError", "cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles", "open_store",
-           "store_label"]  # fmt: skip
+__all__ = ["cmd_articles", "cmd_db", "cmd_feeds", "cmd_poll", "file_storyless_articles"]
 
 
 def _now() -> datetime:

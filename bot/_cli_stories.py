@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot._cli_store import open_store
+from bot._cli_common import open_store
 from bot.config import Settings
 from bot.store import Store
 from bot.stories import Regrouping, StoredArticle, StoryFacts, regroup, story_time

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot import __version__
-from bot._cli_store import CommandError, open_store, store_label
+from bot._cli_common import CommandError, open_store, store_label
 from bot.config import ConfigError, Settings
 from bot.ingest import extraction_pool, http_client, ingestor_for
 from bot.jobs import JOB_STATUSES, JobQueue, JobReport, Worker, job_app, job_report, worker_store_url
