@@ -36,7 +36,7 @@ NORMAL_ITEMS = 300  # entries of each normal page (about 200 KB of RSS)
 
 def _serve(conn: Connection) -> None:
     """Child process: serve ``slots`` bombs at /bomb/N and normal pages at /page/N until told to stop."""
-    from tests.feedserver import FeedServer, Item, bomb_stream, rss_feed
+    from testkit.feedserver import FeedServer, Item, bomb_stream, rss_feed
 
     slots = conn.recv()
     bomb = b"".join(bomb_stream("gzip", BOMB_BYTES))

@@ -85,36 +85,118 @@ TOPICS: dict[str, str] = {
 }
 
 # The timed /brief queries by kind; topic names are given in mixed case as users type them.
-_TOPIC_QUERIES = ("ukraine", "Middle-East", "markets", "Weather", "elections", "tech", "health", "courts", "STRIKES",
-                  "football", "energy", "trade")  # fmt: skip
+_TOPIC_QUERIES = (
+    "ukraine",
+    "Middle-East",
+    "markets",
+    "Weather",
+    "elections",
+    "tech",
+    "health",
+    "courts",
+    "STRIKES",
+    "football",
+    "energy",
+    "trade",
+)
 _WORD_QUERIES = (
-    "kharkiv", "drones", "rafah aid", "inflation", "bond yields", "flood", "wildfire evacuation", "turnout",
-    "chipmaker", "data centre", "measles", "nurses pay", "fraud trial", "jury", "rail strike", "airport",
-    "striker", "goalkeeper", "opec", "pipeline gas", "tariffs", "exports cars", "telescope", "rents",
-    "teachers", "museum", "festival", "layoffs", "merger shares", "asylum", "council", "government budget",
-    "minister", "police", "residents", "zelensky kremlin",
-)  # fmt: skip
+    "kharkiv",
+    "drones",
+    "rafah aid",
+    "inflation",
+    "bond yields",
+    "flood",
+    "wildfire evacuation",
+    "turnout",
+    "chipmaker",
+    "data centre",
+    "measles",
+    "nurses pay",
+    "fraud trial",
+    "jury",
+    "rail strike",
+    "airport",
+    "striker",
+    "goalkeeper",
+    "opec",
+    "pipeline gas",
+    "tariffs",
+    "exports cars",
+    "telescope",
+    "rents",
+    "teachers",
+    "museum",
+    "festival",
+    "layoffs",
+    "merger shares",
+    "asylum",
+    "council",
+    "government budget",
+    "minister",
+    "police",
+    "residents",
+    "zelensky kremlin",
+)
 _PHRASE_QUERIES = (
-    '"central bank"', '"interest rates"', '"front line"', '"cup final"', '"oil prices"', '"trade talks"',
-    '"artificial intelligence"', '"wind farm"', '"rail strike"', '"data centre"', '"air defence"',
-    '"heavy rain"', '"chief executive"', '"polling stations"',
-)  # fmt: skip
+    '"central bank"',
+    '"interest rates"',
+    '"front line"',
+    '"cup final"',
+    '"oil prices"',
+    '"trade talks"',
+    '"artificial intelligence"',
+    '"wind farm"',
+    '"rail strike"',
+    '"data centre"',
+    '"air defence"',
+    '"heavy rain"',
+    '"chief executive"',
+    '"polling stations"',
+)
 _OR_QUERIES = (
-    "gaza OR ukraine", "flood OR drought", "tariffs OR exports", "vaccine OR outbreak", "jury OR judge",
-    "striker OR goalkeeper", "rents OR mortgage", "rocket OR telescope", "museum OR festival",
-    "migrants OR asylum", "strike OR walkout", "layoffs OR merger", "kyiv OR odesa OR kharkiv",
+    "gaza OR ukraine",
+    "flood OR drought",
+    "tariffs OR exports",
+    "vaccine OR outbreak",
+    "jury OR judge",
+    "striker OR goalkeeper",
+    "rents OR mortgage",
+    "rocket OR telescope",
+    "museum OR festival",
+    "migrants OR asylum",
+    "strike OR walkout",
+    "layoffs OR merger",
+    "kyiv OR odesa OR kharkiv",
     '"central bank" OR inflation',
-)  # fmt: skip
+)
 _EXCLUSION_QUERIES = (
-    "storm -flood", "election -president", "court -fraud", "ukraine -drones", "shares -merger",
-    "hospital -nurses", 'strike -"rail strike"', "gaza -hostages", "airport -strike", "league -final",
-    'inflation -"central bank"', "council -budget",
-)  # fmt: skip
+    "storm -flood",
+    "election -president",
+    "court -fraud",
+    "ukraine -drones",
+    "shares -merger",
+    "hospital -nurses",
+    'strike -"rail strike"',
+    "gaza -hostages",
+    "airport -strike",
+    "league -final",
+    'inflation -"central bank"',
+    "council -budget",
+)
 _NO_MATCH_QUERIES = (
-    "zyxwvut", "quasar unicorn", "ukrane", '"kyiv cup final"', "flood -flood", "-everything",
-    "xylophone OR zeppelin", "marmalade", "kharkiv tariffs goalkeeper", '"the of and"', "antarctica penguins",
+    "zyxwvut",
+    "quasar unicorn",
+    "ukrane",
+    '"kyiv cup final"',
+    "flood -flood",
+    "-everything",
+    "xylophone OR zeppelin",
+    "marmalade",
+    "kharkiv tariffs goalkeeper",
+    '"the of and"',
+    "antarctica penguins",
     "sputnik",
-)  # fmt: skip
+)
 QUERIES: tuple[tuple[str, str], ...] = tuple(
     (kind, query)
     for kind, queries in (
@@ -128,8 +210,18 @@ QUERIES: tuple[tuple[str, str], ...] = tuple(
     for query in queries
 )
 """(kind, query) of every timed ``/brief``."""
-WARMUP: tuple[str, ...] = ("Ukraine", "weather", "police budget", '"prime minister"', "gaza OR israel",
-                           "storm -rain", "nothingmatcheshere", "markets", "court", "museum")  # fmt: skip
+WARMUP: tuple[str, ...] = (
+    "Ukraine",
+    "weather",
+    "police budget",
+    '"prime minister"',
+    "gaza OR israel",
+    "storm -rain",
+    "nothingmatcheshere",
+    "markets",
+    "court",
+    "museum",
+)
 
 # --- generated news -----------------------------------------------------------------------------------------
 
@@ -150,8 +242,20 @@ _LAST = _words(
 )
 _PLACE_HEADS = _words("Ash Bram Cal Dun Elm Fen Glen Hal Ivy Kel Lang Mar Nor Old Pen Ros Sel Tarn Vay Wick Yar")
 _PLACE_TAILS = _words("ford bury wick ton field mouth bridge ley stead haven dale thorpe minster worth port well")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")  # fmt: skip
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAYS_OF_WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _CUES = ("said", "told reporters", "added", "warned", "said in a statement", "told a news conference")
 _OUTLET_HEADS = _words("daily north metro global city evening morning capital coast valley harbour national")
@@ -176,276 +280,596 @@ _THEMES: tuple[dict[str, Any], ...] = (
     {
         "weight": 7,
         "places": ["Kyiv", "Kharkiv", "Odesa", "Dnipro", "Zaporizhzhia", "Lviv", "Sumy", "Kherson"],
-        "head": ["Russian drones strike {p} overnight", "Zelensky visits front line near {p}",
-                 "Kremlin rejects Ukraine ceasefire proposal", "Ukraine says it repelled {n} attacks near {p}"],
-        "subj": ["Ukrainian forces", "The Kremlin", "President Zelensky", "Russian troops", "Air defence units",
-                 "The governor of the {p} region", "Ukraine's military"],
-        "act": ["shot down {n} drones over {p}", "said Russian shelling hit a power station near {p}",
-                "rejected the proposal as a stunt", "reported heavy fighting along the front line",
-                "asked allies for more air defence systems", "evacuated {n} civilians from villages near {p}",
-                "restored electricity to {n} homes in Kyiv", "accused Moscow of targeting the grid"],
-        "det": ["as talks on a ceasefire stalled", "after a night of air raid sirens in Kyiv",
-                "according to the Ukrainian military", "while European leaders met in Brussels",
-                "despite warnings from the Kremlin"],
-        "roles": ["Ukraine's foreign minister", "a Kremlin spokesman", "the head of the regional military "
-                  "administration", "a Ukrainian army commander"],
-        "say": ["we need more air defence and we need it now", "the front line is holding but the pressure is "
-                "enormous", "nobody in Kyiv slept last night", "this proposal is not serious"],
+        "head": [
+            "Russian drones strike {p} overnight",
+            "Zelensky visits front line near {p}",
+            "Kremlin rejects Ukraine ceasefire proposal",
+            "Ukraine says it repelled {n} attacks near {p}",
+        ],
+        "subj": [
+            "Ukrainian forces",
+            "The Kremlin",
+            "President Zelensky",
+            "Russian troops",
+            "Air defence units",
+            "The governor of the {p} region",
+            "Ukraine's military",
+        ],
+        "act": [
+            "shot down {n} drones over {p}",
+            "said Russian shelling hit a power station near {p}",
+            "rejected the proposal as a stunt",
+            "reported heavy fighting along the front line",
+            "asked allies for more air defence systems",
+            "evacuated {n} civilians from villages near {p}",
+            "restored electricity to {n} homes in Kyiv",
+            "accused Moscow of targeting the grid",
+        ],
+        "det": [
+            "as talks on a ceasefire stalled",
+            "after a night of air raid sirens in Kyiv",
+            "according to the Ukrainian military",
+            "while European leaders met in Brussels",
+            "despite warnings from the Kremlin",
+        ],
+        "roles": [
+            "Ukraine's foreign minister",
+            "a Kremlin spokesman",
+            "the head of the regional military administration",
+            "a Ukrainian army commander",
+        ],
+        "say": [
+            "we need more air defence and we need it now",
+            "the front line is holding but the pressure is enormous",
+            "nobody in Kyiv slept last night",
+            "this proposal is not serious",
+        ],
     },
     {
         "weight": 5,
         "places": ["Gaza", "Rafah", "Jerusalem", "Tel Aviv", "Cairo", "Doha", "Khan Younis"],
-        "head": ["Gaza ceasefire talks resume in {p}", "Aid convoys reach {p} as hostages deal nears",
-                 "Israel and Hamas trade blame as talks stall"],
-        "subj": ["Israeli officials", "Hamas negotiators", "Mediators from Qatar and Egypt", "Aid agencies",
-                 "The United Nations", "Families of the hostages"],
-        "act": ["said {n} aid trucks crossed into Gaza", "proposed a six-week ceasefire",
-                "demanded the release of all hostages", "warned of famine in northern Gaza",
-                "met in {p} for a new round of talks", "reported {n} people killed in strikes on {p}"],
-        "det": ["as pressure grew on both sides", "after weeks of deadlock",
-                "according to the Gaza health ministry", "under a deal brokered by Egypt"],
-        "roles": ["an Israeli government spokesman", "a senior Hamas official", "a UN aid coordinator",
-                  "Qatar's foreign ministry spokesman"],
-        "say": ["every day without a deal costs lives", "we are closer than we have been for weeks",
-                "the hostages must come home", "aid is still not getting through fast enough"],
+        "head": [
+            "Gaza ceasefire talks resume in {p}",
+            "Aid convoys reach {p} as hostages deal nears",
+            "Israel and Hamas trade blame as talks stall",
+        ],
+        "subj": [
+            "Israeli officials",
+            "Hamas negotiators",
+            "Mediators from Qatar and Egypt",
+            "Aid agencies",
+            "The United Nations",
+            "Families of the hostages",
+        ],
+        "act": [
+            "said {n} aid trucks crossed into Gaza",
+            "proposed a six-week ceasefire",
+            "demanded the release of all hostages",
+            "warned of famine in northern Gaza",
+            "met in {p} for a new round of talks",
+            "reported {n} people killed in strikes on {p}",
+        ],
+        "det": [
+            "as pressure grew on both sides",
+            "after weeks of deadlock",
+            "according to the Gaza health ministry",
+            "under a deal brokered by Egypt",
+        ],
+        "roles": [
+            "an Israeli government spokesman",
+            "a senior Hamas official",
+            "a UN aid coordinator",
+            "Qatar's foreign ministry spokesman",
+        ],
+        "say": [
+            "every day without a deal costs lives",
+            "we are closer than we have been for weeks",
+            "the hostages must come home",
+            "aid is still not getting through fast enough",
+        ],
     },
     {
         "weight": 8,
         "places": ["Frankfurt", "London", "New York", "Tokyo", "Zurich", "Washington"],
-        "head": ["Central bank holds interest rates as inflation cools", "Stocks fall in {p} after inflation data",
-                 "Bond yields climb as traders bet on rate cuts", "Inflation slows to {n} per cent"],
-        "subj": ["The central bank", "Investors", "Traders in {p}", "Economists", "The finance ministry",
-                 "Bond markets"],
-        "act": ["held interest rates at {n} per cent", "said inflation had slowed for a third month",
-                "sold shares in banks and carmakers", "pushed bond yields to their highest since {m}",
-                "expected two rate cuts before the end of the year", "cut its growth forecast to {n} per cent",
-                "sent stocks in {p} to a record high"],
-        "det": ["as the labour market cooled", "after stronger than expected retail sales",
-                "in a unanimous vote", "amid worries about government debt"],
-        "roles": ["the central bank's governor", "a chief economist at a {p} bank", "the finance minister",
-                  "a fund manager in {p}"],
-        "say": ["inflation is coming down but the job is not done", "markets have got ahead of themselves",
-                "we will not cut rates too early", "the economy is more resilient than we thought"],
+        "head": [
+            "Central bank holds interest rates as inflation cools",
+            "Stocks fall in {p} after inflation data",
+            "Bond yields climb as traders bet on rate cuts",
+            "Inflation slows to {n} per cent",
+        ],
+        "subj": [
+            "The central bank",
+            "Investors",
+            "Traders in {p}",
+            "Economists",
+            "The finance ministry",
+            "Bond markets",
+        ],
+        "act": [
+            "held interest rates at {n} per cent",
+            "said inflation had slowed for a third month",
+            "sold shares in banks and carmakers",
+            "pushed bond yields to their highest since {m}",
+            "expected two rate cuts before the end of the year",
+            "cut its growth forecast to {n} per cent",
+            "sent stocks in {p} to a record high",
+        ],
+        "det": [
+            "as the labour market cooled",
+            "after stronger than expected retail sales",
+            "in a unanimous vote",
+            "amid worries about government debt",
+        ],
+        "roles": [
+            "the central bank's governor",
+            "a chief economist at a {p} bank",
+            "the finance minister",
+            "a fund manager in {p}",
+        ],
+        "say": [
+            "inflation is coming down but the job is not done",
+            "markets have got ahead of themselves",
+            "we will not cut rates too early",
+            "the economy is more resilient than we thought",
+        ],
     },
     {
         "weight": 8,
         "places": ["Harbourton", "Elmford", "Glenmouth", "Tarnbury", "Valencia", "Porto", "Ashdale"],
-        "head": ["Flood warnings in {p} as heavy rain continues", "Wildfire forces evacuation near {p}",
-                 "Heatwave brings record temperatures to {p}", "Storm leaves {n} homes without power in {p}",
-                 "Drought ration for farms around {p}"],
-        "subj": ["Firefighters", "The weather service", "Emergency services", "Residents of {p}", "Farmers",
-                 "The environment agency"],
-        "act": ["issued flood warnings for {n} rivers", "evacuated {n} homes as the wildfire spread",
-                "recorded {n} degrees, a record for {m}", "restored power to {n} homes after the storm",
-                "rescued {n} people from cars caught in floodwater", "banned hosepipes during the drought",
-                "warned of more heavy rain over the weekend"],
-        "det": ["as the river burst its banks upstream", "after the driest spring on record",
-                "with more storms forecast", "while smoke drifted over {p}"],
-        "roles": ["the fire service's chief officer", "a meteorologist at the weather service",
-                  "the mayor of {p}", "a farmer near {p}"],
-        "say": ["we have never seen water this high", "the heat is relentless and people must take care",
-                "the fire moved faster than anyone expected", "this drought will hit every harvest"],
+        "head": [
+            "Flood warnings in {p} as heavy rain continues",
+            "Wildfire forces evacuation near {p}",
+            "Heatwave brings record temperatures to {p}",
+            "Storm leaves {n} homes without power in {p}",
+            "Drought ration for farms around {p}",
+        ],
+        "subj": [
+            "Firefighters",
+            "The weather service",
+            "Emergency services",
+            "Residents of {p}",
+            "Farmers",
+            "The environment agency",
+        ],
+        "act": [
+            "issued flood warnings for {n} rivers",
+            "evacuated {n} homes as the wildfire spread",
+            "recorded {n} degrees, a record for {m}",
+            "restored power to {n} homes after the storm",
+            "rescued {n} people from cars caught in floodwater",
+            "banned hosepipes during the drought",
+            "warned of more heavy rain over the weekend",
+        ],
+        "det": [
+            "as the river burst its banks upstream",
+            "after the driest spring on record",
+            "with more storms forecast",
+            "while smoke drifted over {p}",
+        ],
+        "roles": [
+            "the fire service's chief officer",
+            "a meteorologist at the weather service",
+            "the mayor of {p}",
+            "a farmer near {p}",
+        ],
+        "say": [
+            "we have never seen water this high",
+            "the heat is relentless and people must take care",
+            "the fire moved faster than anyone expected",
+            "this drought will hit every harvest",
+        ],
     },
     {
         "weight": 6,
         "places": ["Lisbon", "Warsaw", "Ottawa", "Canberra", "Dublin", "Seoul", "Mexico City"],
-        "head": ["Voters in {p} head to the polls", "Election count under way in {p}",
-                 "Opposition candidate leads in {p} election", "Turnout high as {p} votes"],
-        "subj": ["Voters", "The election commission", "The opposition candidate", "The president",
-                 "Party activists", "International observers"],
-        "act": ["queued outside polling stations before dawn", "counted {n} thousand postal ballots overnight",
-                "promised cheaper housing and lower taxes", "conceded defeat shortly after midnight",
-                "reported turnout of {n} per cent", "called the election a test for the government"],
-        "det": ["in a tight race", "after a bitter campaign", "as rain kept some voters at home",
-                "with results expected on {d}"],
-        "roles": ["the opposition candidate", "the head of the election commission", "a political analyst",
-                  "the president's campaign manager"],
-        "say": ["every vote will be counted", "people want change and they voted for it",
-                "this was a fair and peaceful election", "the result is too close to call"],
+        "head": [
+            "Voters in {p} head to the polls",
+            "Election count under way in {p}",
+            "Opposition candidate leads in {p} election",
+            "Turnout high as {p} votes",
+        ],
+        "subj": [
+            "Voters",
+            "The election commission",
+            "The opposition candidate",
+            "The president",
+            "Party activists",
+            "International observers",
+        ],
+        "act": [
+            "queued outside polling stations before dawn",
+            "counted {n} thousand postal ballots overnight",
+            "promised cheaper housing and lower taxes",
+            "conceded defeat shortly after midnight",
+            "reported turnout of {n} per cent",
+            "called the election a test for the government",
+        ],
+        "det": [
+            "in a tight race",
+            "after a bitter campaign",
+            "as rain kept some voters at home",
+            "with results expected on {d}",
+        ],
+        "roles": [
+            "the opposition candidate",
+            "the head of the election commission",
+            "a political analyst",
+            "the president's campaign manager",
+        ],
+        "say": [
+            "every vote will be counted",
+            "people want change and they voted for it",
+            "this was a fair and peaceful election",
+            "the result is too close to call",
+        ],
     },
     {
         "weight": 7,
         "places": ["San Francisco", "Seoul", "Taipei", "Dublin", "Bangalore", "Eindhoven"],
-        "head": ["Chipmaker unveils new artificial intelligence processor", "Regulators in {p} probe tech giant",
-                 "Data centre boom strains the grid in {p}", "Start-up in {p} raises {n} million"],
-        "subj": ["The chipmaker", "Regulators", "Software engineers", "The start-up", "Cloud providers",
-                 "Semiconductor suppliers"],
-        "act": ["unveiled an artificial intelligence chip", "opened an investigation into app store fees",
-                "raised {n} million in a funding round", "planned a data centre outside {p}",
-                "warned of a shortage of semiconductor parts", "cut {n} jobs in its software unit"],
-        "det": ["as demand for artificial intelligence soared", "despite export controls",
-                "in the largest deal of its kind this year", "amid concerns about energy use"],
-        "roles": ["the company's chief executive", "a competition regulator", "a technology analyst",
-                  "the start-up's founder"],
-        "say": ["demand for computing power is unlike anything we have seen", "we will cooperate fully",
-                "this chip changes what is possible", "the grid was not built for this"],
+        "head": [
+            "Chipmaker unveils new artificial intelligence processor",
+            "Regulators in {p} probe tech giant",
+            "Data centre boom strains the grid in {p}",
+            "Start-up in {p} raises {n} million",
+        ],
+        "subj": [
+            "The chipmaker",
+            "Regulators",
+            "Software engineers",
+            "The start-up",
+            "Cloud providers",
+            "Semiconductor suppliers",
+        ],
+        "act": [
+            "unveiled an artificial intelligence chip",
+            "opened an investigation into app store fees",
+            "raised {n} million in a funding round",
+            "planned a data centre outside {p}",
+            "warned of a shortage of semiconductor parts",
+            "cut {n} jobs in its software unit",
+        ],
+        "det": [
+            "as demand for artificial intelligence soared",
+            "despite export controls",
+            "in the largest deal of its kind this year",
+            "amid concerns about energy use",
+        ],
+        "roles": [
+            "the company's chief executive",
+            "a competition regulator",
+            "a technology analyst",
+            "the start-up's founder",
+        ],
+        "say": [
+            "demand for computing power is unlike anything we have seen",
+            "we will cooperate fully",
+            "this chip changes what is possible",
+            "the grid was not built for this",
+        ],
     },
     {
         "weight": 6,
         "places": ["Manchester", "Glasgow", "Leeds", "Bristol", "Cardiff", "Belfast"],
-        "head": ["Hospital waiting lists in {p} reach record", "Measles outbreak spreads in {p}",
-                 "Nurses in {p} vote on pay offer", "Vaccine campaign launched in {p}"],
+        "head": [
+            "Hospital waiting lists in {p} reach record",
+            "Measles outbreak spreads in {p}",
+            "Nurses in {p} vote on pay offer",
+            "Vaccine campaign launched in {p}",
+        ],
         "subj": ["Hospital managers", "Nurses", "The health ministry", "Doctors", "Public health officials"],
-        "act": ["reported {n} cases of measles", "opened a vaccine clinic in {p}",
-                "cancelled {n} planned operations", "voted on a pay offer of {n} per cent",
-                "declared an outbreak at a school in {p}", "asked for emergency funding for the hospital"],
-        "det": ["as flu cases rose", "ahead of the winter peak", "with ambulances queuing outside",
-                "after vaccination rates fell"],
-        "roles": ["the hospital's medical director", "a public health doctor", "the nurses' union leader",
-                  "the health minister"],
-        "say": ["staff are exhausted", "the vaccine is safe and it works", "patients are waiting far too long",
-                "we are doing everything we can"],
+        "act": [
+            "reported {n} cases of measles",
+            "opened a vaccine clinic in {p}",
+            "cancelled {n} planned operations",
+            "voted on a pay offer of {n} per cent",
+            "declared an outbreak at a school in {p}",
+            "asked for emergency funding for the hospital",
+        ],
+        "det": [
+            "as flu cases rose",
+            "ahead of the winter peak",
+            "with ambulances queuing outside",
+            "after vaccination rates fell",
+        ],
+        "roles": [
+            "the hospital's medical director",
+            "a public health doctor",
+            "the nurses' union leader",
+            "the health minister",
+        ],
+        "say": [
+            "staff are exhausted",
+            "the vaccine is safe and it works",
+            "patients are waiting far too long",
+            "we are doing everything we can",
+        ],
     },
     {
         "weight": 6,
         "places": ["London", "Paris", "Chicago", "Madrid", "Melbourne"],
-        "head": ["Jury hears evidence in {p} fraud trial", "Former banker denies fraud in {p} court",
-                 "Judge adjourns trial in {p}"],
+        "head": [
+            "Jury hears evidence in {p} fraud trial",
+            "Former banker denies fraud in {p} court",
+            "Judge adjourns trial in {p}",
+        ],
         "subj": ["Prosecutors", "The jury", "Defence lawyers", "The judge", "A former accountant"],
-        "act": ["told the court that {n} million had gone missing", "played recordings of phone calls",
-                "argued that the invoices were genuine", "adjourned the trial until {m}",
-                "heard from {n} witnesses in the first week", "rejected a request to dismiss the case"],
-        "det": ["in a trial expected to last six weeks", "as relatives watched from the public gallery",
-                "after a two-year investigation", "under reporting restrictions"],
+        "act": [
+            "told the court that {n} million had gone missing",
+            "played recordings of phone calls",
+            "argued that the invoices were genuine",
+            "adjourned the trial until {m}",
+            "heard from {n} witnesses in the first week",
+            "rejected a request to dismiss the case",
+        ],
+        "det": [
+            "in a trial expected to last six weeks",
+            "as relatives watched from the public gallery",
+            "after a two-year investigation",
+            "under reporting restrictions",
+        ],
         "roles": ["the lead prosecutor", "a defence lawyer", "the judge", "a former employee"],
-        "say": ["the evidence will show a pattern of deceit", "my client is innocent",
-                "the jury must decide on the evidence alone", "I was told to keep quiet"],
+        "say": [
+            "the evidence will show a pattern of deceit",
+            "my client is innocent",
+            "the jury must decide on the evidence alone",
+            "I was told to keep quiet",
+        ],
     },
     {
         "weight": 6,
         "places": ["Berlin", "Paris", "London", "Milan", "Brussels", "Birmingham"],
-        "head": ["Rail strike halts trains across {p}", "Airport workers in {p} stage walkout",
-                 "Union calls new strike over pay"],
+        "head": [
+            "Rail strike halts trains across {p}",
+            "Airport workers in {p} stage walkout",
+            "Union calls new strike over pay",
+        ],
         "subj": ["Train drivers", "The rail operator", "Commuters", "The transport union", "Airport staff"],
-        "act": ["walked out for {n} hours over pay", "cancelled {n} trains and flights",
-                "rejected a pay offer of {n} per cent", "called a second strike for {d}",
-                "ran replacement buses from {p}", "queued for hours at the airport"],
-        "det": ["in the third strike since the spring", "as talks broke down",
-                "leaving platforms empty during the rush hour", "while the union consulted members"],
-        "roles": ["the union's general secretary", "a spokesman for the rail operator", "the transport minister",
-                  "a commuter from {p}"],
-        "say": ["nobody wants to strike but we have no choice", "this walkout is unnecessary",
-                "the offer is an insult", "passengers deserve better"],
+        "act": [
+            "walked out for {n} hours over pay",
+            "cancelled {n} trains and flights",
+            "rejected a pay offer of {n} per cent",
+            "called a second strike for {d}",
+            "ran replacement buses from {p}",
+            "queued for hours at the airport",
+        ],
+        "det": [
+            "in the third strike since the spring",
+            "as talks broke down",
+            "leaving platforms empty during the rush hour",
+            "while the union consulted members",
+        ],
+        "roles": [
+            "the union's general secretary",
+            "a spokesman for the rail operator",
+            "the transport minister",
+            "a commuter from {p}",
+        ],
+        "say": [
+            "nobody wants to strike but we have no choice",
+            "this walkout is unnecessary",
+            "the offer is an insult",
+            "passengers deserve better",
+        ],
     },
     {
         "weight": 6,
         "places": ["Manchester", "Madrid", "Milan", "Munich", "Lisbon", "Glasgow"],
-        "head": ["{p} reach the cup final", "Late goal sends {p} top of the league",
-                 "Striker's hat-trick sinks {p}"],
+        "head": ["{p} reach the cup final", "Late goal sends {p} top of the league", "Striker's hat-trick sinks {p}"],
         "subj": ["The striker", "The coach", "Supporters", "The goalkeeper", "The home side"],
-        "act": ["scored twice in the second half", "won {n}-1 after extra time",
-                "reached the cup final for the first time since {m}", "moved top of the league",
-                "saved a penalty in stoppage time", "sold {n} thousand tickets in an hour"],
-        "det": ["in front of a sell-out crowd", "after trailing at half-time", "despite two injuries",
-                "in a tense league match"],
+        "act": [
+            "scored twice in the second half",
+            "won {n}-1 after extra time",
+            "reached the cup final for the first time since {m}",
+            "moved top of the league",
+            "saved a penalty in stoppage time",
+            "sold {n} thousand tickets in an hour",
+        ],
+        "det": [
+            "in front of a sell-out crowd",
+            "after trailing at half-time",
+            "despite two injuries",
+            "in a tense league match",
+        ],
         "roles": ["the coach", "the club captain", "the goalkeeper", "a supporter from {p}"],
-        "say": ["the players never stopped believing", "we deserve to be in the final",
-                "this league is tougher than ever", "it was the best night of my career"],
+        "say": [
+            "the players never stopped believing",
+            "we deserve to be in the final",
+            "this league is tougher than ever",
+            "it was the best night of my career",
+        ],
     },
     {
         "weight": 5,
         "places": ["Vienna", "Riyadh", "Houston", "Aberdeen", "Rotterdam"],
         "head": ["Oil prices jump after OPEC cuts output", "Pipeline to {p} delayed", "Wind farm approved off {p}"],
         "subj": ["OPEC ministers", "Energy companies", "The grid operator", "Oil traders", "Engineers"],
-        "act": ["agreed to cut output by {n} thousand barrels a day", "pushed oil prices above {n} dollars",
-                "approved a wind farm off the coast of {p}", "delayed a gas pipeline to {p}",
-                "warned of higher energy bills in {m}"],
-        "det": ["as demand recovered", "after a meeting in Vienna", "despite climate targets",
-                "while gas storage stayed high"],
+        "act": [
+            "agreed to cut output by {n} thousand barrels a day",
+            "pushed oil prices above {n} dollars",
+            "approved a wind farm off the coast of {p}",
+            "delayed a gas pipeline to {p}",
+            "warned of higher energy bills in {m}",
+        ],
+        "det": [
+            "as demand recovered",
+            "after a meeting in Vienna",
+            "despite climate targets",
+            "while gas storage stayed high",
+        ],
         "roles": ["an OPEC delegate", "the energy minister", "an oil analyst in {p}", "the grid operator's chief"],
-        "say": ["the market is well supplied", "bills will stay high this winter",
-                "this wind farm will power a million homes", "we cannot keep relying on imported gas"],
+        "say": [
+            "the market is well supplied",
+            "bills will stay high this winter",
+            "this wind farm will power a million homes",
+            "we cannot keep relying on imported gas",
+        ],
     },
     {
         "weight": 5,
         "places": ["Washington", "Beijing", "Brussels", "Ottawa", "New Delhi"],
-        "head": ["Tariffs on steel and cars take effect", "Trade talks resume in {p}",
-                 "Exports fall for a third month"],
+        "head": [
+            "Tariffs on steel and cars take effect",
+            "Trade talks resume in {p}",
+            "Exports fall for a third month",
+        ],
         "subj": ["Trade negotiators", "Exporters", "Customs officials", "Carmakers", "The commerce ministry"],
-        "act": ["imposed tariffs of {n} per cent on steel", "resumed trade talks in {p}",
-                "reported exports down {n} per cent", "warned of higher prices for cars",
-                "filed a complaint with the trade organisation"],
-        "det": ["as tensions rose", "ahead of a summit in {m}", "after months of threats",
-                "despite appeals from business groups"],
-        "roles": ["the trade representative", "the head of an exporters' group", "a trade economist",
-                  "the commerce minister"],
-        "say": ["tariffs are a tax on consumers", "we want a fair deal, not a trade war",
-                "exporters are already losing orders", "the talks were constructive"],
+        "act": [
+            "imposed tariffs of {n} per cent on steel",
+            "resumed trade talks in {p}",
+            "reported exports down {n} per cent",
+            "warned of higher prices for cars",
+            "filed a complaint with the trade organisation",
+        ],
+        "det": [
+            "as tensions rose",
+            "ahead of a summit in {m}",
+            "after months of threats",
+            "despite appeals from business groups",
+        ],
+        "roles": [
+            "the trade representative",
+            "the head of an exporters' group",
+            "a trade economist",
+            "the commerce minister",
+        ],
+        "say": [
+            "tariffs are a tax on consumers",
+            "we want a fair deal, not a trade war",
+            "exporters are already losing orders",
+            "the talks were constructive",
+        ],
     },
     {
         "weight": 4,
         "places": ["Houston", "Kourou", "Tanegashima", "Pasadena"],
         "head": ["Rocket launch from {p} delayed", "Telescope spots distant galaxy", "Astronauts return to Earth"],
         "subj": ["The space agency", "Astronomers", "Astronauts", "Engineers", "The rocket company"],
-        "act": ["delayed the rocket launch by {n} days", "photographed a galaxy with the new telescope",
-                "returned after {n} days in orbit", "tested a new engine at {p}",
-                "published findings in a journal"],
+        "act": [
+            "delayed the rocket launch by {n} days",
+            "photographed a galaxy with the new telescope",
+            "returned after {n} days in orbit",
+            "tested a new engine at {p}",
+            "published findings in a journal",
+        ],
         "det": ["because of high winds", "after a fuel leak", "under clear skies", "in a record mission"],
         "roles": ["the mission director", "an astronomer", "the astronaut", "the launch manager"],
-        "say": ["space is hard and we will fly when it is safe", "this image is breathtaking",
-                "it is good to be home", "the data exceeded our hopes"],
+        "say": [
+            "space is hard and we will fly when it is safe",
+            "this image is breathtaking",
+            "it is good to be home",
+            "the data exceeded our hopes",
+        ],
     },
     {
         "weight": 4,
         "places": ["Dublin", "Toronto", "Sydney", "Amsterdam", "Berlin"],
         "head": ["Rents in {p} rise {n} per cent", "Mortgage approvals fall", "Housing plan for {p} unveiled"],
         "subj": ["Tenants", "Landlords", "The housing minister", "Builders", "Mortgage lenders"],
-        "act": ["faced rents up {n} per cent in a year", "approved {n} new homes in {p}",
-                "cut mortgage rates for first-time buyers", "protested outside the housing ministry"],
+        "act": [
+            "faced rents up {n} per cent in a year",
+            "approved {n} new homes in {p}",
+            "cut mortgage rates for first-time buyers",
+            "protested outside the housing ministry",
+        ],
         "det": ["as the housing shortage deepened", "after interest rates rose", "despite new rent controls"],
         "roles": ["the housing minister", "a tenants' campaigner", "a mortgage broker", "a builder in {p}"],
-        "say": ["young people cannot afford to live here", "we need to build far more homes",
-                "rent controls have not worked", "buyers are coming back"],
+        "say": [
+            "young people cannot afford to live here",
+            "we need to build far more homes",
+            "rent controls have not worked",
+            "buyers are coming back",
+        ],
     },
     {
         "weight": 4,
         "places": ["Leeds", "Lyon", "Boston", "Auckland"],
         "head": ["Teachers in {p} vote to strike", "University in {p} cuts courses", "Schools reopen after repairs"],
         "subj": ["Teachers", "The university", "Parents", "Students", "The education ministry"],
-        "act": ["voted to strike over workload", "cut {n} courses to save money", "reopened {n} schools",
-                "protested against tuition fees", "promised {n} million for school repairs"],
+        "act": [
+            "voted to strike over workload",
+            "cut {n} courses to save money",
+            "reopened {n} schools",
+            "protested against tuition fees",
+            "promised {n} million for school repairs",
+        ],
         "det": ["as the new term began", "after inspectors found crumbling concrete", "despite record applications"],
-        "roles": ["the teachers' union leader", "the university's vice-chancellor", "a parent in {p}",
-                  "the education minister"],
-        "say": ["teachers are at breaking point", "these cuts will hurt students",
-                "our children deserve safe schools", "we have no choice but to save money"],
+        "roles": [
+            "the teachers' union leader",
+            "the university's vice-chancellor",
+            "a parent in {p}",
+            "the education minister",
+        ],
+        "say": [
+            "teachers are at breaking point",
+            "these cuts will hurt students",
+            "our children deserve safe schools",
+            "we have no choice but to save money",
+        ],
     },
     {
         "weight": 4,
         "places": ["Edinburgh", "Venice", "Cannes", "Salzburg", "Avignon"],
-        "head": ["Festival in {p} opens to record crowds", "Museum in {p} returns looted bronzes",
-                 "Film premiere lights up {p}"],
+        "head": [
+            "Festival in {p} opens to record crowds",
+            "Museum in {p} returns looted bronzes",
+            "Film premiere lights up {p}",
+        ],
         "subj": ["The festival", "Curators", "The museum", "Critics", "The orchestra"],
-        "act": ["sold {n} thousand tickets", "returned {n} bronzes to their country of origin",
-                "premiered a new film", "opened an exhibition of early photographs"],
+        "act": [
+            "sold {n} thousand tickets",
+            "returned {n} bronzes to their country of origin",
+            "premiered a new film",
+            "opened an exhibition of early photographs",
+        ],
         "det": ["in a ceremony attended by the ambassador", "after years of negotiations", "to standing ovations"],
         "roles": ["the festival director", "the museum's curator", "a film critic", "the conductor"],
-        "say": ["art belongs to everyone", "returning these objects is the right thing to do",
-                "the audience was extraordinary", "this is the best festival in years"],
+        "say": [
+            "art belongs to everyone",
+            "returning these objects is the right thing to do",
+            "the audience was extraordinary",
+            "this is the best festival in years",
+        ],
     },
     {
         "weight": 5,
         "places": ["Detroit", "Stuttgart", "Seattle", "Osaka", "Basel"],
         "head": ["Carmaker to cut {n} jobs", "Shares soar on merger news", "Profits beat forecasts at {p} firm"],
         "subj": ["The company", "Shareholders", "Workers", "The board", "Analysts"],
-        "act": ["announced {n} layoffs", "agreed a merger worth {n} billion", "reported earnings above forecasts",
-                "sent shares up {n} per cent", "closed a plant in {p}"],
+        "act": [
+            "announced {n} layoffs",
+            "agreed a merger worth {n} billion",
+            "reported earnings above forecasts",
+            "sent shares up {n} per cent",
+            "closed a plant in {p}",
+        ],
         "det": ["after sales slowed", "in a deal expected to close in {m}", "as costs rose"],
         "roles": ["the company's chief executive", "a union official", "an industry analyst", "the chairman"],
-        "say": ["these decisions are never easy", "the merger creates a stronger company",
-                "workers are paying the price", "the results speak for themselves"],
+        "say": [
+            "these decisions are never easy",
+            "the merger creates a stronger company",
+            "workers are paying the price",
+            "the results speak for themselves",
+        ],
     },
     {
         "weight": 4,
         "places": ["Lampedusa", "Calais", "Dover", "El Paso", "Ceuta"],
         "head": ["Migrants rescued off {p}", "Asylum rules tightened", "Border crossings rise near {p}"],
         "subj": ["Coastguards", "Border officials", "Aid groups", "The interior ministry", "Asylum seekers"],
-        "act": ["rescued {n} migrants at sea", "tightened asylum rules", "reported {n} border crossings in {m}",
-                "opened a reception centre near {p}"],
+        "act": [
+            "rescued {n} migrants at sea",
+            "tightened asylum rules",
+            "reported {n} border crossings in {m}",
+            "opened a reception centre near {p}",
+        ],
         "det": ["after a boat capsized", "as arrivals rose", "despite new border controls"],
         "roles": ["the interior minister", "a coastguard officer", "an aid worker", "a border official"],
-        "say": ["people are dying at sea", "the border must be controlled", "we need safe routes",
-                "our staff are overwhelmed"],
+        "say": [
+            "people are dying at sea",
+            "the border must be controlled",
+            "we need safe routes",
+            "our staff are overwhelmed",
+        ],
     },
 )
 
@@ -527,8 +951,9 @@ def _story(number: int, theme_index: int) -> _Story:
     rng = random.Random(f"{SEED}:{GENERATOR_VERSION}:story:{number}")
     theme = _THEMES[theme_index]
     place = _pick(rng, theme["places"]) if rng.random() < 0.7 else _place(rng)
-    cast = [(f"{_pick(rng, _FIRST)} {_pick(rng, _LAST)}", _fill(rng, _pick(rng, theme["roles"]), place))
-            for _ in range(3)]  # fmt: skip
+    cast = [
+        (f"{_pick(rng, _FIRST)} {_pick(rng, _LAST)}", _fill(rng, _pick(rng, theme["roles"]), place)) for _ in range(3)
+    ]
     headline = _cap(_fill(rng, _pick(rng, theme["head"]), place))
     facts = [_fact(rng, theme, place, cast) for _ in range(8)]
     quotes = [_pick(rng, theme["say"]) for _ in range(3)]
@@ -671,8 +1096,9 @@ def plan(total: int) -> Plan:
         story_id = None
         if in_story[number]:
             story_id = story_ids.setdefault(number, f"s_{_article_id(position)[2:]}")  # from its first article
-            row = rows.setdefault(story_id, {"id": story_id, "first_seen": when, "updated_at": when,
-                                             "article_count": 0, "outlets": []})  # fmt: skip
+            row = rows.setdefault(
+                story_id, {"id": story_id, "first_seen": when, "updated_at": when, "article_count": 0, "outlets": []}
+            )
             row["updated_at"] = when
             row["article_count"] += 1
             if outlet not in row["outlets"]:
@@ -704,13 +1130,26 @@ def write(slots: Sequence[_Slot]) -> tuple[list[dict[str, Any]], list[dict[str, 
         published = None if rng.random() < 0.04 else when - timedelta(minutes=rng.uniform(0, 90))
         rows.append(
             {
-                "id": article_id, "url": url, "canonical_url": canonical_url(url), "guid": url, "title": title,
-                "author": f"{_pick(rng, _FIRST)} {_pick(rng, _LAST)}", "outlet": slot.outlet,
-                "published_at": published, "first_seen": when, "updated_at": when, "text": text,
-                "text_source": "page", "content_hash": content_hash(text), "summary_json": summary,
-                "story_id": slot.story_id, "minhash": None, "eligible": True, "language": "english",
+                "id": article_id,
+                "url": url,
+                "canonical_url": canonical_url(url),
+                "guid": url,
+                "title": title,
+                "author": f"{_pick(rng, _FIRST)} {_pick(rng, _LAST)}",
+                "outlet": slot.outlet,
+                "published_at": published,
+                "first_seen": when,
+                "updated_at": when,
+                "text": text,
+                "text_source": "page",
+                "content_hash": content_hash(text),
+                "summary_json": summary,
+                "story_id": slot.story_id,
+                "minhash": None,
+                "eligible": True,
+                "language": "english",
             }
-        )  # fmt: skip
+        )
         links.append({"feed_id": feed_of[slot.outlet], "article_id": article_id, "guid": url, "first_seen": when})
     return rows, links
 
@@ -737,11 +1176,19 @@ def build(url: str, total: int) -> dict[str, Any]:
     store.upgrade()
     skeleton = plan(total)
     feeds = [
-        {"url": f"https://{o}/rss.xml", "name": o.split(".")[0].title(), "interval_s": 900, "tags": [],
-         "consecutive_failures": 0, "backfilled": True, "created_at": NOW - timedelta(days=DAYS + 1),
-         "last_polled_at": NOW, "next_poll_at": NOW + timedelta(minutes=15)}
+        {
+            "url": f"https://{o}/rss.xml",
+            "name": o.split(".")[0].title(),
+            "interval_s": 900,
+            "tags": [],
+            "consecutive_failures": 0,
+            "backfilled": True,
+            "created_at": NOW - timedelta(days=DAYS + 1),
+            "last_polled_at": NOW,
+            "next_poll_at": NOW + timedelta(minutes=15),
+        }
         for o in skeleton.outlets
-    ]  # fmt: skip
+    ]
     with store._engine.begin() as conn:
         if store.dialect == "sqlite":
             conn.exec_driver_sql("PRAGMA synchronous = OFF")
@@ -762,8 +1209,9 @@ def _finish(store: Any, started: float) -> dict[str, Any]:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if store.dialect == "postgresql":
             conn.exec_driver_sql("VACUUM ANALYZE")
-        counts = [conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in ("articles", "stories",
-                                                                                           "feeds")]  # fmt: skip
+        counts = [
+            conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in ("articles", "stories", "feeds")
+        ]
     store.close()
     return {"articles": counts[0], "stories": counts[1], "outlets": counts[2], "total_s": time.perf_counter() - started}
 
@@ -819,11 +1267,15 @@ def copy_to_postgres(url: str, archive: str) -> dict[str, Any]:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
     load("feeds")
     load("stories")
-    middle = int(sqlite3.connect(f"file:{archive}?mode=ro", uri=True).execute("SELECT max(pk) / 2 FROM articles")
-                 .fetchone()[0] or 0)  # fmt: skip
+    middle = int(
+        sqlite3.connect(f"file:{archive}?mode=ro", uri=True).execute("SELECT max(pk) / 2 FROM articles").fetchone()[0]
+        or 0
+    )
     with ThreadPoolExecutor(max_workers=2) as pool:
-        halves = [pool.submit(load, "articles", f"WHERE pk <= {middle}"),
-                  pool.submit(load, "articles", f"WHERE pk > {middle}")]  # fmt: skip
+        halves = [
+            pool.submit(load, "articles", f"WHERE pk <= {middle}"),
+            pool.submit(load, "articles", f"WHERE pk > {middle}"),
+        ]
         for half in halves:
             half.result()
     load("feed_articles")
@@ -831,8 +1283,9 @@ def copy_to_postgres(url: str, archive: str) -> dict[str, Any]:
         for _, definition in gin:
             conn.exec_driver_sql(definition)
         for table, key in (("feeds", "id"), ("articles", "pk")):
-            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'), "
-                                 f"(SELECT max({key}) FROM {table}))")  # fmt: skip
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'), (SELECT max({key}) FROM {table}))"
+            )
     return _finish(store, started)
 
 
@@ -864,8 +1317,17 @@ def measure(url: str, profile: str | None = None) -> dict[str, Any]:
 
     def brief(query: str) -> Reply:
         command = parse_command(f"/brief {query}")
-        return answer(command, store=store, settings=settings, user="bench", channel="bench", now=NOW,
-                      limiter=limiter, platform="console", is_manager=True)  # fmt: skip
+        return answer(
+            command,
+            store=store,
+            settings=settings,
+            user="bench",
+            channel="bench",
+            now=NOW,
+            limiter=limiter,
+            platform="console",
+            is_manager=True,
+        )
 
     for query in WARMUP:
         brief(query)
@@ -1002,14 +1464,29 @@ def _pct(values: Sequence[float], q: float) -> float:
 
 def report(rows: list[Row], total: int) -> None:
     kinds = Counter(kind for kind, _ in QUERIES)
-    print(f"/brief latency: {total:,} generated articles (seed {SEED}, generator v{GENERATOR_VERSION}) over {DAYS} "
-          f"days before {NOW:%Y-%m-%d %H:%M} UTC (the fixed `now`);")  # fmt: skip
+    print(
+        f"/brief latency: {total:,} generated articles (seed {SEED}, generator v{GENERATOR_VERSION}) over {DAYS} "
+        f"days before {NOW:%Y-%m-%d %H:%M} UTC (the fixed `now`);"
+    )
     print(f"{len(QUERIES)} queries (" + ", ".join(f"{n} {k}" for k, n in kinds.items()) + "), each timed once")
-    print(f"through bot.commands (parse_command + answer) in a fresh process per backend, after {len(WARMUP)} "
-          f"untimed warm-up queries; {os.cpu_count() or 1} CPU core(s).")  # fmt: skip
+    print(
+        f"through bot.commands (parse_command + answer) in a fresh process per backend, after {len(WARMUP)} "
+        f"untimed warm-up queries; {os.cpu_count() or 1} CPU core(s)."
+    )
     print()
-    header = ["backend", "articles", "stories", "build s", "p50 ms", "p95 ms", "max ms", "target", "",
-              "briefings", "peak RSS MB"]  # fmt: skip
+    header = [
+        "backend",
+        "articles",
+        "stories",
+        "build s",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+        "target",
+        "",
+        "briefings",
+        "peak RSS MB",
+    ]
     table: list[list[str]] = []
     measured = [r for r in rows if not r.skipped]
     for row in measured:
@@ -1017,10 +1494,21 @@ def report(rows: list[Row], total: int) -> None:
         p95 = _pct(times, 0.95)
         answered = sum(r["stories"] > 0 for r in row.measured["results"])
         built = f"{row.meta['total_s']:.1f}" + (" (cached)" if row.cached else "")
-        table.append([row.backend, f"{row.meta['articles']:,}", f"{row.meta['stories']:,}", built,
-                      f"{statistics.median(times):.1f}", f"{p95:.1f}", f"{max(times):.1f}",
-                      f"p95 <= {TARGET_P95_MS:g} ms", "PASS" if p95 <= TARGET_P95_MS else "MISS",
-                      f"{answered}/{len(times)}", f"{row.measured['rss_mb']:,.0f}"])  # fmt: skip
+        table.append(
+            [
+                row.backend,
+                f"{row.meta['articles']:,}",
+                f"{row.meta['stories']:,}",
+                built,
+                f"{statistics.median(times):.1f}",
+                f"{p95:.1f}",
+                f"{max(times):.1f}",
+                f"p95 <= {TARGET_P95_MS:g} ms",
+                "PASS" if p95 <= TARGET_P95_MS else "MISS",
+                f"{answered}/{len(times)}",
+                f"{row.measured['rss_mb']:,.0f}",
+            ]
+        )
     if table:
         print(_table(header, table))
     width = max((len(r.backend) for r in rows), default=0)
@@ -1043,11 +1531,15 @@ def report(rows: list[Row], total: int) -> None:
     for r in measured:
         results = r.measured["results"]
         slowest = max(results, key=lambda x: x["ms"])
-        print(f"{r.backend}: {sum(x['briefed'] for x in results)} stories briefed, "
-              f"{sum(x['multi'] for x in results)} of them from several outlets (brief_story); "
-              f"slowest {slowest['query']!r} ({slowest['ms']:.1f} ms)")  # fmt: skip
-    print("build s: generate and bulk-insert the SQLite archive (cached: when it was built), or COPY it into "
-          "PostgreSQL with the GIN index and VACUUM ANALYZE")  # fmt: skip
+        print(
+            f"{r.backend}: {sum(x['briefed'] for x in results)} stories briefed, "
+            f"{sum(x['multi'] for x in results)} of them from several outlets (brief_story); "
+            f"slowest {slowest['query']!r} ({slowest['ms']:.1f} ms)"
+        )
+    print(
+        "build s: generate and bulk-insert the SQLite archive (cached: when it was built), or COPY it into "
+        "PostgreSQL with the GIN index and VACUUM ANALYZE"
+    )
 
 
 def main() -> int:

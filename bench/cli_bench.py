@@ -94,9 +94,16 @@ def children(pid: int) -> list[int]:
 
 def idle_run_rss(base: list[str], cwd: Path) -> tuple[float, float]:
     """(MB of the ``run`` process, MB of its child processes) once it waits for commands on an open pipe."""
-    process = subprocess.Popen([*base, "--config", str(DEMO_CONFIG), "run"], cwd=cwd, env=environment(),
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               bufsize=1)  # fmt: skip
+    process = subprocess.Popen(
+        [*base, "--config", str(DEMO_CONFIG), "run"],
+        cwd=cwd,
+        env=environment(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
     assert process.stdout is not None and process.stdin is not None
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -143,11 +150,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(("newsbrief --version", f"{version:.2f} s", f"<= {VERSION_GOAL_S:g} s", version <= VERSION_GOAL_S))
         wall_times([*base, "--config", str(DEMO_CONFIG), "poll"], cwd, runs=0)  # the warm database
         brief = statistics.median(wall_times([*base, "--config", str(DEMO_CONFIG), "brief", "rail"], cwd, args.runs))
-        rows.append(("newsbrief brief rail (warm database)", f"{brief:.2f} s", f"<= {BRIEF_GOAL_S:g} s",
-                     brief <= BRIEF_GOAL_S))  # fmt: skip
+        rows.append(
+            ("newsbrief brief rail (warm database)", f"{brief:.2f} s", f"<= {BRIEF_GOAL_S:g} s", brief <= BRIEF_GOAL_S)
+        )
         main_mb, kids_mb = idle_run_rss(base, cwd)
-        rows.append((f"idle newsbrief run RSS (+ {kids_mb:.0f} MB in worker processes)", f"{main_mb:.0f} MB",
-                     f"<= {RSS_GOAL_MB:g} MB", main_mb <= RSS_GOAL_MB))  # fmt: skip
+        rows.append(
+            (
+                f"idle newsbrief run RSS (+ {kids_mb:.0f} MB in worker processes)",
+                f"{main_mb:.0f} MB",
+                f"<= {RSS_GOAL_MB:g} MB",
+                main_mb <= RSS_GOAL_MB,
+            )
+        )
     print(f"newsbrief startup ({' '.join(Path(part).name for part in base)}; median of {args.runs} runs)")
     width = max(len(row[0]) for row in rows)
     for name, value, goal, ok in rows:

@@ -88,15 +88,36 @@ _LAST = _words(
     "Ferreira Kaplan Morales Nilsen Osei Varga Whitfield Yilmaz Zhou Baptiste Delgado Eriksen Farouk"
 )
 _ROLES = (
-    "the city's mayor", "a spokeswoman for the ministry", "an economist at the central bank", "the union leader",
-    "a senior official", "the company's chief executive", "a local resident", "the head of the regional council",
-    "a lawyer for the families", "the hospital's medical director", "a professor of public policy",
-    "the opposition leader", "the fire service's chief officer", "a shop owner on the high street",
-)  # fmt: skip
+    "the city's mayor",
+    "a spokeswoman for the ministry",
+    "an economist at the central bank",
+    "the union leader",
+    "a senior official",
+    "the company's chief executive",
+    "a local resident",
+    "the head of the regional council",
+    "a lawyer for the families",
+    "the hospital's medical director",
+    "a professor of public policy",
+    "the opposition leader",
+    "the fire service's chief officer",
+    "a shop owner on the high street",
+)
 _CUES = ("said", "told reporters", "added", "warned", "argued", "said in a statement", "told the BBC")
-_OPENERS = ("We know that", "Nobody expected that", "It is clear that", "I think", "Frankly,", "The truth is that",
-            "For once,", "As far as I can tell,", "Honestly,", "Let me be clear:", "Everyone here knows",
-            "It matters that")  # fmt: skip
+_OPENERS = (
+    "We know that",
+    "Nobody expected that",
+    "It is clear that",
+    "I think",
+    "Frankly,",
+    "The truth is that",
+    "For once,",
+    "As far as I can tell,",
+    "Honestly,",
+    "Let me be clear:",
+    "Everyone here knows",
+    "It matters that",
+)
 
 # Each topic: a headline pattern, subjects, actions and details; {p} is a place, {n} a number, {m} a month.
 _TOPICS: list[dict[str, Any]] = [
@@ -389,10 +410,30 @@ _TOPICS: list[dict[str, Any]] = [
         ],
     },
 ]
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")  # fmt: skip
-_LINKERS = ("Meanwhile,", "Earlier,", "On Monday,", "Later that day,", "In a separate development,",
-            "Last year,", "According to official figures,", "Separately,")  # fmt: skip
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_LINKERS = (
+    "Meanwhile,",
+    "Earlier,",
+    "On Monday,",
+    "Later that day,",
+    "In a separate development,",
+    "Last year,",
+    "According to official figures,",
+    "Separately,",
+)
 
 
 def _fill(rng: random.Random, pattern: str, place: str) -> str:
@@ -407,9 +448,22 @@ _PLACE_TAILS = _words(
     "ford bury wick ton field mouth bridge ley stead combe haven dale thorpe by minster worth hurst cliff wood "
     "mere gate holm ness port well"
 )
-_ORG_KINDS = ("Building Society", "Water Board", "Housing Trust", "Port Authority", "Steelworks", "Foundation",
-              "Chamber of Commerce", "Bus Company", "Energy Cooperative", "Teaching Hospital", "Rugby Club",
-              "Freight Terminal", "Credit Union", "Arts Festival")  # fmt: skip
+_ORG_KINDS = (
+    "Building Society",
+    "Water Board",
+    "Housing Trust",
+    "Port Authority",
+    "Steelworks",
+    "Foundation",
+    "Chamber of Commerce",
+    "Bus Company",
+    "Energy Cooperative",
+    "Teaching Hospital",
+    "Rugby Club",
+    "Freight Terminal",
+    "Credit Union",
+    "Arts Festival",
+)
 _STREETS = ("Road", "Street", "Lane", "Avenue", "Quay", "Square", "Hill", "Parade", "Row", "Crescent")
 
 
@@ -528,7 +582,7 @@ def _serve(conn: Connection) -> None:
     Commands on ``conn``: ``("publish", count)`` adds ``count`` entries to every feed (new ETag, pages
     generated before the reply); ``("stats",)`` answers request counts; ``("stop",)`` ends the process.
     """
-    from tests.feedserver import FeedServer, Item, rss_feed
+    from testkit.feedserver import FeedServer, Item, rss_feed
 
     n_feeds = conn.recv()
     server = FeedServer().start()
@@ -546,8 +600,17 @@ def _serve(conn: Connection) -> None:
                 title, teaser, html = article_html(feed, entry, published)
                 path = f"/f{feed}/a{entry}.html"
                 server.route(path, html, headers=html_headers)
-                items[feed].insert(0, Item(title, server.url(path), guid=f"f{feed}-a{entry}", published=published,
-                                           summary=teaser, author=None))  # fmt: skip
+                items[feed].insert(
+                    0,
+                    Item(
+                        title,
+                        server.url(path),
+                        guid=f"f{feed}-a{entry}",
+                        published=published,
+                        summary=teaser,
+                        author=None,
+                    ),
+                )
             versions[feed] += 1
             body = rss_feed(items[feed][:20], title=f"Outlet {feed}", link=server.url(f"/f{feed}/"))
             server.route(f"/f{feed}/rss.xml", body, headers=rss, etag=f'"f{feed}-v{versions[feed]}"')
@@ -663,8 +726,9 @@ async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: st
             store = Store(f"sqlite:///{db}")
             store.upgrade()
             for i in range(feeds):
-                store.add_feed(f"http://127.0.0.1:{server.port}/f{i}/rss.xml", name=f"Outlet {i}",
-                               interval_s=INTERVAL_S, now=NOW)  # fmt: skip
+                store.add_feed(
+                    f"http://127.0.0.1:{server.port}/f{i}/rss.xml", name=f"Outlet {i}", interval_s=INTERVAL_S, now=NOW
+                )
             async with http_client(settings) as client:
                 ingestor = Ingestor(
                     store,
@@ -723,9 +787,19 @@ async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: st
     for label, elapsed, cpu, statuses, errors in rounds:
         new_count = statuses["_new"]
         rate_text = f"{new_count / elapsed:,.1f}" if new_count else "-"
-        rows.append([label, f"{elapsed:.2f}", f"{cpu:.2f}", str(statuses["ok"]), str(statuses["not_modified"]),
-                     str(statuses["error"] + statuses["disabled"]), str(new_count), rate_text,
-                     str(errors)])  # fmt: skip
+        rows.append(
+            [
+                label,
+                f"{elapsed:.2f}",
+                f"{cpu:.2f}",
+                str(statuses["ok"]),
+                str(statuses["not_modified"]),
+                str(statuses["error"] + statuses["disabled"]),
+                str(new_count),
+                rate_text,
+                str(errors),
+            ]
+        )
     header = ["round", "wall s", "bot cpu s", "200", "304", "failed", "new articles", "articles/s", "entry errors"]
     print(_table(header, rows))
     print()
@@ -734,19 +808,33 @@ async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: st
     rate = new_st["_new"] / new_s if new_s else 0.0
     all_304 = unchanged_st["not_modified"] == feeds
     checks = [
-        ["(a) nothing changed (all 304)", f"{unchanged_s:.2f} s", f"<= {TARGET_304_S:g} s",
-         "met" if unchanged_s <= TARGET_304_S and all_304 else "NOT met"],
-        [f"(b) {new} new entries x {feeds:,} feeds", f"{rate:,.1f} articles/s", f">= {TARGET_RATE:g} articles/s",
-         "met" if rate >= TARGET_RATE and new_st["_new"] == new * feeds else "NOT met"],
-        ["(c) peak RSS of the bot process", f"{peak:,.0f} MB", f"<= {TARGET_RSS_MB:g} MB",
-         "met" if peak <= TARGET_RSS_MB else "NOT met"],
+        [
+            "(a) nothing changed (all 304)",
+            f"{unchanged_s:.2f} s",
+            f"<= {TARGET_304_S:g} s",
+            "met" if unchanged_s <= TARGET_304_S and all_304 else "NOT met",
+        ],
+        [
+            f"(b) {new} new entries x {feeds:,} feeds",
+            f"{rate:,.1f} articles/s",
+            f">= {TARGET_RATE:g} articles/s",
+            "met" if rate >= TARGET_RATE and new_st["_new"] == new * feeds else "NOT met",
+        ],
+        [
+            "(c) peak RSS of the bot process",
+            f"{peak:,.0f} MB",
+            f"<= {TARGET_RSS_MB:g} MB",
+            "met" if peak <= TARGET_RSS_MB else "NOT met",
+        ],
         ["    + its page-extraction worker", f"{worker_peak:,.0f} MB", "(reported, not in the target)", ""],
-    ]  # fmt: skip
+    ]
     print(_table(["measure", "figure", "target", ""], checks))
     print()
-    print(f"store: {n_articles:,} articles ({n_page or 0:,} text from the page, {n_summarized or 0:,} summarized, "
-          f"{n_eligible or 0:,} eligible), {n_stories:,} stories, {avg_chars:,.0f} chars of text on average; "
-          f"the server answered {requests:,} requests")  # fmt: skip
+    print(
+        f"store: {n_articles:,} articles ({n_page or 0:,} text from the page, {n_summarized or 0:,} summarized, "
+        f"{n_eligible or 0:,} eligible), {n_stories:,} stories, {avg_chars:,.0f} chars of text on average; "
+        f"the server answered {requests:,} requests"
+    )
     print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -811,14 +899,22 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
             with Store(url) as store:
                 store.upgrade()
                 for i in range(feeds):
-                    store.add_feed(f"http://127.0.0.1:{server.port}/f{i}/rss.xml", name=f"Outlet {i}",
-                                   interval_s=INTERVAL_S, now=NOW)  # fmt: skip
+                    store.add_feed(
+                        f"http://127.0.0.1:{server.port}/f{i}/rss.xml",
+                        name=f"Outlet {i}",
+                        interval_s=INTERVAL_S,
+                        now=NOW,
+                    )
                 ctx = multiprocessing.get_context("spawn")
                 pipes = []
                 for i in range(count):
                     parent, child = ctx.Pipe()
-                    process = ctx.Process(target=_bench_worker, args=(child, mapping, cores[i % len(cores)]),
-                                          name=f"ingest-bench-worker-{i}", daemon=True)  # fmt: skip
+                    process = ctx.Process(
+                        target=_bench_worker,
+                        args=(child, mapping, cores[i % len(cores)]),
+                        name=f"ingest-bench-worker-{i}",
+                        daemon=True,
+                    )
                     process.start()
                     children.append(process)
                     pipes.append(parent)
@@ -844,8 +940,16 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         rates[count] = stored / elapsed if elapsed else 0.0
-        rows.append([str(count), ", ".join(str(cores[i % len(cores)]) for i in range(count)), f"{elapsed:.2f}",
-                     str(stored), str(report.counts["failed"]), f"{rates[count]:,.1f}"])  # fmt: skip
+        rows.append(
+            [
+                str(count),
+                ", ".join(str(cores[i % len(cores)]) for i in range(count)),
+                f"{elapsed:.2f}",
+                str(stored),
+                str(report.counts["failed"]),
+                f"{rates[count]:,.1f}",
+            ]
+        )
     print(f"Ingestion as jobs: {feeds:,} feeds x {new} new entries, each linking to a generated page (seed {SEED}),")
     print(f"on a loopback server in a separate process; procrastinate on PostgreSQL ({len(cores)} usable cores);")
     print(f"each worker pinned to one core, {WORKER_CONCURRENCY} jobs in flight; every feed's poll queued at once.")
@@ -883,11 +987,15 @@ async def _unchanged_rounds(port: int, feeds: int, rounds: int, global_limit: in
     with tempfile.TemporaryDirectory(prefix="newsbrief-bench-") as tmp, Store(f"sqlite:///{tmp}/scale.db") as store:
         store.upgrade()
         for i in range(feeds):
-            store.add_feed(f"http://127.0.0.1:{port}/f{i}/rss.xml", name=f"Outlet {i}", interval_s=INTERVAL_S,
-                           now=NOW)  # fmt: skip
+            store.add_feed(f"http://127.0.0.1:{port}/f{i}/rss.xml", name=f"Outlet {i}", interval_s=INTERVAL_S, now=NOW)
         async with http_client(settings) as client:
-            ingestor = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings,
-                                stories=load_story_index(store, NOW, days=30), rng=random.Random(SEED))  # fmt: skip
+            ingestor = Ingestor(
+                store,
+                Fetcher(client, fetch_policy(settings)),
+                settings,
+                stories=load_story_index(store, NOW, days=30),
+                rng=random.Random(SEED),
+            )
             await ingestor.poll_round(NOW, progress=_progress(feeds, f"backfill {feeds:,}"))
             statuses: Counter[str] = Counter()
             elapsed = 0.0
@@ -913,16 +1021,30 @@ async def run_scale(small: int, large: int, global_limit: int) -> int:
     print("Scale: unchanged rounds (every feed answers 304) on a loopback server in a separate process; SQLite,")
     print(f"network.global_limit = per_host = {global_limit}; {os.cpu_count() or 1} CPU core(s).")
     print()
-    rows = [[f"{rounds} rounds x {small:,} feeds", f"{small_s:.2f}", f"{small_s / rounds:.2f}",
-             str(small_st["not_modified"]), str(sum(small_st.values()) - small_st["not_modified"])],
-            [f"1 round x {large:,} feeds", f"{large_s:.2f}", f"{large_s:.2f}", str(large_st["not_modified"]),
-             str(sum(large_st.values()) - large_st["not_modified"])]]  # fmt: skip
+    rows = [
+        [
+            f"{rounds} rounds x {small:,} feeds",
+            f"{small_s:.2f}",
+            f"{small_s / rounds:.2f}",
+            str(small_st["not_modified"]),
+            str(sum(small_st.values()) - small_st["not_modified"]),
+        ],
+        [
+            f"1 round x {large:,} feeds",
+            f"{large_s:.2f}",
+            f"{large_s:.2f}",
+            str(large_st["not_modified"]),
+            str(sum(large_st.values()) - large_st["not_modified"]),
+        ],
+    ]
     print(_table(["rounds", "wall s", "s per round", "304", "other"], rows))
     all_304 = small_st["not_modified"] == small * rounds and large_st["not_modified"] == large
     ok = all_304 and large_s <= SCALE_LIMIT * small_s
-    print(f"\n{large:,} feeds in one round: {large_s:.2f} s; {small:,} x {rounds}: {small_s:.2f} s; ratio "
-          f"{large_s / small_s if small_s else float('inf'):.2f} (limit {SCALE_LIMIT:g}x, all 304: {all_304}): "
-          f"{'PASS' if ok else 'FAIL'}")  # fmt: skip
+    print(
+        f"\n{large:,} feeds in one round: {large_s:.2f} s; {small:,} x {rounds}: {small_s:.2f} s; ratio "
+        f"{large_s / small_s if small_s else float('inf'):.2f} (limit {SCALE_LIMIT:g}x, all 304: {all_304}): "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
     print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
     return 0 if ok else 1
 
@@ -935,11 +1057,17 @@ def main() -> int:
     parser.add_argument("--global-limit", type=int, default=GLOBAL_LIMIT)
     parser.add_argument("--profile", metavar="PREFIX", help="cProfile rounds (a) and (b) into PREFIX-a/-b.prof")
     parser.add_argument("--workers", type=int, metavar="N", help="ingestion as jobs: 1, then N pinned workers")
-    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL for --workers (a schema of its own, dropped)",
-                        default=os.environ.get("NEWSBRIEF_TEST_POSTGRES",
-                                               "postgresql+psycopg://postgres@127.0.0.1:5432/test"))  # fmt: skip
-    parser.add_argument("--scale", action="store_true", help=f"one round over {SCALE_LARGE:,} unchanged feeds "
-                        f"against {SCALE_SMALL:,} x 10")  # fmt: skip
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="PostgreSQL for --workers (a schema of its own, dropped)",
+        default=os.environ.get("NEWSBRIEF_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help=f"one round over {SCALE_LARGE:,} unchanged feeds against {SCALE_SMALL:,} x 10",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     if args.workers is not None:

@@ -104,9 +104,9 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout that is not ins
 from bot.digests import RENEWAL  # noqa: E402
 from bot.scheduler import SchedulerOptions  # noqa: E402
 from bot.store import Article, DigestSlot, Feed, Store, Subscription  # noqa: E402
-from tests.fakediscord import FakeDiscord  # noqa: E402
-from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.feedserver import Item, atom_feed, rss_feed  # noqa: E402
+from testkit.fakediscord import FakeDiscord  # noqa: E402
+from testkit.fakeslack import FakeSlack  # noqa: E402
+from testkit.feedserver import Item, atom_feed, rss_feed  # noqa: E402
 
 SEED = 20250601
 FEEDS = 200
@@ -155,51 +155,95 @@ THEMES: dict[str, Theme] = {
         "rail OR train OR strike",
         ("Rail strike halts trains across {place}", "Train drivers in {place} walk out over pay"),
         ("Train drivers", "The rail operator", "Commuters", "The transport union", "Ministers", "Station staff"),
-        ("walked out for {n} hours over pay", "cancelled {m} services on the {line} line",
-         "offered a rise of {k} per cent over two years", "rejected the latest offer from management",
-         "ran replacement buses between {place} and {place2}", "called for talks to resume in {month}",
-         "closed the ticket offices at {place2}", "blamed the signalling contractor for delays"),
-        ("in the third stoppage since the spring", "leaving platforms empty during the morning rush",
-         "as negotiators met behind closed doors", "while freight trains kept running overnight",
-         "after a vote of {k} per cent in favour", "despite an appeal from {org}"),
+        (
+            "walked out for {n} hours over pay",
+            "cancelled {m} services on the {line} line",
+            "offered a rise of {k} per cent over two years",
+            "rejected the latest offer from management",
+            "ran replacement buses between {place} and {place2}",
+            "called for talks to resume in {month}",
+            "closed the ticket offices at {place2}",
+            "blamed the signalling contractor for delays",
+        ),
+        (
+            "in the third stoppage since the spring",
+            "leaving platforms empty during the morning rush",
+            "as negotiators met behind closed doors",
+            "while freight trains kept running overnight",
+            "after a vote of {k} per cent in favour",
+            "despite an appeal from {org}",
+        ),
     ),
     "storm": Theme(
         "storm OR flood OR gale",
         ("Storm leaves {n} homes without power in {place}", "Gales and flood water batter {place}"),
         ("Repair crews", "The weather service", "Emergency services", "Power companies", "Schools", "Farmers"),
-        ("restored power to {m} homes overnight", "issued an amber warning for wind and rain",
-         "rescued {n} people from cars caught in floodwater", "closed the coast road near {place2}",
-         "reported gusts of {k} miles an hour on the hills", "opened rest centres in two halls",
-         "moved cattle away from the flooded {line} meadows", "asked {org} for sandbags"),
-        ("as fallen trees blocked several roads", "with more rain forecast for {month}",
-         "after the river burst its banks upstream", "while ferries stayed in port",
-         "in the worst storm since {year}", "before the tide turned at dawn"),
+        (
+            "restored power to {m} homes overnight",
+            "issued an amber warning for wind and rain",
+            "rescued {n} people from cars caught in floodwater",
+            "closed the coast road near {place2}",
+            "reported gusts of {k} miles an hour on the hills",
+            "opened rest centres in two halls",
+            "moved cattle away from the flooded {line} meadows",
+            "asked {org} for sandbags",
+        ),
+        (
+            "as fallen trees blocked several roads",
+            "with more rain forecast for {month}",
+            "after the river burst its banks upstream",
+            "while ferries stayed in port",
+            "in the worst storm since {year}",
+            "before the tide turned at dawn",
+        ),
     ),
     "court": Theme(
         "court OR trial OR jury",
         ("Fraud trial opens in {place} court", "Jury hears evidence in {place} fraud trial"),
         ("Prosecutors", "The jury", "Defence lawyers", "The judge", "A former accountant", "Investigators"),
-        ("told the court that {m} thousand pounds had gone missing", "played recordings of phone calls",
-         "argued that the invoices from {org} were genuine", "adjourned the hearing until {month}",
-         "heard from {n} witnesses in the first week", "rejected a request to dismiss the case",
-         "examined ledgers seized at {place2}", "questioned the auditors about the {line} accounts"),
-        ("in a trial expected to last {k} weeks", "as relatives watched from the public gallery",
-         "after a two-year investigation", "under reporting restrictions lifted in {month}",
-         "in the largest case the court has heard since {year}", "while the defendant took notes"),
+        (
+            "told the court that {m} thousand pounds had gone missing",
+            "played recordings of phone calls",
+            "argued that the invoices from {org} were genuine",
+            "adjourned the hearing until {month}",
+            "heard from {n} witnesses in the first week",
+            "rejected a request to dismiss the case",
+            "examined ledgers seized at {place2}",
+            "questioned the auditors about the {line} accounts",
+        ),
+        (
+            "in a trial expected to last {k} weeks",
+            "as relatives watched from the public gallery",
+            "after a two-year investigation",
+            "under reporting restrictions lifted in {month}",
+            "in the largest case the court has heard since {year}",
+            "while the defendant took notes",
+        ),
     ),
     "vote": Theme(
         "election OR ballot OR vote",
         ("{place} votes in tight mayoral election", "Polls open in {place} election after bitter campaign"),
         ("Voters", "The candidates", "Election officials", "Party activists", "Observers", "Students"),
-        ("queued outside polling stations before dawn", "counted {m} postal ballots overnight",
-         "promised cheaper bus fares and {n} hundred homes", "traded accusations in a final debate",
-         "expected turnout of about {k} per cent", "declared the result shortly after midnight",
-         "complained about missing ballot papers at {place2}", "hired {org} to run the count"),
-        ("in a race seen as a test for the government", "after a campaign dominated by housing",
-         "with the two leading candidates level in the polls", "as rain kept some voters at home",
-         "for the first time since {year}", "in the {line} ward"),
+        (
+            "queued outside polling stations before dawn",
+            "counted {m} postal ballots overnight",
+            "promised cheaper bus fares and {n} hundred homes",
+            "traded accusations in a final debate",
+            "expected turnout of about {k} per cent",
+            "declared the result shortly after midnight",
+            "complained about missing ballot papers at {place2}",
+            "hired {org} to run the count",
+        ),
+        (
+            "in a race seen as a test for the government",
+            "after a campaign dominated by housing",
+            "with the two leading candidates level in the polls",
+            "as rain kept some voters at home",
+            "for the first time since {year}",
+            "in the {line} ward",
+        ),
     ),
-}  # fmt: skip
+}
 _ORG_KINDS = ("Building Society", "Water Board", "Housing Trust", "Port Authority", "Credit Union", "Foundation")
 _ROLES = ("a spokeswoman for", "the chair of", "a lawyer for", "the director of", "a volunteer with")
 _MONTHS = ("January", "March", "April", "June", "August", "October", "November")
@@ -214,12 +258,16 @@ _QUOTES = (
     '"Ask anyone on the {line} estate," {person} said.',
 )
 SUBSCRIPTIONS = (
-    ("console", CONSOLE_CHANNELS[0], "court"), ("console", CONSOLE_CHANNELS[1], "vote"),
+    ("console", CONSOLE_CHANNELS[0], "court"),
+    ("console", CONSOLE_CHANNELS[1], "vote"),
     ("console", CONSOLE_CHANNELS[2], "rail"),
-    ("slack", SLACK_CHANNELS[0], "rail"), ("slack", SLACK_CHANNELS[1], "storm"), ("slack", SLACK_CHANNELS[2], "court"),
-    ("discord", DISCORD_CHANNELS[0], "vote"), ("discord", DISCORD_CHANNELS[1], "rail"),
+    ("slack", SLACK_CHANNELS[0], "rail"),
+    ("slack", SLACK_CHANNELS[1], "storm"),
+    ("slack", SLACK_CHANNELS[2], "court"),
+    ("discord", DISCORD_CHANNELS[0], "vote"),
+    ("discord", DISCORD_CHANNELS[1], "rail"),
     ("discord", DISCORD_CHANNELS[2], "storm"),
-)  # fmt: skip
+)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -271,16 +319,29 @@ class Event:
     def make(cls, id: int, rng: random.Random, now: float) -> Event:
         name = sorted(THEMES)[id % len(THEMES)]
         theme = THEMES[name]
-        facts = {"place": _place(rng), "place2": _place(rng), "line": _place(rng), "person": _name(rng),
-                 "org": f"{_place(rng)} {rng.choice(_ORG_KINDS)}", "role": rng.choice(_ROLES),
-                 "n": str(rng.randint(3, 90)), "m": str(rng.randint(10, 900)), "k": str(rng.randint(2, 40)),
-                 "month": rng.choice(_MONTHS), "year": str(rng.randint(1950, 2015))}  # fmt: skip
-        core = [f"{rng.choice(theme.subjects)} in {{place}} {rng.choice(theme.actions)} {rng.choice(theme.details)}.",
-                rng.choice(_QUOTES)]  # fmt: skip
+        facts = {
+            "place": _place(rng),
+            "place2": _place(rng),
+            "line": _place(rng),
+            "person": _name(rng),
+            "org": f"{_place(rng)} {rng.choice(_ORG_KINDS)}",
+            "role": rng.choice(_ROLES),
+            "n": str(rng.randint(3, 90)),
+            "m": str(rng.randint(10, 900)),
+            "k": str(rng.randint(2, 40)),
+            "month": rng.choice(_MONTHS),
+            "year": str(rng.randint(1950, 2015)),
+        }
+        core = [
+            f"{rng.choice(theme.subjects)} in {{place}} {rng.choice(theme.actions)} {rng.choice(theme.details)}.",
+            rng.choice(_QUOTES),
+        ]
         for _ in range(3):  # the event's own cast: names and places no other event shares
             names = [f"{_coined(rng)} {_coined(rng)}" for _ in range(4)] + [_coined(rng) for _ in range(3)]
-            core.append(f"{names[0]} and {names[1]} from {names[4]} joined {names[2]} near {names[5]} and "
-                        f"{names[6]}, where {names[3]} counted {rng.randint(100, 9999)}.")  # fmt: skip
+            core.append(
+                f"{names[0]} and {names[1]} from {names[4]} joined {names[2]} near {names[5]} and "
+                f"{names[6]}, where {names[3]} counted {rng.randint(100, 9999)}."
+            )
         return cls(id, name, facts, tuple(c.format(**facts) for c in core), now)
 
     def article(self, rng: random.Random, outlet: str, serial: int) -> tuple[str, str]:
@@ -385,8 +446,9 @@ class FeedSim:
             guid = self.rng.choice(feed.entries).guid  # a broken feed reusing a GUID for a new entry
             self.faults["GUID reused by a new entry"] += 1
         published = datetime.fromtimestamp(now - (self.rng.uniform(3600, 7200) if backlog else 0), UTC)
-        entry = Entry(feed.id, self._serial, guid, f"https://{feed.host}/news/{self._serial}", title, text,
-                      published, backlog)  # fmt: skip
+        entry = Entry(
+            feed.id, self._serial, guid, f"https://{feed.host}/news/{self._serial}", title, text, published, backlog
+        )
         feed.entries.append(entry)
         feed.version += 1
         event.outlets.add(feed.id)
@@ -473,10 +535,15 @@ class FeedSim:
 
     def _document(self, feed: SimFeed, *, churn: bool, duplicate: bool, now: float, readable: bool) -> bytes:
         items = [
-            Item(title=e.title, link=e.link, guid=e.guid, summary=e.text,
-                 published=datetime.fromtimestamp(now - self.rng.uniform(0, 900), UTC) if churn else e.published)
+            Item(
+                title=e.title,
+                link=e.link,
+                guid=e.guid,
+                summary=e.text,
+                published=datetime.fromtimestamp(now - self.rng.uniform(0, 900), UTC) if churn else e.published,
+            )
             for e in reversed(feed.entries)
-        ]  # fmt: skip
+        ]
         if readable:  # oldest first, as the publisher wrote them (the order among entries of one response)
             for entry, item in zip(feed.entries, reversed(items), strict=True):
                 self.served.setdefault((entry.link, entry.version), (now + len(self.served) * 1e-6, feed.id, item))
@@ -626,18 +693,29 @@ class SoakDiscord(FakeDiscord):
 class BotProcess:
     """One ``newsbrief run`` subprocess; stdout and stderr go to a log file that is scanned for markers."""
 
-    def __init__(self, name: str, config: Path, workdir: Path, env: dict[str, str], logs: Path,
-                 command: tuple[str, ...] = ("-m", "tests.bot_on_fake_discord"),
-                 role: str = "run") -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        config: Path,
+        workdir: Path,
+        env: dict[str, str],
+        logs: Path,
+        command: tuple[str, ...] = ("-m", "testkit.bot_on_fake_discord"),
+        role: str = "run",
+    ) -> None:
         self.name = name
         self.log_path = logs / f"{name}.log"
         self._log = self.log_path.open("wb")
-        # tests.bot_on_fake_discord: discord.py pointed at the fake Discord first (the bot never changes its globals)
+        # testkit.bot_on_fake_discord: discord.py pointed at the fake Discord first (the bot never changes its globals)
         env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)}
         self.popen = subprocess.Popen(
-            [sys.executable, *command, "--config", str(config), role], cwd=workdir, env=env,
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [sys.executable, *command, "--config", str(config), role],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.pid = self.popen.pid
         self.started = time.time()
         self.ended: float | None = None
@@ -1003,9 +1081,12 @@ class Soak:
             for f in self.sim.feeds
         )
         topics = "".join(f"{name} = '{theme.query}'\n" for name, theme in THEMES.items())
-        jobs = (f'[jobs]\nengine = "procrastinate"\nretry_wait = "{JOB_RETRY_WAIT_S}s"\n'
-                f'deadline = "{JOB_DEADLINE_S}s"\nconcurrency = {WORKER_CONCURRENCY}\n'
-                if self.pg is not None else "")  # fmt: skip
+        jobs = (
+            f'[jobs]\nengine = "procrastinate"\nretry_wait = "{JOB_RETRY_WAIT_S}s"\n'
+            f'deadline = "{JOB_DEADLINE_S}s"\nconcurrency = {WORKER_CONCURRENCY}\n'
+            if self.pg is not None
+            else ""
+        )
         self.config.write_text(
             f"""[store]
 url = "{self.db_url}"
@@ -1041,11 +1122,27 @@ guilds = [{DISCORD_GUILD}]
                 store.add_subscription(platform, channel, topic, schedule="* * * * *", tz="UTC", now=now, by="soak")
 
     def env(self) -> dict[str, str]:
-        env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1",
-               "NEWSBRIEF_LOG_LEVEL": "INFO", "SLACK_BOT_TOKEN": "xoxb-soak-bot-token",
-               "SLACK_APP_TOKEN": "xapp-soak-app-token", "DISCORD_TOKEN": "soak-discord-token"}  # fmt: skip
-        for name in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-                     "https_proxy", "ALL_PROXY", "all_proxy"):  # fmt: skip
+        env = {
+            **os.environ,
+            "COLUMNS": "200",
+            "TERM": "dumb",
+            "NO_COLOR": "1",
+            "PYTHONUNBUFFERED": "1",
+            "NEWSBRIEF_LOG_LEVEL": "INFO",
+            "SLACK_BOT_TOKEN": "xoxb-soak-bot-token",
+            "SLACK_APP_TOKEN": "xapp-soak-app-token",
+            "DISCORD_TOKEN": "soak-discord-token",
+        }
+        for name in (
+            "NEWSBRIEF_CONFIG",
+            "NEWSBRIEF_ENV_FILE",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ):
             env.pop(name, None)
         return env
 
@@ -1121,8 +1218,15 @@ guilds = [{DISCORD_GUILD}]
 
     def spawn_worker(self) -> BotProcess:
         self._spawned += 1
-        worker = BotProcess(f"w{self._spawned}", self.worker_config, self.workdir, self.env(), self.logs,
-                            command=("-m", "bot"), role="worker")  # fmt: skip
+        worker = BotProcess(
+            f"w{self._spawned}",
+            self.worker_config,
+            self.workdir,
+            self.env(),
+            self.logs,
+            command=("-m", "bot"),
+            role="worker",
+        )
         self.processes.append(worker)
         self.workers.append(worker)
         self.note(f"started worker {worker.name} (pid {worker.pid})")
@@ -1187,8 +1291,14 @@ guilds = [{DISCORD_GUILD}]
         self.worker_drain_s = time.time() - started
         self.note(f"workers drained the queue in {self.worker_drain_s:.0f}s")
         env = {**self.env(), "PYTHONPATH": str(ROOT)}
-        done = subprocess.run([sys.executable, "-m", "bot", "--config", str(self.config), "jobs", "--json"],
-                              cwd=self.workdir, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(self.config), "jobs", "--json"],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         try:
             self.jobs_json = json.loads(done.stdout)
         except ValueError:
@@ -1209,8 +1319,10 @@ guilds = [{DISCORD_GUILD}]
             if not process.alive and not process.expected_exit and process.ended is None:
                 process.ended = time.time()
                 tail = " | ".join(process.output().strip().splitlines()[-5:])
-                self.crashes.append(f"{process.name} (pid {process.pid}) exited with {process.popen.returncode} "
-                                    f"at {self.elapsed():.0f}s: {tail[-600:]}")  # fmt: skip
+                self.crashes.append(
+                    f"{process.name} (pid {process.pid}) exited with {process.popen.returncode} "
+                    f"at {self.elapsed():.0f}s: {tail[-600:]}"
+                )
                 self.note(f"{process.name} exited on its own ({process.popen.returncode})")
 
     def wait_leading(self, process: BotProcess, timeout: float = 90) -> bool:
@@ -1271,8 +1383,9 @@ guilds = [{DISCORD_GUILD}]
         record.at = (leader.ended or time.time()) - self.t0
         self.kills.append(record)
         self.open_window(f"SIGKILL {leader.name} ({record.kind})")
-        self.note(f"SIGKILL {leader.name}: {record.kind}" + (f" after {record.ref} reached the fake" if record.ref
-                                                                  else ""))  # fmt: skip
+        self.note(
+            f"SIGKILL {leader.name}: {record.kind}" + (f" after {record.ref} reached the fake" if record.ref else "")
+        )
         self.sleep_until(self.elapsed() + self.rng.uniform(0.5, 4.0))
         successor = self.spawn()
         self.wait_leading(successor)
@@ -1292,8 +1405,9 @@ guilds = [{DISCORD_GUILD}]
         self.start_peers()
         self.write_config()
         self.t0 = time.time()
-        threads = [threading.Thread(target=t, daemon=True) for t in (self._publisher, self._sampler,
-                                                                     self._chat_fault_injector)]  # fmt: skip
+        threads = [
+            threading.Thread(target=t, daemon=True) for t in (self._publisher, self._sampler, self._chat_fault_injector)
+        ]
         if self.proxy is not None:
             for _ in range(WORKERS):
                 self.spawn_worker()
@@ -1307,8 +1421,9 @@ guilds = [{DISCORD_GUILD}]
         # 1. crash phase: the leader is killed again and again.
         for kind in plan.kills:
             required = kind.startswith("post:") and kind.split(":", 1)[1] in plan.required_post
-            if self.elapsed() > plan.crash_until or (kind.startswith("post:") and not required and
-                                                     self.elapsed() > plan.crash_until - 20):  # fmt: skip
+            if self.elapsed() > plan.crash_until or (
+                kind.startswith("post:") and not required and self.elapsed() > plan.crash_until - 20
+            ):
                 continue
             leader = self.kill_cycle(leader, kind)
         # a required post/ledger kill that found no digest in time is tried again, then the count is made up
@@ -1329,12 +1444,18 @@ guilds = [{DISCORD_GUILD}]
         stopped_at = time.time()
         self.exit_codes[leader.name] = leader.terminate()
         took_over = standby.wait_for(TOOK_OVER, timeout=LEASE_S + 30)
-        self.handover = {"from": leader.name, "at": stopped_at, "took_over": took_over is not None,
-                         "latency": time.time() - stopped_at}  # fmt: skip
+        self.handover = {
+            "from": leader.name,
+            "at": stopped_at,
+            "took_over": took_over is not None,
+            "latency": time.time() - stopped_at,
+        }
         if took_over:
             self.close_window()
-        self.note(f"SIGTERM {leader.name} (exit {self.exit_codes[leader.name]}); L took over: {took_over is not None}"
-                  f" after {self.handover['latency']:.1f}s")  # fmt: skip
+        self.note(
+            f"SIGTERM {leader.name} (exit {self.exit_codes[leader.name]}); L took over: {took_over is not None}"
+            f" after {self.handover['latency']:.1f}s"
+        )
         self.sleep_until(self.elapsed() + 10)
         second = self.spawn("S")  # a second process on the database again, as a standby, to the end
         # 3. drain: no new entries, no faults.
@@ -1425,8 +1546,17 @@ def slack_posts(slack: FakeSlack, watch: PostWatch) -> list[Post]:
                 if stories:
                     stories[-1] += [u for u in _links(block) if u not in stories[-1]]
             ts = str(message.get("ts"))
-            posts.append(Post("slack", channel, payload["ref"], str(payload.get("part")), ts,
-                              watch.arrivals.get(("slack", ts)), [s for s in stories if s]))  # fmt: skip
+            posts.append(
+                Post(
+                    "slack",
+                    channel,
+                    payload["ref"],
+                    str(payload.get("part")),
+                    ts,
+                    watch.arrivals.get(("slack", ts)),
+                    [s for s in stories if s],
+                )
+            )
     return posts
 
 
@@ -1441,8 +1571,17 @@ def discord_posts(discord: FakeDiscord, watch: PostWatch) -> list[Post]:
                 continue
             key = str(message.get("id"))
             stories = [_links({"url": e.get("url"), "rest": e}) for e in embeds]  # one embed per story
-            posts.append(Post("discord", channel, found.group(0), str(message.get("nonce")), key,
-                              watch.arrivals.get(("discord", key)), [s for s in stories if s]))  # fmt: skip
+            posts.append(
+                Post(
+                    "discord",
+                    channel,
+                    found.group(0),
+                    str(message.get("nonce")),
+                    key,
+                    watch.arrivals.get(("discord", key)),
+                    [s for s in stories if s],
+                )
+            )
     return posts
 
 
@@ -1509,9 +1648,13 @@ class Verifier:
             self.check_entries(store, feeds)
             articles = self.check_stories_of_articles(store)
             problems = store.integrity_check()
-            r.check("database integrity_check", not problems and articles >= self.floors.served,
-                    f"no problems in {articles} articles (floor {self.floors.served})" if not problems
-                    else _short(problems))  # fmt: skip
+            r.check(
+                "database integrity_check",
+                not problems and articles >= self.floors.served,
+                f"no problems in {articles} articles (floor {self.floors.served})"
+                if not problems
+                else _short(problems),
+            )
             if soak.pg is not None:
                 self.check_distributed(store)
         self.check_rss()
@@ -1526,53 +1669,79 @@ class Verifier:
         r.figure("bot processes started", len(soak.processes))
         kills = soak.kills
         targeted = [k for k in kills if k.ref]
-        r.figure("SIGKILLs (random / boundary / post-ledger)",
-                 f"{len(kills)} ({sum(k.kind.startswith('uniform') for k in kills)} / "
-                 f"{sum(k.kind == 'boundary' for k in kills)} / {len(targeted)})")  # fmt: skip
+        r.figure(
+            "SIGKILLs (random / boundary / post-ledger)",
+            f"{len(kills)} ({sum(k.kind.startswith('uniform') for k in kills)} / "
+            f"{sum(k.kind == 'boundary' for k in kills)} / {len(targeted)})",
+        )
         r.figure("restarts after a kill", len(kills))
         r.figure("handovers (SIGTERM of the leader)", 1 if soak.handover else 0)
         windows = [w for w in soak.windows if w.end is not None and w.why != "first start"]
         if windows:
-            r.figure("leaderless after a kill/stop (s, mean / max)",
-                     f"{sum(w.end - w.start for w in windows if w.end) / len(windows):.1f} / "
-                     f"{max(w.end - w.start for w in windows if w.end):.1f}")  # fmt: skip
+            r.figure(
+                "leaderless after a kill/stop (s, mean / max)",
+                f"{sum(w.end - w.start for w in windows if w.end) / len(windows):.1f} / "
+                f"{max(w.end - w.start for w in windows if w.end):.1f}",
+            )
         floors = self.floors
         missing = soak.plan.missing_post_kills(kills)
-        r.check("kills", len(kills) >= floors.kills and not missing,
-                f"{len(kills)} SIGKILLs of the leader (floor {floors.kills}); between a post and its ledger write: "
-                f"{', '.join(k.kind.split(':')[1] for k in targeted) or 'none'} (floor: "
-                f"{', '.join(floors.post_kills) or 'none'})")  # fmt: skip
+        r.check(
+            "kills",
+            len(kills) >= floors.kills and not missing,
+            f"{len(kills)} SIGKILLs of the leader (floor {floors.kills}); between a post and its ledger write: "
+            f"{', '.join(k.kind.split(':')[1] for k in targeted) or 'none'} (floor: "
+            f"{', '.join(floors.post_kills) or 'none'})",
+        )
         exits = [f"{name}: {code}" for name, code in soak.exit_codes.items() if code != 0]
         sigterms = len(soak.exit_codes)
-        r.check("no crash; clean SIGTERM exits", not soak.crashes and not exits and sigterms >= floors.sigterms,
-                _short(soak.crashes + exits) if soak.crashes or exits else
-                f"{sigterms} SIGTERMs (floor {floors.sigterms}), all exit 0; no unexpected exit")  # fmt: skip
+        r.check(
+            "no crash; clean SIGTERM exits",
+            not soak.crashes and not exits and sigterms >= floors.sigterms,
+            _short(soak.crashes + exits)
+            if soak.crashes or exits
+            else f"{sigterms} SIGTERMs (floor {floors.sigterms}), all exit 0; no unexpected exit",
+        )
         hand = soak.handover
         if hand:
             long_lived = soak.long_lived
-            later = [s for sub in subs for s in slots[sub.id]
-                     if long_lived is not None and f":{long_lived.pid}:" in f":{s.claimed_by}:"
-                     and _slot_dt(s.slot).timestamp() > hand["at"]]  # fmt: skip
+            later = [
+                s
+                for sub in subs
+                for s in slots[sub.id]
+                if long_lived is not None
+                and f":{long_lived.pid}:" in f":{s.claimed_by}:"
+                and _slot_dt(s.slot).timestamp() > hand["at"]
+            ]
             due_after = list(range(math.ceil(hand["at"] / 60) * 60, int(soak.end_at) - 10, 60))
             floor = len(subs) * max(0, len(due_after) - 1)  # L leads to the end: all but one minute's slots
             ok = bool(hand["took_over"]) and hand["latency"] <= LEASE_S + 5 and len(later) >= floor
-            r.check("scheduler handover", ok, f"{hand['from']} stopped, L printed 'took over' after "
-                    f"{hand['latency']:.1f}s; L then claimed {len(later)} slots (floor {floor}: {len(due_after)} "
-                    "slot times per subscription came after the handover)")  # fmt: skip
+            r.check(
+                "scheduler handover",
+                ok,
+                f"{hand['from']} stopped, L printed 'took over' after "
+                f"{hand['latency']:.1f}s; L then claimed {len(later)} slots (floor {floor}: {len(due_after)} "
+                "slot times per subscription came after the handover)",
+            )
         else:
             r.check("scheduler handover", False, "no handover happened")
         lost = [f"{p.name} at +{t - soak.t0:.0f}s" for p in soak.processes for t in p.lease_lost_at]
         led = sum(1 for text in self.logs.values() if LEADS in text or TOOK_OVER in text)
         floor = 2 + len(kills)  # the first process, each one started after a kill, and L
-        r.check("leader changed only when killed or stopped", not lost and led >= floor,
-                f"{led} processes led (floor {floor}), none lost the lease while alive" if not lost else
-                "a live leader lost its lease to the standby: " + _short(lost))  # fmt: skip
+        r.check(
+            "leader changed only when killed or stopped",
+            not lost and led >= floor,
+            f"{led} processes led (floor {floor}), none lost the lease while alive"
+            if not lost
+            else "a live leader lost its lease to the standby: " + _short(lost),
+        )
         recoveries: Counter[str] = Counter()
         for text in self.logs.values():
             recoveries.update(m.group(1) for m in re.finditer(r", left unfinished by \S+: (\w+)", text))
-        r.figure("claims finished by recovery: posted / empty / failed / retry later",
-                 f"{recoveries['posted']} / {recoveries['empty']} / {recoveries['failed']} / "
-                 f"{recoveries['skipped'] + recoveries['retry']}")  # fmt: skip
+        r.figure(
+            "claims finished by recovery: posted / empty / failed / retry later",
+            f"{recoveries['posted']} / {recoveries['empty']} / {recoveries['failed']} / "
+            f"{recoveries['skipped'] + recoveries['retry']}",
+        )
 
     # -- slots ------------------------------------------------------------------------------------------------
 
@@ -1613,8 +1782,10 @@ class Verifier:
                 if s.outcome is None:
                     age = self.soak.end_at - _ts(s.claimed_at)
                     if age > RECOVER_AFTER_S + 2 * SYNC_S + 20:
-                        stale.append(f"sub {sub.id} {s.slot} claimed by {self.holder_name(s.claimed_by)} "
-                                     f"{age:.0f}s before the end")  # fmt: skip
+                        stale.append(
+                            f"sub {sub.id} {s.slot} claimed by {self.holder_name(s.claimed_by)} "
+                            f"{age:.0f}s before the end"
+                        )
                     else:
                         pending += 1
         r.figure("slots due / claimed", f"{due} / {claimed}")
@@ -1623,22 +1794,38 @@ class Verifier:
             f"{outcomes['posted']} / {outcomes['empty']} / {outcomes['failed']} / {outcomes['in flight']}",
         )
         r.figure("slots lost (no claim) / excused as coalesced", f"{len(lost)} / {lost_excused}")
-        late = [s for sub in subs for s in slots[sub.id] if s.finished_at is not None
-                and _ts(s.finished_at) - _slot_dt(s.slot).timestamp() > 60]  # fmt: skip
+        late = [
+            s
+            for sub in subs
+            for s in slots[sub.id]
+            if s.finished_at is not None and _ts(s.finished_at) - _slot_dt(s.slot).timestamp() > 60
+        ]
         r.figure("slots finished more than 60 s after their time", len(late))
         floors = self.floors
-        r.check("every due slot claimed", not lost and claimed >= floors.claimed,
-                f"{claimed} of {due} due slots claimed (floor {floors.claimed}), {lost_excused} coalesced, none lost"
-                if not lost else "LOST: " + _short(lost))  # fmt: skip
+        r.check(
+            "every due slot claimed",
+            not lost and claimed >= floors.claimed,
+            f"{claimed} of {due} due slots claimed (floor {floors.claimed}), {lost_excused} coalesced, none lost"
+            if not lost
+            else "LOST: " + _short(lost),
+        )
         finished = sum(outcomes.values()) - outcomes["in flight"]
-        r.check("no claim left in flight", not stale and finished >= floors.finished,
-                f"{finished} claims finished (floor {floors.finished}), {pending} recent claim(s) still within the "
-                "recovery delay" if not stale else "never finished: " + _short(stale))  # fmt: skip
+        r.check(
+            "no claim left in flight",
+            not stale and finished >= floors.finished,
+            f"{finished} claims finished (floor {floors.finished}), {pending} recent claim(s) still within the "
+            "recovery delay"
+            if not stale
+            else "never finished: " + _short(stale),
+        )
 
     def context(self, slot: str) -> str:
         at = _slot_dt(slot).timestamp()
-        near = [f"{w.why} {w.start - at:+.1f}s..{(w.end or self.soak.end_at) - at:+.1f}s"
-                for w in self.soak.windows if w.start - 60 <= at <= (w.end or self.soak.end_at) + 60]  # fmt: skip
+        near = [
+            f"{w.why} {w.start - at:+.1f}s..{(w.end or self.soak.end_at) - at:+.1f}s"
+            for w in self.soak.windows
+            if w.start - 60 <= at <= (w.end or self.soak.end_at) + 60
+        ]
         return f" [near: {', '.join(near)}]" if near else " [no downtime near it]"
 
     # -- exactly once on Slack and Discord --------------------------------------------------------------------
@@ -1656,8 +1843,11 @@ class Verifier:
                 if sub.platform == platform:
                     for s in slots[sub.id]:
                         db[f"sub:{sub.id}:{s.slot}"] = s
-            missing = [f"{ref} ({self.holder_name(s.claimed_by)})" for ref, s in db.items()
-                       if s.outcome == "posted" and ref not in refs]  # fmt: skip
+            missing = [
+                f"{ref} ({self.holder_name(s.claimed_by)})"
+                for ref, s in db.items()
+                if s.outcome == "posted" and ref not in refs
+            ]
             orphans = []
             for ref in sorted(refs):
                 claim = db.get(ref)
@@ -1676,9 +1866,11 @@ class Verifier:
             r.figure(f"{platform} digests: on the platform / posted in the database", f"{len(refs)} / {posted}")
             problems = [f"doubled {d}" for d in doubled] + [f"missing {m}" for m in missing] + orphans
             floor = self.floors.posted
-            r.check(f"{platform}: exactly one digest per posted slot", not problems and posted >= floor,
-                    f"{posted} posted (floor {floor}), each once on {platform}" if not problems
-                    else _short(problems))  # fmt: skip
+            r.check(
+                f"{platform}: exactly one digest per posted slot",
+                not problems and posted >= floor,
+                f"{posted} posted (floor {floor}), each once on {platform}" if not problems else _short(problems),
+            )
 
     def check_console(self, subs: list[Subscription], slots: dict[int, list[DigestSlot]]) -> None:
         r = self.results
@@ -1700,14 +1892,17 @@ class Verifier:
             shown = printed[sub.channel]
             total_printed, total_posted = total_printed + shown, total_posted + posted
             if not posted <= shown <= posted + recovered[sub.id] + unfinished:
-                problems.append(f"{sub.channel}: printed {shown}, posted {posted}, recovered {recovered[sub.id]}, "
-                                f"in flight {unfinished}")  # fmt: skip
+                problems.append(
+                    f"{sub.channel}: printed {shown}, posted {posted}, recovered {recovered[sub.id]}, "
+                    f"in flight {unfinished}"
+                )
         r.figure("console digests: printed / posted in the database", f"{total_printed} / {total_posted}")
         floor = self.floors.posted
-        r.check("console: posted <= printed <= posted + recovered + in flight",
-                not problems and total_posted >= floor,
-                f"{total_posted} posted (floor {floor}), {total_printed} printed" if not problems
-                else _short(problems))  # fmt: skip
+        r.check(
+            "console: posted <= printed <= posted + recovered + in flight",
+            not problems and total_posted >= floor,
+            f"{total_posted} posted (floor {floor}), {total_printed} printed" if not problems else _short(problems),
+        )
 
     # -- stories ----------------------------------------------------------------------------------------------
 
@@ -1773,16 +1968,25 @@ class Verifier:
                 elif merged_since(story, slot1):
                     excused += 1
                 else:
-                    problems.append(f"{channel}: story {story} in {ref1} and again in {ref2} with {gained} new "
-                                    f"article(s) in between (renewal needs {RENEWAL})")  # fmt: skip
-        r.figure("story appearances on Slack+Discord (channel, story) / renewed / stories merged after posting",
-                 f"{len(appearances)} / {renewed} / {excused}")  # fmt: skip
+                    problems.append(
+                        f"{channel}: story {story} in {ref1} and again in {ref2} with {gained} new "
+                        f"article(s) in between (renewal needs {RENEWAL})"
+                    )
+        r.figure(
+            "story appearances on Slack+Discord (channel, story) / renewed / stories merged after posting",
+            f"{len(appearances)} / {renewed} / {excused}",
+        )
         if unknown:
             r.notes.append(f"{unknown} headline link(s) in digests matched no stored article")
         floor = self.floors.shown
-        r.check("no story posted twice to a channel", not problems and len(appearances) >= floor,
-                f"{len(appearances)} (channel, story) pairs shown on Slack+Discord (floor {floor}), {renewed} again "
-                "after renewal" if not problems else _short(problems, 3))  # fmt: skip
+        r.check(
+            "no story posted twice to a channel",
+            not problems and len(appearances) >= floor,
+            f"{len(appearances)} (channel, story) pairs shown on Slack+Discord (floor {floor}), {renewed} again "
+            "after renewal"
+            if not problems
+            else _short(problems, 3),
+        )
         never: list[str] = []
         recorded_total = 0
         for sub in subs:
@@ -1790,13 +1994,21 @@ class Verifier:
                 recorded = store.posted_story_counts(sub.id)
                 recorded_total += len(recorded)
                 channel_shown = shown[sub.channel]
-                never += [f"sub {sub.id} ({sub.channel}): {story}" for story in recorded
-                          if story not in channel_shown and alias_of.get(story) not in channel_shown]  # fmt: skip
-        r.figure("stories the ledger records as posted (Slack+Discord) / never shown", f"{recorded_total} / "
-                                                                                        f"{len(never)}")  # fmt: skip
-        r.check("ledger's posted stories were shown", not never and recorded_total >= floor,
-                f"{recorded_total} recorded (floor {floor}), all shown" if not never else
-                f"{len(never)} recorded as posted but in no digest of the channel: " + _short(never, 3))  # fmt: skip
+                never += [
+                    f"sub {sub.id} ({sub.channel}): {story}"
+                    for story in recorded
+                    if story not in channel_shown and alias_of.get(story) not in channel_shown
+                ]
+        r.figure(
+            "stories the ledger records as posted (Slack+Discord) / never shown", f"{recorded_total} / {len(never)}"
+        )
+        r.check(
+            "ledger's posted stories were shown",
+            not never and recorded_total >= floor,
+            f"{recorded_total} recorded (floor {floor}), all shown"
+            if not never
+            else f"{len(never)} recorded as posted but in no digest of the channel: " + _short(never, 3),
+        )
 
     def check_post_kills(self, slots: dict[int, list[DigestSlot]], posts: list[Post]) -> None:
         """Each kill between a post and its ledger write: the slot was in flight right after it, and it ends up
@@ -1806,8 +2018,11 @@ class Verifier:
         missing = self.soak.plan.missing_post_kills(self.soak.kills)
         floor = f"floor: {', '.join(self.floors.post_kills) or 'none'}"
         if not targeted:
-            r.check("post/ledger kills recovered", not missing, f"no kill landed between a post and its ledger write "
-                                                                f"({floor})")  # fmt: skip
+            r.check(
+                "post/ledger kills recovered",
+                not missing,
+                f"no kill landed between a post and its ledger write ({floor})",
+            )
             return
         problems, details = [f"no {platform} post/ledger kill ({floor})" for platform in missing], []
         for kill in targeted:
@@ -1822,14 +2037,19 @@ class Verifier:
                 and claim.outcome is None
                 and (self.soak.end_at - _ts(claim.claimed_at) <= RECOVER_AFTER_S + 2 * SYNC_S + 20)
             )
-            details.append(f"{kill.ref}: in flight after the kill: {kill.in_flight_after}; at the end "
-                           f"{outcome}{' (recovery pending)' if pending else ''}, {sum(copies.values())} "
-                           f"message(s)")  # fmt: skip
+            details.append(
+                f"{kill.ref}: in flight after the kill: {kill.in_flight_after}; at the end "
+                f"{outcome}{' (recovery pending)' if pending else ''}, {sum(copies.values())} "
+                f"message(s)"
+            )
             bad_copies = not copies or any(n != 1 for n in copies.values())
             if not kill.in_flight_after or bad_copies or (outcome != "posted" and not pending):
                 problems.append(details[-1])
-        r.check("post/ledger kills recovered", not problems,
-                _short(problems if problems else [f"{len(targeted)} kill(s) ({floor})", *details], 3))  # fmt: skip
+        r.check(
+            "post/ledger kills recovered",
+            not problems,
+            _short(problems if problems else [f"{len(targeted)} kill(s) ({floor})", *details], 3),
+        )
 
     # -- entries ----------------------------------------------------------------------------------------------
 
@@ -1848,8 +2068,11 @@ class Verifier:
                 continue
             polled = _ts(db.last_polled_at) if db.last_polled_at is not None else None
             error_at = _ts(db.last_error_at) if db.last_error_at is not None else None
-            failing = (not db.enabled or db.consecutive_failures > 0
-                       or (error_at is not None and polled is not None and error_at >= polled))  # fmt: skip
+            failing = (
+                not db.enabled
+                or db.consecutive_failures > 0
+                or (error_at is not None and polled is not None and error_at >= polled)
+            )
             failing_feeds += int(failing)
             healthy += int(not failing and polled is not None)
             for entry in feed.entries:
@@ -1866,21 +2089,32 @@ class Verifier:
                 elif failing:
                     excused += 1
                 else:
-                    problems.append(f"{entry.link} (feed {feed.id}, first served at "
-                                    f"+{entry.first_served - self.soak.t0:.0f}s)")  # fmt: skip
+                    problems.append(
+                        f"{entry.link} (feed {feed.id}, first served at +{entry.first_served - self.soak.t0:.0f}s)"
+                    )
         r.figure("feeds / failing at the end (recorded error)", f"{len(sim.feeds)} / {failing_feeds}")
         r.figure("entries published (backlog + new) / updates", f"{sim.published} / {sim.updates}")
         r.figure("entries served / stored / excused by a recorded error", f"{served} / {stored} / {excused}")
-        r.figure("feed responses: 200 / 304 / faulty", f"{sim.responses['200']} / {sim.responses['304']} / "
-                                                       f"{sim.responses['fault']}")  # fmt: skip
+        r.figure(
+            "feed responses: 200 / 304 / faulty",
+            f"{sim.responses['200']} / {sim.responses['304']} / {sim.responses['fault']}",
+        )
         floors = self.floors
-        r.check("every served entry stored or its feed in error", not problems and stored >= floors.served,
-                f"{served} served (floor {floors.served}), {stored} stored, {excused} excused" if not problems
-                else f"{len(problems)} missing: " + _short(problems))  # fmt: skip
-        r.check("healthy feeds: latest version stored",
-                not stale and healthy >= floors.healthy and updated >= floors.updated,
-                f"{healthy} healthy feeds (floor {floors.healthy}), {updated} updated entries at their latest "
-                f"version (floor {floors.updated})" if not stale else _short(stale, 3))  # fmt: skip
+        r.check(
+            "every served entry stored or its feed in error",
+            not problems and stored >= floors.served,
+            f"{served} served (floor {floors.served}), {stored} stored, {excused} excused"
+            if not problems
+            else f"{len(problems)} missing: " + _short(problems),
+        )
+        r.check(
+            "healthy feeds: latest version stored",
+            not stale and healthy >= floors.healthy and updated >= floors.updated,
+            f"{healthy} healthy feeds (floor {floors.healthy}), {updated} updated entries at their latest "
+            f"version (floor {floors.updated})"
+            if not stale
+            else _short(stale, 3),
+        )
 
     def check_stories_of_articles(self, store: Store) -> int:
         """Every stored article belongs to a story (a story-less article is never briefed or digested); returns
@@ -1894,12 +2128,17 @@ class Verifier:
                 "WHERE s.id IS NULL ORDER BY a.first_seen"
             ).all()
         r.figure("articles / stories in the database", f"{articles} / {stories}")
-        problems = [f"{id} ({url}): " + (f"story {story} missing" if story else "no story")
-                    for id, url, story in orphans]  # fmt: skip
+        problems = [
+            f"{id} ({url}): " + (f"story {story} missing" if story else "no story") for id, url, story in orphans
+        ]
         ok = not problems and articles >= floors.served and stories >= floors.stories
-        r.check("every stored article has a story", ok,
-                f"{articles} articles (floor {floors.served}) in {stories} stories (floor {floors.stories})"
-                if not problems else f"{len(problems)} without a story: " + _short(problems))  # fmt: skip
+        r.check(
+            "every stored article has a story",
+            ok,
+            f"{articles} articles (floor {floors.served}) in {stories} stories (floor {floors.stories})"
+            if not problems
+            else f"{len(problems)} without a story: " + _short(problems),
+        )
         return int(articles)
 
     # -- --distributed: duplicates, the job queue, worker faults, the single-process replay ---------------------
@@ -1910,40 +2149,56 @@ class Verifier:
             doubled = connection.exec_driver_sql(
                 "SELECT url, COUNT(*) FROM articles WHERE url IS NOT NULL GROUP BY url HAVING COUNT(*) > 1"
             ).all()
-        r.check("every entry stored once (no two articles with one link)", not doubled,
-                "no link stored twice" if not doubled else _short(f"{u} x{n}" for u, n in doubled))  # fmt: skip
+        r.check(
+            "every entry stored once (no two articles with one link)",
+            not doubled,
+            "no link stored twice" if not doubled else _short(f"{u} x{n}" for u, n in doubled),
+        )
         kills = [f for f in soak.worker_faults if f.kind.startswith("SIGKILL")]
         cuts = [f for f in soak.worker_faults if f.kind == "cut"]
         mid_job = sum(1 for f in kills if not f.detail.startswith(("0 ", "-1 ")))
         until = soak.plan.total_s - soak.plan.drain_s - WORKER_RECOVERY_S
         kill_floor = max(2, int(until // 70))  # one every 15-35 s is planned: half of that
-        r.figure("worker SIGKILLs (with jobs running) / connection cuts (connections cut)",
-                 f"{len(kills)} ({mid_job}) / {len(cuts)} ({sum(int(f.detail.split()[0]) for f in cuts)})")  # fmt: skip
+        r.figure(
+            "worker SIGKILLs (with jobs running) / connection cuts (connections cut)",
+            f"{len(kills)} ({mid_job}) / {len(cuts)} ({sum(int(f.detail.split()[0]) for f in cuts)})",
+        )
         proxy = soak.proxy
-        r.figure("workers started / proxy connections / refused", f"{len(soak.workers)} / "
-                 f"{proxy.connections if proxy else 0} / {proxy.refused if proxy else 0}")  # fmt: skip
-        r.check("worker faults", len(kills) >= kill_floor and mid_job >= kill_floor and len(cuts) >= 3,
-                f"{len(kills)} workers killed, {mid_job} while jobs ran (floor {kill_floor}); {len(cuts)} cuts of "
-                "their database connections (floor 3)")  # fmt: skip
+        r.figure(
+            "workers started / proxy connections / refused",
+            f"{len(soak.workers)} / {proxy.connections if proxy else 0} / {proxy.refused if proxy else 0}",
+        )
+        r.check(
+            "worker faults",
+            len(kills) >= kill_floor and mid_job >= kill_floor and len(cuts) >= 3,
+            f"{len(kills)} workers killed, {mid_job} while jobs ran (floor {kill_floor}); {len(cuts)} cuts of "
+            "their database connections (floor 3)",
+        )
         report = soak.jobs_json
         if report is None:
-            r.check("every job finished or dead-lettered with a reason", False, f"newsbrief jobs --json: "
-                                                                               f"{soak.jobs_error}")  # fmt: skip
+            r.check(
+                "every job finished or dead-lettered with a reason", False, f"newsbrief jobs --json: {soak.jobs_error}"
+            )
         else:
             counts = report.get("counts", {})
             dead = report.get("dead", [])
             silent = [f"job {j.get('id')}" for j in dead if not j.get("error")]
-            r.figure("jobs at the end (newsbrief jobs --json)",
-                     ", ".join(f"{n} {status}" for status, n in counts.items()))  # fmt: skip
+            r.figure(
+                "jobs at the end (newsbrief jobs --json)", ", ".join(f"{n} {status}" for status, n in counts.items())
+            )
             r.figure("queue drained by the workers after the stop (s)", f"{soak.worker_drain_s:.0f}")
             for job in dead[:5]:
                 r.notes.append(f"dead job {job.get('id')} {job.get('task')} {job.get('subject')}: {job.get('error')}")
             left = counts.get("todo", 0) + counts.get("doing", 0)
-            r.check("every job finished or dead-lettered with a reason", left == 0 and not silent,
-                    f"0 todo, 0 doing after a drain of {soak.worker_drain_s:.0f}s; {counts.get('failed', 0)} dead, "
-                    "each with its reason" if left == 0 and not silent else
-                    f"{counts.get('todo', 0)} todo, {counts.get('doing', 0)} doing; dead without a reason: "
-                    + (_short(silent) or "none"))  # fmt: skip
+            r.check(
+                "every job finished or dead-lettered with a reason",
+                left == 0 and not silent,
+                f"0 todo, 0 doing after a drain of {soak.worker_drain_s:.0f}s; {counts.get('failed', 0)} dead, "
+                "each with its reason"
+                if left == 0 and not silent
+                else f"{counts.get('todo', 0)} todo, {counts.get('doing', 0)} doing; dead without a reason: "
+                + (_short(silent) or "none"),
+            )
         self.check_replay(store, floors.served)
 
     def check_replay(self, store: Store, floor: int) -> None:
@@ -1956,21 +2211,30 @@ class Verifier:
             replay.upgrade()
             statuses = asyncio.run(replay_served(soak, replay))
             single = story_partition(replay)
-        r.figure("replay (single process): entry versions stored / took (s)",
-                 f"{sum(statuses.values())} ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))}) / "
-                 f"{time.time() - started:.0f}")  # fmt: skip
+        r.figure(
+            "replay (single process): entry versions stored / took (s)",
+            f"{sum(statuses.values())} ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))}) / "
+            f"{time.time() - started:.0f}",
+        )
         multi = story_partition(store)
         common = set(multi) & set(single)
         only = sorted(set(multi) ^ set(single))
         differ = sorted(u for u in common if multi[u] & common != single[u] & common)
         groups = {multi[u] for u in common}
-        r.figure("articles / stories: soak database / replay",
-                 f"{len(multi)} / {len(set(multi.values()))}; {len(single)} / {len(set(single.values()))}")
-        r.check("same stories as a single-process run", not differ and not only and len(common) >= floor,
-                f"{len(common)} articles (floor {floor}) in {len(groups)} stories, the same partition" if not differ
-                and not only else f"{len(differ)} article(s) grouped differently, {len(only)} in one store only: "
-                + _short([*(f'{u}: {sorted(multi[u] & common)} vs {sorted(single[u] & common)}' for u in differ),
-                          *only], 3))  # fmt: skip
+        r.figure(
+            "articles / stories: soak database / replay",
+            f"{len(multi)} / {len(set(multi.values()))}; {len(single)} / {len(set(single.values()))}",
+        )
+        r.check(
+            "same stories as a single-process run",
+            not differ and not only and len(common) >= floor,
+            f"{len(common)} articles (floor {floor}) in {len(groups)} stories, the same partition"
+            if not differ and not only
+            else f"{len(differ)} article(s) grouped differently, {len(only)} in one store only: "
+            + _short(
+                [*(f"{u}: {sorted(multi[u] & common)} vs {sorted(single[u] & common)}" for u in differ), *only], 3
+            ),
+        )
 
     # -- memory and faults ------------------------------------------------------------------------------------
 
@@ -1978,16 +2242,21 @@ class Verifier:
         r, process = self.results, self.soak.long_lived
         floor = self.floors.rss_samples
         if process is None or len(process.rss) < max(2, floor):
-            r.check("RSS growth < 20%", False, f"{len(process.rss) if process else 0} samples of the long-lived "
-                                               f"process (floor {floor})")  # fmt: skip
+            r.check(
+                "RSS growth < 20%",
+                False,
+                f"{len(process.rss) if process else 0} samples of the long-lived process (floor {floor})",
+            )
             return
         life = process.rss[-1][0]
         mark = 120.0 if life >= 200 else life / 2
         base = min(process.rss, key=lambda s: abs(s[0] - mark))
         last = process.rss[-1]
         growth = (last[1] - base[1]) / base[1]
-        r.figure(f"RSS of L at {base[0]:.0f}s / at {last[0]:.0f}s (end) / growth",
-                 f"{base[1] / 1024:.1f} MB / {last[1] / 1024:.1f} MB / {growth * 100:+.1f}%")  # fmt: skip
+        r.figure(
+            f"RSS of L at {base[0]:.0f}s / at {last[0]:.0f}s (end) / growth",
+            f"{base[1] / 1024:.1f} MB / {last[1] / 1024:.1f} MB / {growth * 100:+.1f}%",
+        )
         peak = max(kb for _, kb in process.rss)
         r.figure("RSS of L: peak", f"{peak / 1024:.1f} MB")
         label = "minute 2" if mark == 120.0 else f"mid-life ({mark:.0f}s, --quick)"
@@ -2075,8 +2344,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def report(soak: Soak, results: Results) -> None:
     print()
-    print(f"Soak: {len(soak.sim.feeds)} feeds, {len(SUBSCRIPTIONS)} subscriptions (console, Slack, Discord) every "
-          f"minute; lease {LEASE_S}s, sync every {SYNC_S}s; seed {soak.args.seed}; logs in {soak.logs}")  # fmt: skip
+    print(
+        f"Soak: {len(soak.sim.feeds)} feeds, {len(SUBSCRIPTIONS)} subscriptions (console, Slack, Discord) every "
+        f"minute; lease {LEASE_S}s, sync every {SYNC_S}s; seed {soak.args.seed}; logs in {soak.logs}"
+    )
     print()
     print(_table(["figure", "value"], [[name, value] for name, value in results.figures]))
     print()
@@ -2098,9 +2369,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, config, logs) on success too")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the timeline as it happens")
-    parser.add_argument("--distributed", action="store_true",
-                        help=f"PostgreSQL, the procrastinate job engine, {WORKERS} workers killed and cut "
-                        "off")  # fmt: skip
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help=f"PostgreSQL, the procrastinate job engine, {WORKERS} workers killed and cut off",
+    )
     args = parser.parse_args(argv)
     if not args.quick and not 3 <= args.minutes <= 9:
         parser.error("--minutes must be between 3 and 9 (the whole run stays under 10 minutes)")
@@ -2115,8 +2388,10 @@ def main(argv: list[str] | None = None) -> int:
         soak.close()
     report(soak, results)
     failed = [c for c in results.checks if not c.ok]
-    print(f"\nsoak finished in {time.time() - started:.0f} s: "
-          f"{'all checks passed' if not failed else f'{len(failed)} check(s) FAILED'}")  # fmt: skip
+    print(
+        f"\nsoak finished in {time.time() - started:.0f} s: "
+        f"{'all checks passed' if not failed else f'{len(failed)} check(s) FAILED'}"
+    )
     if not args.keep and not failed:
         import shutil
 

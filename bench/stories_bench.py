@@ -77,10 +77,13 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     rate = len(new) / elapsed
     checks = [
-        (f"story index: {restored} articles in the window, {per_article:.0f} bytes per article", "budget <= 2048",
-         per_article <= 2048),
+        (
+            f"story index: {restored} articles in the window, {per_article:.0f} bytes per article",
+            "budget <= 2048",
+            per_article <= 2048,
+        ),
         (f"story grouping: {rate:.0f} articles/s over {len(new)} new articles", "budget >= 500", rate >= 500),
-    ]  # fmt: skip
+    ]
     for line, budget, ok in checks:
         print(f"{line} ({budget}): {'PASS' if ok else 'FAIL'}")
     return 0 if all(ok for _, _, ok in checks) else 1

@@ -296,9 +296,7 @@ def main() -> int:
     print(_table(header, rows))
     for name, values in per_kb.items():
         if len(values) > 1:
-            print(
-                f"{name}: µs/KB at the largest size / at 10 KB = {values[-1] / values[0]:.2f} (1.0 = linear)"
-            )
+            print(f"{name}: µs/KB at the largest size / at 10 KB = {values[-1] / values[0]:.2f} (1.0 = linear)")
     print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -40,7 +40,6 @@ DEFAULT_CONFIG = Path("newsbrief.toml")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-
 @dataclass(frozen=True)
 class Config:
     """The loaded configuration: the parsed TOML and where it came from (``None`` = built-in defaults)."""
@@ -130,9 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Self-hosted news briefing bot for Slack and Discord.",
         formatter_class=argparse.RawDescriptionHelpFormatter,  # the command list below, one line a command
     )
-    config_help = (
-        f"config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG} if present, else built-in defaults)"
-    )
+    config_help = f"config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG} if present, else built-in defaults)"
     parser.add_argument("--config", metavar="PATH", help=config_help)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     # --config is also accepted after the command (``newsbrief run --config FILE``); SUPPRESS keeps a
@@ -141,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     config_after.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=config_help)
     common = [config_after]
     # The commands are listed by the epilog (every subcommand on its own line), not by argparse's own list.
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS,
-                                prog="newsbrief")  # fmt: skip
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS, prog="newsbrief"
+    )
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=common)

@@ -33,8 +33,9 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
         result = make_briefing(store, query, topics=settings.topics, now=now, window=timedelta(seconds=seconds))
     if args.json:
         if isinstance(result, NoMatch):
-            result = Briefing(query=result.query, generated_at=now, stories=(), more=0,
-                              window_hours=result.window_hours)  # fmt: skip
+            result = Briefing(
+                query=result.query, generated_at=now, stories=(), more=0, window_hours=result.window_hours
+            )
         print(json.dumps(briefing_json(result), indent=2, ensure_ascii=False))
     else:
         print(format_briefing(result))

@@ -46,8 +46,9 @@ def require_extra(extra: str) -> None:
     what, modules = EXTRAS[extra]
     missing = [name for name in modules if not _installed(name)]
     if missing:
-        raise ExtraMissing(f"{what} needs the '{extra}' extra ({', '.join(missing)} not installed): "
-                           f"pip install 'newsbrief[{extra}]'")  # fmt: skip
+        raise ExtraMissing(
+            f"{what} needs the '{extra}' extra ({', '.join(missing)} not installed): pip install 'newsbrief[{extra}]'"
+        )
 
 
 def _installed(module: str) -> bool:
@@ -104,8 +105,10 @@ def _sqlite_folder(url: str) -> None:
         except OSError as exc:
             raise CommandError(f"store {store_label(url)}: cannot create {folder.resolve()}: {exc.strerror}") from None
         return
-    raise CommandError(f"store {store_label(url)}: the folder {folder.resolve()} does not exist (create it, or fix "
-                       "[store] url; only ./var is created by newsbrief)")  # fmt: skip
+    raise CommandError(
+        f"store {store_label(url)}: the folder {folder.resolve()} does not exist (create it, or fix "
+        "[store] url; only ./var is created by newsbrief)"
+    )
 
 
 @contextmanager
@@ -124,8 +127,9 @@ def open_store(settings: Settings, *, watch: StoreWatch | None = None) -> Iterat
         store = Store(url, watch=watch)
         store.upgrade()
     except Exception as exc:
-        raise CommandError(f"store {store_label(url)}: cannot open: {exc.__class__.__name__}: "
-                           f"{_one_line(exc, url)}") from None  # fmt: skip
+        raise CommandError(
+            f"store {store_label(url)}: cannot open: {exc.__class__.__name__}: {_one_line(exc, url)}"
+        ) from None
     try:
         yield store
     finally:

@@ -106,22 +106,36 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
         table.add_column(column, overflow="fold")
     for s in subs:
         sources = (",".join(s.sources) or "all",) if limited else ()
-        table.add_row(str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, *sources,
-                      _state(s, unconfirmed.get(s.id, ())))  # fmt: skip
+        table.add_row(
+            str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, *sources, _state(s, unconfirmed.get(s.id, ()))
+        )
     Console(soft_wrap=True).print(table)
     return 0
 
 
-_OPTION = {"platform": "PLATFORM", "channel": "CHANNEL", "topic": "TOPIC", "schedule": "--schedule", "tz": "--tz",
-           "sources": "--sources"}  # fmt: skip
+_OPTION = {
+    "platform": "PLATFORM",
+    "channel": "CHANNEL",
+    "topic": "TOPIC",
+    "schedule": "--schedule",
+    "tz": "--tz",
+    "sources": "--sources",
+}
 
 
 def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
     """Validated as ``[[subscriptions]]`` are (:func:`bot.digests.check_subscription`); a bad field is a usage
     error naming the argument, a subscription already there a failure naming it."""
     try:
-        entry = check_subscription(settings, platform=args.platform, channel=args.channel, topic=args.topic,
-                                   schedule=args.schedule, tz=args.tz, sources=args.sources)  # fmt: skip
+        entry = check_subscription(
+            settings,
+            platform=args.platform,
+            channel=args.channel,
+            topic=args.topic,
+            schedule=args.schedule,
+            tz=args.tz,
+            sources=args.sources,
+        )
     except SubscriptionError as exc:
         raise ConfigError(f"subs add: {_OPTION[exc.key]}: {exc.problem}") from None
     with open_store(settings) as store:
@@ -130,14 +144,23 @@ def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
         if problem is not None:
             raise CommandError(f"subs add: --sources: {problem.replace('/brief feeds', '`newsbrief feeds list`')}")
         try:
-            sub = store.add_subscription(entry.platform, entry.channel, entry.topic, schedule=entry.schedule,
-                                         tz=entry.tz, now=datetime.now(UTC), by=CLI_CREATOR,
-                                         sources=entry.sources)  # fmt: skip
+            sub = store.add_subscription(
+                entry.platform,
+                entry.channel,
+                entry.topic,
+                schedule=entry.schedule,
+                tz=entry.tz,
+                now=datetime.now(UTC),
+                by=CLI_CREATOR,
+                sources=entry.sources,
+            )
         except ValueError as exc:
             raise CommandError(f"subs add: {exc}") from None
     only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
-    print(f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {sub.schedule} ({sub.tz}){only}. "
-          "The running bot picks it up within a minute.")  # fmt: skip
+    print(
+        f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {sub.schedule} ({sub.tz}){only}. "
+        "The running bot picks it up within a minute."
+    )
     return 0
 
 
@@ -155,9 +178,11 @@ def _subs_change(args: argparse.Namespace, settings: Settings) -> int:
             configured = [(c.platform, c.channel, c.topic) for c in parse_subscriptions(settings)]
             if (sub.platform, sub.channel, sub.topic) in configured:
                 where = settings.path or "the config"
-                raise CommandError(f"{command}: subscription {sub_id} is in [[subscriptions]] of {where} "
-                                   f"(subscriptions[{configured.index((sub.platform, sub.channel, sub.topic))}]): "
-                                   "remove it there, or pause it")  # fmt: skip
+                raise CommandError(
+                    f"{command}: subscription {sub_id} is in [[subscriptions]] of {where} "
+                    f"(subscriptions[{configured.index((sub.platform, sub.channel, sub.topic))}]): "
+                    "remove it there, or pause it"
+                )
             store.remove_subscription(sub_id)
             print(f"{label} removed.")
             return 0
@@ -172,8 +197,7 @@ def _subs_change(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{label} is not paused.")
             return 0
         store.resume_subscription(sub_id)
-    print(f"{label} resumed; it was paused because: {sub.paused_reason}. The running bot picks it up within a "
-          "minute.")  # fmt: skip
+    print(f"{label} resumed; it was paused because: {sub.paused_reason}. The running bot picks it up within a minute.")
     return 0
 
 
@@ -202,8 +226,14 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             require_extra("slack")
             from bot.adapters.slack import SlackAdapter
 
-            slack = SlackAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
-                                 bot_token=token, post_only=True)  # fmt: skip
+            slack = SlackAdapter(
+                settings=settings,
+                store=store,
+                limiter=RateLimiter(10),
+                clock=lambda: now,
+                bot_token=token,
+                post_only=True,
+            )
             ref = digest_ref(sub, slot)
             on_part = part_recorder(store, sub, slot, now=now)  # each message written down as soon as posted
 
@@ -217,8 +247,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             require_extra("discord")
             from bot.adapters.discord import DiscordAdapter
 
-            discord_bot = DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now,
-                                         token=token)  # fmt: skip
+            discord_bot = DiscordAdapter(
+                settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: now, token=token
+            )
             ref = digest_ref(sub, slot)
 
             async def post(briefing: Briefing) -> str:
@@ -235,12 +266,23 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 return f"console:{sub.channel}:{slot}"
 
         else:
-            raise CommandError(f"digest: subscription {sub.id} posts to {sub.platform}, which has no adapter yet; "
-                               "use --dry-run to preview it")  # fmt: skip
+            raise CommandError(
+                f"digest: subscription {sub.id} posts to {sub.platform}, which has no adapter yet; "
+                "use --dry-run to preview it"
+            )
 
-        outcome = asyncio.run(run_digest(store, sub, slot, post=post, topics=settings.topics, now=now,
-                                         by=f"cli:{socket.gethostname()}:{os.getpid()}",
-                                         retry_later=False))  # fmt: skip
+        outcome = asyncio.run(
+            run_digest(
+                store,
+                sub,
+                slot,
+                post=post,
+                topics=settings.topics,
+                now=now,
+                by=f"cli:{socket.gethostname()}:{os.getpid()}",
+                retry_later=False,
+            )
+        )
         after = store.get_subscription(sub.id)
     if outcome == "skipped":
         print(f"Subscription {sub.id} ({sub.topic}): already posted for this slot ({slot}).")
@@ -248,6 +290,8 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Nothing new for subscription {sub.id} ({sub.topic}): nothing posted.")
     elif outcome == "failed":
         paused = after.paused_reason if after is not None and after.paused else None
-        raise CommandError(f"digest: posting subscription {sub.id} failed (recorded for slot {slot})"
-                           + (f"; subscription paused: {paused}" if paused else ""))  # fmt: skip
+        raise CommandError(
+            f"digest: posting subscription {sub.id} failed (recorded for slot {slot})"
+            + (f"; subscription paused: {paused}" if paused else "")
+        )
     return 0

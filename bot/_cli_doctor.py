@@ -50,8 +50,9 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     where = settings.path or "built-in defaults"
     console.print(f"config: {where}: valid", highlight=False)
     with open_store(settings) as store:
-        console.print(f"store: {store_label(settings.store.url)}: schema at revision {store.current_revision()}",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"store: {store_label(settings.store.url)}: schema at revision {store.current_revision()}", highlight=False
+        )
         sync_config_feeds(store, settings, datetime.now(UTC))
         urls = [f.url for f in store.list_feeds() if f.enabled]
         disabled = [f for f in store.list_feeds() if not f.enabled]
@@ -76,8 +77,13 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     for claim in unconfirmed:  # a digest in flight that could not be checked: see `newsbrief subs list`
         sub = subs.get(claim.subscription_id)
         where = f"{sub.platform} {sub.channel}, {sub.topic}" if sub is not None else "removed"
-        console.print(f"digest of subscription {claim.subscription_id} ({where}) for {claim.slot} not confirmed "
-                      f"yet: {claim.note}", style="yellow", highlight=False, markup=False)  # fmt: skip
+        console.print(
+            f"digest of subscription {claim.subscription_id} ({where}) for {claim.slot} not confirmed "
+            f"yet: {claim.note}",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
     slack_token = settings.secret("SLACK_BOT_TOKEN")
     if slack_token:
         require_extra("slack")
@@ -88,8 +94,11 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             console.print(line, style=None if slack_ok else "red", highlight=False)
         healthy = healthy and slack_ok
         if settings.slack.mode == "socket" and not settings.secret("SLACK_APP_TOKEN"):
-            console.print("slack: Socket Mode needs SLACK_APP_TOKEN (an app-level token with connections:write)",
-                          style="red", highlight=False)  # fmt: skip
+            console.print(
+                "slack: Socket Mode needs SLACK_APP_TOKEN (an app-level token with connections:write)",
+                style="red",
+                highlight=False,
+            )
             healthy = False
         if settings.slack.mode == "http" and not settings.secret("SLACK_SIGNING_SECRET"):
             console.print("slack: HTTP mode needs SLACK_SIGNING_SECRET", style="red", highlight=False)

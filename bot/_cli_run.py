@@ -112,9 +112,15 @@ def store_seed_article(store: Store, path: Path, now: datetime) -> bool:
     title, body = read_article(path)
     summary = summarize(body, title=title, sentences=3, quotes=2)
     store.upsert_article(
-        url=SEED_URL, title=title, text=body, text_source="feed", summary=summary, now=now, outlet="seed article",
+        url=SEED_URL,
+        title=title,
+        text=body,
+        text_source="feed",
+        summary=summary,
+        now=now,
+        outlet="seed article",
         assign_story=lambda article: StoryAssignment(story_key_for(article.id)),
-    )  # fmt: skip
+    )
     return True
 
 
@@ -135,16 +141,19 @@ def _poll_summary(results: list[FeedResult]) -> list[Text]:
             for error in r.errors[:1]:
                 lines.append(Text(f"  {error[:200]}", style="red" if r in failed else "yellow"))
     if left:
-        lines.append(Text(f"  Database unavailable: {len(left)} {'feed' if len(left) == 1 else 'feeds'} not polled "
-                          "(left due).", style="red"))  # fmt: skip
+        lines.append(
+            Text(
+                f"  Database unavailable: {len(left)} {'feed' if len(left) == 1 else 'feeds'} not polled (left due).",
+                style="red",
+            )
+        )
     return lines
 
 
 def _progress_poll(console: Console, total: int) -> tuple[Progress | None, Callable[[FeedResult], None]]:
     if total < PROGRESS_MIN_FEEDS or not console.is_terminal:
         return None, lambda _result: None
-    progress = Progress(TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn(), console=console,
-                        transient=True)  # fmt: skip
+    progress = Progress(TextColumn("polling feeds"), BarColumn(), MofNCompleteColumn(), console=console, transient=True)
     task = progress.add_task("poll", total=total)
     return progress, lambda _result: progress.advance(task)
 
@@ -222,13 +231,17 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 due = await asyncio.to_thread(store.due_feeds, now)
                 if not due:
                     if not store.list_feeds():
-                        console.print("No feeds configured: add [[feeds]] to the config "
-                                      "(or `newsbrief feeds add URL`).", markup=False)  # fmt: skip
+                        console.print(
+                            "No feeds configured: add [[feeds]] to the config (or `newsbrief feeds add URL`).",
+                            markup=False,
+                        )
                     return
                 if queue is not None:  # the workers poll
                     queued = await queue.defer_polls(due)
-                    console.print(f"Queued {queued} feed {'poll' if queued == 1 else 'polls'} for the workers "
-                                  "(`newsbrief worker`).")  # fmt: skip
+                    console.print(
+                        f"Queued {queued} feed {'poll' if queued == 1 else 'polls'} for the workers "
+                        "(`newsbrief worker`)."
+                    )
                     return
                 progress, advance = _progress_poll(console, len(due))
                 if progress is None:
@@ -280,32 +293,54 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
             def leadership(leading: bool) -> None:
                 metrics.set_leader(leading)
                 if started:
-                    console.print("Scheduler: this process took over the scheduler." if leading else
-                                  "Scheduler: another process took the scheduler over; answering commands only.")
+                    console.print(
+                        "Scheduler: this process took over the scheduler."
+                        if leading
+                        else "Scheduler: another process took the scheduler over; answering commands only."
+                    )
 
             chat: dict[str, ChatAdapter] = {}
             for platform, make in factories.items():
                 connected = await _connect(platform, make, settings, console)
                 if connected is not None:
                     chat[platform] = connected
-            scheduler = Scheduler(store, settings, ingestor, channels={"console": adapter, **chat}, clock=_now,
-                                  options=scheduler_options(settings), on_lead=first_round, on_leader=leadership,
-                                  on_poll=polled, poll=queue.poll if queue is not None else None,
-                                  on_digest=digested)  # fmt: skip
+            scheduler = Scheduler(
+                store,
+                settings,
+                ingestor,
+                channels={"console": adapter, **chat},
+                clock=_now,
+                options=scheduler_options(settings),
+                on_lead=first_round,
+                on_leader=leadership,
+                on_poll=polled,
+                poll=queue.poll if queue is not None else None,
+                on_digest=digested,
+            )
             web: WebServer | None = None
 
             def joined(platform: str, chat_adapter: ChatAdapter) -> None:
                 chat[platform] = chat_adapter
                 scheduler.channels[platform] = chat_adapter  # its digests are scheduled with the next sync
 
-            retries = [asyncio.create_task(_keep_connecting(platform, make, settings, console, joined))
-                       for platform, make in factories.items() if platform not in chat]  # fmt: skip
+            retries = [
+                asyncio.create_task(_keep_connecting(platform, make, settings, console, joined))
+                for platform, make in factories.items()
+                if platform not in chat
+            ]
             if queue is not None:  # the queue's gauges on /metrics (cancelled with the retries)
                 from bot.jobs import export_job_stats
 
-                retries.append(asyncio.create_task(export_job_stats(
-                    queue, lambda report: metrics.set_jobs(report.counts, report.oldest_waiting_s), _now,
-                    every=JOB_STATS_EVERY_S)))  # fmt: skip
+                retries.append(
+                    asyncio.create_task(
+                        export_job_stats(
+                            queue,
+                            lambda report: metrics.set_jobs(report.counts, report.oldest_waiting_s),
+                            _now,
+                            every=JOB_STATS_EVERY_S,
+                        )
+                    )
+                )
             try:
                 leading = await scheduler.start()
                 started = True
@@ -317,8 +352,10 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 else:
                     lease = await asyncio.to_thread(store.get_lease, LEASE_NAME)
                     holder = lease.holder if lease is not None else "another process"
-                    console.print(f"Scheduler: {holder} runs the scheduler on this database; this process answers "
-                                  "commands and takes over if that one stops.")  # fmt: skip
+                    console.print(
+                        f"Scheduler: {holder} runs the scheduler on this database; this process answers "
+                        "commands and takes over if that one stops."
+                    )
                 await startup_briefings()  # printed already when this process leads
                 # Everything made so far lives as long as the process: keep it out of the collector's full passes,
                 # which otherwise stall a /brief for 100-200 ms now and then (see bench/brief_bench.py).
@@ -358,14 +395,16 @@ async def _job_queue(settings: Settings) -> AsyncIterator[JobQueue | None]:
     async with JobQueue(settings) as queue:
         yield queue
 
+
 CONNECT_TIMEOUT_S = 30.0
 """How long one try to connect a chat platform may take."""
 RECONNECT_DELAYS_S = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 """Waits between tries to connect a chat platform that could not be reached at start (the last one repeats)."""
 
 
-async def _connect(platform: str, make: Callable[[], ChatAdapter], settings: Settings, console: Console,
-                   *, quiet: bool = False) -> ChatAdapter | None:  # fmt: skip
+async def _connect(
+    platform: str, make: Callable[[], ChatAdapter], settings: Settings, console: Console, *, quiet: bool = False
+) -> ChatAdapter | None:
     """One try: a new adapter from ``make``, connected; ``None`` (reported unless ``quiet``) when it fails."""
     chat_adapter = make()
     try:
@@ -373,8 +412,13 @@ async def _connect(platform: str, make: Callable[[], ChatAdapter], settings: Set
         await asyncio.wait_for(chat_adapter.start(), CONNECT_TIMEOUT_S)
     except Exception as exc:
         if not quiet:
-            console.print(Text(f"{platform.capitalize()}: cannot connect: {exc.__class__.__name__}: {exc}; "
-                               "trying again in the background.", style="red"))  # fmt: skip
+            console.print(
+                Text(
+                    f"{platform.capitalize()}: cannot connect: {exc.__class__.__name__}: {exc}; "
+                    "trying again in the background.",
+                    style="red",
+                )
+            )
         with contextlib.suppress(Exception):
             await chat_adapter.close()
         return None
@@ -424,11 +468,18 @@ def _chat_factories(
 
         def slack() -> ChatAdapter:
             return SlackAdapter(
-                settings=settings, store=store, limiter=RateLimiter(10), clock=_now, bot_token=slack_token,
-                app_token=settings.secret("SLACK_APP_TOKEN"), signing_secret=settings.secret("SLACK_SIGNING_SECRET"),
-                client_id=settings.secret("SLACK_CLIENT_ID"), client_secret=settings.secret("SLACK_CLIENT_SECRET"),
-                observe=observer("slack"), feeds=feeds,
-            )  # fmt: skip
+                settings=settings,
+                store=store,
+                limiter=RateLimiter(10),
+                clock=_now,
+                bot_token=slack_token,
+                app_token=settings.secret("SLACK_APP_TOKEN"),
+                signing_secret=settings.secret("SLACK_SIGNING_SECRET"),
+                client_id=settings.secret("SLACK_CLIENT_ID"),
+                client_secret=settings.secret("SLACK_CLIENT_SECRET"),
+                observe=observer("slack"),
+                feeds=feeds,
+            )
 
         try:
             slack()  # the tokens the mode needs are checked here, once
@@ -441,8 +492,15 @@ def _chat_factories(
 
         def discord() -> ChatAdapter:
             assert discord_token is not None
-            return DiscordAdapter(settings=settings, store=store, limiter=RateLimiter(10), clock=_now,
-                                  token=discord_token, observe=observer("discord"), feeds=feeds)  # fmt: skip
+            return DiscordAdapter(
+                settings=settings,
+                store=store,
+                limiter=RateLimiter(10),
+                clock=_now,
+                token=discord_token,
+                observe=observer("discord"),
+                feeds=feeds,
+            )
 
         try:
             check_api_base(settings.discord)  # a setting that no retry mends: checked once
@@ -484,8 +542,9 @@ async def _start_web(
         await server.start()
     except OSError as exc:
         if routes:  # Slack HTTP mode receives its events here: without the server Slack is not connected
-            raise CommandError(f"HTTP: cannot listen on {listen}: {exc}; Slack HTTP mode receives its events there"
-                               ) from None  # fmt: skip
+            raise CommandError(
+                f"HTTP: cannot listen on {listen}: {exc}; Slack HTTP mode receives its events there"
+            ) from None
         console.print(Text(f"HTTP: {exc}; running without /healthz and /metrics.", style="yellow"))
         return None
     console.print(f"HTTP: /healthz and /metrics on {server.url}")

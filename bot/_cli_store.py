@@ -82,8 +82,10 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{reason}; {len(left)} {'feed' if len(left) == 1 else 'feeds'} not polled (left due)")
     failed = [r for r in results if r.status in ("error", "disabled")]
     if failed and not args.ignore_failures:
-        raise CommandError(f"poll: {len(failed)} of {plural(len(results), 'feed')} failed (see the table above; "
-                           "--ignore-failures exits 0 all the same)")  # fmt: skip
+        raise CommandError(
+            f"poll: {len(failed)} of {plural(len(results), 'feed')} failed (see the table above; "
+            "--ignore-failures exits 0 all the same)"
+        )
     return 0
 
 
@@ -169,16 +171,24 @@ def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> in
     chat uses too (:func:`bot.feeds.add_feed`)."""
     interval = _interval(args.interval)
     try:
-        added = add_feed(store, feed_finder(settings, allow_file=True), operator_url(args.url, "feeds add"),
-                         name=args.name, interval_s=interval, now=_now())  # fmt: skip
+        added = add_feed(
+            store,
+            feed_finder(settings, allow_file=True),
+            operator_url(args.url, "feeds add"),
+            name=args.name,
+            interval_s=interval,
+            now=_now(),
+        )
     except FetchError as exc:
         raise CommandError(str(exc)) from exc
     except ValueError as exc:
         raise CommandError(f"feeds add {args.url}: {exc}") from exc
     feed, found = added.feed, added.found
     where = f" (discovered on {found.discovered_on})" if found.discovered_on else ""
-    print(f"added feed {feed.id}: {feed.url}{where}, {plural(found.entries, 'entry', 'entries')}, "
-          f"every {interval // 60} min")
+    print(
+        f"added feed {feed.id}: {feed.url}{where}, {plural(found.entries, 'entry', 'entries')}, "
+        f"every {interval // 60} min"
+    )
     return 0
 
 
@@ -232,8 +242,10 @@ def _feeds_import(store: Store, settings: Settings, args: argparse.Namespace) ->
         added = store.add_feeds(new, now=_now())
     except ValueError as exc:  # another process added one meanwhile
         raise CommandError(f"{path}: {exc}; nothing imported") from None
-    print(f"imported {len(added)} {'feed' if len(added) == 1 else 'feeds'} from {path}, every {interval // 60} min "
-          "(not fetched now: each is polled at the next round)")  # fmt: skip
+    print(
+        f"imported {len(added)} {'feed' if len(added) == 1 else 'feeds'} from {path}, every {interval // 60} min "
+        "(not fetched now: each is polled at the next round)"
+    )
     for note in notes:
         print(f"  {note}")
     return 0
@@ -289,8 +301,9 @@ def _feeds_list(store: Store, *, as_json: bool) -> int:
         if f.enabled and f.consecutive_failures:
             state = f"failing ({f.last_error_kind}): {f.last_error}"
         polled = f"{f.last_polled_at:%Y-%m-%d %H:%M}" if f.last_polled_at else "never"
-        table.add_row(str(f.id), f.name or "", f.url, f"{f.interval_s // 60}m", polled, str(f.consecutive_failures),
-                      state[:100])  # fmt: skip
+        table.add_row(
+            str(f.id), f.name or "", f.url, f"{f.interval_s // 60}m", polled, str(f.consecutive_failures), state[:100]
+        )
     _console().print(table)
     return 0
 
@@ -375,8 +388,10 @@ def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             console = _console()
             console.print(f"[bold]{article.title}[/bold]  ({article.id})", highlight=False)
-            console.print(f"{article.url}  first seen {_iso(article.first_seen)}  text from {article.text_source}",
-                          highlight=False)  # fmt: skip
+            console.print(
+                f"{article.url}  first seen {_iso(article.first_seen)}  text from {article.text_source}",
+                highlight=False,
+            )
             for sentence in (article.summary or {}).get("sentences", []):
                 console.print(f"- {sentence}", highlight=False, markup=False)
             return 0

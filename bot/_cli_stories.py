@@ -70,6 +70,8 @@ def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
         moved = store.regroup_stories(
             plan.story_of, terms=plan.terms, follows=plan.follows, aliases=plan.merged, now=now
         )
-    print(f"written in one transaction ({moved} articles moved); restart running newsbrief processes so their "
-          "story index is rebuilt from it")  # fmt: skip
+    print(
+        f"written in one transaction ({moved} articles moved); restart running newsbrief processes so their "
+        "story index is rebuilt from it"
+    )
     return 0

@@ -36,8 +36,10 @@ def _now() -> datetime:
 def _require_queue(settings: Settings, command: str) -> None:
     if settings.jobs.engine != "procrastinate":
         where = settings.path or "<config>"
-        raise ConfigError(f'{where}: jobs.engine: `newsbrief {command}` needs engine = "procrastinate" (with a '
-                          f'PostgreSQL store); with "inline" `newsbrief run` polls the feeds itself')  # fmt: skip
+        raise ConfigError(
+            f'{where}: jobs.engine: `newsbrief {command}` needs engine = "procrastinate" (with a '
+            f'PostgreSQL store); with "inline" `newsbrief run` polls the feeds itself'
+        )
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -49,9 +51,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     connecting = dataclasses.replace(settings, store=store_config)
     with open_store(connecting, watch=StoreWatch()) as store:
         Console().print(
-            Text.assemble((f"newsbrief {__version__} worker", "bold"), f" — store {store_label(settings.store.url)}, "
-                          f"{settings.jobs.concurrency} jobs at a time. Ctrl-C or SIGTERM stops it.")
-        )  # fmt: skip
+            Text.assemble(
+                (f"newsbrief {__version__} worker", "bold"),
+                f" — store {store_label(settings.store.url)}, "
+                f"{settings.jobs.concurrency} jobs at a time. Ctrl-C or SIGTERM stops it.",
+            )
+        )
         try:
             asyncio.run(_work(store, connecting))
         except (ConnectorException, psycopg.Error) as exc:  # the queue's connections failed
@@ -90,9 +95,12 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
             console.print(f"{len(jobs)} {title}:", highlight=False)
         for job in jobs:
             when = f", last at {job.failed_at:%Y-%m-%d %H:%M}" if job.failed_at else ""
-            console.print(f"  job {job.id} {job.task.removeprefix('newsbrief.')} {job.subject} ({job.attempts} "
-                          f"{'try' if job.attempts == 1 else 'tries'}{when}): {job.error}", highlight=False,
-                          markup=False)  # fmt: skip
+            console.print(
+                f"  job {job.id} {job.task.removeprefix('newsbrief.')} {job.subject} ({job.attempts} "
+                f"{'try' if job.attempts == 1 else 'tries'}{when}): {job.error}",
+                highlight=False,
+                markup=False,
+            )
     return 0
 
 

@@ -87,8 +87,10 @@ DEFAULT_TZ = "UTC"
 """The time zone of ``/brief subscribe`` without ``tz=``."""
 NOT_A_MANAGER = "Subscribing and unsubscribing need channel-manager rights in this channel."
 NOT_A_FEED_MANAGER = "Adding and removing feeds needs channel-manager rights in this channel."
-FILE_FROM_CHAT = ("file: URLs are never accepted from chat: a local feed is the operator's to add (the config's "
-                  "[[feeds]], or `newsbrief feeds add` on the bot's machine).")  # fmt: skip
+FILE_FROM_CHAT = (
+    "file: URLs are never accepted from chat: a local feed is the operator's to add (the config's "
+    "[[feeds]], or `newsbrief feeds add` on the bot's machine)."
+)
 
 
 class UsageError(ValueError):
@@ -172,7 +174,13 @@ class FeedsCommand:
 
 
 Command = (
-    BriefCommand | SubscribeCommand | UnsubscribeCommand | ListCommand | TopicsCommand | SourcesCommand | HelpCommand
+    BriefCommand
+    | SubscribeCommand
+    | UnsubscribeCommand
+    | ListCommand
+    | TopicsCommand
+    | SourcesCommand
+    | HelpCommand
     | FeedsCommand
 )
 """Any parsed command."""
@@ -201,6 +209,7 @@ def needs_manager(command: Command) -> bool:
     if isinstance(command, FeedsCommand):
         return command.action != "list"
     return isinstance(command, SubscribeCommand | UnsubscribeCommand)
+
 
 _PREFIX = re.compile(r"^/brief(?:\s+|$)", re.IGNORECASE)
 _ALONE: dict[str, Command] = {
@@ -492,8 +501,10 @@ def _feed_state(feed: Feed) -> str:
 def _sources_text(store: Store, *, ids: bool = False) -> str:
     feeds = store.list_feeds()
     if not feeds:
-        return ("No feeds yet. Add some under [[feeds]] in the config, with `newsbrief feeds add URL`, or (channel "
-                "managers) with /brief feeds add <url>.")  # fmt: skip
+        return (
+            "No feeds yet. Add some under [[feeds]] in the config, with `newsbrief feeds add URL`, or (channel "
+            "managers) with /brief feeds add <url>."
+        )
     lines = [f"{'Feeds' if ids else 'Sources'} ({len(feeds)} {'feed' if len(feeds) == 1 else 'feeds'}):"]
     for feed in feeds:
         label = f"{feed.name} ({feed.url})" if feed.name else feed.url
@@ -539,29 +550,46 @@ def _topic_name(wanted: str, settings: Settings) -> str | None:
 
 
 def _subscribe_reply(
-    command: SubscribeCommand, *, store: Store, settings: Settings, user: str, platform: str, channel: str,
-    now: datetime, team: str | None = None,
-) -> Reply:  # fmt: skip
+    command: SubscribeCommand,
+    *,
+    store: Store,
+    settings: Settings,
+    user: str,
+    platform: str,
+    channel: str,
+    now: datetime,
+    team: str | None = None,
+) -> Reply:
     topic = _topic_name(command.topic, settings)
     if topic is None:
         known = ", ".join(sorted(settings.topics)) or "none are configured"
-        return Reply(kind="error", text=f"Unknown topic {command.topic!r}: subscribe to a configured topic "
-                                        f"({known}).", ephemeral=True)  # fmt: skip
+        return Reply(
+            kind="error",
+            text=f"Unknown topic {command.topic!r}: subscribe to a configured topic ({known}).",
+            ephemeral=True,
+        )
     schedule = command.schedule.text if command.schedule is not None else DEFAULT_SCHEDULE
     tz = command.tz or DEFAULT_TZ
     problem = unknown_sources(command.sources, store.list_feeds()) if command.sources else None
     if problem is not None:
         return Reply(kind="error", text=f"Cannot subscribe to {topic} with those sources: {problem}.", ephemeral=True)
     try:
-        sub = store.add_subscription(platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user,
-                                     sources=command.sources, team=team)  # fmt: skip
+        sub = store.add_subscription(
+            platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user, sources=command.sources, team=team
+        )
     except ValueError:
         existing = next(s for s in store.list_subscriptions(platform=platform, channel=channel) if s.topic == topic)
-        return Reply(kind="error", text=f"This channel is already subscribed to {topic} (#{existing.id}: "
-                                        f"{existing.schedule}, {existing.tz}).", ephemeral=True)  # fmt: skip
+        return Reply(
+            kind="error",
+            text=f"This channel is already subscribed to {topic} (#{existing.id}: {existing.schedule}, {existing.tz}).",
+            ephemeral=True,
+        )
     only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
-    return Reply(kind="text", text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}, "
-                                   f"#{sub.id}. A digest carries only stories not posted here before.")  # fmt: skip
+    return Reply(
+        kind="text",
+        text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}, "
+        f"#{sub.id}. A digest carries only stories not posted here before.",
+    )
 
 
 def _unsubscribe_reply(command: UnsubscribeCommand, *, store: Store, platform: str, channel: str) -> Reply:
@@ -573,16 +601,25 @@ def _unsubscribe_reply(command: UnsubscribeCommand, *, store: Store, platform: s
 
 
 def _feeds_reply(
-    command: FeedsCommand, *, store: Store, settings: Settings, feeds: FeedFinder | None, user: str, now: datetime,
+    command: FeedsCommand,
+    *,
+    store: Store,
+    settings: Settings,
+    feeds: FeedFinder | None,
+    user: str,
+    now: datetime,
     limiter: RateLimiter,
-) -> Reply:  # fmt: skip
+) -> Reply:
     if command.action == "remove":
         feed = store.get_feed(int(command.argument or 0))
         if feed is None:
             return Reply(kind="error", text=f"No feed #{command.argument} (see /brief feeds list).", ephemeral=True)
         if any(configured.url == feed.url for configured in settings.feeds):
-            return Reply(kind="error", text=f"Feed #{feed.id} ({feed.url}) is in the config's [[feeds]]: the "
-                                            "operator removes it there.", ephemeral=True)  # fmt: skip
+            return Reply(
+                kind="error",
+                text=f"Feed #{feed.id} ({feed.url}) is in the config's [[feeds]]: the operator removes it there.",
+                ephemeral=True,
+            )
         store.remove_feed(feed.id)
         label = f"{feed.name} ({feed.url})" if feed.name else feed.url
         return Reply(kind="text", text=f"Removed feed #{feed.id}: {label}. Its articles stay in the archive.")
@@ -590,12 +627,18 @@ def _feeds_reply(
     if is_file_url(url):
         return Reply(kind="error", text=FILE_FROM_CHAT, ephemeral=True)
     if feeds is None:
-        return Reply(kind="error", text="Feeds cannot be added from chat here: the operator adds them "
-                                        "(`newsbrief feeds add URL`).", ephemeral=True)  # fmt: skip
+        return Reply(
+            kind="error",
+            text="Feeds cannot be added from chat here: the operator adds them (`newsbrief feeds add URL`).",
+            ephemeral=True,
+        )
     wait = limiter.acquire(user, now)
     if wait is not None:
-        return Reply(kind="error", text=f"Too many requests: at most {limiter.per_minute} a minute. Try again in "
-                                        f"{_seconds(wait)} s.", ephemeral=True)  # fmt: skip
+        return Reply(
+            kind="error",
+            text=f"Too many requests: at most {limiter.per_minute} a minute. Try again in {_seconds(wait)} s.",
+            ephemeral=True,
+        )
     try:
         added = add_feed(store, feeds, url, interval_s=int(settings.poll.interval), now=now)
     except FetchError as exc:
@@ -605,9 +648,12 @@ def _feeds_reply(
     feed, found = added.feed, added.found
     where = f", discovered on {found.discovered_on}" if found.discovered_on else ""
     entries = f"{found.entries} {'entry' if found.entries == 1 else 'entries'}"
-    return Reply(kind="text", text=f"Added feed #{feed.id}: {found.title or '(untitled)'} ({feed.url}{where}), "
-                                   f"{entries} now; polled every {feed.interval_s // 60} min from the next "
-                                   "round.")  # fmt: skip
+    return Reply(
+        kind="text",
+        text=f"Added feed #{feed.id}: {found.title or '(untitled)'} ({feed.url}{where}), "
+        f"{entries} now; polled every {feed.interval_s // 60} min from the next "
+        "round.",
+    )
 
 
 def answer(
@@ -643,14 +689,17 @@ def answer(
     if isinstance(command, FeedsCommand) and command.action == "list":
         return Reply(kind="text", text=_sources_text(store, ids=True), ephemeral=True)
     if not is_manager:
-        return Reply(kind="error", text=NOT_A_FEED_MANAGER if isinstance(command, FeedsCommand) else NOT_A_MANAGER,
-                     ephemeral=True)  # fmt: skip
+        return Reply(
+            kind="error",
+            text=NOT_A_FEED_MANAGER if isinstance(command, FeedsCommand) else NOT_A_MANAGER,
+            ephemeral=True,
+        )
     if isinstance(command, FeedsCommand):
-        return _feeds_reply(command, store=store, settings=settings, feeds=feeds, user=user, now=now,
-                            limiter=limiter)  # fmt: skip
+        return _feeds_reply(command, store=store, settings=settings, feeds=feeds, user=user, now=now, limiter=limiter)
     if isinstance(command, SubscribeCommand):
-        return _subscribe_reply(command, store=store, settings=settings, user=user, platform=platform,
-                                channel=channel, now=now, team=team)  # fmt: skip
+        return _subscribe_reply(
+            command, store=store, settings=settings, user=user, platform=platform, channel=channel, now=now, team=team
+        )
     return _unsubscribe_reply(command, store=store, platform=platform, channel=channel)
 
 

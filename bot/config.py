@@ -169,8 +169,15 @@ class SchedulerConfig:
     digest_post_empty: bool = False
 
 
-SLACK_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:join", "channels:history", "groups:history",
-                "users:read")  # fmt: skip
+SLACK_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:join",
+    "channels:history",
+    "groups:history",
+    "users:read",
+)
 """The bot scopes of config/slack-manifest.yml."""
 
 
@@ -196,7 +203,7 @@ class SlackConfig:
 class DiscordConfig:
     """``[discord]``: ``guilds`` to sync the commands to at once (global commands take up to an hour to show);
     ``api_url`` is the REST base discord.py must be using: the bot never changes discord.py's globals, so a test
-    that sets it to a local fake points discord.py there first (``tests/fakediscord.py``). ``shard_count``: the
+    that sets it to a local fake points discord.py there first (``testkit/fakediscord.py``). ``shard_count``: the
     shards the bot is split into across all processes; ``shards``: the ones this process connects (``None``: all of
     ``shard_count``, or as many as Discord recommends when ``shard_count`` is ``None`` too)."""
 
@@ -263,10 +270,27 @@ class Settings:
 # Sections and keys SPEC.md describes; the later issues' sections are accepted as they are for now.
 _SECTIONS: dict[str, set[str] | None] = {
     "store": {"url", "retention_days"},
-    "network": {"allow_private", "user_agent", "contact", "connect_timeout", "read_timeout", "max_bytes",
-                "per_host", "global_limit"},
-    "poll": {"interval", "backfill", "disable_after", "max_backoff", "fetch_pages", "page_timeout", "feed_timeout",
-             "page_budget", "respect_robots"},
+    "network": {
+        "allow_private",
+        "user_agent",
+        "contact",
+        "connect_timeout",
+        "read_timeout",
+        "max_bytes",
+        "per_host",
+        "global_limit",
+    },
+    "poll": {
+        "interval",
+        "backfill",
+        "disable_after",
+        "max_backoff",
+        "fetch_pages",
+        "page_timeout",
+        "feed_timeout",
+        "page_budget",
+        "respect_robots",
+    },
     "feeds": {"url", "name", "interval", "tags", "language"},
     "topics": None,
     "subscriptions": None,
@@ -277,11 +301,16 @@ _SECTIONS: dict[str, set[str] | None] = {
     "scheduler": {"lease", "misfire_grace", "sync_every", "poll_jitter"},
     "digests": {"window", "max_stories", "post_empty"},
     "jobs": {"engine", "attempts", "retry_wait", "deadline", "concurrency"},
-}  # fmt: skip
+}
 
 
-SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_SECRET",
-                    "DISCORD_TOKEN")  # fmt: skip
+SECRET_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_SECRET",
+    "DISCORD_TOKEN",
+)
 """The secrets newsbrief reads, from the environment only."""
 _SECRET_KEYS = {
     "slack.bot_token": "SLACK_BOT_TOKEN",
@@ -303,8 +332,10 @@ def _refuse_secret(where: str, key_path: str) -> None:
     if variable is None and not re.search(r"token|secret|password", lowered):
         return
     where_to = variable or f"its environment variable ({', '.join(SECRET_VARIABLES)})"
-    raise ConfigError(f"{where}: {key_path}: secrets are not read from the config file; put it in the environment "
-                      f"(or a .env file) as {where_to}")  # fmt: skip
+    raise ConfigError(
+        f"{where}: {key_path}: secrets are not read from the config file; put it in the environment "
+        f"(or a .env file) as {where_to}"
+    )
 
 
 class _Reader:
@@ -360,8 +391,14 @@ class _Reader:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
-             dict: "a table"}  # fmt: skip
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
@@ -394,8 +431,10 @@ def _check_url(reader: _Reader, key: str, url: str) -> None:
 
 def _contact(reader: _Reader, contact: str | None) -> str | None:
     if contact is not None and not re.fullmatch(r"(?:https?://[^\s()]+|mailto:[^\s()@]+@[^\s()]+)", contact):
-        reader.fail("contact", f"expected an https:// URL or a mailto: address where site operators can reach you, "
-                               f"got {contact!r}")  # fmt: skip
+        reader.fail(
+            "contact",
+            f"expected an https:// URL or a mailto: address where site operators can reach you, got {contact!r}",
+        )
     return contact
 
 
@@ -454,8 +493,9 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         respect_robots=poll_r.get("respect_robots", bool, True),
     )
     if poll.page_budget >= poll.feed_timeout:
-        poll_r.fail("page_budget", f"must be shorter than poll.feed_timeout ({poll.feed_timeout:g}s), "
-                                   f"got {poll.page_budget:g}s")  # fmt: skip
+        poll_r.fail(
+            "page_budget", f"must be shorter than poll.feed_timeout ({poll.feed_timeout:g}s), got {poll.page_budget:g}s"
+        )
 
     raw_feeds = data.get("feeds", [])
     if not isinstance(raw_feeds, list):
@@ -474,8 +514,15 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         if url in seen:
             r.fail("url", f"duplicate feed {url!r}")
         seen.add(url)
-        feeds.append(FeedConfig(url=url, name=r.get("name", str, None), interval=r.duration("interval", None),
-                                tags=r.strings("tags"), language=_language(r)))  # fmt: skip
+        feeds.append(
+            FeedConfig(
+                url=url,
+                name=r.get("name", str, None),
+                interval=r.duration("interval", None),
+                tags=r.strings("tags"),
+                language=_language(r),
+            )
+        )
 
     topics_r = _Reader(where, data.get("topics", {}), "topics.", None)
     topics: dict[str, str] = {}
@@ -528,8 +575,14 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     authorize_url = slack_r.get("authorize_url", str, SlackConfig.authorize_url)
     if not re.match(r"^https?://\S+$", authorize_url):
         slack_r.fail("authorize_url", f"expected an http(s) URL, got {authorize_url!r}")
-    slack = SlackConfig(mode=mode, managers=managers, in_channel=slack_r.get("in_channel", bool, True), api_url=api_url,
-                        scopes=scopes, authorize_url=authorize_url)  # fmt: skip
+    slack = SlackConfig(
+        mode=mode,
+        managers=managers,
+        in_channel=slack_r.get("in_channel", bool, True),
+        api_url=api_url,
+        scopes=scopes,
+        authorize_url=authorize_url,
+    )
     discord_r = _Reader(where, data.get("discord", {}), "discord.", _SECTIONS["discord"])
     guilds_raw = discord_r.get("guilds", list, [])
     guilds: list[int] = []
@@ -544,10 +597,21 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         discord_r.fail("api_url", f"expected an http(s) URL without a trailing /, got {discord_api!r}")
     shards, shard_count = _shards(discord_r)
     discord_config = DiscordConfig(guilds=tuple(guilds), api_url=discord_api, shards=shards, shard_count=shard_count)
-    return Settings(path=path, store=store, network=network, poll=poll, feeds=tuple(feeds), topics=topics, raw=data,
-                    scheduler=scheduler, slack=slack, discord=discord_config, http_listen=http_listen,
-                    demo_seed_article=demo_r.get("seed_article", bool, False),
-                    jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store))  # fmt: skip
+    return Settings(
+        path=path,
+        store=store,
+        network=network,
+        poll=poll,
+        feeds=tuple(feeds),
+        topics=topics,
+        raw=data,
+        scheduler=scheduler,
+        slack=slack,
+        discord=discord_config,
+        http_listen=http_listen,
+        demo_seed_article=demo_r.get("seed_article", bool, False),
+        jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store),
+    )
 
 
 _SHARDS_RE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
@@ -591,8 +655,11 @@ def _jobs(reader: _Reader, store: StoreConfig) -> JobsConfig:
     if engine not in JOB_ENGINES:
         reader.fail("engine", f'expected "inline" or "procrastinate", got {engine!r}')
     if engine == "procrastinate" and not store.url.startswith("postgresql"):
-        reader.fail("engine", f'"procrastinate" keeps its jobs in PostgreSQL: set [store] url to a '
-                              f"postgresql+psycopg:// database (the store is {store.url})")  # fmt: skip
+        reader.fail(
+            "engine",
+            f'"procrastinate" keeps its jobs in PostgreSQL: set [store] url to a '
+            f"postgresql+psycopg:// database (the store is {store.url})",
+        )
     retry_wait = reader.duration("retry_wait", 4.0, allow_zero=True)
     return JobsConfig(
         engine=engine,

@@ -85,6 +85,7 @@ CONFIG_CREATOR = "config"
 SEARCH_MARGIN = timedelta(minutes=5)
 """How far before a slot's claim the platform is searched for its digest (clocks differ a little)."""
 
+
 class ChannelUnavailable(Exception):
     """Raised by an adapter when a subscription's channel cannot take posts until someone acts (the bot was
     removed from it, it was deleted or archived, the token was revoked): the subscription is paused with
@@ -174,8 +175,15 @@ def part_recorder(store: Store, subscription: Subscription, slot: str, *, now: d
         try:
             await asyncio.to_thread(store.record_digest_message, subscription.id, slot, part, message_ref, now=now)
         except Exception as exc:
-            log.warning("digest of subscription %s for slot %s: part %d (%s) could not be written down: %s: %s",
-                        subscription.id, slot, part, message_ref, exc.__class__.__name__, str(exc)[:200])  # fmt: skip
+            log.warning(
+                "digest of subscription %s for slot %s: part %d (%s) could not be written down: %s: %s",
+                subscription.id,
+                slot,
+                part,
+                message_ref,
+                exc.__class__.__name__,
+                str(exc)[:200],
+            )
 
     return record
 
@@ -287,8 +295,9 @@ def _build_and_plan(
     with _BUILDING_GUARD:
         lock = _BUILDING[subscription.id]
     with lock:
-        built = _digest(store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal,
-                        slot=slot)  # fmt: skip
+        built = _digest(
+            store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal, slot=slot
+        )
         if built is not None and built[1]:
             store.plan_slot(subscription.id, slot, {r.key: r.article_count for r in built[1]})
         return built
@@ -342,9 +351,19 @@ async def run_digest(
     claimed = await asyncio.to_thread(store.claim_slot, subscription.id, slot, by=by, now=now)
     if not claimed:
         return "skipped"
-    return await _post_claimed(store, subscription, slot, post=post, topics=topics, now=now, window=window,
-                               limit=limit, renewal=renewal, post_empty=post_empty,
-                               retry_later=retry_later)  # fmt: skip
+    return await _post_claimed(
+        store,
+        subscription,
+        slot,
+        post=post,
+        topics=topics,
+        now=now,
+        window=window,
+        limit=limit,
+        renewal=renewal,
+        post_empty=post_empty,
+        retry_later=retry_later,
+    )
 
 
 async def _post_claimed(
@@ -363,27 +382,48 @@ async def _post_claimed(
 ) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
-            _build_and_plan, store, subscription, topics=topics, now=now, window=window, limit=limit,
-            renewal=renewal, slot=slot,
-        )  # fmt: skip
+            _build_and_plan,
+            store,
+            subscription,
+            topics=topics,
+            now=now,
+            window=window,
+            limit=limit,
+            renewal=renewal,
+            slot=slot,
+        )
     except Exception:
-        log.exception("digest of subscription %s (%s) for slot %s: building failed", subscription.id,
-                      subscription.topic, slot)  # fmt: skip
+        log.exception(
+            "digest of subscription %s (%s) for slot %s: building failed", subscription.id, subscription.topic, slot
+        )
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
         return "failed"
     if built is None and not post_empty:
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "empty", None, now)
         return "empty"
     if built is None:  # [digests] post_empty: say so rather than stay silent
-        nothing = Briefing(query=subscription.topic, generated_at=now, stories=(), more=0,
-                           window_hours=window.total_seconds() / 3600, topic=subscription.topic)  # fmt: skip
+        nothing = Briefing(
+            query=subscription.topic,
+            generated_at=now,
+            stories=(),
+            more=0,
+            window_hours=window.total_seconds() / 3600,
+            topic=subscription.topic,
+        )
         built = (nothing, [])
     briefing, refs = built
     try:
         message_ref = await post(briefing)
     except ChannelUnavailable as exc:
-        log.warning("digest of subscription %s (%s %s, %s) for slot %s: %s; subscription paused", subscription.id,
-                    subscription.platform, subscription.channel, subscription.topic, slot, exc.reason)  # fmt: skip
+        log.warning(
+            "digest of subscription %s (%s %s, %s) for slot %s: %s; subscription paused",
+            subscription.id,
+            subscription.platform,
+            subscription.channel,
+            subscription.topic,
+            slot,
+            exc.reason,
+        )
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
         await asyncio.to_thread(store.pause_subscription, subscription.id, exc.reason, now)
         return "failed"
@@ -391,18 +431,29 @@ async def _post_claimed(
         if retry_later:
             # Left in flight with its planned stories: the next recovery pass looks for it on the platform and
             # posts it only if it is not there.
-            log.warning("digest of subscription %s (%s) for slot %s: %s; it will be looked for and tried again",
-                        subscription.id, subscription.topic, slot, exc.reason)  # fmt: skip
+            log.warning(
+                "digest of subscription %s (%s) for slot %s: %s; it will be looked for and tried again",
+                subscription.id,
+                subscription.topic,
+                slot,
+                exc.reason,
+            )
             with contextlib.suppress(Exception):  # only a note for the operator
                 await asyncio.to_thread(store.note_slot, subscription.id, slot, _one_line(exc.reason))
             return "retry"
-        log.warning("digest of subscription %s (%s) for slot %s: posting failed: %s", subscription.id,
-                    subscription.topic, slot, exc.reason)  # fmt: skip
+        log.warning(
+            "digest of subscription %s (%s) for slot %s: posting failed: %s",
+            subscription.id,
+            subscription.topic,
+            slot,
+            exc.reason,
+        )
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
         return "failed"
     except Exception:
-        log.exception("digest of subscription %s (%s) for slot %s: posting failed", subscription.id,
-                      subscription.topic, slot)  # fmt: skip
+        log.exception(
+            "digest of subscription %s (%s) for slot %s: posting failed", subscription.id, subscription.topic, slot
+        )
         await asyncio.to_thread(store.finish_slot, subscription.id, slot, "failed", None, now)
         return "failed"
     await asyncio.to_thread(_record, store, subscription, slot, refs, message_ref, now)
@@ -467,34 +518,58 @@ async def recover_digest(
             reason = exc.reason if isinstance(exc, HistoryUnreadable) else f"{exc.__class__.__name__}: {exc}"
             reason = _one_line(reason)
             new = claim.note != reason
-            log.log(logging.WARNING if new else logging.DEBUG, "digest of subscription %s for slot %s: cannot check "
-                    "whether it was posted (%s); it is not posted again until it can be", subscription.id,
-                    claim.slot, reason)  # fmt: skip
+            log.log(
+                logging.WARNING if new else logging.DEBUG,
+                "digest of subscription %s for slot %s: cannot check "
+                "whether it was posted (%s); it is not posted again until it can be",
+                subscription.id,
+                claim.slot,
+                reason,
+            )
             log.debug("the check's error in full", exc_info=True)
             if new:
                 await asyncio.to_thread(store.note_slot, subscription.id, claim.slot, reason)
             return "skipped"
     if found is not None and claim.planned is not None:  # record the stories it set out to post
         await asyncio.to_thread(_record_planned, store, subscription, claim.slot, claim.planned, found, now)
-        log.info("digest of subscription %s for slot %s was posted before a crash (%s); recorded", subscription.id,
-                 claim.slot, found)  # fmt: skip
+        log.info(
+            "digest of subscription %s for slot %s was posted before a crash (%s); recorded",
+            subscription.id,
+            claim.slot,
+            found,
+        )
         return "posted"
     if found is not None:
         built = await asyncio.to_thread(
-            _digest, store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal,
+            _digest,
+            store,
+            subscription,
+            topics=topics,
+            now=now,
+            window=window,
+            limit=limit,
+            renewal=renewal,
             slot=claim.slot,
         )
         await asyncio.to_thread(_record, store, subscription, claim.slot, built[1] if built else [], found, now)
-        log.info("digest of subscription %s for slot %s was posted before a crash (%s); recorded", subscription.id,
-                 claim.slot, found)  # fmt: skip
+        log.info(
+            "digest of subscription %s for slot %s was posted before a crash (%s); recorded",
+            subscription.id,
+            claim.slot,
+            found,
+        )
         return "posted"
     if now - slot_time(claim.slot) > grace:
-        log.warning("digest of subscription %s for slot %s was never posted and is now too late; recorded as "
-                    "failed", subscription.id, claim.slot)  # fmt: skip
+        log.warning(
+            "digest of subscription %s for slot %s was never posted and is now too late; recorded as failed",
+            subscription.id,
+            claim.slot,
+        )
         await asyncio.to_thread(store.finish_slot, subscription.id, claim.slot, "failed", None, now)
         return "failed"
-    return await _post_claimed(store, subscription, claim.slot, post=post, topics=topics, now=now, window=window,
-                               limit=limit, renewal=renewal)  # fmt: skip
+    return await _post_claimed(
+        store, subscription, claim.slot, post=post, topics=topics, now=now, window=window, limit=limit, renewal=renewal
+    )
 
 
 def _record_planned(
@@ -582,8 +657,9 @@ def check_subscription(
         chosen = parse_sources(sources) if sources is not None else ()
     except UsageError as exc:
         raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
-    return SubscriptionConfig(platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz,
-                              sources=chosen)  # fmt: skip
+    return SubscriptionConfig(
+        platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz, sources=chosen
+    )
 
 
 def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
@@ -592,8 +668,9 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
     where = str(settings.path) if settings.path is not None else "<config>"
     raw = settings.raw.get("subscriptions", [])
     if not isinstance(raw, list):
-        raise ConfigError(f"{where}: subscriptions: expected an array of tables ([[subscriptions]]), "
-                          f"got {type(raw).__name__}")  # fmt: skip
+        raise ConfigError(
+            f"{where}: subscriptions: expected an array of tables ([[subscriptions]]), got {type(raw).__name__}"
+        )
     parsed: list[SubscriptionConfig] = []
     seen: dict[tuple[str, str, str], int] = {}
     for i, item in enumerate(raw):
@@ -619,15 +696,25 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
             values[key] = value.strip()
         sources = item.get("sources")
         if sources is not None and (
-            not isinstance(sources, list) or not sources or any(isinstance(s, bool) for s in sources)
+            not isinstance(sources, list)
+            or not sources
+            or any(isinstance(s, bool) for s in sources)
             or not all(isinstance(s, int | str) for s in sources)
-        ):  # fmt: skip
-            raise fail("sources", f'expected a list of feed ids and "tag:NAME" such as [3, 7] or ["tag:world"], '
-                                  f"got {sources!r}")  # fmt: skip
+        ):
+            raise fail(
+                "sources",
+                f'expected a list of feed ids and "tag:NAME" such as [3, 7] or ["tag:world"], got {sources!r}',
+            )
         try:
-            entry = check_subscription(settings, platform=values["platform"], channel=values["channel"],
-                                       topic=values["topic"], schedule=values.get("schedule"), tz=values.get("tz"),
-                                       sources=",".join(str(s) for s in sources) if sources else None)  # fmt: skip
+            entry = check_subscription(
+                settings,
+                platform=values["platform"],
+                channel=values["channel"],
+                topic=values["topic"],
+                schedule=values.get("schedule"),
+                tz=values.get("tz"),
+                sources=",".join(str(s) for s in sources) if sources else None,
+            )
         except SubscriptionError as exc:
             raise fail(exc.key, exc.problem) from None
         identity = (entry.platform, entry.channel, entry.topic)
@@ -649,14 +736,22 @@ def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime
         existing = stored.get((entry.platform, entry.channel, entry.topic))
         if existing is None:
             try:
-                existing = store.add_subscription(entry.platform, entry.channel, entry.topic, schedule=entry.schedule,
-                                                  tz=entry.tz, now=now, by=CONFIG_CREATOR,
-                                                  sources=entry.sources)  # fmt: skip
+                existing = store.add_subscription(
+                    entry.platform,
+                    entry.channel,
+                    entry.topic,
+                    schedule=entry.schedule,
+                    tz=entry.tz,
+                    now=now,
+                    by=CONFIG_CREATOR,
+                    sources=entry.sources,
+                )
             except ValueError:  # another process synced it first
                 again = store.list_subscriptions(platform=entry.platform, channel=entry.channel)
                 existing = next(s for s in again if s.topic == entry.topic)
         if (existing.schedule, existing.tz, existing.sources) != (entry.schedule, entry.tz, entry.sources):
-            existing = store.update_subscription_schedule(existing.id, schedule=entry.schedule, tz=entry.tz,
-                                                          sources=entry.sources)  # fmt: skip
+            existing = store.update_subscription_schedule(
+                existing.id, schedule=entry.schedule, tz=entry.tz, sources=entry.sources
+            )
         result.append(existing)
     return result

@@ -126,18 +126,35 @@ class EntryJob:
         """The job as JSON values (dates as ISO 8601), for a job queue."""
         e = self.entry
         return {
-            "feed_id": self.feed_id, "eligible": self.eligible, "follow": self.follow,
-            "entry": {"guid": e.guid, "link": e.link, "title": e.title, "author": e.author, "summary": e.summary,
-                      "content": e.content, "published": _iso(e.published), "updated": _iso(e.updated)},
-        }  # fmt: skip
+            "feed_id": self.feed_id,
+            "eligible": self.eligible,
+            "follow": self.follow,
+            "entry": {
+                "guid": e.guid,
+                "link": e.link,
+                "title": e.title,
+                "author": e.author,
+                "summary": e.summary,
+                "content": e.content,
+                "published": _iso(e.published),
+                "updated": _iso(e.updated),
+            },
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EntryJob:
         """The job :meth:`to_json` gave (``ValueError``/``KeyError`` for anything else)."""
         e = data["entry"]
-        entry = FeedEntry(guid=e["guid"], link=e["link"], title=e["title"], author=e["author"],
-                          summary=e["summary"], content=e["content"], published=_date(e["published"]),
-                          updated=_date(e["updated"]))  # fmt: skip
+        entry = FeedEntry(
+            guid=e["guid"],
+            link=e["link"],
+            title=e["title"],
+            author=e["author"],
+            summary=e["summary"],
+            content=e["content"],
+            published=_date(e["published"]),
+            updated=_date(e["updated"]),
+        )
         return cls(int(data["feed_id"]), entry, bool(data["eligible"]), bool(data["follow"]))
 
     @property
@@ -187,8 +204,10 @@ class _PagePhase:
         parts = []
         if self.failed:
             more = f" and {len(self.failed) - 1} more" if len(self.failed) > 1 else ""
-            parts.append(f"{len(self.failed)} article pages not used ({self.failed[0]}{more}), their entries "
-                         "stored from the feed's text")  # fmt: skip
+            parts.append(
+                f"{len(self.failed)} article pages not used ({self.failed[0]}{more}), their entries "
+                "stored from the feed's text"
+            )
         if self.deferred:
             parts.append(f"{self.deferred} pages left for a later poll (the feed's {feed_timeout:g}s ran out)")
         return "pages: " + "; ".join(parts) if parts else None
@@ -336,8 +355,7 @@ class Ingestor:
             return "skipped"
         pages = _PagePhase(asyncio.get_running_loop().time() + self.settings.poll.page_budget)
         try:
-            return await self._ingest_entry(feed, job.entry, now, eligible=job.eligible, pages=pages,
-                                            follow=job.follow)  # fmt: skip
+            return await self._ingest_entry(feed, job.entry, now, eligible=job.eligible, pages=pages, follow=job.follow)
         except UnusableEntry as exc:
             log.warning("%s: entry %s skipped: %s", feed.url, job.entry.title or "(untitled)", exc)
             return "skipped"
@@ -375,9 +393,12 @@ class Ingestor:
             return self._failure(feed, now, "timeout", f"{feed.url}: feed not fetched and read within {timeout:g}s")
         if parsed is None:
             self.store.record_poll_success(
-                feed.id, etag=fetched.etag or feed.etag, last_modified=fetched.last_modified or feed.last_modified,
-                now=now, next_poll_at=now + interval,
-            )  # fmt: skip
+                feed.id,
+                etag=fetched.etag or feed.etag,
+                last_modified=fetched.last_modified or feed.last_modified,
+                now=now,
+                next_poll_at=now + interval,
+            )
             return FeedResult(feed.id, feed.url, "not_modified")
         result = FeedResult(feed.id, feed.url, "ok")
         if parsed.error:
@@ -424,9 +445,14 @@ class Ingestor:
         if page_note:
             result.errors.append(page_note)
         self.store.record_poll_success(  # a full response replaces the validators ("" clears a stale one)
-            feed.id, etag=fetched.etag or "", last_modified=fetched.last_modified or "", now=now,
-            next_poll_at=now + interval, error="; ".join(result.errors)[:1000] or None, error_kind=kind,
-        )  # fmt: skip
+            feed.id,
+            etag=fetched.etag or "",
+            last_modified=fetched.last_modified or "",
+            now=now,
+            next_poll_at=now + interval,
+            error="; ".join(result.errors)[:1000] or None,
+            error_kind=kind,
+        )
         return result
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -508,11 +534,21 @@ class Ingestor:
         assignment = IndexedAssignment(self.stories, self.store)
         try:  # the article and its story are stored in one transaction, the story decided under the story lock
             article, status = self.store.upsert_article(
-                feed_id=feed.id, url=link or None, guid=entry.guid, title=title, author=author,
-                published_at=published, text=text, text_source=source, summary=summary, eligible=eligible, now=now,
-                language=language, outlet=feed.name or (page.site_name if page else None),  # else the host
+                feed_id=feed.id,
+                url=link or None,
+                guid=entry.guid,
+                title=title,
+                author=author,
+                published_at=published,
+                text=text,
+                text_source=source,
+                summary=summary,
+                eligible=eligible,
+                now=now,
+                language=language,
+                outlet=feed.name or (page.site_name if page else None),  # else the host
                 assign_story=assignment,
-            )  # fmt: skip
+            )
         except BaseException:
             assignment.undo()
             raise
@@ -542,9 +578,11 @@ class Ingestor:
             async with asyncio.timeout(min(budget, left)):
                 fetched = await self.fetcher.fetch(url, allow_file=is_file_url(url))
                 page = await extract_page_async(
-                    fetched.body, fetched.final_url, timeout=self.settings.poll.page_timeout,
+                    fetched.body,
+                    fetched.final_url,
+                    timeout=self.settings.poll.page_timeout,
                     executor=self.extract_executor,
-                )  # fmt: skip
+                )
         except TimeoutError:
             if left < budget:  # cut short by the feed's deadline, not slow by itself: try again next poll
                 pages.deferred += 1
@@ -586,9 +624,13 @@ class Ingestor:
         if retry_after is not None:
             delay = max(delay, retry_after)
         disabled = self.store.record_poll_failure(
-            feed.id, kind=kind, message=message, now=now, next_poll_at=now + timedelta(seconds=delay),
+            feed.id,
+            kind=kind,
+            message=message,
+            now=now,
+            next_poll_at=now + timedelta(seconds=delay),
             disable_after=self.settings.poll.disable_after,
-        )  # fmt: skip
+        )
         log.warning("%s", message)
         return FeedResult(feed.id, feed.url, "disabled" if disabled else "error", errors=[message], error_kind=kind)
 

@@ -79,8 +79,9 @@ def _tree(data: bytes) -> _Node:
         stack.pop()
 
     def entity(*_args: Any) -> None:
-        raise OpmlError(parser.CurrentLineNumber, "refused: the document declares XML entities "
-                                                  "(entity expansion is not allowed)")  # fmt: skip
+        raise OpmlError(
+            parser.CurrentLineNumber, "refused: the document declares XML entities (entity expansion is not allowed)"
+        )
 
     def external(*_args: Any) -> int:
         raise OpmlError(parser.CurrentLineNumber, "refused: the document refers to an external entity")

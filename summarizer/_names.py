@@ -249,9 +249,7 @@ class NameIndex:
             if piece:
                 self._add_piece(piece, skip, starts)
 
-    def _add_piece(
-        self, piece: list[tuple[int, str]], skip: list[tuple[int, int]], starts: list[int]
-    ) -> None:
+    def _add_piece(self, piece: list[tuple[int, str]], skip: list[tuple[int, int]], starts: list[int]) -> None:
         words = [w for _, w in piece]
         role, name_words = split_role(words)
         if not name_words:
@@ -362,9 +360,7 @@ class NameIndex:
         """The name of the person introduced with role head noun ``head`` ("spokesman"), if any."""
         return self._role_heads.get(head.lower())
 
-    def person_before(
-        self, pos: int, gender: str | None, window: int = 1500, floor: int = 0
-    ) -> NameMention | None:
+    def person_before(self, pos: int, gender: str | None, window: int = 1500, floor: int = 0) -> NameMention | None:
         """The nearest person-like name mention starting before ``pos`` (within ``window`` chars).
 
         Organisations are skipped; when ``gender`` is given, people of the other known gender are

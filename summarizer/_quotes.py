@@ -247,8 +247,10 @@ def _scan_quotes(text: str, language: str) -> list[_Raw]:
                     if mark == "‘" or mark == "‹":
                         opens = not nxt.isspace() and not (_is_word_char(prev) and _is_word_char(nxt))
                     elif mark in ("'", "’"):
-                        opens = left_open and (nxt.isalnum() or nxt in "\"“…") and not _ELISIONS.match(
-                            text, j, min(pe, j + 6)
+                        opens = (
+                            left_open
+                            and (nxt.isalnum() or nxt in '"“…')
+                            and not _ELISIONS.match(text, j, min(pe, j + 6))
                         )
                     state_kind = "s"
                 else:
@@ -294,8 +296,18 @@ def _scan_quotes(text: str, language: str) -> list[_Raw]:
                 first_in_para = False
                 state = None
         if state is not None and (state == "d" or at_para_start):
-            _emit(text, out, q_mark, q_start, pe, pe, pi, at_para_start and first_in_para, prev_open_ended,
-                  open_ended=True)
+            _emit(
+                text,
+                out,
+                q_mark,
+                q_start,
+                pe,
+                pe,
+                pi,
+                at_para_start and first_in_para,
+                prev_open_ended,
+                open_ended=True,
+            )
             this_open_ended = True
         prev_open_ended = this_open_ended
     return out
@@ -322,8 +334,7 @@ def _emit(
     if end <= start or not any(ch.isalnum() for ch in text[start : min(end, start + 200)]):
         return
     out.append(
-        _Raw(mark_start, start, end, mark_end, para, open_ended=open_ended,
-             continued=para_initial and prev_open_ended)
+        _Raw(mark_start, start, end, mark_end, para, open_ended=open_ended, continued=para_initial and prev_open_ended)
     )
 
 
@@ -506,7 +517,8 @@ def _np_forward(toks: list[Tok], i: int, hi: int) -> tuple[_Mention, int] | None
     # a capitalised name, possibly after role words ("Kremlin spokesman Dmitry Peskov")
     k = j
     while k < hi and (
-        _is_cap(toks[k][2]) or (toks[k][2].islower() and toks[k][2] in ROLE_WORDS)
+        _is_cap(toks[k][2])
+        or (toks[k][2].islower() and toks[k][2] in ROLE_WORDS)
         or (k > j and toks[k][2] in _PARTICLES)
     ):
         if k > j and toks[k - 1][2].endswith(".") and not is_abbreviation(toks[k - 1][2]):
@@ -572,7 +584,10 @@ def _desc_word(tok: str) -> bool:
     """A lower-case word that can be part of a description noun phrase."""
     low = _bare(tok)
     return (
-        tok[:1].isalnum() and not tok[:1].isupper() and low not in _CUES and low not in _AUX
+        tok[:1].isalnum()
+        and not tok[:1].isupper()
+        and low not in _CUES
+        and low not in _AUX
         and low not in {"that", "who", "which", "and", "or", "of", "in", "on", "at", "to", "for", "with"}
     )
 
@@ -715,8 +730,11 @@ class _Attributor:
                         break
             if found is None:
                 return None
-            if ends_sentence and word != "according to" and found[1] < len(toks) and (
-                _bare(toks[found[1]][2]) == "that"
+            if (
+                ends_sentence
+                and word != "according to"
+                and found[1] < len(toks)
+                and (_bare(toks[found[1]][2]) == "that")
             ):
                 return None
             return _Attr(found[0], word)
@@ -868,8 +886,10 @@ class _Attributor:
             toks = [t for t in toks if t[0] >= self.raws[lo - 1].mark_end]
         if toks and toks[-1][2] == ":":
             sent = len(toks) - 1
-            while sent > 0 and not (toks[sent - 1][2] in {".", "!", "?"} or (
-                toks[sent - 1][2].endswith(".") and not is_abbreviation(toks[sent - 1][2]))):
+            while sent > 0 and not (
+                toks[sent - 1][2] in {".", "!", "?"}
+                or (toks[sent - 1][2].endswith(".") and not is_abbreviation(toks[sent - 1][2]))
+            ):
                 sent -= 1
             colon = self._colon(toks[sent:])
             if colon is not None:
@@ -1068,22 +1088,20 @@ class _Attributor:
             if idx + 1 < len(self.raws):
                 nxt = self.raws[idx + 1]
                 gap = self.text[r.mark_end : nxt.mark_start]
-                if (nxt.para == r.para and not any(c.isalpha() for c in gap)) or (
-                    r.open_ended and nxt.continued
-                ):
+                if (nxt.para == r.para and not any(c.isalpha() for c in gap)) or (r.open_ended and nxt.continued):
                     inherited = attrs[idx + 1]
                     how = "next_paragraph" if r.open_ended and nxt.continued else "next_part"
             if inherited is None and idx > 0:
                 prv = self.raws[idx - 1]
-                if prv.para == r.para or (r.continued and prv.para == r.para - 1) or (
-                    r.continued and prv.open_ended
-                ):
+                if prv.para == r.para or (r.continued and prv.para == r.para - 1) or (r.continued and prv.open_ended):
                     inherited = attrs[idx - 1]
                     how = "prev_part"
             if inherited is None:
                 prv_idx = memo[0]
-                if prv_idx >= 0 and self.raws[prv_idx].para == r.para and not self._has_cue(
-                    self.raws[prv_idx].mark_end, r.mark_start
+                if (
+                    prv_idx >= 0
+                    and self.raws[prv_idx].para == r.para
+                    and not self._has_cue(self.raws[prv_idx].mark_end, r.mark_start)
                 ):
                     inherited = memo[1]  # nothing new said since the previous look-up
                 else:

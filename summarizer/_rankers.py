@@ -257,8 +257,7 @@ def _with_stop_words(summarizer: Any, tools: LanguageTools) -> Any:
 
 
 def _edmundson(tools: LanguageTools, significant: Callable[[], Iterable[str]], _: Any) -> Any:
-    summarizer = EdmundsonSummarizer(tools.stem, cue_weight=0.0, key_weight=1.0, title_weight=0.0,
-                                     location_weight=1.0)
+    summarizer = EdmundsonSummarizer(tools.stem, cue_weight=0.0, key_weight=1.0, title_weight=0.0, location_weight=1.0)
     words = list(significant()) or ["news"]
     summarizer.bonus_words = words
     summarizer.stigma_words = ["\0"]

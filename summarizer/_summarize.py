@@ -70,9 +70,7 @@ def _analyze(text: str, title: str | None, tools: LanguageTools, limit: int | No
     if tools.name == "french":  # « guillemets » are set off by spaces: "« Nous »" reads "Nous" once normalized
         all_sentences = [dataclasses.replace(s, text=_french_marks(s.text)) for s in all_sentences]
     candidates = [
-        s
-        for s in all_sentences
-        if (s.boilerplate is None or s.boilerplate in _KEEP) and s.text.count('"') % 2 == 0
+        s for s in all_sentences if (s.boilerplate is None or s.boilerplate in _KEEP) and s.text.count('"') % 2 == 0
     ]  # a sentence cut inside a quotation (an odd number of marks) is never shown
     if not candidates:  # nothing but boilerplate-like text: better something than nothing
         candidates = [s for s in all_sentences if s.boilerplate != "empty"]
@@ -126,9 +124,7 @@ def _rank(
     if not analysis.sentences or sentences == 0:
         return []
     budget = Budget(analysis.stems, sentences=sentences, max_words=max_words, max_chars=max_chars)
-    summarizer = build_summarizer(
-        algorithm, analysis.tools, lambda: _significant_words(analysis), stems=analysis.stems
-    )
+    summarizer = build_summarizer(algorithm, analysis.tools, lambda: _significant_words(analysis), stems=analysis.stems)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # sumy's LSA warns on tiny documents and LexRank divides by zero on degenerate ones.
@@ -177,7 +173,6 @@ def summarize(
     picked = tuple(analysis.sentences[i].text for i in chosen)
     key_quotes: tuple[Quote, ...] = ()
     if quotes:
-
         story_words = {w.lower() for s in picked for w in word_tokens(s)}
         if title:
             story_words.update(w.lower() for w in word_tokens(title))
@@ -274,7 +269,6 @@ def brief_story(
 
     key_quotes: list[Quote] = []
     if quotes:
-
         story_words = {w.lower() for c in chosen for w in word_tokens(c[3])}
         ranked: list[Quote] = []
         shown = tuple(c[3] for c in chosen) + tuple(a.title for a in items[:1] if a.title)

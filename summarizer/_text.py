@@ -38,9 +38,11 @@ _CONTROL = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "\x7
 # Length-preserving replacements run first with str.translate (offsets do not move); the regular
 # expression then handles only what changes length.
 _ONE_TO_ONE_MAP: dict[str, str] = {
-    **dict.fromkeys(_SINGLE_QUOTES, "'"), **dict.fromkeys(_DOUBLE_QUOTES, '"'), **dict.fromkeys(_DASHES, "-"),
+    **dict.fromkeys(_SINGLE_QUOTES, "'"),
+    **dict.fromkeys(_DOUBLE_QUOTES, '"'),
+    **dict.fromkeys(_DASHES, "-"),
     **dict.fromkeys(_SPACES + "\r", " "),
-}  # fmt: skip
+}
 _ONE_TO_ONE = str.maketrans(_ONE_TO_ONE_MAP)
 _ONE_TO_ONE_RE = re.compile("[" + re.escape("".join(_ONE_TO_ONE_MAP)) + "]")
 
@@ -50,12 +52,12 @@ def _one_to_one(text: str) -> str:
     if _ONE_TO_ONE_RE.search(text) is None:
         return text
     return _ONE_TO_ONE_RE.sub(lambda m: _ONE_TO_ONE_MAP[m.group()], text)
+
+
 _CHAR_MAP: dict[str, str] = dict.fromkeys(_INVISIBLE + _CONTROL + "\ufffd", "")
 _CHAR_MAP["\u2026"] = "..."
 
-_BLOCK_TAGS = (
-    "p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|header|footer|blockquote|figure|figcaption|aside"
-)
+_BLOCK_TAGS = "p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|header|footer|blockquote|figure|figcaption|aside"
 _CHANGES = (
     r"(?P<newline> +\n\s*|\n\s+)"
     r"|(?P<space> {2,})"

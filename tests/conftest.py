@@ -235,10 +235,17 @@ def file_opens(tmp_path: Path) -> Iterator[FileOpens]:
 
 SECRETS: set[str] = {
     # literal token values of the suite (tests/test_*.py); a test may add its own with ``secret(value)``
-    "discord-test-token", "discord-cli-token", "discord-e2e-secret-token", "discord-from-dotenv",
-    "discord-after-the-break", "fake-bot-token", "not-a-real-token", "ignored-when-a-file-is-named",
-    "signing-secret-for-tests", "extra-secret-value",
-}  # fmt: skip
+    "discord-test-token",
+    "discord-cli-token",
+    "discord-e2e-secret-token",
+    "discord-from-dotenv",
+    "discord-after-the-break",
+    "fake-bot-token",
+    "not-a-real-token",
+    "ignored-when-a-file-is-named",
+    "signing-secret-for-tests",
+    "extra-secret-value",
+}
 """Secret values the tests use. A record containing one of them, or anything shaped like a Slack token
 (:data:`TOKEN_SHAPES`), is a leak."""
 TOKEN_SHAPES = re.compile(r"xoxb-[\w-]+|xapp-[\w-]+|[MN][\w-]{23,}\.[\w-]{6}\.[\w-]{27,}")

@@ -157,18 +157,28 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def ask(store: Store, text: str, *, limiter: RateLimiter | None = None, user: str = "U1", now: datetime = NOW) -> Reply:
     return answer(
-        parse_command(text), store=store, settings=SETTINGS, user=user, channel="C1", now=now,
+        parse_command(text),
+        store=store,
+        settings=SETTINGS,
+        user=user,
+        channel="C1",
+        now=now,
         limiter=limiter or RateLimiter(),
-    )  # fmt: skip
+    )
 
 
 def test_answer_brief(store: Store) -> None:
     store.upsert_article(
-        url="https://wire.example/kyiv", title="Talks resume in Kyiv", outlet="wire.example",
-        text="Negotiators met in Kyiv on Thursday. The meeting lasted six hours.", now=NOW - timedelta(hours=3),
-        summary={"sentences": ["Negotiators met in Kyiv on Thursday.", "The meeting lasted six hours."],
-                 "quotes": [{"text": "We made progress", "speaker": "Olena Petrova"}]},
-    )  # fmt: skip
+        url="https://wire.example/kyiv",
+        title="Talks resume in Kyiv",
+        outlet="wire.example",
+        text="Negotiators met in Kyiv on Thursday. The meeting lasted six hours.",
+        now=NOW - timedelta(hours=3),
+        summary={
+            "sentences": ["Negotiators met in Kyiv on Thursday.", "The meeting lasted six hours."],
+            "quotes": [{"text": "We made progress", "speaker": "Olena Petrova"}],
+        },
+    )
     reply = ask(store, "/brief Ukraine")
     assert reply.kind == "briefing"
     assert not reply.ephemeral
@@ -212,8 +222,9 @@ def test_answer_topics(store: Store) -> None:
     assert reply.kind == "text"
     expected = ["Topics (/brief <topic>):", "  floods: flood OR dam", "  ukraine: ukraine OR kyiv"]
     assert reply.text.splitlines() == expected
-    empty = answer(TopicsCommand(), store=store, settings=Settings(), user="U", channel="C", now=NOW,
-                   limiter=RateLimiter())  # fmt: skip
+    empty = answer(
+        TopicsCommand(), store=store, settings=Settings(), user="U", channel="C", now=NOW, limiter=RateLimiter()
+    )
     assert "No topics are configured" in empty.text
 
 
@@ -242,9 +253,16 @@ def test_answer_help(store: Store) -> None:
 
 def manage(store: Store, text: str, *, channel: str = "C1", is_manager: bool = True) -> Reply:
     return answer(
-        parse_command(text), store=store, settings=SETTINGS, user="U1", channel=channel, now=NOW,
-        limiter=RateLimiter(), platform="slack", is_manager=is_manager,
-    )  # fmt: skip
+        parse_command(text),
+        store=store,
+        settings=SETTINGS,
+        user="U1",
+        channel=channel,
+        now=NOW,
+        limiter=RateLimiter(),
+        platform="slack",
+        is_manager=is_manager,
+    )
 
 
 def test_subscribe_needs_manager_rights(store: Store) -> None:
@@ -263,7 +281,13 @@ def test_subscribe_list_unsubscribe(store: Store) -> None:
     assert "Subscribed this channel to ukraine: weekdays 07:30 (Europe/Berlin)" in reply.text
     (sub,) = store.list_subscriptions()
     assert (sub.platform, sub.channel, sub.topic, sub.schedule, sub.tz, sub.created_by) == (
-        "slack", "C1", "ukraine", "weekdays 07:30", "Europe/Berlin", "U1")  # fmt: skip
+        "slack",
+        "C1",
+        "ukraine",
+        "weekdays 07:30",
+        "Europe/Berlin",
+        "U1",
+    )
     floods = manage(store, "/brief subscribe floods").text
     assert floods.startswith("Subscribed this channel to floods: daily 08:00 (UTC)")
     again = manage(store, "/brief subscribe ukraine hourly")
@@ -271,8 +295,11 @@ def test_subscribe_list_unsubscribe(store: Store) -> None:
     unknown = manage(store, "/brief subscribe volcanoes")
     assert unknown.kind == "error" and "Unknown topic" in unknown.text and "floods, ukraine" in unknown.text
     listed = manage(store, "/brief list", is_manager=False).text.splitlines()
-    assert listed == ["Subscriptions in this channel:", f"  #{sub.id} ukraine: weekdays 07:30 (Europe/Berlin)",
-                      f"  #{sub.id + 1} floods: daily 08:00 (UTC)"]  # fmt: skip
+    assert listed == [
+        "Subscriptions in this channel:",
+        f"  #{sub.id} ukraine: weekdays 07:30 (Europe/Berlin)",
+        f"  #{sub.id + 1} floods: daily 08:00 (UTC)",
+    ]
     assert "No subscriptions" in manage(store, "/brief list", channel="C2").text
     assert "No subscriptions" in ask(store, "/brief list").text  # another platform (console), same channel name
     assert manage(store, "/brief unsubscribe UKRAINE").text == "Unsubscribed this channel from ukraine."

@@ -167,8 +167,9 @@ def test_the_example_config_documents_valid_settings() -> None:
 
 
 def test_scheduler_and_digest_settings(tmp_path: Path) -> None:
-    s = load_settings(write(tmp_path, "[scheduler]\nlease = '10s'\npoll_jitter = '2m'\n[digests]\nwindow = '12h'\n"
-                                      "max_stories = 3\n"))
+    s = load_settings(
+        write(tmp_path, "[scheduler]\nlease = '10s'\npoll_jitter = '2m'\n[digests]\nwindow = '12h'\nmax_stories = 3\n")
+    )
     assert (s.scheduler.lease, s.scheduler.poll_jitter, s.scheduler.misfire_grace) == (10, 120, 3600)
     assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (43_200, 3)
     for text, message in [
@@ -241,8 +242,8 @@ def test_discord_shards(tmp_path: Path) -> None:
         ("shards = '0-3'\n", "discord.shards: needs discord.shard_count"),
         ("shards = '0-4'\nshard_count = 4\n", r"discord.shards: shard 4 is outside 0-3 \(shard_count = 4\)"),
         ("shards = [0, 2]\nshard_count = 2\n", "discord.shards: shard 2 is outside 0-1"),
-        ("shards = '3-1'\nshard_count = 4\n", "discord.shards: expected a range such as \"0-3\""),
-        ("shards = 'all'\nshard_count = 4\n", "discord.shards: expected a range such as \"0-3\""),
+        ("shards = '3-1'\nshard_count = 4\n", 'discord.shards: expected a range such as "0-3"'),
+        ("shards = 'all'\nshard_count = 4\n", 'discord.shards: expected a range such as "0-3"'),
         ("shards = [0, 0]\nshard_count = 2\n", r"discord.shards\[1\]: shard 0 is listed twice"),
         ("shards = [-1]\nshard_count = 2\n", r"discord.shards\[0\]: expected a shard id"),
         ("shards = []\nshard_count = 2\n", "discord.shards: expected at least one shard id"),

@@ -51,10 +51,14 @@ def article(
 ) -> str:
     when = NOW - timedelta(hours=hours_ago)
     stored, _ = store.upsert_article(
-        url=f"https://outlet{n}.example/{story}/{n}", title=title, outlet=f"outlet{n}.example", now=when,
+        url=f"https://outlet{n}.example/{story}/{n}",
+        title=title,
+        outlet=f"outlet{n}.example",
+        now=when,
         text=f"Negotiators met in Kyiv on Thursday, report {n} of {story}. The meeting lasted six hours.",
-        summary={"sentences": [f"Negotiators met in Kyiv (report {n})."], "quotes": []}, eligible=eligible,
-    )  # fmt: skip
+        summary={"sentences": [f"Negotiators met in Kyiv (report {n})."], "quotes": []},
+        eligible=eligible,
+    )
     store.assign_story(stored.id, story, when)
     return stored.id
 
@@ -209,8 +213,19 @@ def test_an_interrupted_post_is_looked_for_and_tried_again_within_the_grace_time
 
     def recover(claim: object, now: datetime) -> str:
         assert claim is not None
-        return asyncio.run(recover_digest(store, sub, claim, post=poster, find=not_there,  # type: ignore[arg-type]
-                                          topics=TOPICS, now=now, by="test", grace=timedelta(hours=1)))  # fmt: skip
+        return asyncio.run(
+            recover_digest(
+                store,
+                sub,
+                claim,
+                post=poster,
+                find=not_there,  # type: ignore[arg-type]
+                topics=TOPICS,
+                now=now,
+                by="test",
+                grace=timedelta(hours=1),
+            )
+        )
 
     assert recover(claim, NOW + timedelta(minutes=3)) == "retry"  # interrupted again: still in flight
     assert recover(store.get_slot(sub.id, SLOT), NOW + timedelta(minutes=6)) == "posted"
@@ -246,8 +261,12 @@ def test_two_digests_of_one_subscription_built_at_once_do_not_share_a_story(stor
 
     async def both(racing: Store) -> list[Poster]:
         posters = [Poster(), Poster()]
-        await asyncio.gather(*(run_digest(racing, sub, slot, post=poster, topics=TOPICS, now=NOW, by="test", limit=1)
-                               for slot, poster in zip(("s1", "s2"), posters, strict=True)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                run_digest(racing, sub, slot, post=poster, topics=TOPICS, now=NOW, by="test", limit=1)
+                for slot, poster in zip(("s1", "s2"), posters, strict=True)
+            )
+        )
         return posters
 
     with Racing(store.url) as racing:
@@ -258,8 +277,9 @@ def test_two_digests_of_one_subscription_built_at_once_do_not_share_a_story(stor
 
 def test_a_one_off_run_records_an_interrupted_post_as_failed(store: Store, sub: Subscription) -> None:
     article(store, 1, "s_talks")
-    outcome = asyncio.run(run_digest(store, sub, SLOT, post=Poster(interrupted=1), topics=TOPICS, now=NOW,
-                                     by="cli", retry_later=False))  # fmt: skip
+    outcome = asyncio.run(
+        run_digest(store, sub, SLOT, post=Poster(interrupted=1), topics=TOPICS, now=NOW, by="cli", retry_later=False)
+    )
     assert outcome == "failed"
     claim = store.get_slot(sub.id, SLOT)
     assert claim is not None and claim.outcome == "failed" and store.planned_story_counts(sub.id) == {}
@@ -267,8 +287,7 @@ def test_a_one_off_run_records_an_interrupted_post_as_failed(store: Store, sub: 
 
 def test_post_empty_posts_a_digest_saying_nothing_is_new(store: Store, sub: Subscription) -> None:
     poster = Poster()
-    outcome = asyncio.run(run_digest(store, sub, SLOT, post=poster, topics=TOPICS, now=NOW, by="test",
-                                     post_empty=True))  # fmt: skip
+    outcome = asyncio.run(run_digest(store, sub, SLOT, post=poster, topics=TOPICS, now=NOW, by="test", post_empty=True))
     assert outcome == "posted" and len(poster.posted) == 1
     assert poster.posted[0].stories == () and poster.posted[0].window_hours == 24
     slot = store.get_slot(sub.id, SLOT)
@@ -286,8 +305,13 @@ def test_a_channel_that_cannot_take_posts_pauses_the_subscription(store: Store, 
 
 
 def test_backlog_articles_never_make_a_digest(store: Store, sub: Subscription) -> None:
-    store.upsert_article(url="https://old.example/kyiv", title="Kyiv backlog", text="Kyiv news from the backlog.",
-                         now=NOW - timedelta(hours=1), eligible=False)  # fmt: skip
+    store.upsert_article(
+        url="https://old.example/kyiv",
+        title="Kyiv backlog",
+        text="Kyiv news from the backlog.",
+        now=NOW - timedelta(hours=1),
+        eligible=False,
+    )
     assert build_digest(store, sub, topics=TOPICS, now=NOW) is None
 
 
@@ -361,10 +385,14 @@ def settings(*subs: dict[str, object]) -> Settings:
     [
         ({"platform": "irc", "channel": "C", "topic": "ukraine"}, "subscriptions[0].platform: expected one of"),
         ({"platform": "slack", "channel": "C", "topic": "volcanoes"}, "subscriptions[0].topic: unknown topic"),
-        ({"platform": "slack", "channel": "C", "topic": "ukraine", "schedule": "daily 25:00"},
-         "subscriptions[0].schedule: daily: '25:00' is not a time of day"),
-        ({"platform": "slack", "channel": "C", "topic": "ukraine", "tz": "Mars/Base"},
-         "subscriptions[0].tz: unknown time zone 'Mars/Base'"),
+        (
+            {"platform": "slack", "channel": "C", "topic": "ukraine", "schedule": "daily 25:00"},
+            "subscriptions[0].schedule: daily: '25:00' is not a time of day",
+        ),
+        (
+            {"platform": "slack", "channel": "C", "topic": "ukraine", "tz": "Mars/Base"},
+            "subscriptions[0].tz: unknown time zone 'Mars/Base'",
+        ),
         ({"platform": "slack", "topic": "ukraine"}, "subscriptions[0].channel: missing"),
         ({"platform": "slack", "channel": "C", "topic": "ukraine", "when": "x"}, "subscriptions[0].when: unknown key"),
         ({"platform": "slack", "channel": 5, "topic": "ukraine"}, "subscriptions[0].channel: expected a non-empty"),
@@ -410,8 +438,10 @@ def test_cli_subs_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["--config", config, "subs", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(s["platform"], s["channel"], s["schedule"], s["state"]) for s in listed] == [
-        ("discord", "D1", "hourly", "paused"), ("console", "console", "daily 08:00", "active"),
-        ("slack", "C0123", "hourly", "active")]  # fmt: skip
+        ("discord", "D1", "hourly", "paused"),
+        ("console", "console", "daily 08:00", "active"),
+        ("slack", "C0123", "hourly", "active"),
+    ]
     assert listed[0]["paused_reason"] == "missing permissions"
     assert main(["--config", config, "subs", "list"]) == 0
     out = capsys.readouterr().out
@@ -430,9 +460,13 @@ def test_cli_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     now = datetime.now(UTC)
     with Store(f"sqlite:///{tmp_path}/nb.db") as s:
         s.upgrade()
-        s.upsert_article(url="https://wire.example/kyiv", title="Talks resume in Kyiv", outlet="wire.example",
-                         text="Negotiators met in Kyiv on Thursday. The meeting lasted six hours.",
-                         now=now - timedelta(hours=1))  # fmt: skip
+        s.upsert_article(
+            url="https://wire.example/kyiv",
+            title="Talks resume in Kyiv",
+            outlet="wire.example",
+            text="Negotiators met in Kyiv on Thursday. The meeting lasted six hours.",
+            now=now - timedelta(hours=1),
+        )
     assert main(["--config", config, "digest", "1", "--dry-run"]) == 0
     assert "Talks resume in Kyiv" in capsys.readouterr().out
     assert main(["--config", config, "digest", "1"]) == 0
@@ -468,8 +502,11 @@ def test_stories_of_a_digest_in_flight_are_not_posted_again_and_are_what_recover
     async def found(_since: datetime) -> str | None:
         return "msg-before-crash"
 
-    outcome = asyncio.run(recover_digest(store, sub, claim, post=Poster(), find=found, topics=TOPICS, now=NOW,
-                                         by="alive", grace=timedelta(hours=1)))  # fmt: skip
+    outcome = asyncio.run(
+        recover_digest(
+            store, sub, claim, post=Poster(), find=found, topics=TOPICS, now=NOW, by="alive", grace=timedelta(hours=1)
+        )
+    )
     assert outcome == "posted"
     assert store.posted_story_counts(sub.id) == {"s_talks": 1}  # what it set out to post, not a rebuilt digest
     assert store.planned_story_counts(sub.id) == {}
@@ -495,7 +532,8 @@ def test_digest_messages_and_notes_are_kept_per_slot(store: Store, sub: Subscrip
     store.note_slot(sub.id, SLOT, "slack: cannot read the history of C1")
     assert store.get_slot(sub.id, SLOT).note == "slack: cannot read the history of C1"  # type: ignore[union-attr]
     assert [c.note for c in store.in_flight_slots(claimed_before=NOW + timedelta(seconds=1))] == [
-        "slack: cannot read the history of C1"]  # fmt: skip
+        "slack: cannot read the history of C1"
+    ]
     store.finish_slot(sub.id, SLOT, "posted", "slack:C1:1.0", NOW)
     assert store.get_slot(sub.id, SLOT).note is None  # type: ignore[union-attr]
     with pytest.raises(KeyError):
@@ -513,8 +551,9 @@ class Reporting:
     def __init__(self) -> None:
         self.finds = 0
 
-    async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str, *,
-                          on_part: PartPosted | None = None) -> str:  # fmt: skip
+    async def post_digest(
+        self, subscription: Subscription, briefing: Briefing, ref: str, *, on_part: PartPosted | None = None
+    ) -> str:
         assert on_part is not None
         await on_part(1, f"chat:{ref}:1")
         await on_part(2, f"chat:{ref}:2")
@@ -543,8 +582,11 @@ def test_recovery_finds_the_messages_the_ledger_recorded_without_asking_the_plat
         return await channel.find_digest(sub, ref, since)
 
     later = NOW + timedelta(minutes=3)
-    outcome = asyncio.run(recover_digest(store, sub, claim, post=post, find=find, topics=TOPICS, now=later, by="p2",
-                                         grace=timedelta(hours=1)))  # fmt: skip
+    outcome = asyncio.run(
+        recover_digest(
+            store, sub, claim, post=post, find=find, topics=TOPICS, now=later, by="p2", grace=timedelta(hours=1)
+        )
+    )
     assert outcome == "posted" and channel.finds == 0  # the ledger answered: no search, no second post
     done = store.get_slot(sub.id, SLOT)
     assert done is not None and done.message_ref == f"chat:{ref}:1" and done.note is None  # the first part
@@ -589,9 +631,19 @@ def test_a_claim_that_cannot_be_checked_stays_in_flight_noted_once_and_searched_
     def recover(minutes: int) -> str:
         claim = store.get_slot(sub.id, SLOT)
         assert claim is not None
-        return asyncio.run(recover_digest(store, sub, claim, post=poster, find=find, topics=TOPICS,
-                                          now=NOW + timedelta(minutes=minutes), by="p2",
-                                          grace=timedelta(hours=1)))  # fmt: skip
+        return asyncio.run(
+            recover_digest(
+                store,
+                sub,
+                claim,
+                post=poster,
+                find=find,
+                topics=TOPICS,
+                now=NOW + timedelta(minutes=minutes),
+                by="p2",
+                grace=timedelta(hours=1),
+            )
+        )
 
     with caplog.at_level("DEBUG", logger="newsbrief.digests"):
         assert [recover(m) for m in (3, 20, 40, 90)] == ["skipped"] * 4

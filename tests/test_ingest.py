@@ -17,7 +17,7 @@ from bot.ingest import PAGE_ATTEMPTS, Ingestor, fetch_policy, load_story_index, 
 from bot.sources import Fetcher, extract_page
 from bot.store import Article, Feed, Store
 from bot.stories import StoryDecision, StoryIndex
-from tests.feedserver import FeedServer, Item, rss_feed
+from testkit.feedserver import FeedServer, Item, rss_feed
 
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 

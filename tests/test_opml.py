@@ -48,22 +48,38 @@ def test_parse_maps_titles_categories_and_folders() -> None:
     ("document", "line", "problem"),
     [
         ("this is not XML at all", 1, "not well-formed XML (syntax error, column 1)"),
-        ('<opml version="2.0">\n<head/>\n<body>\n<outline text="x" xmlUrl="https://a.example/"/>\n', 5,
-         "not well-formed XML"),
+        (
+            '<opml version="2.0">\n<head/>\n<body>\n<outline text="x" xmlUrl="https://a.example/"/>\n',
+            5,
+            "not well-formed XML",
+        ),
         ('<?xml version="1.0"?>\n<rss version="2.0"><channel/></rss>', 2, "the root element is <rss>, not <opml>"),
         ('<opml version="2.0">\n  <head><title>t</title></head>\n</opml>', 1, "no <body> element"),
-        ('<opml version="2.0"><body>\n<outline text="Folder">\n<outline text="Broken" htmlUrl="https://b.example/"/>'
-         "\n</outline></body></opml>", 3, "outline 'Broken' has no xmlUrl"),
-        ('<?xml version="1.0"?>\n<!DOCTYPE opml [\n <!ENTITY lol "lol">\n <!ENTITY lol2 "&lol;&lol;&lol;">\n]>\n'
-         '<opml><body><outline text="&lol2;" xmlUrl="https://a.example/"/></body></opml>', 3,
-         "refused: the document declares XML entities"),
-        ('<?xml version="1.0"?>\n<!DOCTYPE opml [\n<!ENTITY secret SYSTEM "file:///etc/passwd">\n]>\n'
-         '<opml><body><outline text="&secret;" xmlUrl="https://a.example/"/></body></opml>', 3,
-         "refused: the document declares XML entities"),
-        ('<opml version="2.0"><body><outline text="&nbsp;" xmlUrl="https://a.example/"/></body></opml>', 1,
-         "not well-formed XML (undefined entity"),
+        (
+            '<opml version="2.0"><body>\n<outline text="Folder">\n<outline text="Broken" htmlUrl="https://b.example/"/>'
+            "\n</outline></body></opml>",
+            3,
+            "outline 'Broken' has no xmlUrl",
+        ),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE opml [\n <!ENTITY lol "lol">\n <!ENTITY lol2 "&lol;&lol;&lol;">\n]>\n'
+            '<opml><body><outline text="&lol2;" xmlUrl="https://a.example/"/></body></opml>',
+            3,
+            "refused: the document declares XML entities",
+        ),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE opml [\n<!ENTITY secret SYSTEM "file:///etc/passwd">\n]>\n'
+            '<opml><body><outline text="&secret;" xmlUrl="https://a.example/"/></body></opml>',
+            3,
+            "refused: the document declares XML entities",
+        ),
+        (
+            '<opml version="2.0"><body><outline text="&nbsp;" xmlUrl="https://a.example/"/></body></opml>',
+            1,
+            "not well-formed XML (undefined entity",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_opml_names_the_line(document: str, line: int, problem: str) -> None:
     with pytest.raises(OpmlError) as caught:
         parse_opml(document.encode())
@@ -174,8 +190,10 @@ def test_bad_opml_imports_nothing_and_says_where(
     path.write_text(opml(GOOD, '<outline text="No URL"/>', GOOD.replace("good", "bad")), encoding="utf-8")
     status, _, err = run(capsys, config, "import", str(path))
     assert status == 1
-    assert err == f"newsbrief: {path}: line 6: outline 'No URL' has no xmlUrl (a feed needs one) and no outlines " \
-                  "inside it; nothing imported\n"  # fmt: skip
+    assert (
+        err == f"newsbrief: {path}: line 6: outline 'No URL' has no xmlUrl (a feed needs one) and no outlines "
+        "inside it; nothing imported\n"
+    )
     path.write_text(opml(GOOD, '<outline xmlUrl="http://10.1.2.3/"/>', '<outline xmlUrl="file:/x"/>'), "utf-8")
     err = run(capsys, config, "import", str(path))[2]
     assert "line 6: http://10.1.2.3/: blocked" in err and "(and 1 more); nothing imported" in err

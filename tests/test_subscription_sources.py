@@ -27,10 +27,14 @@ def report(store: Store, feed: Feed, n: int, story: str, *, hours_ago: float = 2
     """An article about Kyiv carried by ``feed``, in ``story``."""
     when = NOW - timedelta(hours=hours_ago)
     stored, _ = store.upsert_article(
-        url=f"https://{feed.name}.example/{story}/{n}", title=f"Kyiv talks, report {n}", outlet=f"{feed.name}.example",
+        url=f"https://{feed.name}.example/{story}/{n}",
+        title=f"Kyiv talks, report {n}",
+        outlet=f"{feed.name}.example",
         text=f"Negotiators met in Kyiv on Thursday, report {n} of {story}. The meeting lasted six hours.",
-        summary={"sentences": [f"Negotiators met in Kyiv (report {n})."], "quotes": []}, now=when, feed_id=feed.id,
-    )  # fmt: skip
+        summary={"sentences": [f"Negotiators met in Kyiv (report {n})."], "quotes": []},
+        now=when,
+        feed_id=feed.id,
+    )
     store.assign_story(stored.id, story, when)
     return stored.id
 
@@ -60,8 +64,9 @@ def test_the_search_keeps_only_the_chosen_feeds_articles(store: Store, feeds: tu
     assert found(frozenset()) == set()  # a tag no feed carries any more: nothing, not everything
     # the same article met in a second feed is that feed's too
     text = "Negotiators met in Kyiv on Thursday, report 2 of s-blog. The meeting lasted six hours."
-    store.upsert_article(url="https://blog.example/s-blog/2", title="Kyiv talks, report 2", now=NOW, feed_id=wire.id,
-                         text=text)  # fmt: skip
+    store.upsert_article(
+        url="https://blog.example/s-blog/2", title="Kyiv talks, report 2", now=NOW, feed_id=wire.id, text=text
+    )
     assert found(frozenset({wire.id})) == {on_wire, on_blog}
 
 
@@ -73,8 +78,9 @@ def test_a_digest_draws_on_its_sources_before_ranking(store: Store, feeds: tuple
     report(store, local, 6, "s-city", hours_ago=3)
     every = store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW)
     by_id = store.add_subscription("slack", "C2", "ukraine", schedule="hourly", tz="UTC", now=NOW, sources=["1"])
-    by_tag = store.add_subscription("slack", "C3", "ukraine", schedule="hourly", tz="UTC", now=NOW,
-                                    sources=["tag:WORLD"])  # fmt: skip
+    by_tag = store.add_subscription(
+        "slack", "C3", "ukraine", schedule="hourly", tz="UTC", now=NOW, sources=["tag:WORLD"]
+    )
 
     def stories(sub_id: int, limit: int = 1) -> list[str | None]:
         sub = store.get_subscription(sub_id)
@@ -109,8 +115,17 @@ SETTINGS = Settings(topics=TOPICS)
 
 
 def manage(store: Store, text: str) -> Reply:
-    return answer(parse_command(text), store=store, settings=SETTINGS, user="U1", channel="C1", now=NOW,
-                  limiter=RateLimiter(), platform="slack", is_manager=True)  # fmt: skip
+    return answer(
+        parse_command(text),
+        store=store,
+        settings=SETTINGS,
+        user="U1",
+        channel="C1",
+        now=NOW,
+        limiter=RateLimiter(),
+        platform="slack",
+        is_manager=True,
+    )
 
 
 def test_parse_sources() -> None:
@@ -118,7 +133,10 @@ def test_parse_sources() -> None:
     parsed = parse_command("/brief subscribe ukraine hourly sources=tag:World,3,3 tz=Europe/Berlin")
     assert isinstance(parsed, SubscribeCommand)
     assert (parsed.sources, parsed.tz, parsed.schedule and parsed.schedule.text) == (
-        ("tag:World", "3"), "Europe/Berlin", "hourly")  # fmt: skip
+        ("tag:World", "3"),
+        "Europe/Berlin",
+        "hourly",
+    )
     for text, problem in [
         ("/brief subscribe ukraine sources=", "'' is neither a feed id"),
         ("/brief subscribe ukraine sources=bbc", "'bbc' is neither a feed id (see /brief feeds) nor tag:NAME"),
@@ -184,8 +202,11 @@ def test_cli_subs_add_with_sources(
 ) -> None:
     monkeypatch.delenv("NEWSBRIEF_CONFIG", raising=False)
     config = tmp_path / "newsbrief.toml"
-    config.write_text(f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[topics]\nukraine = 'kyiv'\n"
-                      "[[feeds]]\nurl = 'https://wire.example/rss'\ntags = ['world']\n", encoding="utf-8")  # fmt: skip
+    config.write_text(
+        f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[topics]\nukraine = 'kyiv'\n"
+        "[[feeds]]\nurl = 'https://wire.example/rss'\ntags = ['world']\n",
+        encoding="utf-8",
+    )
     base = ["--config", str(config), "subs"]
     assert main([*base, "add", "slack", "C1", "ukraine", "--sources", "tag:world"]) == 0
     assert "only from sources=tag:world" in capsys.readouterr().out

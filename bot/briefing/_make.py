@@ -42,9 +42,36 @@ ALIKE = 0.6
 below it the similarity says nothing, and ordering by it would look random."""
 
 PRONOUNS = frozenset(
-    {"he", "she", "they", "i", "we", "it", "you", "him", "her", "them", "us", "me", "one", "his", "hers", "their",
-     "theirs", "its", "our", "ours", "my", "mine", "your", "yours", "someone", "somebody", "anyone"}
-)  # fmt: skip
+    {
+        "he",
+        "she",
+        "they",
+        "i",
+        "we",
+        "it",
+        "you",
+        "him",
+        "her",
+        "them",
+        "us",
+        "me",
+        "one",
+        "his",
+        "hers",
+        "their",
+        "theirs",
+        "its",
+        "our",
+        "ours",
+        "my",
+        "mine",
+        "your",
+        "yours",
+        "someone",
+        "somebody",
+        "anyone",
+    }
+)
 """Words that never count as a named speaker."""
 
 _SPACE = re.compile(r"\s+")
@@ -191,8 +218,9 @@ def _sentences(ranked: Sequence[Article]) -> tuple[str, ...]:
     best = next((a for a in ranked if a.text.strip()), None)
     if best is None:
         return ()
-    fresh = summarizer.summarize(best.text, title=best.title or None, sentences=SENTENCES, quotes=0,
-                                 language=_language(best))  # fmt: skip
+    fresh = summarizer.summarize(
+        best.text, title=best.title or None, sentences=SENTENCES, quotes=0, language=_language(best)
+    )
     return tuple(_clean(s) for s in fresh.sentences)
 
 

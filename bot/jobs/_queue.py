@@ -86,8 +86,13 @@ def conninfo_for(store_url: str) -> str:
     if url.get_backend_name() != "postgresql":
         raise ValueError(f"the job queue needs a PostgreSQL store, not {url.get_backend_name()}")
     # key=value pairs, not a URI: libpq does not read "+" in a URI's query as a space (options of several words)
-    params: dict[str, Any] = {"host": url.host, "port": url.port, "dbname": url.database, "user": url.username,
-                              "password": url.password}  # fmt: skip
+    params: dict[str, Any] = {
+        "host": url.host,
+        "port": url.port,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+    }
     params.update({key: " ".join(value) if isinstance(value, tuple) else value for key, value in url.query.items()})
     return make_conninfo(**{key: str(value) for key, value in params.items() if value is not None})
 
@@ -104,8 +109,9 @@ def job_app(settings: Settings, *, conninfo: str | None = None) -> App:
     """A procrastinate app for the store's database (``conninfo`` overrides it) with newsbrief's two tasks.
     Open it (``async with app.open_async()``) before use."""
     jobs = settings.jobs
-    connector = PsycopgConnector(conninfo=conninfo or conninfo_for(settings.store.url), min_size=1,
-                                 max_size=jobs.concurrency + 2)  # fmt: skip
+    connector = PsycopgConnector(
+        conninfo=conninfo or conninfo_for(settings.store.url), min_size=1, max_size=jobs.concurrency + 2
+    )
     app = App(connector=connector)
     retry: BaseRetryStrategy | bool = retry_strategy(jobs) or False
     app.task(name=POLL_TASK, pass_context=True, retry=retry)(_poll_task)
@@ -183,17 +189,28 @@ class Worker:
     def config(self) -> JobsConfig:
         return self.ingestor.settings.jobs
 
-    async def run(self, *, wait: bool = True, install_signal_handlers: bool = True, listen_notify: bool = True,
-                  recover_every: float | None = RECOVER_EVERY_S) -> None:  # fmt: skip
+    async def run(
+        self,
+        *,
+        wait: bool = True,
+        install_signal_handlers: bool = True,
+        listen_notify: bool = True,
+        recover_every: float | None = RECOVER_EVERY_S,
+    ) -> None:
         """Run jobs (``[jobs] concurrency`` at a time); every ``recover_every`` seconds take back the jobs of dead
         workers. A succeeded job is deleted; a dead one stays (``newsbrief jobs``)."""
         recovering = asyncio.create_task(self._recover_forever(recover_every)) if recover_every else None
         try:
             await self.app.run_worker_async(
-                name="newsbrief", concurrency=self.config.concurrency, wait=wait, delete_jobs="successful",
-                additional_context={_CONTEXT_KEY: self}, install_signal_handlers=install_signal_handlers,
-                listen_notify=listen_notify, shutdown_graceful_timeout=self.config.deadline,
-            )  # fmt: skip
+                name="newsbrief",
+                concurrency=self.config.concurrency,
+                wait=wait,
+                delete_jobs="successful",
+                additional_context={_CONTEXT_KEY: self},
+                install_signal_handlers=install_signal_handlers,
+                listen_notify=listen_notify,
+                shutdown_graceful_timeout=self.config.deadline,
+            )
         finally:
             if recovering is not None:
                 recovering.cancel()
@@ -286,18 +303,31 @@ class Worker:
         try:
             subject = self._subject(job)
             if dead:
-                log.error("job %s (%s, %s) failed for good after %d tries: %s", job.id, job.task_name, subject, tries,
-                          reason)  # fmt: skip
+                log.error(
+                    "job %s (%s, %s) failed for good after %d tries: %s", job.id, job.task_name, subject, tries, reason
+                )
             else:
-                log.warning("job %s (%s, %s) failed (try %d of %d), retried later: %s", job.id, job.task_name, subject,
-                            tries, self.config.attempts, reason)  # fmt: skip
+                log.warning(
+                    "job %s (%s, %s) failed (try %d of %d), retried later: %s",
+                    job.id,
+                    job.task_name,
+                    subject,
+                    tries,
+                    self.config.attempts,
+                    reason,
+                )
             await self.app.connector.execute_query_async(
                 "INSERT INTO job_failures (job_id, task, subject, attempts, error, failed_at) "
                 "VALUES (%(id)s, %(task)s, %(subject)s, %(tries)s, %(error)s, %(at)s) "
                 "ON CONFLICT (job_id) DO UPDATE SET attempts = EXCLUDED.attempts, error = EXCLUDED.error, "
                 "failed_at = EXCLUDED.failed_at",
-                id=job.id, task=job.task_name, subject=subject, tries=tries, error=reason, at=self.clock(),
-            )  # fmt: skip
+                id=job.id,
+                task=job.task_name,
+                subject=subject,
+                tries=tries,
+                error=reason,
+                at=self.clock(),
+            )
         except Exception as exc:
             log.warning("job %s: its failure (%s) could not be recorded: %s", job.id, reason, exc)
 

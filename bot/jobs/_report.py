@@ -34,9 +34,15 @@ class FailedJob:
     failed_at: datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "task": self.task, "status": self.status, "attempts": self.attempts,
-                "subject": self.subject, "error": self.error,
-                "failed_at": self.failed_at.isoformat() if self.failed_at else None}  # fmt: skip
+        return {
+            "id": self.id,
+            "task": self.task,
+            "status": self.status,
+            "attempts": self.attempts,
+            "subject": self.subject,
+            "error": self.error,
+            "failed_at": self.failed_at.isoformat() if self.failed_at else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,12 @@ class JobReport:
     retrying: list[FailedJob]
 
     def to_json(self) -> dict[str, Any]:
-        return {"counts": self.counts, "oldest_waiting_s": self.oldest_waiting_s,
-                "dead": [j.to_json() for j in self.dead], "retrying": [j.to_json() for j in self.retrying]}  # fmt: skip
+        return {
+            "counts": self.counts,
+            "oldest_waiting_s": self.oldest_waiting_s,
+            "dead": [j.to_json() for j in self.dead],
+            "retrying": [j.to_json() for j in self.retrying],
+        }
 
 
 _COUNTS = "SELECT status::text AS status, count(*) AS n FROM procrastinate_jobs GROUP BY status"
@@ -82,9 +92,18 @@ async def job_report(queue: JobQueue, now: datetime, *, limit: int = 50) -> JobR
 
     async def failed(status: str) -> list[FailedJob]:
         rows = await queue.query(_FAILED, status=status, limit=limit)
-        return [FailedJob(id=r["id"], task=r["task_name"], status=r["status"], attempts=r["attempts"],
-                          subject=r["subject"] or "", error=r["error"] or "(no reason recorded)",
-                          failed_at=r["failed_at"]) for r in rows]  # fmt: skip
+        return [
+            FailedJob(
+                id=r["id"],
+                task=r["task_name"],
+                status=r["status"],
+                attempts=r["attempts"],
+                subject=r["subject"] or "",
+                error=r["error"] or "(no reason recorded)",
+                failed_at=r["failed_at"],
+            )
+            for r in rows
+        ]
 
     return JobReport(counts, oldest, await failed("failed"), await failed("todo"))
 

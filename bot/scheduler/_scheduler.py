@@ -250,24 +250,33 @@ class Scheduler:
         now = self.clock()
         self.last_tick_at = now
         loop = asyncio.get_running_loop()
-        before = None if self._held else await loop.run_in_executor(self._lease_thread, self.store.get_lease,
-                                                                     LEASE_NAME)  # fmt: skip
-        held = await loop.run_in_executor(self._lease_thread, functools.partial(
-            self.store.acquire_lease, LEASE_NAME, self.holder, now=now, ttl=self.options.lease))  # fmt: skip
+        before = (
+            None if self._held else await loop.run_in_executor(self._lease_thread, self.store.get_lease, LEASE_NAME)
+        )
+        held = await loop.run_in_executor(
+            self._lease_thread,
+            functools.partial(self.store.acquire_lease, LEASE_NAME, self.holder, now=now, ttl=self.options.lease),
+        )
         if held and not self._held:
             self._held = True
             self._standby_logged = None
             if before is not None and before.holder != self.holder:
-                log.warning("scheduler: took over from %s (its lease expired at %s)", before.holder,
-                            f"{before.expires_at:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+                log.warning(
+                    "scheduler: took over from %s (its lease expired at %s)",
+                    before.holder,
+                    f"{before.expires_at:%Y-%m-%d %H:%M:%S} UTC",
+                )
             self._lead_task = asyncio.create_task(self._lead(), name="newsbrief-scheduler-lead")
         elif not held and self._held:
             log.warning("scheduler: lost the lease to another process; now serving commands only")
             self._halt(lost=True)
         elif not held and self._standby_logged is None and before is not None:
             self._standby_logged = before.holder
-            log.warning("scheduler: %s holds the scheduler lease; this process serves commands only and takes "
-                        "over if that one stops", before.holder)  # fmt: skip
+            log.warning(
+                "scheduler: %s holds the scheduler lease; this process serves commands only and takes "
+                "over if that one stops",
+                before.holder,
+            )
         if wait and self._lead_task is not None and not self._lead_task.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._lead_task)
@@ -302,8 +311,14 @@ class Scheduler:
             log.debug("scheduler: first job sync: database unavailable: %s", exc)
         except Exception:
             log.exception("scheduler: first job sync failed; retrying with the next sync")
-        aps.add_job(sync_job, IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())), id=_SYNC,
-                    jobstore="local", replace_existing=True, misfire_grace_time=None)  # fmt: skip
+        aps.add_job(
+            sync_job,
+            IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())),
+            id=_SYNC,
+            jobstore="local",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
         aps.resume()
         if self._on_leader is not None:
             self._on_leader(True)
@@ -367,9 +382,15 @@ class Scheduler:
             if sub.platform not in self.channels:
                 if sub.id not in self._warned:
                     self._warned.add(sub.id)
-                    log.warning("subscription %d (%s %s, topic %s): the %s adapter is not running here, so its "
-                                "digests are not scheduled", sub.id, sub.platform, sub.channel, sub.topic,
-                                sub.platform)  # fmt: skip
+                    log.warning(
+                        "subscription %d (%s %s, topic %s): the %s adapter is not running here, so its "
+                        "digests are not scheduled",
+                        sub.id,
+                        sub.platform,
+                        sub.channel,
+                        sub.topic,
+                        sub.platform,
+                    )
                 continue
             job_id = await self._ensure_digest(aps, sub, stored.get(f"{_DIGEST}{sub.id}"), now)
             if job_id is not None:
@@ -395,17 +416,33 @@ class Scheduler:
             ref = digest_ref(sub, claim.slot)
             post = digest_poster(self.store, channel, sub, claim.slot, now=now)
 
-            async def find(since: datetime, sub: Subscription = sub, channel: DigestChannel = channel,
-                           ref: str = ref) -> str | None:  # fmt: skip
+            async def find(
+                since: datetime, sub: Subscription = sub, channel: DigestChannel = channel, ref: str = ref
+            ) -> str | None:
                 return await channel.find_digest(sub, ref, since)
 
             outcome = await recover_digest(
-                self.store, sub, claim, post=post, find=find, topics=self.settings.topics, now=now, by=self.holder,
-                grace=self.options.misfire_grace, window=self.options.digest_window, limit=self.options.digest_limit,
-            )  # fmt: skip
+                self.store,
+                sub,
+                claim,
+                post=post,
+                find=find,
+                topics=self.settings.topics,
+                now=now,
+                by=self.holder,
+                grace=self.options.misfire_grace,
+                window=self.options.digest_window,
+                limit=self.options.digest_limit,
+            )
             # "skipped": taken over meanwhile, or not checkable yet (recover_digest says why, once)
-            log.log(logging.DEBUG if outcome == "skipped" else logging.WARNING, "digest of subscription %d for slot "
-                    "%s, left unfinished by %s: %s", sub.id, claim.slot, claim.claimed_by, outcome)  # fmt: skip
+            log.log(
+                logging.DEBUG if outcome == "skipped" else logging.WARNING,
+                "digest of subscription %d for slot %s, left unfinished by %s: %s",
+                sub.id,
+                claim.slot,
+                claim.claimed_by,
+                outcome,
+            )
             outcomes.append(outcome)
             if outcome != "skipped" and self._on_digest is not None:
                 self._on_digest(sub, outcome)
@@ -417,8 +454,17 @@ class Scheduler:
         if job is not None and same_trigger(job.trigger, trigger):
             return job_id
         first = feed.next_poll_at if feed.next_poll_at is not None and feed.next_poll_at > now else now
-        aps.add_job(poll_job, trigger, args=(feed.id,), id=job_id, name=f"poll {feed.url}", jobstore="default",
-                    replace_existing=True, next_run_time=first, misfire_grace_time=None)  # fmt: skip
+        aps.add_job(
+            poll_job,
+            trigger,
+            args=(feed.id,),
+            id=job_id,
+            name=f"poll {feed.url}",
+            jobstore="default",
+            replace_existing=True,
+            next_run_time=first,
+            misfire_grace_time=None,
+        )
         return job_id
 
     async def _ensure_digest(
@@ -438,8 +484,16 @@ class Scheduler:
             claimed = await asyncio.to_thread(self.store.get_slot, sub.id, slot_key(missed))
             if claimed is None:
                 first = missed
-        aps.add_job(digest_job, trigger, args=(sub.id,), id=job_id, name=f"digest {sub.platform} {sub.channel} "
-                    f"{sub.topic}", jobstore="default", replace_existing=True, next_run_time=first)  # fmt: skip
+        aps.add_job(
+            digest_job,
+            trigger,
+            args=(sub.id,),
+            id=job_id,
+            name=f"digest {sub.platform} {sub.channel} {sub.topic}",
+            jobstore="default",
+            replace_existing=True,
+            next_run_time=first,
+        )
         return job_id
 
     def _move(self, job_id: str, when: datetime) -> None:
@@ -460,9 +514,15 @@ class Scheduler:
         away during its run, which posted nothing. The retry posts the same slot unless that slot's time is past."""
         if self._aps is None:
             return
-        self._aps.add_job(digest_job, DateTrigger(self.clock() + DIGEST_RETRY), args=(sub_id,),
-                          id=f"{_DIGEST_RETRY}{sub_id}", jobstore="local", replace_existing=True,
-                          misfire_grace_time=None)  # fmt: skip
+        self._aps.add_job(
+            digest_job,
+            DateTrigger(self.clock() + DIGEST_RETRY),
+            args=(sub_id,),
+            id=f"{_DIGEST_RETRY}{sub_id}",
+            jobstore="local",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
     async def run_poll(self, feed_id: int) -> FeedResult | None:
         """The body of a poll job: poll the feed if it is due now (else move the job to its next poll time);
@@ -512,15 +572,32 @@ class Scheduler:
         # Shielded: a stop or a lost lease cancels the job, not a digest between its claim and its ledger entry
         # (stop() waits for these; a claim is exclusive whoever leads).
         key = (sub.id, slot)
-        work = asyncio.ensure_future(run_digest(self.store, sub, slot, post=post, topics=self.settings.topics,
-                                                now=now, by=self.holder, window=self.options.digest_window,
-                                                limit=self.options.digest_limit,
-                                                post_empty=self.options.digest_post_empty))  # fmt: skip
+        work = asyncio.ensure_future(
+            run_digest(
+                self.store,
+                sub,
+                slot,
+                post=post,
+                topics=self.settings.topics,
+                now=now,
+                by=self.holder,
+                window=self.options.digest_window,
+                limit=self.options.digest_limit,
+                post_empty=self.options.digest_post_empty,
+            )
+        )
         self._in_flight[key] = work
         work.add_done_callback(lambda _done: self._in_flight.pop(key, None))
         outcome = await asyncio.shield(work)
-        log.info("digest of subscription %d (%s %s, %s) for %s: %s", sub.id, sub.platform, sub.channel, sub.topic,
-                 slot_key(slot_time), outcome)  # fmt: skip
+        log.info(
+            "digest of subscription %d (%s %s, %s) for %s: %s",
+            sub.id,
+            sub.platform,
+            sub.channel,
+            sub.topic,
+            slot_key(slot_time),
+            outcome,
+        )
         if self._on_digest is not None:
             self._on_digest(sub, outcome)
         return outcome

@@ -50,8 +50,14 @@ def digest_trigger(schedule: str, tz: str) -> CronTrigger:
     """The cron trigger of a subscription's schedule ("daily 08:00", "weekdays 07:30", "hourly" or a 5-field
     crontab expression) in its IANA time zone. Day-of-week numbers follow crontab (0 = Sunday)."""
     minute, hour, day, month, day_of_week = parse_schedule(schedule).cron.split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(day_of_week),
-                       timezone=ZoneInfo(tz))  # fmt: skip
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_day_of_week(day_of_week),
+        timezone=ZoneInfo(tz),
+    )
 
 
 def poll_trigger(interval_s: int, *, jitter_s: int = 0) -> IntervalTrigger:

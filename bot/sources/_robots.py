@@ -109,8 +109,11 @@ class RobotsCache:
             else:
                 log.info("%s: %s; no pages fetched from this site for now", robots_url, exc.message)
                 wait = int(self.retry.total_seconds() // 60)
-                rules = _Rules(None, now + self.retry, closed=f"{robots_url} unavailable ({exc.message}); "
-                                                               f"asking again in {wait} min")  # fmt: skip
+                rules = _Rules(
+                    None,
+                    now + self.retry,
+                    closed=f"{robots_url} unavailable ({exc.message}); asking again in {wait} min",
+                )
         else:
             parser = RobotFileParser(robots_url)
             parser.parse(fetched.body.decode("utf-8-sig", errors="replace").splitlines())

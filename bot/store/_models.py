@@ -164,9 +164,7 @@ class SubscriptionRow(Base):
     """A channel's digest of one configured topic, on a schedule in a time zone (migration 0002)."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (
-        UniqueConstraint("platform", "channel", "topic", name="uq_subscriptions_platform_channel_topic"),
-    )
+    __table_args__ = (UniqueConstraint("platform", "channel", "topic", name="uq_subscriptions_platform_channel_topic"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(16))
@@ -217,9 +215,7 @@ class PostedStoryRow(Base):
 
     __tablename__ = "posted_stories"
 
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
-    )
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True)
     story_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     posted_at: Mapped[datetime]
     article_count_at_post: Mapped[int] = mapped_column(Integer)

@@ -340,9 +340,13 @@ class Store:
         A failed pre-ping is left alone: the pool replaces that connection by itself."""
         if context.is_pre_ping:
             return
-        reason = unavailable_reason(context.original_exception, dialect=self.dialect,
-                                    is_disconnect=context.is_disconnect, connecting=context.connection is None,
-                                    where=self._where())  # fmt: skip
+        reason = unavailable_reason(
+            context.original_exception,
+            dialect=self.dialect,
+            is_disconnect=context.is_disconnect,
+            connecting=context.connection is None,
+            where=self._where(),
+        )
         if reason is None:
             return
         if self.watch is not None:
@@ -485,8 +489,15 @@ class Store:
                 existing = session.scalar(select(FeedRow).where(FeedRow.url == url))
                 if existing is not None:
                     raise ValueError(f"feed {url} is already added (id {existing.id})")
-                row = FeedRow(url=url, name=feed.name, interval_s=feed.interval_s, tags=list(feed.tags),
-                              consecutive_failures=0, backfilled=False, created_at=now)  # fmt: skip
+                row = FeedRow(
+                    url=url,
+                    name=feed.name,
+                    interval_s=feed.interval_s,
+                    tags=list(feed.tags),
+                    consecutive_failures=0,
+                    backfilled=False,
+                    created_at=now,
+                )
                 session.add(row)
                 rows.append(row)
             session.flush()
@@ -829,9 +840,12 @@ class Store:
             session.execute(
                 update(ArticleRow)
                 .where(ArticleRow.id == article_id, ArticleRow.text_source == "feed")
-                .values(page_attempts=ArticleRow.page_attempts + 1, page_retry_at=retry_at,
-                        page_error=" ".join(error.split())[:1000])
-            )  # fmt: skip
+                .values(
+                    page_attempts=ArticleRow.page_attempts + 1,
+                    page_retry_at=retry_at,
+                    page_error=" ".join(error.split())[:1000],
+                )
+            )
             row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
             if row is None:
                 raise KeyError(f"no article {article_id!r}")
@@ -968,8 +982,11 @@ class Store:
         if digest.feeds is not None:
             params.update({f"digest_feed{i}": feed_id for i, feed_id in enumerate(sorted(digest.feeds))})
             names = ", ".join(f":digest_feed{i}" for i in range(len(digest.feeds)))
-            condition += (f" AND EXISTS (SELECT 1 FROM feed_articles fa WHERE fa.article_id = a.id AND fa.feed_id "
-                          f"IN ({names}))" if names else " AND 1 = 0")  # fmt: skip
+            condition += (
+                f" AND EXISTS (SELECT 1 FROM feed_articles fa WHERE fa.article_id = a.id AND fa.feed_id IN ({names}))"
+                if names
+                else " AND 1 = 0"
+            )
         if digest.in_flight:
             stmt = select(StoryRow.id, StoryRow.article_count).where(StoryRow.id.in_(list(digest.in_flight)))
             counts = {story_id: int(n) for story_id, n in session.execute(stmt)}
@@ -1097,8 +1114,10 @@ class Store:
         for a rebuild of the whole archive), so a holder that vanished cannot keep the lock."""
         if self.dialect == "postgresql":
             if idle_bound:
-                session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
-                                {"ms": str(max(1, round(self.story_lock_idle_s * 1000)))})  # fmt: skip
+                session.execute(
+                    text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
+                    {"ms": str(max(1, round(self.story_lock_idle_s * 1000)))},
+                )
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
             return
         connection = session.connection()
@@ -1120,8 +1139,14 @@ class Store:
             row.minhash = placed.signature
         if story is None and previous is None:  # a new story of this one article: nothing to count
             follows = self._resolve_story(session, placed.follows) if placed.follows else None
-            story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=1,
-                             outlets=[row.outlet] if row.outlet else [], follows=follows)  # fmt: skip
+            story = StoryRow(
+                id=story_id,
+                first_seen=row.first_seen,
+                updated_at=now,
+                article_count=1,
+                outlets=[row.outlet] if row.outlet else [],
+                follows=follows,
+            )
             session.add(story)
             session.flush()
             row.story_id = story_id
@@ -1242,17 +1267,33 @@ class Store:
         """The articles first seen since ``since``, in row order, with what regrouping them into stories reads
         (title, text, outlet, times, story, stored terms); read ``batch`` rows at a time, never all texts at once."""
         stmt = (
-            select(ArticleRow.id, ArticleRow.title, ArticleRow.text, ArticleRow.outlet, ArticleRow.published_at,
-                   ArticleRow.first_seen, ArticleRow.story_id, ArticleRow.minhash)
+            select(
+                ArticleRow.id,
+                ArticleRow.title,
+                ArticleRow.text,
+                ArticleRow.outlet,
+                ArticleRow.published_at,
+                ArticleRow.first_seen,
+                ArticleRow.story_id,
+                ArticleRow.minhash,
+            )
             .where(ArticleRow.first_seen >= since)
             .order_by(ArticleRow.pk)
             .execution_options(yield_per=batch)
-        )  # fmt: skip
+        )
         with self._sessions() as session:
             for row in session.execute(stmt):
                 article_id, title, text_, outlet, published, first_seen, story_id, terms = row
-                yield ArchivedArticle(article_id, title or "", text_ or "", outlet or "", published, first_seen,
-                                      story_id, bytes(terms) if terms is not None else None)  # fmt: skip
+                yield ArchivedArticle(
+                    article_id,
+                    title or "",
+                    text_ or "",
+                    outlet or "",
+                    published,
+                    first_seen,
+                    story_id,
+                    bytes(terms) if terms is not None else None,
+                )
 
     def regroup_stories(
         self,
@@ -1287,8 +1328,9 @@ class Store:
             for chunk in _chunks(sorted(set(follows) | set(firsts))):
                 rows.update((row.id, row) for row in session.scalars(select(StoryRow).where(StoryRow.id.in_(chunk))))
             for story_id in sorted(set(firsts) - set(rows)):
-                rows[story_id] = StoryRow(id=story_id, first_seen=firsts[story_id], updated_at=now, article_count=0,
-                                          outlets=[])  # fmt: skip
+                rows[story_id] = StoryRow(
+                    id=story_id, first_seen=firsts[story_id], updated_at=now, article_count=0, outlets=[]
+                )
                 session.add(rows[story_id])
             for story_id, earlier in follows.items():
                 if story_id in rows and rows[story_id].follows != earlier:
@@ -1339,8 +1381,14 @@ class Store:
             for story_key in (source, target):
                 existing = session.get(PostedStoryRow, (sub_id, story_key))
                 if existing is None:
-                    session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_key, posted_at=now,
-                                               article_count_at_post=merged.article_count))  # fmt: skip
+                    session.add(
+                        PostedStoryRow(
+                            subscription_id=sub_id,
+                            story_id=story_key,
+                            posted_at=now,
+                            article_count_at_post=merged.article_count,
+                        )
+                    )
                 else:
                     existing.article_count_at_post = max(existing.article_count_at_post, merged.article_count)
         session.flush()
@@ -1380,9 +1428,14 @@ class Store:
         """Stored story terms of the articles first seen since ``since`` (and stored after row ``after_row``: what
         other processes added since an index last looked), in row order, to rebuild or catch up the index."""
         stmt = select(
-            ArticleRow.id, ArticleRow.minhash, ArticleRow.outlet, ArticleRow.story_id, ArticleRow.published_at,
-            ArticleRow.first_seen, ArticleRow.pk,
-        ).where(ArticleRow.minhash.is_not(None))  # fmt: skip
+            ArticleRow.id,
+            ArticleRow.minhash,
+            ArticleRow.outlet,
+            ArticleRow.story_id,
+            ArticleRow.published_at,
+            ArticleRow.first_seen,
+            ArticleRow.pk,
+        ).where(ArticleRow.minhash.is_not(None))
         if since is not None:
             stmt = stmt.where(ArticleRow.first_seen >= since)
         if after_row is not None:
@@ -1434,8 +1487,17 @@ class Store:
             )
             if existing is not None:
                 raise duplicate(existing)
-            row = SubscriptionRow(platform=platform, channel=channel, topic=topic, schedule=schedule, tz=tz,
-                                  created_at=now, created_by=by, sources=list(sources) or None, team=team)  # fmt: skip
+            row = SubscriptionRow(
+                platform=platform,
+                channel=channel,
+                topic=topic,
+                schedule=schedule,
+                tz=tz,
+                created_at=now,
+                created_by=by,
+                sources=list(sources) or None,
+                team=team,
+            )
             session.add(row)
             session.flush()
             return _subscription(row)
@@ -1509,10 +1571,17 @@ class Store:
         app was uninstalled there); returns those it paused."""
 
         def work(session: Session) -> list[Subscription]:
-            rows = list(session.scalars(select(SubscriptionRow).where(
-                SubscriptionRow.platform == platform, SubscriptionRow.team == team,
-                SubscriptionRow.paused_at.is_(None),
-            ).order_by(SubscriptionRow.id)))  # fmt: skip
+            rows = list(
+                session.scalars(
+                    select(SubscriptionRow)
+                    .where(
+                        SubscriptionRow.platform == platform,
+                        SubscriptionRow.team == team,
+                        SubscriptionRow.paused_at.is_(None),
+                    )
+                    .order_by(SubscriptionRow.id)
+                )
+            )
             for row in rows:
                 row.paused_at, row.paused_reason = now, reason
             session.flush()
@@ -1622,8 +1691,11 @@ class Store:
             self._claimed(session, sub_id, slot)
             row = session.get(DigestMessageRow, (sub_id, slot, part))
             if row is None:
-                session.add(DigestMessageRow(subscription_id=sub_id, slot=slot, part=part, message_ref=message_ref,
-                                             posted_at=now))  # fmt: skip
+                session.add(
+                    DigestMessageRow(
+                        subscription_id=sub_id, slot=slot, part=part, message_ref=message_ref, posted_at=now
+                    )
+                )
             else:
                 row.message_ref, row.posted_at = message_ref, now
 
@@ -1681,8 +1753,11 @@ class Store:
             for story_id, count in sorted(story_ids_with_counts.items()):
                 row = session.get(PostedStoryRow, (sub_id, story_id))
                 if row is None:
-                    session.add(PostedStoryRow(subscription_id=sub_id, story_id=story_id, posted_at=now,
-                                               article_count_at_post=count))  # fmt: skip
+                    session.add(
+                        PostedStoryRow(
+                            subscription_id=sub_id, story_id=story_id, posted_at=now, article_count_at_post=count
+                        )
+                    )
                 elif count >= row.article_count_at_post:
                     row.posted_at, row.article_count_at_post = now, count
 
@@ -1757,8 +1832,13 @@ class Store:
             row = session.get(LeaseRow, name)
             if row is None:
                 return None
-            return Lease(name=row.name, holder=row.holder, acquired_at=row.acquired_at, renewed_at=row.renewed_at,
-                         expires_at=row.expires_at)  # fmt: skip
+            return Lease(
+                name=row.name,
+                holder=row.holder,
+                acquired_at=row.acquired_at,
+                renewed_at=row.renewed_at,
+                expires_at=row.expires_at,
+            )
 
     # ------------------------------------------------------------------ checks
 

@@ -34,8 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         "--methods",
         type=_methods,
         default=None,
-        help="comma-separated methods to score (default: all of ALGORITHMS); default and lead are always "
-        "scored too",
+        help="comma-separated methods to score (default: all of ALGORITHMS); default and lead are always scored too",
     )
     rouge.add_argument("--json", action="store_true", help="print JSON instead of a table")
     quotes = commands.add_parser(
@@ -72,9 +71,7 @@ def _methods(value: str) -> list[str]:
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in ALGORITHMS]
     if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(ALGORITHMS)}"
-        )
+        raise argparse.ArgumentTypeError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(ALGORITHMS)}")
     return names
 
 

@@ -209,9 +209,7 @@ class QuoteCounts:
         }
 
 
-def score_document(
-    text: str, attributions: Sequence[Attribution], predictions: Sequence[Quote]
-) -> QuoteCounts:
+def score_document(text: str, attributions: Sequence[Attribution], predictions: Sequence[Quote]) -> QuoteCounts:
     """Score one document's predicted quotes against its attribution annotations."""
     gold = [is_direct_quote(text, attribution) for attribution in attributions]
     counts = QuoteCounts(docs=1, gold=sum(gold), predicted=len(predictions))
@@ -228,9 +226,7 @@ def score_document(
             speaker = (quote.speaker_start, quote.speaker_end)
 
         def speaker_ok(attribution: Attribution, speaker: Span | None = speaker) -> bool:
-            return speaker is not None and any(
-                max(speaker[0], s) < min(speaker[1], e) for s, e in attribution.source
-            )
+            return speaker is not None and any(max(speaker[0], s) < min(speaker[1], e) for s, e in attribution.source)
 
         best = max(
             range(len(attributions)),

@@ -45,9 +45,7 @@ def rouge_report(results: Sequence[RougeResult], sentences: int) -> str:
             table(header, rows),
         ]
         if result.default_vs_lead is not None:
-            lines.append(
-                f"default - lead, paired bootstrap {LEVEL:.0%} interval ({RESAMPLES} resamples, seed 0):"
-            )
+            lines.append(f"default - lead, paired bootstrap {LEVEL:.0%} interval ({RESAMPLES} resamples, seed 0):")
             for metric, iv in result.default_vs_lead.items():
                 lines.append(f"  {_METRIC_LABELS[metric]}  {iv.delta:+.2f}  [{iv.low:+.2f}, {iv.high:+.2f}]")
             if result.name in FITTED_ON:

@@ -54,9 +54,17 @@ def console_replier(
         else:
             name = command_name(command)
             result = answer(
-                command, store=store, settings=settings, user=CONSOLE_ID, channel=CONSOLE_ID, now=now(),
-                limiter=limiter, platform="console", is_manager=True, feeds=feeds,
-            )  # fmt: skip
+                command,
+                store=store,
+                settings=settings,
+                user=CONSOLE_ID,
+                channel=CONSOLE_ID,
+                now=now(),
+                limiter=limiter,
+                platform="console",
+                is_manager=True,
+                feeds=feeds,
+            )
         if observe is not None:
             observe(name, time.perf_counter() - started)
         return result

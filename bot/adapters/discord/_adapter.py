@@ -70,8 +70,14 @@ from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostI
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
-__all__ = ["ANSWER_WITHIN_S", "IDENTIFY_SPACING_S", "DiscordAdapter", "DiscordSetupError", "check_api_base",
-           "digest_nonce"]  # fmt: skip
+__all__ = [
+    "ANSWER_WITHIN_S",
+    "IDENTIFY_SPACING_S",
+    "DiscordAdapter",
+    "DiscordSetupError",
+    "check_api_base",
+    "digest_nonce",
+]
 
 log = logging.getLogger("newsbrief.discord")
 
@@ -153,8 +159,10 @@ def check_api_base(config: DiscordConfig) -> None:
     a config naming a stand-in Discord never talks to the real one by mistake. :class:`DiscordSetupError` if not."""
     base = discord.http.Route.BASE
     if base != config.api_url:
-        raise DiscordSetupError(f"[discord] api_url is {config.api_url}, but discord.py sends its requests to {base} "
-                                "(api_url is for tests, which point discord.py at their stand-in first)")  # fmt: skip
+        raise DiscordSetupError(
+            f"[discord] api_url is {config.api_url}, but discord.py sends its requests to {base} "
+            "(api_url is for tests, which point discord.py at their stand-in first)"
+        )
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -246,10 +254,16 @@ class DiscordAdapter:
         intents = discord.Intents.none()
         intents.guilds = True
         shards = list(self.config.shards) if self.config.shards else None
-        self.client = _Client(self._sync_commands, intents=intents, allowed_mentions=NO_MENTIONS,
-                              guild_ready_timeout=guild_ready_timeout, http_trace=_send_once_trace(),
-                              shard_ids=shards, shard_count=self.config.shard_count,
-                              identify_spacing=identify_spacing)  # fmt: skip
+        self.client = _Client(
+            self._sync_commands,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            guild_ready_timeout=guild_ready_timeout,
+            http_trace=_send_once_trace(),
+            shard_ids=shards,
+            shard_count=self.config.shard_count,
+            identify_spacing=identify_spacing,
+        )
         self.tree = app_commands.CommandTree(self.client)
         self._register()
         self._task: asyncio.Task[None] | None = None
@@ -278,8 +292,12 @@ class DiscordAdapter:
             if self._task in done:
                 self._task.result()  # the gateway connection failed: raise its error
             raise TimeoutError(f"Discord gateway not ready within {READY_TIMEOUT_S:.0f} s")
-        log.info("discord: connected as %s (shards %s of %s)", self.client.user,
-                 ",".join(str(i) for i in sorted(self.client.shards)), self.client.shard_count)  # fmt: skip
+        log.info(
+            "discord: connected as %s (shards %s of %s)",
+            self.client.user,
+            ",".join(str(i) for i in sorted(self.client.shards)),
+            self.client.shard_count,
+        )
 
     def routes(self) -> list[web.RouteDef]:
         """Discord needs no HTTP route (interactions come over the gateway)."""
@@ -319,19 +337,23 @@ class DiscordAdapter:
             return self.topic_choices(current)
 
         @self.tree.command(name="brief", description="A briefing now: a topic, or any words to search")
-        @app_commands.describe(topic="a configured topic, words, \"a phrase\", a OR b, -excluded; or help")
+        @app_commands.describe(topic='a configured topic, words, "a phrase", a OR b, -excluded; or help')
         @app_commands.autocomplete(topic=topics)
         async def brief(interaction: discord.Interaction, topic: str) -> None:
             await self.handle(interaction, f"/brief {topic}")
 
         @self.tree.command(name="brief-subscribe", description="Post a digest of a topic in this channel")
-        @app_commands.describe(topic="a configured topic", schedule="daily 08:00, weekdays 07:30, hourly or cron",
-                               tz="a time zone such as Europe/Berlin (default UTC)")  # fmt: skip
+        @app_commands.describe(
+            topic="a configured topic",
+            schedule="daily 08:00, weekdays 07:30, hourly or cron",
+            tz="a time zone such as Europe/Berlin (default UTC)",
+        )
         @app_commands.autocomplete(topic=topics)
         @app_commands.default_permissions(manage_channels=True)
         @app_commands.guild_only()
-        async def subscribe(interaction: discord.Interaction, topic: str, schedule: str | None = None,
-                            tz: str | None = None) -> None:  # fmt: skip
+        async def subscribe(
+            interaction: discord.Interaction, topic: str, schedule: str | None = None, tz: str | None = None
+        ) -> None:
             text = f"/brief subscribe {topic}" + (f" {schedule}" if schedule else "") + (f" tz={tz}" if tz else "")
             await self.handle(interaction, text)
 
@@ -374,10 +396,17 @@ class DiscordAdapter:
     def _answer(self, parsed: Command, text: str, interaction: discord.Interaction, manager: bool) -> Reply:
         try:
             return answer(
-                parsed, store=self.store, settings=self.settings, user=str(interaction.user.id),
-                channel=str(interaction.channel_id or ""), now=self.clock(), limiter=self.limiter,
-                platform="discord", is_manager=manager, feeds=self.feeds,
-            )  # fmt: skip
+                parsed,
+                store=self.store,
+                settings=self.settings,
+                user=str(interaction.user.id),
+                channel=str(interaction.channel_id or ""),
+                now=self.clock(),
+                limiter=self.limiter,
+                platform="discord",
+                is_manager=manager,
+                feeds=self.feeds,
+            )
         except Exception as exc:
             log.exception("discord: %r failed", text)
             return Reply(kind="error", text=f"Sorry, that failed ({exc.__class__.__name__}).", ephemeral=True)
@@ -474,16 +503,20 @@ class DiscordAdapter:
                 if on_part is not None:
                     await on_part(part, f"discord:{subscription.channel}:{sent.id}")
         except discord.Forbidden as exc:
-            raise ChannelUnavailable(f"discord: missing access or permissions in channel {subscription.channel} "
-                                     f"(code {exc.code}: {exc.text})") from None  # fmt: skip
+            raise ChannelUnavailable(
+                f"discord: missing access or permissions in channel {subscription.channel} "
+                f"(code {exc.code}: {exc.text})"
+            ) from None
         except discord.NotFound as exc:
             raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
         except Exception as exc:
             if not _interrupted(exc):
                 raise
             if isinstance(exc, NotSentTwice):
-                raise PostInterrupted(f"discord: {exc.reason} creating the forum post, not sent again (Discord may "
-                                      "have created it): it is looked for first") from None  # fmt: skip
+                raise PostInterrupted(
+                    f"discord: {exc.reason} creating the forum post, not sent again (Discord may "
+                    "have created it): it is looked for first"
+                ) from None
             if isinstance(exc, discord.HTTPException):  # after discord.py's own retries
                 raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
             raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
@@ -507,9 +540,11 @@ class DiscordAdapter:
             return None  # posting fails too, and pauses the subscription with the reason
         permissions = await bot_permissions(self.client, channel)
         if not permissions.read_message_history:
-            raise HistoryUnreadable(f"discord: the bot may not read the history of channel {subscription.channel} "
-                                    "(Read Message History), so it cannot tell whether the digest is there; it is "
-                                    "not posted again: grant the permission (see newsbrief doctor)")  # fmt: skip
+            raise HistoryUnreadable(
+                f"discord: the bot may not read the history of channel {subscription.channel} "
+                "(Read Message History), so it cannot tell whether the digest is there; it is "
+                "not posted again: grant the permission (see newsbrief doctor)"
+            )
         try:
             if isinstance(channel, discord.ForumChannel):
                 return await self._find_forum_post(channel, ref, since)
@@ -523,9 +558,11 @@ class DiscordAdapter:
         except discord.NotFound:
             return None
         except discord.Forbidden as exc:
-            raise HistoryUnreadable(f"discord: cannot read the history of channel {subscription.channel} (code "
-                                    f"{exc.code}: {exc.text}), so it cannot tell whether the digest is there; it is "
-                                    "not posted again") from None  # fmt: skip
+            raise HistoryUnreadable(
+                f"discord: cannot read the history of channel {subscription.channel} (code "
+                f"{exc.code}: {exc.text}), so it cannot tell whether the digest is there; it is "
+                "not posted again"
+            ) from None
         return None
 
     async def _find_forum_post(self, forum: discord.ForumChannel, ref: str, since: datetime) -> str | None:

@@ -39,8 +39,11 @@ async def check_discord(settings: Settings, token: str, channels: Sequence[str] 
         return False, [f"discord: cannot reach {settings.discord.api_url}: {exc.__class__.__name__}: {exc}"]
     finally:
         await client.close()
-    lines = [f"discord: token ok: bot {client.user} (application {app.id})", *channel_lines,
-             f"discord: invite the bot with: {invite_url(app.id)}"]  # fmt: skip
+    lines = [
+        f"discord: token ok: bot {client.user} (application {app.id})",
+        *channel_lines,
+        f"discord: invite the bot with: {invite_url(app.id)}",
+    ]
     if settings.discord.guilds:
         lines.insert(1, f"discord: commands sync to guilds {', '.join(map(str, settings.discord.guilds))} at start")
     return channels_ok, lines
@@ -73,6 +76,7 @@ async def _channel_problem(client: discord.Client, channel_id: str) -> str | Non
         return None
     text = f"#{getattr(channel, 'name', channel_id)}: missing {', '.join(missing)}"
     if not permissions.read_message_history:
-        text += ("; without Read Message History a digest there cannot be checked after a crash, so it is not "
-                 "posted again")  # fmt: skip
+        text += (
+            "; without Read Message History a digest there cannot be checked after a crash, so it is not posted again"
+        )
     return text

@@ -192,13 +192,22 @@ class SlackAdapter:
         if post_only:
             pass
         elif self.config.mode == "socket" and not app_token:
-            raise SlackSetupError("Slack Socket Mode needs SLACK_APP_TOKEN (an app-level token, xapp-...) in the "
-                                  "environment, or [slack] mode = \"http\" with SLACK_SIGNING_SECRET")  # fmt: skip
+            raise SlackSetupError(
+                "Slack Socket Mode needs SLACK_APP_TOKEN (an app-level token, xapp-...) in the "
+                'environment, or [slack] mode = "http" with SLACK_SIGNING_SECRET'
+            )
         elif self.config.mode == "http" and not signing_secret:
             raise SlackSetupError("Slack HTTP mode needs SLACK_SIGNING_SECRET in the environment")
         elif self.config.mode == "oauth":
-            missing = [name for name, value in (("SLACK_CLIENT_ID", client_id), ("SLACK_CLIENT_SECRET", client_secret),
-                                                ("SLACK_SIGNING_SECRET", signing_secret)) if not value]  # fmt: skip
+            missing = [
+                name
+                for name, value in (
+                    ("SLACK_CLIENT_ID", client_id),
+                    ("SLACK_CLIENT_SECRET", client_secret),
+                    ("SLACK_SIGNING_SECRET", signing_secret),
+                )
+                if not value
+            ]
             if missing:
                 raise SlackSetupError(f"Slack OAuth mode needs {' and '.join(missing)} in the environment")
         if self.config.mode != "oauth" and not bot_token:
@@ -232,13 +241,19 @@ class SlackAdapter:
             # each request is authorized with its workspace's installation (Bolt's installation store authorize)
             from bot.adapters.slack._oauth import oauth_settings
 
-            settings_ = oauth_settings(self.config, client_id=client_id or "", client_secret=client_secret,
-                                       installations=self._installations, engine=store.engine)  # fmt: skip
+            settings_ = oauth_settings(
+                self.config,
+                client_id=client_id or "",
+                client_secret=client_secret,
+                installations=self._installations,
+                engine=store.engine,
+            )
             # its own client: slack_sdk logs answers at DEBUG, and oauth.v2.access answers with the bot token
             flow_client = AsyncWebClient(base_url=self.config.api_url, logger=_TOKEN_EXCHANGE_LOG)
             flow = AsyncOAuthFlow(client=flow_client, logger=_BOLT_LOG, settings=settings_)
-            self.app = AsyncApp(client=self.client, signing_secret=signing_secret or "", logger=_BOLT_LOG,
-                                oauth_flow=flow)  # fmt: skip
+            self.app = AsyncApp(
+                client=self.client, signing_secret=signing_secret or "", logger=_BOLT_LOG, oauth_flow=flow
+            )
             self.app.event("app_uninstalled")(self._on_uninstalled)
             self.app.event("tokens_revoked")(self._on_tokens_revoked)
         else:
@@ -294,8 +309,11 @@ class SlackAdapter:
         """The HTTP-mode route (``POST /slack/events``), for :class:`bot.web.WebServer`'s ``extra_routes``; OAuth
         mode adds the install flow (``GET /slack/install``, ``GET /slack/oauth_redirect``)."""
         if self.config.mode == "oauth":
-            return [web.post("/slack/events", self._http), web.get("/slack/install", self._install),
-                    web.get("/slack/oauth_redirect", self._install)]  # fmt: skip
+            return [
+                web.post("/slack/events", self._http),
+                web.get("/slack/install", self._install),
+                web.get("/slack/oauth_redirect", self._install),
+            ]
         return [web.post("/slack/events", self._http)] if self.config.mode == "http" else []
 
     async def _http(self, request: web.Request) -> web.Response:
@@ -335,19 +353,29 @@ class SlackAdapter:
         if self._installations is None:
             return self
         if not team:
-            raise ChannelUnavailable("slack: the subscription names no workspace: subscribe again with "
-                                     "/brief subscribe in the channel")  # fmt: skip
+            raise ChannelUnavailable(
+                "slack: the subscription names no workspace: subscribe again with /brief subscribe in the channel"
+            )
         bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team)
         if bot is None or not bot.bot_token:
             self._workspaces.pop(team, None)
-            raise ChannelUnavailable(f"slack: the app is not installed in workspace {team} (uninstalled?): install it "
-                                     "again through /slack/install and resume the subscription")  # fmt: skip
+            raise ChannelUnavailable(
+                f"slack: the app is not installed in workspace {team} (uninstalled?): install it "
+                "again through /slack/install and resume the subscription"
+            )
         current = self._workspaces.get(team)
         if current is None or current.client.token != bot.bot_token:
             single = dataclasses.replace(self.settings, slack=dataclasses.replace(self.config, mode="http"))
-            current = SlackAdapter(settings=single, store=self.store, limiter=self.limiter, clock=self.clock,
-                                   bot_token=bot.bot_token, post_only=True, part_retry_delays=self._part_retry_delays,
-                                   feeds=self.feeds)  # fmt: skip
+            current = SlackAdapter(
+                settings=single,
+                store=self.store,
+                limiter=self.limiter,
+                clock=self.clock,
+                bot_token=bot.bot_token,
+                post_only=True,
+                part_retry_delays=self._part_retry_delays,
+                feeds=self.feeds,
+            )
             self._workspaces[team] = current
         return current
 
@@ -363,8 +391,9 @@ class SlackAdapter:
         assert self._installations is not None
         tokens = event.get("tokens") or {}
         for user_id in tokens.get("oauth") or []:
-            await self._installations.async_delete_installation(enterprise_id=context.enterprise_id,
-                                                                team_id=context.team_id, user_id=user_id)  # fmt: skip
+            await self._installations.async_delete_installation(
+                enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
+            )
         if tokens.get("bot"):
             await self._installations.async_delete_bot(enterprise_id=context.enterprise_id, team_id=context.team_id)
             await self._pause_team(context.team_id, "the bot token was revoked")
@@ -399,10 +428,19 @@ class SlackAdapter:
                 manager = await workspace.is_manager(user)
             try:
                 reply = await asyncio.to_thread(
-                    answer, parsed, store=self.store, settings=self.settings, user=user, channel=channel,
-                    now=self.clock(), limiter=self.limiter, platform="slack", is_manager=manager, feeds=self.feeds,
+                    answer,
+                    parsed,
+                    store=self.store,
+                    settings=self.settings,
+                    user=user,
+                    channel=channel,
+                    now=self.clock(),
+                    limiter=self.limiter,
+                    platform="slack",
+                    is_manager=manager,
+                    feeds=self.feeds,
                     team=team if self._installations is not None else None,
-                )  # fmt: skip
+                )
             except Exception as exc:
                 log.exception("slack: /brief %r failed", text)
                 reply = Reply(kind="error", text=f"Sorry, that failed ({exc.__class__.__name__}).", ephemeral=True)
@@ -420,8 +458,9 @@ class SlackAdapter:
         """Answer through ``response_url``; ``False`` (logged) when it refused the answer or could not be
         reached."""
         try:
-            answer = await respond(text=message["text"], blocks=message["blocks"],
-                                   response_type="in_channel" if public else "ephemeral")  # fmt: skip
+            answer = await respond(
+                text=message["text"], blocks=message["blocks"], response_type="in_channel" if public else "ephemeral"
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             problem = f"{exc.__class__.__name__}: {exc}"
         else:
@@ -429,8 +468,13 @@ class SlackAdapter:
                 return True
             problem = f"HTTP {answer.status_code} {str(answer.body or '')[:100]}".strip()
         how = "chat.postMessage" if public else "chat.postEphemeral"
-        log.warning("slack: response_url refused the answer to /brief in %s for %s (%s); posting it with %s instead",
-                    channel, user, problem, how)  # fmt: skip
+        log.warning(
+            "slack: response_url refused the answer to /brief in %s for %s (%s); posting it with %s instead",
+            channel,
+            user,
+            problem,
+            how,
+        )
         return False
 
     async def _post_answer(self, message: Any, *, public: bool, channel: str, user: str) -> None:
@@ -438,17 +482,28 @@ class SlackAdapter:
         asker alone (``chat.postEphemeral``, which needs the bot in the channel); logged when Slack refuses."""
         try:
             if public:
-                await self.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"],
-                                                   unfurl_links=False, unfurl_media=False)  # fmt: skip
+                await self.client.chat_postMessage(
+                    channel=channel,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
             else:
-                await self.client.chat_postEphemeral(channel=channel, user=user, text=message["text"],
-                                                     blocks=message["blocks"])  # fmt: skip
+                await self.client.chat_postEphemeral(
+                    channel=channel, user=user, text=message["text"], blocks=message["blocks"]
+                )
         except SlackApiError as exc:
-            log.warning("slack: the answer to /brief in %s for %s is lost: Slack refused it too (%s)", channel, user,
-                        exc.response.get("error"))  # fmt: skip
+            log.warning(
+                "slack: the answer to /brief in %s for %s is lost: Slack refused it too (%s)",
+                channel,
+                user,
+                exc.response.get("error"),
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("slack: the answer to /brief in %s for %s is lost: %s: %s", channel, user,
-                        exc.__class__.__name__, exc)  # fmt: skip
+            log.warning(
+                "slack: the answer to /brief in %s for %s is lost: %s: %s", channel, user, exc.__class__.__name__, exc
+            )
 
     async def is_manager(self, user: str) -> bool:
         """Whether ``user`` may subscribe channels: on ``[slack] managers``, or a workspace admin or owner
@@ -506,11 +561,14 @@ class SlackAdapter:
                         try:
                             found = await self._find(subscription, ref, self.clock() - SEARCH_MARGIN, part=part)
                         except HistoryUnreadable as exc:
-                            raise PostInterrupted(f"cannot tell whether part {part} of the digest got there: "
-                                                  f"{exc.reason}") from None  # fmt: skip
+                            raise PostInterrupted(
+                                f"cannot tell whether part {part} of the digest got there: {exc.reason}"
+                            ) from None
                         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                            raise PostInterrupted(f"slack: cannot tell whether part {part} of the digest got "
-                                                  f"there: {exc.__class__.__name__}") from None  # fmt: skip
+                            raise PostInterrupted(
+                                f"slack: cannot tell whether part {part} of the digest got "
+                                f"there: {exc.__class__.__name__}"
+                            ) from None
                         if found is not None:  # the interrupted attempt got there after all
                             break
                     await self._pace(channel)
@@ -520,8 +578,7 @@ class SlackAdapter:
                     except PostInterrupted as exc:
                         if attempt == len(delays):
                             raise
-                        log.warning("digest %s part %d of %d: %s; trying again", ref, part, len(messages),
-                                    exc.reason)  # fmt: skip
+                        log.warning("digest %s part %d of %d: %s; trying again", ref, part, len(messages), exc.reason)
                 if on_part is not None:
                     await on_part(part, f"slack:{channel}:{found}")
                 first = first or found
@@ -563,21 +620,30 @@ class SlackAdapter:
         """One message of a digest; returns its ts."""
         try:
             response = await self.client.chat_postMessage(
-                channel=subscription.channel, text=message["text"], blocks=message["blocks"],
+                channel=subscription.channel,
+                text=message["text"],
+                blocks=message["blocks"],
                 metadata={"event_type": DIGEST_EVENT, "event_payload": {"ref": ref, "part": part, "parts": parts}},
-                unfurl_links=False, unfurl_media=False,
-            )  # fmt: skip
+                unfurl_links=False,
+                unfurl_media=False,
+            )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
             if error in PAUSING_ERRORS:
                 raise ChannelUnavailable(f"slack: {error}: {PAUSING_ERRORS[error]}") from None
             if error in TRANSIENT_ERRORS or exc.response.status_code >= 500:
-                raise PostInterrupted(f"slack: chat.postMessage answered HTTP {exc.response.status_code} "
-                                      f"{error or '(no error code)'}") from None  # fmt: skip
+                raise PostInterrupted(
+                    f"slack: chat.postMessage answered HTTP {exc.response.status_code} {error or '(no error code)'}"
+                ) from None
             details = (exc.response.get("response_metadata") or {}).get("messages") or []
             if details:  # e.g. invalid_blocks: Slack says which block and why
-                log.error("slack: chat.postMessage refused %s part %d: %s: %s", ref, part, error,
-                          "; ".join(str(d) for d in details[:5]))  # fmt: skip
+                log.error(
+                    "slack: chat.postMessage refused %s part %d: %s: %s",
+                    ref,
+                    part,
+                    error,
+                    "; ".join(str(d) for d in details[:5]),
+                )
             raise
         except (aiohttp.ClientError, TimeoutError) as exc:  # never retried by slack_sdk: see NOT_RETRIED
             raise PostInterrupted(f"slack: chat.postMessage: {exc.__class__.__name__}: {exc}") from None
@@ -643,9 +709,12 @@ class SlackAdapter:
 
     async def _history(self, channel: str, since: datetime, cursor: str | None) -> AsyncSlackResponse:
         return await self.client.conversations_history(
-            channel=channel, oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=HISTORY_PAGE,
+            channel=channel,
+            oldest=f"{since.timestamp():.6f}",
+            include_all_metadata=True,
+            limit=HISTORY_PAGE,
             cursor=cursor,
-        )  # fmt: skip
+        )
 
     def _unreadable(self, channel: str, error: str) -> HistoryUnreadable:
         """The error saying the history cannot be read (logged once per channel)."""
@@ -658,5 +727,7 @@ class SlackAdapter:
 
 def _from_bot(message: Mapping[str, Any], auth: AuthorizeResult) -> bool:
     """Whether a history message was posted by this bot (its bot id, or its bot user)."""
-    return bool((auth.bot_id and message.get("bot_id") == auth.bot_id)
-                or (auth.bot_user_id and message.get("user") == auth.bot_user_id))  # fmt: skip
+    return bool(
+        (auth.bot_id and message.get("bot_id") == auth.bot_id)
+        or (auth.bot_user_id and message.get("user") == auth.bot_user_id)
+    )

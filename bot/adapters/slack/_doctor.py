@@ -40,14 +40,18 @@ async def check_slack(settings: Settings, token: str, channels: Sequence[str] = 
     granted = {scope.strip() for scope in granted_text.split(",") if scope.strip()}
     missing = [scope for scope in REQUIRED_SCOPES if scope not in granted]
     if missing:
-        lines.append(f"slack: missing scopes: {', '.join(missing)} (add them from config/slack-manifest.yml and "
-                     "reinstall the app)")  # fmt: skip
+        lines.append(
+            f"slack: missing scopes: {', '.join(missing)} (add them from config/slack-manifest.yml and "
+            "reinstall the app)"
+        )
         return False, lines
     lines.append(f"slack: scopes ok ({', '.join(REQUIRED_SCOPES)})")
     if "chat:write.public" in granted and JOIN_SCOPE not in granted:
-        lines.append(f"slack: chat:write.public without {JOIN_SCOPE}: the bot can post in public channels it was "
-                     "not invited to, but cannot read them to check a digest after a crash; add "
-                     f"{JOIN_SCOPE} (config/slack-manifest.yml) or invite it to every subscribed channel")  # fmt: skip
+        lines.append(
+            f"slack: chat:write.public without {JOIN_SCOPE}: the bot can post in public channels it was "
+            "not invited to, but cannot read them to check a digest after a crash; add "
+            f"{JOIN_SCOPE} (config/slack-manifest.yml) or invite it to every subscribed channel"
+        )
     ok = True
     for channel in dict.fromkeys(channels):
         problem = await _history_problem(client, channel, can_join=JOIN_SCOPE in granted)
@@ -68,9 +72,11 @@ async def _history_problem(client: AsyncWebClient, channel: str, *, can_join: bo
         if error == "not_in_channel" and can_join:
             return None  # the bot joins it before its next digest (and before checking it)
         if error == "not_in_channel":
-            return ("the bot may post there but cannot read its history (not_in_channel): a digest interrupted "
-                    "there cannot be checked, so it is not posted again; invite the bot (/invite @newsbrief) or "
-                    f"add the {JOIN_SCOPE} scope")  # fmt: skip
+            return (
+                "the bot may post there but cannot read its history (not_in_channel): a digest interrupted "
+                "there cannot be checked, so it is not posted again; invite the bot (/invite @newsbrief) or "
+                f"add the {JOIN_SCOPE} scope"
+            )
         return f"conversations.history failed: {error or exc.response.status_code}"
     except Exception as exc:
         return f"cannot check its history: {exc.__class__.__name__}: {exc}"

@@ -51,8 +51,9 @@ def _brief(articles: Sequence[EvalArticle]) -> str:
 
 
 def _lead(article: EvalArticle) -> str:
-    lead = summarizer.summarize(article.text, title=article.title or None, sentences=SENTENCES, quotes=0,
-                                algorithm="lead")  # fmt: skip
+    lead = summarizer.summarize(
+        article.text, title=article.title or None, sentences=SENTENCES, quotes=0, algorithm="lead"
+    )
     return "\n".join(lead.sentences)
 
 

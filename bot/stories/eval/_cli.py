@@ -55,8 +55,19 @@ _POLL_SYSTEMS = (("through poll", None), ("direct", "direct"))
 def report(datasets: dict[str, dict[str, Any]], systems: Sequence[tuple[str, str | None]] = _SYSTEMS) -> str:
     """A plain-text table: one row per system per data set (``systems``: name, and the key of its results in a
     data set's, ``None`` for the data set's own: by default the project and the baseline)."""
-    header = ["data set", "system", "articles", "stories", "singletons", "pair P", "pair R", "pair F1", "B3 P",
-              "B3 R", "B3 F1"]  # fmt: skip
+    header = [
+        "data set",
+        "system",
+        "articles",
+        "stories",
+        "singletons",
+        "pair P",
+        "pair R",
+        "pair F1",
+        "B3 P",
+        "B3 R",
+        "B3 F1",
+    ]
     rows = []
     for name, result in datasets.items():
         for system, key in systems:
@@ -74,9 +85,11 @@ def report(datasets: dict[str, dict[str, Any]], systems: Sequence[tuple[str, str
 
 def _poll_notes(name: str, result: dict[str, Any]) -> str:
     errors = result["poll_errors"]
-    lines = [f"{name} through poll: {result['rounds']} daily poll rounds, {result['page_texts']} of "
-             f"{result['articles']} articles stored with their page's text, {result['missing']} not stored, "
-             f"{len(errors)} poll errors"]  # fmt: skip
+    lines = [
+        f"{name} through poll: {result['rounds']} daily poll rounds, {result['page_texts']} of "
+        f"{result['articles']} articles stored with their page's text, {result['missing']} not stored, "
+        f"{len(errors)} poll errors"
+    ]
     lines += [f"  {error}" for error in errors[:5]]
     return "\n".join(lines)
 

@@ -163,8 +163,16 @@ def _toml(value: object) -> str:
 
 def write_config(path: Path, db: Path, feeds: dict[str, str]) -> Path:
     """A config file: the feeds (URL -> name), a SQLite store at ``db``, 127.0.0.1 allowed."""
-    lines = ["[store]", f"url = {_toml(f'sqlite:///{db}')}", "", "[network]", 'allow_private = ["127.0.0.1"]', "",
-             "[poll]", *(f"{k} = {v}" for k, v in _POLL_SETTINGS.items())]  # fmt: skip
+    lines = [
+        "[store]",
+        f"url = {_toml(f'sqlite:///{db}')}",
+        "",
+        "[network]",
+        'allow_private = ["127.0.0.1"]',
+        "",
+        "[poll]",
+        *(f"{k} = {v}" for k, v in _POLL_SETTINGS.items()),
+    ]
     for url, name in feeds.items():
         lines += ["", "[[feeds]]", f"url = {_toml(url)}", f"name = {_toml(name)}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -208,8 +216,11 @@ def run_through_poll(articles: Sequence[EvalArticle]) -> dict[str, Any]:
     errors: list[str] = []
     rounds = 0
     with tempfile.TemporaryDirectory(prefix="newsbrief-eval-") as tmp, site.running():
-        config = write_config(Path(tmp) / "newsbrief.toml", Path(tmp) / "newsbrief.db",
-                              {site.url(path): source for source, path in outlets.items()})  # fmt: skip
+        config = write_config(
+            Path(tmp) / "newsbrief.toml",
+            Path(tmp) / "newsbrief.db",
+            {site.url(path): source for source, path in outlets.items()},
+        )
         settings = load_settings(config)
         store = Store(settings.store.url)
         try:

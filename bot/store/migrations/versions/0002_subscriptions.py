@@ -46,9 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "digest_slots",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column(
-            "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
         sa.Column("slot", sa.String(32), nullable=False),
         sa.Column("claimed_at", _ts(), nullable=False),
         sa.Column("claimed_by", sa.Text, nullable=False),

@@ -1,0 +1,101 @@
+"""``newsbrief subs add|remove|pause|resume``: subscriptions from the command line, validated as the config's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.store import Store
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.delenv("NEWSBRIEF_CONFIG", raising=False)
+    path = tmp_path / "newsbrief.toml"
+    path.write_text(
+        f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[topics]\nukraine = 'ukraine OR kyiv'\nfloods = 'flood'\n"
+        "[[subscriptions]]\nplatform = 'slack'\nchannel = 'C0123'\ntopic = 'ukraine'\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def run(capsys: pytest.CaptureFixture[str], config: str, *argv: str) -> tuple[int, str, str]:
+    status = main(["--config", config, "subs", *argv])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def listed(capsys: pytest.CaptureFixture[str], config: str) -> list[dict[str, object]]:
+    status, out, _ = run(capsys, config, "list", "--json")
+    assert status == 0
+    result: list[dict[str, object]] = json.loads(out)
+    return result
+
+
+def test_subs_add_pause_resume_remove(config: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, out, err = run(
+        capsys, config, "add", "discord", "123456", "Floods", "--schedule", "weekdays 7:30", "--tz", "Europe/Berlin"
+    )
+    assert status == 0, err
+    assert "Subscription 1 added: discord 123456, floods, weekdays 07:30 (Europe/Berlin)" in out
+    status, out, err = run(capsys, config, "add", "discord", "123456", "floods")
+    assert status == 1 and "already subscribed to floods (id 1" in err
+    status, out, _ = run(capsys, config, "add", "console", "console", "ukraine")
+    assert status == 0 and "daily 08:00 (UTC)" in out
+    subs = {s["id"]: s for s in listed(capsys, config)}
+    assert subs[1]["created_by"] == "cli" and subs[1]["schedule"] == "weekdays 07:30"
+
+    status, out, _ = run(capsys, config, "pause", "1", "--reason", "holidays")
+    assert status == 0 and "Subscription 1 (discord 123456, floods) paused" in out
+    assert run(capsys, config, "pause", "#1")[1].endswith("is already paused: holidays.\n")
+    paused = {s["id"]: s for s in listed(capsys, config)}[1]  # listing syncs the config: still paused
+    assert (paused["state"], paused["paused_reason"]) == ("paused", "holidays")
+    status, out, _ = run(capsys, config, "resume", "1")
+    assert status == 0 and "resumed; it was paused because: holidays" in out
+
+    status, out, _ = run(capsys, config, "remove", "1")
+    assert status == 0 and out == "Subscription 1 (discord 123456, floods) removed.\n"
+    status, _, err = run(capsys, config, "remove", "1")
+    assert status == 1 and "no subscription 1" in err
+    configured = next(s for s in listed(capsys, config) if s["channel"] == "C0123")
+    status, _, err = run(capsys, config, "remove", str(configured["id"]))
+    assert status == 1
+    assert f"is in [[subscriptions]] of {config} (subscriptions[0]): remove it there, or pause it" in err
+    assert run(capsys, config, "pause", str(configured["id"]))[0] == 0
+    with Store(f"sqlite:///{tmp_path}/nb.db") as store:
+        assert [(s.channel, s.paused) for s in store.list_subscriptions()] == [("console", False), ("C0123", True)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["irc", "C1", "ukraine"], "subs add: PLATFORM: expected one of console, discord, slack, got 'irc'"),
+        (["slack", "C1", "volcanoes"], "subs add: TOPIC: unknown topic 'volcanoes' (topics: floods, ukraine)"),
+        (
+            ["slack", "C1", "ukraine", "--schedule", "daily 25:00"],
+            "subs add: --schedule: daily: '25:00' is not a time of day",
+        ),
+        (["slack", "C1", "ukraine", "--schedule", "every tuesday"], "subs add: --schedule: unknown schedule"),
+        (["slack", "C1", "ukraine", "--tz", "Mars/Base"], "subs add: --tz: unknown time zone 'Mars/Base'"),
+        (["slack", " ", "ukraine"], "subs add: CHANNEL: expected a channel id"),
+    ],
+)
+def test_subs_add_refuses_what_the_config_and_chat_refuse(
+    config: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, _, err = run(capsys, config, "add", *argv)
+    assert status == 2
+    assert err.startswith(f"newsbrief: {message}") and err.count("\n") == 1
+    assert [s["channel"] for s in listed(capsys, config)] == ["C0123"]  # nothing added
+
+
+def test_subs_ids_are_checked(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for action in ("remove", "pause", "resume"):
+        status, _, err = run(capsys, config, action, "x1")
+        assert status == 1 and "SUB_ID must be a subscription id" in err
+        status, _, err = run(capsys, config, action, "99")
+        assert status == 1 and f"subs {action}: no subscription 99" in err

@@ -1,0 +1,78 @@
+"""The soak's end checks (bench/soak.py) do not pass on nothing: each has a floor taken from the run's plan.
+
+The checks run against a soak whose bot never started (the peers up, the database made, no process spawned):
+every check must fail. No bot process runs here, so this is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+SOAK_PATH = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
+
+
+@pytest.fixture(scope="module")
+def soak_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("newsbrief_soak", SOAK_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def idle(soak_module: ModuleType, tmp_path: Path, *, quick: bool) -> Iterator[Any]:
+    """A soak whose peers and database are ready but whose bot never ran: it "ended" as it began."""
+    args = argparse.Namespace(
+        quick=quick, minutes=8.0, feeds=20, seed=soak_module.SEED, keep=False, verbose=False, distributed=False
+    )
+    soak = soak_module.Soak(args, tmp_path)
+    try:
+        soak.start_peers()
+        soak.write_config()
+        soak.end_at = time.time()
+        yield soak
+    finally:
+        soak.close()
+
+
+@pytest.fixture(params=["quick", "full"])
+def idle_soak(request: pytest.FixtureRequest, soak_module: ModuleType, tmp_path: Path) -> Iterator[Any]:
+    with idle(soak_module, tmp_path, quick=request.param == "quick") as soak:
+        yield soak
+
+
+def test_every_check_fails_when_the_bot_does_nothing(soak_module: ModuleType, idle_soak: Any) -> None:
+    results = soak_module.Verifier(idle_soak).run()
+    names = [c.name for c in results.checks]
+    assert len(names) >= 17, names  # a check left out would pass unseen
+    passed = [f"{c.name}: {c.detail}" for c in results.checks if c.ok]
+    assert passed == []
+    details = {c.name: c.detail for c in results.checks}
+    assert "floor 3)" in details["no crash; clean SIGTERM exits"]
+    assert "(floor" in details["every stored article has a story"]
+
+
+def test_one_post_ledger_kill_of_two_planned_fails(soak_module: ModuleType, tmp_path: Path) -> None:
+    """The full plan kills once after a Slack post and once after a Discord post: one of them is not enough."""
+    kinds = ["uniform", "post:slack", "uniform", "uniform", "boundary", "uniform"]
+    with idle(soak_module, tmp_path, quick=False) as soak:
+        for n, kind in enumerate(kinds):
+            ref = "sub:4:2025-06-01T12:01Z" if kind == "post:slack" else None
+            soak.kills.append(soak_module.KillRecord(float(n), f"bot{n + 1}", kind, ref=ref, in_flight_after=True))
+        checks = {c.name: c for c in soak_module.Verifier(soak).run().checks}
+    assert not checks["kills"].ok
+    assert "floor: slack, discord" in checks["kills"].detail
+    assert not checks["post/ledger kills recovered"].ok
+    assert "no discord post/ledger kill" in checks["post/ledger kills recovered"].detail

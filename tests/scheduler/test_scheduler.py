@@ -1,0 +1,461 @@
+"""The scheduler (bot/scheduler): triggers, the leader lease, job sync, polls with backoff, digests exactly once.
+
+Store-backed cases run on SQLite and PostgreSQL. Cases where APScheduler must actually fire a job use the real
+clock (APScheduler keeps its own) and wait for the outcome event, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot.briefing import Briefing
+from bot.config import Settings, settings_from_mapping
+from bot.digests import DigestOutcome, slot_key
+from bot.ingest import FeedResult, Ingestor, fetch_policy, load_story_index
+from bot.scheduler import (
+    LEASE_NAME,
+    Scheduler,
+    SchedulerOptions,
+    crontab_day_of_week,
+    digest_trigger,
+    latest_fire,
+)
+from bot.sources import Fetcher
+from bot.store import Store, Subscription
+from testkit.feedserver import Item, rss_feed
+
+FAR = datetime(2031, 6, 2, 12, 0, tzinfo=UTC)
+"""A clock far ahead of the real time: jobs scheduled from it never come due during a test."""
+TOPICS = {"ukraine": "ukraine OR kyiv"}
+
+
+# ------------------------------------------------------------------------------------------- triggers
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("*", "*"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("5-7", "fri,sat,sun"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("*/2", "tue,thu,sat,sun"),
+        ("0,3", "wed,sun"),
+    ],
+)
+def test_crontab_day_of_week_means_what_crontab_means(field: str, expected: str) -> None:
+    assert crontab_day_of_week(field) == expected
+
+
+def test_digest_trigger_fires_in_the_subscriptions_time_zone() -> None:
+    trigger = digest_trigger("weekdays 07:30", "Europe/Berlin")
+    saturday_noon = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    fire = trigger.get_next_fire_time(None, saturday_noon)
+    assert fire == datetime(2026, 11, 30, 7, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # Monday, Berlin time
+    # crontab numbers: 1 is Monday (APScheduler 3 alone would read it as Tuesday)
+    monday = digest_trigger("0 9 * * 1", "UTC").get_next_fire_time(None, saturday_noon)
+    assert monday is not None and monday.weekday() == 0
+
+
+def test_latest_fire_is_the_slot_a_late_run_belongs_to() -> None:
+    daily = digest_trigger("daily 08:00", "UTC")
+    assert latest_fire(daily, datetime(2026, 3, 4, 8, 40, tzinfo=UTC)) == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    assert latest_fire(daily, datetime(2026, 3, 4, 7, 59, tzinfo=UTC)) == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    assert latest_fire(daily, datetime(2026, 3, 4, 8, 0, tzinfo=UTC)) == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    every_minute = digest_trigger("* * * * *", "UTC")
+    assert latest_fire(every_minute, datetime(2026, 3, 4, 8, 0, 59, tzinfo=UTC)) == datetime(
+        2026, 3, 4, 8, 0, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        latest_fire(daily, datetime(2026, 3, 4, 8, 0))
+
+
+# ---------------------------------------------------------------------------------------------- lease
+
+
+def test_lease_one_holder_renewal_expiry_and_release(store: Store) -> None:
+    ttl = timedelta(seconds=30)
+    assert store.acquire_lease(LEASE_NAME, "a", now=FAR, ttl=ttl)
+    assert not store.acquire_lease(LEASE_NAME, "b", now=FAR + timedelta(seconds=10), ttl=ttl)
+    assert store.acquire_lease(LEASE_NAME, "a", now=FAR + timedelta(seconds=20), ttl=ttl)  # renewed to 50 s
+    assert not store.acquire_lease(LEASE_NAME, "b", now=FAR + timedelta(seconds=40), ttl=ttl)
+    assert store.acquire_lease(LEASE_NAME, "b", now=FAR + timedelta(seconds=50), ttl=ttl)  # a's lease expired
+    lease = store.get_lease(LEASE_NAME)
+    assert lease is not None and lease.holder == "b" and lease.expires_at == FAR + timedelta(seconds=80)
+    assert not store.release_lease(LEASE_NAME, "a")
+    assert store.release_lease(LEASE_NAME, "b")
+    assert store.get_lease(LEASE_NAME) is None
+    assert store.acquire_lease(LEASE_NAME, "a", now=FAR + timedelta(seconds=51), ttl=ttl)
+    with pytest.raises(ValueError, match="positive"):
+        store.acquire_lease(LEASE_NAME, "a", now=FAR, ttl=timedelta(0))
+
+
+def test_lease_race_has_one_winner(store_url: str) -> None:
+    stores = [Store(store_url) for _ in range(6)]
+    stores[0].upgrade()
+    results: dict[int, bool] = {}
+    barrier = threading.Barrier(len(stores))
+
+    def contend(i: int) -> None:
+        barrier.wait()
+        results[i] = stores[i].acquire_lease(LEASE_NAME, f"p{i}", now=FAR, ttl=timedelta(seconds=30))
+
+    threads = [threading.Thread(target=contend, args=(i,)) for i in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    assert sorted(results.values()) == [False] * 5 + [True]
+
+
+# ------------------------------------------------------------------------------------------ scheduler
+
+
+class Recorder:
+    """The chat side: posts recorded, outcomes and poll results observed, with events to wait on."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[int, Briefing]] = []
+        self.outcomes: list[tuple[int, DigestOutcome]] = []
+        self.polls: list[FeedResult] = []
+        self.changed = asyncio.Event()
+
+        self.found: dict[str, str] = {}
+        self.refs: list[str] = []
+
+    async def post_digest(self, sub: Subscription, briefing: Briefing, ref: str) -> str:
+        self.posts.append((sub.id, briefing))
+        self.refs.append(ref)
+        return f"console-{len(self.posts)}"
+
+    async def find_digest(self, sub: Subscription, ref: str, since: datetime) -> str | None:
+        return self.found.get(ref)
+
+    def on_digest(self, sub: Subscription, outcome: DigestOutcome) -> None:
+        self.outcomes.append((sub.id, outcome))
+        self.changed.set()
+
+    def on_poll(self, result: FeedResult) -> None:
+        self.polls.append(result)
+        self.changed.set()
+
+    async def wait(self, done: object, timeout: float = 10.0) -> None:
+        async def until() -> None:
+            while not callable(done) or not done():
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return settings_from_mapping({"topics": TOPICS, "poll": {"backfill": 10}})
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as c:
+        yield c
+
+
+def make(
+    store: Store,
+    settings: Settings,
+    client: httpx.AsyncClient,
+    recorder: Recorder,
+    clock: datetime | None,
+    *,
+    holder: str,
+    lease: timedelta = timedelta(seconds=30),
+) -> Scheduler:
+    ingestor = Ingestor(
+        store,
+        Fetcher(client, fetch_policy(settings)),
+        settings,
+        stories=load_story_index(store, FAR, days=30),
+        rng=random.Random(0),
+    )
+    return Scheduler(
+        store,
+        settings,
+        ingestor,
+        channels={"console": recorder},
+        clock=(lambda: clock) if clock is not None else (lambda: datetime.now(UTC)),
+        holder=holder,
+        options=SchedulerOptions(lease=lease),
+        on_poll=recorder.on_poll,
+        on_digest=recorder.on_digest,
+    )
+
+
+def feed_file(tmp_path: Path, name: str, *, when: datetime) -> str:
+    path = tmp_path / f"{name}.xml"
+    path.write_text(
+        rss_feed(
+            [
+                Item(
+                    title="Talks resume in Kyiv",
+                    link=f"urn:{name}:1",
+                    guid=f"{name}-1",
+                    published=when,
+                    summary="Negotiators met in Kyiv on Thursday. The meeting on Ukraine lasted six hours.",
+                ),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return path.as_uri()
+
+
+async def test_leader_schedules_one_job_per_enabled_feed_and_active_subscription(
+    store: Store, settings: Settings, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    live = store.add_feed(feed_file(tmp_path, "live", when=FAR), interval_s=600, now=FAR)
+    dead = store.add_feed(feed_file(tmp_path, "dead", when=FAR), now=FAR)
+    for _ in range(10):
+        store.record_poll_failure(dead.id, kind="http", message="HTTP 500", now=FAR, next_poll_at=FAR)
+    daily = store.add_subscription("console", "console", "ukraine", schedule="daily 08:00", tz="UTC", now=FAR, by="t")
+    paused = store.add_subscription("console", "ops", "ukraine", schedule="hourly", tz="UTC", now=FAR, by="t")
+    store.pause_subscription(paused.id, "test", FAR)
+    store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=FAR, by="t")  # no poster here
+    recorder = Recorder()
+    scheduler = make(store, settings, client, recorder, FAR, holder="one")
+    try:
+        assert await scheduler.start()
+        jobs = {job.id: job for job in scheduler.jobs()}
+        assert set(jobs) == {f"poll:{live.id}", f"digest:{daily.id}", "sync"}
+        assert jobs[f"poll:{live.id}"].trigger.interval == timedelta(seconds=600)
+        assert jobs[f"digest:{daily.id}"].next_run_time == datetime(2031, 6, 3, 8, 0, tzinfo=UTC)
+        assert scheduler.health()["leader"] is True
+        # the subscription is removed and the feed disabled elsewhere: the next sync drops their jobs
+        store.remove_subscription(daily.id)
+        store.remove_feed(live.id)
+        await scheduler.sync()
+        assert {job.id for job in scheduler.jobs()} == {"sync"}
+    finally:
+        await scheduler.stop()
+    assert store.get_lease(LEASE_NAME) is None  # released on stop: a standby takes over at once
+
+
+async def test_standby_serves_commands_only_then_takes_over_from_a_dead_leader(
+    store: Store, settings: Settings, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    store.add_feed(feed_file(tmp_path, "live", when=FAR), now=FAR)
+    recorder = Recorder()
+    now = {"t": FAR}
+    first = make(store, settings, client, recorder, None, holder="first")
+    first.clock = lambda: now["t"]
+    second = make(store, settings, client, recorder, None, holder="second")
+    second.clock = lambda: now["t"]
+    assert await first.start()
+    assert not await second.start()
+    assert second.jobs() == [] and not second.is_leader
+    await first.stop(release=False)  # killed: its lease stays until it expires
+    now["t"] = FAR + timedelta(seconds=29)
+    assert not await second.tick()
+    now["t"] = FAR + timedelta(seconds=31)
+    assert await second.tick()
+    assert any(job.id.startswith("poll:") for job in second.jobs())  # the same stored jobs
+    # the old leader comes back: it stays a standby
+    first_again = make(store, settings, client, recorder, None, holder="first")
+    first_again.clock = lambda: now["t"]
+    assert not await first_again.start()
+    await first_again.stop()
+    await second.stop()
+
+
+async def test_poll_job_honours_backoff_and_drops_disabled_feeds(
+    store: Store, settings: Settings, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    feed = store.add_feed(feed_file(tmp_path, "live", when=FAR), interval_s=900, now=FAR)
+    recorder = Recorder()
+    scheduler = make(store, settings, client, recorder, FAR, holder="one")
+    try:
+        await scheduler.start()
+        result = await scheduler.run_poll(feed.id)
+        assert result is not None and result.status == "ok" and result.new == 1
+        job = next(j for j in scheduler.jobs() if j.id == f"poll:{feed.id}")
+        assert job.next_run_time == FAR + timedelta(seconds=900)  # the feed's next poll time
+        # a failure with a long backoff: the job moves to the backoff time and polls nothing before
+        backoff = FAR + timedelta(hours=3)
+        store.record_poll_failure(feed.id, kind="http", message="HTTP 503", now=FAR, next_poll_at=backoff)
+        assert await scheduler.run_poll(feed.id) is None
+        job = next(j for j in scheduler.jobs() if j.id == f"poll:{feed.id}")
+        assert job.next_run_time == backoff
+        for _ in range(10):
+            store.record_poll_failure(feed.id, kind="http", message="HTTP 503", now=FAR, next_poll_at=backoff)
+        assert await scheduler.run_poll(feed.id) is None
+        assert all(j.id != f"poll:{feed.id}" for j in scheduler.jobs())
+    finally:
+        await scheduler.stop()
+
+
+def _due_a_while_ago(minutes: int) -> tuple[str, datetime]:
+    """A daily schedule whose latest slot was ``minutes`` ago (real time), and that slot."""
+    slot = (datetime.now(UTC) - timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    return f"{slot.minute} {slot.hour} * * *", slot
+
+
+def _eligible_article(store: Store, now: datetime) -> None:
+    stored, _ = store.upsert_article(
+        url="https://outlet.example/kyiv/1",
+        title="Talks resume in Kyiv",
+        outlet="outlet.example",
+        now=now,
+        text="Negotiators met in Kyiv on Thursday. The meeting lasted six hours.",
+        summary={"sentences": ["Negotiators met in Kyiv on Thursday."], "quotes": []},
+    )
+    store.assign_story(stored.id, "s-kyiv", now)
+
+
+async def test_a_digest_missed_while_down_is_posted_once_on_start_and_never_again(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    schedule, slot = _due_a_while_ago(10)
+    created = slot - timedelta(hours=2)
+    sub = store.add_subscription("console", "console", "ukraine", schedule=schedule, tz="UTC", now=created, by="t")
+    _eligible_article(store, slot - timedelta(minutes=30))
+    recorder = Recorder()
+    first = make(store, settings, client, recorder, None, holder="first")
+    await first.start()
+    await recorder.wait(lambda: recorder.outcomes)
+    await first.stop()
+    assert recorder.outcomes == [(sub.id, "posted")]
+    assert len(recorder.posts) == 1 and recorder.posts[0][1].stories[0].headline == "Talks resume in Kyiv"
+    claimed = store.get_slot(sub.id, slot_key(slot))
+    assert claimed is not None and claimed.outcome == "posted" and claimed.message_ref == "console-1"
+    assert recorder.refs == [f"sub:{sub.id}:{slot_key(slot)}"]  # the adapter gets the slot to tag the message
+    # restart: the stored job keeps its next run (tomorrow); nothing is posted again
+    second = make(store, settings, client, recorder, None, holder="second")
+    await second.start()
+    job = next(j for j in second.jobs() if j.id == f"digest:{sub.id}")
+    assert job.next_run_time > datetime.now(UTC)
+    assert await second.run_digest(sub.id) == "skipped"  # even a stray run finds the slot claimed
+    await second.stop()
+    assert len(recorder.posts) == 1
+
+
+@pytest.mark.parametrize(("minutes_ago", "created_minutes_ago"), [(120, 180), (10, 5)])
+async def test_no_catch_up_past_the_grace_time_or_before_the_subscription(
+    store: Store, settings: Settings, client: httpx.AsyncClient, minutes_ago: int, created_minutes_ago: int
+) -> None:
+    schedule, slot = _due_a_while_ago(minutes_ago)
+    created = datetime.now(UTC) - timedelta(minutes=created_minutes_ago)
+    sub = store.add_subscription("console", "console", "ukraine", schedule=schedule, tz="UTC", now=created, by="t")
+    _eligible_article(store, slot)
+    recorder = Recorder()
+    scheduler = make(store, settings, client, recorder, None, holder="one")
+    try:
+        await scheduler.start()
+        job = next(j for j in scheduler.jobs() if j.id == f"digest:{sub.id}")
+        assert job.next_run_time > datetime.now(UTC) + timedelta(hours=20)  # the next day's slot
+        assert await scheduler.run_digest(sub.id) is None
+    finally:
+        await scheduler.stop()
+    assert recorder.posts == [] and store.get_slot(sub.id, slot_key(slot)) is None
+
+
+@pytest.mark.parametrize("reached_the_platform", [True, False])
+async def test_a_digest_left_in_flight_by_a_dead_process_is_finished_exactly_once(
+    store: Store, settings: Settings, client: httpx.AsyncClient, reached_the_platform: bool
+) -> None:
+    """The claimer died between claiming the slot (and perhaps posting) and recording the outcome."""
+    now = datetime.now(UTC)
+    slot = (now - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    sub = store.add_subscription(
+        "console",
+        "console",
+        "ukraine",
+        schedule=f"{slot.minute} {slot.hour} * * *",
+        tz="UTC",
+        now=slot - timedelta(hours=2),
+        by="t",
+    )
+    _eligible_article(store, slot - timedelta(minutes=30))
+    assert store.claim_slot(sub.id, slot_key(slot), by="dead-process", now=slot)
+    recorder = Recorder()
+    ref = f"sub:{sub.id}:{slot_key(slot)}"
+    if reached_the_platform:
+        recorder.found[ref] = "msg-before-crash"
+    scheduler = make(store, settings, client, recorder, None, holder="alive")
+    standby = make(store, settings, client, recorder, None, holder="standby")
+    try:
+        await scheduler.start()  # the first sync recovers the claim
+        await recorder.wait(lambda: recorder.outcomes)
+        assert await standby.recover(datetime.now(UTC)) == []  # nothing left in flight for anyone else
+    finally:
+        await scheduler.stop()
+    claim = store.get_slot(sub.id, slot_key(slot))
+    assert claim is not None and claim.outcome == "posted" and claim.claimed_by == "alive"
+    assert recorder.outcomes == [(sub.id, "posted")]
+    if reached_the_platform:
+        assert recorder.posts == [] and claim.message_ref == "msg-before-crash"
+    else:
+        assert len(recorder.posts) == 1 and recorder.refs == [ref]
+    assert store.posted_story_counts(sub.id) == {"s-kyiv": 1}  # its stories are not posted again next time
+
+
+async def test_an_abandoned_claim_past_the_grace_time_is_recorded_failed(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    sub = store.add_subscription(
+        "console", "console", "ukraine", schedule="daily 08:00", tz="UTC", now=FAR - timedelta(days=3), by="t"
+    )
+    slot = slot_key(FAR - timedelta(days=1))
+    assert store.claim_slot(sub.id, slot, by="dead-process", now=FAR - timedelta(days=1))
+    recorder = Recorder()
+    scheduler = make(store, settings, client, recorder, FAR, holder="alive")
+    try:
+        await scheduler.start()
+    finally:
+        await scheduler.stop()
+    claim = store.get_slot(sub.id, slot)
+    assert claim is not None and claim.outcome == "failed" and recorder.posts == []
+    # a fresh claim of this very process, or a young one of another, is left alone
+    young = slot_key(FAR - timedelta(seconds=30))
+    store.claim_slot(sub.id, young, by="busy-process", now=FAR - timedelta(seconds=30))
+    assert await scheduler.recover(FAR) == []
+
+
+async def test_stopping_mid_post_lets_the_digest_be_recorded(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    """A stop (or a lost lease) cancels the scheduler's jobs, never a digest between its claim and its ledger."""
+    schedule, slot = _due_a_while_ago(10)
+    sub = store.add_subscription(
+        "console", "console", "ukraine", schedule=schedule, tz="UTC", now=slot - timedelta(hours=2), by="t"
+    )
+    _eligible_article(store, slot - timedelta(minutes=30))
+    recorder = Recorder()
+    posting, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_post(sub: Subscription, briefing: Briefing, ref: str) -> str:
+        posting.set()
+        await release.wait()
+        return await Recorder.post_digest(recorder, sub, briefing, ref)
+
+    recorder.post_digest = slow_post  # type: ignore[method-assign]
+    scheduler = make(store, settings, client, recorder, None, holder="one")
+    await scheduler.start()
+    await asyncio.wait_for(posting.wait(), 10)
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waiting for the digest in flight
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    claim = store.get_slot(sub.id, slot_key(slot))
+    assert claim is not None and claim.outcome == "posted" and len(recorder.posts) == 1
