@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,36 @@ class Quote:
     role: str | None = None
     score: float = 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The quote as plain JSON values (every field, by name); :meth:`from_dict` reads it back."""
+        return {
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "speaker": self.speaker,
+            "cue": self.cue,
+            "speaker_start": self.speaker_start,
+            "speaker_end": self.speaker_end,
+            "role": self.role,
+            "score": self.score,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Quote:
+        """The quote of :meth:`to_dict`'s form. A field missing (JSON stored before it existed) takes its default;
+        ``text``, ``start`` and ``end`` are required (``KeyError`` names the one missing)."""
+        return cls(
+            text=str(data["text"]),
+            start=int(data["start"]),
+            end=int(data["end"]),
+            speaker=_optional_str(data.get("speaker")),
+            cue=_optional_str(data.get("cue")),
+            speaker_start=_optional_int(data.get("speaker_start")),
+            speaker_end=_optional_int(data.get("speaker_end")),
+            role=_optional_str(data.get("role")),
+            score=float(data.get("score") or 0.0),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
@@ -37,6 +69,27 @@ class Summary:
     quotes: tuple[Quote, ...]
     algorithm: str
     language: str = "english"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON values: ``{"sentences": [...], "quotes": [Quote.to_dict(), ...],
+        "algorithm": ..., "language": ...}``; :meth:`from_dict` reads it back."""
+        return {
+            "sentences": list(self.sentences),
+            "quotes": [quote.to_dict() for quote in self.quotes],
+            "algorithm": self.algorithm,
+            "language": self.language,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Summary:
+        """The summary of :meth:`to_dict`'s form (also as stored before a field existed: a missing field takes
+        its default, a missing algorithm is ``""``)."""
+        return cls(
+            sentences=tuple(str(s) for s in data.get("sentences") or ()),
+            quotes=tuple(Quote.from_dict(q) for q in data.get("quotes") or ()),
+            algorithm=str(data.get("algorithm") or ""),
+            language=str(data.get("language") or "english"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +121,11 @@ class StoryBrief:
     sentences: tuple[str, ...]
     quotes: tuple[Quote, ...]
     sources: tuple[SourceRef, ...] = field(default_factory=tuple)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

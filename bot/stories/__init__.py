@@ -7,13 +7,14 @@
 - :func:`regroup`: the archive regrouped with the current algorithm (``newsbrief stories rebuild``).
 """
 
-from bot.stories._identity import (
+from bot.identity import (
     TRACKING_PARAMS,
     TRACKING_PREFIXES,
     canonical_url,
     content_hash,
     normalize_text,
     outlet_of,
+    story_key_for,
 )
 from bot.stories._index import (
     EVENT_WINDOW,
@@ -27,7 +28,6 @@ from bot.stories._index import (
     Terms,
     article_terms,
     signature,
-    story_key_for,
     story_time,
 )
 from bot.stories._regroup import Regrouping, StoredArticle, StoryFacts, regroup

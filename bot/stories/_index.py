@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from bot.identity import story_key_for
+
 # -- settings (tuned with bench/tune_stories.py on the dev sets, cross-validated; see the README) -------------
 
 MERGE_THRESHOLD = 0.14
@@ -71,11 +73,6 @@ said says say told according new one two may might must shall year years week we
 days monday tuesday wednesday thursday friday saturday sunday mr mrs ms dr get got make made like
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-def story_key_for(article_id: str) -> str:
-    """The key of the story an article starts: ``a_<hex>`` gives ``s_<hex>``, any other id ``s_<id>``."""
-    return f"s_{article_id[2:]}" if article_id.startswith("a_") else f"s_{article_id}"
 
 
 def _stem(word: str) -> str:

@@ -15,7 +15,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.stories._index import StoryIndex, _parse, article_terms, story_key_for
+from bot.identity import story_key_for
+from bot.stories._index import StoryIndex, _parse, article_terms
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.stories._index import _STOPWORDS, story_key_for
+from bot.identity import story_key_for
+from bot.stories._index import _STOPWORDS
 from bot.stories.eval._data import EvalArticle
 
 BASELINE_THRESHOLD = 0.26

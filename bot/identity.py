@@ -1,4 +1,8 @@
-"""Article identity: canonical URLs and content hashes (pure functions, no I/O)."""
+"""Article identity: canonical URLs, content hashes, outlets and story keys (pure functions, no I/O).
+
+A leaf module below both the store (which deduplicates articles by these keys) and the story clustering (which
+re-exports them as part of :mod:`bot.stories`): it imports nothing from ``bot``.
+"""
 
 from __future__ import annotations
 
@@ -145,3 +149,8 @@ def outlet_of(url: str) -> str:
             host = host[len(prefix) :]
             break
     return host
+
+
+def story_key_for(article_id: str) -> str:
+    """The key of the story an article starts: ``a_<hex>`` gives ``s_<hex>``, any other id ``s_<id>``."""
+    return f"s_{article_id[2:]}" if article_id.startswith("a_") else f"s_{article_id}"

@@ -1,0 +1,329 @@
+"""Articles: storing them (identity, updates, their story decided in the same transaction), reading, citing and
+pruning them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.identity import canonical_url, content_hash, normalize_text, outlet_of
+from bot.store._base import chunks
+from bot.store._convert import article_of
+from bot.store._models import ArticleRow, DigestCitationRow, FeedArticleRow, FeedRow
+from bot.store._stories import StoryStore
+from bot.store._types import Article, StoryAssigner, TextSource, UpsertStatus
+
+if TYPE_CHECKING:
+    from summarizer import Summary
+
+CONTENT_IDENTITY_MIN_CHARS = 300
+"""Texts shorter than this (normalized) never identify an article by content hash alone: short feed snippets
+("Read more...", a one-line teaser) are shared by unrelated entries."""
+
+
+def _urn_for(feed_id: int | None, guid: str | None, title: str, text_: str, chash: str) -> str:
+    """The identity URL of an entry without a link: its GUID when that is a URL, else a ``urn:newsbrief:``: of
+    the GUID within its feed; with no GUID, of the text's hash when the text is long enough to identify it
+    (:data:`CONTENT_IDENTITY_MIN_CHARS`), else of the title and text together (an empty or one-line text must
+    not make every such entry, of any feed, one article)."""
+    if guid and guid.strip().lower().startswith(("http://", "https://")):
+        return guid.strip()
+    if guid and guid.strip():
+        return f"urn:newsbrief:feed:{feed_id}:guid:{guid.strip()}"
+    if len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS:
+        return f"urn:newsbrief:sha256:{chash}"
+    return f"urn:newsbrief:sha256:{content_hash(title + chr(10) + text_)}"
+
+
+def summary_to_json(summary: Summary | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The stored form of a summary: :meth:`summarizer.Summary.to_dict` (every field of the summary and of each
+    quote, which :meth:`summarizer.Summary.from_dict` reads back); a mapping is stored as given."""
+    if summary is None:
+        return None
+    if isinstance(summary, Mapping):
+        return dict(summary)
+    return summary.to_dict()  # a summarizer.Summary (not imported here: the store loads without it)
+
+
+def new_article_id() -> str:
+    """A fresh public article id: ``a_`` and 12 random hex digits."""
+    return f"a_{secrets.token_hex(6)}"
+
+
+class ArticleStore(StoryStore):
+    """The articles of :class:`bot.store.Store` (an article's story is decided as it is stored, so this part
+    builds on the stories')."""
+
+    @staticmethod
+    def _find_existing(
+        session: Session, canon: str, guid: str | None, feed_id: int | None, title: str, chash: str, text_: str
+    ) -> ArticleRow | None:
+        # One query for the canonical URL and (a long text's) content hash: the canonical match, else the oldest
+        # article with the same content, which the GUID match below still takes precedence over.
+        by_content = len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS
+        same_url = ArticleRow.canonical_url == canon
+        first = session.scalar(
+            select(ArticleRow)
+            .where(or_(same_url, ArticleRow.content_hash == chash) if by_content else same_url)
+            .order_by(case((same_url, 0), else_=1), ArticleRow.pk)
+            .limit(1)
+        )
+        if first is not None and first.canonical_url == canon:
+            return first
+        if guid and feed_id is not None:
+            row = session.scalar(
+                select(ArticleRow)
+                .join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id)
+                .where(FeedArticleRow.feed_id == feed_id, FeedArticleRow.guid == guid)
+                .order_by(ArticleRow.pk)
+                .limit(1)
+            )
+            # A GUID reused for a different entry (a broken feed) must not overwrite the first one: a GUID match
+            # under a new URL is the same article only when its title or its text is the same too.
+            if row is not None and (row.content_hash == chash or normalize_text(row.title) == normalize_text(title)):
+                return row
+        return first
+
+    def upsert_article(
+        self,
+        *,
+        url: str | None,
+        title: str | None,
+        text: str,
+        now: datetime,
+        feed_id: int | None = None,
+        guid: str | None = None,
+        author: str | None = None,
+        published_at: datetime | None = None,
+        text_source: str = "feed",
+        summary: Summary | Mapping[str, Any] | None = None,
+        language: str | None = None,
+        eligible: bool = True,
+        outlet: str | None = None,
+        minhash: bytes | None = None,
+        assign_story: StoryAssigner | None = None,
+    ) -> tuple[Article, UpsertStatus]:
+        """Store an article met in a feed (or alone), linked to ``feed_id``; return it and what happened.
+
+        Identity, in order: the canonical URL; the entry GUID within the same feed (when the title or text also
+        matches, so a feed that reuses GUIDs loses nothing); the content hash (texts of at least
+        :data:`CONTENT_IDENTITY_MIN_CHARS` characters). An article already stored is linked to this feed too and:
+
+        - ``"unchanged"`` when its text and title are the same (a re-published entry with only a new date keeps
+          its first ``published_at``), when the new text is empty, or when a feed snippet would replace text
+          taken from the page; missing fields (guid, author, dates, summary, signature) are filled in;
+        - ``"updated"`` when the text or title changed: same id and story; text, title, source, summary and
+          signature are replaced (the old summary and signature describe the old text).
+
+        ``eligible=False`` stores backlog (a new feed's first poll), which digests skip; ``outlet`` defaults to
+        the URL's host. ``summary`` is a :class:`summarizer.Summary` or its JSON form (:func:`summary_to_json`).
+        An entry without a link gets the URL ``urn:newsbrief:...`` (its GUID when that is a URL), so it still
+        has an identity; ``text_source`` is ``"page"`` or ``"feed"``.
+
+        ``assign_story`` decides the article's story in the same transaction: it is called (under the story lock,
+        see :meth:`_lock_stories`) with the article as written when it is new or its text changed, and the story
+        it returns is created or joined and the signature stored before the one commit, so an article is never
+        stored without its story. Should it raise, nothing of the call is stored and the error propagates. It may
+        be called again when the transaction is retried after losing a race for the same new article. Without
+        it the article's story is left as it is (none for a new article: see :meth:`assign_story`).
+        """
+        if text_source not in ("page", "feed"):
+            raise ValueError(f"text_source must be 'page' or 'feed', got {text_source!r}")
+        source: TextSource = "page" if text_source == "page" else "feed"
+        title = title or ""
+        chash = content_hash(text)
+        url = (url or "").strip() or _urn_for(feed_id, guid, title, text, chash)
+        canon = canonical_url(url)
+        summary_json = summary_to_json(summary)
+
+        def work(session: Session) -> tuple[Article, UpsertStatus]:
+            if assign_story is not None:
+                self._lock_stories(session)
+            row = self._find_existing(session, canon, guid, feed_id, title, chash, text)
+            status: UpsertStatus
+            feeds: list[str] | None = None
+            if row is None:
+                row = ArticleRow(
+                    id=new_article_id(),
+                    url=url,
+                    canonical_url=canon,
+                    guid=guid,
+                    title=title,
+                    author=author,
+                    outlet=outlet if outlet is not None else outlet_of(url),
+                    published_at=published_at,
+                    first_seen=now,
+                    updated_at=now,
+                    text=text,
+                    text_source=source,
+                    content_hash=chash,
+                    summary_json=summary_json,
+                    minhash=minhash,
+                    eligible=eligible,
+                    language=language,
+                )
+                session.add(row)
+                session.flush()
+                status = "new"
+                feeds = []
+                if feed_id is not None:  # a new article has no feed links yet: skip looking for one
+                    feed = session.get(FeedRow, feed_id)
+                    if feed is None:
+                        raise KeyError(f"no feed {feed_id!r}")
+                    session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+                    feeds = [feed.url]
+            else:
+                status = self._update(row, title, text, chash, source, now)
+                if status == "updated":
+                    row.summary_json = summary_json
+                    row.minhash = minhash
+                    row.author = author or row.author
+                    row.language = language or row.language
+                else:
+                    row.summary_json = row.summary_json if row.summary_json is not None else summary_json
+                    row.minhash = row.minhash if row.minhash is not None else minhash
+                    row.author = row.author or author
+                    row.language = row.language or language
+                row.guid = row.guid or guid
+                row.published_at = row.published_at or published_at
+                if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
+                    if session.get(FeedRow, feed_id) is None:
+                        raise KeyError(f"no feed {feed_id!r}")
+                    session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+            session.flush()
+            if feeds is None:
+                feeds = self._feeds_of(session, [row.id])[row.id]
+            if assign_story is not None and status != "unchanged":
+                self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
+            return article_of(row, feeds), status
+
+        return self._run(work)
+
+    @staticmethod
+    def _update(row: ArticleRow, title: str, text_: str, chash: str, source: TextSource, now: datetime) -> UpsertStatus:
+        if not text_.strip() or (row.text_source == "page" and source == "feed"):
+            return "unchanged"
+        if source == "page":  # the page was used: its earlier failures no longer matter
+            row.page_attempts, row.page_retry_at, row.page_error = 0, None, None
+        same_text = row.content_hash == chash
+        same_title = not title.strip() or normalize_text(title) == normalize_text(row.title)
+        if same_text and same_title:
+            if row.text_source == "feed" and source == "page":
+                row.text_source = "page"
+            return "unchanged"
+        row.text = text_
+        row.title = title if title.strip() else row.title
+        row.content_hash = chash
+        row.text_source = source
+        row.updated_at = now
+        return "updated"
+
+    def record_page_failure(self, article_id: str, *, error: str, retry_at: datetime | None) -> Article:
+        """Note that the page of an article stored from its feed's text was not used (``error``: why, one line):
+        one more page attempt, and the page is not fetched again before ``retry_at`` (``None``: never).
+
+        An article whose text is already its page's is left as it is. Raises ``KeyError`` for an unknown id.
+        """
+
+        def work(session: Session) -> Article:
+            session.execute(
+                update(ArticleRow)
+                .where(ArticleRow.id == article_id, ArticleRow.text_source == "feed")
+                .values(
+                    page_attempts=ArticleRow.page_attempts + 1,
+                    page_retry_at=retry_at,
+                    page_error=" ".join(error.split())[:1000],
+                )
+            )
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
+            if row is None:
+                raise KeyError(f"no article {article_id!r}")
+            return self._articles(session, [row])[0]
+
+        return self._run(work)
+
+    def get_article(self, id_or_url: str) -> Article | None:
+        """The article with this id, URL or canonical URL (the canonical form of the given URL), or ``None``."""
+        key = id_or_url.strip()
+        with self._sessions() as session:
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == key))
+            if row is None:
+                row = session.scalar(select(ArticleRow).where(ArticleRow.url == key).order_by(ArticleRow.pk).limit(1))
+            if row is None:
+                row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url(key)))
+            return self._articles(session, [row])[0] if row else None
+
+    def article_at(self, url: str) -> Article | None:
+        """The article stored under ``url``'s canonical form (the identity :meth:`upsert_article` matches first),
+        or ``None``: one indexed lookup, for the ingest path that asks this of every feed entry (:meth:`get_article`
+        also tries ids and the exact ``url`` column, which has no index)."""
+        with self._sessions() as session:
+            row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url(url)))
+            return self._articles(session, [row])[0] if row else None
+
+    def list_articles(
+        self,
+        limit: int = 50,
+        *,
+        offset: int = 0,
+        feed_id: int | None = None,
+        story_id: str | None = None,
+        since: datetime | None = None,
+        eligible: bool | None = None,
+    ) -> list[Article]:
+        """Articles, newest first-seen first, optionally of one feed or story, first seen since a time."""
+        stmt = select(ArticleRow)
+        if feed_id is not None:
+            stmt = stmt.join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id).where(
+                FeedArticleRow.feed_id == feed_id
+            )
+        if story_id is not None:
+            stmt = stmt.where(ArticleRow.story_id == story_id)
+        if since is not None:
+            stmt = stmt.where(ArticleRow.first_seen >= since)
+        if eligible is not None:
+            stmt = stmt.where(ArticleRow.eligible.is_(eligible))
+        stmt = stmt.order_by(ArticleRow.first_seen.desc(), ArticleRow.pk.desc()).offset(offset).limit(limit)
+        with self._sessions() as session:
+            return self._articles(session, list(session.scalars(stmt)))
+
+    def cite(self, article_id: str, digest_ref: str, *, now: datetime) -> None:
+        """Record that a posted digest (``digest_ref``) cites an article, which :meth:`prune` then keeps."""
+
+        def work(session: Session) -> None:
+            if session.scalar(select(ArticleRow.pk).where(ArticleRow.id == article_id)) is None:
+                raise KeyError(f"no article {article_id!r}")
+            session.add(DigestCitationRow(article_id=article_id, digest_ref=digest_ref, cited_at=now))
+
+        self._run(work)
+
+    def prune(self, older_than_days: int, now: datetime) -> int:
+        """Delete articles first seen more than ``older_than_days`` days before ``now``, except those a posted
+        digest cites; their feed links and search entries go with them, and stories left empty are dropped.
+        Returns how many articles were deleted."""
+        if older_than_days < 0:
+            raise ValueError(f"prune: older_than_days must be >= 0, got {older_than_days}")
+        cutoff = now - timedelta(days=older_than_days)
+
+        def work(session: Session) -> int:
+            victims = session.execute(
+                select(ArticleRow.id, ArticleRow.story_id).where(
+                    ArticleRow.first_seen < cutoff,
+                    ArticleRow.id.not_in(select(DigestCitationRow.article_id)),
+                )
+            ).all()
+            ids = [article_id for article_id, _ in victims]
+            stories = {story_id for _, story_id in victims if story_id is not None}
+            for chunk in chunks(ids):
+                session.execute(delete(FeedArticleRow).where(FeedArticleRow.article_id.in_(chunk)))
+                session.execute(delete(ArticleRow).where(ArticleRow.id.in_(chunk)))
+            for story_id in sorted(stories):
+                self._refresh_story(session, story_id, None)
+            return len(ids)
+
+        return self._run(work)

@@ -1,0 +1,396 @@
+"""Stories: putting articles into stories under the story lock, merging them (aliases), and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.identity import story_key_for
+from bot.store._base import StoreBase, chunks
+from bot.store._convert import from_row
+from bot.store._models import ArticleRow, PostedStoryRow, StoryAliasRow, StoryRow
+from bot.store._types import ArchivedArticle, Article, StoredSignature, Story, StoryAssigner, StoryAssignment
+
+
+class StoryStore(StoreBase):
+    """The stories of :class:`bot.store.Store`."""
+
+    @staticmethod
+    def _refresh_story(session: Session, story_id: str, now: datetime | None) -> StoryRow | None:
+        story = session.get(StoryRow, story_id)
+        if story is None:
+            return None
+        outlets = session.execute(
+            select(ArticleRow.outlet, func.min(ArticleRow.first_seen).label("first"), func.count())
+            .where(ArticleRow.story_id == story_id)
+            .group_by(ArticleRow.outlet)
+            .order_by("first", ArticleRow.outlet)
+        ).all()
+        count = sum(int(n) for _, _, n in outlets)
+        if count == 0:
+            session.delete(story)
+            return None
+        story.article_count = count
+        story.outlets = [outlet for outlet, _, _ in outlets if outlet]
+        if now is not None:
+            story.updated_at = now
+        return story
+
+    def _put_in_story(self, session: Session, row: ArticleRow, placed: StoryAssignment, now: datetime) -> StoryRow:
+        """Put the article of ``row`` into the story ``placed`` names (an alias means the story it was merged
+        into; created when new: first seen = the article's first sight, ``follows`` = the earlier story of its
+        thread), after merging ``placed.merged`` into it, and store its signature (``None`` keeps it); the story's
+        count and outlets are recomputed, and a story it left is dropped when empty."""
+        story_id = self._resolve_story(session, placed.story_id)
+        for alias in placed.merged:  # the article joined these stories to this one: the older keeps its id
+            self._merge_stories(session, alias, story_id, now)
+        story = session.get(StoryRow, story_id)
+        previous = row.story_id
+        if placed.signature is not None:
+            row.minhash = placed.signature
+        if story is None and previous is None:  # a new story of this one article: nothing to count
+            follows = self._resolve_story(session, placed.follows) if placed.follows else None
+            story = StoryRow(
+                id=story_id,
+                first_seen=row.first_seen,
+                updated_at=now,
+                article_count=1,
+                outlets=[row.outlet] if row.outlet else [],
+                follows=follows,
+            )
+            session.add(story)
+            session.flush()
+            row.story_id = story_id
+            session.flush()
+            return story
+        if story is None:
+            story = StoryRow(id=story_id, first_seen=row.first_seen, updated_at=now, article_count=0, outlets=[])
+            session.add(story)
+            session.flush()
+        elif row.first_seen < story.first_seen:
+            story.first_seen = row.first_seen
+        row.story_id = story_id
+        session.flush()
+        if previous is not None and previous != story_id:
+            self._refresh_story(session, previous, now)
+        if previous is None and self._joins_in_order(session, story, row):
+            # a new article counted in place: no GROUP BY over the story's articles
+            story.article_count += 1
+            if row.outlet and row.outlet not in story.outlets:
+                story.outlets = [*story.outlets, row.outlet]
+            story.updated_at = now
+            session.flush()
+            return story
+        refreshed = self._refresh_story(session, story_id, now)
+        assert refreshed is not None
+        session.flush()
+        return refreshed
+
+    @staticmethod
+    def _joins_in_order(session: Session, story: StoryRow, row: ArticleRow) -> bool:
+        """Whether the article of ``row``, new to ``story``, leaves its outlets' order (by first sight, then name)
+        as it is, but for its outlet added at the end: its outlet is there already with an article first seen no
+        later, or it is a new outlet and every other article of the story was first seen before it."""
+        others = select(ArticleRow.pk).where(ArticleRow.story_id == story.id, ArticleRow.pk != row.pk).limit(1)
+        if not row.outlet:
+            return True
+        if row.outlet in story.outlets:
+            earlier = others.where(ArticleRow.outlet == row.outlet, ArticleRow.first_seen <= row.first_seen)
+            return session.scalar(earlier) is not None
+        return session.scalar(others.where(ArticleRow.first_seen >= row.first_seen)) is None
+
+    def assign_story(
+        self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None, follows: str | None = None
+    ) -> Story:
+        """Put a stored article into a story (created when new: first seen = the article's first sight; ``follows``:
+        the earlier story of its thread; an alias means the story it was merged into) and store its signature
+        (``minhash``); the story's article count and outlets are recomputed, and a story it left is dropped when
+        empty. Returns the story. (Ingest decides a new article's story as it stores it: ``upsert_article``'s
+        ``assign_story``; this moves an article later, or files one stored without a story.)"""
+
+        def work(session: Session) -> Story:
+            self._lock_stories(session)
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
+            if row is None:
+                raise KeyError(f"no article {article_id!r}")
+            placed = StoryAssignment(story_id, minhash, follows=follows)
+            return from_row(Story, self._put_in_story(session, row, placed, now))
+
+        return self._run(work)
+
+    def storyless_articles(self, *, limit: int | None = None) -> list[str]:
+        """Ids of the articles that belong to no story, first seen first (at most ``limit``)."""
+        stmt = select(ArticleRow.id).where(ArticleRow.story_id.is_(None)).order_by(ArticleRow.first_seen, ArticleRow.pk)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._sessions() as session:
+            return list(session.scalars(stmt))
+
+    def file_storyless(self, article_id: str, assign_story: StoryAssigner | None = None, *, now: datetime) -> bool:
+        """Give an article without a story one, in one transaction under the story lock: the story
+        ``assign_story`` decides (as in :meth:`upsert_article`), else a new story of its own
+        (:func:`bot.stories.story_key_for` its id). ``False`` when there is no such article or it has a story
+        by now (another process filed it first)."""
+
+        def work(session: Session) -> bool:
+            self._lock_stories(session)
+            row = session.scalar(select(ArticleRow).where(ArticleRow.id == article_id))
+            if row is None or row.story_id is not None:
+                return False
+            if assign_story is None:
+                placed = StoryAssignment(story_key_for(row.id))
+            else:
+                placed = assign_story(self._articles(session, [row])[0])
+            self._put_in_story(session, row, placed, now)
+            return True
+
+        return self._run(work)
+
+    @staticmethod
+    def _resolve_story(session: Session, story_id: str) -> str:
+        alias = session.get(StoryAliasRow, story_id)
+        return alias.story_id if alias is not None else story_id
+
+    def get_story(self, story_id: str) -> Story | None:
+        """The story with this id (or the story it was merged into, for an alias), or ``None``."""
+        with self._sessions() as session:
+            row = session.get(StoryRow, self._resolve_story(session, story_id))
+            return from_row(Story, row) if row else None
+
+    def merge_stories(self, alias: str, into: str, now: datetime) -> Story | None:
+        """Merge story ``alias`` into story ``into`` (which keeps its id): its articles move over, ``alias`` is
+        recorded as an alias of ``into`` (and so are the aliases it had). A subscription that posted either story
+        records the merged one as posted with its article count now, so no digest posts it again because of the
+        merge. Returns the merged story (``None`` when neither exists); merging a story into itself is a no-op."""
+
+        def work(session: Session) -> Story | None:
+            self._lock_stories(session)
+            merged = self._merge_stories(session, alias, into, now)
+            return from_row(Story, merged) if merged is not None else None
+
+        return self._run(work)
+
+    def stories(self) -> dict[str, Story]:
+        """Every story, by id."""
+        with self._sessions() as session:
+            return {row.id: from_row(Story, row) for row in session.scalars(select(StoryRow))}
+
+    def archived_articles(self, *, since: datetime, batch: int = 500) -> Iterator[ArchivedArticle]:
+        """The articles first seen since ``since``, in row order, with what regrouping them into stories reads
+        (title, text, outlet, times, story, stored terms); read ``batch`` rows at a time, never all texts at once."""
+        stmt = (
+            select(
+                ArticleRow.id.label("article_id"),
+                ArticleRow.title,
+                ArticleRow.text,
+                ArticleRow.outlet,
+                ArticleRow.published_at,
+                ArticleRow.first_seen,
+                ArticleRow.story_id,
+                ArticleRow.minhash.label("terms"),
+            )
+            .where(ArticleRow.first_seen >= since)
+            .order_by(ArticleRow.pk)
+            .execution_options(yield_per=batch)
+        )
+        with self._sessions() as session:
+            for row in session.execute(stmt).mappings():
+                terms = row["terms"]
+                yield from_row(
+                    ArchivedArticle,
+                    row,
+                    title=row["title"] or "",
+                    text=row["text"] or "",
+                    outlet=row["outlet"] or "",
+                    terms=bytes(terms) if terms is not None else None,
+                )
+
+    def regroup_stories(
+        self,
+        story_of: Mapping[str, str],
+        *,
+        terms: Mapping[str, bytes],
+        follows: Mapping[str, str | None],
+        aliases: Mapping[str, str],
+        now: datetime,
+    ) -> int:
+        """Apply a regrouping of the archive (``newsbrief stories rebuild``) in one transaction: every article of
+        ``story_of`` moves to its story (created when new), ``terms`` replace stored story terms, ``follows`` sets
+        each story's follow-up link, and each story of ``aliases`` is merged into the one it names (recorded as an
+        alias, as :meth:`merge_stories` does, so no digest posts it again). The stories that changed get their
+        counts, outlets and first sight recomputed; those left empty are dropped. An article pruned meanwhile is
+        skipped. Returns how many articles moved."""
+
+        def work(session: Session) -> int:
+            self._lock_stories(session, idle_bound=False)
+            found: dict[str, tuple[int, str | None, datetime]] = {}
+            for chunk in chunks(sorted(set(story_of) | set(terms))):
+                query = select(ArticleRow.id, ArticleRow.pk, ArticleRow.story_id, ArticleRow.first_seen)
+                for article_id, pk, story_id, first_seen in session.execute(query.where(ArticleRow.id.in_(chunk))):
+                    found[article_id] = (pk, story_id, first_seen)
+            moves = {a: s for a, s in story_of.items() if a in found and found[a][1] != s}
+            touched = set(moves.values()) | {old for a in moves if (old := found[a][1]) is not None}
+            firsts: dict[str, datetime] = {}
+            for article_id, story_id in moves.items():
+                first_seen = found[article_id][2]
+                firsts[story_id] = min(firsts.get(story_id, first_seen), first_seen)
+            rows: dict[str, StoryRow] = {}
+            for chunk in chunks(sorted(set(follows) | set(firsts))):
+                rows.update((row.id, row) for row in session.scalars(select(StoryRow).where(StoryRow.id.in_(chunk))))
+            for story_id in sorted(set(firsts) - set(rows)):
+                rows[story_id] = StoryRow(
+                    id=story_id, first_seen=firsts[story_id], updated_at=now, article_count=0, outlets=[]
+                )
+                session.add(rows[story_id])
+            for story_id, earlier in follows.items():
+                if story_id in rows and rows[story_id].follows != earlier:
+                    rows[story_id].follows = earlier
+            session.flush()
+            if moves:
+                session.execute(update(ArticleRow), [{"pk": found[a][0], "story_id": s} for a, s in moves.items()])
+            changed = [{"pk": found[a][0], "minhash": blob} for a, blob in terms.items() if a in found]
+            if changed:
+                session.execute(update(ArticleRow), changed)
+            session.flush()
+            for alias, into in sorted(aliases.items()):
+                self._merge_stories(session, alias, into, now)
+            for story_id in sorted(touched):
+                story = self._refresh_story(session, story_id, now)
+                if story is not None:  # it began with its first article now
+                    first = select(func.min(ArticleRow.first_seen)).where(ArticleRow.story_id == story_id)
+                    story.first_seen = session.scalar(first) or story.first_seen
+            session.flush()
+            return len(moves)
+
+        return self._run(work)
+
+    def _merge_stories(self, session: Session, alias: str, into: str, now: datetime) -> StoryRow | None:
+        """:meth:`merge_stories` within ``session``'s transaction."""
+        source, target = self._resolve_story(session, alias), self._resolve_story(session, into)
+        if source == target:
+            return session.get(StoryRow, target)
+        session.execute(update(ArticleRow).where(ArticleRow.story_id == source).values(story_id=target))
+        session.execute(update(StoryAliasRow).where(StoryAliasRow.story_id == source).values(story_id=target))
+        if session.get(StoryAliasRow, source) is None:
+            session.add(StoryAliasRow(alias=source, story_id=target, merged_at=now))
+        old = session.get(StoryRow, source)
+        story = session.get(StoryRow, target)
+        if story is None and old is not None:
+            story = StoryRow(id=target, first_seen=old.first_seen, updated_at=now, article_count=0, outlets=[])
+            session.add(story)
+        elif story is not None and old is not None and old.first_seen < story.first_seen:
+            story.first_seen = old.first_seen
+        if old is not None:
+            session.delete(old)
+        session.flush()
+        merged = self._refresh_story(session, target, now)
+        if merged is None:
+            return None
+        posted = session.scalars(select(PostedStoryRow).where(PostedStoryRow.story_id.in_([source, target])))
+        for sub_id in sorted({row.subscription_id for row in posted}):
+            for story_key in (source, target):
+                existing = session.get(PostedStoryRow, (sub_id, story_key))
+                if existing is None:
+                    session.add(
+                        PostedStoryRow(
+                            subscription_id=sub_id,
+                            story_id=story_key,
+                            posted_at=now,
+                            article_count_at_post=merged.article_count,
+                        )
+                    )
+                else:
+                    existing.article_count_at_post = max(existing.article_count_at_post, merged.article_count)
+        session.flush()
+        return merged
+
+    def story_aliases(self) -> dict[str, str]:
+        """Every alias with the story it leads to now."""
+        with self._sessions() as session:
+            return {
+                alias: story for alias, story in session.execute(select(StoryAliasRow.alias, StoryAliasRow.story_id))
+            }
+
+    def story_headlines(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """The headline of each story (an alias means the story it was merged into): the title of its first titled
+        article, first seen first. A story without one (or no longer stored) is missing from the result."""
+        with self._sessions() as session:
+            resolved = {story_id: self._resolve_story(session, story_id) for story_id in sorted(set(story_ids))}
+            if not resolved:
+                return {}
+            stmt = (
+                select(ArticleRow.story_id, ArticleRow.title)
+                .where(ArticleRow.story_id.in_(sorted(set(resolved.values()))), ArticleRow.title != "")
+                .order_by(ArticleRow.first_seen.desc(), ArticleRow.pk.desc())
+            )
+            titles = {story_id: title for story_id, title in session.execute(stmt)}  # the earliest comes last
+        return {asked: titles[story_id] for asked, story_id in resolved.items() if story_id in titles}
+
+    def story_articles(self, story_id: str) -> list[Article]:
+        """A story's articles, first seen first."""
+        stmt = select(ArticleRow).where(ArticleRow.story_id == story_id).order_by(ArticleRow.first_seen, ArticleRow.pk)
+        with self._sessions() as session:
+            return self._articles(session, list(session.scalars(stmt)))
+
+    def minhash_signatures(
+        self, *, since: datetime | None = None, after_row: int | None = None
+    ) -> list[StoredSignature]:
+        """Stored story terms of the articles first seen since ``since`` (and stored after row ``after_row``: what
+        other processes added since an index last looked), in row order, to rebuild or catch up the index."""
+        stmt = select(
+            ArticleRow.id.label("article_id"),
+            ArticleRow.minhash.label("signature"),
+            ArticleRow.outlet,
+            ArticleRow.story_id,
+            ArticleRow.published_at,
+            ArticleRow.first_seen,
+            ArticleRow.pk.label("row"),
+        ).where(ArticleRow.minhash.is_not(None))
+        if since is not None:
+            stmt = stmt.where(ArticleRow.first_seen >= since)
+        if after_row is not None:
+            stmt = stmt.where(ArticleRow.pk > after_row)
+        stmt = stmt.order_by(ArticleRow.pk)
+        with self._sessions() as session:
+            return [
+                from_row(StoredSignature, row, signature=bytes(row["signature"]))
+                for row in session.execute(stmt).mappings()
+                if row["signature"] is not None
+            ]
+
+    def story_members(
+        self, story_ids: Iterable[str], *, since: datetime, limit: int, exclude: Iterable[str] = ()
+    ) -> dict[str, tuple[Story, list[Article]]]:
+        """What a briefing reads of the stories its search hits belong to, in one session: each story, with its
+        newest ``limit`` articles first seen at or after ``since`` (newest first), leaving out the articles whose
+        ids are in ``exclude`` (the hits already read). A story that does not exist is missing from the result.
+        """
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        left_out = sorted(set(exclude))
+        with self._sessions() as session:
+            stories = session.scalars(select(StoryRow).where(StoryRow.id.in_(ids)))
+            found: dict[str, tuple[Story, list[Article]]] = {row.id: (from_row(Story, row), []) for row in stories}
+            if limit <= 0 or not found:
+                return found
+            newest = (ArticleRow.first_seen.desc(), ArticleRow.pk.desc())
+            numbered = select(
+                ArticleRow.pk, func.row_number().over(partition_by=ArticleRow.story_id, order_by=newest).label("n")
+            ).where(ArticleRow.story_id.in_(list(found)), ArticleRow.first_seen >= since)
+            if left_out:
+                numbered = numbered.where(ArticleRow.id.not_in(left_out))
+            ranked = numbered.subquery()
+            rows = session.scalars(
+                select(ArticleRow)
+                .join(ranked, ranked.c.pk == ArticleRow.pk)
+                .where(ranked.c.n <= limit)
+                .order_by(*newest)
+            )
+            for article in self._articles(session, list(rows)):
+                if article.story_id in found:
+                    found[article.story_id][1].append(article)
+        return found
