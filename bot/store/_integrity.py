@@ -62,7 +62,7 @@ class IntegrityStore(StoreBase):
                 .where(ArticleRow.story_id.is_(None))
                 .order_by(ArticleRow.first_seen, ArticleRow.pk)
             )
-            shown = ", ".join(session.scalars(first.limit(STORYLESS_SHOWN)))
+            shown = ", ".join(session.scalars(first.limit(STORYLESS_SHOWN))) if storyless else ""
         if storyless:
             more = ", ..." if storyless > STORYLESS_SHOWN else ""
             which = "article belongs" if storyless == 1 else "articles belong"
