@@ -56,9 +56,10 @@ class NewFeed:
 class Article:
     """An article as stored. ``feeds`` are the URLs of every feed that carried it (sorted).
 
-    ``summary`` is the JSON stored at ingest: ``{"sentences": [...], "quotes": [{"text", "speaker", "cue", "role",
-    "start", "end"}, ...]}`` (or ``None`` before summarizing). ``eligible`` is false for backlog entries (a new
-    feed's first poll), which digests skip.
+    ``summary`` is the JSON stored at ingest, :meth:`summarizer.Summary.to_dict`'s form (``{"sentences": [...],
+    "quotes": [{"text", "start", "end", "speaker", ...}, ...], ...}``, read back by ``Summary.from_dict``), or
+    ``None`` before summarizing. ``eligible`` is false for backlog entries (a new feed's first poll), which digests
+    skip.
 
     While the text is the feed's, ``page_error`` is why the article's page was not used (``None``: no failure
     yet), ``page_attempts`` how many times that happened, and ``page_retry_at`` when the page may be fetched
