@@ -294,6 +294,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "feeds": {"url", "name", "interval", "tags", "language"},
     "topics": None,
     "subscriptions": None,
+    "templates": None,  # message templates: validated by bot.briefing.parse_templates
     "slack": {"mode", "managers", "in_channel", "api_url", "scopes", "authorize_url"},
     "discord": {"guilds", "api_url", "shards", "shard_count"},
     "http": {"listen"},
@@ -532,6 +533,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
             topics_r.fail(name, "a topic needs a query, e.g. 'ukraine OR kyiv'")
         topics[name] = query
 
+    _check_templates(data.get("templates", {}), where)
+
     http_r = _Reader(where, data.get("http", {}), "http.", _SECTIONS["http"])
     http_listen: str | None = http_r.get("listen", str, None)
     if http_listen is not None:
@@ -612,6 +615,17 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         demo_seed_article=demo_r.get("seed_article", bool, False),
         jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store),
     )
+
+
+def _check_templates(table: object, where: str) -> None:
+    """``[templates.NAME]`` validated by :func:`bot.briefing.parse_templates` (imported here: the briefing package
+    imports the store, which must not load with the config)."""
+    from bot.briefing._template import TemplateError, parse_templates
+
+    try:
+        parse_templates(table, where=where)
+    except TemplateError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 _SHARDS_RE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
