@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_common import CommandError, open_store, plural, require_extra
-from bot.briefing import Briefing, format_briefing
+from bot.briefing import Briefing, config_templates, format_briefing
 from bot.commands import RateLimiter, unknown_sources
 from bot.config import ConfigError, Settings
 from bot.digests import (
@@ -73,6 +73,8 @@ def _sub_json(sub: Subscription, unconfirmed: Sequence[DigestSlot] = ()) -> dict
         "created_at": sub.created_at.isoformat(),
         "unconfirmed": [{"slot": c.slot, "note": c.note} for c in unconfirmed],
         "sources": list(sub.sources),
+        "template": sub.template or "full",
+        "mode": sub.mode,
     }
 
 
@@ -120,6 +122,8 @@ _OPTION = {
     "schedule": "--schedule",
     "tz": "--tz",
     "sources": "--sources",
+    "template": "--template",
+    "mode": "--mode",
 }
 
 
@@ -135,6 +139,8 @@ def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
             schedule=args.schedule,
             tz=args.tz,
             sources=args.sources,
+            template=args.template,
+            mode=args.mode,
         )
     except SubscriptionError as exc:
         raise ConfigError(f"subs add: {_OPTION[exc.key]}: {exc.problem}") from None
@@ -153,12 +159,16 @@ def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
                 now=datetime.now(UTC),
                 by=CLI_CREATOR,
                 sources=entry.sources,
+                template=entry.template,
+                mode=entry.mode,
             )
         except ValueError as exc:
             raise CommandError(f"subs add: {exc}") from None
     only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
+    shape = f", template={sub.template}" if sub.template else ""
+    when = "items (each new article)" if sub.items else f"{sub.schedule} ({sub.tz})"
     print(
-        f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {sub.schedule} ({sub.tz}){only}. "
+        f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {when}{only}{shape}. "
         "The running bot picks it up within a minute."
     )
     return 0
@@ -212,7 +222,9 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         if sub is None:
             raise CommandError(f"digest: no subscription {raw_id} (see `newsbrief subs list`)")
         if args.dry_run:
-            briefing = build_digest(store, sub, topics=settings.topics, now=now)
+            briefing = build_digest(
+                store, sub, topics=settings.topics, now=now, templates=config_templates(settings.raw)
+            )
             if briefing is None:
                 print(f"Nothing new for subscription {sub.id} ({sub.topic}): no digest would be posted.")
             else:
@@ -281,6 +293,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 now=now,
                 by=f"cli:{socket.gethostname()}:{os.getpid()}",
                 retry_later=False,
+                templates=config_templates(settings.raw),
             )
         )
         after = store.get_subscription(sub.id)

@@ -36,7 +36,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from bot.briefing import Briefing, StoryBrief, make_briefing
+from bot.briefing import (
+    FULL,
+    Briefing,
+    StoryBrief,
+    Template,
+    config_templates,
+    make_briefing,
+    resolve_template,
+    template_names,
+)
 from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, check_tz, parse_schedule, parse_sources, source_feeds
 from bot.config import ConfigError, Settings
 from bot.store import Article, DigestFilter, DigestSlot, Store, Subscription
@@ -257,6 +266,7 @@ def _digest(
     window: timedelta,
     limit: int,
     renewal: int,
+    templates: Mapping[str, Template] | None = None,
     slot: str | None = None,
 ) -> tuple[Briefing, list[StoryRef]] | None:
     # Filter first, then rank and cut: the search itself leaves out backlog and the stories already posted (or on
@@ -270,8 +280,30 @@ def _digest(
     chosen = [(brief, ref) for brief in result.stories if (ref := story_refs(store, brief)) is not None]
     if not chosen:
         return None
-    briefing = replace(result, stories=tuple(b for b, _ in chosen))
+    template = subscription_template(subscription, templates or {})
+    briefing = replace(result, stories=tuple(b for b, _ in chosen), template=template)
     return briefing, [r for _, r in chosen]
+
+
+_UNKNOWN_TEMPLATE_LOGGED: set[tuple[int, str]] = set()
+
+
+def subscription_template(subscription: Subscription, templates: Mapping[str, Template]) -> Template:
+    """The message template of a subscription: its ``template`` among the built-in ones and ``templates`` (the
+    config's), :data:`bot.briefing.FULL` when it names none; a name no longer configured falls back to the full
+    template (logged once)."""
+    found = resolve_template(subscription.template, templates)
+    if found is not None:
+        return found
+    key = (subscription.id, subscription.template or "")
+    if key not in _UNKNOWN_TEMPLATE_LOGGED:
+        _UNKNOWN_TEMPLATE_LOGGED.add(key)
+        log.warning(
+            "subscription %s: template %r is not configured (any more); its messages use the full template",
+            subscription.id,
+            subscription.template,
+        )
+    return FULL
 
 
 _BUILDING: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
@@ -287,6 +319,7 @@ def _build_and_plan(
     window: timedelta,
     limit: int,
     renewal: int,
+    templates: Mapping[str, Template] | None = None,
     slot: str,
 ) -> tuple[Briefing, list[StoryRef]] | None:
     """Build a slot's digest and write its stories down (:meth:`Store.plan_slot`) before posting, as one step per
@@ -296,7 +329,15 @@ def _build_and_plan(
         lock = _BUILDING[subscription.id]
     with lock:
         built = _digest(
-            store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal, slot=slot
+            store,
+            subscription,
+            topics=topics,
+            now=now,
+            window=window,
+            limit=limit,
+            renewal=renewal,
+            templates=templates,
+            slot=slot,
         )
         if built is not None and built[1]:
             store.plan_slot(subscription.id, slot, {r.key: r.article_count for r in built[1]})
@@ -312,13 +353,16 @@ def build_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    templates: Mapping[str, Template] | None = None,
 ) -> Briefing | None:
     """The digest of a subscription as of ``now``: the briefing of its topic over ``window``, without the stories
     already posted to it unless they gained at least ``renewal`` articles since, at most ``limit`` stories
     (``more`` counts the rest). ``None`` when nothing is left: an empty digest is not posted."""
     if renewal < 1:
         raise ValueError(f"build_digest: renewal must be at least 1, got {renewal}")
-    built = _digest(store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal)
+    built = _digest(
+        store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal, templates=templates
+    )
     return built[0] if built is not None else None
 
 
@@ -334,6 +378,7 @@ async def run_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    templates: Mapping[str, Template] | None = None,
     post_empty: bool = False,
     retry_later: bool = True,
 ) -> DigestOutcome:
@@ -361,6 +406,7 @@ async def run_digest(
         window=window,
         limit=limit,
         renewal=renewal,
+        templates=templates,
         post_empty=post_empty,
         retry_later=retry_later,
     )
@@ -377,6 +423,7 @@ async def _post_claimed(
     window: timedelta,
     limit: int,
     renewal: int,
+    templates: Mapping[str, Template] | None = None,
     post_empty: bool = False,
     retry_later: bool = True,
 ) -> DigestOutcome:
@@ -390,6 +437,7 @@ async def _post_claimed(
             window=window,
             limit=limit,
             renewal=renewal,
+            templates=templates,
             slot=slot,
         )
     except Exception:
@@ -409,6 +457,7 @@ async def _post_claimed(
             more=0,
             window_hours=window.total_seconds() / 3600,
             topic=subscription.topic,
+            template=subscription_template(subscription, templates or {}),
         )
         built = (nothing, [])
     briefing, refs = built
@@ -494,6 +543,7 @@ async def recover_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    templates: Mapping[str, Template] | None = None,
 ) -> DigestOutcome:
     """Finish a claim whose claimer died before recording the outcome, exactly once.
 
@@ -549,6 +599,7 @@ async def recover_digest(
             window=window,
             limit=limit,
             renewal=renewal,
+            templates=templates,
             slot=claim.slot,
         )
         await asyncio.to_thread(_record, store, subscription, claim.slot, built[1] if built else [], found, now)
@@ -568,7 +619,16 @@ async def recover_digest(
         await asyncio.to_thread(store.finish_slot, subscription.id, claim.slot, "failed", None, now)
         return "failed"
     return await _post_claimed(
-        store, subscription, claim.slot, post=post, topics=topics, now=now, window=window, limit=limit, renewal=renewal
+        store,
+        subscription,
+        claim.slot,
+        post=post,
+        topics=topics,
+        now=now,
+        window=window,
+        limit=limit,
+        renewal=renewal,
+        templates=templates,
     )
 
 
@@ -605,9 +665,13 @@ class SubscriptionConfig:
     schedule: str
     tz: str
     sources: tuple[str, ...] = ()
+    template: str | None = None
+    """The message template's name (``None``: full)."""
+    mode: Literal["digest", "items"] = "digest"
+    """``items``: each new matching article posted on its own (:mod:`bot.items`) instead of digests."""
 
 
-_KEYS = ("platform", "channel", "topic", "schedule", "tz")
+_KEYS = ("platform", "channel", "topic", "schedule", "tz", "template", "mode")
 _ALL_KEYS = (*_KEYS, "sources")
 
 
@@ -630,12 +694,16 @@ def check_subscription(
     schedule: str | None = None,
     tz: str | None = None,
     sources: str | None = None,
+    template: str | None = None,
+    mode: str | None = None,
 ) -> SubscriptionConfig:
     """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
     add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
     configured name), a schedule of the chat grammar (default :data:`DEFAULT_SCHEDULE`, normalized) and an IANA
     time zone (default :data:`DEFAULT_TZ`), and ``sources`` as in chat (``3,7`` or ``tag:world``; whether they
-    name feeds is the caller's to check, against the store). :class:`SubscriptionError` names the field at fault."""
+    name feeds is the caller's to check, against the store), ``template`` a built-in template or one of the
+    config's ``[templates]``, ``mode`` "digest" (default) or "items" (which takes no schedule).
+    :class:`SubscriptionError` names the field at fault."""
     platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
     if platform not in PLATFORMS:
         raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
@@ -657,8 +725,29 @@ def check_subscription(
         chosen = parse_sources(sources) if sources is not None else ()
     except UsageError as exc:
         raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
+    chosen_mode: Literal["digest", "items"] = "digest"
+    if mode is not None:
+        if mode.strip().lower() not in ("digest", "items"):
+            raise SubscriptionError("mode", f"expected digest or items, got {mode!r}")
+        chosen_mode = "items" if mode.strip().lower() == "items" else "digest"
+        if chosen_mode == "items" and schedule is not None:
+            raise SubscriptionError("schedule", "items mode posts each article as it comes: it takes no schedule")
+    template_name: str | None = None
+    if template is not None:
+        template_name = template.strip().lower()
+        user_templates = config_templates(settings.raw)
+        if resolve_template(template_name, user_templates) is None:
+            names = ", ".join(template_names(user_templates))
+            raise SubscriptionError("template", f"unknown template {template!r} (templates: {names})")
     return SubscriptionConfig(
-        platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz, sources=chosen
+        platform=platform,
+        channel=channel,
+        topic=name,
+        schedule=schedule_text,
+        tz=tz,
+        sources=chosen,
+        template=template_name,
+        mode=chosen_mode,
     )
 
 
@@ -714,6 +803,8 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
                 schedule=values.get("schedule"),
                 tz=values.get("tz"),
                 sources=",".join(str(s) for s in sources) if sources else None,
+                template=values.get("template"),
+                mode=values.get("mode"),
             )
         except SubscriptionError as exc:
             raise fail(exc.key, exc.problem) from None
@@ -727,8 +818,8 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
 
 def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime) -> list[Subscription]:
     """Add the config's ``[[subscriptions]]`` to the store (validated by :func:`parse_subscriptions`); one
-    already stored takes the config's schedule, time zone and sources. Subscriptions made in chat, and stored ones no
-    longer in the config, are left alone. Returns the config's subscriptions as stored."""
+    already stored takes the config's schedule, time zone, sources, template and mode. Subscriptions made in
+    chat, and stored ones no longer in the config, are left alone. Returns the config's subscriptions as stored."""
     wanted = parse_subscriptions(settings)
     stored = {(s.platform, s.channel, s.topic): s for s in store.list_subscriptions()}
     result: list[Subscription] = []
@@ -745,6 +836,8 @@ def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime
                     now=now,
                     by=CONFIG_CREATOR,
                     sources=entry.sources,
+                    template=entry.template,
+                    mode=entry.mode,
                 )
             except ValueError:  # another process synced it first
                 again = store.list_subscriptions(platform=entry.platform, channel=entry.channel)
@@ -753,5 +846,7 @@ def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime
             existing = store.update_subscription_schedule(
                 existing.id, schedule=entry.schedule, tz=entry.tz, sources=entry.sources
             )
+        if (existing.template, existing.mode) != (entry.template, entry.mode):
+            existing = store.update_subscription_options(existing.id, template=entry.template, mode=entry.mode)
         result.append(existing)
     return result

@@ -34,7 +34,7 @@ from bot.briefing._template import (
     resolve_template,
     template_names,
 )
-from bot.briefing._types import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
+from bot.briefing._types import Briefing, Item, NoMatch, QuoteRef, SourceLink, StoryBrief
 
 __all__ = [
     "BRIEF_ARTICLES",
@@ -49,6 +49,7 @@ __all__ = [
     "MAX_SENTENCES",
     "STORY_ARTICLES",
     "Briefing",
+    "Item",
     "NoMatch",
     "QuoteRef",
     "SourceLink",

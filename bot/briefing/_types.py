@@ -75,3 +75,16 @@ class NoMatch:
     query: str
     window_hours: float
     suggestions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One article of an items-mode subscription, posted on its own as a compact line: its headline linked to
+    ``url``, and the outlet. ``article_id`` is the stored article's id."""
+
+    article_id: str
+    headline: str
+    url: str
+    outlet: str
+    published_at: datetime | None
+    first_seen: datetime

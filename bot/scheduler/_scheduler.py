@@ -15,7 +15,9 @@ Jobs (stable ids, kept across restarts):
   which claims the slot in the database first: exactly one digest per slot across restarts and processes. A
   digest due while no process ran is posted once when one comes back, within the misfire grace time (1 h).
 - ``sync`` (in memory, not stored): every minute, the jobs are brought in line with the store, so feeds and
-  subscriptions added by another process or the CLI are picked up; paused subscriptions lose their job.
+  subscriptions added by another process or the CLI are picked up; paused subscriptions lose their job. Each sync
+  also runs a round of items mode (:func:`bot.items.run_items_round`): subscriptions in items mode have no digest
+  job, their new articles are posted one by one, each once per channel.
 
 The database going away (:class:`bot.store.StoreUnavailable`) is no job's error: a job it interrupts ends
 quietly (the store's :class:`bot.store.StoreWatch` logs the outage once; a feed stays due, a digest is tried
@@ -49,6 +51,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.briefing import Template, config_templates
 from bot.config import Settings
 from bot.digests import (
     DIGEST_WINDOW,
@@ -61,6 +64,7 @@ from bot.digests import (
     slot_key,
 )
 from bot.ingest import FeedResult, Ingestor
+from bot.items import ItemsOutcome, run_items_round
 from bot.scheduler._triggers import digest_trigger, latest_fire, poll_trigger, same_trigger
 from bot.store import Feed, Store, StoreUnavailable, Subscription
 
@@ -215,6 +219,8 @@ class Scheduler:
         self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbrief-lease")
         self.last_poll_at: datetime | None = None
         self.last_tick_at: datetime | None = None
+        self.templates: Mapping[str, Template] = config_templates(settings.raw)
+        """The config's message templates (validated at load)."""
 
     # -- leadership -------------------------------------------------------------------------------
 
@@ -377,7 +383,7 @@ class Scheduler:
             if feed.enabled:
                 wanted.add(self._ensure_poll(aps, feed, stored.get(f"{_POLL}{feed.id}"), now))
         for sub in subs:
-            if sub.paused:
+            if sub.paused or sub.items:  # items mode: posted by the items round, no digest job
                 continue
             if sub.platform not in self.channels:
                 if sub.id not in self._warned:
@@ -399,6 +405,25 @@ class Scheduler:
             with contextlib.suppress(JobLookupError):
                 aps.remove_job(job_id, jobstore="default")
         await self.recover(now)
+        await self.post_items(now, subs)
+
+    async def post_items(self, now: datetime, subs: list[Subscription] | None = None) -> dict[int, ItemsOutcome]:
+        """A round of items mode (:func:`bot.items.run_items_round`) for the items subscriptions of the
+        platforms with a channel here; each new article is posted once per channel. Failures are logged."""
+        try:
+            return await run_items_round(
+                self.store,
+                self.channels,
+                topics=self.settings.topics,
+                now=now,
+                by=self.holder,
+                subscriptions=subs,
+            )
+        except StoreUnavailable:
+            raise
+        except Exception:
+            log.exception("scheduler: the items round failed; trying again with the next sync")
+            return {}
 
     async def recover(self, now: datetime) -> list[DigestOutcome]:
         """Finish the digests other processes claimed and never recorded (they died meanwhile): each is looked
@@ -433,6 +458,7 @@ class Scheduler:
                 grace=self.options.misfire_grace,
                 window=self.options.digest_window,
                 limit=self.options.digest_limit,
+                templates=self.templates,
             )
             # "skipped": taken over meanwhile, or not checkable yet (recover_digest says why, once)
             log.log(
@@ -556,7 +582,7 @@ class Scheduler:
         poster, a slot from before the subscription, or later than the grace time)."""
         now = self.clock()
         sub = await asyncio.to_thread(self.store.get_subscription, sub_id)
-        if sub is None or sub.paused:
+        if sub is None or sub.paused or sub.items:
             self._drop(f"{_DIGEST}{sub_id}")
             return None
         channel = self.channels.get(sub.platform)
@@ -584,6 +610,7 @@ class Scheduler:
                 window=self.options.digest_window,
                 limit=self.options.digest_limit,
                 post_empty=self.options.digest_post_empty,
+                templates=self.templates,
             )
         )
         self._in_flight[key] = work

@@ -8,10 +8,10 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 
-from bot.briefing import FULL, Briefing, NoMatch, SourceLink, StoryBrief, Template, no_match_text, outlets_text
+from bot.briefing import FULL, Briefing, Item, NoMatch, SourceLink, StoryBrief, Template, no_match_text, outlets_text
 from bot.commands import Reply
 
-__all__ = ["render_briefing", "render_digest", "render_reply"]
+__all__ = ["render_briefing", "render_digest", "render_item", "render_reply"]
 
 MAX_SOURCES = 5
 """Outlets listed per story; the rest are counted ("and 2 more")."""
@@ -118,3 +118,13 @@ def render_digest(channel: str, topic: str, briefing: Briefing) -> RenderableTyp
         ("Digest: ", "bold"), (topic, "bold magenta"), f" → {channel} · {_when(briefing.generated_at)}"
     )
     return Group(title, render_briefing(briefing))
+
+
+def render_item(channel: str, topic: str, item: Item) -> RenderableType:
+    """An item (items mode) as one line: ``[topic → channel] • headline — Outlet <url>``."""
+    line = Text.assemble((f"[{topic} → {channel}] ", "dim"), "• ", (item.headline or item.url, "bold cyan"))
+    if item.outlet:
+        line.append(f" — {item.outlet}")
+    if item.url:
+        line.append(f" <{item.url}>", style=Style(link=item.url))
+    return line

@@ -62,8 +62,8 @@ from aiohttp import web
 from discord import app_commands
 
 from bot.adapters.discord._permissions import bot_permissions
-from bot.adapters.discord._render import DiscordMessage, digest_messages, reply_messages
-from bot.briefing import Briefing
+from bot.adapters.discord._render import DiscordMessage, digest_messages, item_message, reply_messages
+from bot.briefing import Briefing, Item
 from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
@@ -521,6 +521,29 @@ class DiscordAdapter:
                 raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
             raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
         return f"discord:{subscription.channel}:{first}"
+
+    async def post_item(self, subscription: Subscription, item: Item, ref: str) -> str:
+        """Post one item of an items-mode subscription as a compact line (:func:`item_message`; in a forum
+        channel, a post of its own), with a nonce derived from ``ref``; returns ``discord:<channel>:<message
+        id>``. :class:`ChannelUnavailable` when the bot may not post there, :class:`PostInterrupted` when it may
+        pass."""
+        message = item_message(item)
+        channel = await self._channel(subscription.channel)
+        try:
+            if isinstance(channel, discord.ForumChannel):
+                created = await channel.create_thread(name=(item.headline or "item")[:100], **message.send_kwargs())
+                return f"discord:{subscription.channel}:{created.message.id}"
+            sent = await self._send_message(channel, message, digest_nonce(ref, 1))
+        except discord.Forbidden as exc:
+            raise ChannelUnavailable(
+                f"discord: missing access or permissions in channel {subscription.channel} "
+                f"(code {exc.code}: {exc.text})"
+            ) from None
+        except discord.NotFound as exc:
+            raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
+        except discord.HTTPException as exc:
+            raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
+        return f"discord:{subscription.channel}:{sent.id}"
 
     @staticmethod
     async def _send_message(target: Any, message: DiscordMessage, nonce: str) -> discord.Message:

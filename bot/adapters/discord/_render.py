@@ -32,7 +32,7 @@ import discord
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import FULL, Briefing, NoMatch, QuoteRef, StoryBrief, Template, no_match_text, outlets_text
+from bot.briefing import FULL, Briefing, Item, NoMatch, QuoteRef, StoryBrief, Template, no_match_text, outlets_text
 from bot.commands import Reply
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "escape",
     "fit",
     "invite_url",
+    "item_message",
     "link",
     "reply_messages",
     "safe_url",
@@ -401,6 +402,20 @@ def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -
             content += f"\n{more}"
         messages.append(DiscordMessage(content=content, embeds=tuple(part)))
     return messages
+
+
+# ------------------------------------------------------------------------------------------------- items
+
+
+def item_message(item: Item) -> DiscordMessage:
+    """An item (items mode) as one compact message without embeds: ``• [headline](url) — Outlet`` in ``content``
+    (the headline cut to :data:`MAX_TITLE`, the outlet to 80; unlinked when the URL cannot be linked), within
+    :data:`MAX_CONTENT`."""
+    headline = _one_line(item.headline) or _text.hostname(item.url) or "(untitled)"
+    outlet = _one_line(item.outlet) or _text.hostname(item.url)
+    tail = f" — {fit(outlet, _OUTLET_LABEL)}" if outlet else ""
+    line = f"• {link(item.url, headline, limit=MAX_CONTENT - 2 - text_size(tail), label_limit=MAX_TITLE)}{tail}"
+    return DiscordMessage(content=line)
 
 
 # ------------------------------------------------------------------------------------------------- replies

@@ -58,8 +58,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.adapters.slack._render import digest_messages, reply_messages
-from bot.briefing import Briefing
+from bot.adapters.slack._render import digest_messages, item_message, reply_messages
+from bot.briefing import Briefing, Item
 from bot.commands import (
     RateLimiter,
     Reply,
@@ -583,6 +583,21 @@ class SlackAdapter:
                     await on_part(part, f"slack:{channel}:{found}")
                 first = first or found
         return f"slack:{channel}:{first}"
+
+    async def post_item(self, subscription: Subscription, item: Item, ref: str) -> str:
+        """Post one item of an items-mode subscription as a compact message (:func:`item_message`, tagged with
+        ``ref`` in its metadata); returns ``slack:<channel>:<ts>``. Errors as for :meth:`post_digest`."""
+        if self._installations is not None:
+            workspace = await self._workspace(subscription.team)
+            return await workspace.post_item(subscription, item, ref)
+        channel = subscription.channel
+        lock = self._channel_locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            if channel not in self._tried_join:
+                await self._join(channel)
+            await self._pace(channel)
+            ts = await self._post_part(subscription, item_message(item), ref, 1, 1)
+        return f"slack:{channel}:{ts}"
 
     async def _join(self, channel: str) -> bool:
         """Join a public channel (``conversations.join``) so that its history can be read: ``chat:write.public``

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import FULL, Briefing, NoMatch, QuoteRef, StoryBrief, Template, no_match_text, outlets_text
+from bot.briefing import FULL, Briefing, Item, NoMatch, QuoteRef, StoryBrief, Template, no_match_text, outlets_text
 from bot.commands import Reply
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "digest_messages",
     "escape",
     "fit",
+    "item_message",
     "link",
     "reply_messages",
     "safe_url",
@@ -325,6 +326,21 @@ def digest_messages(briefing: Briefing, *, title: str) -> list[SlackMessage]:
             lines.append(more)
         messages.append(SlackMessage(text=_fallback(lines), blocks=blocks))
     return messages
+
+
+# ------------------------------------------------------------------------------------------------- items
+
+
+def item_message(item: Item) -> SlackMessage:
+    """An item (items mode) as one compact message: a section ``• <url|headline> — Outlet`` (the headline cut to
+    :data:`MAX_HEADLINE`, the outlet to 100; unlinked when the URL cannot be linked), the fallback the same
+    line in plain text."""
+    headline = _one_line(item.headline) or _one_line(item.url) or "(untitled)"
+    outlet = _one_line(item.outlet) or _text.hostname(item.url)
+    tail = f" — {fit(outlet, _OUTLET_LABEL)}" if outlet else ""
+    line = f"• {link(item.url, headline, label_limit=MAX_HEADLINE)}{tail}"
+    fallback = f"{fit(headline, _FALLBACK_LINE)}{tail}"
+    return SlackMessage(text=fallback, blocks=[_section(line)])
 
 
 # ------------------------------------------------------------------------------------------------- replies
