@@ -345,16 +345,22 @@ class DiscordAdapter:
         @self.tree.command(name="brief-subscribe", description="Post a digest of a topic in this channel")
         @app_commands.describe(
             topic="a configured topic",
-            schedule="daily 08:00, weekdays 07:30, hourly or cron",
+            schedule="daily 08:00, weekdays 07:30, hourly or cron; or items: each new article on its own",
             tz="a time zone such as Europe/Berlin (default UTC)",
+            template="full (default), compact, headlines or a template of the config",
         )
         @app_commands.autocomplete(topic=topics)
         @app_commands.default_permissions(manage_channels=True)
         @app_commands.guild_only()
         async def subscribe(
-            interaction: discord.Interaction, topic: str, schedule: str | None = None, tz: str | None = None
+            interaction: discord.Interaction,
+            topic: str,
+            schedule: str | None = None,
+            tz: str | None = None,
+            template: str | None = None,
         ) -> None:
             text = f"/brief subscribe {topic}" + (f" {schedule}" if schedule else "") + (f" tz={tz}" if tz else "")
+            text += f" template={template}" if template else ""
             await self.handle(interaction, text)
 
         @self.tree.command(name="brief-unsubscribe", description="Stop this channel's digest of a topic")
