@@ -703,9 +703,9 @@ def test_config_subscription_template_and_mode_errors_name_the_key(entry: dict[s
 
 
 def test_sync_config_subscriptions_takes_the_template_and_mode(store: Store) -> None:
-    entry = {"platform": "console", "channel": "console", "topic": "floods", "template": "Compact"}
+    entry: dict[str, object] = {"platform": "console", "channel": "console", "topic": "floods", "template": "Compact"}
     (synced,) = sync_config_subscriptions(store, settings(entry), now=NOW)
     assert (synced.template, synced.mode) == ("compact", "digest")
-    items = {"platform": "console", "channel": "console", "topic": "floods", "mode": "items"}
+    items: dict[str, object] = {"platform": "console", "channel": "console", "topic": "floods", "mode": "items"}
     (changed,) = sync_config_subscriptions(store, settings(items), now=NOW)
     assert (changed.id, changed.template, changed.mode, changed.items) == (synced.id, None, "items", True)
