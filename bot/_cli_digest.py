@@ -104,12 +104,24 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     table = Table(title=plural(len(subs), "subscription"))
     limited = any(s.sources for s in subs)  # the sources column only when some subscription is limited
-    for column in ("id", "platform", "channel", "topic", "schedule", "tz", *(("sources",) if limited else ()), "state"):
+    shaped = any(s.template or s.items for s in subs)  # mode and template only when some subscription sets them
+    extra = (("sources",) if limited else ()) + (("mode", "template") if shaped else ())
+    for column in ("id", "platform", "channel", "topic", "schedule", "tz", *extra, "state"):
         table.add_column(column, overflow="fold")
     for s in subs:
         sources = (",".join(s.sources) or "all",) if limited else ()
+        shape = (s.mode, s.template or "full") if shaped else ()
+        schedule = "-" if s.items else s.schedule
         table.add_row(
-            str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, *sources, _state(s, unconfirmed.get(s.id, ()))
+            str(s.id),
+            s.platform,
+            s.channel,
+            s.topic,
+            schedule,
+            s.tz,
+            *sources,
+            *shape,
+            _state(s, unconfirmed.get(s.id, ())),
         )
     Console(soft_wrap=True).print(table)
     return 0
@@ -221,6 +233,10 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         sub = store.get_subscription(raw_id)
         if sub is None:
             raise CommandError(f"digest: no subscription {raw_id} (see `newsbrief subs list`)")
+        if sub.items:
+            raise CommandError(
+                f"digest: subscription {sub.id} is in items mode: the running bot posts its new articles one by one"
+            )
         if args.dry_run:
             briefing = build_digest(
                 store, sub, topics=settings.topics, now=now, templates=config_templates(settings.raw)

@@ -134,3 +134,20 @@ def test_subs_add_refuses_bad_templates_and_modes(
     status, _, err = run(capsys, config, "add", "slack", "C9", "floods", *argv)
     assert status == 2
     assert problem in err
+
+
+def test_subs_list_shows_mode_and_template_and_digest_refuses_items(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # a wide terminal: the table's headers whole
+    status, out, err = run(capsys, config, "add", "console", "console", "floods", "--mode", "items")
+    assert status == 0, err
+    status, out, _ = run(capsys, config, "list")
+    assert status == 0
+    header = next(line for line in out.splitlines() if "platform" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")][-3:] == ["mode", "template", "state"]
+    row = next(line for line in out.splitlines() if "floods" in line)
+    assert [c.strip() for c in row.strip("│ ").split("│")][4:8] == ["-", "UTC", "items", "full"]
+    status = main(["--config", config, "digest", "1"])
+    err = capsys.readouterr().err
+    assert status == 1 and "subscription 1 is in items mode" in err
