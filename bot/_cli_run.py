@@ -29,6 +29,7 @@ from rich.text import Text
 from bot import __version__
 from bot._cli_common import CommandError, open_store, require_extra, store_label
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
+from bot.alerts import live_settings
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import ConfigError, Settings
@@ -316,6 +317,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 on_poll=polled,
                 poll=queue.poll if queue is not None else None,
                 on_digest=digested,
+                live=live_settings(settings),
             )
             web: WebServer | None = None
 
