@@ -98,12 +98,12 @@ async def test_a_follow_up_is_posted_in_the_storys_thread(slack: FakeSlack, stor
 
 
 async def test_chat_update_refuses_what_is_not_the_bots(slack: FakeSlack, store: Store) -> None:
-    slack.seed_message("C1", {"type": "message", "user": "U0ANA1", "text": "hello"})
+    theirs = slack.seed_message("C1", "hello", user="U0ANA1")
     sub = live_sub(store)
     adapter = adapter_for(slack, store)
-    (theirs,) = slack.messages("C1")
     with pytest.raises(Exception, match="cant_update_message"):
-        await adapter.edit_alert(sub, f"slack:C1:{theirs['ts']}", AlertMessage(topic="ukraine", marker="m"))
+        await adapter.edit_alert(sub, f"slack:C1:{theirs}", AlertMessage(topic="ukraine", marker="m"))
+    assert slack.messages("C1")[0]["text"] == "hello" and "edited" not in slack.messages("C1")[0]
     with pytest.raises(Exception, match="message_not_found"):
         await adapter.edit_alert(sub, "slack:C1:1.000001", AlertMessage(topic="ukraine", marker="m"))
 
