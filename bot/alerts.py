@@ -325,14 +325,26 @@ async def _channel_round(
             seen.setdefault(candidate.story_id, candidate)
     if not seen:
         return
-    ledger = await asyncio.to_thread(store.alerts_of, platform, channel_id, list(seen))
+    # A story posted here and since merged into another (an alias of it) is that story's message: edited, never
+    # posted again under the new key.
+    earlier: dict[str, list[str]] = defaultdict(list)
+    for alias, into in (await asyncio.to_thread(store.story_aliases)).items():
+        if into in seen:
+            earlier[into].append(alias)
+    keys = [*seen, *(a for aliases in earlier.values() for a in aliases)]
+    rows = await asyncio.to_thread(store.alerts_of, platform, channel_id, keys)
+    ledger: dict[str, LiveAlert] = {}
+    for story_id in seen:
+        row = rows.get(story_id) or next((rows[a] for a in sorted(earlier[story_id]) if a in rows), None)
+        if row is not None:
+            ledger[story_id] = row
     # Edits: a posted story that grew, at most once per edit_every (whoever claims the edit makes it).
     for story_id, candidate in seen.items():
         alert = ledger.get(story_id)
         if alert is None or alert.state != "posted" or alert.message_ref is None or not _grew(candidate, alert):
             continue
         claimed = await asyncio.to_thread(
-            store.claim_edit, platform, channel_id, story_id, now=now, last_before=now - live.edit_every
+            store.claim_edit, platform, channel_id, alert.story_id, now=now, last_before=now - live.edit_every
         )
         if not claimed:
             continue
@@ -352,7 +364,7 @@ async def _channel_round(
             store.record_edit,
             platform,
             channel_id,
-            story_id,
+            alert.story_id,
             article_count=candidate.story.article_count,
             outlets=candidate.brief.outlet_count,
         )

@@ -210,6 +210,21 @@ def test_growth_edits_in_place_at_most_once_per_edit_every(store: Store) -> None
     assert screen.text.count("edited ") == 2
 
 
+def test_a_posted_story_merged_into_another_is_edited_not_posted_again(store: Store) -> None:
+    live_sub(store)
+    article(store, 1, "s-a", T0)
+    screen = Screen()
+    assert rnd(store, screen, T0 + timedelta(minutes=2)).posted == ["s-a"]
+    article(store, 2, "s-b", T0 + timedelta(minutes=1))
+    store.merge_stories("s-a", "s-b", T0 + timedelta(minutes=3))  # the two were one event after all
+    article(store, 3, "s-b", T0 + timedelta(minutes=4))
+    report = rnd(store, screen, T0 + timedelta(minutes=10))
+    assert report.posted == [] and report.edited == ["s-b"]
+    assert "edited console:console:1" in screen.text
+    alert = store.get_alert("console", "console", "s-a")
+    assert alert is not None and alert.article_count == 3
+
+
 def test_follow_up_is_a_thread_reply(store: Store) -> None:
     live_sub(store)
     article(store, 1, "s-talks", T0)

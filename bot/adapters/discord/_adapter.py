@@ -355,7 +355,7 @@ class DiscordAdapter:
         @self.tree.command(name="brief-subscribe", description="Post a digest of a topic in this channel")
         @app_commands.describe(
             topic="a configured topic",
-            schedule="daily 08:00, weekdays 07:30, hourly or cron",
+            schedule="daily 08:00, weekdays 07:30, hourly, cron, or live [quiet=22:00-07:00]",
             tz="a time zone such as Europe/Berlin (default UTC)",
         )
         @app_commands.autocomplete(topic=topics)
