@@ -174,6 +174,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | Non
         now = _now()
         sync_config_feeds(store, settings, now)
         sync_config_subscriptions(store, settings, now=now)
+        live_settings(settings)  # [live] is checked before anything runs (ConfigError names the key)
         if settings.demo_seed_article and SEED_ARTICLE.is_file():
             store_seed_article(store, SEED_ARTICLE, now)
         return asyncio.run(_serve(store, settings, console, stream))
