@@ -654,7 +654,13 @@ class Scheduler:
         }
         async with self._alerting:
             return await run_alerts(
-                self.store, alerting, topics=self.settings.topics, now=self.clock(), by=self.holder, live=self.live
+                self.store,
+                alerting,
+                topics=self.settings.topics,
+                now=self.clock(),
+                by=self.holder,
+                live=self.live,
+                templates=self.templates,
             )
 
     def health(self) -> dict[str, Any]:
