@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.request import url2pathname
 
+from bot.errors import ConfigError, UsageError
+from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, ScheduleError, check_tz, parse_schedule
 from summarizer import language_name
 
 __all__ = [
     "CONFIG_ENV",
+    "PLATFORMS",
     "ConfigError",
     "DiscordConfig",
     "FeedConfig",
@@ -31,20 +34,19 @@ __all__ = [
     "Settings",
     "SlackConfig",
     "StoreConfig",
-    "find_config",
+    "SubscriptionConfig",
+    "SubscriptionError",
+    "check_subscription",
     "load_settings",
     "parse_duration",
     "parse_listen",
+    "parse_sources",
     "resolve_file_url",
 ]
 
 CONFIG_ENV = "NEWSBRIEF_CONFIG"
 DEFAULT_CONFIG = Path("newsbrief.toml")
 DEFAULT_STORE_URL = "sqlite:///var/newsbrief.db"
-
-
-class ConfigError(Exception):
-    """A configuration problem; the message is one line naming the file and key at fault."""
 
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -248,11 +250,8 @@ class Settings:
     http_listen: str | None = None  # [http] listen, checked by parse_listen; None: no HTTP server
     demo_seed_article: bool = False  # [demo] seed_article: `run` stores ../shared's seed article when present
     jobs: JobsConfig = field(default_factory=JobsConfig)
-
-    @property
-    def base_dir(self) -> Path:
-        """Where relative paths in the config are taken from: the config file's folder, else the cwd."""
-        return self.path.parent if self.path is not None else Path.cwd()
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    """``[[subscriptions]]``, validated (:func:`check_subscription`)."""
 
     @cached_property
     def _feed_languages(self) -> dict[str, str]:
@@ -611,7 +610,177 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         http_listen=http_listen,
         demo_seed_article=demo_r.get("seed_article", bool, False),
         jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store),
+        subscriptions=_subscriptions(where, data.get("subscriptions", []), topics),
     )
+
+
+# ------------------------------------------------------------------------------------------------- subscriptions
+
+PLATFORMS = frozenset({"console", "slack", "discord"})
+"""Where a subscription can post."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionConfig:
+    """One validated ``[[subscriptions]]`` entry (``schedule`` normalized, e.g. "daily 08:00"; ``sources`` as
+    :func:`parse_sources` gives them, empty: the whole archive)."""
+
+    platform: str
+    channel: str
+    topic: str
+    schedule: str
+    tz: str
+    sources: tuple[str, ...] = ()
+
+
+_SUBSCRIPTION_KEYS = ("platform", "channel", "topic", "schedule", "tz")
+_ALL_SUBSCRIPTION_KEYS = (*_SUBSCRIPTION_KEYS, "sources")
+
+
+class SubscriptionError(UsageError, ValueError):
+    """A subscription field that is not valid: ``key`` names it ("platform", "topic", "schedule"...), ``problem``
+    says what is wrong (one line). The config names it as a key path, the CLI as an option."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def parse_sources(text: str) -> tuple[str, ...]:
+    """The sources of ``sources=``: comma-separated feed ids (``3``, ``#3``) and ``tag:NAME``, as ``("3",
+    "tag:NAME")``, each once; :class:`bot.errors.UsageError` otherwise. Whether they exist is
+    :func:`bot.commands.unknown_sources`'s."""
+    sources: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.lower().startswith("tag:") and part[4:].strip():
+            source = f"tag:{part[4:].strip()}"
+        elif part.lstrip("#").isdigit() and int(part.lstrip("#")) > 0:
+            source = str(int(part.lstrip("#")))
+        else:
+            raise UsageError(f"sources: {part!r} is neither a feed id (see /brief feeds) nor tag:NAME")
+        if source not in sources:
+            sources.append(source)
+    return tuple(sources)
+
+
+def check_subscription(
+    settings: Settings,
+    *,
+    platform: str,
+    channel: str,
+    topic: str,
+    schedule: str | None = None,
+    tz: str | None = None,
+    sources: str | None = None,
+) -> SubscriptionConfig:
+    """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
+    add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
+    configured name), a schedule of the chat grammar (default :data:`bot.schedules.DEFAULT_SCHEDULE`, normalized)
+    and an IANA time zone (default :data:`bot.schedules.DEFAULT_TZ`), and ``sources`` as in chat (``3,7`` or
+    ``tag:world``; whether they name feeds is the caller's to check, against the store).
+    :class:`SubscriptionError` names the field at fault."""
+    return _check_subscription(
+        settings.topics, platform=platform, channel=channel, topic=topic, schedule=schedule, tz=tz, sources=sources
+    )
+
+
+def _check_subscription(
+    topics: Mapping[str, str],
+    *,
+    platform: str,
+    channel: str,
+    topic: str,
+    schedule: str | None = None,
+    tz: str | None = None,
+    sources: str | None = None,
+) -> SubscriptionConfig:
+    platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
+    if platform not in PLATFORMS:
+        raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
+    if not channel:
+        raise SubscriptionError("channel", "expected a channel id")
+    name = next((known for known in topics if known.casefold() == topic.casefold()), None)
+    if name is None:
+        known = ", ".join(sorted(topics)) or "none configured"
+        raise SubscriptionError("topic", f"unknown topic {topic!r} (topics: {known})")
+    try:
+        schedule_text = parse_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE).text
+    except ScheduleError as exc:
+        raise SubscriptionError("schedule", exc.problem) from None
+    try:
+        tz = check_tz((tz if tz is not None else DEFAULT_TZ).strip())
+    except ScheduleError as exc:
+        raise SubscriptionError("tz", exc.problem) from None
+    try:
+        chosen = parse_sources(sources) if sources is not None else ()
+    except UsageError as exc:
+        raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
+    return SubscriptionConfig(
+        platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz, sources=chosen
+    )
+
+
+def _subscriptions(where: str, raw: object, topics: Mapping[str, str]) -> tuple[SubscriptionConfig, ...]:
+    """Validate ``[[subscriptions]]``; :class:`ConfigError` naming the file and the key path
+    (``subscriptions[0].schedule``) otherwise. Each entry is checked by :func:`check_subscription`."""
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{where}: subscriptions: expected an array of tables ([[subscriptions]]), got {type(raw).__name__}"
+        )
+    parsed: list[SubscriptionConfig] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, item in enumerate(raw):
+        prefix = f"subscriptions[{i}]"
+
+        def fail(key: str, problem: str, prefix: str = prefix) -> ConfigError:
+            return ConfigError(f"{where}: {prefix}.{key}: {problem}")
+
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: {prefix}: expected a table, got {type(item).__name__}")
+        for key in item:
+            if key not in _ALL_SUBSCRIPTION_KEYS:
+                raise fail(key, f"unknown key (known keys: {', '.join(sorted(_ALL_SUBSCRIPTION_KEYS))})")
+        values: dict[str, str] = {}
+        for key in _SUBSCRIPTION_KEYS:
+            value: Any = item.get(key)
+            if value is None:
+                if key in ("platform", "channel", "topic"):
+                    raise fail(key, "missing (every [[subscriptions]] needs platform, channel and topic)")
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise fail(key, f"expected a non-empty string, got {value!r}")
+            values[key] = value.strip()
+        sources = item.get("sources")
+        if sources is not None and (
+            not isinstance(sources, list)
+            or not sources
+            or any(isinstance(s, bool) for s in sources)
+            or not all(isinstance(s, int | str) for s in sources)
+        ):
+            raise fail(
+                "sources",
+                f'expected a list of feed ids and "tag:NAME" such as [3, 7] or ["tag:world"], got {sources!r}',
+            )
+        try:
+            entry = _check_subscription(
+                topics,
+                platform=values["platform"],
+                channel=values["channel"],
+                topic=values["topic"],
+                schedule=values.get("schedule"),
+                tz=values.get("tz"),
+                sources=",".join(str(s) for s in sources) if sources else None,
+            )
+        except SubscriptionError as exc:
+            raise fail(exc.key, exc.problem) from None
+        identity = (entry.platform, entry.channel, entry.topic)
+        if identity in seen:
+            raise fail("topic", f"duplicate of subscriptions[{seen[identity]}] (same platform, channel and topic)")
+        seen[identity] = i
+        parsed.append(entry)
+    return tuple(parsed)
 
 
 _SHARDS_RE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
@@ -668,16 +837,6 @@ def _jobs(reader: _Reader, store: StoreConfig) -> JobsConfig:
         deadline=reader.duration("deadline", 300.0) or 300.0,
         concurrency=reader.positive_int("concurrency", 8),
     )
-
-
-def find_config(explicit: str | None) -> Path | None:
-    """``--config`` wins, then ``$NEWSBRIEF_CONFIG``, then ``./newsbrief.toml`` when present, else None."""
-    if explicit is not None:
-        return Path(explicit)
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
 
 def read_config_file(path: Path, *, origin: str | None = None) -> dict[str, Any]:
