@@ -17,7 +17,7 @@ from rich.table import Table
 from bot._cli_common import open_store, plural, require_extra, store_label
 from bot.config import Settings
 from bot.digests import parse_subscriptions
-from bot.ingest import fetch_policy, http_client, sync_config_feeds
+from bot.ingest import http_client, sync_config_feeds
 from bot.sources import Fetcher, FetchError, parse_feed
 
 __all__ = ["TOKENS", "cmd_doctor"]
@@ -27,7 +27,7 @@ TOKENS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD
 
 async def _check_feeds(urls: list[str], settings: Settings) -> list[tuple[str, bool, str]]:
     async with http_client(settings) as client:
-        fetcher = Fetcher(client, fetch_policy(settings))
+        fetcher = Fetcher(client, settings.network)
 
         async def one(url: str) -> tuple[str, bool, str]:
             try:

@@ -12,11 +12,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.request import url2pathname
 
+from bot import __version__
 from bot.errors import ConfigError, UsageError
 from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, ScheduleError, check_tz, parse_schedule
 from summarizer import language_name
@@ -24,6 +26,7 @@ from summarizer import language_name
 __all__ = [
     "CONFIG_ENV",
     "PLATFORMS",
+    "PROJECT_URL",
     "ConfigError",
     "DiscordConfig",
     "FeedConfig",
@@ -42,6 +45,7 @@ __all__ = [
     "parse_listen",
     "parse_sources",
     "resolve_file_url",
+    "user_agent",
 ]
 
 CONFIG_ENV = "NEWSBRIEF_CONFIG"
@@ -122,16 +126,40 @@ class StoreConfig:
     retention_days: int = 30
 
 
+PROJECT_URL = "https://github.com/newsbrief/newsbrief"
+
+
+def user_agent(contact: str | None = None) -> str:
+    """The User-Agent newsbrief sends: ``newsbrief/VERSION (+CONTACT)``, the contact being where a site's
+    operator can reach whoever runs this bot (``[network] contact``; the project's page when unset)."""
+    return f"newsbrief/{__version__} (+{contact or PROJECT_URL})"
+
+
 @dataclass(frozen=True)
 class NetworkConfig:
+    """``[network]``: the limits of every fetch (:class:`bot.sources.Fetcher` takes it as it is).
+
+    Timeouts are in seconds (``read_timeout`` bounds each wait for bytes; ``total_timeout`` bounds a whole fetch
+    including redirects, so a server dripping one byte at a time cannot hold a slot forever). ``max_bytes`` caps
+    the *decompressed* body. ``allow_private`` lists host names, IPs or CIDR blocks exempt from the
+    private-address guard. ``max_redirects`` and ``total_timeout`` are not read from the file."""
+
     allow_private: tuple[str, ...] = ()
     user_agent: str | None = None
+    """A User-Agent of one's own, replacing newsbrief's whole (``None``: :attr:`agent` is :func:`user_agent`'s)."""
     contact: str | None = None  # where site operators reach whoever runs the bot; goes into the User-Agent
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     max_bytes: int = 5_000_000
     per_host: int = 2
     global_limit: int = 16
+    max_redirects: int = 5
+    total_timeout: float = 60.0
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent sent: ``user_agent`` when set, else newsbrief's with ``contact``."""
+        return self.user_agent or user_agent(self.contact)
 
 
 @dataclass(frozen=True)
@@ -159,16 +187,22 @@ class FeedConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """``[scheduler]``: the leader lease, how late a missed digest may still be posted, how often jobs are
-    synced with the store, poll jitter; ``[digests]``: how far back a digest looks and how many stories."""
+    """The scheduler's timing (:class:`bot.scheduler.Scheduler` takes it as it is). ``[scheduler]``: ``lease`` is
+    how long a leader's lock lasts unless renewed (renewed every third of it; a killed leader is replaced after at
+    most this long), ``misfire_grace`` how late a digest may still be posted, ``sync_every`` how often jobs are
+    brought in line with the store, ``poll_jitter`` spreads polls; ``[digests]``: how far back a digest looks
+    (``window``), how many stories (``max_stories``), and whether one with nothing new is posted (``post_empty``)."""
 
-    lease: float = 30.0
-    misfire_grace: float = 3600.0
-    sync_every: float = 60.0
-    poll_jitter: float = 0.0
-    digest_window: float = 86_400.0
+    lease: timedelta = timedelta(seconds=30)
+    misfire_grace: timedelta = timedelta(hours=1)
+    sync_every: timedelta = timedelta(minutes=1)
+    poll_jitter: timedelta = timedelta(0)
+    digest_window: timedelta = timedelta(hours=24)
     digest_max_stories: int = 5
     digest_post_empty: bool = False
+    recover_after: timedelta = timedelta(minutes=2)
+    """A digest claim still without an outcome this long after (and at least two lease times) is taken to be
+    abandoned by a process that died, and is finished by :func:`bot.digests.recover_digest` (not configurable)."""
 
 
 SLACK_SCOPES = (
@@ -546,11 +580,11 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     if lease < 1:
         sched_r.fail("lease", f"expected at least 1s, got {lease:g}s")
     scheduler = SchedulerConfig(
-        lease=lease,
-        misfire_grace=sched_r.duration("misfire_grace", 3600.0) or 3600.0,
-        sync_every=max(1.0, sched_r.duration("sync_every", 60.0) or 60.0),
-        poll_jitter=sched_r.duration("poll_jitter", 0.0, allow_zero=True) or 0.0,
-        digest_window=digest_r.duration("window", 86_400.0) or 86_400.0,
+        lease=timedelta(seconds=lease),
+        misfire_grace=timedelta(seconds=sched_r.duration("misfire_grace", 3600.0) or 3600.0),
+        sync_every=timedelta(seconds=max(1.0, sched_r.duration("sync_every", 60.0) or 60.0)),
+        poll_jitter=timedelta(seconds=sched_r.duration("poll_jitter", 0.0, allow_zero=True) or 0.0),
+        digest_window=timedelta(seconds=digest_r.duration("window", 86_400.0) or 86_400.0),
         digest_max_stories=digest_r.positive_int("max_stories", 5),
         digest_post_empty=digest_r.get("post_empty", bool, False),
     )
