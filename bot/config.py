@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 CONFIG_ENV = "NEWSBRIEF_CONFIG"
-DEFAULT_CONFIG = Path("newsbrief.toml")
 DEFAULT_STORE_URL = "sqlite:///var/newsbrief.db"
 
 
