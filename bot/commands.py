@@ -8,6 +8,7 @@ Grammar (the leading ``/brief`` is optional)::
 
     /brief <topic or words>
     /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME]
+    /brief subscribe <topic> live [quiet=HH:MM-HH:MM] [tz=Area/City] [sources=...]
     /brief unsubscribe <topic>
     /brief list | topics | sources | help
     /brief feeds [list] | feeds add <url> | feeds remove <id>
@@ -16,7 +17,9 @@ Grammar (the leading ``/brief`` is optional)::
 briefing on those words); ``subscribe``/``unsubscribe`` always are; ``feeds`` is when alone or followed by
 ``list``, ``add`` or ``remove``. ``sources=`` limits a subscription's digests to chosen feeds (ids from
 ``/brief feeds``, or ``tag:NAME`` for the feeds tagged so). A schedule is ``daily HH:MM``,
-``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``).
+``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``), or ``live``:
+each new story of the topic is posted as it breaks and its message edited as it grows (:mod:`bot.alerts`), with
+optional quiet hours ``quiet=HH:MM-HH:MM`` in the subscription's time zone.
 """
 
 from __future__ import annotations
@@ -24,16 +27,18 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot import errors
+from bot import errors, schedules
 from bot.briefing import Briefing, NoMatch, format_briefing, make_briefing
-from bot.config import Settings, parse_sources
+from bot.config import Settings
+from bot.config import parse_sources as _parse_sources
 from bot.feeds import FeedFinder, add_feed
-from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, Schedule, check_tz, parse_schedule
+from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, Schedule
 from bot.sources import FetchError, is_file_url
 from bot.store import Feed, Store
 
@@ -60,6 +65,7 @@ __all__ = [
     "command_name",
     "needs_manager",
     "parse_command",
+    "parse_quiet",
     "parse_schedule",
     "parse_sources",
     "render_text",
@@ -75,6 +81,7 @@ Usage:
                                                 schedule: daily 08:00 | weekdays 07:30 | hourly | a cron
                                                 expression such as "0 8 * * 1-5"; sources: only these
                                                 feeds (ids from /brief feeds) or the feeds of a tag
+  /brief subscribe <topic> live [quiet=22:00-07:00] each new story as it breaks, edited as it grows
   /brief unsubscribe <topic>
   /brief list                                   this channel's subscriptions
   /brief topics | sources | help
@@ -99,9 +106,45 @@ class UsageError(errors.UsageError, ValueError):
         super().__init__(problem)
         self.usage = USAGE
 
+    @classmethod
+    @contextmanager
+    def told_in_chat(cls) -> Iterator[None]:
+        """Any other :class:`bot.errors.UsageError` raised inside (a schedule's, a time zone's, sources') becomes
+        this one, with the chat's usage text."""
+        try:
+            yield
+        except UsageError:
+            raise
+        except errors.UsageError as exc:
+            raise cls(exc.problem) from None
+
     def reply_text(self) -> str:
         """The problem, then the usage text."""
         return f"{self.problem}\n\n{self.usage}"
+
+
+def parse_schedule(text: str) -> Schedule:
+    """:func:`bot.schedules.parse_schedule`, its errors told as a chat :class:`UsageError` (with the usage text)."""
+    with UsageError.told_in_chat():
+        return schedules.parse_schedule(text)
+
+
+def parse_quiet(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """:func:`bot.schedules.parse_quiet`, its errors told as a chat :class:`UsageError`."""
+    with UsageError.told_in_chat():
+        return schedules.parse_quiet(text)
+
+
+def check_tz(name: str) -> str:
+    """:func:`bot.schedules.check_tz`, its errors told as a chat :class:`UsageError`."""
+    with UsageError.told_in_chat():
+        return schedules.check_tz(name)
+
+
+def parse_sources(text: str) -> tuple[str, ...]:
+    """:func:`bot.config.parse_sources`, its errors told as a chat :class:`UsageError`."""
+    with UsageError.told_in_chat():
+        return _parse_sources(text)
 
 
 # ------------------------------------------------------------------------------------------------- commands
@@ -236,23 +279,18 @@ def _subscribe(args: list[str]) -> SubscribeCommand:
     tz: str | None = None
     sources: tuple[str, ...] | None = None
     schedule_words: list[str] = []
-    try:
-        for word in rest:
-            if word.lower().startswith("tz="):
-                if tz is not None:
-                    raise UsageError("tz= given twice")
-                tz = check_tz(word[3:])
-            elif word.lower().startswith("sources="):
-                if sources is not None:
-                    raise UsageError("sources= given twice")
-                sources = parse_sources(word[8:])
-            else:
-                schedule_words.append(word)
-        schedule = parse_schedule(" ".join(schedule_words)) if schedule_words else None
-    except UsageError:
-        raise
-    except errors.UsageError as exc:  # a schedule, time zone or sources error: told with the chat's usage text
-        raise UsageError(exc.problem) from None
+    for word in rest:
+        if word.lower().startswith("tz="):
+            if tz is not None:
+                raise UsageError("tz= given twice")
+            tz = check_tz(word[3:])
+        elif word.lower().startswith("sources="):
+            if sources is not None:
+                raise UsageError("sources= given twice")
+            sources = parse_sources(word[8:])
+        else:
+            schedule_words.append(word)
+    schedule = parse_schedule(" ".join(schedule_words)) if schedule_words else None
     return SubscribeCommand(topic=topic, schedule=schedule, tz=tz, sources=sources or ())
 
 
@@ -476,7 +514,12 @@ def _subscribe_reply(
     return Reply(
         kind="text",
         text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}, "
-        f"#{sub.id}. A digest carries only stories not posted here before.",
+        f"#{sub.id}. "
+        + (
+            "Each new story is posted here once as it breaks, and its message updated as it grows."
+            if sub.schedule.startswith("live")
+            else "A digest carries only stories not posted here before."
+        ),
     )
 
 

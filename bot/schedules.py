@@ -1,5 +1,6 @@
 """Digest schedules: ``daily HH:MM``, ``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour
-day month weekday``), in an IANA time zone.
+day month weekday``), in an IANA time zone; or ``live [quiet=HH:MM-HH:MM]``: each new story posted as it breaks
+(:mod:`bot.alerts`), with optional quiet hours in the subscription's time zone.
 
 :func:`parse_schedule` reads one (:class:`ScheduleError` otherwise), :func:`check_tz` a time zone, and
 :func:`digest_trigger` gives the APScheduler ``CronTrigger`` that fires on it. The trigger is built in one place
@@ -31,6 +32,7 @@ __all__ = [
     "cron_trigger",
     "crontab_day_of_week",
     "digest_trigger",
+    "parse_quiet",
     "parse_schedule",
 ]
 
@@ -49,9 +51,17 @@ class Schedule:
     """A digest schedule: ``kind`` is "daily", "weekdays", "hourly" or "cron"; :attr:`cron` is always set
     (the 5-field crontab equivalent, e.g. "30 7 * * mon-fri" for "weekdays 07:30")."""
 
-    kind: Literal["daily", "weekdays", "hourly", "cron"]
+    kind: Literal["daily", "weekdays", "hourly", "cron", "live"]
     cron: str
     text: str
+    quiet: tuple[tuple[int, int], tuple[int, int]] | None = None
+    """Quiet hours of a live schedule ((start hour, minute), (end hour, minute)), in the subscription's time zone;
+    ``None``: none (the ``[live]`` section's default applies)."""
+
+    @property
+    def live(self) -> bool:
+        """Whether stories are posted as they break (:mod:`bot.alerts`) instead of in scheduled digests."""
+        return self.kind == "live"
 
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -79,9 +89,36 @@ def _clock(value: str, kind: str) -> tuple[int, int]:
     return hour, minute
 
 
+def parse_quiet(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Quiet hours ``HH:MM-HH:MM`` (may wrap past midnight, e.g. ``22:00-07:00``); :class:`ScheduleError`
+    otherwise."""
+    start, dash, end = text.strip().partition("-")
+    if not dash:
+        raise ScheduleError(f"quiet=: expected HH:MM-HH:MM such as 22:00-07:00, got {text!r}")
+    first, last = _clock(start.strip(), "quiet="), _clock(end.strip(), "quiet=")
+    if first == last:
+        raise ScheduleError(f"quiet=: {text!r} starts and ends at the same time")
+    return first, last
+
+
+def _live(words: list[str], text: str) -> Schedule:
+    quiet: tuple[tuple[int, int], tuple[int, int]] | None = None
+    for word in words[1:]:
+        if not word.lower().startswith("quiet="):
+            raise ScheduleError(f"live takes only quiet=HH:MM-HH:MM, got {word!r} in {text.strip()!r}")
+        if quiet is not None:
+            raise ScheduleError("quiet= given twice")
+        quiet = parse_quiet(word[6:])
+    if quiet is None:
+        return Schedule("live", "", "live")
+    (h1, m1), (h2, m2) = quiet
+    return Schedule("live", "", f"live quiet={h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}", quiet)
+
+
 def parse_schedule(text: str) -> Schedule:
-    """``daily HH:MM``, ``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (checked by building its
-    trigger); :class:`ScheduleError` otherwise."""
+    """``daily HH:MM``, ``weekdays HH:MM``, ``hourly``, a 5-field cron expression (checked by building its
+    trigger), or ``live [quiet=HH:MM-HH:MM]`` (stories posted as they break; :attr:`Schedule.cron` is empty);
+    :class:`ScheduleError` otherwise."""
     schedule = _read(text)
     if schedule.kind == "cron":
         cron_trigger(schedule.cron, DEFAULT_TZ)
@@ -94,6 +131,12 @@ def _read(text: str) -> Schedule:
     if not words:
         raise ScheduleError("empty schedule")
     kind = words[0].lower()
+    if kind == "live":
+        return _live(words, text)
+    if any(w.lower().startswith("quiet=") for w in words):
+        raise ScheduleError(
+            "quiet= goes with a live subscription only: /brief subscribe <topic> live quiet=22:00-07:00"
+        )
     if kind == "hourly":
         if len(words) != 1:
             raise ScheduleError(f"hourly takes no time, got {text!r}")
