@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_common import open_store, plural, require_extra, store_label
+from bot.alerts import live_settings
 from bot.config import Settings
 from bot.ingest import http_client, sync_config_feeds
 from bot.sources import Fetcher, FetchError, parse_feed
@@ -46,6 +47,7 @@ async def _check_feeds(urls: list[str], settings: Settings) -> list[tuple[str, b
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    live_settings(settings)  # [live] as `run` checks it: a bad key is the same one line, before anything else
     console = Console(soft_wrap=True)
     where = settings.path or "built-in defaults"
     console.print(f"config: {where}: valid", highlight=False)

@@ -145,3 +145,22 @@ def test_doctor_fails_on_a_bad_subscription_with_runs_one_line(
     assert errors["doctor"].startswith(f"newsbrief: {path}: {message}")
     assert errors["doctor"].count("\n") == 1
     assert not (tmp_path / "nb.db").exists()  # refused before the store was opened
+
+
+def test_doctor_fails_on_a_bad_live_section_as_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for variable in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "newsbrief.toml"
+    path.write_text(f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[live]\nper_hour = 0\n", encoding="utf-8")
+    errors: dict[str, str] = {}
+    for command in ("doctor", "run"):
+        status = main(["--config", str(path), command])
+        out = capsys.readouterr()
+        assert status == 2, (command, out.err)
+        assert "valid" not in out.out
+        errors[command] = out.err
+    assert errors["doctor"] == errors["run"]
+    assert errors["doctor"].startswith(f"newsbrief: {path}: live.per_hour: ") and errors["doctor"].count("\n") == 1
