@@ -28,7 +28,6 @@ from bot.digests import (
     build_digest,
     check_subscription,
     digest_ref,
-    parse_subscriptions,
     part_recorder,
     run_digest,
     slot_key,
@@ -175,7 +174,7 @@ def _subs_change(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"{command}: no subscription {sub_id} (see `newsbrief subs list`)")
         label = f"Subscription {sub_id} ({sub.platform} {sub.channel}, {sub.topic})"
         if args.action == "remove":
-            configured = [(c.platform, c.channel, c.topic) for c in parse_subscriptions(settings)]
+            configured = [(c.platform, c.channel, c.topic) for c in settings.subscriptions]
             if (sub.platform, sub.channel, sub.topic) in configured:
                 where = settings.path or "the config"
                 raise CommandError(

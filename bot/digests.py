@@ -20,7 +20,8 @@ that cannot be asked (e.g. the bot may not read the channel's history: :class:`H
 claim in flight, never "not there": the reason is written on the claim once (``subs list`` and ``doctor``
 show it) and logged once.
 
-:func:`sync_config_subscriptions` validates ``[[subscriptions]]`` of the config and adds them to the store.
+:func:`sync_config_subscriptions` adds ``[[subscriptions]]`` of the config (validated with it:
+:attr:`bot.config.Settings.subscriptions`) to the store.
 Nothing here reads the clock: ``now`` is passed in.
 """
 
@@ -34,11 +35,12 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from bot.briefing import Briefing, StoryBrief, make_briefing
-from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, check_tz, parse_schedule, parse_sources, source_feeds
-from bot.config import ConfigError, Settings
+from bot.commands import source_feeds
+from bot.config import PLATFORMS, Settings, SubscriptionConfig, SubscriptionError, check_subscription
+from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ
 from bot.store import Article, DigestFilter, DigestSlot, Store, Subscription
 
 __all__ = [
@@ -74,8 +76,6 @@ __all__ = [
 
 log = logging.getLogger("newsbrief.digests")
 
-PLATFORMS = frozenset({"console", "slack", "discord"})
-"""Where a subscription can post."""
 DIGEST_WINDOW = timedelta(hours=24)
 """How far back a digest looks."""
 RENEWAL = 2
@@ -594,142 +594,17 @@ def _record(
 # ------------------------------------------------------------------------------------------------- config
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionConfig:
-    """One validated ``[[subscriptions]]`` entry (``schedule`` normalized, e.g. "daily 08:00"; ``sources`` as
-    :func:`bot.commands.parse_sources` gives them, empty: the whole archive)."""
-
-    platform: str
-    channel: str
-    topic: str
-    schedule: str
-    tz: str
-    sources: tuple[str, ...] = ()
-
-
-_KEYS = ("platform", "channel", "topic", "schedule", "tz")
-_ALL_KEYS = (*_KEYS, "sources")
-
-
-class SubscriptionError(ValueError):
-    """A subscription field that is not valid: ``key`` names it ("platform", "topic", "schedule"...), ``problem``
-    says what is wrong (one line). The config names it as a key path, the CLI as an option."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
-
-
-def check_subscription(
-    settings: Settings,
-    *,
-    platform: str,
-    channel: str,
-    topic: str,
-    schedule: str | None = None,
-    tz: str | None = None,
-    sources: str | None = None,
-) -> SubscriptionConfig:
-    """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
-    add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
-    configured name), a schedule of the chat grammar (default :data:`DEFAULT_SCHEDULE`, normalized) and an IANA
-    time zone (default :data:`DEFAULT_TZ`), and ``sources`` as in chat (``3,7`` or ``tag:world``; whether they
-    name feeds is the caller's to check, against the store). :class:`SubscriptionError` names the field at fault."""
-    platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
-    if platform not in PLATFORMS:
-        raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
-    if not channel:
-        raise SubscriptionError("channel", "expected a channel id")
-    name = next((known for known in settings.topics if known.casefold() == topic.casefold()), None)
-    if name is None:
-        known = ", ".join(sorted(settings.topics)) or "none configured"
-        raise SubscriptionError("topic", f"unknown topic {topic!r} (topics: {known})")
-    try:
-        schedule_text = parse_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE).text
-    except UsageError as exc:
-        raise SubscriptionError("schedule", exc.problem) from None
-    try:
-        tz = check_tz((tz if tz is not None else DEFAULT_TZ).strip())
-    except UsageError as exc:
-        raise SubscriptionError("tz", exc.problem) from None
-    try:
-        chosen = parse_sources(sources) if sources is not None else ()
-    except UsageError as exc:
-        raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
-    return SubscriptionConfig(
-        platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz, sources=chosen
-    )
-
-
 def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
-    """Validate ``[[subscriptions]]`` of the config; :class:`ConfigError` naming the file and the key path
-    (``subscriptions[0].schedule``) otherwise. Each entry is checked by :func:`check_subscription`."""
-    where = str(settings.path) if settings.path is not None else "<config>"
-    raw = settings.raw.get("subscriptions", [])
-    if not isinstance(raw, list):
-        raise ConfigError(
-            f"{where}: subscriptions: expected an array of tables ([[subscriptions]]), got {type(raw).__name__}"
-        )
-    parsed: list[SubscriptionConfig] = []
-    seen: dict[tuple[str, str, str], int] = {}
-    for i, item in enumerate(raw):
-        prefix = f"subscriptions[{i}]"
-
-        def fail(key: str, problem: str, prefix: str = prefix) -> ConfigError:
-            return ConfigError(f"{where}: {prefix}.{key}: {problem}")
-
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where}: {prefix}: expected a table, got {type(item).__name__}")
-        for key in item:
-            if key not in _ALL_KEYS:
-                raise fail(key, f"unknown key (known keys: {', '.join(sorted(_ALL_KEYS))})")
-        values: dict[str, str] = {}
-        for key in _KEYS:
-            value: Any = item.get(key)
-            if value is None:
-                if key in ("platform", "channel", "topic"):
-                    raise fail(key, "missing (every [[subscriptions]] needs platform, channel and topic)")
-                continue
-            if not isinstance(value, str) or not value.strip():
-                raise fail(key, f"expected a non-empty string, got {value!r}")
-            values[key] = value.strip()
-        sources = item.get("sources")
-        if sources is not None and (
-            not isinstance(sources, list)
-            or not sources
-            or any(isinstance(s, bool) for s in sources)
-            or not all(isinstance(s, int | str) for s in sources)
-        ):
-            raise fail(
-                "sources",
-                f'expected a list of feed ids and "tag:NAME" such as [3, 7] or ["tag:world"], got {sources!r}',
-            )
-        try:
-            entry = check_subscription(
-                settings,
-                platform=values["platform"],
-                channel=values["channel"],
-                topic=values["topic"],
-                schedule=values.get("schedule"),
-                tz=values.get("tz"),
-                sources=",".join(str(s) for s in sources) if sources else None,
-            )
-        except SubscriptionError as exc:
-            raise fail(exc.key, exc.problem) from None
-        identity = (entry.platform, entry.channel, entry.topic)
-        if identity in seen:
-            raise fail("topic", f"duplicate of subscriptions[{seen[identity]}] (same platform, channel and topic)")
-        seen[identity] = i
-        parsed.append(entry)
-    return parsed
+    """The config's ``[[subscriptions]]``, validated when the config was loaded (:attr:`bot.config.Settings.
+    subscriptions`)."""
+    return list(settings.subscriptions)
 
 
 def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime) -> list[Subscription]:
-    """Add the config's ``[[subscriptions]]`` to the store (validated by :func:`parse_subscriptions`); one
+    """Add the config's ``[[subscriptions]]`` to the store (validated with the config); one
     already stored takes the config's schedule, time zone and sources. Subscriptions made in chat, and stored ones no
     longer in the config, are left alone. Returns the config's subscriptions as stored."""
-    wanted = parse_subscriptions(settings)
+    wanted = settings.subscriptions
     stored = {(s.platform, s.channel, s.topic): s for s in store.list_subscriptions()}
     result: list[Subscription] = []
     for entry in wanted:

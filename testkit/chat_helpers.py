@@ -19,10 +19,10 @@ import pytest
 from hypothesis import strategies as st
 
 from bot.briefing import Briefing, QuoteRef, SourceLink, StoryBrief
-from bot.config import Settings
+from bot.config import SchedulerConfig, Settings
 from bot.digests import DigestChannel, slot_key
-from bot.ingest import Ingestor, fetch_policy, load_story_index
-from bot.scheduler import Scheduler, SchedulerOptions
+from bot.ingest import Ingestor, load_story_index
+from bot.scheduler import Scheduler
 from bot.sources import Fetcher
 from bot.store import Store, Subscription
 
@@ -88,19 +88,19 @@ def texts(value: Any) -> list[str]:
 
 
 async def new_leader_pass(
-    store: Store, settings: Settings, channels: Mapping[str, DigestChannel], options: SchedulerOptions
+    store: Store, settings: Settings, channels: Mapping[str, DigestChannel], config: SchedulerConfig
 ) -> None:
     """Start a scheduler as "new-leader" (it takes over digests left in flight) and stop it again."""
     async with httpx.AsyncClient() as client:
         ingestor = Ingestor(
             store,
-            Fetcher(client, fetch_policy(settings)),
+            Fetcher(client, settings.network),
             settings,
             stories=load_story_index(store, NOW, days=30),
             rng=random.Random(0),
         )
         scheduler = Scheduler(
-            store, settings, ingestor, channels=channels, clock=lambda: NOW, holder="new-leader", options=options
+            store, settings, ingestor, channels=channels, clock=lambda: NOW, holder="new-leader", config=config
         )
         try:
             await scheduler.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -170,8 +171,12 @@ def test_scheduler_and_digest_settings(tmp_path: Path) -> None:
     s = load_settings(
         write(tmp_path, "[scheduler]\nlease = '10s'\npoll_jitter = '2m'\n[digests]\nwindow = '12h'\nmax_stories = 3\n")
     )
-    assert (s.scheduler.lease, s.scheduler.poll_jitter, s.scheduler.misfire_grace) == (10, 120, 3600)
-    assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (43_200, 3)
+    assert (s.scheduler.lease, s.scheduler.poll_jitter, s.scheduler.misfire_grace) == (
+        timedelta(seconds=10),
+        timedelta(minutes=2),
+        timedelta(hours=1),
+    )
+    assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (timedelta(hours=12), 3)
     for text, message in [
         ("[scheduler]\nlease = '500ms'\n", "scheduler.lease: expected at least 1s"),
         ("[scheduler]\nmisfire_grace = '0s'\n", "scheduler.misfire_grace: must be longer than zero"),

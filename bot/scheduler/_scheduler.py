@@ -39,7 +39,6 @@ import socket
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,9 +51,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts import AlertChannel, AlertsReport, LiveSettings, is_live, run_alerts
-from bot.config import Settings
+from bot.config import SchedulerConfig, Settings
 from bot.digests import (
-    DIGEST_WINDOW,
     DigestChannel,
     DigestOutcome,
     digest_poster,
@@ -71,7 +69,6 @@ __all__ = [
     "JOBS_TABLE",
     "LEASE_NAME",
     "Scheduler",
-    "SchedulerOptions",
     "digest_job",
     "new_holder_id",
     "poll_job",
@@ -148,25 +145,6 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-@dataclass(frozen=True, slots=True)
-class SchedulerOptions:
-    """Timing of the scheduler. ``lease`` is how long a leader's lock lasts unless renewed (renewed every third
-    of it; a killed leader is replaced after at most this long); ``misfire_grace`` is how late a digest may still
-    be posted; ``sync_every`` how often jobs are brought in line with the store; ``poll_jitter`` spreads polls."""
-
-    lease: timedelta = timedelta(seconds=30)
-    misfire_grace: timedelta = timedelta(hours=1)
-    sync_every: timedelta = timedelta(minutes=1)
-    poll_jitter: timedelta = timedelta(0)
-    digest_window: timedelta = DIGEST_WINDOW
-    digest_limit: int = 5
-    digest_post_empty: bool = False
-    """Post a digest saying there is nothing new instead of nothing (``[digests] post_empty``)."""
-    recover_after: timedelta = timedelta(minutes=2)
-    """A digest claim still without an outcome this long after (and at least two lease times) is taken to be
-    abandoned by a process that died, and is finished by :func:`bot.digests.recover_digest`."""
-
-
 class Scheduler:
     """Leader election plus the APScheduler that polls feeds and posts digests (see the module docstring).
 
@@ -174,7 +152,7 @@ class Scheduler:
     subscriptions of other platforms are not scheduled here (logged once). ``poll`` polls a due feed (by default
     ``ingestor.poll_guarded``; a job queue's poll queues it instead). ``clock`` is the only source of time. Call
     :meth:`start` inside the running event loop, :meth:`stop` to end (the lease is released, so a standby
-    process takes over at once).
+    process takes over at once). ``config`` is the timing (default: ``settings.scheduler``).
     """
 
     def __init__(
@@ -186,7 +164,7 @@ class Scheduler:
         channels: Mapping[str, DigestChannel],
         clock: Callable[[], datetime],
         holder: str | None = None,
-        options: SchedulerOptions | None = None,
+        config: SchedulerConfig | None = None,
         on_poll: FeedObserver | None = None,
         on_digest: DigestObserver | None = None,
         on_leader: Callable[[bool], None] | None = None,
@@ -202,7 +180,7 @@ class Scheduler:
         self.channels = dict(channels)
         self.clock = clock
         self.holder = holder or new_holder_id()
-        self.options = options or SchedulerOptions()
+        self.config = config or settings.scheduler
         self._on_poll = on_poll
         self._on_digest = on_digest
         self._on_leader = on_leader
@@ -240,7 +218,7 @@ class Scheduler:
         return leading
 
     async def _tick_forever(self) -> None:
-        every = max(self.options.lease.total_seconds() / 3, 0.05)
+        every = max(self.config.lease.total_seconds() / 3, 0.05)
         while True:
             await asyncio.sleep(every)
             try:
@@ -262,7 +240,7 @@ class Scheduler:
         )
         held = await loop.run_in_executor(
             self._lease_thread,
-            functools.partial(self.store.acquire_lease, LEASE_NAME, self.holder, now=now, ttl=self.options.lease),
+            functools.partial(self.store.acquire_lease, LEASE_NAME, self.holder, now=now, ttl=self.config.lease),
         )
         if held and not self._held:
             self._held = True
@@ -305,7 +283,7 @@ class Scheduler:
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": int(self.options.misfire_grace.total_seconds()),
+                "misfire_grace_time": int(self.config.misfire_grace.total_seconds()),
             },
             timezone=UTC,
         )
@@ -320,7 +298,7 @@ class Scheduler:
             log.exception("scheduler: first job sync failed; retrying with the next sync")
         aps.add_job(
             sync_job,
-            IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())),
+            IntervalTrigger(seconds=max(1.0, self.config.sync_every.total_seconds())),
             id=_SYNC,
             jobstore="local",
             replace_existing=True,
@@ -328,7 +306,7 @@ class Scheduler:
         )
         aps.add_job(
             alerts_job,
-            IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())),
+            IntervalTrigger(seconds=max(1.0, self.config.sync_every.total_seconds())),
             id=_ALERTS,
             jobstore="local",
             replace_existing=True,
@@ -418,7 +396,7 @@ class Scheduler:
     async def recover(self, now: datetime) -> list[DigestOutcome]:
         """Finish the digests other processes claimed and never recorded (they died meanwhile): each is looked
         for on its platform and recorded if it got there, else posted now within the grace time."""
-        stale = max(self.options.recover_after, self.options.lease * 2)
+        stale = max(self.config.recover_after, self.config.lease * 2)
         claims = await asyncio.to_thread(self.store.in_flight_slots, claimed_before=now - stale)
         outcomes: list[DigestOutcome] = []
         for claim in claims:
@@ -445,9 +423,9 @@ class Scheduler:
                 topics=self.settings.topics,
                 now=now,
                 by=self.holder,
-                grace=self.options.misfire_grace,
-                window=self.options.digest_window,
-                limit=self.options.digest_limit,
+                grace=self.config.misfire_grace,
+                window=self.config.digest_window,
+                limit=self.config.digest_max_stories,
             )
             # "skipped": taken over meanwhile, or not checkable yet (recover_digest says why, once)
             log.log(
@@ -465,7 +443,7 @@ class Scheduler:
 
     def _ensure_poll(self, aps: AsyncIOScheduler, feed: Feed, job: Job | None, now: datetime) -> str:
         job_id = f"{_POLL}{feed.id}"
-        trigger = poll_trigger(feed.interval_s, jitter_s=int(self.options.poll_jitter.total_seconds()))
+        trigger = poll_trigger(feed.interval_s, jitter_s=int(self.config.poll_jitter.total_seconds()))
         if job is not None and same_trigger(job.trigger, trigger):
             return job_id
         first = feed.next_poll_at if feed.next_poll_at is not None and feed.next_poll_at > now else now
@@ -495,7 +473,7 @@ class Scheduler:
             return job_id
         first = trigger.get_next_fire_time(None, now)
         missed = latest_fire(trigger, now)
-        if missed is not None and missed >= sub.created_at and now - missed <= self.options.misfire_grace:
+        if missed is not None and missed >= sub.created_at and now - missed <= self.config.misfire_grace:
             claimed = await asyncio.to_thread(self.store.get_slot, sub.id, slot_key(missed))
             if claimed is None:
                 first = missed
@@ -578,7 +556,7 @@ class Scheduler:
         if channel is None:
             return None
         slot_time = latest_fire(digest_trigger(sub.schedule, sub.tz), now + _LATE)
-        if slot_time is None or slot_time < sub.created_at or now - slot_time > self.options.misfire_grace:
+        if slot_time is None or slot_time < sub.created_at or now - slot_time > self.config.misfire_grace:
             return None
 
         slot = slot_key(slot_time)
@@ -596,9 +574,9 @@ class Scheduler:
                 topics=self.settings.topics,
                 now=now,
                 by=self.holder,
-                window=self.options.digest_window,
-                limit=self.options.digest_limit,
-                post_empty=self.options.digest_post_empty,
+                window=self.config.digest_window,
+                limit=self.config.digest_max_stories,
+                post_empty=self.config.digest_post_empty,
             )
         )
         self._in_flight[key] = work

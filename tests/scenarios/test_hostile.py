@@ -79,7 +79,7 @@ from bot.briefing import Briefing, make_briefing
 from bot.commands import RateLimiter, Reply, answer, parse_command
 from bot.config import ConfigError, Settings, load_settings, settings_from_mapping
 from bot.digests import digest_ref, slot_key
-from bot.ingest import fetch_policy, http_client, ingestor_for
+from bot.ingest import http_client, ingestor_for
 from bot.metrics import Metrics
 from bot.sources import Fetcher, FetchError, extract_page, parse_feed
 from bot.store import Store, Subscription
@@ -146,7 +146,7 @@ async def fetch_blocked(url: str, resolver: Any, *, allow: tuple[str, ...] = ("1
     """Fetch ``url`` the way the bot does (``http_client`` + ``Fetcher``, both on ``resolver``); the error."""
     settings = guarded_settings(*allow)
     async with http_client(settings, resolver) as client:
-        fetcher = Fetcher(client, fetch_policy(settings), resolver=resolver)
+        fetcher = Fetcher(client, settings.network, resolver=resolver)
         with pytest.raises(FetchError) as info:
             await fetcher.fetch(url)
     return info.value

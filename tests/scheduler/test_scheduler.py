@@ -21,13 +21,12 @@ from rich.console import Console
 
 from bot.adapters.console import ConsoleAdapter
 from bot.briefing import Briefing
-from bot.config import Settings, settings_from_mapping
+from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import DigestOutcome, slot_key
-from bot.ingest import FeedResult, Ingestor, fetch_policy, load_story_index
+from bot.ingest import FeedResult, Ingestor, load_story_index
 from bot.scheduler import (
     LEASE_NAME,
     Scheduler,
-    SchedulerOptions,
     crontab_day_of_week,
     digest_trigger,
     latest_fire,
@@ -187,7 +186,7 @@ def make(
 ) -> Scheduler:
     ingestor = Ingestor(
         store,
-        Fetcher(client, fetch_policy(settings)),
+        Fetcher(client, settings.network),
         settings,
         stories=load_story_index(store, FAR, days=30),
         rng=random.Random(0),
@@ -199,7 +198,7 @@ def make(
         channels={"console": recorder},
         clock=(lambda: clock) if clock is not None else (lambda: datetime.now(UTC)),
         holder=holder,
-        options=SchedulerOptions(lease=lease),
+        config=SchedulerConfig(lease=lease),
         on_poll=recorder.on_poll,
         on_digest=recorder.on_digest,
     )

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from bot.__main__ import main
 from bot.config import Settings, settings_from_mapping
-from bot.ingest import FeedResult, Ingestor, fetch_policy, load_story_index
+from bot.ingest import FeedResult, Ingestor, load_story_index
 from bot.scheduler import JOBS_TABLE, digest_job, poll_job, sync_job
 from bot.scheduler._scheduler import JOBSTORE_RETRY, _SharedEngineJobStore
 from bot.sources import Fetcher
@@ -121,7 +121,7 @@ async def test_a_poll_round_survives_the_database_going_away(
         feeds = serve_feeds(server, store, proxy)
         ingestor = Ingestor(
             store,
-            Fetcher(client, fetch_policy(settings)),
+            Fetcher(client, settings.network),
             settings,
             stories=load_story_index(store, NOW, days=30),
             rng=random.Random(0),

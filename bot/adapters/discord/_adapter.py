@@ -77,6 +77,7 @@ from bot.briefing import Briefing
 from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
+from bot.errors import SetupError
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
@@ -124,7 +125,7 @@ _SEND_ONCE: contextvars.ContextVar[bool] = contextvars.ContextVar("newsbrief_dis
 """Set around a request that must not be sent twice (it carries no nonce): see :func:`_send_once_trace`."""
 
 
-class DiscordSetupError(Exception):
+class DiscordSetupError(SetupError):
     """The Discord settings do not fit the process: one line for the operator."""
 
 

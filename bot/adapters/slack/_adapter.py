@@ -72,6 +72,7 @@ from bot.commands import (
 )
 from bot.config import Settings, SlackConfig
 from bot.digests import SEARCH_MARGIN, ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
+from bot.errors import SetupError
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
@@ -164,7 +165,7 @@ _TOKEN_EXCHANGE_LOG = logging.getLogger("newsbrief.slack.oauth.exchange")
 _TOKEN_EXCHANGE_LOG.setLevel(logging.INFO)  # never slack_sdk's DEBUG lines, which show the answers (tokens)
 
 
-class SlackSetupError(Exception):
+class SlackSetupError(SetupError):
     """The Slack adapter cannot start: a token is missing for the configured mode."""
 
 

@@ -22,9 +22,8 @@ import pytest
 from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_discord
 from bot.briefing import Briefing
 from bot.commands import RateLimiter
-from bot.config import Settings, settings_from_mapping
+from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import digest_poster, digest_ref, run_digest, slot_key
-from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from testkit import chat_helpers
 from testkit.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
@@ -304,7 +303,7 @@ async def test_a_crash_between_send_and_ledger_does_not_post_twice(
     sub, _slot, key = claimed_by_a_dead_leader(store, TEXT)
     await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then the process died
     settings = settings_for(fake)
-    await new_leader_pass(store, settings, {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings, {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
@@ -329,7 +328,7 @@ async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
         by="first-leader",
     )
     assert outcome == "retry" and fake.messages(TEXT) == []
-    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
@@ -399,7 +398,7 @@ async def test_a_crash_after_a_forum_post_does_not_open_a_second_post(
     await restarted.start()
     try:
         assert await restarted.find_digest(sub, digest_ref(sub, key), slot - timedelta(hours=1)) == posted
-        await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerOptions())
+        await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerConfig())
     finally:
         await restarted.close()
     claim = store.get_slot(sub.id, key)
@@ -427,7 +426,7 @@ async def test_a_server_error_creating_a_forum_post_is_not_sent_again_blindly(
         by="first-leader",
     )
     assert outcome == "retry" and len(fake.calls_to("POST", threads)) == 1
-    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     (post,) = [c for c in fake.channels.values() if c.get("parent_id") == FORUM]
     assert claim is not None and claim.outcome == "posted" and claim.message_ref == f"discord:{FORUM}:{post['id']}"
@@ -450,7 +449,7 @@ async def test_a_busy_channel_is_searched_back_to_the_claim(
         fake.seed_message(TEXT, f"chatter {n}")
     if crash != "minutes":
         fake.advance(fake.nonce_window + 60)
-    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted" and claim.message_ref == posted
     assert len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == 1
@@ -510,7 +509,7 @@ async def test_a_channel_that_denies_read_message_history_keeps_the_claim_in_fli
     fake.advance(fake.nonce_window + 60)
     with caplog.at_level(logging.WARNING):
         async with _running(adapter_for(store, fake)) as restarted:
-            await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerOptions())
+            await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome is None  # in flight: looked at again on the next pass
     assert len(fake.messages(TEXT)) == 1 and len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == 1

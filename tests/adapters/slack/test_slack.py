@@ -18,7 +18,7 @@ import pytest
 from bot.adapters.slack import DIGEST_EVENT, SlackAdapter, SlackSetupError, check_slack
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, answer
-from bot.config import Settings, settings_from_mapping
+from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import (
     SEARCH_MARGIN,
     HistoryUnreadable,
@@ -29,7 +29,6 @@ from bot.digests import (
     slot_key,
 )
 from bot.metrics import Metrics
-from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from bot.web import WebServer
 from testkit import chat_helpers
@@ -202,7 +201,7 @@ async def test_a_crash_between_post_and_ledger_does_not_post_twice(slack: FakeSl
         await crash_after_posting(briefing)
     assert len(slack.messages("C1")) == 1
 
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
@@ -233,7 +232,7 @@ async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome is None
 
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(slack.calls_to("conversations.history")) >= 1  # looked for before posting again
@@ -304,7 +303,7 @@ async def test_a_first_part_posted_but_answered_500_is_found_by_recovery_not_pos
         by="first-leader",
     )
     assert outcome == "retry" and len(slack.messages("C1")) == 1
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(slack.calls_to("chat.postMessage")) == 1 and len(slack.messages("C1")) == 1
@@ -395,7 +394,7 @@ async def post_then_recover(
     post = digest_poster(store, adapter, sub, key, now=slot)
     outcome = await run_digest(store, sub, key, post=post, topics=TOPICS, now=slot, by="first-leader")
     assert outcome == "retry" and len(slack.messages(channel)) == 1
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     return sub, key, adapter
 
 
@@ -518,7 +517,7 @@ async def test_a_busy_channel_is_searched_back_to_the_claim(slack: FakeSlack, st
     assert outcome == "retry"
     for n in range(1500):
         slack.seed_message("C1", f"chatter {n}")
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(slack.calls_to("chat.postMessage")) == 1
@@ -542,7 +541,7 @@ async def test_each_message_is_written_down_as_soon_as_slack_returns_it(slack: F
     assert store.digest_messages(sub.id, key) == {1: f"slack:C1:{first_ts}"}
     searched = len(slack.calls_to("conversations.history"))  # part 2 looked for in place before its retry
 
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted" and claim.message_ref == f"slack:C1:{first_ts}"
     assert len(slack.calls_to("conversations.history")) == searched and parts_in(slack, "C1") == [1]
