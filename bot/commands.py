@@ -8,6 +8,7 @@ Grammar (the leading ``/brief`` is optional)::
 
     /brief <topic or words>
     /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME]
+    /brief subscribe <topic> live [quiet=HH:MM-HH:MM] [tz=Area/City] [sources=...]
     /brief unsubscribe <topic>
     /brief list | topics | sources | help
     /brief feeds [list] | feeds add <url> | feeds remove <id>
@@ -16,7 +17,9 @@ Grammar (the leading ``/brief`` is optional)::
 briefing on those words); ``subscribe``/``unsubscribe`` always are; ``feeds`` is when alone or followed by
 ``list``, ``add`` or ``remove``. ``sources=`` limits a subscription's digests to chosen feeds (ids from
 ``/brief feeds``, or ``tag:NAME`` for the feeds tagged so). A schedule is ``daily HH:MM``,
-``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``).
+``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``), or ``live``:
+each new story of the topic is posted as it breaks and its message edited as it grows (:mod:`bot.alerts`), with
+optional quiet hours ``quiet=HH:MM-HH:MM`` in the subscription's time zone.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ __all__ = [
     "command_name",
     "needs_manager",
     "parse_command",
+    "parse_quiet",
     "parse_schedule",
     "parse_sources",
     "render_text",
@@ -72,6 +76,7 @@ Usage:
                                                 schedule: daily 08:00 | weekdays 07:30 | hourly | a cron
                                                 expression such as "0 8 * * 1-5"; sources: only these
                                                 feeds (ids from /brief feeds) or the feeds of a tag
+  /brief subscribe <topic> live [quiet=22:00-07:00] each new story as it breaks, edited as it grows
   /brief unsubscribe <topic>
   /brief list                                   this channel's subscriptions
   /brief topics | sources | help
@@ -114,9 +119,17 @@ class Schedule:
     """A digest schedule: ``kind`` is "daily", "weekdays", "hourly" or "cron"; :attr:`cron` is always set
     (the 5-field crontab equivalent, e.g. "30 7 * * mon-fri" for "weekdays 07:30")."""
 
-    kind: Literal["daily", "weekdays", "hourly", "cron"]
+    kind: Literal["daily", "weekdays", "hourly", "cron", "live"]
     cron: str
     text: str
+    quiet: tuple[tuple[int, int], tuple[int, int]] | None = None
+    """Quiet hours of a live schedule ((start hour, minute), (end hour, minute)), in the subscription's time zone;
+    ``None``: none (the ``[live]`` section's default applies)."""
+
+    @property
+    def live(self) -> bool:
+        """Whether stories are posted as they break (:mod:`bot.alerts`) instead of in scheduled digests."""
+        return self.kind == "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,12 +283,43 @@ def _check_cron_field(text: str, name: str, low: int, high: int, names: tuple[st
                 raise UsageError(f"cron {name}: range {base!r} runs backwards")
 
 
+def parse_quiet(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Quiet hours ``HH:MM-HH:MM`` (may wrap past midnight, e.g. ``22:00-07:00``); :class:`UsageError` otherwise."""
+    start, dash, end = text.strip().partition("-")
+    if not dash:
+        raise UsageError(f"quiet=: expected HH:MM-HH:MM such as 22:00-07:00, got {text!r}")
+    first, last = _clock(start.strip(), "quiet="), _clock(end.strip(), "quiet=")
+    if first == last:
+        raise UsageError(f"quiet=: {text!r} starts and ends at the same time")
+    return first, last
+
+
+def _live(words: list[str], text: str) -> Schedule:
+    quiet: tuple[tuple[int, int], tuple[int, int]] | None = None
+    for word in words[1:]:
+        if not word.lower().startswith("quiet="):
+            raise UsageError(f"live takes only quiet=HH:MM-HH:MM, got {word!r} in {text.strip()!r}")
+        if quiet is not None:
+            raise UsageError("quiet= given twice")
+        quiet = parse_quiet(word[6:])
+    if quiet is None:
+        return Schedule("live", "", "live")
+    (h1, m1), (h2, m2) = quiet
+    return Schedule("live", "", f"live quiet={h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}", quiet)
+
+
 def parse_schedule(text: str) -> Schedule:
-    """``daily HH:MM``, ``weekdays HH:MM``, ``hourly`` or a 5-field cron expression; :class:`UsageError` otherwise."""
+    """``daily HH:MM``, ``weekdays HH:MM``, ``hourly``, a 5-field cron expression, or ``live
+    [quiet=HH:MM-HH:MM]`` (stories posted as they break; :attr:`Schedule.cron` is empty); :class:`UsageError`
+    otherwise."""
     words = text.strip().strip("\"'“”‘’").split()
     if not words:
         raise UsageError("empty schedule")
     kind = words[0].lower()
+    if kind == "live":
+        return _live(words, text)
+    if any(w.lower().startswith("quiet=") for w in words):
+        raise UsageError("quiet= goes with a live subscription only: /brief subscribe <topic> live quiet=22:00-07:00")
     if kind == "hourly":
         if len(words) != 1:
             raise UsageError(f"hourly takes no time, got {text!r}")
@@ -588,7 +632,12 @@ def _subscribe_reply(
     return Reply(
         kind="text",
         text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}, "
-        f"#{sub.id}. A digest carries only stories not posted here before.",
+        f"#{sub.id}. "
+        + (
+            "Each new story is posted here once as it breaks, and its message updated as it grows."
+            if sub.schedule.startswith("live")
+            else "A digest carries only stories not posted here before."
+        ),
     )
 
 

@@ -301,6 +301,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "scheduler": {"lease", "misfire_grace", "sync_every", "poll_jitter"},
     "digests": {"window", "max_stories", "post_empty"},
     "jobs": {"engine", "attempts", "retry_wait", "deadline", "concurrency"},
+    "live": None,  # live story alerts: validated by bot.alerts.live_settings
 }
 
 

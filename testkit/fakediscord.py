@@ -147,6 +147,8 @@ _THREAD_TYPES = (10, PUBLIC_THREAD, PRIVATE_THREAD)
 
 # Message flags.
 FLAG_EPHEMERAL = 1 << 6
+MESSAGE_REPLY = 19
+"""The message type of a reply (a message with a ``message_reference``)."""
 FLAG_LOADING = 1 << 7
 
 _MAX_CONTENT = 2000
@@ -2147,7 +2149,17 @@ class FakeDiscord(LoopbackAioServer):
             seen = self._nonces.get(key)
             if seen is not None and now - seen[0] <= self.nonce_window and seen[1] in self._message_index:
                 return 200, self._public(self._message_index[seen[1]])  # documented: returned, nothing created
+        referenced = self._referenced(cid, body.get("message_reference"))
         message = self._new_message(cid, body, author=self._bot_user(), files=req.files)
+        if referenced is not None:  # a reply (type 19), pointing at the message it answers
+            message["type"] = MESSAGE_REPLY
+            message["message_reference"] = {
+                "type": 0,
+                "message_id": referenced["id"],
+                "channel_id": referenced["channel_id"],
+                **({"guild_id": referenced["guild_id"]} if referenced.get("guild_id") else {}),
+            }
+            message["referenced_message"] = self._public(referenced)
         if body.get("enforce_nonce"):
             message["enforce_nonce"] = True
         if channel["type"] in _THREAD_TYPES:
@@ -2159,6 +2171,30 @@ class FakeDiscord(LoopbackAioServer):
             self._nonces[(self.bot_user_id, str(nonce))] = (now, message["id"])
         req.dispatches.append(("MESSAGE_CREATE", {**self._public(message), "member": self._bot_member_partial()}))
         return 200, self._public(message)
+
+    def _referenced(self, channel_id: str, reference: Any) -> JSON | None:
+        """The message a create-message body's ``message_reference`` replies to, as documented: ``message_id``
+        of a message in this channel (``channel_id``, when given, must be this one); unknown, it is a form error
+        (``MESSAGE_REFERENCE_UNKNOWN_MESSAGE``) unless ``fail_if_not_exists`` is false, when the message is sent
+        as a plain one. ``None`` without a reference."""
+        if reference is None:
+            return None
+        if not isinstance(reference, dict) or _snowflake_str(str(reference.get("message_id", ""))) is None:
+            raise _form_error(
+                {"message_reference": _field_error("MODEL_TYPE_CONVERT", "Only dictionaries with a message_id.")}
+            )
+        if reference.get("channel_id") is not None and str(reference["channel_id"]) != channel_id:
+            raise _form_error(
+                {"message_reference": _field_error("MESSAGE_REFERENCE_INVALID_CHANNEL", "Invalid channel.")}
+            )
+        found = self._message_index.get(str(reference["message_id"]))
+        if found is None or found["channel_id"] != channel_id or found.get("flags", 0) & FLAG_EPHEMERAL:
+            if reference.get("fail_if_not_exists", True) is False:
+                return None
+            raise _form_error(
+                {"message_reference": _field_error("MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message")}
+            )
+        return found
 
     def _bot_member_partial(self) -> JSON:
         return {"roles": [], "joined_at": self._now_iso(), "deaf": False, "mute": False, "flags": 0}

@@ -453,6 +453,7 @@ class FakeSlack(LoopbackAioServer):
             "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
             "conversations.history": self._conversations_history,
             "conversations.join": self._conversations_join,
             "conversations.replies": self._conversations_replies,
@@ -1158,6 +1159,34 @@ class FakeSlack(LoopbackAioServer):
             broadcast=_truthy(params.get("reply_broadcast")),
         )
         return {"ok": True, "channel": channel, "ts": ts, "message": json.loads(json.dumps(message))}, {}
+
+    def _chat_update(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
+        """chat.update as documented: the message ``ts`` of ``channel`` gets the new text, blocks (and metadata,
+        when given); only the app's own messages (``cant_update_message``); ``message_not_found`` for an unknown
+        ts. The message keeps its ts and thread, and is marked ``edited``."""
+        channel = self._channel_check(params.get("channel"), posting=True)
+        ts = params.get("ts")
+        if not isinstance(ts, str) or not ts:
+            raise _ApiError("message_not_found")
+        target = next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
+        if target is None:
+            raise _ApiError("message_not_found")
+        who = self._identity(token)
+        if target.get("bot_id") != who["bot_id"]:
+            raise _ApiError("cant_update_message")
+        update = self._message(params, token)
+        for key in ("blocks", "attachments"):
+            if key in update:
+                target[key] = update[key]
+            elif key in params:
+                target.pop(key, None)
+        target["text"] = update["text"]
+        if "metadata" in update:
+            target["metadata"] = update["metadata"]
+        target["edited"] = {"user": who["bot_user_id"], "ts": self._next_ts()}
+        body = {"ok": True, "channel": channel, "ts": ts, "text": target["text"]}
+        body["message"] = json.loads(json.dumps(target))
+        return body, {}
 
     def _chat_post_ephemeral(self, params: dict[str, Any], token: str | None) -> tuple[JSON, dict[str, str]]:
         channel = self._channel_check(params.get("channel"), posting=True)  # no chat:write.public here

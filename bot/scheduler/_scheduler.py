@@ -14,6 +14,8 @@ Jobs (stable ids, kept across restarts):
   the digest of the slot it belongs to (the trigger's latest fire time) through ``bot.digests.run_digest``,
   which claims the slot in the database first: exactly one digest per slot across restarts and processes. A
   digest due while no process ran is posted once when one comes back, within the misfire grace time (1 h).
+- ``alerts`` (in memory, not stored): every ``sync_every``, one round of live story alerts
+  (:func:`bot.alerts.run_alerts`) through the adapters that post them; live subscriptions get no digest job.
 - ``sync`` (in memory, not stored): every minute, the jobs are brought in line with the store, so feeds and
   subscriptions added by another process or the CLI are picked up; paused subscriptions lose their job.
 
@@ -51,6 +53,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alerts import AlertChannel, AlertsReport, LiveSettings, is_live, run_alerts
 from bot.config import Settings
 from bot.digests import (
     DIGEST_WINDOW,
@@ -88,6 +91,7 @@ _POLL = "poll:"
 _DIGEST = "digest:"
 _DIGEST_RETRY = "digest-retry:"
 _SYNC = "sync"
+_ALERTS = "alerts"
 DIGEST_RETRY = timedelta(seconds=30)
 """How soon a digest job the database going away interrupted runs again (for the same slot, within its grace)."""
 JOBSTORE_RETRY = timedelta(seconds=10)
@@ -208,8 +212,9 @@ class Scheduler:
         on_leader: Callable[[bool], None] | None = None,
         on_lead: Callable[[], Awaitable[None]] | None = None,
         poll: FeedPoller | None = None,
+        live: LiveSettings | None = None,
     ) -> None:
-        """A scheduler for ``store`` (not started)."""
+        """A scheduler for ``store`` (not started). ``live`` is the ``[live]`` section (live story alerts)."""
         self.store = store
         self.settings = settings
         self.ingestor = ingestor
@@ -222,6 +227,8 @@ class Scheduler:
         self._on_digest = on_digest
         self._on_leader = on_leader
         self._on_lead = on_lead
+        self.live = live or LiveSettings()
+        self._alerting = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._warned: set[int] = set()
@@ -338,6 +345,14 @@ class Scheduler:
             replace_existing=True,
             misfire_grace_time=None,
         )
+        aps.add_job(
+            alerts_job,
+            IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())),
+            id=_ALERTS,
+            jobstore="local",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
         aps.resume()
         if self._on_leader is not None:
             self._on_leader(True)
@@ -394,7 +409,7 @@ class Scheduler:
             if feed.enabled:
                 wanted.add(self._ensure_poll(aps, feed, stored.get(f"{_POLL}{feed.id}"), now))
         for sub in subs:
-            if sub.paused:
+            if sub.paused or is_live(sub):  # live subscriptions post through the alerts job
                 continue
             if sub.platform not in self.channels:
                 if sub.id not in self._warned:
@@ -574,7 +589,7 @@ class Scheduler:
         poster, a slot from before the subscription, or later than the grace time)."""
         now = self.clock()
         sub = await asyncio.to_thread(self.store.get_subscription, sub_id)
-        if sub is None or sub.paused:
+        if sub is None or sub.paused or is_live(sub):
             self._drop(f"{_DIGEST}{sub_id}")
             return None
         channel = self.channels.get(sub.platform)
@@ -621,6 +636,19 @@ class Scheduler:
             self._on_digest(sub, outcome)
         return outcome
 
+    async def run_alerts(self) -> AlertsReport:
+        """One round of live story alerts at ``clock()`` through the adapters that post them (those with
+        ``post_alert``); rounds never overlap in this process (the ledger keeps other processes' apart)."""
+        alerting: dict[str, AlertChannel] = {
+            platform: channel  # type: ignore[misc]
+            for platform, channel in self.channels.items()
+            if callable(getattr(channel, "post_alert", None))
+        }
+        async with self._alerting:
+            return await run_alerts(
+                self.store, alerting, topics=self.settings.topics, now=self.clock(), by=self.holder, live=self.live
+            )
+
     def health(self) -> dict[str, Any]:
         """A snapshot for ``/healthz`` (``jobs`` is ``None`` while the database is unavailable)."""
         try:
@@ -666,6 +694,19 @@ async def digest_job(sub_id: int, *, scheduler: Scheduler | None = None) -> None
         except StoreUnavailable as exc:
             log.debug("digest of subscription %d: database unavailable: %s; trying again", sub_id, exc)
             scheduler.retry_digest(sub_id)
+
+
+async def alerts_job(*, scheduler: Scheduler | None = None) -> None:
+    """Job: one round of live story alerts (see :meth:`Scheduler.run_alerts`). ``scheduler``: as for
+    :func:`poll_job`."""
+    scheduler = _current(scheduler)
+    if scheduler is not None:
+        try:
+            await scheduler.run_alerts()
+        except StoreUnavailable as exc:
+            log.debug("live alerts: database unavailable: %s", exc)
+        except Exception:
+            log.exception("live alerts: the round failed; trying again with the next one")
 
 
 async def sync_job(*, scheduler: Scheduler | None = None) -> None:

@@ -231,3 +231,26 @@ class LeaseRow(Base):
     acquired_at: Mapped[datetime]
     renewed_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class LiveAlertRow(Base):
+    """One story of a live subscription in one channel: claimed, then posted (its own message) or summarized (a
+    line of an overflow summary); ``edited_at`` and ``article_count`` coalesce the edits of a posted one."""
+
+    __tablename__ = "live_alerts"
+    __table_args__ = (Index("ix_live_alerts_channel_posted", "platform", "channel", "posted_at"),)
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(200), primary_key=True)
+    story_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    marker: Mapped[str] = mapped_column(String(120))
+    claimed_at: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    message_ref: Mapped[str | None] = mapped_column(Text, default=None)
+    thread_ref: Mapped[str | None] = mapped_column(Text, default=None)
+    posted_at: Mapped[datetime | None] = mapped_column(default=None)
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    article_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    outlets: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

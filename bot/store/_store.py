@@ -8,11 +8,13 @@ schema, story lock); ``Store`` puts them together:
 - ``_search``: full-text search;
 - ``_subscriptions`` and ``_ledger``: subscriptions, and the digest ledger (slots, planned and posted stories,
   digest messages);
+- ``_alerts``: the live-alert ledger (each story posted once per channel, its edits coalesced);
 - ``_leases`` and ``_integrity``: named leases, and the database's integrity check.
 """
 
 from __future__ import annotations
 
+from bot.store._alerts import AlertStore
 from bot.store._articles import CONTENT_IDENTITY_MIN_CHARS, ArticleStore, new_article_id, summary_to_json
 from bot.store._base import STORY_LOCK_KEY, shipped_head
 from bot.store._feeds import FeedStore
@@ -32,7 +34,9 @@ __all__ = [
 ]
 
 
-class Store(FeedStore, ArticleStore, SearchStore, SubscriptionStore, LedgerStore, LeaseStore, IntegrityStore):
+class Store(
+    FeedStore, ArticleStore, SearchStore, SubscriptionStore, LedgerStore, AlertStore, LeaseStore, IntegrityStore
+):
     """The database behind newsbrief: SQLite file (WAL) by default, PostgreSQL for several processes.
 
     Every method opens its own short session and returns plain frozen dataclasses, so a ``Store`` can be shared

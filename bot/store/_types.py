@@ -221,3 +221,32 @@ class Lease:
     acquired_at: datetime
     renewed_at: datetime
     expires_at: datetime
+
+
+LiveAlertState = Literal["claimed", "posted", "summarized"]
+"""Where a live alert stands: claimed (being posted, or its poster died before recording it), posted as its own
+message, or summarized (a line of one overflow summary message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAlert:
+    """A story of a live subscription in one channel (the ledger of :mod:`bot.alerts`): claimed once per
+    (platform, channel, story), then posted or summarized. ``marker`` is what the message carries on the platform
+    (so a crash between posting and recording is recovered by looking); ``message_ref`` the platform's reference
+    of the message (the summary's, for a summarized story); ``thread_ref`` the message a follow-up replied to;
+    ``article_count``/``outlets`` what the message shows; ``edited_at`` its last edit."""
+
+    platform: str
+    channel: str
+    story_id: str
+    subscription_id: int
+    state: LiveAlertState
+    marker: str
+    claimed_at: datetime
+    claimed_by: str
+    message_ref: str | None = None
+    thread_ref: str | None = None
+    posted_at: datetime | None = None
+    edited_at: datetime | None = None
+    article_count: int = 0
+    outlets: int = 0

@@ -167,6 +167,15 @@ def test_run_without_chat_tokens_loads_no_chat_sdk(tmp_path: Path) -> None:
     assert ran.packages & (CHAT_SDKS | {"aiohttp", "scipy"}) == set()
 
 
+def test_run_refuses_a_bad_live_section_in_one_line_naming_the_key(tmp_path: Path) -> None:
+    path = config(tmp_path, "[live]\nper_hour = 0\n")
+
+    ran = newsbrief(["--config", str(path), "run"], tmp_path)
+
+    assert ran.status == 2, ran.out + ran.err
+    assert "Traceback" not in ran.err and f"{path}: live.per_hour: expected a whole number" in ran.err
+
+
 def test_the_summarizer_loads_nltk_without_scipy(tmp_path: Path) -> None:
     """nltk's package import would load scipy.stats (60+ MB) for statistics sumy never uses."""
     ran = newsbrief(["--summarize"], tmp_path)

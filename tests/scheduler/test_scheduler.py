@@ -7,6 +7,7 @@ clock (APScheduler keeps its own) and wait for the outcome event, never for a fi
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -16,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from rich.console import Console
 
+from bot.adapters.console import ConsoleAdapter
 from bot.briefing import Briefing
 from bot.config import Settings, settings_from_mapping
 from bot.digests import DigestOutcome, slot_key
@@ -232,12 +235,13 @@ async def test_leader_schedules_one_job_per_enabled_feed_and_active_subscription
     paused = store.add_subscription("console", "ops", "ukraine", schedule="hourly", tz="UTC", now=FAR, by="t")
     store.pause_subscription(paused.id, "test", FAR)
     store.add_subscription("slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=FAR, by="t")  # no poster here
+    store.add_subscription("console", "live", "ukraine", schedule="live", tz="UTC", now=FAR, by="t")  # alerts job
     recorder = Recorder()
     scheduler = make(store, settings, client, recorder, FAR, holder="one")
     try:
         assert await scheduler.start()
         jobs = {job.id: job for job in scheduler.jobs()}
-        assert set(jobs) == {f"poll:{live.id}", f"digest:{daily.id}", "sync"}
+        assert set(jobs) == {f"poll:{live.id}", f"digest:{daily.id}", "sync", "alerts"}
         assert jobs[f"poll:{live.id}"].trigger.interval == timedelta(seconds=600)
         assert jobs[f"digest:{daily.id}"].next_run_time == datetime(2031, 6, 3, 8, 0, tzinfo=UTC)
         assert scheduler.health()["leader"] is True
@@ -245,10 +249,35 @@ async def test_leader_schedules_one_job_per_enabled_feed_and_active_subscription
         store.remove_subscription(daily.id)
         store.remove_feed(live.id)
         await scheduler.sync()
-        assert {job.id for job in scheduler.jobs()} == {"sync"}
+        assert {job.id for job in scheduler.jobs()} == {"sync", "alerts"}
     finally:
         await scheduler.stop()
     assert store.get_lease(LEASE_NAME) is None  # released on stop: a standby takes over at once
+
+
+async def test_the_alerts_job_posts_live_subscriptions_through_the_adapters_that_can(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    screen = io.StringIO()
+    console = ConsoleAdapter(io.StringIO(), Console(file=screen, width=300), lambda _t: None)  # type: ignore[arg-type,return-value]
+    sub = store.add_subscription("console", "console", "ukraine", schedule="live", tz="UTC", now=FAR, by="t")
+    stored, _ = store.upsert_article(
+        url="https://a.example/1", title="Talks resume in Kyiv", outlet="a.example", now=FAR, text="Kyiv talks."
+    )
+    store.assign_story(stored.id, "s-kyiv", FAR + timedelta(seconds=1))
+    later = FAR + timedelta(minutes=5)
+    scheduler = Scheduler(
+        store,
+        settings,
+        make(store, settings, client, Recorder(), FAR, holder="x").ingestor,
+        channels={"console": console, "slack": Recorder()},  # a Recorder cannot post alerts: left out
+        clock=lambda: later,
+        holder="one",
+    )
+    report = await scheduler.run_alerts()
+    assert report.posted == ["s-kyiv"] and "Talks resume in Kyiv" in screen.getvalue()
+    assert (await scheduler.run_alerts()).posted == []
+    assert await scheduler.run_digest(sub.id) is None  # a live subscription has no digests
 
 
 async def test_standby_serves_commands_only_then_takes_over_from_a_dead_leader(

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.adapters.console._render import render_digest, render_reply
+from bot.alerts import AlertMessage
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import Settings
@@ -91,6 +92,7 @@ class ConsoleAdapter:
         self.reply = reply
         self.echo = echo
         self.posted = 0
+        self._alerts: dict[str, str] = {}  # marker -> reference of the alerts printed
 
     def run(self) -> int:
         """Run the loop until quit/exit/EOF (or Ctrl-C); returns how many commands were answered."""
@@ -171,6 +173,28 @@ class ConsoleAdapter:
     async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:
         """A terminal keeps nothing to look in: a digest whose poster died unrecorded is printed again."""
         return None
+
+    # -- live alerts ----------------------------------------------------------------------------------
+
+    async def post_alert(self, subscription: Subscription, alert: AlertMessage) -> str:
+        """Print a live alert (a follow-up indented under "↳ reply to <ref>"); returns
+        ``console:<channel>:<n>``."""
+        self.posted += 1
+        ref = f"console:{subscription.channel}:{self.posted}"
+        head = f"[{subscription.channel}] " + (f"↳ reply to {alert.thread_ref}: " if alert.thread_ref else "")
+        self.console.print(Text(head + alert.text(), style="bold" if alert.story else ""), markup=False)
+        self._alerts[alert.marker] = ref
+        return ref
+
+    async def edit_alert(self, subscription: Subscription, message_ref: str, alert: AlertMessage) -> None:
+        """A terminal cannot change what it printed: the new version is printed as an "edited" line."""
+        self.console.print(Text(f"[{subscription.channel}] edited {message_ref}: {alert.text()}"), markup=False)
+
+    async def find_alert(
+        self, subscription: Subscription, marker: str, since: datetime, *, thread_ref: str | None = None
+    ) -> str | None:
+        """The alert printed with ``marker`` by this process (a terminal keeps nothing across restarts)."""
+        return self._alerts.get(marker)
 
     def handle(self, text: str) -> None:
         """Answer one command and print the reply (errors in red)."""

@@ -63,7 +63,17 @@ from discord import app_commands
 
 from bot.adapters._base import PART_RETRY_DELAYS_S, ChatAdapterBase, Sleep
 from bot.adapters.discord._permissions import bot_permissions
-from bot.adapters.discord._render import DiscordMessage, digest_messages, reply_messages
+from bot.adapters.discord._render import (
+    EMBED_COLOUR,
+    FOOTER_PREFIX,
+    MAX_STORY_DESCRIPTION,
+    DiscordMessage,
+    digest_messages,
+    escape,
+    fit,
+    reply_messages,
+)
+from bot.alerts import AlertMessage
 from bot.briefing import Briefing
 from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
@@ -345,7 +355,7 @@ class DiscordAdapter(ChatAdapterBase):
         @self.tree.command(name="brief-subscribe", description="Post a digest of a topic in this channel")
         @app_commands.describe(
             topic="a configured topic",
-            schedule="daily 08:00, weekdays 07:30, hourly or cron",
+            schedule="daily 08:00, weekdays 07:30, hourly, cron, or live [quiet=22:00-07:00]",
             tz="a time zone such as Europe/Berlin (default UTC)",
         )
         @app_commands.autocomplete(topic=topics)
@@ -582,3 +592,89 @@ class DiscordAdapter(ChatAdapterBase):
             if _has_ref(first, ref):
                 return f"discord:{forum.id}:{first.id}"
         return None
+
+    # -- live alerts -------------------------------------------------------------------------------------
+
+    def _alert_message(self, alert: AlertMessage) -> DiscordMessage:
+        """An alert as one message: the story's embed (as in a digest) with ``alert.marker`` in its footer, or an
+        overflow summary's embed."""
+        if alert.story is not None:
+            return digest_messages(alert.briefing(self.clock()), title=alert.title, ref=alert.marker)[0]
+        embed = discord.Embed(description=fit(escape(alert.summary_text()), MAX_STORY_DESCRIPTION), colour=EMBED_COLOUR)
+        embed.set_footer(text=f"{FOOTER_PREFIX}{alert.marker}")
+        return DiscordMessage(content=f"**{fit(escape(alert.topic), 200)}: more stories**", embeds=(embed,))
+
+    async def post_alert(self, subscription: Subscription, alert: AlertMessage) -> str:
+        """Post a live alert (a follow-up as a reply to its story's message: ``message_reference``) with a nonce
+        derived from its marker and the marker in its embed footer; returns ``discord:<channel>:<message id>``.
+        :class:`ChannelUnavailable` when the bot may not post there, :class:`PostInterrupted` when it is unknown
+        whether the message got there."""
+        channel = await self._channel(subscription.channel)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ChannelUnavailable(f"discord: channel {subscription.channel} takes no messages (a forum?)")
+        kwargs = self._alert_message(alert).send_kwargs()
+        if alert.thread_ref:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=int(_id_of(alert.thread_ref)), channel_id=int(subscription.channel), fail_if_not_exists=False
+            )
+        try:
+            sent: discord.Message = await channel.send(**kwargs, nonce=digest_nonce(alert.marker, 1))
+        except discord.Forbidden as exc:
+            raise ChannelUnavailable(
+                f"discord: missing access or permissions in channel {subscription.channel} "
+                f"(code {exc.code}: {exc.text})"
+            ) from None
+        except discord.NotFound as exc:
+            raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
+        except Exception as exc:
+            if not _interrupted(exc):
+                raise
+            raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
+        return f"discord:{subscription.channel}:{sent.id}"
+
+    async def edit_alert(self, subscription: Subscription, message_ref: str, alert: AlertMessage) -> None:
+        """Replace a posted alert in place (message edit: ``PATCH`` of the message), keeping its marker."""
+        channel = await self._channel(subscription.channel)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise ChannelUnavailable(f"discord: channel {subscription.channel} takes no messages (a forum?)")
+        message = channel.get_partial_message(int(_id_of(message_ref)))  # type: ignore[attr-defined]
+        await message.edit(**self._alert_message(alert).send_kwargs())
+
+    async def find_alert(
+        self, subscription: Subscription, marker: str, since: datetime, *, thread_ref: str | None = None
+    ) -> str | None:
+        """This bot's alert carrying ``marker`` in an embed footer, posted in the channel since ``since`` (replies
+        are in the channel's history too); ``None`` when there is none. :class:`HistoryUnreadable` when the bot
+        may not read the history."""
+        try:
+            channel = await self._channel(subscription.channel)
+        except ChannelUnavailable:
+            return None
+        if not isinstance(channel, discord.abc.Messageable):
+            return None
+        permissions = await bot_permissions(self.client, channel)
+        if not permissions.read_message_history:
+            raise HistoryUnreadable(
+                f"discord: the bot may not read the history of channel {subscription.channel} (Read Message "
+                "History), so it cannot tell whether a live alert is there; it is not posted again"
+            )
+        me = self.client.user
+        after = discord.Object(id=discord.utils.time_snowflake(since))
+        try:
+            async for message in channel.history(limit=None, after=after, oldest_first=True):
+                if (me is None or message.author.id == me.id) and any(
+                    marker in (embed.footer.text or "").split(" · ") for embed in message.embeds
+                ):
+                    return f"discord:{subscription.channel}:{message.id}"
+        except discord.NotFound:
+            return None
+        except discord.Forbidden as exc:
+            raise HistoryUnreadable(
+                f"discord: cannot read the history of channel {subscription.channel} (code {exc.code}: {exc.text})"
+            ) from None
+        return None
+
+
+def _id_of(message_ref: str) -> str:
+    """The message id of a reference ``discord:<channel>:<message id>``."""
+    return message_ref.rsplit(":", 1)[-1]

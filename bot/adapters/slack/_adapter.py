@@ -59,7 +59,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters._base import PART_RETRY_DELAYS_S, ChatAdapterBase, Pacer, Sleep
-from bot.adapters.slack._render import SlackMessage, digest_messages, reply_messages
+from bot.adapters.slack._render import SlackMessage, digest_messages, reply_messages, text_messages
+from bot.alerts import AlertMessage
 from bot.briefing import Briefing
 from bot.commands import (
     RateLimiter,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIGEST_EVENT",
+    "LIVE_EVENT",
     "NOT_RETRIED",
     "PAUSING_ERRORS",
     "POST_INTERVAL_S",
@@ -92,6 +94,8 @@ log = logging.getLogger("newsbrief.slack")
 
 DIGEST_EVENT = "newsbrief_digest"
 """The message metadata event type of digest messages."""
+LIVE_EVENT = "newsbrief_live"
+"""The message metadata event type of live alerts (payload ``{"ref": <marker>}``)."""
 PAUSING_ERRORS: Mapping[str, str] = {
     "not_in_channel": "the bot is not in the channel: invite it with /invite @newsbrief",
     "channel_not_found": "the channel does not exist or the bot cannot see it",
@@ -723,6 +727,119 @@ class SlackAdapter(ChatAdapterBase):
             self._unreadable_logged.add(channel)
             log.warning("%s; a digest interrupted there is not posted again until it can be checked", reason)
         return HistoryUnreadable(reason)
+
+    # -- live alerts -------------------------------------------------------------------------------------
+
+    def _alert_message(self, alert: AlertMessage) -> SlackMessage:
+        if alert.story is None:
+            return text_messages(alert.summary_text())[0]
+        return digest_messages(alert.briefing(self.clock()), title=alert.title)[0]
+
+    async def post_alert(self, subscription: Subscription, alert: AlertMessage) -> str:
+        """Post a live alert (``chat.postMessage``; a follow-up with ``thread_ts`` in its story's thread) tagged
+        with ``alert.marker`` in its metadata; returns ``slack:<channel>:<ts>``. :class:`ChannelUnavailable` and
+        :class:`PostInterrupted` as for digests."""
+        if self._installations is not None:
+            return await (await self._workspace(subscription.team)).post_alert(subscription, alert)
+        channel = subscription.channel
+        message = self._alert_message(alert)
+        extra: dict[str, Any] = {"thread_ts": _ts_of(alert.thread_ref)} if alert.thread_ref else {}
+        await self.pacer.wait(channel)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=message["text"],
+                blocks=message["blocks"],
+                metadata={"event_type": LIVE_EVENT, "event_payload": {"ref": alert.marker}},
+                unfurl_links=False,
+                unfurl_media=False,
+                **extra,
+            )
+        except SlackApiError as exc:
+            raise _posting_error(exc, "chat.postMessage") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PostInterrupted(f"slack: chat.postMessage: {exc.__class__.__name__}: {exc}") from None
+        return f"slack:{channel}:{response.get('ts')}"
+
+    async def edit_alert(self, subscription: Subscription, message_ref: str, alert: AlertMessage) -> None:
+        """Replace a posted alert in place (``chat.update`` of its ts), keeping its marker."""
+        if self._installations is not None:
+            await (await self._workspace(subscription.team)).edit_alert(subscription, message_ref, alert)
+            return
+        message = self._alert_message(alert)
+        await self.pacer.wait(subscription.channel)
+        try:
+            await self.client.chat_update(
+                channel=subscription.channel,
+                ts=_ts_of(message_ref),
+                text=message["text"],
+                blocks=message["blocks"],
+                metadata={"event_type": LIVE_EVENT, "event_payload": {"ref": alert.marker}},
+            )
+        except SlackApiError as exc:
+            raise _posting_error(exc, "chat.update") from None
+
+    async def find_alert(
+        self, subscription: Subscription, marker: str, since: datetime, *, thread_ref: str | None = None
+    ) -> str | None:
+        """This bot's alert tagged ``marker`` posted since ``since``: in the channel's history, or among the
+        replies of ``thread_ref`` (replies are not in the history); ``slack:<channel>:<ts>`` or ``None``.
+        :class:`HistoryUnreadable` when the bot may not read the channel."""
+        if self._installations is not None:
+            workspace = await self._workspace(subscription.team)
+            return await workspace.find_alert(subscription, marker, since, thread_ref=thread_ref)
+        auth = await self.authorize()
+        channel = subscription.channel
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES_MAX):
+            try:
+                if thread_ref is not None:
+                    page = await self.client.conversations_replies(
+                        channel=channel,
+                        ts=_ts_of(thread_ref),
+                        oldest=f"{since.timestamp():.6f}",
+                        include_all_metadata=True,
+                        limit=HISTORY_PAGE,
+                        cursor=cursor,
+                    )
+                else:
+                    page = await self._history(channel, since, cursor)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or "")
+                if error in UNREADABLE_ERRORS:
+                    raise self._unreadable(channel, error) from None
+                if error in PAUSING_ERRORS or error == "thread_not_found":
+                    return None
+                raise
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == LIVE_EVENT
+                    and payload.get("ref") == marker
+                    and _from_bot(message, auth)
+                    and float(message.get("ts") or 0) >= since.timestamp()
+                ):
+                    return f"slack:{channel}:{message.get('ts')}"
+            cursor = ((page.get("response_metadata") or {}).get("next_cursor")) or None
+            if not page.get("has_more") or not cursor:
+                return None
+        raise HistoryUnreadable(f"slack: too many messages in {channel} since {since:%Y-%m-%d %H:%M} UTC to tell")
+
+
+def _ts_of(message_ref: str) -> str:
+    """The ts of a message reference ``slack:<channel>:<ts>``."""
+    return message_ref.rsplit(":", 1)[-1]
+
+
+def _posting_error(exc: SlackApiError, method: str) -> Exception:
+    """What a Slack error while posting or editing means: the channel needs a person, it may pass, or neither."""
+    error = str(exc.response.get("error") or "")
+    if error in PAUSING_ERRORS:
+        return ChannelUnavailable(f"slack: {error}: {PAUSING_ERRORS[error]}")
+    if error in TRANSIENT_ERRORS or exc.response.status_code >= 500:
+        return PostInterrupted(f"slack: {method} answered HTTP {exc.response.status_code} {error or '(no error code)'}")
+    return exc
 
 
 def _from_bot(message: Mapping[str, Any], auth: AuthorizeResult) -> bool:
