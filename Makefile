@@ -12,8 +12,8 @@ STAMP := $(VENV)/.newsbrief-installed
 venv: $(STAMP)
 
 # Re-install only when pyproject.toml is newer than the stamp (or the venv is missing). Every extra is installed:
-# the tests cover Slack, Discord and PostgreSQL.
-EXTRAS := dev,slack,discord,postgres
+# the tests cover Slack, Discord, PostgreSQL and the summarizer's evaluation.
+EXTRAS := dev,eval,slack,discord,postgres
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing newsbrief and its dev tools into $(VENV) (the first time takes a minute or two)..."

@@ -28,6 +28,7 @@ from rich.text import Text
 
 from bot import __version__
 from bot._cli_common import CommandError, open_store, require_extra, store_label
+from bot.adapters import ChatAdapter
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
 from bot.alerts import live_settings
 from bot.briefing import NoMatch, make_briefing
@@ -52,12 +53,8 @@ from bot.stories import story_key_for
 if TYPE_CHECKING:  # the chat SDKs and aiohttp's server are imported only when a platform or [http] is configured
     from aiohttp import web
 
-    from bot.adapters.discord import DiscordAdapter
-    from bot.adapters.slack import SlackAdapter
     from bot.jobs import JobQueue
     from bot.web import WebServer
-
-    ChatAdapter = SlackAdapter | DiscordAdapter
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
 

@@ -31,8 +31,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
@@ -50,6 +49,7 @@ __all__ = [
     "PLATFORMS",
     "RENEWAL",
     "SEARCH_MARGIN",
+    "BuildLocks",
     "ChannelUnavailable",
     "DigestChannel",
     "DigestOutcome",
@@ -274,8 +274,39 @@ def _digest(
     return briefing, [r for _, r in chosen]
 
 
-_BUILDING: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_BUILDING_GUARD = threading.Lock()
+class BuildLocks:
+    """One lock per subscription around building a digest and writing its stories down (:meth:`hold`), owned by
+    whoever runs digests concurrently (the scheduler: a slot's own run and the recovery of an earlier slot). A
+    subscription's lock is kept only while someone holds or waits for it, so the map never outgrows the digests
+    being built at the moment."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[int, tuple[threading.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        """How many subscriptions have a lock now (held or waited for)."""
+        with self._guard:
+            return len(self._locks)
+
+    @contextlib.contextmanager
+    def hold(self, subscription_id: int) -> Iterator[None]:
+        """Hold the subscription's lock (blocking: call it in a worker thread)."""
+        with self._guard:
+            lock, users = self._locks.get(subscription_id, (None, 0))
+            if lock is None:
+                lock = threading.Lock()
+            self._locks[subscription_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users = self._locks[subscription_id][1]
+                if users <= 1:
+                    del self._locks[subscription_id]
+                else:
+                    self._locks[subscription_id] = (lock, users - 1)
 
 
 def _build_and_plan(
@@ -288,13 +319,13 @@ def _build_and_plan(
     limit: int,
     renewal: int,
     slot: str,
+    locks: BuildLocks | None = None,
 ) -> tuple[Briefing, list[StoryRef]] | None:
     """Build a slot's digest and write its stories down (:meth:`Store.plan_slot`) before posting, as one step per
-    subscription: two digests of one subscription built at once (a slot's own run and the recovery of an
-    earlier slot) would otherwise both pick the same new stories, each before the other had written them down."""
-    with _BUILDING_GUARD:
-        lock = _BUILDING[subscription.id]
-    with lock:
+    subscription when ``locks`` are given: two digests of one subscription built at once (a slot's own run and
+    the recovery of an earlier slot) would otherwise both pick the same new stories, each before the other had
+    written them down. Without ``locks`` (a one-off run) nothing is locked."""
+    with locks.hold(subscription.id) if locks is not None else contextlib.nullcontext():
         built = _digest(
             store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal, slot=slot
         )
@@ -336,6 +367,7 @@ async def run_digest(
     renewal: int = RENEWAL,
     post_empty: bool = False,
     retry_later: bool = True,
+    locks: BuildLocks | None = None,
 ) -> DigestOutcome:
     """Post a subscription's digest for one slot, at most once across restarts and processes.
 
@@ -347,6 +379,7 @@ async def run_digest(
     claiming process. Store calls run in a worker thread. A claimer that dies between claiming and recording
     leaves the claim in flight: :func:`recover_digest` finishes it. So does a :class:`PostInterrupted` from
     ``post`` ("retry"), unless ``retry_later`` is false (a one-off run with no scheduler to come back: "failed").
+    ``locks``: see :class:`BuildLocks` (whoever may build one subscription's digests concurrently passes its own).
     """
     claimed = await asyncio.to_thread(store.claim_slot, subscription.id, slot, by=by, now=now)
     if not claimed:
@@ -363,6 +396,7 @@ async def run_digest(
         renewal=renewal,
         post_empty=post_empty,
         retry_later=retry_later,
+        locks=locks,
     )
 
 
@@ -379,6 +413,7 @@ async def _post_claimed(
     renewal: int,
     post_empty: bool = False,
     retry_later: bool = True,
+    locks: BuildLocks | None = None,
 ) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
@@ -391,6 +426,7 @@ async def _post_claimed(
             limit=limit,
             renewal=renewal,
             slot=slot,
+            locks=locks,
         )
     except Exception:
         log.exception(
@@ -494,6 +530,7 @@ async def recover_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    locks: BuildLocks | None = None,
 ) -> DigestOutcome:
     """Finish a claim whose claimer died before recording the outcome, exactly once.
 
@@ -568,7 +605,16 @@ async def recover_digest(
         await asyncio.to_thread(store.finish_slot, subscription.id, claim.slot, "failed", None, now)
         return "failed"
     return await _post_claimed(
-        store, subscription, claim.slot, post=post, topics=topics, now=now, window=window, limit=limit, renewal=renewal
+        store,
+        subscription,
+        claim.slot,
+        post=post,
+        topics=topics,
+        now=now,
+        window=window,
+        limit=limit,
+        renewal=renewal,
+        locks=locks,
     )
 
 

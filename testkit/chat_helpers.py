@@ -33,6 +33,22 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 TOPICS = {"ukraine": "ukraine OR kyiv"}
 
 
+class FakeTime:
+    """A monotonic clock that moves only when slept on: ``sleep`` records each wait and advances the clock by it,
+    so an adapter's pacing and retry waits take no real time and can be asserted (``waits``)."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += max(0.0, seconds)
+
+
 @contextlib.contextmanager
 def sqlite_store(path: Path) -> Iterator[Store]:
     """A SQLite store at ``path``, upgraded; closed on exit."""

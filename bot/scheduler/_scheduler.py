@@ -23,25 +23,27 @@ The database going away (:class:`bot.store.StoreUnavailable`) is no job's error:
 quietly (the store's :class:`bot.store.StoreWatch` logs the outage once; a feed stays due, a digest is tried
 again :data:`DIGEST_RETRY` later), and APScheduler's reads of its job table wait for the database to return.
 
-A job is a module-level coroutine named by reference (so the job store can keep it); it finds the scheduler
-that runs it through the event loop it runs on. Nothing reads the wall clock but the injected ``clock``.
+A job is a module-level coroutine named by reference (so the job store can keep it); the scheduler that runs it
+is handed to it by the scheduler's own executor (or passed explicitly: ``scheduler=``), never looked up in a
+registry. Nothing reads the wall clock but the injected ``clock``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import os
 import secrets
 import socket
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -53,6 +55,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.alerts import AlertChannel, AlertsReport, LiveSettings, is_live, run_alerts
 from bot.config import SchedulerConfig, Settings
 from bot.digests import (
+    BuildLocks,
     DigestChannel,
     DigestOutcome,
     digest_poster,
@@ -101,8 +104,25 @@ FeedPoller = Callable[[Feed, datetime], Awaitable[FeedResult | None]]
 is queued for a worker (:meth:`bot.jobs.JobQueue.poll`, ``None``: nothing polled here)."""
 DigestObserver = Callable[[Subscription, DigestOutcome], None]
 
-_RUNNING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Scheduler] = weakref.WeakKeyDictionary()
-"""The scheduler leading on each event loop (at most one: the lease sees to it)."""
+_JOB_SCHEDULER: contextvars.ContextVar[Scheduler | None] = contextvars.ContextVar(
+    "newsbrief_job_scheduler", default=None
+)
+"""The scheduler running the current job: set by :class:`_SchedulerExecutor` in the job's own context only."""
+
+
+class _SchedulerExecutor(AsyncIOExecutor):  # type: ignore[misc]
+    """APScheduler's asyncio executor, running each job with the :class:`Scheduler` that owns it in the job's
+    context (:data:`_JOB_SCHEDULER`): the job functions are stored by reference, so the scheduler cannot be one of
+    their stored arguments."""
+
+    def __init__(self, owner: Scheduler) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        context = contextvars.copy_context()
+        context.run(_JOB_SCHEDULER.set, self._owner)
+        context.run(super()._do_submit_job, job, run_times)  # the job's task is created in (a copy of) context
 
 
 class _SharedEngineJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
@@ -188,13 +208,13 @@ class Scheduler:
         self.live = live or LiveSettings()
         self._alerting = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._warned: set[int] = set()
         self._standby_logged: str | None = None
         self._held = False
         self._lead_task: asyncio.Task[None] | None = None
         self._in_flight: dict[tuple[int, str], asyncio.Future[DigestOutcome]] = {}
+        self.build_locks = BuildLocks()  # a slot's run and a recovery building one subscription's digest at once
         # Lease calls get a thread of their own: behind digest builds in the shared pool a renewal can come too
         # late and lose the lease while this process is perfectly alive.
         self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbrief-lease")
@@ -211,7 +231,6 @@ class Scheduler:
     async def start(self) -> bool:
         """Try to lead at once, then keep trying (as a standby) or renewing (as the leader) in the background.
         When this process leads, returns after ``on_lead`` and the first job sync. Returns whether it leads."""
-        self._loop = asyncio.get_running_loop()
         leading = await self.tick()
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick_forever(), name="newsbrief-scheduler-lease")
@@ -276,6 +295,7 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler: the start-of-leadership work failed; scheduling anyway")
         aps = AsyncIOScheduler(
+            executors={"default": _SchedulerExecutor(self)},
             jobstores={
                 "default": _SharedEngineJobStore(engine=self.store.engine, tablename=JOBS_TABLE, clock=self.clock),
                 "local": MemoryJobStore(),
@@ -289,7 +309,6 @@ class Scheduler:
         )
         aps.start(paused=True)
         self._aps = aps
-        _RUNNING[asyncio.get_running_loop()] = self
         try:
             await self.sync()
         except StoreUnavailable as exc:
@@ -326,8 +345,6 @@ class Scheduler:
         if aps is not None:
             with contextlib.suppress(Exception):
                 aps.shutdown(wait=False)
-        if self._loop is not None and _RUNNING.get(self._loop) is self:
-            del _RUNNING[self._loop]
         if lost and self._on_leader is not None:
             self._on_leader(False)
 
@@ -426,6 +443,7 @@ class Scheduler:
                 grace=self.config.misfire_grace,
                 window=self.config.digest_window,
                 limit=self.config.digest_max_stories,
+                locks=self.build_locks,
             )
             # "skipped": taken over meanwhile, or not checkable yet (recover_digest says why, once)
             log.log(
@@ -577,6 +595,7 @@ class Scheduler:
                 window=self.config.digest_window,
                 limit=self.config.digest_max_stories,
                 post_empty=self.config.digest_post_empty,
+                locks=self.build_locks,
             )
         )
         self._in_flight[key] = work
@@ -623,16 +642,18 @@ class Scheduler:
         }
 
 
-def _current() -> Scheduler | None:
-    scheduler = _RUNNING.get(asyncio.get_running_loop())
+def _current(scheduler: Scheduler | None) -> Scheduler | None:
+    """``scheduler`` when given, else the one whose executor runs this job."""
+    scheduler = scheduler if scheduler is not None else _JOB_SCHEDULER.get()
     if scheduler is None:
-        log.warning("scheduler job ran with no leading scheduler on this event loop; skipped")
+        log.warning("scheduler job ran outside a scheduler's executor and was given none; skipped")
     return scheduler
 
 
-async def poll_job(feed_id: int) -> None:
-    """Job: poll one feed (see :meth:`Scheduler.run_poll`); the database going away leaves it due."""
-    scheduler = _current()
+async def poll_job(feed_id: int, *, scheduler: Scheduler | None = None) -> None:
+    """Job: poll one feed (see :meth:`Scheduler.run_poll`); the database going away leaves it due. ``scheduler``:
+    the one to run it on (default: the one whose executor runs the job)."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.run_poll(feed_id)
@@ -640,10 +661,11 @@ async def poll_job(feed_id: int) -> None:
             log.debug("poll of feed %d: database unavailable: %s", feed_id, exc)
 
 
-async def digest_job(sub_id: int) -> None:
+async def digest_job(sub_id: int, *, scheduler: Scheduler | None = None) -> None:
     """Job: post one subscription's digest (see :meth:`Scheduler.run_digest`); the database going away before
-    the digest was claimed makes it run again a little later (:meth:`Scheduler.retry_digest`)."""
-    scheduler = _current()
+    the digest was claimed makes it run again a little later (:meth:`Scheduler.retry_digest`). ``scheduler``: as
+    for :func:`poll_job`."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.run_digest(sub_id)
@@ -652,9 +674,10 @@ async def digest_job(sub_id: int) -> None:
             scheduler.retry_digest(sub_id)
 
 
-async def alerts_job() -> None:
-    """Job: one round of live story alerts (see :meth:`Scheduler.run_alerts`)."""
-    scheduler = _current()
+async def alerts_job(*, scheduler: Scheduler | None = None) -> None:
+    """Job: one round of live story alerts (see :meth:`Scheduler.run_alerts`). ``scheduler``: as for
+    :func:`poll_job`."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.run_alerts()
@@ -664,9 +687,10 @@ async def alerts_job() -> None:
             log.exception("live alerts: the round failed; trying again with the next one")
 
 
-async def sync_job() -> None:
-    """Job: bring the jobs in line with the store (see :meth:`Scheduler.sync`)."""
-    scheduler = _current()
+async def sync_job(*, scheduler: Scheduler | None = None) -> None:
+    """Job: bring the jobs in line with the store (see :meth:`Scheduler.sync`). ``scheduler``: as for
+    :func:`poll_job`."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.sync()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,8 +45,13 @@ class FetchResult:
     charset: str | None = None
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date; None when absent or bad."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (counted from ``now``, the time
+    the answer came); None when absent or bad."""
     if value is None:
         return None
     value = value.strip()
@@ -60,7 +65,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    delta = (when - (now or datetime.now(UTC))).total_seconds()
+    delta = (when - now).total_seconds()
     return max(0.0, delta)
 
 
@@ -132,10 +137,21 @@ class Fetcher:
     The guard checks each URL before it is requested; give the client a :class:`GuardedTransport` (as
     :func:`bot.ingest.http_client` does) so that the connection itself goes only to approved addresses: a DNS
     server that answers differently the second time (DNS rebinding) is then stopped too.
+
+    ``clock`` is the time source (an aware datetime): it dates a Retry-After given as an HTTP-date and a local
+    file whose modification time cannot be read.
     """
 
-    def __init__(self, client: httpx.AsyncClient, network: NetworkConfig, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        network: NetworkConfig,
+        resolver: Resolver | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self.client = client
+        self.clock = clock
         self.network = network
         self.user_agent = network.agent
         """The User-Agent sent (:attr:`bot.config.NetworkConfig.agent`)."""
@@ -235,7 +251,7 @@ class Fetcher:
         if status == 304:
             return self._result(url, current, response, headers, b"", not_modified=True)
         if status in (429, 503):
-            retry = parse_retry_after(headers.get("retry-after"))
+            retry = parse_retry_after(headers.get("retry-after"), now=self.clock())
             suffix = f"; retry after {retry:g} s" if retry is not None else ""
             raise FetchError("http", f"{_reason(response)}{suffix}", url=url, status=status, retry_after=retry)
         if status >= 400 or status < 200:
@@ -304,7 +320,7 @@ class Fetcher:
         try:
             mtime = path.stat().st_mtime
         except OSError:
-            mtime = time.time()
+            mtime = self.clock().timestamp()
         stamp = email.utils.formatdate(mtime, usegmt=True)
         headers = {"last-modified": stamp}
         if last_modified == stamp:

@@ -487,3 +487,19 @@ async def test_stopping_mid_post_lets_the_digest_be_recorded(
     await asyncio.wait_for(stopping, 10)
     claim = store.get_slot(sub.id, slot_key(slot))
     assert claim is not None and claim.outcome == "posted" and len(recorder.posts) == 1
+
+
+async def test_a_job_outside_a_schedulers_executor_and_given_none_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Jobs get their scheduler from the executor that runs them (or explicitly): there is no registry to find
+    one in, so a job run anywhere else does nothing and says so."""
+    from bot.scheduler import digest_job, poll_job, sync_job
+
+    with caplog.at_level("WARNING", logger="newsbrief.scheduler"):
+        await poll_job(1)
+        await digest_job(1)
+        await sync_job()
+    assert [r.getMessage() for r in caplog.records].count(
+        "scheduler job ran outside a scheduler's executor and was given none; skipped"
+    ) == 3

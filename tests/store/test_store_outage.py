@@ -250,9 +250,9 @@ async def test_scheduler_jobs_wait_out_an_outage_without_tracebacks(
             assert await scheduler.start()
             jobstore = _SharedEngineJobStore(engine=store.engine, tablename=JOBS_TABLE, clock=lambda: FAR)
             proxy.cut()
-            await poll_job(feed.id)
-            await digest_job(sub.id)
-            await sync_job()
+            await poll_job(feed.id, scheduler=scheduler)
+            await digest_job(sub.id, scheduler=scheduler)
+            await sync_job(scheduler=scheduler)
             assert jobstore.get_due_jobs(FAR) == []  # APScheduler's look at its jobs waits
             assert jobstore.get_next_run_time() == FAR + JOBSTORE_RETRY
             assert scheduler.health()["jobs"] is None

@@ -19,6 +19,7 @@ import discord
 import discord.gateway
 import pytest
 
+from bot.adapters import PART_RETRY_DELAYS_S
 from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_discord
 from bot.briefing import Briefing
 from bot.commands import RateLimiter
@@ -26,7 +27,17 @@ from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import digest_poster, digest_ref, run_digest, slot_key
 from bot.store import Store, Subscription
 from testkit import chat_helpers
-from testkit.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
+from testkit.chat_helpers import (
+    NOW,
+    TOPICS,
+    FakeTime,
+    article,
+    cli_setup,
+    daily_digest_due,
+    new_leader_pass,
+    story,
+    texts,
+)
 from testkit.fakediscord import (
     MANAGE_CHANNELS,
     MEMBER_PERMISSIONS,
@@ -339,8 +350,10 @@ async def test_a_later_message_interrupted_is_sent_again_in_place_once(
     fake: FakeDiscord, store: Store, applied: bool
 ) -> None:
     """Message 2 of a split digest answered 503 (``answer-lost``: Discord posted it and failed to say so): it is
-    sent again with the same nonce, so the digest ends up whole, each message once."""
+    sent again with the same nonce after the first retry delay (2 s on the injected clock: not really waited), so
+    the digest ends up whole, each message once."""
     sub = subscription(store)
+    time_ = FakeTime()
     adapter = DiscordAdapter(
         settings=settings_for(fake),
         store=store,
@@ -348,7 +361,7 @@ async def test_a_later_message_interrupted_is_sent_again_in_place_once(
         clock=lambda: NOW,
         token="discord-test-token",
         guild_ready_timeout=0.05,
-        part_retry_delays=(0.0, 0.0),
+        sleep=time_.sleep,
     )
     await adapter.start()
     try:
@@ -366,6 +379,7 @@ async def test_a_later_message_interrupted_is_sent_again_in_place_once(
         await adapter.close()
     nonces = [m["nonce"] for m in fake.messages(TEXT)]
     assert len(nonces) >= 3 and len(set(nonces)) == len(nonces)  # every part there, once
+    assert time_.waits == [PART_RETRY_DELAYS_S[0]]
     assert posted == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
     assert len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == len(nonces) + 1
 

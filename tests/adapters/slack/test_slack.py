@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.adapters.slack import DIGEST_EVENT, SlackAdapter, SlackSetupError, check_slack
+from bot.adapters import Pacer
+from bot.adapters.slack import DIGEST_EVENT, POST_INTERVAL_S, SlackAdapter, SlackSetupError, check_slack
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, answer
 from bot.config import SchedulerConfig, Settings, settings_from_mapping
@@ -32,7 +33,17 @@ from bot.metrics import Metrics
 from bot.store import Store, Subscription
 from bot.web import WebServer
 from testkit import chat_helpers
-from testkit.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
+from testkit.chat_helpers import (
+    NOW,
+    TOPICS,
+    FakeTime,
+    article,
+    cli_setup,
+    daily_digest_due,
+    new_leader_pass,
+    story,
+    texts,
+)
 from testkit.fakeslack import FakeSlack, signed_headers
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
@@ -51,7 +62,15 @@ def settings_for(slack: FakeSlack, **section: Any) -> Settings:
 
 
 def make_adapter(store: Store, settings: Settings, **kwargs: Any) -> SlackAdapter:
-    options: dict[str, Any] = {"app_token": "xapp-test", "signing_secret": SECRET, **kwargs}
+    """An adapter whose pacing runs on a :class:`FakeTime` (one a second per channel, never really waited)."""
+    time_ = FakeTime()
+    options: dict[str, Any] = {
+        "app_token": "xapp-test",
+        "signing_secret": SECRET,
+        "pacer": Pacer(POST_INTERVAL_S, clock=time_.clock, sleep=time_.sleep),
+        "sleep": time_.sleep,
+        **kwargs,
+    }
     return SlackAdapter(
         settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: NOW, bot_token="xoxb-test", **options
     )
@@ -275,15 +294,49 @@ async def test_a_later_part_interrupted_is_completed_in_place_once(
 
 
 async def test_a_later_part_that_keeps_failing_interrupts_the_digest(slack: FakeSlack, store: Store) -> None:
+    """Part 2 answered 503 three times: tried again after 2 s and 5 s (the default delays, on the injected clock:
+    no real wait), then the digest is interrupted. The pacing wait of a second before part 2 is not repeated
+    for the retries, which come later than that anyway."""
     sub = store.add_subscription(
         "slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1), by="test"
     )
-    adapter = make_adapter(store, settings_for(slack), part_retry_delays=(0.0, 0.0))
+    time_ = FakeTime()
+    adapter = make_adapter(
+        store,
+        settings_for(slack),
+        pacer=Pacer(POST_INTERVAL_S, clock=time_.clock, sleep=time_.sleep),
+        sleep=time_.sleep,
+    )
     slack.fail_next("chat.postMessage", "service_unavailable", status=503, retry_after=None, after=1, times=3)
     with pytest.raises(PostInterrupted, match="503 service_unavailable"):
         await adapter.post_digest(sub, long_digest(), "sub:1:s1")
     assert parts_in(slack, "C1") == [1]
     assert len(slack.calls_to("chat.postMessage")) == 4  # part 1, then part 2 three times
+    assert time_.waits == [POST_INTERVAL_S, 2.0, 5.0]
+
+
+async def test_messages_to_a_channel_are_paced_one_a_second(slack: FakeSlack, store: Store) -> None:
+    """The parts of a digest, and the next digest to the same channel, go out at most one a second (waited on
+    the injected clock); another channel is not held up by the first, nor a channel posted to long enough ago."""
+    first = store.add_subscription(
+        "slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1), by="test"
+    )
+    other = store.add_subscription(
+        "slack", "C2", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1), by="test"
+    )
+    time_ = FakeTime()
+    adapter = make_adapter(
+        store, settings_for(slack), pacer=Pacer(POST_INTERVAL_S, clock=time_.clock, sleep=time_.sleep)
+    )
+    await adapter.post_digest(first, long_digest(), "sub:1:s1")
+    assert parts_in(slack, "C1") == [1, 2] and time_.waits == [POST_INTERVAL_S]
+    await adapter.post_digest(other, long_digest(), "sub:2:s1")
+    assert time_.waits == [POST_INTERVAL_S, POST_INTERVAL_S]  # C2's first part at once, its second a second later
+    time_.now += 0.25
+    await adapter.post_digest(other, long_digest(), "sub:2:s2")  # C2's last message was 0.25 s ago
+    assert time_.waits[2:] == [pytest.approx(0.75), POST_INTERVAL_S]
+    await adapter.post_digest(first, long_digest(), "sub:1:s2")  # C1's last message was long enough ago
+    assert time_.waits[4:] == [POST_INTERVAL_S]
 
 
 async def test_a_first_part_posted_but_answered_500_is_found_by_recovery_not_posted_twice(
