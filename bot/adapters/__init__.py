@@ -1,4 +1,4 @@
 """Chat adapters: each turns a platform's messages into :mod:`bot.commands` calls and renders the replies.
 
-Only :mod:`bot.adapters.console` exists so far; Slack and Discord come with later issues.
+The adapters: :mod:`bot.adapters.console`, :mod:`bot.adapters.slack` and :mod:`bot.adapters.discord`.
 """

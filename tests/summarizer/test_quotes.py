@@ -395,7 +395,7 @@ def test_rank_does_not_merge_quotes_separated_by_a_full_stop() -> None:
         assert q.speaker == "Maria Okafor"
 
 
-# -- issue 13: right speakers or none, key quotes that stand alone (fictional text) -------------------
+# -- right speakers or none, key quotes that stand alone (fictional text) -------------------
 
 _LETTER_QUOTE = (
     "'Let's not start a race to the bottom on safety, which would hurt the crews who keep the ferries running.'"
