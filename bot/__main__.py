@@ -1,7 +1,7 @@
-"""The ``newsbrief`` command line (SPEC.md, "CLI").
+"""The ``newsbrief`` command line (../shared/SPEC.md, "CLI").
 
-``run`` is the bot: the scheduler polls feeds and posts digests, the console adapter answers commands (the
-Slack and Discord adapters come later); every other command of SPEC.md works: ``poll``, ``brief``,
+``run`` is the bot: the scheduler polls feeds and posts digests, the Slack and Discord adapters answer commands
+when their tokens are in the environment (the console adapter without them); the other commands: ``poll``, ``brief``,
 ``digest``, ``feeds``, ``subs``, ``doctor``, ``db``, ``articles`` and ``stories``; ``worker`` and ``jobs`` run and
 show the ingestion jobs of ``[jobs] engine = "procrastinate"`` (docs/scaling.md). Environment variables may come from a
 ``.env`` file (``$NEWSBRIEF_ENV_FILE``, else ``./.env``); the real environment wins.

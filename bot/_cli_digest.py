@@ -1,4 +1,5 @@
-"""CLI ``newsbrief subs list [--json]`` and ``newsbrief digest SUB_ID [--dry-run]`` (SPEC.md, "CLI").
+"""CLI ``newsbrief subs list [--json]`` and ``newsbrief digest SUB_ID [--dry-run]``
+(../shared/SPEC.md, "CLI").
 
 An edge: it reads the clock and opens the store, syncs ``[[subscriptions]]`` of the config into it, then hands
 over to :mod:`bot.digests`. Until the chat adapters exist, ``digest`` posts a console subscription's digest by

@@ -1,4 +1,4 @@
-"""CLI commands over the store and sources: ``poll``, ``feeds``, ``db``, ``articles`` (SPEC.md, "CLI").
+"""CLI commands over the store and sources: ``poll``, ``feeds``, ``db``, ``articles`` (../shared/SPEC.md, "CLI").
 
 This is an edge: it reads the clock, creates the one httpx client and opens the store, then hands them to
 :mod:`bot.ingest` and :mod:`bot.store`. Output is a rich table, or JSON with ``--json``.

@@ -1,4 +1,4 @@
-"""The chat command grammar of SPEC.md, parsed and answered the same way for every adapter.
+"""The chat command grammar (../shared/SPEC.md), parsed and answered the same way for every adapter.
 
 ``parse_command`` turns what a user typed into a :data:`Command` (or raises :class:`UsageError` carrying the usage
 text); ``answer`` turns a command into a platform-neutral :class:`Reply`; ``render_text`` is the plain-text

@@ -1,7 +1,8 @@
 """Configuration: TOML files validated into typed settings; secrets only from the environment.
 
 Every error names the file, the key path and what is wrong, in one line (:class:`ConfigError`).
-Keys not described in SPEC.md are errors too, so that a typo never silently does nothing.
+Unknown keys are errors too (config/newsbrief.example.toml documents every key), so that a typo never silently
+does nothing.
 """
 
 from __future__ import annotations
@@ -276,7 +277,7 @@ class Settings:
     poll: PollConfig = field(default_factory=PollConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: Mapping[str, str] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict)  # sections later issues read (slack, discord, ...)
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the parsed file, for sections read elsewhere
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
@@ -299,7 +300,8 @@ class Settings:
         return os.environ.get(name) or None
 
 
-# Sections and keys SPEC.md describes; the later issues' sections are accepted as they are for now.
+# Sections and the keys each may hold; None: the section's keys are checked where it is read ([topics] names any
+# topic, [[subscriptions]] is read by bot.digests).
 _SECTIONS: dict[str, set[str] | None] = {
     "store": {"url", "retention_days"},
     "network": {

@@ -1,4 +1,4 @@
-"""Digests: per subscription, the stories of its topic not yet posted to its channel (issue 4, "Digests").
+"""Digests: per subscription, the stories of its topic not yet posted to its channel.
 
 :func:`build_digest` makes the briefing of a subscription's topic over the digest window without backlog and
 without the stories already posted to that subscription, unless they gained at least ``renewal`` articles since

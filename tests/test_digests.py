@@ -362,7 +362,7 @@ def crowd_above(store: Store, sub: Subscription) -> None:
 def test_backlog_and_posted_stories_ranked_higher_do_not_crowd_out_new_ones(
     store: Store, sub: Subscription, new: int
 ) -> None:
-    """Issue 11: backlog and already posted stories were ranked before being filtered out, so they took the
+    """Backlog and already posted stories were once ranked before being filtered out, so they took the
     ``limit`` places and the new stories below them were never posted. A digest holds min(limit, new) of the
     new stories; the next one holds the rest; /brief still ranks every story."""
     crowd_above(store, sub)

@@ -1,4 +1,4 @@
-"""Feeds from chat: ``/brief feeds [list]``, ``feeds add <url>``, ``feeds remove <id>`` (issue 16, part 2), through
+"""Feeds from chat: ``/brief feeds [list]``, ``feeds add <url>``, ``feeds remove <id>``, through
 the command layer, the console, Slack and Discord, against a loopback feed server."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Briefings: the answer to ``/brief <topic or words>`` (issue 4, "Briefings").
+"""Briefings: the answer to ``/brief <topic or words>``.
 
 :func:`make_briefing` searches the store within a time window, groups the hits by story, ranks the stories
 (relevance, outlets covering them, recency: :func:`story_score`) and condenses each into a :class:`StoryBrief`

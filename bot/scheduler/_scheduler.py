@@ -357,6 +357,7 @@ class Scheduler:
                 await self._ticker
             self._ticker = None
         if self._in_flight:  # let digests between claim and ledger finish (bounded)
+            log.info("Stopping: waiting (up to %g s) for %d digest(s) being posted", STOP_GRACE_S, len(self._in_flight))
             await asyncio.wait(list(self._in_flight.values()), timeout=STOP_GRACE_S)
         was_leader = self._held
         self._halt()

@@ -36,6 +36,7 @@ from summarizer import Summary
 from summarizer import summarize as real_summarize
 from testkit.dbproxy import TcpProxy, url_with_port
 from testkit.feedserver import FeedServer, Item, rss_feed
+from tests.conftest import require
 from tests.store.test_store_outage import story_lock_holders
 from tests.test_ingest import BARRIER, BARRIER_OTHER_OUTLET, BRIDGE, page
 
@@ -450,9 +451,9 @@ def test_run_queues_the_polls_and_a_worker_process_runs_them(
     assert worker.returncode == 0 and "worker" in output and "Traceback" not in output, output
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
 def test_a_worker_pinned_to_one_core_extracts_in_a_thread() -> None:
     """A worker process pinned to one core gets no extraction process: it would only share that core."""
+    require(hasattr(os, "sched_setaffinity"), "CPU affinity is Linux's")
     before = os.sched_getaffinity(0)
     try:
         os.sched_setaffinity(0, {min(before)})

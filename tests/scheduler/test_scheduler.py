@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -459,8 +460,21 @@ async def test_an_abandoned_claim_past_the_grace_time_is_recorded_failed(
     assert await scheduler.recover(FAR) == []
 
 
+class Logged(logging.Handler):
+    """Sets ``seen`` when a record whose message contains ``text`` is logged (on the event loop's thread)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+
 async def test_stopping_mid_post_lets_the_digest_be_recorded(
-    store: Store, settings: Settings, client: httpx.AsyncClient
+    store: Store, settings: Settings, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A stop (or a lost lease) cancels the scheduler's jobs, never a digest between its claim and its ledger."""
     schedule, slot = _due_a_while_ago(10)
@@ -480,8 +494,14 @@ async def test_stopping_mid_post_lets_the_digest_be_recorded(
     scheduler = make(store, settings, client, recorder, None, holder="one")
     await scheduler.start()
     await asyncio.wait_for(posting.wait(), 10)
-    stopping = asyncio.create_task(scheduler.stop())
-    await asyncio.sleep(0.05)
+    caplog.set_level(logging.INFO, logger="newsbrief.scheduler")
+    waiting = Logged("Stopping: waiting (up to 20 s) for 1 digest(s) being posted")
+    logging.getLogger("newsbrief.scheduler").addHandler(waiting)
+    try:
+        stopping = asyncio.create_task(scheduler.stop())
+        await asyncio.wait_for(waiting.seen.wait(), 10)
+    finally:
+        logging.getLogger("newsbrief.scheduler").removeHandler(waiting)
     assert not stopping.done()  # waiting for the digest in flight
     release.set()
     await asyncio.wait_for(stopping, 10)

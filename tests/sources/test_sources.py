@@ -15,6 +15,7 @@ import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -326,17 +327,34 @@ async def test_an_unsupported_encoding_is_a_decode_error_naming_it(server: FeedS
     assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
+def waits_for_a_limit(task: asyncio.Task[Any]) -> bool:
+    """``task`` is parked in a semaphore's ``acquire`` (the fetcher's per-host or global limit): somewhere down the
+    chain of coroutines it awaits."""
+    coro: Any = task.get_coro()
+    while coro is not None and hasattr(coro, "cr_code"):
+        if coro.cr_code.co_name == "acquire" and Path(coro.cr_code.co_filename).match("asyncio/locks.py"):
+            return True
+        coro = coro.cr_await
+    return False
+
+
+async def settled(server: FeedServer, tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait (up to 5 s) until every fetch is either held by the server or parked at a limit: from then on nothing
+    moves until the gate opens, so ``server.active`` is all the fetcher let through."""
+    for _ in range(500):
+        if server.active + sum(waits_for_a_limit(t) for t in tasks) == len(tasks):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not settled within 5 s: {server.active} held, tasks {tasks}")
+
+
 async def test_per_host_limit(server: FeedServer, client: httpx.AsyncClient) -> None:
     gate = threading.Event()
     server.route("/held", "ok", gate=gate)
     fetcher = Fetcher(client, NetworkConfig(per_host=2, global_limit=16, allow_private=("127.0.0.1",)))
     tasks = [asyncio.create_task(fetcher.fetch(server.url(f"/held?n={i}"))) for i in range(6)]
     try:
-        for _ in range(500):  # wait (up to 5 s) until the first two requests are being held
-            if server.active >= 2:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)  # room for a third request to arrive, if the limit were broken
+        await settled(server, tasks)
         assert server.active == 2
     finally:
         gate.set()
@@ -354,11 +372,7 @@ async def test_global_limit(server: FeedServer, client: httpx.AsyncClient) -> No
     urls = [server.url(f"/held?n={i}", host=hosts[i % 2]) for i in range(8)]
     tasks = [asyncio.create_task(fetcher.fetch(u)) for u in urls]
     try:
-        for _ in range(500):
-            if server.active >= 3:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)
+        await settled(server, tasks)
         assert server.active == 3
     finally:
         gate.set()
