@@ -59,7 +59,7 @@ def _serve(conn: Connection) -> None:
 def _fetch_all(conn: Connection) -> None:
     """Child process: fetch every URL sent at once; answer the outcomes and this process's peak RSS (MB)."""
     from bot.config import settings_from_mapping
-    from bot.ingest import fetch_policy, http_client
+    from bot.ingest import http_client
     from bot.sources import Fetcher, FetchError
 
     urls, slots = conn.recv()
@@ -69,7 +69,7 @@ def _fetch_all(conn: Connection) -> None:
 
     async def run() -> tuple[list[str], int]:
         async with http_client(settings) as client:
-            fetcher = Fetcher(client, fetch_policy(settings))
+            fetcher = Fetcher(client, settings.network)
             results = await asyncio.gather(*(fetcher.fetch(url) for url in urls), return_exceptions=True)
         outcomes = []
         for result in results:
@@ -79,7 +79,7 @@ def _fetch_all(conn: Connection) -> None:
                 outcomes.append(type(result).__name__)
             else:
                 outcomes.append("ok")
-        return outcomes, fetch_policy(settings).max_bytes
+        return outcomes, settings.network.max_bytes
 
     outcomes, cap = asyncio.run(run())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

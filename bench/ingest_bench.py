@@ -707,7 +707,7 @@ def _progress(total: int, label: str) -> Callable[[Any], None] | None:
 
 async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: str | None) -> int:
     from bot.config import settings_from_mapping
-    from bot.ingest import Ingestor, extraction_pool, fetch_policy, http_client, load_story_index
+    from bot.ingest import Ingestor, extraction_pool, http_client, load_story_index
     from bot.sources import Fetcher
     from bot.store import Store
 
@@ -732,7 +732,7 @@ async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: st
             async with http_client(settings) as client:
                 ingestor = Ingestor(
                     store,
-                    Fetcher(client, fetch_policy(settings)),
+                    Fetcher(client, settings.network),
                     settings,
                     stories=load_story_index(store, NOW, days=30),
                     rng=random.Random(SEED),
@@ -974,7 +974,7 @@ async def _unchanged_rounds(port: int, feeds: int, rounds: int, global_limit: in
     """A fresh SQLite store with ``feeds`` of the server's feeds, backfilled (untimed); then ``rounds`` rounds over
     them, every feed due and unchanged: their wall time together and the statuses of the timed polls."""
     from bot.config import settings_from_mapping
-    from bot.ingest import Ingestor, fetch_policy, http_client, load_story_index
+    from bot.ingest import Ingestor, http_client, load_story_index
     from bot.sources import Fetcher
     from bot.store import Store
 
@@ -991,7 +991,7 @@ async def _unchanged_rounds(port: int, feeds: int, rounds: int, global_limit: in
         async with http_client(settings) as client:
             ingestor = Ingestor(
                 store,
-                Fetcher(client, fetch_policy(settings)),
+                Fetcher(client, settings.network),
                 settings,
                 stories=load_story_index(store, NOW, days=30),
                 rng=random.Random(SEED),

@@ -101,8 +101,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout that is not installed
     sys.path.insert(0, str(ROOT))
 
+from bot.config import SchedulerConfig  # noqa: E402
 from bot.digests import RENEWAL  # noqa: E402
-from bot.scheduler import SchedulerOptions  # noqa: E402
 from bot.store import Article, DigestSlot, Feed, Store, Subscription  # noqa: E402
 from testkit.fakediscord import FakeDiscord  # noqa: E402
 from testkit.fakeslack import FakeSlack  # noqa: E402
@@ -115,7 +115,7 @@ LEASE_S = 3
 SYNC_S = 5
 READ_TIMEOUT_S = 3
 MAX_BACKOFF_S = 90
-RECOVER_AFTER_S = max(SchedulerOptions().recover_after.total_seconds(), 2 * LEASE_S)
+RECOVER_AFTER_S = max(SchedulerConfig().recover_after.total_seconds(), 2 * LEASE_S)
 """A claim left in flight by a dead process is finished by the leader this long after it was made."""
 RSS_GROWTH_LIMIT = 0.20
 RSS_EVERY_S = 2.0

@@ -1,7 +1,7 @@
-"""The ``newsbrief`` command line (SPEC.md, "CLI").
+"""The ``newsbrief`` command line (../shared/SPEC.md, "CLI").
 
-``run`` is the bot: the scheduler polls feeds and posts digests, the console adapter answers commands (the
-Slack and Discord adapters come later); every other command of SPEC.md works: ``poll``, ``brief``,
+``run`` is the bot: the scheduler polls feeds and posts digests, the Slack and Discord adapters answer commands
+when their tokens are in the environment (the console adapter without them); the other commands: ``poll``, ``brief``,
 ``digest``, ``feeds``, ``subs``, ``doctor``, ``db``, ``articles`` and ``stories``; ``worker`` and ``jobs`` run and
 show the ingestion jobs of ``[jobs] engine = "procrastinate"`` (docs/scaling.md). Environment variables may come from a
 ``.env`` file (``$NEWSBRIEF_ENV_FILE``, else ``./.env``); the real environment wins.
@@ -25,13 +25,11 @@ from dotenv import load_dotenv
 from dotenv.parser import parse_stream
 
 from bot import __version__
-from bot._cli_common import CommandError
 from bot._logging import configure_logging
-from bot.config import ConfigError, Settings, read_config_file, settings_from_mapping
+from bot.config import Settings, read_config_file, settings_from_mapping
+from bot.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, NewsbriefError
 
 EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 CONFIG_ENV = "NEWSBRIEF_CONFIG"
 DEFAULT_CONFIG = Path("newsbrief.toml")
@@ -368,12 +366,14 @@ def _main(argv: Sequence[str]) -> int:
         config = load_config(args.config)
         status: int = args.handler(args, config)
         return status
-    except ConfigError as exc:
-        print(f"newsbrief: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandError as exc:
-        print(f"newsbrief: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    except NewsbriefError as exc:  # usage and config errors exit 2, runtime failures 1 (bot.errors)
+        print(f"newsbrief: {_one_line(exc)}", file=sys.stderr)
+        return exc.exit_status
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (an error's text should be one line already; this makes sure)."""
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
 
 
 if __name__ == "__main__":

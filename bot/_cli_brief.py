@@ -1,4 +1,5 @@
-"""CLI ``newsbrief brief TEXT... [--json] [--since 72h]``: one briefing from the store, printed (SPEC.md, "CLI").
+"""CLI ``newsbrief brief TEXT... [--json] [--since 72h]``: one briefing from the store, printed
+(../shared/SPEC.md, "CLI").
 
 An edge: it reads the clock and opens the store, then hands both to :func:`bot.briefing.make_briefing`.
 Nothing found is not a failure: the helpful text (or an empty ``stories`` list with ``--json``), exit 0.

@@ -15,16 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
+from bot.errors import CommandError, ConfigError
 
 if TYPE_CHECKING:
     from bot.store import Store, StoreWatch
 
 __all__ = ["EXTRAS", "CommandError", "ExtraMissing", "open_store", "plural", "require_extra", "store_label"]
-
-
-class CommandError(Exception):
-    """A failure while running a command (exit status 1); the message is one line."""
 
 
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -1,4 +1,5 @@
-"""CLI ``newsbrief subs list [--json]`` and ``newsbrief digest SUB_ID [--dry-run]`` (SPEC.md, "CLI").
+"""CLI ``newsbrief subs list [--json]`` and ``newsbrief digest SUB_ID [--dry-run]``
+(../shared/SPEC.md, "CLI").
 
 An edge: it reads the clock and opens the store, syncs ``[[subscriptions]]`` of the config into it, then hands
 over to :mod:`bot.digests`. Until the chat adapters exist, ``digest`` posts a console subscription's digest by
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_common import CommandError, open_store, plural, require_extra
-from bot.briefing import Briefing, config_templates, format_briefing
+from bot.briefing import Briefing, format_briefing
 from bot.commands import RateLimiter, unknown_sources
 from bot.config import ConfigError, Settings
 from bot.digests import (
@@ -28,7 +29,6 @@ from bot.digests import (
     build_digest,
     check_subscription,
     digest_ref,
-    parse_subscriptions,
     part_recorder,
     run_digest,
     slot_key,
@@ -197,7 +197,7 @@ def _subs_change(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"{command}: no subscription {sub_id} (see `newsbrief subs list`)")
         label = f"Subscription {sub_id} ({sub.platform} {sub.channel}, {sub.topic})"
         if args.action == "remove":
-            configured = [(c.platform, c.channel, c.topic) for c in parse_subscriptions(settings)]
+            configured = [(c.platform, c.channel, c.topic) for c in settings.subscriptions]
             if (sub.platform, sub.channel, sub.topic) in configured:
                 where = settings.path or "the config"
                 raise CommandError(
@@ -238,9 +238,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 f"digest: subscription {sub.id} is in items mode: the running bot posts its new articles one by one"
             )
         if args.dry_run:
-            briefing = build_digest(
-                store, sub, topics=settings.topics, now=now, templates=config_templates(settings.raw)
-            )
+            briefing = build_digest(store, sub, topics=settings.topics, now=now, templates=settings.templates)
             if briefing is None:
                 print(f"Nothing new for subscription {sub.id} ({sub.topic}): no digest would be posted.")
             else:
@@ -309,7 +307,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 now=now,
                 by=f"cli:{socket.gethostname()}:{os.getpid()}",
                 retry_later=False,
-                templates=config_templates(settings.raw),
+                templates=settings.templates,
             )
         )
         after = store.get_subscription(sub.id)

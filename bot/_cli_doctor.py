@@ -2,7 +2,8 @@
 bot's permissions in each subscribed Discord channel).
 
 Token values are never printed: only whether each variable is set. Exit status 0 when everything checked is
-fine, 1 when a feed or the store has a problem (the config itself was validated before this runs).
+fine, 1 when a feed or the store has a problem (the config itself, ``[[subscriptions]]`` included, was validated
+before this runs: a bad config is refused with the same line as ``newsbrief run``'s).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_common import open_store, plural, require_extra, store_label
+from bot.alerts import live_settings
 from bot.config import Settings
-from bot.digests import parse_subscriptions
-from bot.ingest import fetch_policy, http_client, sync_config_feeds
+from bot.ingest import http_client, sync_config_feeds
 from bot.sources import Fetcher, FetchError, parse_feed
 
 __all__ = ["TOKENS", "cmd_doctor"]
@@ -27,7 +28,7 @@ TOKENS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD
 
 async def _check_feeds(urls: list[str], settings: Settings) -> list[tuple[str, bool, str]]:
     async with http_client(settings) as client:
-        fetcher = Fetcher(client, fetch_policy(settings))
+        fetcher = Fetcher(client, settings.network)
 
         async def one(url: str) -> tuple[str, bool, str]:
             try:
@@ -46,6 +47,7 @@ async def _check_feeds(urls: list[str], settings: Settings) -> list[tuple[str, b
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    live_settings(settings)  # [live] as `run` checks it: a bad key is the same one line, before anything else
     console = Console(soft_wrap=True)
     where = settings.path or "built-in defaults"
     console.print(f"config: {where}: valid", highlight=False)
@@ -60,7 +62,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         slack_channels = [s.channel for s in subs.values() if s.platform == "slack" and not s.paused]
         discord_channels = [s.channel for s in subs.values() if s.platform == "discord"]
         unconfirmed = [c for c in store.in_flight_slots(claimed_before=datetime.now(UTC)) if c.note]
-    discord_channels += [c.channel for c in parse_subscriptions(settings) if c.platform == "discord"]
+    discord_channels += [c.channel for c in settings.subscriptions if c.platform == "discord"]
     results = asyncio.run(_check_feeds(urls, settings)) if urls else []
     table = Table(title=f"feeds: {len(urls)} enabled, {len(disabled)} disabled")
     for column in ("feed", "check", "detail"):

@@ -18,7 +18,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -28,6 +28,7 @@ from rich.text import Text
 
 from bot import __version__
 from bot._cli_common import CommandError, open_store, require_extra, store_label
+from bot.adapters import ChatAdapter
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
 from bot.alerts import live_settings
 from bot.briefing import NoMatch, make_briefing
@@ -39,13 +40,12 @@ from bot.ingest import (
     FeedResult,
     assign_missing_stories,
     extraction_pool,
-    fetch_policy,
     http_client,
     ingestor_for,
     sync_config_feeds,
 )
 from bot.metrics import Metrics
-from bot.scheduler import LEASE_NAME, Scheduler, SchedulerOptions
+from bot.scheduler import LEASE_NAME, Scheduler
 from bot.sources import Fetcher
 from bot.store import Store, StoreUnavailable, StoreWatch, StoryAssignment, Subscription
 from bot.stories import story_key_for
@@ -53,12 +53,8 @@ from bot.stories import story_key_for
 if TYPE_CHECKING:  # the chat SDKs and aiohttp's server are imported only when a platform or [http] is configured
     from aiohttp import web
 
-    from bot.adapters.discord import DiscordAdapter
-    from bot.adapters.slack import SlackAdapter
     from bot.jobs import JobQueue
     from bot.web import WebServer
-
-    ChatAdapter = SlackAdapter | DiscordAdapter
 
 __all__ = ["SEED_ARTICLE", "SEED_URL", "cmd_run", "read_article", "store_seed_article"]
 
@@ -71,20 +67,6 @@ PROGRESS_MIN_FEEDS = 20
 JOB_STATS_EVERY_S = 15.0
 """How often the job queue's gauges on /metrics are refreshed ([jobs] engine = "procrastinate")."""
 log = logging.getLogger("newsbrief.run")
-
-
-def scheduler_options(settings: Settings) -> SchedulerOptions:
-    """The scheduler's timing from ``[scheduler]`` and ``[digests]`` of the config."""
-    config = settings.scheduler
-    return SchedulerOptions(
-        lease=timedelta(seconds=config.lease),
-        misfire_grace=timedelta(seconds=config.misfire_grace),
-        sync_every=timedelta(seconds=config.sync_every),
-        poll_jitter=timedelta(seconds=config.poll_jitter),
-        digest_window=timedelta(seconds=config.digest_window),
-        digest_limit=config.digest_max_stories,
-        digest_post_empty=config.digest_post_empty,
-    )
 
 
 def _now() -> datetime:
@@ -204,7 +186,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
         async with http_client(settings) as client, _job_queue(settings) as queue:
             ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
             # /brief feeds add fetches on this loop through this client, from the threads commands are answered in
-            feeds = feed_finder_on(loop, Fetcher(client, fetch_policy(settings)))
+            feeds = feed_finder_on(loop, Fetcher(client, settings.network))
             replier = console_replier(store, settings, RateLimiter(10), now=_now, observe=observe, feeds=feeds)
             adapter = ConsoleAdapter(stream, console, replier, echo=not stream.isatty())
             # A platform whose token is set must be able to start: checked before anything runs (ConfigError: exit 2)
@@ -312,7 +294,6 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 ingestor,
                 channels={"console": adapter, **chat},
                 clock=_now,
-                options=scheduler_options(settings),
                 on_lead=first_round,
                 on_leader=leadership,
                 on_poll=polled,

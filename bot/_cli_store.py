@@ -1,4 +1,4 @@
-"""CLI commands over the store and sources: ``poll``, ``feeds``, ``db``, ``articles`` (SPEC.md, "CLI").
+"""CLI commands over the store and sources: ``poll``, ``feeds``, ``db``, ``articles`` (../shared/SPEC.md, "CLI").
 
 This is an edge: it reads the clock, creates the one httpx client and opens the store, then hands them to
 :mod:`bot.ingest` and :mod:`bot.store`. Output is a rich table, or JSON with ``--json``.
@@ -26,7 +26,6 @@ from bot.ingest import (
     FeedResult,
     assign_missing_stories,
     extraction_pool,
-    fetch_policy,
     http_client,
     ingestor_for,
     load_story_index,
@@ -210,7 +209,7 @@ def _feeds_import(store: Store, settings: Settings, args: argparse.Namespace) ->
         entries = parse_opml(data)
     except OpmlError as exc:
         raise CommandError(f"{path}: {exc}; nothing imported") from None
-    policy = fetch_policy(settings)
+    policy = settings.network
     problems: list[str] = []
     notes: list[str] = []
     first: dict[str, OpmlFeed] = {}
@@ -311,7 +310,7 @@ def _feeds_list(store: Store, *, as_json: bool) -> int:
 def _feeds_check(url: str, settings: Settings) -> int:
     async def check() -> tuple[str, Any]:
         async with http_client(settings) as client:
-            fetched = await Fetcher(client, fetch_policy(settings)).fetch(url, allow_file=True)  # the operator's URL
+            fetched = await Fetcher(client, settings.network).fetch(url, allow_file=True)  # the operator's URL
             return fetched.final_url, parse_feed(fetched.body, fetched.final_url, headers=fetched.headers)
 
     try:

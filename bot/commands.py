@@ -1,4 +1,4 @@
-"""The chat command grammar of SPEC.md, parsed and answered the same way for every adapter.
+"""The chat command grammar (../shared/SPEC.md), parsed and answered the same way for every adapter.
 
 ``parse_command`` turns what a user typed into a :data:`Command` (or raises :class:`UsageError` carrying the usage
 text); ``answer`` turns a command into a platform-neutral :class:`Reply`; ``render_text`` is the plain-text
@@ -31,27 +31,31 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import errors, schedules
 from bot.briefing import (
     Briefing,
     NoMatch,
-    config_templates,
     format_briefing,
     make_briefing,
     resolve_template,
     template_names,
 )
 from bot.config import Settings
+from bot.config import parse_sources as _parse_sources
 from bot.feeds import FeedFinder, add_feed
+from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, Schedule
 from bot.sources import FetchError, is_file_url
 from bot.store import Feed, Store
 
 __all__ = [
+    "DEFAULT_SCHEDULE",
+    "DEFAULT_TZ",
     "MAX_COMMAND_CHARS",
     "USAGE",
     "BriefCommand",
@@ -101,10 +105,6 @@ Usage:
 
 MAX_COMMAND_CHARS = 1000
 """The longest command answered (a query is capped at 32 terms anyway; a 1 MB one only costs time)."""
-DEFAULT_SCHEDULE = "daily 08:00"
-"""The schedule of ``/brief subscribe <topic>`` without one."""
-DEFAULT_TZ = "UTC"
-"""The time zone of ``/brief subscribe`` without ``tz=``."""
 NOT_A_MANAGER = "Subscribing and unsubscribing need channel-manager rights in this channel."
 NOT_A_FEED_MANAGER = "Adding and removing feeds needs channel-manager rights in this channel."
 FILE_FROM_CHAT = (
@@ -113,38 +113,55 @@ FILE_FROM_CHAT = (
 )
 
 
-class UsageError(ValueError):
+class UsageError(errors.UsageError, ValueError):
     """What the user typed is not a command; ``str(error)`` says what is wrong, ``usage`` is the usage text."""
 
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
-        self.problem = problem
         self.usage = USAGE
+
+    @classmethod
+    @contextmanager
+    def told_in_chat(cls) -> Iterator[None]:
+        """Any other :class:`bot.errors.UsageError` raised inside (a schedule's, a time zone's, sources') becomes
+        this one, with the chat's usage text."""
+        try:
+            yield
+        except UsageError:
+            raise
+        except errors.UsageError as exc:
+            raise cls(exc.problem) from None
 
     def reply_text(self) -> str:
         """The problem, then the usage text."""
         return f"{self.problem}\n\n{self.usage}"
 
 
+def parse_schedule(text: str) -> Schedule:
+    """:func:`bot.schedules.parse_schedule`, its errors told as a chat :class:`UsageError` (with the usage text)."""
+    with UsageError.told_in_chat():
+        return schedules.parse_schedule(text)
+
+
+def parse_quiet(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """:func:`bot.schedules.parse_quiet`, its errors told as a chat :class:`UsageError`."""
+    with UsageError.told_in_chat():
+        return schedules.parse_quiet(text)
+
+
+def check_tz(name: str) -> str:
+    """:func:`bot.schedules.check_tz`, its errors told as a chat :class:`UsageError`."""
+    with UsageError.told_in_chat():
+        return schedules.check_tz(name)
+
+
+def parse_sources(text: str) -> tuple[str, ...]:
+    """:func:`bot.config.parse_sources`, its errors told as a chat :class:`UsageError`."""
+    with UsageError.told_in_chat():
+        return _parse_sources(text)
+
+
 # ------------------------------------------------------------------------------------------------- commands
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """A digest schedule: ``kind`` is "daily", "weekdays", "hourly" or "cron"; :attr:`cron` is always set
-    (the 5-field crontab equivalent, e.g. "30 7 * * mon-fri" for "weekdays 07:30")."""
-
-    kind: Literal["daily", "weekdays", "hourly", "cron", "live"]
-    cron: str
-    text: str
-    quiet: tuple[tuple[int, int], tuple[int, int]] | None = None
-    """Quiet hours of a live schedule ((start hour, minute), (end hour, minute)), in the subscription's time zone;
-    ``None``: none (the ``[live]`` section's default applies)."""
-
-    @property
-    def live(self) -> bool:
-        """Whether stories are posted as they break (:mod:`bot.alerts`) instead of in scheduled digests."""
-        return self.kind == "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,142 +266,6 @@ _ALONE: dict[str, Command] = {
     "sources": SourcesCommand(),
     "help": HelpCommand(),
 }
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-
-# (name, low, high, names) of the five cron fields
-_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
-    ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
-)
-
-
-def _clock(value: str, kind: str) -> tuple[int, int]:
-    m = _CLOCK.match(value)
-    if not m:
-        raise UsageError(f"{kind}: expected a time such as 08:00, got {value!r}")
-    hour, minute = int(m.group(1)), int(m.group(2))
-    if hour > 23 or minute > 59:
-        raise UsageError(f"{kind}: {value!r} is not a time of day (hours 0-23, minutes 0-59)")
-    return hour, minute
-
-
-def _cron_value(value: str, name: str, low: int, high: int, names: tuple[str, ...]) -> int:
-    lowered = value.lower()
-    if lowered in names:
-        # months are 1-based (jan = 1), weekdays 0-based (sun = 0)
-        return names.index(lowered) + low
-    if not value.isdigit():
-        raise UsageError(f"cron {name}: {value!r} is not a number")
-    number = int(value)
-    if not low <= number <= high:
-        raise UsageError(f"cron {name}: {number} is out of range ({low}-{high})")
-    return number
-
-
-def _check_cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> None:
-    for part in text.split(","):
-        base, slash, step = part.partition("/")
-        if slash and (not step.isdigit() or int(step) < 1):
-            raise UsageError(f"cron {name}: step {step!r} must be a positive number")
-        if base == "*":
-            continue
-        first, dash, last = base.partition("-")
-        if not first:
-            raise UsageError(f"cron {name}: {part!r} is not a value, range or list")
-        start = _cron_value(first, name, low, high, names)
-        if dash:
-            end = _cron_value(last, name, low, high, names)
-            if end < start:
-                raise UsageError(f"cron {name}: range {base!r} runs backwards")
-
-
-def parse_quiet(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Quiet hours ``HH:MM-HH:MM`` (may wrap past midnight, e.g. ``22:00-07:00``); :class:`UsageError` otherwise."""
-    start, dash, end = text.strip().partition("-")
-    if not dash:
-        raise UsageError(f"quiet=: expected HH:MM-HH:MM such as 22:00-07:00, got {text!r}")
-    first, last = _clock(start.strip(), "quiet="), _clock(end.strip(), "quiet=")
-    if first == last:
-        raise UsageError(f"quiet=: {text!r} starts and ends at the same time")
-    return first, last
-
-
-def _live(words: list[str], text: str) -> Schedule:
-    quiet: tuple[tuple[int, int], tuple[int, int]] | None = None
-    for word in words[1:]:
-        if not word.lower().startswith("quiet="):
-            raise UsageError(f"live takes only quiet=HH:MM-HH:MM, got {word!r} in {text.strip()!r}")
-        if quiet is not None:
-            raise UsageError("quiet= given twice")
-        quiet = parse_quiet(word[6:])
-    if quiet is None:
-        return Schedule("live", "", "live")
-    (h1, m1), (h2, m2) = quiet
-    return Schedule("live", "", f"live quiet={h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}", quiet)
-
-
-def parse_schedule(text: str) -> Schedule:
-    """``daily HH:MM``, ``weekdays HH:MM``, ``hourly``, a 5-field cron expression, or ``live
-    [quiet=HH:MM-HH:MM]`` (stories posted as they break; :attr:`Schedule.cron` is empty); :class:`UsageError`
-    otherwise."""
-    words = text.strip().strip("\"'“”‘’").split()
-    if not words:
-        raise UsageError("empty schedule")
-    kind = words[0].lower()
-    if kind == "live":
-        return _live(words, text)
-    if any(w.lower().startswith("quiet=") for w in words):
-        raise UsageError("quiet= goes with a live subscription only: /brief subscribe <topic> live quiet=22:00-07:00")
-    if kind == "hourly":
-        if len(words) != 1:
-            raise UsageError(f"hourly takes no time, got {text!r}")
-        return Schedule("hourly", "0 * * * *", "hourly")
-    if kind in ("daily", "weekdays"):
-        if len(words) != 2:
-            raise UsageError(f"{kind} needs one time such as 08:00, got {text!r}")
-        hour, minute = _clock(words[1], kind)
-        if kind == "daily":
-            return Schedule("daily", f"{minute} {hour} * * *", f"daily {hour:02d}:{minute:02d}")
-        return Schedule("weekdays", f"{minute} {hour} * * mon-fri", f"weekdays {hour:02d}:{minute:02d}")
-    if len(words) != 5:
-        raise UsageError(
-            f"unknown schedule {text.strip()!r}: use daily 08:00, weekdays 07:30, hourly, or a 5-field cron expression"
-        )
-    for value, (name, low, high, names) in zip(words, _CRON_FIELDS, strict=True):
-        _check_cron_field(value, name, low, high, names)
-    expression = " ".join(words)
-    return Schedule("cron", expression, expression)
-
-
-def check_tz(name: str) -> str:
-    """``name`` when it is an IANA time zone; :class:`UsageError` otherwise."""
-    if not name:
-        raise UsageError("tz= needs a time zone such as tz=Europe/Berlin")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise UsageError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin or UTC)") from None
-    return name
-
-
-def parse_sources(text: str) -> tuple[str, ...]:
-    """The sources of ``sources=``: comma-separated feed ids (``3``, ``#3``) and ``tag:NAME``, as ``("3",
-    "tag:NAME")``, each once; :class:`UsageError` otherwise. Whether they exist is :func:`unknown_sources`'s."""
-    sources: list[str] = []
-    for part in text.split(","):
-        part = part.strip()
-        if part.lower().startswith("tag:") and part[4:].strip():
-            source = f"tag:{part[4:].strip()}"
-        elif part.lstrip("#").isdigit() and int(part.lstrip("#")) > 0:
-            source = str(int(part.lstrip("#")))
-        else:
-            raise UsageError(f"sources: {part!r} is neither a feed id (see /brief feeds) nor tag:NAME")
-        if source not in sources:
-            sources.append(source)
-    return tuple(sources)
 
 
 def source_feeds(sources: Sequence[str], feeds: Sequence[Feed]) -> frozenset[int]:
@@ -659,14 +540,9 @@ def _subscribe_reply(
     problem = unknown_sources(command.sources, store.list_feeds()) if command.sources else None
     if problem is not None:
         return Reply(kind="error", text=f"Cannot subscribe to {topic} with those sources: {problem}.", ephemeral=True)
-    if command.template is not None:
-        user_templates = config_templates(settings.raw)
-        if resolve_template(command.template, user_templates) is None:
-            return Reply(
-                kind="error",
-                text=f"Unknown template {command.template!r}: use one of {', '.join(template_names(user_templates))}.",
-                ephemeral=True,
-            )
+    if command.template is not None and resolve_template(command.template, settings.templates) is None:
+        names = ", ".join(template_names(settings.templates))
+        return Reply(kind="error", text=f"Unknown template {command.template!r}: use one of {names}.", ephemeral=True)
     try:
         sub = store.add_subscription(
             platform,

@@ -1,7 +1,8 @@
 """Configuration: TOML files validated into typed settings; secrets only from the environment.
 
 Every error names the file, the key path and what is wrong, in one line (:class:`ConfigError`).
-Keys not described in SPEC.md are errors too, so that a typo never silently does nothing.
+Unknown keys are errors too (config/newsbrief.example.toml documents every key), so that a typo never silently
+does nothing.
 """
 
 from __future__ import annotations
@@ -12,15 +13,24 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.request import url2pathname
 
+from bot import __version__
+from bot.errors import ConfigError, UsageError
+from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, ScheduleError, check_tz, parse_schedule
 from summarizer import language_name
+
+if TYPE_CHECKING:
+    from bot.briefing import Template
 
 __all__ = [
     "CONFIG_ENV",
+    "PLATFORMS",
+    "PROJECT_URL",
     "ConfigError",
     "DiscordConfig",
     "FeedConfig",
@@ -31,20 +41,19 @@ __all__ = [
     "Settings",
     "SlackConfig",
     "StoreConfig",
-    "find_config",
+    "SubscriptionConfig",
+    "SubscriptionError",
+    "check_subscription",
     "load_settings",
     "parse_duration",
     "parse_listen",
+    "parse_sources",
     "resolve_file_url",
+    "user_agent",
 ]
 
 CONFIG_ENV = "NEWSBRIEF_CONFIG"
-DEFAULT_CONFIG = Path("newsbrief.toml")
 DEFAULT_STORE_URL = "sqlite:///var/newsbrief.db"
-
-
-class ConfigError(Exception):
-    """A configuration problem; the message is one line naming the file and key at fault."""
 
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -120,16 +129,40 @@ class StoreConfig:
     retention_days: int = 30
 
 
+PROJECT_URL = "https://github.com/newsbrief/newsbrief"
+
+
+def user_agent(contact: str | None = None) -> str:
+    """The User-Agent newsbrief sends: ``newsbrief/VERSION (+CONTACT)``, the contact being where a site's
+    operator can reach whoever runs this bot (``[network] contact``; the project's page when unset)."""
+    return f"newsbrief/{__version__} (+{contact or PROJECT_URL})"
+
+
 @dataclass(frozen=True)
 class NetworkConfig:
+    """``[network]``: the limits of every fetch (:class:`bot.sources.Fetcher` takes it as it is).
+
+    Timeouts are in seconds (``read_timeout`` bounds each wait for bytes; ``total_timeout`` bounds a whole fetch
+    including redirects, so a server dripping one byte at a time cannot hold a slot forever). ``max_bytes`` caps
+    the *decompressed* body. ``allow_private`` lists host names, IPs or CIDR blocks exempt from the
+    private-address guard. ``max_redirects`` and ``total_timeout`` are not read from the file."""
+
     allow_private: tuple[str, ...] = ()
     user_agent: str | None = None
+    """A User-Agent of one's own, replacing newsbrief's whole (``None``: :attr:`agent` is :func:`user_agent`'s)."""
     contact: str | None = None  # where site operators reach whoever runs the bot; goes into the User-Agent
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     max_bytes: int = 5_000_000
     per_host: int = 2
     global_limit: int = 16
+    max_redirects: int = 5
+    total_timeout: float = 60.0
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent sent: ``user_agent`` when set, else newsbrief's with ``contact``."""
+        return self.user_agent or user_agent(self.contact)
 
 
 @dataclass(frozen=True)
@@ -157,16 +190,22 @@ class FeedConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """``[scheduler]``: the leader lease, how late a missed digest may still be posted, how often jobs are
-    synced with the store, poll jitter; ``[digests]``: how far back a digest looks and how many stories."""
+    """The scheduler's timing (:class:`bot.scheduler.Scheduler` takes it as it is). ``[scheduler]``: ``lease`` is
+    how long a leader's lock lasts unless renewed (renewed every third of it; a killed leader is replaced after at
+    most this long), ``misfire_grace`` how late a digest may still be posted, ``sync_every`` how often jobs are
+    brought in line with the store, ``poll_jitter`` spreads polls; ``[digests]``: how far back a digest looks
+    (``window``), how many stories (``max_stories``), and whether one with nothing new is posted (``post_empty``)."""
 
-    lease: float = 30.0
-    misfire_grace: float = 3600.0
-    sync_every: float = 60.0
-    poll_jitter: float = 0.0
-    digest_window: float = 86_400.0
+    lease: timedelta = timedelta(seconds=30)
+    misfire_grace: timedelta = timedelta(hours=1)
+    sync_every: timedelta = timedelta(minutes=1)
+    poll_jitter: timedelta = timedelta(0)
+    digest_window: timedelta = timedelta(hours=24)
     digest_max_stories: int = 5
     digest_post_empty: bool = False
+    recover_after: timedelta = timedelta(minutes=2)
+    """A digest claim still without an outcome this long after (and at least two lease times) is taken to be
+    abandoned by a process that died, and is finished by :func:`bot.digests.recover_digest` (not configurable)."""
 
 
 SLACK_SCOPES = (
@@ -241,18 +280,18 @@ class Settings:
     poll: PollConfig = field(default_factory=PollConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: Mapping[str, str] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict)  # sections later issues read (slack, discord, ...)
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the parsed file, for sections read elsewhere
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     http_listen: str | None = None  # [http] listen, checked by parse_listen; None: no HTTP server
     demo_seed_article: bool = False  # [demo] seed_article: `run` stores ../shared's seed article when present
     jobs: JobsConfig = field(default_factory=JobsConfig)
-
-    @property
-    def base_dir(self) -> Path:
-        """Where relative paths in the config are taken from: the config file's folder, else the cwd."""
-        return self.path.parent if self.path is not None else Path.cwd()
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    """``[[subscriptions]]``, validated (:func:`check_subscription`)."""
+    templates: Mapping[str, Template] = field(default_factory=dict)
+    """The user's message templates, ``[templates.NAME]`` (:func:`bot.briefing.parse_templates`), by name; the
+    built-in ones (:data:`bot.briefing.BUILTIN_TEMPLATES`) are not among them."""
 
     @cached_property
     def _feed_languages(self) -> dict[str, str]:
@@ -267,7 +306,8 @@ class Settings:
         return os.environ.get(name) or None
 
 
-# Sections and keys SPEC.md describes; the later issues' sections are accepted as they are for now.
+# Sections and the keys each may hold; None: the section's keys are checked where it is read ([topics] names any
+# topic, [[subscriptions]] is read by bot.digests).
 _SECTIONS: dict[str, set[str] | None] = {
     "store": {"url", "retention_days"},
     "network": {
@@ -534,7 +574,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
             topics_r.fail(name, "a topic needs a query, e.g. 'ukraine OR kyiv'")
         topics[name] = query
 
-    _check_templates(data.get("templates", {}), where)
+    templates = _templates(data.get("templates", {}), where)
 
     http_r = _Reader(where, data.get("http", {}), "http.", _SECTIONS["http"])
     http_listen: str | None = http_r.get("listen", str, None)
@@ -551,11 +591,11 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
     if lease < 1:
         sched_r.fail("lease", f"expected at least 1s, got {lease:g}s")
     scheduler = SchedulerConfig(
-        lease=lease,
-        misfire_grace=sched_r.duration("misfire_grace", 3600.0) or 3600.0,
-        sync_every=max(1.0, sched_r.duration("sync_every", 60.0) or 60.0),
-        poll_jitter=sched_r.duration("poll_jitter", 0.0, allow_zero=True) or 0.0,
-        digest_window=digest_r.duration("window", 86_400.0) or 86_400.0,
+        lease=timedelta(seconds=lease),
+        misfire_grace=timedelta(seconds=sched_r.duration("misfire_grace", 3600.0) or 3600.0),
+        sync_every=timedelta(seconds=max(1.0, sched_r.duration("sync_every", 60.0) or 60.0)),
+        poll_jitter=timedelta(seconds=sched_r.duration("poll_jitter", 0.0, allow_zero=True) or 0.0),
+        digest_window=timedelta(seconds=digest_r.duration("window", 86_400.0) or 86_400.0),
         digest_max_stories=digest_r.positive_int("max_stories", 5),
         digest_post_empty=digest_r.get("post_empty", bool, False),
     )
@@ -615,18 +655,235 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         http_listen=http_listen,
         demo_seed_article=demo_r.get("seed_article", bool, False),
         jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store),
+        subscriptions=_subscriptions(where, data.get("subscriptions", []), topics, templates),
+        templates=templates,
     )
 
 
-def _check_templates(table: object, where: str) -> None:
-    """``[templates.NAME]`` validated by :func:`bot.briefing.parse_templates` (imported here: the briefing package
-    imports the store, which must not load with the config)."""
+def _templates(table: object, where: str) -> dict[str, Template]:
+    """``[templates.NAME]`` parsed and validated by :func:`bot.briefing.parse_templates` (imported here: the briefing
+    package imports the store, which must not load with the config)."""
     from bot.briefing._template import TemplateError, parse_templates
 
     try:
-        parse_templates(table, where=where)
+        return parse_templates(table, where=where)
     except TemplateError as exc:
         raise ConfigError(str(exc)) from None
+
+
+# ------------------------------------------------------------------------------------------------- subscriptions
+
+PLATFORMS = frozenset({"console", "slack", "discord"})
+"""Where a subscription can post."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionConfig:
+    """One validated ``[[subscriptions]]`` entry (``schedule`` normalized, e.g. "daily 08:00"; ``sources`` as
+    :func:`parse_sources` gives them, empty: the whole archive)."""
+
+    platform: str
+    channel: str
+    topic: str
+    schedule: str
+    tz: str
+    sources: tuple[str, ...] = ()
+    template: str | None = None
+    """The message template's name (``None``: full)."""
+    mode: Literal["digest", "items"] = "digest"
+    """``items``: each new matching article posted on its own (:mod:`bot.items`) instead of digests."""
+
+
+_SUBSCRIPTION_KEYS = ("platform", "channel", "topic", "schedule", "tz", "template", "mode")
+_ALL_SUBSCRIPTION_KEYS = (*_SUBSCRIPTION_KEYS, "sources")
+
+
+class SubscriptionError(UsageError, ValueError):
+    """A subscription field that is not valid: ``key`` names it ("platform", "topic", "schedule"...), ``problem``
+    says what is wrong (one line). The config names it as a key path, the CLI as an option."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def parse_sources(text: str) -> tuple[str, ...]:
+    """The sources of ``sources=``: comma-separated feed ids (``3``, ``#3``) and ``tag:NAME``, as ``("3",
+    "tag:NAME")``, each once; :class:`bot.errors.UsageError` otherwise. Whether they exist is
+    :func:`bot.commands.unknown_sources`'s."""
+    sources: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.lower().startswith("tag:") and part[4:].strip():
+            source = f"tag:{part[4:].strip()}"
+        elif part.lstrip("#").isdigit() and int(part.lstrip("#")) > 0:
+            source = str(int(part.lstrip("#")))
+        else:
+            raise UsageError(f"sources: {part!r} is neither a feed id (see /brief feeds) nor tag:NAME")
+        if source not in sources:
+            sources.append(source)
+    return tuple(sources)
+
+
+def check_subscription(
+    settings: Settings,
+    *,
+    platform: str,
+    channel: str,
+    topic: str,
+    schedule: str | None = None,
+    tz: str | None = None,
+    sources: str | None = None,
+    template: str | None = None,
+    mode: str | None = None,
+) -> SubscriptionConfig:
+    """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
+    add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
+    configured name), a schedule of the chat grammar (default :data:`bot.schedules.DEFAULT_SCHEDULE`, normalized)
+    and an IANA time zone (default :data:`bot.schedules.DEFAULT_TZ`), and ``sources`` as in chat (``3,7`` or
+    ``tag:world``; whether they name feeds is the caller's to check, against the store), ``template`` a built-in
+    template or one of the config's ``[templates]`` (:attr:`Settings.templates`), ``mode`` "digest" (default) or
+    "items" (which takes no schedule). :class:`SubscriptionError` names the field at fault."""
+    return _check_subscription(
+        settings.topics,
+        settings.templates,
+        platform=platform,
+        channel=channel,
+        topic=topic,
+        schedule=schedule,
+        tz=tz,
+        sources=sources,
+        template=template,
+        mode=mode,
+    )
+
+
+def _check_subscription(
+    topics: Mapping[str, str],
+    templates: Mapping[str, Template],
+    *,
+    platform: str,
+    channel: str,
+    topic: str,
+    schedule: str | None = None,
+    tz: str | None = None,
+    sources: str | None = None,
+    template: str | None = None,
+    mode: str | None = None,
+) -> SubscriptionConfig:
+    from bot.briefing._template import resolve_template, template_names  # see _templates
+
+    platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
+    if platform not in PLATFORMS:
+        raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
+    if not channel:
+        raise SubscriptionError("channel", "expected a channel id")
+    name = next((known for known in topics if known.casefold() == topic.casefold()), None)
+    if name is None:
+        known = ", ".join(sorted(topics)) or "none configured"
+        raise SubscriptionError("topic", f"unknown topic {topic!r} (topics: {known})")
+    try:
+        schedule_text = parse_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE).text
+    except ScheduleError as exc:
+        raise SubscriptionError("schedule", exc.problem) from None
+    try:
+        tz = check_tz((tz if tz is not None else DEFAULT_TZ).strip())
+    except ScheduleError as exc:
+        raise SubscriptionError("tz", exc.problem) from None
+    try:
+        chosen = parse_sources(sources) if sources is not None else ()
+    except UsageError as exc:
+        raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
+    chosen_mode: Literal["digest", "items"] = "digest"
+    if mode is not None:
+        if mode.strip().lower() not in ("digest", "items"):
+            raise SubscriptionError("mode", f"expected digest or items, got {mode!r}")
+        chosen_mode = "items" if mode.strip().lower() == "items" else "digest"
+        if chosen_mode == "items" and schedule is not None:
+            raise SubscriptionError("schedule", "items mode posts each article as it comes: it takes no schedule")
+    template_name: str | None = None
+    if template is not None:
+        template_name = template.strip().lower()
+        if resolve_template(template_name, templates) is None:
+            names = ", ".join(template_names(templates))
+            raise SubscriptionError("template", f"unknown template {template!r} (templates: {names})")
+    return SubscriptionConfig(
+        platform=platform,
+        channel=channel,
+        topic=name,
+        schedule=schedule_text,
+        tz=tz,
+        sources=chosen,
+        template=template_name,
+        mode=chosen_mode,
+    )
+
+
+def _subscriptions(
+    where: str, raw: object, topics: Mapping[str, str], templates: Mapping[str, Template]
+) -> tuple[SubscriptionConfig, ...]:
+    """Validate ``[[subscriptions]]``; :class:`ConfigError` naming the file and the key path
+    (``subscriptions[0].schedule``) otherwise. Each entry is checked by :func:`check_subscription`."""
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{where}: subscriptions: expected an array of tables ([[subscriptions]]), got {type(raw).__name__}"
+        )
+    parsed: list[SubscriptionConfig] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, item in enumerate(raw):
+        prefix = f"subscriptions[{i}]"
+
+        def fail(key: str, problem: str, prefix: str = prefix) -> ConfigError:
+            return ConfigError(f"{where}: {prefix}.{key}: {problem}")
+
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: {prefix}: expected a table, got {type(item).__name__}")
+        for key in item:
+            if key not in _ALL_SUBSCRIPTION_KEYS:
+                raise fail(key, f"unknown key (known keys: {', '.join(sorted(_ALL_SUBSCRIPTION_KEYS))})")
+        values: dict[str, str] = {}
+        for key in _SUBSCRIPTION_KEYS:
+            value: Any = item.get(key)
+            if value is None:
+                if key in ("platform", "channel", "topic"):
+                    raise fail(key, "missing (every [[subscriptions]] needs platform, channel and topic)")
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise fail(key, f"expected a non-empty string, got {value!r}")
+            values[key] = value.strip()
+        sources = item.get("sources")
+        if sources is not None and (
+            not isinstance(sources, list)
+            or not sources
+            or any(isinstance(s, bool) for s in sources)
+            or not all(isinstance(s, int | str) for s in sources)
+        ):
+            raise fail(
+                "sources",
+                f'expected a list of feed ids and "tag:NAME" such as [3, 7] or ["tag:world"], got {sources!r}',
+            )
+        try:
+            entry = _check_subscription(
+                topics,
+                templates,
+                platform=values["platform"],
+                channel=values["channel"],
+                topic=values["topic"],
+                schedule=values.get("schedule"),
+                tz=values.get("tz"),
+                sources=",".join(str(s) for s in sources) if sources else None,
+                template=values.get("template"),
+                mode=values.get("mode"),
+            )
+        except SubscriptionError as exc:
+            raise fail(exc.key, exc.problem) from None
+        identity = (entry.platform, entry.channel, entry.topic)
+        if identity in seen:
+            raise fail("topic", f"duplicate of subscriptions[{seen[identity]}] (same platform, channel and topic)")
+        seen[identity] = i
+        parsed.append(entry)
+    return tuple(parsed)
 
 
 _SHARDS_RE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
@@ -683,16 +940,6 @@ def _jobs(reader: _Reader, store: StoreConfig) -> JobsConfig:
         deadline=reader.duration("deadline", 300.0) or 300.0,
         concurrency=reader.positive_int("concurrency", 8),
     )
-
-
-def find_config(explicit: str | None) -> Path | None:
-    """``--config`` wins, then ``$NEWSBRIEF_CONFIG``, then ``./newsbrief.toml`` when present, else None."""
-    if explicit is not None:
-        return Path(explicit)
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
 
 def read_config_file(path: Path, *, origin: str | None = None) -> dict[str, Any]:

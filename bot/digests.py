@@ -1,4 +1,4 @@
-"""Digests: per subscription, the stories of its topic not yet posted to its channel (issue 4, "Digests").
+"""Digests: per subscription, the stories of its topic not yet posted to its channel.
 
 :func:`build_digest` makes the briefing of a subscription's topic over the digest window without backlog and
 without the stories already posted to that subscription, unless they gained at least ``renewal`` articles since
@@ -20,7 +20,8 @@ that cannot be asked (e.g. the bot may not read the channel's history: :class:`H
 claim in flight, never "not there": the reason is written on the claim once (``subs list`` and ``doctor``
 show it) and logged once.
 
-:func:`sync_config_subscriptions` validates ``[[subscriptions]]`` of the config and adds them to the store.
+:func:`sync_config_subscriptions` adds ``[[subscriptions]]`` of the config (validated with it:
+:attr:`bot.config.Settings.subscriptions`) to the store.
 Nothing here reads the clock: ``now`` is passed in.
 """
 
@@ -30,24 +31,15 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from bot.briefing import (
-    FULL,
-    Briefing,
-    StoryBrief,
-    Template,
-    config_templates,
-    make_briefing,
-    resolve_template,
-    template_names,
-)
-from bot.commands import DEFAULT_SCHEDULE, DEFAULT_TZ, UsageError, check_tz, parse_schedule, parse_sources, source_feeds
-from bot.config import ConfigError, Settings
+from bot.briefing import FULL, Briefing, StoryBrief, Template, make_briefing, resolve_template
+from bot.commands import source_feeds
+from bot.config import PLATFORMS, Settings, SubscriptionConfig, SubscriptionError, check_subscription
+from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ
 from bot.store import Article, DigestFilter, DigestSlot, Store, Subscription
 
 __all__ = [
@@ -57,6 +49,7 @@ __all__ = [
     "PLATFORMS",
     "RENEWAL",
     "SEARCH_MARGIN",
+    "BuildLocks",
     "ChannelUnavailable",
     "DigestChannel",
     "DigestOutcome",
@@ -83,8 +76,6 @@ __all__ = [
 
 log = logging.getLogger("newsbrief.digests")
 
-PLATFORMS = frozenset({"console", "slack", "discord"})
-"""Where a subscription can post."""
 DIGEST_WINDOW = timedelta(hours=24)
 """How far back a digest looks."""
 RENEWAL = 2
@@ -306,8 +297,39 @@ def subscription_template(subscription: Subscription, templates: Mapping[str, Te
     return FULL
 
 
-_BUILDING: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_BUILDING_GUARD = threading.Lock()
+class BuildLocks:
+    """One lock per subscription around building a digest and writing its stories down (:meth:`hold`), owned by
+    whoever runs digests concurrently (the scheduler: a slot's own run and the recovery of an earlier slot). A
+    subscription's lock is kept only while someone holds or waits for it, so the map never outgrows the digests
+    being built at the moment."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[int, tuple[threading.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        """How many subscriptions have a lock now (held or waited for)."""
+        with self._guard:
+            return len(self._locks)
+
+    @contextlib.contextmanager
+    def hold(self, subscription_id: int) -> Iterator[None]:
+        """Hold the subscription's lock (blocking: call it in a worker thread)."""
+        with self._guard:
+            lock, users = self._locks.get(subscription_id, (None, 0))
+            if lock is None:
+                lock = threading.Lock()
+            self._locks[subscription_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                users = self._locks[subscription_id][1]
+                if users <= 1:
+                    del self._locks[subscription_id]
+                else:
+                    self._locks[subscription_id] = (lock, users - 1)
 
 
 def _build_and_plan(
@@ -321,13 +343,13 @@ def _build_and_plan(
     renewal: int,
     templates: Mapping[str, Template] | None = None,
     slot: str,
+    locks: BuildLocks | None = None,
 ) -> tuple[Briefing, list[StoryRef]] | None:
     """Build a slot's digest and write its stories down (:meth:`Store.plan_slot`) before posting, as one step per
-    subscription: two digests of one subscription built at once (a slot's own run and the recovery of an
-    earlier slot) would otherwise both pick the same new stories, each before the other had written them down."""
-    with _BUILDING_GUARD:
-        lock = _BUILDING[subscription.id]
-    with lock:
+    subscription when ``locks`` are given: two digests of one subscription built at once (a slot's own run and
+    the recovery of an earlier slot) would otherwise both pick the same new stories, each before the other had
+    written them down. Without ``locks`` (a one-off run) nothing is locked."""
+    with locks.hold(subscription.id) if locks is not None else contextlib.nullcontext():
         built = _digest(
             store,
             subscription,
@@ -381,6 +403,7 @@ async def run_digest(
     templates: Mapping[str, Template] | None = None,
     post_empty: bool = False,
     retry_later: bool = True,
+    locks: BuildLocks | None = None,
 ) -> DigestOutcome:
     """Post a subscription's digest for one slot, at most once across restarts and processes.
 
@@ -392,6 +415,7 @@ async def run_digest(
     claiming process. Store calls run in a worker thread. A claimer that dies between claiming and recording
     leaves the claim in flight: :func:`recover_digest` finishes it. So does a :class:`PostInterrupted` from
     ``post`` ("retry"), unless ``retry_later`` is false (a one-off run with no scheduler to come back: "failed").
+    ``locks``: see :class:`BuildLocks` (whoever may build one subscription's digests concurrently passes its own).
     """
     claimed = await asyncio.to_thread(store.claim_slot, subscription.id, slot, by=by, now=now)
     if not claimed:
@@ -409,6 +433,7 @@ async def run_digest(
         templates=templates,
         post_empty=post_empty,
         retry_later=retry_later,
+        locks=locks,
     )
 
 
@@ -426,6 +451,7 @@ async def _post_claimed(
     templates: Mapping[str, Template] | None = None,
     post_empty: bool = False,
     retry_later: bool = True,
+    locks: BuildLocks | None = None,
 ) -> DigestOutcome:
     try:
         built = await asyncio.to_thread(
@@ -439,6 +465,7 @@ async def _post_claimed(
             renewal=renewal,
             templates=templates,
             slot=slot,
+            locks=locks,
         )
     except Exception:
         log.exception(
@@ -544,6 +571,7 @@ async def recover_digest(
     limit: int = 5,
     renewal: int = RENEWAL,
     templates: Mapping[str, Template] | None = None,
+    locks: BuildLocks | None = None,
 ) -> DigestOutcome:
     """Finish a claim whose claimer died before recording the outcome, exactly once.
 
@@ -629,6 +657,7 @@ async def recover_digest(
         limit=limit,
         renewal=renewal,
         templates=templates,
+        locks=locks,
     )
 
 
@@ -654,173 +683,17 @@ def _record(
 # ------------------------------------------------------------------------------------------------- config
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionConfig:
-    """One validated ``[[subscriptions]]`` entry (``schedule`` normalized, e.g. "daily 08:00"; ``sources`` as
-    :func:`bot.commands.parse_sources` gives them, empty: the whole archive)."""
-
-    platform: str
-    channel: str
-    topic: str
-    schedule: str
-    tz: str
-    sources: tuple[str, ...] = ()
-    template: str | None = None
-    """The message template's name (``None``: full)."""
-    mode: Literal["digest", "items"] = "digest"
-    """``items``: each new matching article posted on its own (:mod:`bot.items`) instead of digests."""
-
-
-_KEYS = ("platform", "channel", "topic", "schedule", "tz", "template", "mode")
-_ALL_KEYS = (*_KEYS, "sources")
-
-
-class SubscriptionError(ValueError):
-    """A subscription field that is not valid: ``key`` names it ("platform", "topic", "schedule"...), ``problem``
-    says what is wrong (one line). The config names it as a key path, the CLI as an option."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
-
-
-def check_subscription(
-    settings: Settings,
-    *,
-    platform: str,
-    channel: str,
-    topic: str,
-    schedule: str | None = None,
-    tz: str | None = None,
-    sources: str | None = None,
-    template: str | None = None,
-    mode: str | None = None,
-) -> SubscriptionConfig:
-    """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
-    add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
-    configured name), a schedule of the chat grammar (default :data:`DEFAULT_SCHEDULE`, normalized) and an IANA
-    time zone (default :data:`DEFAULT_TZ`), and ``sources`` as in chat (``3,7`` or ``tag:world``; whether they
-    name feeds is the caller's to check, against the store), ``template`` a built-in template or one of the
-    config's ``[templates]``, ``mode`` "digest" (default) or "items" (which takes no schedule).
-    :class:`SubscriptionError` names the field at fault."""
-    platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
-    if platform not in PLATFORMS:
-        raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
-    if not channel:
-        raise SubscriptionError("channel", "expected a channel id")
-    name = next((known for known in settings.topics if known.casefold() == topic.casefold()), None)
-    if name is None:
-        known = ", ".join(sorted(settings.topics)) or "none configured"
-        raise SubscriptionError("topic", f"unknown topic {topic!r} (topics: {known})")
-    try:
-        schedule_text = parse_schedule(schedule if schedule is not None else DEFAULT_SCHEDULE).text
-    except UsageError as exc:
-        raise SubscriptionError("schedule", exc.problem) from None
-    try:
-        tz = check_tz((tz if tz is not None else DEFAULT_TZ).strip())
-    except UsageError as exc:
-        raise SubscriptionError("tz", exc.problem) from None
-    try:
-        chosen = parse_sources(sources) if sources is not None else ()
-    except UsageError as exc:
-        raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
-    chosen_mode: Literal["digest", "items"] = "digest"
-    if mode is not None:
-        if mode.strip().lower() not in ("digest", "items"):
-            raise SubscriptionError("mode", f"expected digest or items, got {mode!r}")
-        chosen_mode = "items" if mode.strip().lower() == "items" else "digest"
-        if chosen_mode == "items" and schedule is not None:
-            raise SubscriptionError("schedule", "items mode posts each article as it comes: it takes no schedule")
-    template_name: str | None = None
-    if template is not None:
-        template_name = template.strip().lower()
-        user_templates = config_templates(settings.raw)
-        if resolve_template(template_name, user_templates) is None:
-            names = ", ".join(template_names(user_templates))
-            raise SubscriptionError("template", f"unknown template {template!r} (templates: {names})")
-    return SubscriptionConfig(
-        platform=platform,
-        channel=channel,
-        topic=name,
-        schedule=schedule_text,
-        tz=tz,
-        sources=chosen,
-        template=template_name,
-        mode=chosen_mode,
-    )
-
-
 def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
-    """Validate ``[[subscriptions]]`` of the config; :class:`ConfigError` naming the file and the key path
-    (``subscriptions[0].schedule``) otherwise. Each entry is checked by :func:`check_subscription`."""
-    where = str(settings.path) if settings.path is not None else "<config>"
-    raw = settings.raw.get("subscriptions", [])
-    if not isinstance(raw, list):
-        raise ConfigError(
-            f"{where}: subscriptions: expected an array of tables ([[subscriptions]]), got {type(raw).__name__}"
-        )
-    parsed: list[SubscriptionConfig] = []
-    seen: dict[tuple[str, str, str], int] = {}
-    for i, item in enumerate(raw):
-        prefix = f"subscriptions[{i}]"
-
-        def fail(key: str, problem: str, prefix: str = prefix) -> ConfigError:
-            return ConfigError(f"{where}: {prefix}.{key}: {problem}")
-
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where}: {prefix}: expected a table, got {type(item).__name__}")
-        for key in item:
-            if key not in _ALL_KEYS:
-                raise fail(key, f"unknown key (known keys: {', '.join(sorted(_ALL_KEYS))})")
-        values: dict[str, str] = {}
-        for key in _KEYS:
-            value: Any = item.get(key)
-            if value is None:
-                if key in ("platform", "channel", "topic"):
-                    raise fail(key, "missing (every [[subscriptions]] needs platform, channel and topic)")
-                continue
-            if not isinstance(value, str) or not value.strip():
-                raise fail(key, f"expected a non-empty string, got {value!r}")
-            values[key] = value.strip()
-        sources = item.get("sources")
-        if sources is not None and (
-            not isinstance(sources, list)
-            or not sources
-            or any(isinstance(s, bool) for s in sources)
-            or not all(isinstance(s, int | str) for s in sources)
-        ):
-            raise fail(
-                "sources",
-                f'expected a list of feed ids and "tag:NAME" such as [3, 7] or ["tag:world"], got {sources!r}',
-            )
-        try:
-            entry = check_subscription(
-                settings,
-                platform=values["platform"],
-                channel=values["channel"],
-                topic=values["topic"],
-                schedule=values.get("schedule"),
-                tz=values.get("tz"),
-                sources=",".join(str(s) for s in sources) if sources else None,
-                template=values.get("template"),
-                mode=values.get("mode"),
-            )
-        except SubscriptionError as exc:
-            raise fail(exc.key, exc.problem) from None
-        identity = (entry.platform, entry.channel, entry.topic)
-        if identity in seen:
-            raise fail("topic", f"duplicate of subscriptions[{seen[identity]}] (same platform, channel and topic)")
-        seen[identity] = i
-        parsed.append(entry)
-    return parsed
+    """The config's ``[[subscriptions]]``, validated when the config was loaded (:attr:`bot.config.Settings.
+    subscriptions`)."""
+    return list(settings.subscriptions)
 
 
 def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime) -> list[Subscription]:
-    """Add the config's ``[[subscriptions]]`` to the store (validated by :func:`parse_subscriptions`); one
-    already stored takes the config's schedule, time zone, sources, template and mode. Subscriptions made in
-    chat, and stored ones no longer in the config, are left alone. Returns the config's subscriptions as stored."""
-    wanted = parse_subscriptions(settings)
+    """Add the config's ``[[subscriptions]]`` to the store (validated with the config); one
+    already stored takes the config's schedule, time zone, sources, template and mode. Subscriptions made in chat,
+    and stored ones no longer in the config, are left alone. Returns the config's subscriptions as stored."""
+    wanted = settings.subscriptions
     stored = {(s.platform, s.channel, s.topic): s for s in store.list_subscriptions()}
     result: list[Subscription] = []
     for entry in wanted:

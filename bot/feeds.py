@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Settings
-from bot.ingest import fetch_policy, http_client
+from bot.ingest import http_client
 from bot.sources import Fetcher, FoundFeed, Resolver, find_feed
 from bot.store import Feed, Store
 
@@ -58,7 +58,7 @@ def feed_finder(settings: Settings, *, allow_file: bool, resolver: Resolver | No
 
     async def search(url: str) -> FoundFeed:
         async with http_client(settings, resolver) as client:
-            return await find_feed(Fetcher(client, fetch_policy(settings), resolver), url, allow_file=allow_file)
+            return await find_feed(Fetcher(client, settings.network, resolver), url, allow_file=allow_file)
 
     def find(url: str) -> FoundFeed:
         return asyncio.run(search(url))

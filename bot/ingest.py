@@ -33,7 +33,6 @@ from bot.sources import (
     FeedEntry,
     Fetcher,
     FetchError,
-    FetchPolicy,
     GuardedTransport,
     Resolver,
     RobotsCache,
@@ -43,7 +42,6 @@ from bot.sources import (
     linked_url_refusal,
     next_backoff,
     parse_feed,
-    user_agent,
 )
 from bot.store import Article, Feed, Store, StoredSignature, StoreUnavailable, StoryAssignment
 from bot.stories import StoryIndex, content_hash, story_time
@@ -60,7 +58,6 @@ __all__ = [
     "catch_up_stories",
     "entry_text",
     "extraction_pool",
-    "fetch_policy",
     "http_client",
     "ingestor_for",
     "load_story_index",
@@ -697,20 +694,6 @@ def assign_missing_stories(store: Store, stories: StoryIndex, now: datetime) -> 
 # Wiring from settings (the CLI and the scheduler call these; clients and ``now`` still come in)
 
 
-def fetch_policy(settings: Settings) -> FetchPolicy:
-    """The :class:`FetchPolicy` the ``[network]`` section describes."""
-    net = settings.network
-    return FetchPolicy(
-        connect_timeout=net.connect_timeout,
-        read_timeout=net.read_timeout,
-        max_bytes=net.max_bytes,
-        per_host=net.per_host,
-        global_limit=net.global_limit,
-        user_agent=net.user_agent or user_agent(net.contact),
-        allow_private=net.allow_private,
-    )
-
-
 def http_client(settings: Settings, resolver: Resolver | None = None) -> httpx.AsyncClient:
     """The one httpx client of a process: redirects are followed by the Fetcher, hop by hop, after the guard;
     every connection goes to an address the guard approved when connecting (:class:`GuardedTransport`, which
@@ -718,7 +701,7 @@ def http_client(settings: Settings, resolver: Resolver | None = None) -> httpx.A
     net = settings.network
     timeout = httpx.Timeout(net.read_timeout, connect=net.connect_timeout)
     limits = httpx.Limits(max_connections=net.global_limit, max_keepalive_connections=net.global_limit)
-    transport = GuardedTransport(fetch_policy(settings), resolver, limits=limits)
+    transport = GuardedTransport(settings.network, resolver, limits=limits)
     return httpx.AsyncClient(follow_redirects=False, timeout=timeout, transport=transport, trust_env=False)
 
 
@@ -798,7 +781,7 @@ def ingestor_for(
     retention window, and optionally a process pool for page extraction."""
     return Ingestor(
         store,
-        Fetcher(client, fetch_policy(settings)),
+        Fetcher(client, settings.network),
         settings,
         stories=load_story_index(store, now, days=settings.store.retention_days),
         rng=random.Random(),

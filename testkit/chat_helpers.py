@@ -19,10 +19,10 @@ import pytest
 from hypothesis import strategies as st
 
 from bot.briefing import Briefing, QuoteRef, SourceLink, StoryBrief
-from bot.config import Settings
+from bot.config import SchedulerConfig, Settings
 from bot.digests import DigestChannel, slot_key
-from bot.ingest import Ingestor, fetch_policy, load_story_index
-from bot.scheduler import Scheduler, SchedulerOptions
+from bot.ingest import Ingestor, load_story_index
+from bot.scheduler import Scheduler
 from bot.sources import Fetcher
 from bot.store import Store, Subscription
 
@@ -31,6 +31,22 @@ from bot.store import Store, Subscription
 NOW = datetime.now(UTC).replace(microsecond=0)
 """The adapter tests' clock (near the real time, so the fakes' message timestamps are near it, as on the platforms)."""
 TOPICS = {"ukraine": "ukraine OR kyiv"}
+
+
+class FakeTime:
+    """A monotonic clock that moves only when slept on: ``sleep`` records each wait and advances the clock by it,
+    so an adapter's pacing and retry waits take no real time and can be asserted (``waits``)."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += max(0.0, seconds)
 
 
 @contextlib.contextmanager
@@ -88,19 +104,19 @@ def texts(value: Any) -> list[str]:
 
 
 async def new_leader_pass(
-    store: Store, settings: Settings, channels: Mapping[str, DigestChannel], options: SchedulerOptions
+    store: Store, settings: Settings, channels: Mapping[str, DigestChannel], config: SchedulerConfig
 ) -> None:
     """Start a scheduler as "new-leader" (it takes over digests left in flight) and stop it again."""
     async with httpx.AsyncClient() as client:
         ingestor = Ingestor(
             store,
-            Fetcher(client, fetch_policy(settings)),
+            Fetcher(client, settings.network),
             settings,
             stories=load_story_index(store, NOW, days=30),
             rng=random.Random(0),
         )
         scheduler = Scheduler(
-            store, settings, ingestor, channels=channels, clock=lambda: NOW, holder="new-leader", options=options
+            store, settings, ingestor, channels=channels, clock=lambda: NOW, holder="new-leader", config=config
         )
         try:
             await scheduler.start()

@@ -4,6 +4,7 @@ session-wide scan of every log record for the secret values the tests use (see `
 from __future__ import annotations
 
 import copy
+import importlib
 import ipaddress
 import logging
 import os
@@ -16,7 +17,7 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -32,10 +33,39 @@ def services_required() -> bool:
     return os.environ.get("NEWSBRIEF_REQUIRE_SERVICES", "") not in ("", "0", "false", "no")
 
 
-def _unavailable(reason: str) -> None:
+# --------------------------------------------------------------------------------------------------
+# Skips: every skip of the suite goes through ``require`` (grep tests/ and testkit/ for pytest.skip, skipif and
+# importorskip: they appear only here). Where NEWSBRIEF_REQUIRE_SERVICES=1 (CI: .ci/run), whatever a test needs
+# must be there: the skip becomes a failure, so a CI run can never pass by skipping.
+
+
+def require(condition: object, reason: str) -> None:
+    """Go on when ``condition`` holds; otherwise skip the test with ``reason`` (fail it where
+    NEWSBRIEF_REQUIRE_SERVICES=1)."""
+    if not condition:
+        _unavailable(reason)
+
+
+def _unavailable(reason: str) -> NoReturn:
     if services_required():
-        pytest.fail(f"{reason} (NEWSBRIEF_REQUIRE_SERVICES=1 makes this a failure, not a skip)")
+        pytest.fail(f"{reason} (NEWSBRIEF_REQUIRE_SERVICES=1 makes this a failure, not a skip)", pytrace=False)
     pytest.skip(reason)
+
+
+def require_module(name: str, why: str) -> Any:
+    """The module ``name``, imported; :func:`require` it (``why``: what the test does with it)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        _unavailable(f"{name} is not importable ({exc}); {why}")
+
+
+def shared_path(*parts: str) -> Path:
+    """A file or folder of ../shared (read-only data beside the project), :func:`require`d: a user's fresh clone
+    has none."""
+    path = SHARED.joinpath(*parts)
+    require(path.exists(), f"{path} is not beside the project (a user's fresh clone has no shared data)")
+    return path
 
 
 def _postgres_reachable() -> str | None:
@@ -55,8 +85,7 @@ def _postgres_reachable() -> str | None:
 def postgres_server() -> str:
     """The base URL of the test PostgreSQL server (skips, or fails in CI, when it is unreachable)."""
     problem = _postgres_reachable()
-    if problem:
-        _unavailable(problem)
+    require(problem is None, problem or "")
     return POSTGRES_URL
 
 
@@ -98,10 +127,8 @@ def store(store_url: str) -> Iterator[Store]:
 
 @pytest.fixture
 def shared_dir() -> Path:
-    """../shared (read-only data beside the project); skips where a fresh clone has none."""
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is not beside the project (a user's fresh clone has no shared data)")
-    return SHARED
+    """../shared (read-only data beside the project), :func:`require`d."""
+    return shared_path()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -146,14 +146,13 @@ def test_config_live_subscriptions_and_section(tmp_path: object) -> None:
     ):
         with pytest.raises(ConfigError, match=rf"^bot\.toml: {key}"):
             parse_live(raw, where="bot.toml")
-    bad = settings_from_mapping(
-        {
-            "topics": TOPICS,
-            "subscriptions": [{"platform": "slack", "channel": "C1", "topic": "ukraine", "schedule": "live x"}],
-        }
-    )
-    with pytest.raises(ConfigError, match=r"subscriptions\[0\]\.schedule: live takes only quiet="):
-        parse_subscriptions(bad)
+    with pytest.raises(ConfigError, match=r"subscriptions\[0\]\.schedule: live takes only quiet="):  # at load
+        settings_from_mapping(
+            {
+                "topics": TOPICS,
+                "subscriptions": [{"platform": "slack", "channel": "C1", "topic": "ukraine", "schedule": "live x"}],
+            }
+        )
 
 
 def test_quiet_hours_wrap_midnight_in_the_time_zone() -> None:

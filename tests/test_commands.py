@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.briefing import Briefing, NoMatch
+from bot.briefing import COMPACT, Briefing, NoMatch
 from bot.commands import (
     USAGE,
     BriefCommand,
@@ -360,7 +361,7 @@ def test_parse_subscribe_template_and_items_errors(text: str, problem: str) -> N
 
 
 def test_subscribe_with_template_and_items_is_stored_and_listed(store: Store) -> None:
-    settings = Settings(topics=SETTINGS.topics, raw={"templates": {"terse": {"base": "compact", "sources": False}}})
+    settings = Settings(topics=SETTINGS.topics, templates={"terse": replace(COMPACT, name="terse", sources=False)})
 
     def run(text: str) -> Reply:
         return answer(

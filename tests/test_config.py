@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.briefing import COMPACT
 from bot.config import ConfigError, load_settings, parse_duration
 
 
@@ -170,8 +173,12 @@ def test_scheduler_and_digest_settings(tmp_path: Path) -> None:
     s = load_settings(
         write(tmp_path, "[scheduler]\nlease = '10s'\npoll_jitter = '2m'\n[digests]\nwindow = '12h'\nmax_stories = 3\n")
     )
-    assert (s.scheduler.lease, s.scheduler.poll_jitter, s.scheduler.misfire_grace) == (10, 120, 3600)
-    assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (43_200, 3)
+    assert (s.scheduler.lease, s.scheduler.poll_jitter, s.scheduler.misfire_grace) == (
+        timedelta(seconds=10),
+        timedelta(minutes=2),
+        timedelta(hours=1),
+    )
+    assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (timedelta(hours=12), 3)
     for text, message in [
         ("[scheduler]\nlease = '500ms'\n", "scheduler.lease: expected at least 1s"),
         ("[scheduler]\nmisfire_grace = '0s'\n", "scheduler.misfire_grace: must be longer than zero"),
@@ -276,4 +283,16 @@ def test_template_errors_name_the_file_and_key(tmp_path: Path, text: str, messag
 
 def test_valid_templates_load(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, "[templates.terse]\nbase = 'compact'\nsources = false\n"))
-    assert settings.raw["templates"] == {"terse": {"base": "compact", "sources": False}}
+    assert settings.templates == {"terse": replace(COMPACT, name="terse", sources=False)}  # parsed at load
+
+
+def test_subscriptions_may_name_the_configs_own_templates_at_load(tmp_path: Path) -> None:
+    base = "[topics]\nukraine = 'ukraine'\n[[subscriptions]]\nplatform = 'slack'\nchannel = 'C1'\ntopic = 'ukraine'\n"
+    settings = load_settings(write(tmp_path, base + "template = 'Terse'\nmode = 'items'\n[templates.terse]\n"))
+    (entry,) = settings.subscriptions
+    assert (entry.template, entry.mode) == ("terse", "items")
+    with pytest.raises(ConfigError) as info:  # the same name without [templates.terse]
+        load_settings(write(tmp_path, base + "template = 'terse'\n"))
+    assert "subscriptions[0].template: unknown template 'terse' (templates: full, compact, headlines)" in str(
+        info.value
+    )

@@ -16,6 +16,7 @@ from bot.briefing import FULL, Briefing, make_briefing, parse_templates
 from bot.config import ConfigError, Settings, settings_from_mapping
 from bot.digests import (
     SEARCH_MARGIN,
+    BuildLocks,
     ChannelUnavailable,
     HistoryUnreadable,
     PartPosted,
@@ -242,9 +243,15 @@ def test_an_interrupted_post_is_looked_for_and_tried_again_within_the_grace_time
     assert store.posted_story_counts(sub.id) == {"s_talks": 1} and store.planned_story_counts(sub.id) == {}
 
 
-def test_two_digests_of_one_subscription_built_at_once_do_not_share_a_story(store: Store, sub: Subscription) -> None:
+@pytest.mark.parametrize("locked", [True, False], ids=["build-locks", "no-locks"])
+def test_two_digests_of_one_subscription_built_at_once_do_not_share_a_story(
+    store: Store, sub: Subscription, locked: bool
+) -> None:
     """A slot's own run and the recovery of an earlier slot can build the same subscription's digest at the same
-    moment: each must see the other's stories as taken (found by the soak: one story in two digests)."""
+    moment: with the runner's :class:`BuildLocks` each sees the other's stories as taken (found by the soak: one
+    story in two digests). Without locks (a one-off run, which builds nothing else meanwhile) both pick the same
+    story; the locks are kept only while a build holds or waits for them."""
+    locks = BuildLocks() if locked else None
     article(store, 1, "s_talks")
     article(store, 2, "s_power", title="Kyiv restores power")
     together = threading.Barrier(2)
@@ -263,7 +270,7 @@ def test_two_digests_of_one_subscription_built_at_once_do_not_share_a_story(stor
         posters = [Poster(), Poster()]
         await asyncio.gather(
             *(
-                run_digest(racing, sub, slot, post=poster, topics=TOPICS, now=NOW, by="test", limit=1)
+                run_digest(racing, sub, slot, post=poster, topics=TOPICS, now=NOW, by="test", limit=1, locks=locks)
                 for slot, poster in zip(("s1", "s2"), posters, strict=True)
             )
         )
@@ -272,7 +279,32 @@ def test_two_digests_of_one_subscription_built_at_once_do_not_share_a_story(stor
     with Racing(store.url) as racing:
         posters = asyncio.run(both(racing))
     headlines = [story.headline for poster in posters for briefing in poster.posted for story in briefing.stories]
-    assert sorted(headlines) == ["Kyiv restores power", "Talks resume in Kyiv"]
+    if locked:
+        assert sorted(headlines) == ["Kyiv restores power", "Talks resume in Kyiv"]
+        assert locks is not None and len(locks) == 0  # nothing kept once the builds are done
+    else:
+        assert len(headlines) == 2 and len(set(headlines)) == 1
+
+
+def test_build_locks_exclude_per_subscription_and_forget_released_ones() -> None:
+    locks = BuildLocks()
+    entered = threading.Event()
+    order: list[str] = []
+
+    def second() -> None:
+        with locks.hold(1):
+            order.append("second")
+
+    with locks.hold(1):
+        with locks.hold(2):  # another subscription is not held up
+            assert len(locks) == 2
+        waiter = threading.Thread(target=lambda: (entered.set(), second()))
+        waiter.start()
+        entered.wait()
+        order.append("first")
+    waiter.join(timeout=5)
+    assert order == ["first", "second"]
+    assert len(locks) == 0
 
 
 def test_a_one_off_run_records_an_interrupted_post_as_failed(store: Store, sub: Subscription) -> None:
@@ -330,7 +362,7 @@ def crowd_above(store: Store, sub: Subscription) -> None:
 def test_backlog_and_posted_stories_ranked_higher_do_not_crowd_out_new_ones(
     store: Store, sub: Subscription, new: int
 ) -> None:
-    """Issue 11: backlog and already posted stories were ranked before being filtered out, so they took the
+    """Backlog and already posted stories were once ranked before being filtered out, so they took the
     ``limit`` places and the new stories below them were never posted. A digest holds min(limit, new) of the
     new stories; the next one holds the rest; /brief still ranks every story."""
     crowd_above(store, sub)

@@ -1,4 +1,4 @@
-"""Feeds from chat: ``/brief feeds [list]``, ``feeds add <url>``, ``feeds remove <id>`` (issue 16, part 2), through
+"""Feeds from chat: ``/brief feeds [list]``, ``feeds add <url>``, ``feeds remove <id>``, through
 the command layer, the console, Slack and Discord, against a loopback feed server."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from bot.commands import (
 )
 from bot.config import Settings, settings_from_mapping
 from bot.feeds import FeedFinder, feed_finder, feed_finder_on
-from bot.ingest import fetch_policy, http_client
+from bot.ingest import http_client
 from bot.sources import Fetcher, FoundFeed
 from bot.store import Store
 from testkit import chat_helpers
@@ -244,7 +244,7 @@ def test_console_adds_and_lists_feeds(server: FeedServer, store: Store) -> None:
 async def bot_fetcher() -> AsyncIterator[Fetcher]:
     """A fetcher on the test's event loop, as ``newsbrief run`` makes one on its own."""
     async with http_client(settings()) as client:
-        yield Fetcher(client, fetch_policy(settings()))
+        yield Fetcher(client, settings().network)
 
 
 async def test_slack_feeds_add_needs_an_admin_and_fetches_on_the_bots_loop(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bot.config import Settings, settings_from_mapping
-from bot.ingest import PAGE_ATTEMPTS, Ingestor, fetch_policy, load_story_index, sync_config_feeds
+from bot.ingest import PAGE_ATTEMPTS, Ingestor, load_story_index, sync_config_feeds
 from bot.sources import Fetcher, extract_page
 from bot.store import Article, Feed, Store
 from bot.stories import StoryDecision, StoryIndex
@@ -82,7 +82,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 def ingestor(store: Store, client: httpx.AsyncClient, settings: Settings) -> Ingestor:
     return Ingestor(
         store,
-        Fetcher(client, fetch_policy(settings)),
+        Fetcher(client, settings.network),
         settings,
         stories=load_story_index(store, NOW, days=30),
         rng=random.Random(0),
@@ -232,7 +232,7 @@ async def test_an_entry_whose_story_fails_is_not_stored_and_not_indexed(
     store.add_feed(server.url("/feed.xml"), interval_s=900, now=NOW)
     settings = settings_from_mapping({"network": {"allow_private": ["127.0.0.1"]}, "poll": {"fetch_pages": False}})
     index = BrokenIndex()
-    polling = Ingestor(store, Fetcher(client, fetch_policy(settings)), settings, stories=index, rng=random.Random(0))
+    polling = Ingestor(store, Fetcher(client, settings.network), settings, stories=index, rng=random.Random(0))
     result = (await polling.poll_round(NOW))[0]
     assert (result.status, result.new) == ("ok", 1) and "story index broke" in result.errors[0]
     stored = store.list_articles(10)
@@ -337,7 +337,7 @@ async def test_pages_can_be_extracted_in_a_worker_process(
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         worker = Ingestor(
             store,
-            Fetcher(client, fetch_policy(settings)),
+            Fetcher(client, settings.network),
             settings,
             stories=load_story_index(store, NOW, days=30),
             rng=random.Random(0),

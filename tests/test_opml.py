@@ -1,4 +1,4 @@
-"""OPML import and export: ``newsbrief feeds import FILE.opml`` and ``feeds export [FILE]`` (issue 16, part 3)."""
+"""OPML import and export: ``newsbrief feeds import FILE.opml`` and ``feeds export [FILE]``."""
 
 from __future__ import annotations
 

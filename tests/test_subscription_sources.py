@@ -1,4 +1,4 @@
-"""Subscriptions limited to chosen sources (``sources=3,7`` or ``sources=tag:world``; issue 16, part 2): stored
+"""Subscriptions limited to chosen sources (``sources=3,7`` or ``sources=tag:world``): stored
 with the subscription, shown by ``/brief list`` and ``subs list``, and honoured by digests in the store's search,
 before ranking. ``/brief`` still searches the whole archive."""
 

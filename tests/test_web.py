@@ -18,6 +18,7 @@ from bot.config import parse_listen as config_parse_listen
 from bot.metrics import FETCH_ERROR_KINDS, OTHER, Metrics
 from bot.sources import FETCH_ERROR_KINDS as SOURCE_ERROR_KINDS
 from bot.web import WebServer, WebServerError, parse_listen
+from tests.conftest import require
 
 SECRET_ISH = "postgresql://newsbrief:hunter2-password@db/newsbrief"
 
@@ -230,12 +231,11 @@ async def test_close_stops_serving_and_port_needs_a_start(client: httpx.AsyncCli
 
 
 async def test_ipv6_loopback(client: httpx.AsyncClient) -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6 on this host")
+    require(socket.has_ipv6, "no IPv6 on this host")
     try:
         server = await WebServer("[::1]:0", Metrics(), ok_health).__aenter__()
     except WebServerError as exc:
-        pytest.skip(f"cannot bind ::1 here: {exc}")
+        require(False, f"cannot bind ::1 here: {exc}")
     try:
         assert server.url == f"http://[::1]:{server.port}"
         assert (await client.get(f"{server.url}/healthz")).status_code == 200

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
 
-from bot.briefing import Briefing
+from bot.briefing import Briefing, SourceLink, StoryBrief, outlets_text
 
 __all__ = [
     "ELLIPSIS",
@@ -24,6 +24,7 @@ __all__ = [
     "hostname",
     "hours_text",
     "http_scheme",
+    "linked_outlets",
     "more_stories",
     "one_line",
     "pack",
@@ -223,3 +224,33 @@ def briefing_title(briefing: Briefing) -> str:
     last 72 h"."""
     label = f"{briefing.query} (topic)" if briefing.topic else briefing.query
     return f"Briefing: {label} — {_stories(len(briefing.stories))}, last {hours_text(briefing.window_hours)}"
+
+
+def linked_outlets(
+    story: StoryBrief,
+    link: Callable[[SourceLink, int | None], str],
+    *,
+    limit: int,
+    max_links: int,
+    head: str = "",
+) -> str | None:
+    """A story's outlets as ``head`` then links joined by ", ", then " and N more" for the outlets not linked: at
+    most ``max_links`` links, all within ``limit`` (:func:`text_size`, room kept for the count). ``link(source,
+    fit)`` makes one link; ``fit`` is the room the first link may be shortened to (``None`` for the later ones,
+    which go in whole or not at all). No link fits: :func:`bot.briefing.outlets_text` alone ("3 outlets").
+    ``None`` for a story without sources."""
+    if not story.sources:
+        return None
+    reserve = len(f" and {story.outlet_count} more")
+    text, shown = head, 0
+    for source in story.sources[:max_links]:
+        separator = ", " if shown else ""
+        room = limit - reserve - text_size(text) - len(separator)
+        piece = link(source, None if shown else room)
+        if not piece or text_size(piece) > room:
+            break
+        text, shown = f"{text}{separator}{piece}", shown + 1
+    if not shown:
+        return outlets_text(story)
+    rest = story.outlet_count - shown
+    return f"{text} and {rest} more" if rest > 0 else text

@@ -1,4 +1,4 @@
-"""Briefings: the answer to ``/brief <topic or words>`` (issue 4, "Briefings").
+"""Briefings: the answer to ``/brief <topic or words>``.
 
 :func:`make_briefing` searches the store within a time window, groups the hits by story, ranks the stories
 (relevance, outlets covering them, recency: :func:`story_score`) and condenses each into a :class:`StoryBrief`
@@ -29,7 +29,6 @@ from bot.briefing._template import (
     MAX_SENTENCES,
     Template,
     TemplateError,
-    config_templates,
     parse_templates,
     resolve_template,
     template_names,
@@ -57,7 +56,6 @@ __all__ = [
     "Template",
     "TemplateError",
     "briefing_json",
-    "config_templates",
     "format_briefing",
     "iso",
     "make_briefing",

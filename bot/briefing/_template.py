@@ -18,8 +18,8 @@ A user template starts from ``full`` (or from the template named by ``base``) an
     link = "headline"       # headline: the headline is the link | url: the URL on a line of its own | none
 
 :func:`parse_templates` validates the ``[templates]`` table (one-line :class:`TemplateError` naming the file and the
-key); the config calls it at load. Renderers take the :class:`Template` a briefing carries
-(:attr:`bot.briefing.Briefing.template`) and stay within their platform's limits whatever it says.
+key); the config calls it at load (:attr:`bot.config.Settings.templates`). Renderers take the :class:`Template` a
+briefing carries (:attr:`bot.briefing.Briefing.template`) and stay within their platform's limits whatever it says.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ __all__ = [
     "MAX_SENTENCES",
     "Template",
     "TemplateError",
-    "config_templates",
     "parse_templates",
     "resolve_template",
     "template_names",
@@ -153,8 +152,3 @@ def resolve_template(name: str | None, user: Mapping[str, Template]) -> Template
         return FULL
     key = name.strip().lower()
     return BUILTIN_TEMPLATES.get(key) or user.get(key)
-
-
-def config_templates(raw: Mapping[str, Any], *, where: str = "<config>") -> dict[str, Template]:
-    """The user templates of a loaded config's document (``Settings.raw``; validated at load already)."""
-    return parse_templates(raw.get("templates", {}), where=where)

@@ -25,26 +25,27 @@ The database going away (:class:`bot.store.StoreUnavailable`) is no job's error:
 quietly (the store's :class:`bot.store.StoreWatch` logs the outage once; a feed stays due, a digest is tried
 again :data:`DIGEST_RETRY` later), and APScheduler's reads of its job table wait for the database to return.
 
-A job is a module-level coroutine named by reference (so the job store can keep it); it finds the scheduler
-that runs it through the event loop it runs on. Nothing reads the wall clock but the injected ``clock``.
+A job is a module-level coroutine named by reference (so the job store can keep it); the scheduler that runs it
+is handed to it by the scheduler's own executor (or passed explicitly: ``scheduler=``), never looked up in a
+registry. Nothing reads the wall clock but the injected ``clock``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import os
 import secrets
 import socket
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -54,10 +55,10 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts import AlertChannel, AlertsReport, LiveSettings, is_live, run_alerts
-from bot.briefing import Template, config_templates
-from bot.config import Settings
+from bot.briefing import Template
+from bot.config import SchedulerConfig, Settings
 from bot.digests import (
-    DIGEST_WINDOW,
+    BuildLocks,
     DigestChannel,
     DigestOutcome,
     digest_poster,
@@ -75,7 +76,6 @@ __all__ = [
     "JOBS_TABLE",
     "LEASE_NAME",
     "Scheduler",
-    "SchedulerOptions",
     "digest_job",
     "new_holder_id",
     "poll_job",
@@ -108,8 +108,25 @@ FeedPoller = Callable[[Feed, datetime], Awaitable[FeedResult | None]]
 is queued for a worker (:meth:`bot.jobs.JobQueue.poll`, ``None``: nothing polled here)."""
 DigestObserver = Callable[[Subscription, DigestOutcome], None]
 
-_RUNNING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Scheduler] = weakref.WeakKeyDictionary()
-"""The scheduler leading on each event loop (at most one: the lease sees to it)."""
+_JOB_SCHEDULER: contextvars.ContextVar[Scheduler | None] = contextvars.ContextVar(
+    "newsbrief_job_scheduler", default=None
+)
+"""The scheduler running the current job: set by :class:`_SchedulerExecutor` in the job's own context only."""
+
+
+class _SchedulerExecutor(AsyncIOExecutor):  # type: ignore[misc]
+    """APScheduler's asyncio executor, running each job with the :class:`Scheduler` that owns it in the job's
+    context (:data:`_JOB_SCHEDULER`): the job functions are stored by reference, so the scheduler cannot be one of
+    their stored arguments."""
+
+    def __init__(self, owner: Scheduler) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        context = contextvars.copy_context()
+        context.run(_JOB_SCHEDULER.set, self._owner)
+        context.run(super()._do_submit_job, job, run_times)  # the job's task is created in (a copy of) context
 
 
 class _SharedEngineJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
@@ -152,25 +169,6 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-@dataclass(frozen=True, slots=True)
-class SchedulerOptions:
-    """Timing of the scheduler. ``lease`` is how long a leader's lock lasts unless renewed (renewed every third
-    of it; a killed leader is replaced after at most this long); ``misfire_grace`` is how late a digest may still
-    be posted; ``sync_every`` how often jobs are brought in line with the store; ``poll_jitter`` spreads polls."""
-
-    lease: timedelta = timedelta(seconds=30)
-    misfire_grace: timedelta = timedelta(hours=1)
-    sync_every: timedelta = timedelta(minutes=1)
-    poll_jitter: timedelta = timedelta(0)
-    digest_window: timedelta = DIGEST_WINDOW
-    digest_limit: int = 5
-    digest_post_empty: bool = False
-    """Post a digest saying there is nothing new instead of nothing (``[digests] post_empty``)."""
-    recover_after: timedelta = timedelta(minutes=2)
-    """A digest claim still without an outcome this long after (and at least two lease times) is taken to be
-    abandoned by a process that died, and is finished by :func:`bot.digests.recover_digest`."""
-
-
 class Scheduler:
     """Leader election plus the APScheduler that polls feeds and posts digests (see the module docstring).
 
@@ -178,7 +176,7 @@ class Scheduler:
     subscriptions of other platforms are not scheduled here (logged once). ``poll`` polls a due feed (by default
     ``ingestor.poll_guarded``; a job queue's poll queues it instead). ``clock`` is the only source of time. Call
     :meth:`start` inside the running event loop, :meth:`stop` to end (the lease is released, so a standby
-    process takes over at once).
+    process takes over at once). ``config`` is the timing (default: ``settings.scheduler``).
     """
 
     def __init__(
@@ -190,7 +188,7 @@ class Scheduler:
         channels: Mapping[str, DigestChannel],
         clock: Callable[[], datetime],
         holder: str | None = None,
-        options: SchedulerOptions | None = None,
+        config: SchedulerConfig | None = None,
         on_poll: FeedObserver | None = None,
         on_digest: DigestObserver | None = None,
         on_leader: Callable[[bool], None] | None = None,
@@ -206,7 +204,7 @@ class Scheduler:
         self.channels = dict(channels)
         self.clock = clock
         self.holder = holder or new_holder_id()
-        self.options = options or SchedulerOptions()
+        self.config = config or settings.scheduler
         self._on_poll = on_poll
         self._on_digest = on_digest
         self._on_leader = on_leader
@@ -214,20 +212,20 @@ class Scheduler:
         self.live = live or LiveSettings()
         self._alerting = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._warned: set[int] = set()
         self._standby_logged: str | None = None
         self._held = False
         self._lead_task: asyncio.Task[None] | None = None
         self._in_flight: dict[tuple[int, str], asyncio.Future[DigestOutcome]] = {}
+        self.build_locks = BuildLocks()  # a slot's run and a recovery building one subscription's digest at once
         # Lease calls get a thread of their own: behind digest builds in the shared pool a renewal can come too
         # late and lose the lease while this process is perfectly alive.
         self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbrief-lease")
         self.last_poll_at: datetime | None = None
         self.last_tick_at: datetime | None = None
-        self.templates: Mapping[str, Template] = config_templates(settings.raw)
-        """The config's message templates (validated at load)."""
+        self.templates: Mapping[str, Template] = settings.templates
+        """The config's message templates (parsed at load)."""
 
     # -- leadership -------------------------------------------------------------------------------
 
@@ -239,14 +237,13 @@ class Scheduler:
     async def start(self) -> bool:
         """Try to lead at once, then keep trying (as a standby) or renewing (as the leader) in the background.
         When this process leads, returns after ``on_lead`` and the first job sync. Returns whether it leads."""
-        self._loop = asyncio.get_running_loop()
         leading = await self.tick()
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick_forever(), name="newsbrief-scheduler-lease")
         return leading
 
     async def _tick_forever(self) -> None:
-        every = max(self.options.lease.total_seconds() / 3, 0.05)
+        every = max(self.config.lease.total_seconds() / 3, 0.05)
         while True:
             await asyncio.sleep(every)
             try:
@@ -268,7 +265,7 @@ class Scheduler:
         )
         held = await loop.run_in_executor(
             self._lease_thread,
-            functools.partial(self.store.acquire_lease, LEASE_NAME, self.holder, now=now, ttl=self.options.lease),
+            functools.partial(self.store.acquire_lease, LEASE_NAME, self.holder, now=now, ttl=self.config.lease),
         )
         if held and not self._held:
             self._held = True
@@ -304,6 +301,7 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler: the start-of-leadership work failed; scheduling anyway")
         aps = AsyncIOScheduler(
+            executors={"default": _SchedulerExecutor(self)},
             jobstores={
                 "default": _SharedEngineJobStore(engine=self.store.engine, tablename=JOBS_TABLE, clock=self.clock),
                 "local": MemoryJobStore(),
@@ -311,13 +309,12 @@ class Scheduler:
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": int(self.options.misfire_grace.total_seconds()),
+                "misfire_grace_time": int(self.config.misfire_grace.total_seconds()),
             },
             timezone=UTC,
         )
         aps.start(paused=True)
         self._aps = aps
-        _RUNNING[asyncio.get_running_loop()] = self
         try:
             await self.sync()
         except StoreUnavailable as exc:
@@ -326,7 +323,7 @@ class Scheduler:
             log.exception("scheduler: first job sync failed; retrying with the next sync")
         aps.add_job(
             sync_job,
-            IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())),
+            IntervalTrigger(seconds=max(1.0, self.config.sync_every.total_seconds())),
             id=_SYNC,
             jobstore="local",
             replace_existing=True,
@@ -334,7 +331,7 @@ class Scheduler:
         )
         aps.add_job(
             alerts_job,
-            IntervalTrigger(seconds=max(1.0, self.options.sync_every.total_seconds())),
+            IntervalTrigger(seconds=max(1.0, self.config.sync_every.total_seconds())),
             id=_ALERTS,
             jobstore="local",
             replace_existing=True,
@@ -354,8 +351,6 @@ class Scheduler:
         if aps is not None:
             with contextlib.suppress(Exception):
                 aps.shutdown(wait=False)
-        if self._loop is not None and _RUNNING.get(self._loop) is self:
-            del _RUNNING[self._loop]
         if lost and self._on_leader is not None:
             self._on_leader(False)
 
@@ -368,6 +363,7 @@ class Scheduler:
                 await self._ticker
             self._ticker = None
         if self._in_flight:  # let digests between claim and ledger finish (bounded)
+            log.info("Stopping: waiting (up to %g s) for %d digest(s) being posted", STOP_GRACE_S, len(self._in_flight))
             await asyncio.wait(list(self._in_flight.values()), timeout=STOP_GRACE_S)
         was_leader = self._held
         self._halt()
@@ -443,7 +439,7 @@ class Scheduler:
     async def recover(self, now: datetime) -> list[DigestOutcome]:
         """Finish the digests other processes claimed and never recorded (they died meanwhile): each is looked
         for on its platform and recorded if it got there, else posted now within the grace time."""
-        stale = max(self.options.recover_after, self.options.lease * 2)
+        stale = max(self.config.recover_after, self.config.lease * 2)
         claims = await asyncio.to_thread(self.store.in_flight_slots, claimed_before=now - stale)
         outcomes: list[DigestOutcome] = []
         for claim in claims:
@@ -470,9 +466,10 @@ class Scheduler:
                 topics=self.settings.topics,
                 now=now,
                 by=self.holder,
-                grace=self.options.misfire_grace,
-                window=self.options.digest_window,
-                limit=self.options.digest_limit,
+                grace=self.config.misfire_grace,
+                window=self.config.digest_window,
+                limit=self.config.digest_max_stories,
+                locks=self.build_locks,
                 templates=self.templates,
             )
             # "skipped": taken over meanwhile, or not checkable yet (recover_digest says why, once)
@@ -491,7 +488,7 @@ class Scheduler:
 
     def _ensure_poll(self, aps: AsyncIOScheduler, feed: Feed, job: Job | None, now: datetime) -> str:
         job_id = f"{_POLL}{feed.id}"
-        trigger = poll_trigger(feed.interval_s, jitter_s=int(self.options.poll_jitter.total_seconds()))
+        trigger = poll_trigger(feed.interval_s, jitter_s=int(self.config.poll_jitter.total_seconds()))
         if job is not None and same_trigger(job.trigger, trigger):
             return job_id
         first = feed.next_poll_at if feed.next_poll_at is not None and feed.next_poll_at > now else now
@@ -521,7 +518,7 @@ class Scheduler:
             return job_id
         first = trigger.get_next_fire_time(None, now)
         missed = latest_fire(trigger, now)
-        if missed is not None and missed >= sub.created_at and now - missed <= self.options.misfire_grace:
+        if missed is not None and missed >= sub.created_at and now - missed <= self.config.misfire_grace:
             claimed = await asyncio.to_thread(self.store.get_slot, sub.id, slot_key(missed))
             if claimed is None:
                 first = missed
@@ -604,7 +601,7 @@ class Scheduler:
         if channel is None:
             return None
         slot_time = latest_fire(digest_trigger(sub.schedule, sub.tz), now + _LATE)
-        if slot_time is None or slot_time < sub.created_at or now - slot_time > self.options.misfire_grace:
+        if slot_time is None or slot_time < sub.created_at or now - slot_time > self.config.misfire_grace:
             return None
 
         slot = slot_key(slot_time)
@@ -622,9 +619,10 @@ class Scheduler:
                 topics=self.settings.topics,
                 now=now,
                 by=self.holder,
-                window=self.options.digest_window,
-                limit=self.options.digest_limit,
-                post_empty=self.options.digest_post_empty,
+                window=self.config.digest_window,
+                limit=self.config.digest_max_stories,
+                post_empty=self.config.digest_post_empty,
+                locks=self.build_locks,
                 templates=self.templates,
             )
         )
@@ -678,16 +676,18 @@ class Scheduler:
         }
 
 
-def _current() -> Scheduler | None:
-    scheduler = _RUNNING.get(asyncio.get_running_loop())
+def _current(scheduler: Scheduler | None) -> Scheduler | None:
+    """``scheduler`` when given, else the one whose executor runs this job."""
+    scheduler = scheduler if scheduler is not None else _JOB_SCHEDULER.get()
     if scheduler is None:
-        log.warning("scheduler job ran with no leading scheduler on this event loop; skipped")
+        log.warning("scheduler job ran outside a scheduler's executor and was given none; skipped")
     return scheduler
 
 
-async def poll_job(feed_id: int) -> None:
-    """Job: poll one feed (see :meth:`Scheduler.run_poll`); the database going away leaves it due."""
-    scheduler = _current()
+async def poll_job(feed_id: int, *, scheduler: Scheduler | None = None) -> None:
+    """Job: poll one feed (see :meth:`Scheduler.run_poll`); the database going away leaves it due. ``scheduler``:
+    the one to run it on (default: the one whose executor runs the job)."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.run_poll(feed_id)
@@ -695,10 +695,11 @@ async def poll_job(feed_id: int) -> None:
             log.debug("poll of feed %d: database unavailable: %s", feed_id, exc)
 
 
-async def digest_job(sub_id: int) -> None:
+async def digest_job(sub_id: int, *, scheduler: Scheduler | None = None) -> None:
     """Job: post one subscription's digest (see :meth:`Scheduler.run_digest`); the database going away before
-    the digest was claimed makes it run again a little later (:meth:`Scheduler.retry_digest`)."""
-    scheduler = _current()
+    the digest was claimed makes it run again a little later (:meth:`Scheduler.retry_digest`). ``scheduler``: as
+    for :func:`poll_job`."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.run_digest(sub_id)
@@ -707,9 +708,10 @@ async def digest_job(sub_id: int) -> None:
             scheduler.retry_digest(sub_id)
 
 
-async def alerts_job() -> None:
-    """Job: one round of live story alerts (see :meth:`Scheduler.run_alerts`)."""
-    scheduler = _current()
+async def alerts_job(*, scheduler: Scheduler | None = None) -> None:
+    """Job: one round of live story alerts (see :meth:`Scheduler.run_alerts`). ``scheduler``: as for
+    :func:`poll_job`."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.run_alerts()
@@ -719,9 +721,10 @@ async def alerts_job() -> None:
             log.exception("live alerts: the round failed; trying again with the next one")
 
 
-async def sync_job() -> None:
-    """Job: bring the jobs in line with the store (see :meth:`Scheduler.sync`)."""
-    scheduler = _current()
+async def sync_job(*, scheduler: Scheduler | None = None) -> None:
+    """Job: bring the jobs in line with the store (see :meth:`Scheduler.sync`). ``scheduler``: as for
+    :func:`poll_job`."""
+    scheduler = _current(scheduler)
     if scheduler is not None:
         try:
             await scheduler.sync()

@@ -1,7 +1,7 @@
 """Everything between a URL and parsed content: the only place in newsbrief that does outbound HTTP.
 
 - :class:`Fetcher` fetches feeds and pages through an injected ``httpx.AsyncClient`` under a
-  :class:`FetchPolicy` (timeouts, size cap, redirects, concurrency limits, private-address guard);
+  :class:`bot.config.NetworkConfig` (timeouts, size cap, redirects, concurrency limits, private-address guard);
   failures raise :class:`FetchError` with a ``kind``.
 - :func:`check_url` is the private-address (SSRF) guard on its own (:func:`check_url_offline`: the same without
   resolving names, for URLs stored now and fetched later); :class:`GuardedTransport` (an httpx
@@ -17,6 +17,7 @@
 - :func:`next_backoff` spaces out retries of failing feeds.
 """
 
+from bot.config import user_agent
 from bot.sources._backoff import next_backoff
 from bot.sources._errors import FETCH_ERROR_KINDS, FetchError
 from bot.sources._extract import ExtractedPage, clean_text, extract_page, extract_page_async, is_boilerplate
@@ -24,10 +25,8 @@ from bot.sources._feeds import FeedEntry, ParsedFeed, discover_feeds, html_to_te
 from bot.sources._fetch import (
     DEFAULT_USER_AGENT,
     Fetcher,
-    FetchPolicy,
     FetchResult,
     parse_retry_after,
-    user_agent,
 )
 from bot.sources._find import FoundFeed, find_feed
 from bot.sources._guard import (
@@ -49,7 +48,6 @@ __all__ = [
     "ExtractedPage",
     "FeedEntry",
     "FetchError",
-    "FetchPolicy",
     "FetchResult",
     "Fetcher",
     "FoundFeed",

@@ -18,6 +18,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterable, Iterator
 
+from bot.errors import NewsbriefError
+
 __all__ = ["PIECE_BYTES", "SUPPORTED_ENCODINGS", "BodyDecodeError", "BodyDecoder", "BodyTooLarge", "read_body"]
 
 PIECE_BYTES = 64 * 1024
@@ -25,11 +27,11 @@ SUPPORTED_ENCODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class BodyDecodeError(Exception):
+class BodyDecodeError(NewsbriefError):
     """The body cannot be decoded: an unsupported Content-Encoding, or data that is not what it claims."""
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(NewsbriefError):
     """The decoded body passed the cap (``limit`` bytes)."""
 
     def __init__(self, limit: int) -> None:

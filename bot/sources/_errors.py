@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bot.errors import NewsbriefError
+
 FETCH_ERROR_KINDS = frozenset(
     {"timeout", "connect", "http", "too_large", "redirects", "blocked", "decode", "parse", "invalid_url"}
 )
 
 
-class FetchError(Exception):
+class FetchError(NewsbriefError):
     """A fetch (or URL check) that failed, classified by ``kind``.
 
     ``kind`` is one of :data:`FETCH_ERROR_KINDS`; ``status`` is the HTTP status when one was received and

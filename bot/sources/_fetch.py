@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +14,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from bot import __version__
+from bot.config import NetworkConfig, user_agent
 from bot.sources._decode import BodyDecodeError, BodyTooLarge, read_body
 from bot.sources._errors import FetchError
 from bot.sources._guard import Resolver, check_url
@@ -23,38 +23,10 @@ from bot.sources._links import is_file_url, linked_url_refusal
 log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-PROJECT_URL = "https://github.com/newsbrief/newsbrief"
 FILE_REFUSED = "file: URLs are read only for feeds the operator configured (config file or `newsbrief feeds add`)"
 
 
-def user_agent(contact: str | None = None) -> str:
-    """The User-Agent newsbrief sends: ``newsbrief/VERSION (+CONTACT)``, the contact being where a site's
-    operator can reach whoever runs this bot (``[network] contact``; the project's page when unset)."""
-    return f"newsbrief/{__version__} (+{contact or PROJECT_URL})"
-
-
 DEFAULT_USER_AGENT = user_agent()
-
-
-@dataclass(frozen=True)
-class FetchPolicy:
-    """Limits applied to every fetch.
-
-    Timeouts are in seconds (``read_timeout`` bounds each wait for bytes; ``total_timeout`` bounds a whole
-    fetch including redirects, so a server dripping one byte at a time cannot hold a slot forever).
-    ``max_bytes`` caps the *decompressed* body. ``allow_private`` lists host names, IPs or CIDR blocks exempt
-    from the private-address guard.
-    """
-
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
-    per_host: int = 2
-    global_limit: int = 16
-    user_agent: str = DEFAULT_USER_AGENT
-    allow_private: tuple[str, ...] = ()
-    total_timeout: float = 60.0
 
 
 @dataclass
@@ -73,8 +45,13 @@ class FetchResult:
     charset: str | None = None
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date; None when absent or bad."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (counted from ``now``, the time
+    the answer came); None when absent or bad."""
     if value is None:
         return None
     value = value.strip()
@@ -88,7 +65,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    delta = (when - (now or datetime.now(UTC))).total_seconds()
+    delta = (when - now).total_seconds()
     return max(0.0, delta)
 
 
@@ -160,14 +137,27 @@ class Fetcher:
     The guard checks each URL before it is requested; give the client a :class:`GuardedTransport` (as
     :func:`bot.ingest.http_client` does) so that the connection itself goes only to approved addresses: a DNS
     server that answers differently the second time (DNS rebinding) is then stopped too.
+
+    ``clock`` is the time source (an aware datetime): it dates a Retry-After given as an HTTP-date and a local
+    file whose modification time cannot be read.
     """
 
-    def __init__(self, client: httpx.AsyncClient, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        network: NetworkConfig,
+        resolver: Resolver | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self.client = client
-        self.policy = policy
+        self.clock = clock
+        self.network = network
+        self.user_agent = network.agent
+        """The User-Agent sent (:attr:`bot.config.NetworkConfig.agent`)."""
         self.resolver = resolver
-        self._hosts = _HostLimits(policy.per_host)
-        self._global = asyncio.Semaphore(max(1, policy.global_limit))
+        self._hosts = _HostLimits(network.per_host)
+        self._global = asyncio.Semaphore(max(1, network.global_limit))
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, allow_file: bool = False
@@ -179,34 +169,34 @@ class Fetcher:
         otherwise it is refused with kind ``"blocked"`` before anything is read.
         Returns a :class:`FetchResult` (``not_modified=True`` on 304); raises :class:`FetchError` otherwise.
         """
-        await check_url(url, self.policy, self.resolver)
+        await check_url(url, self.network, self.resolver)
         if is_file_url(url):
             if not allow_file:
                 raise FetchError("blocked", FILE_REFUSED, url=url)
             return await self._read_file(url, last_modified)
         try:
-            async with asyncio.timeout(self.policy.total_timeout):
+            async with asyncio.timeout(self.network.total_timeout):
                 return await self._fetch_http(url, etag=etag, last_modified=last_modified)
         except TimeoutError:
             raise FetchError(
-                "timeout", f"no complete response within {self.policy.total_timeout:g} s", url=url
+                "timeout", f"no complete response within {self.network.total_timeout:g} s", url=url
             ) from None
 
     async def _fetch_http(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
-        headers = {"User-Agent": self.policy.user_agent, "Accept-Encoding": "gzip, deflate"}
+        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = previous = url
         visited = {url}
-        for hop in range(self.policy.max_redirects + 1):
+        for hop in range(self.network.max_redirects + 1):
             if hop:
                 refusal = linked_url_refusal(current, previous)
                 if refusal is not None:
                     raise FetchError("blocked", f"redirect to {current!r}: {refusal}", url=url)
                 try:
-                    await check_url(current, self.policy, self.resolver)
+                    await check_url(current, self.network, self.resolver)
                 except FetchError as exc:
                     raise FetchError(exc.kind, f"redirect to {current}: {exc.message}", url=url) from None
             outcome = await self._one_request(url, current, headers)
@@ -217,11 +207,11 @@ class Fetcher:
                 raise FetchError("redirects", f"redirect loop at {nxt}", url=url)
             visited.add(nxt)
             previous, current = current, nxt
-        raise FetchError("redirects", f"more than {self.policy.max_redirects} redirects", url=url)
+        raise FetchError("redirects", f"more than {self.network.max_redirects} redirects", url=url)
 
     async def _one_request(self, url: str, current: str, headers: dict[str, str]) -> FetchResult | str:
         """One HTTP exchange: a result, or the absolute URL of the next redirect hop."""
-        policy = self.policy
+        policy = self.network
         host = (urlsplit(current).hostname or "").lower()
         timeout = httpx.Timeout(
             connect=policy.connect_timeout,
@@ -261,12 +251,12 @@ class Fetcher:
         if status == 304:
             return self._result(url, current, response, headers, b"", not_modified=True)
         if status in (429, 503):
-            retry = parse_retry_after(headers.get("retry-after"))
+            retry = parse_retry_after(headers.get("retry-after"), now=self.clock())
             suffix = f"; retry after {retry:g} s" if retry is not None else ""
             raise FetchError("http", f"{_reason(response)}{suffix}", url=url, status=status, retry_after=retry)
         if status >= 400 or status < 200:
             raise FetchError("http", _reason(response), url=url, status=status)
-        limit = self.policy.max_bytes
+        limit = self.network.max_bytes
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError("too_large", f"Content-Length {declared} exceeds {limit} bytes", url=url, status=status)
@@ -306,7 +296,7 @@ class Fetcher:
 
     async def _read_file(self, url: str, last_modified: str | None = None) -> FetchResult:
         path = Path(url2pathname(urlsplit(url).path))
-        limit = self.policy.max_bytes
+        limit = self.network.max_bytes
 
         def read() -> bytes:
             with path.open("rb") as handle:
@@ -330,7 +320,7 @@ class Fetcher:
         try:
             mtime = path.stat().st_mtime
         except OSError:
-            mtime = time.time()
+            mtime = self.clock().timestamp()
         stamp = email.utils.formatdate(mtime, usegmt=True)
         headers = {"last-modified": stamp}
         if last_modified == stamp:

@@ -17,7 +17,7 @@ import httpx
 from bot.sources._errors import FetchError
 
 if TYPE_CHECKING:
-    from bot.sources._fetch import FetchPolicy
+    from bot.config import NetworkConfig
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -80,7 +80,7 @@ def _allowed(host: str, addresses: Iterable[IPAddress], allow: Iterable[str]) ->
     return bool(addresses) and all(any(a in net for net in networks) for a in addresses)
 
 
-def _host_to_vet(url: str, policy: FetchPolicy) -> str | None:
+def _host_to_vet(url: str, policy: NetworkConfig) -> str | None:
     """The checks of :func:`check_url` that need no resolver: the host name still to vet, or ``None`` when there is
     nothing left to check (a ``file:`` URL on this machine, a name listed in ``allow_private``)."""
     try:
@@ -104,7 +104,7 @@ def _host_to_vet(url: str, policy: FetchPolicy) -> str | None:
     return hostname
 
 
-async def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
+async def check_url(url: str, policy: NetworkConfig, resolver: Resolver | None = None) -> None:
     """Refuse ``url`` unless it is safe to fetch; return None when it is.
 
     Raises :class:`FetchError` with kind ``"invalid_url"`` for a malformed URL or a scheme other than
@@ -122,7 +122,7 @@ LOOPBACK_NAMES = ("localhost", ".localhost")
 """Names that are loopback by definition (RFC 6761), whatever a resolver says."""
 
 
-def check_url_offline(url: str, policy: FetchPolicy) -> None:
+def check_url_offline(url: str, policy: NetworkConfig) -> None:
     """:func:`check_url` without a resolver, for URLs stored now and fetched later (an OPML import): the same
     :class:`FetchError` for a malformed URL, a scheme other than http/https/file, and a host that is a non-public
     IP literal or a ``localhost`` name (unless ``allow_private`` lists it). Any other name is not looked up here:
@@ -138,7 +138,7 @@ def check_url_offline(url: str, policy: FetchPolicy) -> None:
         _refuse_private(host, [ipaddress.ip_address("127.0.0.1")], policy, url)
 
 
-def _refuse_private(host: str, addresses: list[IPAddress], policy: FetchPolicy, where: str) -> None:
+def _refuse_private(host: str, addresses: list[IPAddress], policy: NetworkConfig, where: str) -> None:
     """:class:`FetchError` "blocked" when any of ``addresses`` (those of ``host``) is not public and
     ``allow_private`` does not cover it."""
     private = [a for a in addresses if not is_public(a)]
@@ -153,7 +153,7 @@ def _refuse_private(host: str, addresses: list[IPAddress], policy: FetchPolicy, 
 
 
 async def vetted_addresses(
-    hostname: str, policy: FetchPolicy, resolver: Resolver | None = None, *, url: str | None = None
+    hostname: str, policy: NetworkConfig, resolver: Resolver | None = None, *, url: str | None = None
 ) -> list[str]:
     """The addresses of ``hostname`` that may be connected to: all of them when every one is public (or covered
     by ``allow_private``), else :class:`FetchError` "blocked" (any non-public one blocks the host). An IP literal
@@ -188,7 +188,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     private one for the connection (DNS rebinding). TLS still verifies the certificate against the host name.
     """
 
-    def __init__(self, policy: FetchPolicy, resolver: Resolver | None = None) -> None:
+    def __init__(self, policy: NetworkConfig, resolver: Resolver | None = None) -> None:
         """A backend for ``policy`` (its ``allow_private``), resolving with ``resolver`` (default: the system)."""
         self.policy = policy
         self.resolver = resolver
@@ -228,7 +228,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with its connection pool on a :class:`PinnedBackend`: every connection goes to an
     address the private-address guard approved at connect time."""
 
-    def __init__(self, policy: FetchPolicy, resolver: Resolver | None = None, *, limits: httpx.Limits) -> None:
+    def __init__(self, policy: NetworkConfig, resolver: Resolver | None = None, *, limits: httpx.Limits) -> None:
         """A transport under ``policy``'s guard with ``limits`` (connections, keep-alive)."""
         super().__init__(limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(

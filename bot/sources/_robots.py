@@ -69,7 +69,7 @@ class RobotsCache:
         max_sites: int = MAX_SITES,
     ) -> None:
         self.fetcher = fetcher
-        self.agent = agent or fetcher.policy.user_agent
+        self.agent = agent or fetcher.user_agent
         self.ttl = ttl
         self.retry = retry
         self.max_sites = max(1, max_sites)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from bot.errors import NewsbriefError
+
 __all__ = ["StoreUnavailable", "StoreWatch", "unavailable_reason"]
 
 _PG_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03")
@@ -14,7 +16,7 @@ _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file")
 """SQLite errors that say the file cannot be used now (a lock held past the busy timeout, a missing volume)."""
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(NewsbriefError):
     """The database cannot be reached (connection refused, dropped or reset; PostgreSQL shutting down; an SQLite
     file locked past the busy timeout). Raised by every :class:`~bot.store.Store` method instead of the driver's
     error; the message is one line. Nothing was written by the call that raised it, or all of it was (a commit

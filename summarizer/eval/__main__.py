@@ -2,7 +2,7 @@
 
 import sys
 
-from summarizer.eval._cli import main
+from summarizer.eval import main
 
 if __name__ == "__main__":
     sys.exit(main())

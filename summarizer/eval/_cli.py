@@ -1,4 +1,4 @@
-"""Command line of ``python -m summarizer.eval`` (see SPEC.md, "Evaluation commands")."""
+"""Command line of ``python -m summarizer.eval`` (see ../shared/SPEC.md, "Evaluation commands")."""
 
 from __future__ import annotations
 

@@ -151,7 +151,7 @@ def evaluate(
 
 
 def to_json(results: Sequence[RougeResult]) -> dict[str, Any]:
-    """The ``rouge --json`` document of SPEC.md."""
+    """The ``rouge --json`` document of ../shared/SPEC.md."""
     datasets: dict[str, Any] = {}
     for result in results:
         entry: dict[str, Any] = {

@@ -103,3 +103,44 @@ def test_no_renderer_lets_bidi_or_lone_surrogates_through(evil: str) -> None:
     discord: Any = discord_render.digest_messages(briefing, title=evil)
     assert_clean(slack_strings(slack))
     assert_clean(discord_strings(discord))
+
+
+# ---------------------------------------------------------------------------------------------- linked outlets
+
+
+def plain(source: SourceLink, fit: int | None) -> str:
+    """A link ``[outlet]``; the first may be cut to ``fit`` (as Discord's are)."""
+    text = f"[{source.outlet}]"
+    return text if fit is None or len(text) <= fit else text[: max(0, fit)]
+
+
+def outlets_story(count: int, *, outlets: int = 0) -> Any:
+    sources = tuple(SourceLink(f"o{i}", f"https://o{i}.example/a", BRIEFED_AT) for i in range(1, count + 1))
+    return story(1, sources=sources, outlets=outlets)
+
+
+def test_linked_outlets_links_up_to_the_maximum_and_counts_the_rest() -> None:
+    assert _text.linked_outlets(outlets_story(2), plain, limit=100, max_links=5) == "[o1], [o2]"
+    assert _text.linked_outlets(outlets_story(7), plain, limit=100, max_links=5) == (
+        "[o1], [o2], [o3], [o4], [o5] and 2 more"
+    )
+    # outlets that reported it without a source in the window are counted too
+    assert _text.linked_outlets(outlets_story(1, outlets=4), plain, limit=100, max_links=5, head="4 outlets: ") == (
+        "4 outlets: [o1] and 3 more"
+    )
+    assert _text.linked_outlets(outlets_story(0), plain, limit=100, max_links=5) is None
+
+
+def test_linked_outlets_stays_within_the_limit_keeping_room_for_the_count() -> None:
+    story_ = outlets_story(4)
+    for limit in range(0, 40):
+        text = _text.linked_outlets(story_, plain, limit=limit, max_links=5)
+        assert text is not None
+        assert text == "4 outlets" or len(text) <= limit, (limit, text)
+        if text != "4 outlets":
+            shown = text.count("[")
+            assert text.endswith(f" and {4 - shown} more") or shown == 4
+    assert _text.linked_outlets(story_, plain, limit=25, max_links=5) == "[o1], [o2] and 2 more"
+    assert _text.linked_outlets(story_, plain, limit=30, max_links=5) == "[o1], [o2], [o3] and 1 more"
+    # no room for even a shortened first link: the outlets are only counted
+    assert _text.linked_outlets(story_, lambda _s, _f: "", limit=30, max_links=5) == "4 outlets"

@@ -1,4 +1,4 @@
-"""``newsbrief brief TEXT... [--json] [--since 72h]`` on a SQLite store in tmp_path (SPEC.md, "CLI")."""
+"""``newsbrief brief TEXT... [--json] [--since 72h]`` on a SQLite store in tmp_path (../shared/SPEC.md, "CLI")."""
 
 from __future__ import annotations
 

@@ -151,3 +151,68 @@ def test_subs_list_shows_mode_and_template_and_digest_refuses_items(
     status = main(["--config", config, "digest", "1"])
     err = capsys.readouterr().err
     assert status == 1 and "subscription 1 is in items mode" in err
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "platform = 'slack'\nchannel = 'C0123'\ntopic = 'ukraine'\nschedule = 'daily 25:00'\n",
+            "subscriptions[0].schedule: daily: '25:00' is not a time of day (hours 0-23, minutes 0-59)",
+        ),
+        (
+            "platform = 'slack'\nchannel = 'C0123'\ntopic = 'ukraine'\nschedule = '0 8 * * fri-mon'\n",
+            "subscriptions[0].schedule: cron day of week: range 'fri-mon' runs backwards",
+        ),
+        (
+            "platform = 'irc'\nchannel = '#news'\ntopic = 'ukraine'\n",
+            "subscriptions[0].platform: expected one of console, discord, slack, got 'irc'",
+        ),
+        ("platform = 'slack'\nchannel = ''\ntopic = 'ukraine'\n", "subscriptions[0].channel: expected a non-empty"),
+        ("platform = 'slack'\nchannel = 'C0123'\ntopic = 'sports'\n", "subscriptions[0].topic: unknown topic 'sports'"),
+    ],
+)
+def test_doctor_fails_on_a_bad_subscription_with_runs_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], entry: str, message: str
+) -> None:
+    """``[[subscriptions]]`` are part of the config: ``doctor`` refuses a bad one before anything else (no "valid",
+    no store opened), with the very line ``run`` exits with."""
+    for variable in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "newsbrief.toml"
+    path.write_text(
+        f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[topics]\nukraine = 'ukraine OR kyiv'\n"
+        f"[[subscriptions]]\n{entry}",
+        encoding="utf-8",
+    )
+    errors: dict[str, str] = {}
+    for command in ("doctor", "run"):
+        status = main(["--config", str(path), command])
+        out = capsys.readouterr()
+        assert status == 2, (command, out.err)
+        assert "valid" not in out.out
+        errors[command] = out.err
+    assert errors["doctor"] == errors["run"]
+    assert errors["doctor"].startswith(f"newsbrief: {path}: {message}")
+    assert errors["doctor"].count("\n") == 1
+    assert not (tmp_path / "nb.db").exists()  # refused before the store was opened
+
+
+def test_doctor_fails_on_a_bad_live_section_as_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for variable in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "newsbrief.toml"
+    path.write_text(f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[live]\nper_hour = 0\n", encoding="utf-8")
+    errors: dict[str, str] = {}
+    for command in ("doctor", "run"):
+        status = main(["--config", str(path), command])
+        out = capsys.readouterr()
+        assert status == 2, (command, out.err)
+        assert "valid" not in out.out
+        errors[command] = out.err
+    assert errors["doctor"] == errors["run"]
+    assert errors["doctor"].startswith(f"newsbrief: {path}: live.per_hour: ") and errors["doctor"].count("\n") == 1

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bot.__main__ import main
 from bot.config import ConfigError, Settings, settings_from_mapping
-from bot.ingest import EntryJob, Ingestor, extraction_pool, fetch_policy, load_story_index
+from bot.ingest import EntryJob, Ingestor, extraction_pool, load_story_index
 from bot.jobs import JobQueue, Worker, conninfo_for, job_app, job_report, worker_store_url
 from bot.metrics import Metrics
 from bot.scheduler import Scheduler
@@ -36,6 +36,7 @@ from summarizer import Summary
 from summarizer import summarize as real_summarize
 from testkit.dbproxy import TcpProxy, url_with_port
 from testkit.feedserver import FeedServer, Item, rss_feed
+from tests.conftest import require
 from tests.store.test_store_outage import story_lock_holders
 from tests.test_ingest import BARRIER, BARRIER_OTHER_OUTLET, BRIDGE, page
 
@@ -107,7 +108,7 @@ def pg_store(postgres_url: str) -> Iterator[Store]:
 
 def make_ingestor(store: Store, client: httpx.AsyncClient, settings: Settings, **kwargs: Any) -> Ingestor:
     """An ingestor with a story index of its own, loaded now (as a worker process loads it at start)."""
-    fetcher = kwargs.pop("fetcher", None) or Fetcher(client, fetch_policy(settings))
+    fetcher = kwargs.pop("fetcher", None) or Fetcher(client, settings.network)
     return Ingestor(
         store, fetcher, settings, stories=load_story_index(store, NOW, days=30), rng=random.Random(0), **kwargs
     )
@@ -262,7 +263,7 @@ async def test_a_feeds_dead_poll_job_is_recorded_on_the_feed(
     settings = jobs_settings(pg_store.url, attempts=2)
     feed = pg_store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
     await queue_due_polls(settings, pg_store)
-    broken = BrokenFetcher(client, fetch_policy(settings))
+    broken = BrokenFetcher(client, settings.network)
     await drain(make_ingestor(pg_store, client, settings, fetcher=broken), settings)
 
     after = pg_store.get_feed(feed.id)
@@ -450,9 +451,9 @@ def test_run_queues_the_polls_and_a_worker_process_runs_them(
     assert worker.returncode == 0 and "worker" in output and "Traceback" not in output, output
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
 def test_a_worker_pinned_to_one_core_extracts_in_a_thread() -> None:
     """A worker process pinned to one core gets no extraction process: it would only share that core."""
+    require(hasattr(os, "sched_setaffinity"), "CPU affinity is Linux's")
     before = os.sched_getaffinity(0)
     try:
         os.sched_setaffinity(0, {min(before)})

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from bot.__main__ import main
-from bot.config import settings_from_mapping
+from bot.config import NetworkConfig, settings_from_mapping
 from bot.ingest import FeedResult, http_client, ingestor_for
-from bot.sources import Fetcher, FetchError, FetchPolicy, discover_feeds, linked_url_refusal
+from bot.sources import Fetcher, FetchError, discover_feeds, linked_url_refusal
 from bot.store import Store
 from testkit.feedserver import FeedServer, Item, atom_feed, json_feed, rss_feed
 from tests import test_ingest
@@ -212,7 +212,7 @@ async def test_the_fetcher_reads_files_only_when_told_the_url_is_the_operators(
     secret_file: Path, file_opens: FileOpens
 ) -> None:
     async with httpx.AsyncClient(follow_redirects=False) as client:
-        fetcher = Fetcher(client, FetchPolicy())
+        fetcher = Fetcher(client, NetworkConfig())
         for url in (secret_file.as_uri(), "FILE://" + secret_file.as_posix(), "file:" + secret_file.as_posix()):
             with pytest.raises(FetchError) as info:
                 await fetcher.fetch(url)

@@ -9,6 +9,7 @@ missed slot up at once (within the misfire grace time), and nothing else may pos
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -122,9 +123,15 @@ class Bot:
         self.process.wait(timeout=30)
 
     def close(self) -> None:
+        """Kill the process if it still runs, and close its pipes (Popen leaves them open)."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=30)
+        self._reader.join(timeout=5)
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(BrokenPipeError):  # unflushed input to a process that is gone
+                    pipe.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -22,13 +23,12 @@ from rich.console import Console
 from bot.adapters.console import ConsoleAdapter
 from bot.briefing import Briefing
 from bot.briefing import Item as BriefItem
-from bot.config import Settings, settings_from_mapping
+from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import DigestOutcome, slot_key
-from bot.ingest import FeedResult, Ingestor, fetch_policy, load_story_index
+from bot.ingest import FeedResult, Ingestor, load_story_index
 from bot.scheduler import (
     LEASE_NAME,
     Scheduler,
-    SchedulerOptions,
     crontab_day_of_week,
     digest_trigger,
     latest_fire,
@@ -188,7 +188,7 @@ def make(
 ) -> Scheduler:
     ingestor = Ingestor(
         store,
-        Fetcher(client, fetch_policy(settings)),
+        Fetcher(client, settings.network),
         settings,
         stories=load_story_index(store, FAR, days=30),
         rng=random.Random(0),
@@ -200,7 +200,7 @@ def make(
         channels={"console": recorder},
         clock=(lambda: clock) if clock is not None else (lambda: datetime.now(UTC)),
         holder=holder,
-        options=SchedulerOptions(lease=lease),
+        config=SchedulerConfig(lease=lease),
         on_poll=recorder.on_poll,
         on_digest=recorder.on_digest,
     )
@@ -461,8 +461,21 @@ async def test_an_abandoned_claim_past_the_grace_time_is_recorded_failed(
     assert await scheduler.recover(FAR) == []
 
 
+class Logged(logging.Handler):
+    """Sets ``seen`` when a record whose message contains ``text`` is logged (on the event loop's thread)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+
 async def test_stopping_mid_post_lets_the_digest_be_recorded(
-    store: Store, settings: Settings, client: httpx.AsyncClient
+    store: Store, settings: Settings, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A stop (or a lost lease) cancels the scheduler's jobs, never a digest between its claim and its ledger."""
     schedule, slot = _due_a_while_ago(10)
@@ -482,8 +495,14 @@ async def test_stopping_mid_post_lets_the_digest_be_recorded(
     scheduler = make(store, settings, client, recorder, None, holder="one")
     await scheduler.start()
     await asyncio.wait_for(posting.wait(), 10)
-    stopping = asyncio.create_task(scheduler.stop())
-    await asyncio.sleep(0.05)
+    caplog.set_level(logging.INFO, logger="newsbrief.scheduler")
+    waiting = Logged("Stopping: waiting (up to 20 s) for 1 digest(s) being posted")
+    logging.getLogger("newsbrief.scheduler").addHandler(waiting)
+    try:
+        stopping = asyncio.create_task(scheduler.stop())
+        await asyncio.wait_for(waiting.seen.wait(), 10)
+    finally:
+        logging.getLogger("newsbrief.scheduler").removeHandler(waiting)
     assert not stopping.done()  # waiting for the digest in flight
     release.set()
     await asyncio.wait_for(stopping, 10)
@@ -522,3 +541,19 @@ async def test_items_subscriptions_get_no_digest_job_and_each_sync_posts_their_n
         assert await scheduler.run_digest(items.id) is None and recorder.posts == []
     finally:
         await scheduler.stop()
+
+
+async def test_a_job_outside_a_schedulers_executor_and_given_none_is_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Jobs get their scheduler from the executor that runs them (or explicitly): there is no registry to find
+    one in, so a job run anywhere else does nothing and says so."""
+    from bot.scheduler import digest_job, poll_job, sync_job
+
+    with caplog.at_level("WARNING", logger="newsbrief.scheduler"):
+        await poll_job(1)
+        await digest_job(1)
+        await sync_job()
+    assert [r.getMessage() for r in caplog.records].count(
+        "scheduler job ran outside a scheduler's executor and was given none; skipped"
+    ) == 3

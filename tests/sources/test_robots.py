@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from bot import __version__
-from bot.config import Settings, settings_from_mapping
-from bot.ingest import Ingestor, fetch_policy, load_story_index
-from bot.sources import Fetcher, FetchPolicy, RobotsCache
+from bot.config import NetworkConfig, Settings, settings_from_mapping
+from bot.ingest import Ingestor, load_story_index
+from bot.sources import Fetcher, RobotsCache
 from bot.store import Store
 from testkit.feedserver import FeedServer, Item, rss_feed
 from tests import test_ingest
@@ -22,7 +22,7 @@ from tests.test_ingest import BARRIER, BRIDGE, page
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 CONTACT = "https://ops.example/newsbrief-contact"
 PRIVATE_ONLY = "User-agent: *\nDisallow: /private/\n"
-POLICY = FetchPolicy(
+POLICY = NetworkConfig(
     connect_timeout=2.0, read_timeout=2.0, allow_private=("127.0.0.1", "localhost"), total_timeout=10.0
 )
 
@@ -56,7 +56,7 @@ async def poll_two_pages(server: FeedServer, store: Store, client: httpx.AsyncCl
     feed = store.add_feed(server.url("/feed.xml"), name="Harbour Post", interval_s=900, now=NOW)
     ingestor = Ingestor(
         store,
-        Fetcher(client, fetch_policy(conf)),
+        Fetcher(client, conf.network),
         conf,
         stories=load_story_index(store, NOW, days=30),
         rng=random.Random(0),
@@ -168,11 +168,11 @@ async def test_only_http_pages_have_a_robots_txt(client: httpx.AsyncClient) -> N
 
 
 def test_the_user_agent_names_the_contact() -> None:
-    assert fetch_policy(settings()).user_agent == f"newsbrief/{__version__} (+{CONTACT})"
-    plain = fetch_policy(settings_from_mapping({}))
-    assert plain.user_agent.startswith(f"newsbrief/{__version__} (+https://")
+    assert settings().network.agent == f"newsbrief/{__version__} (+{CONTACT})"
+    plain = settings_from_mapping({}).network
+    assert plain.agent.startswith(f"newsbrief/{__version__} (+https://")
     mail = settings_from_mapping({"network": {"contact": "mailto:ops@example.org"}})
-    assert fetch_policy(mail).user_agent.endswith("(+mailto:ops@example.org)")
+    assert mail.network.agent.endswith("(+mailto:ops@example.org)")
     own = settings_from_mapping({"network": {"contact": CONTACT, "user_agent": "HarbourBot/2.0"}})
-    assert fetch_policy(own).user_agent == "HarbourBot/2.0"  # a user_agent of one's own replaces it whole
+    assert own.network.agent == "HarbourBot/2.0"  # a user_agent of one's own replaces it whole
     assert settings_from_mapping({}).poll.respect_robots is True

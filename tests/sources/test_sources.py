@@ -15,15 +15,16 @@ import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from bot.config import NetworkConfig
 from bot.sources import (
     ExtractedPage,
     Fetcher,
     FetchError,
-    FetchPolicy,
     FetchResult,
     GuardedTransport,
     Resolver,
@@ -52,7 +53,7 @@ from testkit.feedserver import (
 )
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
-POLICY = FetchPolicy(
+POLICY = NetworkConfig(
     connect_timeout=2.0,
     read_timeout=0.5,
     max_bytes=1_000_000,
@@ -115,7 +116,7 @@ async def test_fetch_ok_sends_user_agent_and_reports_headers(server: FeedServer,
     assert result.headers["content-type"].startswith("application/rss+xml")
     assert b"<rss" in result.body
     agent = server.requests[0].headers["user-agent"]
-    assert agent == POLICY.user_agent and agent.startswith("newsbrief/")
+    assert agent == POLICY.agent and agent.startswith("newsbrief/")
 
 
 async def test_conditional_get_gives_not_modified(server: FeedServer, fetcher: Fetcher) -> None:
@@ -156,7 +157,7 @@ async def test_file_url_feed(tmp_path: Path, fetcher: Fetcher) -> None:
 
 
 async def test_file_url_missing_and_oversized(tmp_path: Path, client: httpx.AsyncClient) -> None:
-    small = Fetcher(client, FetchPolicy(max_bytes=10))
+    small = Fetcher(client, NetworkConfig(max_bytes=10))
     assert (await fetch_error(small, (tmp_path / "nope.xml").as_uri(), allow_file=True)).kind == "connect"
     big = tmp_path / "big.xml"
     big.write_bytes(b"x" * 11)
@@ -181,11 +182,12 @@ async def test_429_with_retry_after_seconds(server: FeedServer, fetcher: Fetcher
     assert (error.kind, error.status, error.retry_after) == ("http", 429, 120.0)
 
 
-async def test_503_with_retry_after_date(server: FeedServer, fetcher: Fetcher) -> None:
+async def test_503_with_retry_after_date(server: FeedServer, client: httpx.AsyncClient) -> None:
+    """An HTTP-date Retry-After counts from the fetcher's clock, not the machine's."""
+    fetcher = Fetcher(client, POLICY, clock=lambda: datetime(2099, 10, 21, 7, 0, 0, tzinfo=UTC))
     server.route("/x", "busy", status=503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
     error = await fetch_error(fetcher, server.url("/x"))
-    assert error.kind == "http" and error.status == 503
-    assert error.retry_after is not None and error.retry_after > 86_400
+    assert (error.kind, error.status, error.retry_after) == ("http", 503, 28 * 60.0)
 
 
 def test_parse_retry_after() -> None:
@@ -194,7 +196,7 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Mon, 01 Jan 2024 12:01:00 GMT", now=now) == 60.0
     assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon", now=now) is None
-    assert parse_retry_after(None) is None
+    assert parse_retry_after(None, now=now) is None
 
 
 async def test_response_slower_than_read_timeout(server: FeedServer, fetcher: Fetcher) -> None:
@@ -325,17 +327,34 @@ async def test_an_unsupported_encoding_is_a_decode_error_naming_it(server: FeedS
     assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
+def waits_for_a_limit(task: asyncio.Task[Any]) -> bool:
+    """``task`` is parked in a semaphore's ``acquire`` (the fetcher's per-host or global limit): somewhere down the
+    chain of coroutines it awaits."""
+    coro: Any = task.get_coro()
+    while coro is not None and hasattr(coro, "cr_code"):
+        if coro.cr_code.co_name == "acquire" and Path(coro.cr_code.co_filename).match("asyncio/locks.py"):
+            return True
+        coro = coro.cr_await
+    return False
+
+
+async def settled(server: FeedServer, tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait (up to 5 s) until every fetch is either held by the server or parked at a limit: from then on nothing
+    moves until the gate opens, so ``server.active`` is all the fetcher let through."""
+    for _ in range(500):
+        if server.active + sum(waits_for_a_limit(t) for t in tasks) == len(tasks):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not settled within 5 s: {server.active} held, tasks {tasks}")
+
+
 async def test_per_host_limit(server: FeedServer, client: httpx.AsyncClient) -> None:
     gate = threading.Event()
     server.route("/held", "ok", gate=gate)
-    fetcher = Fetcher(client, FetchPolicy(per_host=2, global_limit=16, allow_private=("127.0.0.1",)))
+    fetcher = Fetcher(client, NetworkConfig(per_host=2, global_limit=16, allow_private=("127.0.0.1",)))
     tasks = [asyncio.create_task(fetcher.fetch(server.url(f"/held?n={i}"))) for i in range(6)]
     try:
-        for _ in range(500):  # wait (up to 5 s) until the first two requests are being held
-            if server.active >= 2:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)  # room for a third request to arrive, if the limit were broken
+        await settled(server, tasks)
         assert server.active == 2
     finally:
         gate.set()
@@ -347,17 +366,13 @@ async def test_per_host_limit(server: FeedServer, client: httpx.AsyncClient) -> 
 async def test_global_limit(server: FeedServer, client: httpx.AsyncClient) -> None:
     gate = threading.Event()
     server.route("/held", "ok", gate=gate)
-    policy = FetchPolicy(per_host=10, global_limit=3, allow_private=("127.0.0.1", "localhost"))
+    policy = NetworkConfig(per_host=10, global_limit=3, allow_private=("127.0.0.1", "localhost"))
     fetcher = Fetcher(client, policy)
     hosts = ["127.0.0.1", "localhost"]
     urls = [server.url(f"/held?n={i}", host=hosts[i % 2]) for i in range(8)]
     tasks = [asyncio.create_task(fetcher.fetch(u)) for u in urls]
     try:
-        for _ in range(500):
-            if server.active >= 3:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)
+        await settled(server, tasks)
         assert server.active == 3
     finally:
         gate.set()
@@ -446,7 +461,7 @@ async def test_names_resolving_to_private_addresses_refused(
     assert error.kind == "blocked" and tripwire == []
 
 
-def pinned_client(policy: FetchPolicy, resolver: Resolver) -> httpx.AsyncClient:
+def pinned_client(policy: NetworkConfig, resolver: Resolver) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=0)
     return httpx.AsyncClient(transport=GuardedTransport(policy, resolver, limits=limits), follow_redirects=False)
 
@@ -461,7 +476,7 @@ async def test_dns_rebinding_is_stopped_at_the_connection(server: FeedServer, tr
         assert host == "rebind.example.test"
         return next(answers)
 
-    strict = FetchPolicy(allow_private=())
+    strict = NetworkConfig(allow_private=())
     async with pinned_client(strict, rebinding) as client:
         error = await fetch_error(
             Fetcher(client, strict, resolver=rebinding), f"http://rebind.example.test:{server.port}/feed.xml"
@@ -478,7 +493,7 @@ async def test_the_pinned_transport_connects_to_the_vetted_address(server: FeedS
     async def resolver(host: str) -> list[str]:
         return ["127.0.0.1"]
 
-    policy = FetchPolicy(allow_private=("127.0.0.1",))
+    policy = NetworkConfig(allow_private=("127.0.0.1",))
     async with pinned_client(policy, resolver) as client:
         result = await Fetcher(client, policy, resolver=resolver).fetch(f"http://intranet.test:{server.port}/feed.xml")
     assert result.status == 200 and len(server.requests_for("/feed.xml")) == 1
@@ -490,13 +505,13 @@ async def test_allow_private_entries(tripwire: list[str]) -> None:
     async def resolver(host: str) -> list[str]:
         return {"intranet.test": ["10.1.2.3"], "both.test": ["10.1.2.3", "169.254.1.1"]}[host]
 
-    by_cidr = FetchPolicy(allow_private=("10.0.0.0/8",))
+    by_cidr = NetworkConfig(allow_private=("10.0.0.0/8",))
     await check_url("http://intranet.test/feed", by_cidr, resolver)
     await check_url("http://10.9.9.9/feed", by_cidr, resolver)
     with pytest.raises(FetchError) as info:
         await check_url("http://both.test/feed", by_cidr, resolver)  # one address is outside the CIDR
     assert info.value.kind == "blocked"
-    by_name = FetchPolicy(allow_private=("intranet.test",))
+    by_name = NetworkConfig(allow_private=("intranet.test",))
     await check_url("http://intranet.test/feed", by_name, resolver)
     await check_url("http://127.0.0.1:8000/x", POLICY, resolver)
     assert tripwire == []
@@ -832,7 +847,7 @@ def page_problems(page: ExtractedPage | None, expected: dict[str, object]) -> li
 
 async def test_saved_news_pages_over_loopback(shared_dir: Path, server: FeedServer, client: httpx.AsyncClient) -> None:
     """At least 12 of the 15 saved real pages: every `with` snippet, no `without` snippet, metadata matching."""
-    fetcher = Fetcher(client, FetchPolicy(allow_private=("127.0.0.1",)))  # default 5 MB cap: real pages are big
+    fetcher = Fetcher(client, NetworkConfig(allow_private=("127.0.0.1",)))  # default 5 MB cap: real pages are big
     pages = shared_dir / "fixtures" / "news-pages"
     expected: dict[str, dict[str, object]] = json.loads((pages / "expected.json").read_text(encoding="utf-8"))
     assert len(expected) == 15

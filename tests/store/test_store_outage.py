@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from bot.__main__ import main
 from bot.config import Settings, settings_from_mapping
-from bot.ingest import FeedResult, Ingestor, fetch_policy, load_story_index
+from bot.ingest import FeedResult, Ingestor, load_story_index
 from bot.scheduler import JOBS_TABLE, digest_job, poll_job, sync_job
 from bot.scheduler._scheduler import JOBSTORE_RETRY, _SharedEngineJobStore
 from bot.sources import Fetcher
@@ -121,7 +121,7 @@ async def test_a_poll_round_survives_the_database_going_away(
         feeds = serve_feeds(server, store, proxy)
         ingestor = Ingestor(
             store,
-            Fetcher(client, fetch_policy(settings)),
+            Fetcher(client, settings.network),
             settings,
             stories=load_story_index(store, NOW, days=30),
             rng=random.Random(0),
@@ -250,9 +250,9 @@ async def test_scheduler_jobs_wait_out_an_outage_without_tracebacks(
             assert await scheduler.start()
             jobstore = _SharedEngineJobStore(engine=store.engine, tablename=JOBS_TABLE, clock=lambda: FAR)
             proxy.cut()
-            await poll_job(feed.id)
-            await digest_job(sub.id)
-            await sync_job()
+            await poll_job(feed.id, scheduler=scheduler)
+            await digest_job(sub.id, scheduler=scheduler)
+            await sync_job(scheduler=scheduler)
             assert jobstore.get_due_jobs(FAR) == []  # APScheduler's look at its jobs waits
             assert jobstore.get_next_run_time() == FAR + JOBSTORE_RETRY
             assert scheduler.health()["jobs"] is None

@@ -405,3 +405,31 @@ def test_reader_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "reader checks" in out and "tiny-set" in out and "repeated" in out
     assert main(["reader", str(tmp_path / "absent.jsonl")]) == 2
     assert "absent.jsonl" in capsys.readouterr().err
+
+
+# --- the [eval] extra ------------------------------------------------------------------------------------
+
+
+def test_without_rouge_score_the_command_says_which_extra_it_needs(tmp_path: Path) -> None:
+    """rouge-score comes with the [eval] extra only: without it ``python -m summarizer.eval`` prints one line
+    naming the extra and exits 2 (no traceback)."""
+    import subprocess
+    import sys
+
+    blocker = (
+        "import runpy, sys; sys.modules['rouge_score'] = None; runpy.run_module('summarizer.eval', run_name='__main__')"
+    )
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", blocker, "rouge", str(data)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "error: python -m summarizer.eval needs the [eval] extra: pip install 'newsbrief[eval]'"
+    ]

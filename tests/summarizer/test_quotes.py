@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,9 +11,7 @@ from hypothesis import strategies as st
 from summarizer._names import PRONOUNS
 from summarizer._quotes import extract_quotes, rank_quotes
 from summarizer._types import Quote
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEED = SHARED / "fixtures" / "seed-article.txt"
+from tests.conftest import shared_path
 
 
 def _check_offsets(text: str, quotes: tuple[Quote, ...]) -> None:
@@ -308,9 +305,8 @@ def test_rank_merges_split_quote_parts() -> None:
     assert text[q.end - 8 : q.end] == "morning."
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="../shared/fixtures/seed-article.txt is absent (fresh clone)")
 def test_seed_article_key_quotes() -> None:
-    text = SEED.read_text(encoding="utf-8")
+    text = shared_path("fixtures", "seed-article.txt").read_text(encoding="utf-8")
     quotes = extract_quotes(text)
     _check_offsets(text, quotes)
     top = rank_quotes(quotes, text, limit=2)
@@ -399,7 +395,7 @@ def test_rank_does_not_merge_quotes_separated_by_a_full_stop() -> None:
         assert q.speaker == "Maria Okafor"
 
 
-# -- issue 13: right speakers or none, key quotes that stand alone (fictional text) -------------------
+# -- right speakers or none, key quotes that stand alone (fictional text) -------------------
 
 _LETTER_QUOTE = (
     "'Let's not start a race to the bottom on safety, which would hurt the crews who keep the ferries running.'"

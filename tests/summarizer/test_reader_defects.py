@@ -1,4 +1,4 @@
-"""Issue 13: a page set of our own writing (fictional text) with each defect class a reader saw.
+"""Reader defects: a page set of our own writing (fictional text) with each defect class a reader saw.
 
 Each page is served on loopback (testkit/feedserver.py), fetched over real HTTP, run through
 ``extract_page`` and ``summarize`` as ingestion and briefing do, and the brief is checked for the defect.

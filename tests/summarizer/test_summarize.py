@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from summarizer import ALGORITHMS, LANGUAGES, Article, DefaultSummarizer, brief_story, summarize
+from tests.conftest import shared_path
 
 ARTICLE = """Harbour council approves tidal barrier after decade of floods
 
@@ -250,12 +250,9 @@ def test_brief_story_of_nothing_is_empty() -> None:
 # --------------------------------------------------------------------------------------------------
 # The user's own example
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "seed-article.txt"
 
-
-@pytest.mark.skipif(not SEED.is_file(), reason="../shared/fixtures/seed-article.txt is not beside the project")
 def test_seed_article_briefing_quotes_peskov_and_no_scare_quotes() -> None:
-    title, body_text = SEED.read_text(encoding="utf-8").split("\n", 1)
+    title, body_text = shared_path("fixtures", "seed-article.txt").read_text(encoding="utf-8").split("\n", 1)
     s = summarize(body_text, title=title, sentences=3, quotes=2)
     assert len(s.sentences) == 3
     assert 1 <= len(s.quotes) <= 2

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -20,6 +20,9 @@ from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, p
 from bot.config import Settings
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["PROMPT", "QUIT_WORDS", "ConsoleAdapter", "console_replier"]
 
@@ -79,6 +82,8 @@ class ConsoleAdapter:
     ``echo`` prints each line read after the prompt (for piped input, which a terminal does not echo). A
     failure while answering is printed in red as one line and the loop goes on: never a traceback.
     """
+
+    platform = "console"
 
     def __init__(self, stream: TextIO, console: Console, reply: Callable[[str], Reply], *, echo: bool = False) -> None:
         """An adapter reading ``stream``, printing on ``console`` and answering through ``reply``."""
@@ -146,6 +151,16 @@ class ConsoleAdapter:
             return answered
         finally:
             stop.set()
+
+    async def start(self) -> None:
+        """Nothing to connect: the terminal is there (:class:`bot.adapters.ChatAdapter`)."""
+
+    def routes(self) -> list[web.RouteDef]:
+        """The console serves no HTTP route."""
+        return []
+
+    async def close(self) -> None:
+        """Nothing to disconnect."""
 
     async def post_digest(self, subscription: Subscription, briefing: Briefing, ref: str) -> str:
         """Print a subscription's digest (the console's "channel" is the terminal); returns its reference."""

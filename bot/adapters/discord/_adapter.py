@@ -61,6 +61,7 @@ import discord
 from aiohttp import web
 from discord import app_commands
 
+from bot.adapters._base import PART_RETRY_DELAYS_S, ChatAdapterBase, Sleep
 from bot.adapters.discord._permissions import bot_permissions
 from bot.adapters.discord._render import (
     EMBED_COLOUR,
@@ -78,6 +79,7 @@ from bot.briefing import Briefing, Item
 from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
+from bot.errors import SetupError
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
@@ -112,10 +114,6 @@ PRIVATE_NOTE = "Answered privately."
 MAX_CHOICES = 25
 MAX_CHOICE_TEXT = 100
 """Discord's limits for autocomplete results: 25 choices, names and string values of 1 to 100 characters."""
-PART_RETRY_DELAYS_S = (2.0, 5.0)
-"""The waits before sending a later message of a split digest again after a server error or a dropped
-connection (the messages before it are in the channel already, so the rest is completed in place). The retry
-carries the same nonce: should the failed attempt have got there, Discord does not post it twice."""
 READY_TIMEOUT_S = 60.0
 IDENTIFY_SPACING_S = 5.0
 """Discord allows one IDENTIFY per ``max_concurrency`` bucket every 5 s; a shard identifying again (a session that
@@ -125,7 +123,7 @@ _SEND_ONCE: contextvars.ContextVar[bool] = contextvars.ContextVar("newsbrief_dis
 """Set around a request that must not be sent twice (it carries no nonce): see :func:`_send_once_trace`."""
 
 
-class DiscordSetupError(Exception):
+class DiscordSetupError(SetupError):
     """The Discord settings do not fit the process: one line for the operator."""
 
 
@@ -225,13 +223,12 @@ class _Client(discord.AutoShardedClient):
         self._identified.add(shard)
 
 
-class DiscordAdapter:
+class DiscordAdapter(ChatAdapterBase):
     """Discord for newsbrief: app commands through :mod:`bot.commands`, digests as a
-    :class:`bot.digests.DigestChannel`. ``store`` is handed to :func:`bot.commands.answer` only; ``clock`` is
-    the time source; ``observe`` is told each command's name and how long answering took."""
+    :class:`bot.digests.DigestChannel` (:class:`~bot.adapters.ChatAdapterBase`: ``store``, ``clock``,
+    ``observe`` ...); :meth:`post_digest` reports each message as soon as Discord returned it."""
 
     platform = "discord"
-    reports_parts = True
 
     def __init__(
         self,
@@ -247,20 +244,24 @@ class DiscordAdapter:
         answer_within: float = ANSWER_WITHIN_S,
         feeds: FeedFinder | None = None,
         identify_spacing: float = IDENTIFY_SPACING_S,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``guild_ready_timeout``: how long discord.py waits
         for more guilds to arrive after the last one before it is ready. ``part_retry_delays``: see
-        :data:`PART_RETRY_DELAYS_S`. ``answer_within``: see :data:`ANSWER_WITHIN_S`. ``identify_spacing``: see
-        :data:`IDENTIFY_SPACING_S`."""
-        self._part_retry_delays = tuple(part_retry_delays)
+        :data:`PART_RETRY_DELAYS_S` (waited out with ``sleep``). ``answer_within``: see :data:`ANSWER_WITHIN_S`.
+        ``identify_spacing``: see :data:`IDENTIFY_SPACING_S`."""
+        super().__init__(
+            settings=settings,
+            store=store,
+            limiter=limiter,
+            clock=clock,
+            observe=observe,
+            feeds=feeds,
+            part_retry_delays=part_retry_delays,
+            sleep=sleep,
+        )
         self._answer_within = answer_within
         self.config: DiscordConfig = settings.discord
-        self.settings = settings
-        self.store = store
-        self.limiter = limiter
-        self.clock = clock
-        self.observe = observe
-        self.feeds = feeds  # for /brief feeds add (bot.commands.answer)
         self._token = token
         intents = discord.Intents.none()
         intents.guilds = True
@@ -490,7 +491,12 @@ class DiscordAdapter:
         title = f"{subscription.topic} digest"
         messages = digest_messages(briefing, title=title, ref=ref)
         channel = await self._channel(subscription.channel)
-        first: int | None = None
+        first: str | None = None
+
+        async def send(part: int, message: DiscordMessage) -> str:
+            sent = await self._send_message(target, message, digest_nonce(ref, part))
+            return f"discord:{subscription.channel}:{sent.id}"
+
         try:
             if isinstance(channel, discord.ForumChannel):
                 head, rest = messages[0], messages[1:]
@@ -499,26 +505,22 @@ class DiscordAdapter:
                     created = await channel.create_thread(name=title[:100], **head.send_kwargs())
                 finally:
                     _SEND_ONCE.reset(sending_once)
-                first = created.message.id
+                first = f"discord:{subscription.channel}:{created.message.id}"
                 if on_part is not None:
-                    await on_part(1, f"discord:{subscription.channel}:{first}")
+                    await on_part(1, first)
                 target: Any = created.thread
             else:
                 rest, target = messages, channel
-            for part, message in enumerate(rest, 1 if first is None else 2):
-                delays = self._part_retry_delays if first is not None else ()
-                for attempt in range(len(delays) + 1):
-                    try:
-                        sent = await self._send_message(target, message, digest_nonce(ref, part))
-                        break
-                    except Exception as exc:
-                        if attempt == len(delays) or not _interrupted(exc):
-                            raise
-                        log.warning("digest %s part %d: %s; sending it again", ref, part, exc.__class__.__name__)
-                        await asyncio.sleep(delays[attempt])
-                first = first if first is not None else sent.id
-                if on_part is not None:
-                    await on_part(part, f"discord:{subscription.channel}:{sent.id}")
+            # a retry carries the same nonce: should the failed attempt have got there, it is not posted twice
+            return await self.post_parts(
+                ref,
+                rest,
+                send,
+                interrupted=_interrupted,
+                on_part=on_part,
+                first_part=1 if first is None else 2,
+                first=first,
+            )
         except discord.Forbidden as exc:
             raise ChannelUnavailable(
                 f"discord: missing access or permissions in channel {subscription.channel} "
@@ -537,7 +539,6 @@ class DiscordAdapter:
             if isinstance(exc, discord.HTTPException):  # after discord.py's own retries
                 raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
             raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
-        return f"discord:{subscription.channel}:{first}"
 
     async def post_item(self, subscription: Subscription, item: Item, ref: str) -> str:
         """Post one item of an items-mode subscription as a compact line (:func:`item_message`; in a forum

@@ -32,7 +32,18 @@ import discord
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import FULL, Briefing, Item, NoMatch, QuoteRef, StoryBrief, Template, no_match_text, outlets_text
+from bot.briefing import (
+    FULL,
+    Briefing,
+    Item,
+    NoMatch,
+    QuoteRef,
+    SourceLink,
+    StoryBrief,
+    Template,
+    no_match_text,
+    outlets_text,
+)
 from bot.commands import Reply
 
 __all__ = [
@@ -305,22 +316,11 @@ def _description(story: StoryBrief, template: Template = FULL) -> str | None:
 def _sources_value(story: StoryBrief) -> str | None:
     """``[Outlet](url), [Outlet](url) and N more``: at most :data:`MAX_SOURCES` links within
     :data:`MAX_FIELD_VALUE` (the outlets not linked, or not listed, are counted)."""
-    if not story.sources:
-        return None
-    reserve = len(f" and {story.outlet_count} more")
-    text = ""
-    shown = 0
-    for source in story.sources[:MAX_SOURCES]:
-        separator = ", " if shown else ""
-        room = MAX_FIELD_VALUE - reserve - text_size(text) - len(separator)
-        piece = link(source.url, source.outlet, limit=MAX_FIELD_VALUE if shown else room)
-        if not piece or text_size(piece) > room:  # only the first may be shortened; the rest are whole or counted
-            break
-        text, shown = f"{text}{separator}{piece}", shown + 1
-    rest = story.outlet_count - shown
-    if rest > 0:
-        text += f" and {rest} more" if shown else outlets_text(story)
-    return text
+
+    def outlet(source: SourceLink, fit: int | None) -> str:  # only the first may be shortened
+        return link(source.url, source.outlet, limit=MAX_FIELD_VALUE if fit is None else fit)
+
+    return _text.linked_outlets(story, outlet, limit=MAX_FIELD_VALUE, max_links=MAX_SOURCES)
 
 
 def _story_embed(number: int, story: StoryBrief, ref: str | None, template: Template = FULL) -> discord.Embed:

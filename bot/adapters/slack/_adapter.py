@@ -58,6 +58,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.adapters._base import PART_RETRY_DELAYS_S, ChatAdapterBase, Pacer, Sleep
 from bot.adapters.slack._render import SlackMessage, digest_messages, item_message, reply_messages, text_messages
 from bot.alerts import AlertMessage
 from bot.briefing import Briefing, Item
@@ -72,6 +73,7 @@ from bot.commands import (
 )
 from bot.config import Settings, SlackConfig
 from bot.digests import SEARCH_MARGIN, ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
+from bot.errors import SetupError
 from bot.feeds import FeedFinder
 from bot.store import Store, Subscription
 
@@ -83,6 +85,7 @@ __all__ = [
     "LIVE_EVENT",
     "NOT_RETRIED",
     "PAUSING_ERRORS",
+    "POST_INTERVAL_S",
     "TRANSIENT_ERRORS",
     "SlackAdapter",
     "SlackSetupError",
@@ -110,10 +113,6 @@ PAUSING_ERRORS: Mapping[str, str] = {
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"})
 """Slack errors that may pass by themselves (as do HTTP 5xx answers, timeouts and dropped connections): a digest
 interrupted by one is looked for and tried again later (:class:`bot.digests.PostInterrupted`)."""
-PART_RETRY_DELAYS_S = (2.0, 5.0)
-"""The waits before trying a later part of a split digest again when posting it was interrupted: the parts
-before it are in the channel already, so the rest is completed in place (after looking for the part, which may
-have got there) rather than left to recovery, which finds the first part and counts the digest as posted."""
 POST_INTERVAL_S = 1.0
 """At most one message a second per channel (Slack's posting limit)."""
 HISTORY_PAGE = 200
@@ -164,18 +163,17 @@ _TOKEN_EXCHANGE_LOG = logging.getLogger("newsbrief.slack.oauth.exchange")
 _TOKEN_EXCHANGE_LOG.setLevel(logging.INFO)  # never slack_sdk's DEBUG lines, which show the answers (tokens)
 
 
-class SlackSetupError(Exception):
+class SlackSetupError(SetupError):
     """The Slack adapter cannot start: a token is missing for the configured mode."""
 
 
-class SlackAdapter:
+class SlackAdapter(ChatAdapterBase):
     """Slack for newsbrief: ``/brief`` through :mod:`bot.commands`, digests as a
-    :class:`bot.digests.DigestChannel`. ``store`` is handed to :func:`bot.commands.answer` only; ``clock`` is
-    the time source; ``observe`` is told each command's name and how long answering took."""
+    :class:`bot.digests.DigestChannel` (:class:`~bot.adapters.ChatAdapterBase`: ``store``, ``clock``,
+    ``observe`` ...). :meth:`post_digest` reports each message's ts as soon as Slack returns it
+    (:class:`bot.digests.ReportsParts`)."""
 
     platform = "slack"
-    reports_parts = True
-    """:meth:`post_digest` reports each message's ts as soon as Slack returns it (:class:`bot.digests.ReportsParts`)."""
 
     def __init__(
         self,
@@ -193,12 +191,25 @@ class SlackAdapter:
         post_only: bool = False,
         part_retry_delays: Sequence[float] = PART_RETRY_DELAYS_S,
         feeds: FeedFinder | None = None,
+        pacer: Pacer | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """An adapter (not connected yet: see :meth:`start`). ``post_only``: for posting digests from the CLI,
         which needs neither Socket Mode's app token nor HTTP mode's signing secret. ``part_retry_delays``: see
-        :data:`PART_RETRY_DELAYS_S`. OAuth mode (many workspaces) takes no ``bot_token``: each workspace's comes
+        :data:`PART_RETRY_DELAYS_S`. ``pacer`` spaces the posts to each channel (default: one a second,
+        :data:`POST_INTERVAL_S`). OAuth mode (many workspaces) takes no ``bot_token``: each workspace's comes
         from its installation (``client_id``: SLACK_CLIENT_ID), kept in the store's database."""
-        self._part_retry_delays = tuple(part_retry_delays)
+        super().__init__(
+            settings=settings,
+            store=store,
+            limiter=limiter,
+            clock=clock,
+            observe=observe,
+            feeds=feeds,
+            part_retry_delays=part_retry_delays,
+            sleep=sleep,
+        )
+        self.pacer = pacer if pacer is not None else Pacer(POST_INTERVAL_S)
         self.config: SlackConfig = settings.slack
         if post_only:
             pass
@@ -229,12 +240,6 @@ class SlackAdapter:
 
             self._installations = ThreadedInstallationStore(client_id, store.engine)
         self._workspaces: dict[str, SlackAdapter] = {}
-        self.settings = settings
-        self.store = store
-        self.limiter = limiter
-        self.clock = clock
-        self.observe = observe
-        self.feeds = feeds  # for /brief feeds add (bot.commands.answer)
         self._app_token = app_token
         self.client = AsyncWebClient(
             token=bot_token,
@@ -278,7 +283,6 @@ class SlackAdapter:
         self.app.command("/brief")(self._on_brief)
         self._handler: AsyncSocketModeHandler | None = None
         self._channel_locks: dict[str, asyncio.Lock] = {}
-        self._last_post: dict[str, float] = {}
         self._admins: dict[str, tuple[bool, float]] = {}
         self._auth: AuthorizeResult | None = None
         self._scopes: frozenset[str] | None = None
@@ -386,6 +390,8 @@ class SlackAdapter:
                 post_only=True,
                 part_retry_delays=self._part_retry_delays,
                 feeds=self.feeds,
+                pacer=self.pacer,
+                sleep=self._sleep,
             )
             self._workspaces[team] = current
         return current
@@ -536,14 +542,6 @@ class SlackAdapter:
 
     # -- digests -----------------------------------------------------------------------------------------
 
-    async def _pace(self, channel: str) -> None:
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = POST_INTERVAL_S - (time.monotonic() - last)
-            if wait > 0:
-                await asyncio.sleep(wait)
-        self._last_post[channel] = time.monotonic()
-
     async def post_digest(
         self, subscription: Subscription, briefing: Briefing, ref: str, *, on_part: PartPosted | None = None
     ) -> str:
@@ -560,40 +558,36 @@ class SlackAdapter:
         messages = digest_messages(briefing, title=f"{subscription.topic} digest")
         channel = subscription.channel
         lock = self._channel_locks.setdefault(channel, asyncio.Lock())
-        first: str | None = None
+
+        async def send(part: int, message: SlackMessage) -> str:
+            await self.pacer.wait(channel)
+            ts = await self._post_part(subscription, message, ref, part, len(messages))
+            return f"slack:{channel}:{ts}"
+
+        async def look(part: int) -> str | None:
+            try:
+                found = await self._find(subscription, ref, self.clock() - SEARCH_MARGIN, part=part)
+            except HistoryUnreadable as exc:
+                raise PostInterrupted(
+                    f"cannot tell whether part {part} of the digest got there: {exc.reason}"
+                ) from None
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                raise PostInterrupted(
+                    f"slack: cannot tell whether part {part} of the digest got there: {exc.__class__.__name__}"
+                ) from None
+            return f"slack:{channel}:{found}" if found is not None else None
+
         async with lock:
             if channel not in self._tried_join:
                 await self._join(channel)
-            for part, message in enumerate(messages, 1):
-                delays = self._part_retry_delays if first is not None else ()
-                for attempt in range(len(delays) + 1):
-                    if attempt:
-                        await asyncio.sleep(delays[attempt - 1])
-                        try:
-                            found = await self._find(subscription, ref, self.clock() - SEARCH_MARGIN, part=part)
-                        except HistoryUnreadable as exc:
-                            raise PostInterrupted(
-                                f"cannot tell whether part {part} of the digest got there: {exc.reason}"
-                            ) from None
-                        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                            raise PostInterrupted(
-                                f"slack: cannot tell whether part {part} of the digest got "
-                                f"there: {exc.__class__.__name__}"
-                            ) from None
-                        if found is not None:  # the interrupted attempt got there after all
-                            break
-                    await self._pace(channel)
-                    try:
-                        found = await self._post_part(subscription, message, ref, part, len(messages))
-                        break
-                    except PostInterrupted as exc:
-                        if attempt == len(delays):
-                            raise
-                        log.warning("digest %s part %d of %d: %s; trying again", ref, part, len(messages), exc.reason)
-                if on_part is not None:
-                    await on_part(part, f"slack:{channel}:{found}")
-                first = first or found
-        return f"slack:{channel}:{first}"
+            return await self.post_parts(
+                ref,
+                messages,
+                send,
+                interrupted=lambda exc: isinstance(exc, PostInterrupted),
+                look=look,
+                on_part=on_part,
+            )
 
     async def post_item(self, subscription: Subscription, item: Item, ref: str) -> str:
         """Post one item of an items-mode subscription as a compact message (:func:`item_message`, tagged with
@@ -606,7 +600,7 @@ class SlackAdapter:
         async with lock:
             if channel not in self._tried_join:
                 await self._join(channel)
-            await self._pace(channel)
+            await self.pacer.wait(channel)
             ts = await self._post_part(subscription, item_message(item), ref, 1, 1)
         return f"slack:{channel}:{ts}"
 
@@ -766,7 +760,7 @@ class SlackAdapter:
         channel = subscription.channel
         message = self._alert_message(alert)
         extra: dict[str, Any] = {"thread_ts": _ts_of(alert.thread_ref)} if alert.thread_ref else {}
-        await self._pace(channel)
+        await self.pacer.wait(channel)
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -789,7 +783,7 @@ class SlackAdapter:
             await (await self._workspace(subscription.team)).edit_alert(subscription, message_ref, alert)
             return
         message = self._alert_message(alert)
-        await self._pace(subscription.channel)
+        await self.pacer.wait(subscription.channel)
         try:
             await self.client.chat_update(
                 channel=subscription.channel,

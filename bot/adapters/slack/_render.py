@@ -26,7 +26,18 @@ from urllib.parse import urlsplit
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import FULL, Briefing, Item, NoMatch, QuoteRef, StoryBrief, Template, no_match_text, outlets_text
+from bot.briefing import (
+    FULL,
+    Briefing,
+    Item,
+    NoMatch,
+    QuoteRef,
+    SourceLink,
+    StoryBrief,
+    Template,
+    no_match_text,
+    outlets_text,
+)
 from bot.commands import Reply
 
 __all__ = [
@@ -222,22 +233,14 @@ def _quote_text(quote: QuoteRef) -> str | None:
 def _sources_text(story: StoryBrief) -> str | None:
     """``3 outlets: <u1|Outlet>, <u2|Outlet> and N more`` ("1 outlet: …" for one): at most :data:`MAX_SOURCES`
     links within :data:`MAX_CONTEXT_TEXT` (the outlets not linked, or not listed, are counted)."""
-    if not story.sources:
-        return None
-    reserve = len(f" and {story.outlet_count} more")
-    text = f"{outlets_text(story)}:"
-    shown = 0
-    for source in story.sources[:MAX_SOURCES]:
+
+    def outlet(source: SourceLink, _fit: int | None) -> str:
         label = _one_line(source.outlet) or _text.hostname(source.url) or source.url or "source"
-        piece = link(source.url, label, label_limit=_OUTLET_LABEL)
-        candidate = f"{text}{',' if shown else ''} {piece}"
-        if text_size(candidate) + reserve > MAX_CONTEXT_TEXT:
-            break
-        text, shown = candidate, shown + 1
-    if not shown:
-        return outlets_text(story)
-    rest = story.outlet_count - shown
-    return f"{text} and {rest} more" if rest > 0 else text
+        return link(source.url, label, label_limit=_OUTLET_LABEL)
+
+    return _text.linked_outlets(
+        story, outlet, limit=MAX_CONTEXT_TEXT, max_links=MAX_SOURCES, head=f"{outlets_text(story)}: "
+    )
 
 
 def _story_blocks(number: int, story: StoryBrief, template: Template = FULL) -> list[dict[str, Any]]:

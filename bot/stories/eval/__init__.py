@@ -1,4 +1,4 @@
-"""Story grouping evaluation (``python -m bot.stories.eval``, see SPEC.md "Story grouping evaluation").
+"""Story grouping evaluation (``python -m bot.stories.eval``, see ../shared/SPEC.md, "Story grouping evaluation").
 
 - :func:`load_articles`: a JSON-lines file of labelled (or unlabelled) articles;
 - :func:`group`: the story of each article, through :class:`bot.stories.StoryIndex` exactly as ingestion uses it;

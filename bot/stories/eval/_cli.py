@@ -1,4 +1,4 @@
-"""Command line of ``python -m bot.stories.eval`` (see SPEC.md, "Story grouping evaluation")."""
+"""Command line of ``python -m bot.stories.eval`` (see ../shared/SPEC.md, "Story grouping evaluation")."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from bot.__main__ import REPO_ROOT, main
+from bot.adapters import ChatAdapter
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing, render_reply
 from bot.briefing import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
 from bot.commands import RateLimiter, Reply
@@ -153,6 +154,22 @@ def test_a_failing_reply_is_one_red_line_not_a_traceback() -> None:
 
     assert "error: RuntimeError: database is on fire" in out
     assert "Traceback" not in out
+
+
+async def test_the_console_is_a_chat_adapter_printing_digests(store: Store) -> None:
+    """The runner drives the console like any chat adapter (:class:`bot.adapters.ChatAdapter`): nothing to
+    connect or serve, digests printed in the terminal with a reference of their own, none found after a crash."""
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    adapter: ChatAdapter = ConsoleAdapter(io.StringIO(""), console, lambda _text: Reply(kind="help", text=""))
+    sub = store.add_subscription("console", "console", "rail", schedule="hourly", tz="UTC", now=NOW, by="test")
+    await adapter.start()
+    assert adapter.platform == "console" and adapter.routes() == []
+    assert await adapter.post_digest(sub, BRIEFING, "sub:1:s1") == "console:console:1"
+    assert await adapter.post_digest(sub, BRIEFING, "sub:1:s2") == "console:console:2"
+    assert await adapter.find_digest(sub, "sub:1:s1", NOW) is None
+    await adapter.close()
+    out = flat(console.file.getvalue())  # type: ignore[attr-defined]
+    assert out.count("Kestrel Bay rail line to reopen") == 2
 
 
 def test_newsbrief_run_on_the_demo_config(

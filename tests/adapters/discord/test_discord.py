@@ -19,16 +19,26 @@ import discord
 import discord.gateway
 import pytest
 
+from bot.adapters import PART_RETRY_DELAYS_S
 from bot.adapters.discord import DiscordAdapter, DiscordSetupError, check_discord
 from bot.briefing import Briefing
 from bot.commands import RateLimiter
-from bot.config import Settings, settings_from_mapping
+from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import digest_poster, digest_ref, run_digest, slot_key
 from bot.items import run_items_round
-from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from testkit import chat_helpers
-from testkit.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
+from testkit.chat_helpers import (
+    NOW,
+    TOPICS,
+    FakeTime,
+    article,
+    cli_setup,
+    daily_digest_due,
+    new_leader_pass,
+    story,
+    texts,
+)
 from testkit.fakediscord import (
     MANAGE_CHANNELS,
     MEMBER_PERMISSIONS,
@@ -305,7 +315,7 @@ async def test_a_crash_between_send_and_ledger_does_not_post_twice(
     sub, _slot, key = claimed_by_a_dead_leader(store, TEXT)
     await connected.post_digest(sub, _briefing_of(store, sub), digest_ref(sub, key))  # then the process died
     settings = settings_for(fake)
-    await new_leader_pass(store, settings, {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings, {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
@@ -330,7 +340,7 @@ async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
         by="first-leader",
     )
     assert outcome == "retry" and fake.messages(TEXT) == []
-    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(fake.messages(TEXT)) == 1 and claim.message_ref == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
@@ -341,8 +351,10 @@ async def test_a_later_message_interrupted_is_sent_again_in_place_once(
     fake: FakeDiscord, store: Store, applied: bool
 ) -> None:
     """Message 2 of a split digest answered 503 (``answer-lost``: Discord posted it and failed to say so): it is
-    sent again with the same nonce, so the digest ends up whole, each message once."""
+    sent again with the same nonce after the first retry delay (2 s on the injected clock: not really waited), so
+    the digest ends up whole, each message once."""
     sub = subscription(store)
+    time_ = FakeTime()
     adapter = DiscordAdapter(
         settings=settings_for(fake),
         store=store,
@@ -350,7 +362,7 @@ async def test_a_later_message_interrupted_is_sent_again_in_place_once(
         clock=lambda: NOW,
         token="discord-test-token",
         guild_ready_timeout=0.05,
-        part_retry_delays=(0.0, 0.0),
+        sleep=time_.sleep,
     )
     await adapter.start()
     try:
@@ -368,6 +380,7 @@ async def test_a_later_message_interrupted_is_sent_again_in_place_once(
         await adapter.close()
     nonces = [m["nonce"] for m in fake.messages(TEXT)]
     assert len(nonces) >= 3 and len(set(nonces)) == len(nonces)  # every part there, once
+    assert time_.waits == [PART_RETRY_DELAYS_S[0]]
     assert posted == f"discord:{TEXT}:{fake.messages(TEXT)[0]['id']}"
     assert len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == len(nonces) + 1
 
@@ -400,7 +413,7 @@ async def test_a_crash_after_a_forum_post_does_not_open_a_second_post(
     await restarted.start()
     try:
         assert await restarted.find_digest(sub, digest_ref(sub, key), slot - timedelta(hours=1)) == posted
-        await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerOptions())
+        await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerConfig())
     finally:
         await restarted.close()
     claim = store.get_slot(sub.id, key)
@@ -428,7 +441,7 @@ async def test_a_server_error_creating_a_forum_post_is_not_sent_again_blindly(
         by="first-leader",
     )
     assert outcome == "retry" and len(fake.calls_to("POST", threads)) == 1
-    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     (post,) = [c for c in fake.channels.values() if c.get("parent_id") == FORUM]
     assert claim is not None and claim.outcome == "posted" and claim.message_ref == f"discord:{FORUM}:{post['id']}"
@@ -451,7 +464,7 @@ async def test_a_busy_channel_is_searched_back_to_the_claim(
         fake.seed_message(TEXT, f"chatter {n}")
     if crash != "minutes":
         fake.advance(fake.nonce_window + 60)
-    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerOptions())
+    await new_leader_pass(store, settings_for(fake), {"discord": connected}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted" and claim.message_ref == posted
     assert len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == 1
@@ -511,7 +524,7 @@ async def test_a_channel_that_denies_read_message_history_keeps_the_claim_in_fli
     fake.advance(fake.nonce_window + 60)
     with caplog.at_level(logging.WARNING):
         async with _running(adapter_for(store, fake)) as restarted:
-            await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerOptions())
+            await new_leader_pass(store, settings_for(fake), {"discord": restarted}, SchedulerConfig())
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome is None  # in flight: looked at again on the next pass
     assert len(fake.messages(TEXT)) == 1 and len(fake.calls_to("POST", f"/channels/{TEXT}/messages")) == 1

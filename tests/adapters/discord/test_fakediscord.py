@@ -496,7 +496,7 @@ async def test_interaction_callback_rules(fake: FakeDiscord) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Discord's rules that decide what a bot's users see (issue 14)
+# Discord's rules that decide what a bot's users see
 
 
 async def test_the_first_followup_after_a_deferral_keeps_the_deferrals_visibility(fake: FakeDiscord) -> None:

@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.adapters.slack import DIGEST_EVENT, SlackAdapter, SlackSetupError, check_slack
+from bot.adapters import Pacer
+from bot.adapters.slack import DIGEST_EVENT, POST_INTERVAL_S, SlackAdapter, SlackSetupError, check_slack
 from bot.briefing import Briefing
 from bot.commands import RateLimiter, answer
-from bot.config import Settings, settings_from_mapping
+from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import (
     SEARCH_MARGIN,
     HistoryUnreadable,
@@ -29,11 +30,20 @@ from bot.digests import (
     slot_key,
 )
 from bot.metrics import Metrics
-from bot.scheduler import SchedulerOptions
 from bot.store import Store, Subscription
 from bot.web import WebServer
 from testkit import chat_helpers
-from testkit.chat_helpers import NOW, TOPICS, article, cli_setup, daily_digest_due, new_leader_pass, story, texts
+from testkit.chat_helpers import (
+    NOW,
+    TOPICS,
+    FakeTime,
+    article,
+    cli_setup,
+    daily_digest_due,
+    new_leader_pass,
+    story,
+    texts,
+)
 from testkit.fakeslack import FakeSlack, signed_headers
 
 store = chat_helpers.store  # the fixture: a fresh SQLite store
@@ -52,7 +62,15 @@ def settings_for(slack: FakeSlack, **section: Any) -> Settings:
 
 
 def make_adapter(store: Store, settings: Settings, **kwargs: Any) -> SlackAdapter:
-    options: dict[str, Any] = {"app_token": "xapp-test", "signing_secret": SECRET, **kwargs}
+    """An adapter whose pacing runs on a :class:`FakeTime` (one a second per channel, never really waited)."""
+    time_ = FakeTime()
+    options: dict[str, Any] = {
+        "app_token": "xapp-test",
+        "signing_secret": SECRET,
+        "pacer": Pacer(POST_INTERVAL_S, clock=time_.clock, sleep=time_.sleep),
+        "sleep": time_.sleep,
+        **kwargs,
+    }
     return SlackAdapter(
         settings=settings, store=store, limiter=RateLimiter(10), clock=lambda: NOW, bot_token="xoxb-test", **options
     )
@@ -202,7 +220,7 @@ async def test_a_crash_between_post_and_ledger_does_not_post_twice(slack: FakeSl
         await crash_after_posting(briefing)
     assert len(slack.messages("C1")) == 1
 
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert claim.message_ref == f"slack:C1:{slack.messages('C1')[0]['ts']}"
@@ -233,7 +251,7 @@ async def test_a_server_error_is_looked_for_then_posted_once_by_recovery(
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome is None
 
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(slack.calls_to("conversations.history")) >= 1  # looked for before posting again
@@ -276,15 +294,49 @@ async def test_a_later_part_interrupted_is_completed_in_place_once(
 
 
 async def test_a_later_part_that_keeps_failing_interrupts_the_digest(slack: FakeSlack, store: Store) -> None:
+    """Part 2 answered 503 three times: tried again after 2 s and 5 s (the default delays, on the injected clock:
+    no real wait), then the digest is interrupted. The pacing wait of a second before part 2 is not repeated
+    for the retries, which come later than that anyway."""
     sub = store.add_subscription(
         "slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1), by="test"
     )
-    adapter = make_adapter(store, settings_for(slack), part_retry_delays=(0.0, 0.0))
+    time_ = FakeTime()
+    adapter = make_adapter(
+        store,
+        settings_for(slack),
+        pacer=Pacer(POST_INTERVAL_S, clock=time_.clock, sleep=time_.sleep),
+        sleep=time_.sleep,
+    )
     slack.fail_next("chat.postMessage", "service_unavailable", status=503, retry_after=None, after=1, times=3)
     with pytest.raises(PostInterrupted, match="503 service_unavailable"):
         await adapter.post_digest(sub, long_digest(), "sub:1:s1")
     assert parts_in(slack, "C1") == [1]
     assert len(slack.calls_to("chat.postMessage")) == 4  # part 1, then part 2 three times
+    assert time_.waits == [POST_INTERVAL_S, 2.0, 5.0]
+
+
+async def test_messages_to_a_channel_are_paced_one_a_second(slack: FakeSlack, store: Store) -> None:
+    """The parts of a digest, and the next digest to the same channel, go out at most one a second (waited on
+    the injected clock); another channel is not held up by the first, nor a channel posted to long enough ago."""
+    first = store.add_subscription(
+        "slack", "C1", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1), by="test"
+    )
+    other = store.add_subscription(
+        "slack", "C2", "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1), by="test"
+    )
+    time_ = FakeTime()
+    adapter = make_adapter(
+        store, settings_for(slack), pacer=Pacer(POST_INTERVAL_S, clock=time_.clock, sleep=time_.sleep)
+    )
+    await adapter.post_digest(first, long_digest(), "sub:1:s1")
+    assert parts_in(slack, "C1") == [1, 2] and time_.waits == [POST_INTERVAL_S]
+    await adapter.post_digest(other, long_digest(), "sub:2:s1")
+    assert time_.waits == [POST_INTERVAL_S, POST_INTERVAL_S]  # C2's first part at once, its second a second later
+    time_.now += 0.25
+    await adapter.post_digest(other, long_digest(), "sub:2:s2")  # C2's last message was 0.25 s ago
+    assert time_.waits[2:] == [pytest.approx(0.75), POST_INTERVAL_S]
+    await adapter.post_digest(first, long_digest(), "sub:1:s2")  # C1's last message was long enough ago
+    assert time_.waits[4:] == [POST_INTERVAL_S]
 
 
 async def test_a_first_part_posted_but_answered_500_is_found_by_recovery_not_posted_twice(
@@ -304,7 +356,7 @@ async def test_a_first_part_posted_but_answered_500_is_found_by_recovery_not_pos
         by="first-leader",
     )
     assert outcome == "retry" and len(slack.messages("C1")) == 1
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(slack.calls_to("chat.postMessage")) == 1 and len(slack.messages("C1")) == 1
@@ -395,7 +447,7 @@ async def post_then_recover(
     post = digest_poster(store, adapter, sub, key, now=slot)
     outcome = await run_digest(store, sub, key, post=post, topics=TOPICS, now=slot, by="first-leader")
     assert outcome == "retry" and len(slack.messages(channel)) == 1
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     return sub, key, adapter
 
 
@@ -518,7 +570,7 @@ async def test_a_busy_channel_is_searched_back_to_the_claim(slack: FakeSlack, st
     assert outcome == "retry"
     for n in range(1500):
         slack.seed_message("C1", f"chatter {n}")
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted"
     assert len(slack.calls_to("chat.postMessage")) == 1
@@ -542,7 +594,7 @@ async def test_each_message_is_written_down_as_soon_as_slack_returns_it(slack: F
     assert store.digest_messages(sub.id, key) == {1: f"slack:C1:{first_ts}"}
     searched = len(slack.calls_to("conversations.history"))  # part 2 looked for in place before its retry
 
-    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerOptions(lease=timedelta(seconds=30)))
+    await new_leader_pass(store, settings, {"slack": adapter}, SchedulerConfig(lease=timedelta(seconds=30)))
     claim = store.get_slot(sub.id, key)
     assert claim is not None and claim.outcome == "posted" and claim.message_ref == f"slack:C1:{first_ts}"
     assert len(slack.calls_to("conversations.history")) == searched and parts_in(slack, "C1") == [1]

@@ -1,7 +1,7 @@
 """``subscriptions.sources``: a subscription limited to chosen feeds.
 
 A JSON list of feed ids (``"3"``) and feed tags (``"tag:world"``); NULL, as for every subscription made before,
-means the whole archive. Digests carry only stories that one of these feeds reported (issue 16).
+means the whole archive. Digests carry only stories that one of these feeds reported.
 
 Revision ID: 0008
 Revises: 0007
