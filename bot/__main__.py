@@ -208,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", metavar="SCHEDULE", help='"daily 08:00" (default), "weekdays 07:30", "hourly" or cron')
     p.add_argument("--tz", metavar="AREA/CITY", help="time zone of the schedule (default UTC)")
     p.add_argument("--sources", metavar="ID,ID|tag:NAME", help="only these feeds (default: every feed)")
+    p.add_argument(
+        "--template", metavar="NAME", help="message template: full (default), compact, headlines or [templates.NAME]"
+    )
+    p.add_argument(
+        "--mode", metavar="MODE", help="digest (default) or items: each new article posted on its own, no schedule"
+    )
     p = subs.add_parser("remove", help="remove a subscription (with its digest history)", parents=common)
     p.add_argument("sub_id", metavar="SUB_ID")
     p = subs.add_parser("pause", help="pause a subscription's digests", parents=common)

@@ -73,6 +73,8 @@ def _sub_json(sub: Subscription, unconfirmed: Sequence[DigestSlot] = ()) -> dict
         "created_at": sub.created_at.isoformat(),
         "unconfirmed": [{"slot": c.slot, "note": c.note} for c in unconfirmed],
         "sources": list(sub.sources),
+        "template": sub.template or "full",
+        "mode": sub.mode,
     }
 
 
@@ -102,12 +104,24 @@ def cmd_subs(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     table = Table(title=plural(len(subs), "subscription"))
     limited = any(s.sources for s in subs)  # the sources column only when some subscription is limited
-    for column in ("id", "platform", "channel", "topic", "schedule", "tz", *(("sources",) if limited else ()), "state"):
+    shaped = any(s.template or s.items for s in subs)  # mode and template only when some subscription sets them
+    extra = (("sources",) if limited else ()) + (("mode", "template") if shaped else ())
+    for column in ("id", "platform", "channel", "topic", "schedule", "tz", *extra, "state"):
         table.add_column(column, overflow="fold")
     for s in subs:
         sources = (",".join(s.sources) or "all",) if limited else ()
+        shape = (s.mode, s.template or "full") if shaped else ()
+        schedule = "-" if s.items else s.schedule
         table.add_row(
-            str(s.id), s.platform, s.channel, s.topic, s.schedule, s.tz, *sources, _state(s, unconfirmed.get(s.id, ()))
+            str(s.id),
+            s.platform,
+            s.channel,
+            s.topic,
+            schedule,
+            s.tz,
+            *sources,
+            *shape,
+            _state(s, unconfirmed.get(s.id, ())),
         )
     Console(soft_wrap=True).print(table)
     return 0
@@ -120,6 +134,8 @@ _OPTION = {
     "schedule": "--schedule",
     "tz": "--tz",
     "sources": "--sources",
+    "template": "--template",
+    "mode": "--mode",
 }
 
 
@@ -135,6 +151,8 @@ def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
             schedule=args.schedule,
             tz=args.tz,
             sources=args.sources,
+            template=args.template,
+            mode=args.mode,
         )
     except SubscriptionError as exc:
         raise ConfigError(f"subs add: {_OPTION[exc.key]}: {exc.problem}") from None
@@ -153,12 +171,16 @@ def _subs_add(args: argparse.Namespace, settings: Settings) -> int:
                 now=datetime.now(UTC),
                 by=CLI_CREATOR,
                 sources=entry.sources,
+                template=entry.template,
+                mode=entry.mode,
             )
         except ValueError as exc:
             raise CommandError(f"subs add: {exc}") from None
     only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
+    shape = f", template={sub.template}" if sub.template else ""
+    when = "items (each new article)" if sub.items else f"{sub.schedule} ({sub.tz})"
     print(
-        f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {sub.schedule} ({sub.tz}){only}. "
+        f"Subscription {sub.id} added: {sub.platform} {sub.channel}, {sub.topic}, {when}{only}{shape}. "
         "The running bot picks it up within a minute."
     )
     return 0
@@ -211,8 +233,12 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         sub = store.get_subscription(raw_id)
         if sub is None:
             raise CommandError(f"digest: no subscription {raw_id} (see `newsbrief subs list`)")
+        if sub.items:
+            raise CommandError(
+                f"digest: subscription {sub.id} is in items mode: the running bot posts its new articles one by one"
+            )
         if args.dry_run:
-            briefing = build_digest(store, sub, topics=settings.topics, now=now)
+            briefing = build_digest(store, sub, topics=settings.topics, now=now, templates=settings.templates)
             if briefing is None:
                 print(f"Nothing new for subscription {sub.id} ({sub.topic}): no digest would be posted.")
             else:
@@ -281,6 +307,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
                 now=now,
                 by=f"cli:{socket.gethostname()}:{os.getpid()}",
                 retry_later=False,
+                templates=settings.templates,
             )
         )
         after = store.get_subscription(sub.id)

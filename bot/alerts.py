@@ -34,7 +34,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.briefing import Briefing, StoryBrief, make_briefing
+from bot.briefing import FULL, Briefing, StoryBrief, Template, make_briefing, resolve_template
 from bot.commands import UsageError, parse_quiet, parse_schedule, source_feeds
 from bot.config import ConfigError, Settings, parse_duration
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PostInterrupted
@@ -170,6 +170,8 @@ class AlertMessage:
     story: StoryBrief | None = None
     headlines: tuple[str, ...] = ()
     thread_ref: str | None = None
+    template: Template = FULL
+    """The subscription's message template (what the story's message shows)."""
 
     @property
     def title(self) -> str:
@@ -180,7 +182,13 @@ class AlertMessage:
         """The story as a one-story :class:`Briefing` (for the digest renderers)."""
         stories = (self.story,) if self.story is not None else ()
         return Briefing(
-            query=self.topic, generated_at=now, stories=stories, more=0, window_hours=24.0, topic=self.topic
+            query=self.topic,
+            generated_at=now,
+            stories=stories,
+            more=0,
+            window_hours=24.0,
+            topic=self.topic,
+            template=self.template,
         )
 
     def summary_text(self) -> str:
@@ -190,13 +198,16 @@ class AlertMessage:
         return f"{count} more {self.topic} {noun}: " + "; ".join(self.headlines)
 
     def text(self) -> str:
-        """Plain text of the message (the console's rendering, and a fallback)."""
+        """Plain text of the message (the console's rendering, and a fallback), as far as its template shows the
+        parts: the outlet count with the sources, the sentences, the link (unless ``link`` is "none")."""
         if self.story is None:
             return self.summary_text()
+        t = self.template
         outlets = self.story.outlet_count
-        lines = [f"{self.title} — {self.story.headline} ({outlets} outlet{'s' if outlets != 1 else ''})"]
-        lines += [f"  • {s}" for s in self.story.sentences]
-        if self.story.sources:
+        count = f" ({outlets} outlet{'s' if outlets != 1 else ''})" if t.sources else ""
+        lines = [f"{self.title} — {self.story.headline}{count}"]
+        lines += [f"  • {s}" for s in self.story.sentences[: t.sentences]]
+        if self.story.sources and t.link != "none":
             lines.append(f"  {self.story.sources[0].url}")
         return "\n".join(lines)
 
@@ -284,11 +295,13 @@ async def run_alerts(
     now: datetime,
     by: str,
     live: LiveSettings | None = None,
+    templates: Mapping[str, Template] | None = None,
 ) -> AlertsReport:
     """One round of live alerts at ``now`` (see the module docstring): unfinished claims of dead posters are
     recovered first, then every unpaused live subscription of a platform in ``channels`` posts its new settled
     stories, edits the grown ones and summarizes the overflow. ``by`` names this process in its claims. Store
-    calls run in a worker thread; an adapter's failure is logged, never raised."""
+    calls run in a worker thread; an adapter's failure is logged, never raised. ``templates``: the config's
+    message templates (a subscription's ``template`` shapes its alerts; unknown or none: the full one)."""
     live = live or LiveSettings()
     report = AlertsReport()
     await recover_alerts(store, channels, now=now, by=by, live=live, report=report)
@@ -300,7 +313,7 @@ async def run_alerts(
     for (platform, channel_id), members in sorted(groups.items()):
         try:
             await _channel_round(
-                store, channels[platform], platform, channel_id, members, topics, now, by, live, report
+                store, channels[platform], platform, channel_id, members, topics, now, by, live, report, templates or {}
             )
         except Exception:
             log.exception("live alerts for %s %s: the round failed", platform, channel_id)
@@ -318,6 +331,7 @@ async def _channel_round(
     by: str,
     live: LiveSettings,
     report: AlertsReport,
+    templates: Mapping[str, Template],
 ) -> None:
     seen: dict[str, _Candidate] = {}
     for sub in members:
@@ -353,6 +367,7 @@ async def _channel_round(
             marker=alert.marker,
             story=candidate.brief,
             thread_ref=alert.thread_ref,
+            template=_template(candidate.subscription, templates),
         )
         try:
             await channel.edit_alert(candidate.subscription, alert.message_ref, message)
@@ -386,11 +401,16 @@ async def _channel_round(
     room = max(0, live.per_hour - posted)
     alone, overflow = fresh[:room], fresh[room:]
     for candidate in alone:
-        await _post_one(store, channel, platform, channel_id, candidate, now, by, report)
+        await _post_one(store, channel, platform, channel_id, candidate, now, by, report, templates)
     if overflow and summaries == 0:
         await _post_summary(store, channel, platform, channel_id, overflow, now, by, report)
     elif overflow:
         report.held.extend(c.story_id for c in overflow)
+
+
+def _template(subscription: Subscription, templates: Mapping[str, Template]) -> Template:
+    """A subscription's message template (the full one when it names none, or one no longer configured)."""
+    return resolve_template(subscription.template, templates) or FULL
 
 
 def _why(exc: BaseException) -> str:
@@ -417,6 +437,7 @@ async def _post_one(
     now: datetime,
     by: str,
     report: AlertsReport,
+    templates: Mapping[str, Template],
 ) -> None:
     sub, story_id = candidate.subscription, candidate.story_id
     thread_ref = await _thread_of(store, platform, channel_id, candidate.story)
@@ -426,7 +447,13 @@ async def _post_one(
     )
     if not claimed:
         return
-    message = AlertMessage(topic=sub.topic, marker=marker, story=candidate.brief, thread_ref=thread_ref)
+    message = AlertMessage(
+        topic=sub.topic,
+        marker=marker,
+        story=candidate.brief,
+        thread_ref=thread_ref,
+        template=_template(sub, templates),
+    )
     claim = await asyncio.to_thread(store.get_alert, platform, channel_id, story_id)
     try:
         ref = await channel.post_alert(sub, message)

@@ -7,8 +7,9 @@ rendering every adapter can fall back to. Nothing here reads the clock (``now`` 
 Grammar (the leading ``/brief`` is optional)::
 
     /brief <topic or words>
-    /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME]
+    /brief subscribe <topic> [schedule] [tz=Area/City] [sources=ID,ID|tag:NAME] [template=NAME]
     /brief subscribe <topic> live [quiet=HH:MM-HH:MM] [tz=Area/City] [sources=...]
+    /brief subscribe <topic> items [sources=ID,ID|tag:NAME] [template=NAME]
     /brief unsubscribe <topic>
     /brief list | topics | sources | help
     /brief feeds [list] | feeds add <url> | feeds remove <id>
@@ -20,6 +21,9 @@ briefing on those words); ``subscribe``/``unsubscribe`` always are; ``feeds`` is
 ``weekdays HH:MM``, ``hourly`` or a 5-field cron expression (``minute hour day month weekday``), or ``live``:
 each new story of the topic is posted as it breaks and its message edited as it grows (:mod:`bot.alerts`), with
 optional quiet hours ``quiet=HH:MM-HH:MM`` in the subscription's time zone.
+``template=`` picks the message template (``full``, ``compact``, ``headlines`` or a ``[templates.NAME]`` of the
+config); ``items`` (or ``mode=items``) posts each new matching article as a compact line instead of digests
+(:mod:`bot.items`), so it takes no schedule.
 """
 
 from __future__ import annotations
@@ -34,7 +38,14 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot import errors, schedules
-from bot.briefing import Briefing, NoMatch, format_briefing, make_briefing
+from bot.briefing import (
+    Briefing,
+    NoMatch,
+    format_briefing,
+    make_briefing,
+    resolve_template,
+    template_names,
+)
 from bot.config import Settings
 from bot.config import parse_sources as _parse_sources
 from bot.feeds import FeedFinder, add_feed
@@ -82,6 +93,9 @@ Usage:
                                                 expression such as "0 8 * * 1-5"; sources: only these
                                                 feeds (ids from /brief feeds) or the feeds of a tag
   /brief subscribe <topic> live [quiet=22:00-07:00] each new story as it breaks, edited as it grows
+  /brief subscribe <topic> items [sources=...]   each new matching article as a line of its own
+                                                template=NAME (either form): full | compact | headlines
+                                                or a template of the config
   /brief unsubscribe <topic>
   /brief list                                   this channel's subscriptions
   /brief topics | sources | help
@@ -159,13 +173,16 @@ class BriefCommand:
 
 @dataclass(frozen=True, slots=True)
 class SubscribeCommand:
-    """``/brief subscribe <topic> [schedule] [tz=...] [sources=...]``; ``None`` means the configured default,
-    no ``sources`` the whole archive."""
+    """``/brief subscribe <topic> [schedule|items] [tz=...] [sources=...] [template=...]``; ``None`` means the
+    configured default, no ``sources`` the whole archive, no ``template`` the full one; ``mode`` "items": each new
+    article on its own (no schedule)."""
 
     topic: str
     schedule: Schedule | None = None
     tz: str | None = None
     sources: tuple[str, ...] = ()
+    template: str | None = None
+    mode: Literal["digest", "items"] = "digest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,13 +291,29 @@ def _subscribe(args: list[str]) -> SubscribeCommand:
     if not args:
         raise UsageError("subscribe needs a topic: /brief subscribe <topic> [schedule] [tz=Area/City]")
     topic, rest = args[0], args[1:]
-    if topic.lower().startswith(("tz=", "sources=")):
+    if topic.lower().startswith(("tz=", "sources=", "template=", "mode=")):
         raise UsageError(f"subscribe needs a topic before {topic.split('=')[0]}=")
     tz: str | None = None
     sources: tuple[str, ...] | None = None
+    template: str | None = None
+    mode: Literal["digest", "items"] | None = None
     schedule_words: list[str] = []
     for word in rest:
-        if word.lower().startswith("tz="):
+        lowered = word.lower()
+        if lowered == "items" or lowered.startswith("mode="):
+            wanted = lowered.removeprefix("mode=")
+            if wanted not in ("items", "digest"):
+                raise UsageError(f"mode=: expected items or digest, got {word[5:]!r}")
+            if mode is not None:
+                raise UsageError("the mode (items, mode=) given twice")
+            mode = "items" if wanted == "items" else "digest"
+        elif lowered.startswith("template="):
+            if template is not None:
+                raise UsageError("template= given twice")
+            template = word[9:].strip().lower()
+            if not template:
+                raise UsageError("template= needs a name: full, compact, headlines or one of the config")
+        elif word.lower().startswith("tz="):
             if tz is not None:
                 raise UsageError("tz= given twice")
             tz = check_tz(word[3:])
@@ -290,8 +323,14 @@ def _subscribe(args: list[str]) -> SubscribeCommand:
             sources = parse_sources(word[8:])
         else:
             schedule_words.append(word)
+    if mode == "items" and schedule_words:
+        raise UsageError(
+            f"items posts each article as it comes: it takes no schedule, got {' '.join(schedule_words)!r}"
+        )
     schedule = parse_schedule(" ".join(schedule_words)) if schedule_words else None
-    return SubscribeCommand(topic=topic, schedule=schedule, tz=tz, sources=sources or ())
+    return SubscribeCommand(
+        topic=topic, schedule=schedule, tz=tz, sources=sources or (), template=template, mode=mode or "digest"
+    )
 
 
 def _chat_url(word: str) -> str:
@@ -467,7 +506,9 @@ def _list_text(store: Store, platform: str, channel: str) -> str:
     for sub in subs:
         state = f"; paused: {sub.paused_reason or 'no reason recorded'}" if sub.paused else ""
         only = f"; sources={','.join(sub.sources)}" if sub.sources else ""
-        lines.append(f"  #{sub.id} {sub.topic}: {sub.schedule} ({sub.tz}){only}{state}")
+        shape = f"; template={sub.template}" if sub.template else ""
+        when = "items (each new article)" if sub.items else f"{sub.schedule} ({sub.tz})"
+        lines.append(f"  #{sub.id} {sub.topic}: {when}{only}{shape}{state}")
     return "\n".join(lines)
 
 
@@ -499,9 +540,22 @@ def _subscribe_reply(
     problem = unknown_sources(command.sources, store.list_feeds()) if command.sources else None
     if problem is not None:
         return Reply(kind="error", text=f"Cannot subscribe to {topic} with those sources: {problem}.", ephemeral=True)
+    if command.template is not None and resolve_template(command.template, settings.templates) is None:
+        names = ", ".join(template_names(settings.templates))
+        return Reply(kind="error", text=f"Unknown template {command.template!r}: use one of {names}.", ephemeral=True)
     try:
         sub = store.add_subscription(
-            platform, channel, topic, schedule=schedule, tz=tz, now=now, by=user, sources=command.sources, team=team
+            platform,
+            channel,
+            topic,
+            schedule=schedule,
+            tz=tz,
+            now=now,
+            by=user,
+            sources=command.sources,
+            team=team,
+            template=command.template,
+            mode=command.mode,
         )
     except ValueError:
         existing = next(s for s in store.list_subscriptions(platform=platform, channel=channel) if s.topic == topic)
@@ -511,9 +565,16 @@ def _subscribe_reply(
             ephemeral=True,
         )
     only = f", only from sources={','.join(sub.sources)}" if sub.sources else ""
+    shape = f", template={sub.template}" if sub.template else ""
+    if sub.items:
+        return Reply(
+            kind="text",
+            text=f"Subscribed this channel to {topic}: items{only}{shape}, #{sub.id}. Each new article is posted "
+            "here once as a line of its own, however many feeds carry it.",
+        )
     return Reply(
         kind="text",
-        text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}, "
+        text=f"Subscribed this channel to {topic}: {sub.schedule} ({sub.tz}){only}{shape}, "
         f"#{sub.id}. "
         + (
             "Each new story is posted here once as it breaks, and its message updated as it grows."

@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.request import url2pathname
 
 from bot import __version__
 from bot.errors import ConfigError, UsageError
 from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, ScheduleError, check_tz, parse_schedule
 from summarizer import language_name
+
+if TYPE_CHECKING:
+    from bot.briefing import Template
 
 __all__ = [
     "CONFIG_ENV",
@@ -286,6 +289,9 @@ class Settings:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     """``[[subscriptions]]``, validated (:func:`check_subscription`)."""
+    templates: Mapping[str, Template] = field(default_factory=dict)
+    """The user's message templates, ``[templates.NAME]`` (:func:`bot.briefing.parse_templates`), by name; the
+    built-in ones (:data:`bot.briefing.BUILTIN_TEMPLATES`) are not among them."""
 
     @cached_property
     def _feed_languages(self) -> dict[str, str]:
@@ -328,6 +334,7 @@ _SECTIONS: dict[str, set[str] | None] = {
     "feeds": {"url", "name", "interval", "tags", "language"},
     "topics": None,
     "subscriptions": None,
+    "templates": None,  # message templates: validated by bot.briefing.parse_templates
     "slack": {"mode", "managers", "in_channel", "api_url", "scopes", "authorize_url"},
     "discord": {"guilds", "api_url", "shards", "shard_count"},
     "http": {"listen"},
@@ -567,6 +574,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
             topics_r.fail(name, "a topic needs a query, e.g. 'ukraine OR kyiv'")
         topics[name] = query
 
+    templates = _templates(data.get("templates", {}), where)
+
     http_r = _Reader(where, data.get("http", {}), "http.", _SECTIONS["http"])
     http_listen: str | None = http_r.get("listen", str, None)
     if http_listen is not None:
@@ -646,8 +655,20 @@ def settings_from_mapping(data: Mapping[str, Any], *, path: Path | None = None) 
         http_listen=http_listen,
         demo_seed_article=demo_r.get("seed_article", bool, False),
         jobs=_jobs(_Reader(where, data.get("jobs", {}), "jobs.", _SECTIONS["jobs"]), store),
-        subscriptions=_subscriptions(where, data.get("subscriptions", []), topics),
+        subscriptions=_subscriptions(where, data.get("subscriptions", []), topics, templates),
+        templates=templates,
     )
+
+
+def _templates(table: object, where: str) -> dict[str, Template]:
+    """``[templates.NAME]`` parsed and validated by :func:`bot.briefing.parse_templates` (imported here: the briefing
+    package imports the store, which must not load with the config)."""
+    from bot.briefing._template import TemplateError, parse_templates
+
+    try:
+        return parse_templates(table, where=where)
+    except TemplateError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------------------- subscriptions
@@ -667,9 +688,13 @@ class SubscriptionConfig:
     schedule: str
     tz: str
     sources: tuple[str, ...] = ()
+    template: str | None = None
+    """The message template's name (``None``: full)."""
+    mode: Literal["digest", "items"] = "digest"
+    """``items``: each new matching article posted on its own (:mod:`bot.items`) instead of digests."""
 
 
-_SUBSCRIPTION_KEYS = ("platform", "channel", "topic", "schedule", "tz")
+_SUBSCRIPTION_KEYS = ("platform", "channel", "topic", "schedule", "tz", "template", "mode")
 _ALL_SUBSCRIPTION_KEYS = (*_SUBSCRIPTION_KEYS, "sources")
 
 
@@ -710,20 +735,33 @@ def check_subscription(
     schedule: str | None = None,
     tz: str | None = None,
     sources: str | None = None,
+    template: str | None = None,
+    mode: str | None = None,
 ) -> SubscriptionConfig:
     """One subscription validated the same way wherever it comes from (``[[subscriptions]]``, ``newsbrief subs
     add``): a known platform, a channel, a configured topic (matched case-insensitively, as in chat, and given its
     configured name), a schedule of the chat grammar (default :data:`bot.schedules.DEFAULT_SCHEDULE`, normalized)
     and an IANA time zone (default :data:`bot.schedules.DEFAULT_TZ`), and ``sources`` as in chat (``3,7`` or
-    ``tag:world``; whether they name feeds is the caller's to check, against the store).
-    :class:`SubscriptionError` names the field at fault."""
+    ``tag:world``; whether they name feeds is the caller's to check, against the store), ``template`` a built-in
+    template or one of the config's ``[templates]`` (:attr:`Settings.templates`), ``mode`` "digest" (default) or
+    "items" (which takes no schedule). :class:`SubscriptionError` names the field at fault."""
     return _check_subscription(
-        settings.topics, platform=platform, channel=channel, topic=topic, schedule=schedule, tz=tz, sources=sources
+        settings.topics,
+        settings.templates,
+        platform=platform,
+        channel=channel,
+        topic=topic,
+        schedule=schedule,
+        tz=tz,
+        sources=sources,
+        template=template,
+        mode=mode,
     )
 
 
 def _check_subscription(
     topics: Mapping[str, str],
+    templates: Mapping[str, Template],
     *,
     platform: str,
     channel: str,
@@ -731,7 +769,11 @@ def _check_subscription(
     schedule: str | None = None,
     tz: str | None = None,
     sources: str | None = None,
+    template: str | None = None,
+    mode: str | None = None,
 ) -> SubscriptionConfig:
+    from bot.briefing._template import resolve_template, template_names  # see _templates
+
     platform, channel, topic = platform.strip(), channel.strip(), topic.strip()
     if platform not in PLATFORMS:
         raise SubscriptionError("platform", f"expected one of {', '.join(sorted(PLATFORMS))}, got {platform!r}")
@@ -753,12 +795,34 @@ def _check_subscription(
         chosen = parse_sources(sources) if sources is not None else ()
     except UsageError as exc:
         raise SubscriptionError("sources", exc.problem.removeprefix("sources: ")) from None
+    chosen_mode: Literal["digest", "items"] = "digest"
+    if mode is not None:
+        if mode.strip().lower() not in ("digest", "items"):
+            raise SubscriptionError("mode", f"expected digest or items, got {mode!r}")
+        chosen_mode = "items" if mode.strip().lower() == "items" else "digest"
+        if chosen_mode == "items" and schedule is not None:
+            raise SubscriptionError("schedule", "items mode posts each article as it comes: it takes no schedule")
+    template_name: str | None = None
+    if template is not None:
+        template_name = template.strip().lower()
+        if resolve_template(template_name, templates) is None:
+            names = ", ".join(template_names(templates))
+            raise SubscriptionError("template", f"unknown template {template!r} (templates: {names})")
     return SubscriptionConfig(
-        platform=platform, channel=channel, topic=name, schedule=schedule_text, tz=tz, sources=chosen
+        platform=platform,
+        channel=channel,
+        topic=name,
+        schedule=schedule_text,
+        tz=tz,
+        sources=chosen,
+        template=template_name,
+        mode=chosen_mode,
     )
 
 
-def _subscriptions(where: str, raw: object, topics: Mapping[str, str]) -> tuple[SubscriptionConfig, ...]:
+def _subscriptions(
+    where: str, raw: object, topics: Mapping[str, str], templates: Mapping[str, Template]
+) -> tuple[SubscriptionConfig, ...]:
     """Validate ``[[subscriptions]]``; :class:`ConfigError` naming the file and the key path
     (``subscriptions[0].schedule``) otherwise. Each entry is checked by :func:`check_subscription`."""
     if not isinstance(raw, list):
@@ -802,12 +866,15 @@ def _subscriptions(where: str, raw: object, topics: Mapping[str, str]) -> tuple[
         try:
             entry = _check_subscription(
                 topics,
+                templates,
                 platform=values["platform"],
                 channel=values["channel"],
                 topic=values["topic"],
                 schedule=values.get("schedule"),
                 tz=values.get("tz"),
                 sources=",".join(str(s) for s in sources) if sources else None,
+                template=values.get("template"),
+                mode=values.get("mode"),
             )
         except SubscriptionError as exc:
             raise fail(exc.key, exc.problem) from None

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
-from bot.briefing import Briefing, StoryBrief, make_briefing
+from bot.briefing import FULL, Briefing, StoryBrief, Template, make_briefing, resolve_template
 from bot.commands import source_feeds
 from bot.config import PLATFORMS, Settings, SubscriptionConfig, SubscriptionError, check_subscription
 from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ
@@ -257,6 +257,7 @@ def _digest(
     window: timedelta,
     limit: int,
     renewal: int,
+    templates: Mapping[str, Template] | None = None,
     slot: str | None = None,
 ) -> tuple[Briefing, list[StoryRef]] | None:
     # Filter first, then rank and cut: the search itself leaves out backlog and the stories already posted (or on
@@ -270,8 +271,30 @@ def _digest(
     chosen = [(brief, ref) for brief in result.stories if (ref := story_refs(store, brief)) is not None]
     if not chosen:
         return None
-    briefing = replace(result, stories=tuple(b for b, _ in chosen))
+    template = subscription_template(subscription, templates or {})
+    briefing = replace(result, stories=tuple(b for b, _ in chosen), template=template)
     return briefing, [r for _, r in chosen]
+
+
+_UNKNOWN_TEMPLATE_LOGGED: set[tuple[int, str]] = set()
+
+
+def subscription_template(subscription: Subscription, templates: Mapping[str, Template]) -> Template:
+    """The message template of a subscription: its ``template`` among the built-in ones and ``templates`` (the
+    config's), :data:`bot.briefing.FULL` when it names none; a name no longer configured falls back to the full
+    template (logged once)."""
+    found = resolve_template(subscription.template, templates)
+    if found is not None:
+        return found
+    key = (subscription.id, subscription.template or "")
+    if key not in _UNKNOWN_TEMPLATE_LOGGED:
+        _UNKNOWN_TEMPLATE_LOGGED.add(key)
+        log.warning(
+            "subscription %s: template %r is not configured (any more); its messages use the full template",
+            subscription.id,
+            subscription.template,
+        )
+    return FULL
 
 
 class BuildLocks:
@@ -318,6 +341,7 @@ def _build_and_plan(
     window: timedelta,
     limit: int,
     renewal: int,
+    templates: Mapping[str, Template] | None = None,
     slot: str,
     locks: BuildLocks | None = None,
 ) -> tuple[Briefing, list[StoryRef]] | None:
@@ -327,7 +351,15 @@ def _build_and_plan(
     written them down. Without ``locks`` (a one-off run) nothing is locked."""
     with locks.hold(subscription.id) if locks is not None else contextlib.nullcontext():
         built = _digest(
-            store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal, slot=slot
+            store,
+            subscription,
+            topics=topics,
+            now=now,
+            window=window,
+            limit=limit,
+            renewal=renewal,
+            templates=templates,
+            slot=slot,
         )
         if built is not None and built[1]:
             store.plan_slot(subscription.id, slot, {r.key: r.article_count for r in built[1]})
@@ -343,13 +375,16 @@ def build_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    templates: Mapping[str, Template] | None = None,
 ) -> Briefing | None:
     """The digest of a subscription as of ``now``: the briefing of its topic over ``window``, without the stories
     already posted to it unless they gained at least ``renewal`` articles since, at most ``limit`` stories
     (``more`` counts the rest). ``None`` when nothing is left: an empty digest is not posted."""
     if renewal < 1:
         raise ValueError(f"build_digest: renewal must be at least 1, got {renewal}")
-    built = _digest(store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal)
+    built = _digest(
+        store, subscription, topics=topics, now=now, window=window, limit=limit, renewal=renewal, templates=templates
+    )
     return built[0] if built is not None else None
 
 
@@ -365,6 +400,7 @@ async def run_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    templates: Mapping[str, Template] | None = None,
     post_empty: bool = False,
     retry_later: bool = True,
     locks: BuildLocks | None = None,
@@ -394,6 +430,7 @@ async def run_digest(
         window=window,
         limit=limit,
         renewal=renewal,
+        templates=templates,
         post_empty=post_empty,
         retry_later=retry_later,
         locks=locks,
@@ -411,6 +448,7 @@ async def _post_claimed(
     window: timedelta,
     limit: int,
     renewal: int,
+    templates: Mapping[str, Template] | None = None,
     post_empty: bool = False,
     retry_later: bool = True,
     locks: BuildLocks | None = None,
@@ -425,6 +463,7 @@ async def _post_claimed(
             window=window,
             limit=limit,
             renewal=renewal,
+            templates=templates,
             slot=slot,
             locks=locks,
         )
@@ -445,6 +484,7 @@ async def _post_claimed(
             more=0,
             window_hours=window.total_seconds() / 3600,
             topic=subscription.topic,
+            template=subscription_template(subscription, templates or {}),
         )
         built = (nothing, [])
     briefing, refs = built
@@ -530,6 +570,7 @@ async def recover_digest(
     window: timedelta = DIGEST_WINDOW,
     limit: int = 5,
     renewal: int = RENEWAL,
+    templates: Mapping[str, Template] | None = None,
     locks: BuildLocks | None = None,
 ) -> DigestOutcome:
     """Finish a claim whose claimer died before recording the outcome, exactly once.
@@ -586,6 +627,7 @@ async def recover_digest(
             window=window,
             limit=limit,
             renewal=renewal,
+            templates=templates,
             slot=claim.slot,
         )
         await asyncio.to_thread(_record, store, subscription, claim.slot, built[1] if built else [], found, now)
@@ -614,6 +656,7 @@ async def recover_digest(
         window=window,
         limit=limit,
         renewal=renewal,
+        templates=templates,
         locks=locks,
     )
 
@@ -648,8 +691,8 @@ def parse_subscriptions(settings: Settings) -> list[SubscriptionConfig]:
 
 def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime) -> list[Subscription]:
     """Add the config's ``[[subscriptions]]`` to the store (validated with the config); one
-    already stored takes the config's schedule, time zone and sources. Subscriptions made in chat, and stored ones no
-    longer in the config, are left alone. Returns the config's subscriptions as stored."""
+    already stored takes the config's schedule, time zone, sources, template and mode. Subscriptions made in chat,
+    and stored ones no longer in the config, are left alone. Returns the config's subscriptions as stored."""
     wanted = settings.subscriptions
     stored = {(s.platform, s.channel, s.topic): s for s in store.list_subscriptions()}
     result: list[Subscription] = []
@@ -666,6 +709,8 @@ def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime
                     now=now,
                     by=CONFIG_CREATOR,
                     sources=entry.sources,
+                    template=entry.template,
+                    mode=entry.mode,
                 )
             except ValueError:  # another process synced it first
                 again = store.list_subscriptions(platform=entry.platform, channel=entry.channel)
@@ -674,5 +719,7 @@ def sync_config_subscriptions(store: Store, settings: Settings, *, now: datetime
             existing = store.update_subscription_schedule(
                 existing.id, schedule=entry.schedule, tz=entry.tz, sources=entry.sources
             )
+        if (existing.template, existing.mode) != (entry.template, entry.mode):
+            existing = store.update_subscription_options(existing.id, template=entry.template, mode=entry.mode)
         result.append(existing)
     return result

@@ -320,3 +320,27 @@ def test_crash_before_posting_releases_the_claim(store: Store) -> None:
     report = rnd(store, screen, now + LIVE.recover_after + timedelta(minutes=1))
     assert report.released == ["s-talks"] and report.posted == ["s-talks"]
     assert screen.text.count("(s-talks)") == 1
+
+
+def test_an_alert_shows_what_the_subscriptions_template_shows(store: Store) -> None:
+    sub = live_sub(store)
+    store.update_subscription_options(sub.id, template="headlines", mode="digest")
+    article(store, 1, "s-talks", T0)
+    article(store, 2, "s-talks", T0 + timedelta(minutes=1))
+    screen = Screen()
+
+    report = asyncio.run(
+        run_alerts(
+            store,
+            {"console": screen.adapter},
+            topics=TOPICS,
+            now=T0 + timedelta(minutes=2),
+            by="p1",
+            live=LIVE,
+            templates={},
+        )
+    )
+
+    assert report.posted == ["s-talks"]
+    assert "Talks resume in Kyiv (s-talks)" in screen.text
+    assert "outlets" not in screen.text and "Negotiators met" not in screen.text  # headline (and link) only

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.briefing import Briefing, NoMatch
+from bot.briefing import COMPACT, Briefing, NoMatch
 from bot.commands import (
     USAGE,
     BriefCommand,
@@ -314,3 +315,79 @@ def test_an_overlong_command_is_a_usage_error_not_a_slow_answer() -> None:
     with pytest.raises(UsageError, match="at most 1,000"):
         parse_command("/brief " + "kyiv " * MAX_COMMAND_CHARS)
     assert parse_command("/brief " + "k" * (MAX_COMMAND_CHARS - 1)).query == "k" * (MAX_COMMAND_CHARS - 1)  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------------------------------------- templates and items
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/brief subscribe ukraine template=Compact", SubscribeCommand("ukraine", template="compact")),
+        ("/brief subscribe ukraine items", SubscribeCommand("ukraine", mode="items")),
+        ("/brief subscribe ukraine mode=items", SubscribeCommand("ukraine", mode="items")),
+        (
+            "/brief subscribe ukraine mode=digest hourly",
+            SubscribeCommand("ukraine", Schedule("hourly", "0 * * * *", "hourly")),
+        ),
+        (
+            "/brief subscribe ukraine items sources=3,tag:status template=headlines",
+            SubscribeCommand("ukraine", sources=("3", "tag:status"), template="headlines", mode="items"),
+        ),
+        (
+            "/brief subscribe ukraine daily 08:00 template=terse tz=UTC",
+            SubscribeCommand("ukraine", Schedule("daily", "0 8 * * *", "daily 08:00"), "UTC", template="terse"),
+        ),
+    ],
+)
+def test_parse_subscribe_with_template_and_items(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("/brief subscribe ukraine items daily 08:00", "items posts each article as it comes: it takes no schedule"),
+        ("/brief subscribe ukraine mode=stream", "mode=: expected items or digest"),
+        ("/brief subscribe ukraine items mode=items", "given twice"),
+        ("/brief subscribe ukraine template=a template=b", "template= given twice"),
+        ("/brief subscribe ukraine template=", "template= needs a name"),
+        ("/brief subscribe template=compact", "needs a topic before template="),
+    ],
+)
+def test_parse_subscribe_template_and_items_errors(text: str, problem: str) -> None:
+    with pytest.raises(UsageError, match=problem):
+        parse_command(text)
+
+
+def test_subscribe_with_template_and_items_is_stored_and_listed(store: Store) -> None:
+    settings = Settings(topics=SETTINGS.topics, templates={"terse": replace(COMPACT, name="terse", sources=False)})
+
+    def run(text: str) -> Reply:
+        return answer(
+            parse_command(text),
+            store=store,
+            settings=settings,
+            user="U1",
+            channel="C1",
+            now=NOW,
+            limiter=RateLimiter(),
+            platform="slack",
+            is_manager=True,
+        )
+
+    first = run("/brief subscribe ukraine weekdays 07:30 template=terse")
+    assert first.kind == "text" and "weekdays 07:30 (UTC), template=terse" in first.text
+    items = run("/brief subscribe floods items template=headlines")
+    assert items.kind == "text"
+    assert "floods: items, template=headlines" in items.text and "once" in items.text
+    unknown = run("/brief subscribe floods template=fancy")
+    assert unknown.kind == "error"
+    assert unknown.text == "Unknown template 'fancy': use one of full, compact, headlines, terse."
+    ukraine, floods = store.list_subscriptions()
+    assert (ukraine.template, ukraine.mode, floods.template, floods.mode) == ("terse", "digest", "headlines", "items")
+    assert run("/brief list").text.splitlines() == [
+        "Subscriptions in this channel:",
+        f"  #{ukraine.id} ukraine: weekdays 07:30 (UTC); template=terse",
+        f"  #{floods.id} floods: items (each new article); template=headlines",
+    ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.briefing import COMPACT
 from bot.config import ConfigError, load_settings, parse_duration
 
 
@@ -259,3 +261,38 @@ def test_discord_shards(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=message) as info:
             load_settings(path)
         assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[templates.terse]\nsentences = 9\n", "templates.terse.sentences: expected a whole number from 0 to 4, got 9"),
+        ("[templates.terse]\nlink = 'button'\n", "templates.terse.link: expected one of headline, url, none"),
+        ("[templates.full]\nquote = false\n", "templates.full: 'full' is a built-in template"),
+        ("templates = 'compact'\n", "templates: expected a table"),
+    ],
+)
+def test_template_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_valid_templates_load(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "[templates.terse]\nbase = 'compact'\nsources = false\n"))
+    assert settings.templates == {"terse": replace(COMPACT, name="terse", sources=False)}  # parsed at load
+
+
+def test_subscriptions_may_name_the_configs_own_templates_at_load(tmp_path: Path) -> None:
+    base = "[topics]\nukraine = 'ukraine'\n[[subscriptions]]\nplatform = 'slack'\nchannel = 'C1'\ntopic = 'ukraine'\n"
+    settings = load_settings(write(tmp_path, base + "template = 'Terse'\nmode = 'items'\n[templates.terse]\n"))
+    (entry,) = settings.subscriptions
+    assert (entry.template, entry.mode) == ("terse", "items")
+    with pytest.raises(ConfigError) as info:  # the same name without [templates.terse]
+        load_settings(write(tmp_path, base + "template = 'terse'\n"))
+    assert "subscriptions[0].template: unknown template 'terse' (templates: full, compact, headlines)" in str(
+        info.value
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.briefing import Briefing, make_briefing
+from bot.briefing import FULL, Briefing, make_briefing, parse_templates
 from bot.config import ConfigError, Settings, settings_from_mapping
 from bot.digests import (
     SEARCH_MARGIN,
@@ -689,3 +689,55 @@ def test_a_claim_that_cannot_be_checked_stays_in_flight_noted_once_and_searched_
     readable = True  # the bot was invited: the digest posted before the first pass is found, not posted again
     assert recover(120) == "posted" and poster.posted == []
     assert asked == [NOW - SEARCH_MARGIN] * 5
+
+
+# ---------------------------------------------------------------------------------------------- templates and mode
+
+
+def test_a_digest_carries_its_subscriptions_template(store: Store) -> None:
+    article(store, 1, "s_talks")
+    terse = parse_templates({"terse": {"base": "headlines"}})
+    sub = store.add_subscription(
+        "slack", "C1", "ukraine", schedule="daily 08:00", tz="UTC", now=NOW - timedelta(days=1), template="terse"
+    )
+    poster = Poster()
+
+    outcome = asyncio.run(run_digest(store, sub, SLOT, post=poster, topics=TOPICS, now=NOW, by="test", templates=terse))
+
+    assert outcome == "posted"
+    [posted] = poster.posted
+    assert posted.template == terse["terse"]
+    gone = store.update_subscription_options(sub.id, template="removed-from-config", mode="digest")
+    article(store, 2, "s_other")
+    previewed = build_digest(store, gone, topics=TOPICS, now=NOW, templates=terse)
+    assert previewed is not None and previewed.template == FULL  # a template no longer configured: the full one
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"template": "fancy"},
+            "subscriptions[0].template: unknown template 'fancy' (templates: full, compact, headlines)",
+        ),
+        ({"mode": "stream"}, "subscriptions[0].mode: expected digest or items, got 'stream'"),
+        (
+            {"mode": "items", "schedule": "hourly"},
+            "subscriptions[0].schedule: items mode posts each article as it comes",
+        ),
+    ],
+)
+def test_config_subscription_template_and_mode_errors_name_the_key(entry: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_subscriptions(settings({"platform": "slack", "channel": "C", "topic": "ukraine", **entry}))
+    assert str(caught.value).startswith("nb.toml: ")
+    assert message in str(caught.value)
+
+
+def test_sync_config_subscriptions_takes_the_template_and_mode(store: Store) -> None:
+    entry: dict[str, object] = {"platform": "console", "channel": "console", "topic": "floods", "template": "Compact"}
+    (synced,) = sync_config_subscriptions(store, settings(entry), now=NOW)
+    assert (synced.template, synced.mode) == ("compact", "digest")
+    items: dict[str, object] = {"platform": "console", "channel": "console", "topic": "floods", "mode": "items"}
+    (changed,) = sync_config_subscriptions(store, settings(items), now=NOW)
+    assert (changed.id, changed.template, changed.mode, changed.items) == (synced.id, None, "items", True)

@@ -20,27 +20,52 @@ from bot.briefing._make import (
     suggest_topics,
 )
 from bot.briefing._render import briefing_json, format_briefing, iso, no_match_text, outlets_text
-from bot.briefing._types import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
+from bot.briefing._template import (
+    BUILTIN_TEMPLATES,
+    COMPACT,
+    FULL,
+    HEADLINES,
+    LINK_STYLES,
+    MAX_SENTENCES,
+    Template,
+    TemplateError,
+    parse_templates,
+    resolve_template,
+    template_names,
+)
+from bot.briefing._types import Briefing, Item, NoMatch, QuoteRef, SourceLink, StoryBrief
 
 __all__ = [
     "BRIEF_ARTICLES",
+    "BUILTIN_TEMPLATES",
     "CANDIDATES",
+    "COMPACT",
     "DEFAULT_WINDOW",
+    "FULL",
     "HALF_LIFE",
+    "HEADLINES",
+    "LINK_STYLES",
+    "MAX_SENTENCES",
     "STORY_ARTICLES",
     "Briefing",
+    "Item",
     "NoMatch",
     "QuoteRef",
     "SourceLink",
     "StoryBrief",
+    "Template",
+    "TemplateError",
     "briefing_json",
     "format_briefing",
     "iso",
     "make_briefing",
     "no_match_text",
     "outlets_text",
+    "parse_templates",
     "reported_at",
+    "resolve_template",
     "resolve_topic",
     "story_score",
     "suggest_topics",
+    "template_names",
 ]

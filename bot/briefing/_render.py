@@ -68,21 +68,29 @@ def no_match_text(n: NoMatch) -> str:
 
 def format_briefing(b: Briefing | NoMatch) -> str:
     """The plain-text rendering: numbered stories (with the story each follows up) with bullet sentences, the
-    quote, "N outlets" and their links (sources), and first sight."""
+    quote, "N outlets" and their links (sources), and first sight; only the parts the briefing's template shows
+    (:attr:`Briefing.template`: a headline without sources gets its link after it, unless ``link`` is "none")."""
     if isinstance(b, NoMatch):
         return no_match_text(b)
     label = f"{b.query} (topic)" if b.topic else b.query
     count = len(b.stories)
     lines = [f"Briefing: {label} — {count} {'story' if count == 1 else 'stories'}, last {_hours(b.window_hours)}"]
+    t = b.template
     for i, story in enumerate(b.stories, 1):
         lines.append("")
-        lines.append(f"{i}. {story.headline}")
-        if story.follows:
+        url = story.sources[0].url if story.sources else ""
+        head = f"{i}. {story.headline}" if t.headline else f"{i}."
+        if t.link == "headline" and url and not t.sources:
+            head += f" <{url}>"
+        lines.append(head)
+        if t.link == "url" and url:
+            lines.append(f"   {url}")
+        if story.follows and t.headline:
             lines.append(f"   Follow-up of: {story.follows}")
-        lines.extend(f"   - {sentence}" for sentence in story.sentences)
-        if story.quote:
+        lines.extend(f"   - {sentence}" for sentence in story.sentences[: t.sentences])
+        if story.quote and t.quote:
             lines.append(f"   “{story.quote.text}” — {story.quote.speaker}")
-        shown = story.sources[:MAX_TEXT_SOURCES]
+        shown = story.sources[:MAX_TEXT_SOURCES] if t.sources else ()
         if shown:
             lines.append(f"   {outlets_text(story)}:")
         for source in shown:
@@ -90,7 +98,8 @@ def format_briefing(b: Briefing | NoMatch) -> str:
         rest = story.outlet_count - len(shown)
         if shown and rest > 0:
             lines.append(f"   and {rest} more {'outlet' if rest == 1 else 'outlets'}")
-        lines.append(f"   first seen {_when(story.first_seen)}")
+        if t.first_seen:
+            lines.append(f"   first seen {_when(story.first_seen)}")
     if b.more:
         lines.append("")
         lines.append(f"…and {b.more} more {'story' if b.more == 1 else 'stories'}.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.briefing._template import FULL, Template
+
 
 @dataclass(frozen=True, slots=True)
 class SourceLink:
@@ -53,7 +55,8 @@ class Briefing:
     """The answer to ``/brief``: the top stories for a query, and how many more matched (``more``).
 
     ``query`` is the text asked for (a topic name or free words), ``topic`` the configured topic it resolved
-    to (``None`` for free text), ``window_hours`` how far back was searched.
+    to (``None`` for free text), ``window_hours`` how far back was searched. ``template`` says which parts of
+    each story the renderers show (a subscription's message template; :data:`bot.briefing.FULL` by default).
     """
 
     query: str
@@ -62,6 +65,7 @@ class Briefing:
     more: int
     window_hours: float
     topic: str | None = None
+    template: Template = FULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +75,16 @@ class NoMatch:
     query: str
     window_hours: float
     suggestions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One article of an items-mode subscription, posted on its own as a compact line: its headline linked to
+    ``url``, and the outlet. ``article_id`` is the stored article's id."""
+
+    article_id: str
+    headline: str
+    url: str
+    outlet: str
+    published_at: datetime | None
+    first_seen: datetime

@@ -17,7 +17,9 @@ Jobs (stable ids, kept across restarts):
 - ``alerts`` (in memory, not stored): every ``sync_every``, one round of live story alerts
   (:func:`bot.alerts.run_alerts`) through the adapters that post them; live subscriptions get no digest job.
 - ``sync`` (in memory, not stored): every minute, the jobs are brought in line with the store, so feeds and
-  subscriptions added by another process or the CLI are picked up; paused subscriptions lose their job.
+  subscriptions added by another process or the CLI are picked up; paused subscriptions lose their job. Each sync
+  also runs a round of items mode (:func:`bot.items.run_items_round`): subscriptions in items mode have no digest
+  job, their new articles are posted one by one, each once per channel.
 
 The database going away (:class:`bot.store.StoreUnavailable`) is no job's error: a job it interrupts ends
 quietly (the store's :class:`bot.store.StoreWatch` logs the outage once; a feed stays due, a digest is tried
@@ -53,6 +55,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts import AlertChannel, AlertsReport, LiveSettings, is_live, run_alerts
+from bot.briefing import Template
 from bot.config import SchedulerConfig, Settings
 from bot.digests import (
     BuildLocks,
@@ -65,6 +68,7 @@ from bot.digests import (
     slot_key,
 )
 from bot.ingest import FeedResult, Ingestor
+from bot.items import ItemsOutcome, run_items_round
 from bot.scheduler._triggers import digest_trigger, latest_fire, poll_trigger, same_trigger
 from bot.store import Feed, Store, StoreUnavailable, Subscription
 
@@ -220,6 +224,8 @@ class Scheduler:
         self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbrief-lease")
         self.last_poll_at: datetime | None = None
         self.last_tick_at: datetime | None = None
+        self.templates: Mapping[str, Template] = settings.templates
+        """The config's message templates (parsed at load)."""
 
     # -- leadership -------------------------------------------------------------------------------
 
@@ -388,7 +394,7 @@ class Scheduler:
             if feed.enabled:
                 wanted.add(self._ensure_poll(aps, feed, stored.get(f"{_POLL}{feed.id}"), now))
         for sub in subs:
-            if sub.paused or is_live(sub):  # live subscriptions post through the alerts job
+            if sub.paused or sub.items or is_live(sub):  # items: the items round; live: the alerts job
                 continue
             if sub.platform not in self.channels:
                 if sub.id not in self._warned:
@@ -410,6 +416,25 @@ class Scheduler:
             with contextlib.suppress(JobLookupError):
                 aps.remove_job(job_id, jobstore="default")
         await self.recover(now)
+        await self.post_items(now, subs)
+
+    async def post_items(self, now: datetime, subs: list[Subscription] | None = None) -> dict[int, ItemsOutcome]:
+        """A round of items mode (:func:`bot.items.run_items_round`) for the items subscriptions of the
+        platforms with a channel here; each new article is posted once per channel. Failures are logged."""
+        try:
+            return await run_items_round(
+                self.store,
+                self.channels,
+                topics=self.settings.topics,
+                now=now,
+                by=self.holder,
+                subscriptions=subs,
+            )
+        except StoreUnavailable:
+            raise
+        except Exception:
+            log.exception("scheduler: the items round failed; trying again with the next sync")
+            return {}
 
     async def recover(self, now: datetime) -> list[DigestOutcome]:
         """Finish the digests other processes claimed and never recorded (they died meanwhile): each is looked
@@ -445,6 +470,7 @@ class Scheduler:
                 window=self.config.digest_window,
                 limit=self.config.digest_max_stories,
                 locks=self.build_locks,
+                templates=self.templates,
             )
             # "skipped": taken over meanwhile, or not checkable yet (recover_digest says why, once)
             log.log(
@@ -568,7 +594,7 @@ class Scheduler:
         poster, a slot from before the subscription, or later than the grace time)."""
         now = self.clock()
         sub = await asyncio.to_thread(self.store.get_subscription, sub_id)
-        if sub is None or sub.paused or is_live(sub):
+        if sub is None or sub.paused or sub.items or is_live(sub):
             self._drop(f"{_DIGEST}{sub_id}")
             return None
         channel = self.channels.get(sub.platform)
@@ -597,6 +623,7 @@ class Scheduler:
                 limit=self.config.digest_max_stories,
                 post_empty=self.config.digest_post_empty,
                 locks=self.build_locks,
+                templates=self.templates,
             )
         )
         self._in_flight[key] = work
@@ -625,7 +652,13 @@ class Scheduler:
         }
         async with self._alerting:
             return await run_alerts(
-                self.store, alerting, topics=self.settings.topics, now=self.clock(), by=self.holder, live=self.live
+                self.store,
+                alerting,
+                topics=self.settings.topics,
+                now=self.clock(),
+                by=self.holder,
+                live=self.live,
+                templates=self.templates,
             )
 
     def health(self) -> dict[str, Any]:

@@ -178,6 +178,8 @@ class SubscriptionRow(Base):
     paused_reason: Mapped[str | None] = mapped_column(Text)
     sources: Mapped[list[str] | None] = mapped_column(JSON)  # feed ids and "tag:NAME"; NULL: all (migration 0008)
     team: Mapped[str | None] = mapped_column(String(32))  # the Slack workspace (OAuth installs; migration 0010)
+    template: Mapped[str | None] = mapped_column(String(32))  # message template; NULL: full (migration 0012)
+    mode: Mapped[str | None] = mapped_column(String(8))  # "digest" or "items"; NULL: digest (migration 0012)
 
 
 class DigestSlotRow(Base):
@@ -219,6 +221,24 @@ class PostedStoryRow(Base):
     story_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     posted_at: Mapped[datetime]
     article_count_at_post: Mapped[int] = mapped_column(Integer)
+
+
+class PostedItemRow(Base):
+    """One key of an item (an article) posted, or being posted, to a channel in items mode (migration 0012): the
+    primary key lets an item reach a channel once, whichever feed, subscription or process carries it."""
+
+    __tablename__ = "posted_items"
+    __table_args__ = (Index("ix_posted_items_article", "platform", "channel", "article_id"),)
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(40))
+    subscription_id: Mapped[int] = mapped_column(Integer)
+    claimed_at: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(Text)
+    posted_at: Mapped[datetime | None]
+    message_ref: Mapped[str | None] = mapped_column(Text)
 
 
 class LeaseRow(Base):

@@ -9,6 +9,7 @@ schema, story lock); ``Store`` puts them together:
 - ``_subscriptions`` and ``_ledger``: subscriptions, and the digest ledger (slots, planned and posted stories,
   digest messages);
 - ``_alerts``: the live-alert ledger (each story posted once per channel, its edits coalesced);
+- ``_items``: the items ledger (each article of an items-mode subscription posted once per channel);
 - ``_leases`` and ``_integrity``: named leases, and the database's integrity check.
 """
 
@@ -19,6 +20,7 @@ from bot.store._articles import CONTENT_IDENTITY_MIN_CHARS, ArticleStore, new_ar
 from bot.store._base import STORY_LOCK_KEY, shipped_head
 from bot.store._feeds import FeedStore
 from bot.store._integrity import IntegrityStore
+from bot.store._items import ItemStore
 from bot.store._leases import LeaseStore
 from bot.store._ledger import LedgerStore
 from bot.store._search import SearchStore
@@ -35,7 +37,15 @@ __all__ = [
 
 
 class Store(
-    FeedStore, ArticleStore, SearchStore, SubscriptionStore, LedgerStore, AlertStore, LeaseStore, IntegrityStore
+    FeedStore,
+    ArticleStore,
+    SearchStore,
+    SubscriptionStore,
+    LedgerStore,
+    AlertStore,
+    ItemStore,
+    LeaseStore,
+    IntegrityStore,
 ):
     """The database behind newsbrief: SQLite file (WAL) by default, PostgreSQL for several processes.
 

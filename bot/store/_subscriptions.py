@@ -31,10 +31,13 @@ class SubscriptionStore(StoreBase):
         by: str | None = None,
         sources: Sequence[str] = (),
         team: str | None = None,
+        template: str | None = None,
+        mode: str = "digest",
     ) -> Subscription:
         """Subscribe a channel to a topic (``schedule``, ``tz`` and ``sources``, feed ids and ``tag:NAME``, already
         validated by the caller; no ``sources``: the whole archive). ``team``: the Slack workspace of the channel
-        (OAuth installs).
+        (OAuth installs). ``template``: the message template's name (validated by the caller; ``None``: full);
+        ``mode``: "digest" or "items".
 
         The same platform, channel and topic twice raises ``ValueError`` naming the existing subscription.
         """
@@ -66,6 +69,8 @@ class SubscriptionStore(StoreBase):
                 created_by=by,
                 sources=list(sources) or None,
                 team=team,
+                template=template,
+                mode=None if mode == "digest" else mode,
             )
             session.add(row)
             session.flush()
@@ -130,6 +135,13 @@ class SubscriptionStore(StoreBase):
         if sources is None:
             return self._change_subscription(sub_id, schedule=schedule, tz=tz)
         return self._change_subscription(sub_id, schedule=schedule, tz=tz, sources=list(sources) or None)
+
+    def update_subscription_options(self, sub_id: int, *, template: str | None, mode: str) -> Subscription:
+        """Change a subscription's message template (``None``: full) and mode ("digest" or "items"); ``KeyError``
+        when there is no such subscription."""
+        if mode not in ("digest", "items"):
+            raise ValueError(f"mode must be digest or items, got {mode!r}")
+        return self._change_subscription(sub_id, template=template, mode=None if mode == "digest" else mode)
 
     def pause_subscription(self, sub_id: int, reason: str, now: datetime) -> Subscription:
         """Pause a subscription's digests, recording why (``KeyError`` when there is no such subscription)."""

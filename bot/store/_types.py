@@ -172,6 +172,16 @@ class Subscription:
     team: str | None = None
     """The Slack workspace (team id) of the channel when the app is installed in many workspaces (OAuth);
     ``None``: the one workspace of SLACK_BOT_TOKEN."""
+    template: str | None = None
+    """The message template its messages use (``full``, ``compact``, ``headlines`` or a config template's name);
+    ``None``: ``full``."""
+    mode: str = "digest"
+    """``digest``: scheduled digests; ``items``: each new matching article posted as a compact line."""
+
+    @property
+    def items(self) -> bool:
+        """Whether each new matching article is posted on its own (items mode) instead of in digests."""
+        return self.mode == "items"
 
     @property
     def paused(self) -> bool:
@@ -210,6 +220,21 @@ class DigestFilter:
     in_flight: Mapping[str, int] = field(default_factory=dict)
     feeds: frozenset[int] | None = None
     """Only articles of these feeds (a subscription limited to chosen sources); ``None``: any feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostedItem:
+    """An item (article) claimed for, and once posted, in a channel (items mode): ``message_ref`` and
+    ``posted_at`` are ``None`` while it is being posted (or when its poster died before recording it)."""
+
+    platform: str
+    channel: str
+    article_id: str
+    subscription_id: int
+    claimed_at: datetime
+    claimed_by: str
+    posted_at: datetime | None
+    message_ref: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,58 @@ def test_subs_ids_are_checked(config: str, capsys: pytest.CaptureFixture[str]) -
         assert status == 1 and f"subs {action}: no subscription 99" in err
 
 
+def test_subs_add_with_template_and_items_mode(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, config, "add", "slack", "C9", "floods", "--mode", "items", "--template", "Headlines")
+    assert status == 0, err
+    assert "added: slack C9, floods, items (each new article), template=headlines." in out
+    status, out, err = run(capsys, config, "add", "slack", "C9", "ukraine", "--template", "compact")
+    assert status == 0, err
+    added = {(s["channel"], s["topic"]): s for s in listed(capsys, config)}
+    assert (added["C9", "floods"]["mode"], added["C9", "floods"]["template"]) == ("items", "headlines")
+    ukraine = added["C9", "ukraine"]
+    assert (ukraine["mode"], ukraine["template"], ukraine["schedule"]) == ("digest", "compact", "daily 08:00")
+    assert added["C0123", "ukraine"]["template"] == "full"  # the config's, synced
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (
+            ("--template", "fancy"),
+            "subs add: --template: unknown template 'fancy' (templates: full, compact, headlines)",
+        ),
+        (("--mode", "stream"), "subs add: --mode: expected digest or items, got 'stream'"),
+        (
+            ("--mode", "items", "--schedule", "hourly"),
+            "subs add: --schedule: items mode posts each article as it comes",
+        ),
+    ],
+)
+def test_subs_add_refuses_bad_templates_and_modes(
+    config: str, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], problem: str
+) -> None:
+    status, _, err = run(capsys, config, "add", "slack", "C9", "floods", *argv)
+    assert status == 2
+    assert problem in err
+
+
+def test_subs_list_shows_mode_and_template_and_digest_refuses_items(
+    config: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # a wide terminal: the table's headers whole
+    status, out, err = run(capsys, config, "add", "console", "console", "floods", "--mode", "items")
+    assert status == 0, err
+    status, out, _ = run(capsys, config, "list")
+    assert status == 0
+    header = next(line for line in out.splitlines() if "platform" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")][-3:] == ["mode", "template", "state"]
+    row = next(line for line in out.splitlines() if "floods" in line)
+    assert [c.strip() for c in row.strip("│ ").split("│")][4:8] == ["-", "UTC", "items", "full"]
+    status = main(["--config", config, "digest", "1"])
+    err = capsys.readouterr().err
+    assert status == 1 and "subscription 1 is in items mode" in err
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [

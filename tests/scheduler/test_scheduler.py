@@ -22,6 +22,7 @@ from rich.console import Console
 
 from bot.adapters.console import ConsoleAdapter
 from bot.briefing import Briefing
+from bot.briefing import Item as BriefItem
 from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import DigestOutcome, slot_key
 from bot.ingest import FeedResult, Ingestor, load_story_index
@@ -507,6 +508,39 @@ async def test_stopping_mid_post_lets_the_digest_be_recorded(
     await asyncio.wait_for(stopping, 10)
     claim = store.get_slot(sub.id, slot_key(slot))
     assert claim is not None and claim.outcome == "posted" and len(recorder.posts) == 1
+
+
+class ItemRecorder(Recorder):
+    """A chat side that also posts items (items mode)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[tuple[int, str]] = []
+
+    async def post_item(self, sub: Subscription, item: BriefItem, ref: str) -> str:
+        self.items.append((sub.id, item.headline))
+        return f"item-{len(self.items)}"
+
+
+async def test_items_subscriptions_get_no_digest_job_and_each_sync_posts_their_new_articles_once(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    items = store.add_subscription(
+        "console", "console", "ukraine", schedule="daily 08:00", tz="UTC", now=now - timedelta(hours=1), mode="items"
+    )
+    _eligible_article(store, now - timedelta(minutes=5))
+    recorder = ItemRecorder()
+    scheduler = make(store, settings, client, recorder, now, holder="one")
+    try:
+        assert await scheduler.start()  # leading: the first sync runs an items round
+        assert not [job.id for job in scheduler.jobs() if job.id.startswith("digest")]
+        assert recorder.items == [(items.id, "Talks resume in Kyiv")]
+        await scheduler.sync()
+        assert recorder.items == [(items.id, "Talks resume in Kyiv")]  # once
+        assert await scheduler.run_digest(items.id) is None and recorder.posts == []
+    finally:
+        await scheduler.stop()
 
 
 async def test_a_job_outside_a_schedulers_executor_and_given_none_is_skipped(

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from bot.adapters.console._render import render_digest, render_reply
+from bot.adapters.console._render import render_digest, render_item, render_reply
 from bot.alerts import AlertMessage
-from bot.briefing import Briefing
+from bot.briefing import Briefing, Item
 from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import Settings
 from bot.feeds import FeedFinder
@@ -168,6 +168,12 @@ class ConsoleAdapter:
         self.console.print()
         self.console.print(render_digest(subscription.channel, subscription.topic, briefing))
         self.console.print()
+        return f"console:{subscription.channel}:{self.posted}"
+
+    async def post_item(self, subscription: Subscription, item: Item, ref: str) -> str:
+        """Print one item of an items-mode subscription as a line; returns its reference."""
+        self.posted += 1
+        self.console.print(render_item(subscription.channel, subscription.topic, item))
         return f"console:{subscription.channel}:{self.posted}"
 
     async def find_digest(self, subscription: Subscription, ref: str, since: datetime) -> str | None:

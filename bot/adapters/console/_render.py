@@ -8,10 +8,10 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 
-from bot.briefing import Briefing, NoMatch, SourceLink, StoryBrief, no_match_text, outlets_text
+from bot.briefing import FULL, Briefing, Item, NoMatch, SourceLink, StoryBrief, Template, no_match_text, outlets_text
 from bot.commands import Reply
 
-__all__ = ["render_briefing", "render_digest", "render_reply"]
+__all__ = ["render_briefing", "render_digest", "render_item", "render_reply"]
 
 MAX_SOURCES = 5
 """Outlets listed per story; the rest are counted ("and 2 more")."""
@@ -36,9 +36,12 @@ def _source(source: SourceLink) -> Text:
     return text
 
 
-def _sources_line(story: StoryBrief) -> Text:
-    """``3 outlets: A (time), B (time), C (time) · first seen …`` (outlets linked; "1 outlet" for one)."""
-    shown = story.sources[:MAX_SOURCES]
+def _sources_line(story: StoryBrief, template: Template = FULL) -> Text | None:
+    """``3 outlets: A (time), B (time), C (time) · first seen …`` (outlets linked; "1 outlet" for one), as far as
+    the template shows sources and first sight; ``None`` when it shows neither."""
+    shown = story.sources[:MAX_SOURCES] if template.sources else ()
+    if not shown and not template.first_seen:
+        return None
     line = Text(f"   {outlets_text(story)}: " if shown else "   ", style="dim")
     for i, source in enumerate(shown):
         if i:
@@ -47,18 +50,27 @@ def _sources_line(story: StoryBrief) -> Text:
     rest = story.outlet_count - len(shown)
     if shown and rest > 0:
         line.append(f", and {rest} more", style="dim")
-    line.append(f"{' · ' if shown else ''}first seen {_when(story.first_seen)}", style="dim")
+    if template.first_seen:
+        line.append(f"{' · ' if shown else ''}first seen {_when(story.first_seen)}", style="dim")
     return line
 
 
-def _story(number: int, story: StoryBrief) -> list[RenderableType]:
-    parts: list[RenderableType] = [Text.assemble((f"{number}. ", "bold"), (story.headline, "bold cyan"))]
-    if story.follows:
+def _story(number: int, story: StoryBrief, template: Template = FULL) -> list[RenderableType]:
+    url = story.sources[0].url if story.sources else ""
+    head = Text.assemble((f"{number}. ", "bold"), (story.headline if template.headline else "", "bold cyan"))
+    if template.link == "headline" and url and not template.sources:
+        head.append(f" <{url}>", style=Style(link=url))
+    parts: list[RenderableType] = [head]
+    if template.link == "url" and url:
+        parts.append(Text(f"   {url}", style=Style(link=url)))
+    if story.follows and template.headline:
         parts.append(Text(f"   Follow-up of: {story.follows}", style="italic"))
-    parts.extend(Text(f"   • {sentence}") for sentence in story.sentences)
-    if story.quote is not None:
+    parts.extend(Text(f"   • {sentence}") for sentence in story.sentences[: template.sentences])
+    if story.quote is not None and template.quote:
         parts.append(Text.assemble("   ", (f"“{story.quote.text}”", "italic"), f" — {story.quote.speaker}"))
-    parts.append(_sources_line(story))
+    sources = _sources_line(story, template)
+    if sources is not None:
+        parts.append(sources)
     return parts
 
 
@@ -66,7 +78,7 @@ def render_briefing(b: Briefing | NoMatch) -> RenderableType:
     """A briefing as rich text: a title line, then per story the headline (and "Follow-up of: …" the earlier
     story's headline for a follow-up), its sentences, the quote as
     ``“…” — speaker`` and a sources line ("N outlets", then the outlets linked to their articles, with times);
-    "N more" at the end.
+    "N more" at the end; each story only with the parts the briefing's template shows.
     A :class:`NoMatch` renders as the helpful no-match text."""
     if isinstance(b, NoMatch):
         return Text(no_match_text(b), style="yellow")
@@ -83,7 +95,7 @@ def render_briefing(b: Briefing | NoMatch) -> RenderableType:
         parts.append(Text(f"Nothing new in the last {_hours(b.window_hours)}.", style="dim"))
     for number, story in enumerate(b.stories, 1):
         parts.append(Text(""))
-        parts.extend(_story(number, story))
+        parts.extend(_story(number, story, b.template))
     if b.more:
         parts.append(Text(""))
         parts.append(Text(f"…and {b.more} more {'story' if b.more == 1 else 'stories'}.", style="dim"))
@@ -106,3 +118,13 @@ def render_digest(channel: str, topic: str, briefing: Briefing) -> RenderableTyp
         ("Digest: ", "bold"), (topic, "bold magenta"), f" → {channel} · {_when(briefing.generated_at)}"
     )
     return Group(title, render_briefing(briefing))
+
+
+def render_item(channel: str, topic: str, item: Item) -> RenderableType:
+    """An item (items mode) as one line: ``[topic → channel] • headline — Outlet <url>``."""
+    line = Text.assemble((f"[{topic} → {channel}] ", "dim"), "• ", (item.headline or item.url, "bold cyan"))
+    if item.outlet:
+        line.append(f" — {item.outlet}")
+    if item.url:
+        line.append(f" <{item.url}>", style=Style(link=item.url))
+    return line

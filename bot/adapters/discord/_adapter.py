@@ -71,10 +71,11 @@ from bot.adapters.discord._render import (
     digest_messages,
     escape,
     fit,
+    item_message,
     reply_messages,
 )
 from bot.alerts import AlertMessage
-from bot.briefing import Briefing
+from bot.briefing import Briefing, Item
 from bot.commands import Command, RateLimiter, Reply, UsageError, answer, command_name, parse_command
 from bot.config import DiscordConfig, Settings
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PartPosted, PostInterrupted
@@ -356,16 +357,22 @@ class DiscordAdapter(ChatAdapterBase):
         @self.tree.command(name="brief-subscribe", description="Post a digest of a topic in this channel")
         @app_commands.describe(
             topic="a configured topic",
-            schedule="daily 08:00, weekdays 07:30, hourly, cron, or live [quiet=22:00-07:00]",
+            schedule="daily 08:00, weekdays 07:30, hourly, cron, live [quiet=22:00-07:00], or items",
             tz="a time zone such as Europe/Berlin (default UTC)",
+            template="full (default), compact, headlines or a template of the config",
         )
         @app_commands.autocomplete(topic=topics)
         @app_commands.default_permissions(manage_channels=True)
         @app_commands.guild_only()
         async def subscribe(
-            interaction: discord.Interaction, topic: str, schedule: str | None = None, tz: str | None = None
+            interaction: discord.Interaction,
+            topic: str,
+            schedule: str | None = None,
+            tz: str | None = None,
+            template: str | None = None,
         ) -> None:
             text = f"/brief subscribe {topic}" + (f" {schedule}" if schedule else "") + (f" tz={tz}" if tz else "")
+            text += f" template={template}" if template else ""
             await self.handle(interaction, text)
 
         @self.tree.command(name="brief-unsubscribe", description="Stop this channel's digest of a topic")
@@ -532,6 +539,29 @@ class DiscordAdapter(ChatAdapterBase):
             if isinstance(exc, discord.HTTPException):  # after discord.py's own retries
                 raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
             raise PostInterrupted(f"discord: {exc.__class__.__name__}: {exc}") from None
+
+    async def post_item(self, subscription: Subscription, item: Item, ref: str) -> str:
+        """Post one item of an items-mode subscription as a compact line (:func:`item_message`; in a forum
+        channel, a post of its own), with a nonce derived from ``ref``; returns ``discord:<channel>:<message
+        id>``. :class:`ChannelUnavailable` when the bot may not post there, :class:`PostInterrupted` when it may
+        pass."""
+        message = item_message(item)
+        channel = await self._channel(subscription.channel)
+        try:
+            if isinstance(channel, discord.ForumChannel):
+                created = await channel.create_thread(name=(item.headline or "item")[:100], **message.send_kwargs())
+                return f"discord:{subscription.channel}:{created.message.id}"
+            sent = await self._send_message(channel, message, digest_nonce(ref, 1))
+        except discord.Forbidden as exc:
+            raise ChannelUnavailable(
+                f"discord: missing access or permissions in channel {subscription.channel} "
+                f"(code {exc.code}: {exc.text})"
+            ) from None
+        except discord.NotFound as exc:
+            raise ChannelUnavailable(f"discord: unknown channel {subscription.channel} (code {exc.code})") from None
+        except discord.HTTPException as exc:
+            raise PostInterrupted(f"discord: HTTP {exc.status} from Discord ({exc.text or 'no text'})") from None
+        return f"discord:{subscription.channel}:{sent.id}"
 
     @staticmethod
     async def _send_message(target: Any, message: DiscordMessage, nonce: str) -> discord.Message:

@@ -32,7 +32,18 @@ import discord
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief, no_match_text, outlets_text
+from bot.briefing import (
+    FULL,
+    Briefing,
+    Item,
+    NoMatch,
+    QuoteRef,
+    SourceLink,
+    StoryBrief,
+    Template,
+    no_match_text,
+    outlets_text,
+)
 from bot.commands import Reply
 
 __all__ = [
@@ -65,6 +76,7 @@ __all__ = [
     "escape",
     "fit",
     "invite_url",
+    "item_message",
     "link",
     "reply_messages",
     "safe_url",
@@ -280,14 +292,22 @@ def _quote_line(quote: QuoteRef, limit: int) -> str | None:
     return _text.quote_line(text, speaker, limit, speaker_limit=_SPEAKER, escape=escape)
 
 
-def _description(story: StoryBrief) -> str | None:
-    """The sentences as ``• `` bullets, then the key quote as a block quote, within
+def _description(story: StoryBrief, template: Template = FULL) -> str | None:
+    """The story's URL on a line of its own (the template's ``link`` "url"), the sentences as ``• `` bullets (at
+    most the template's ``sentences``), then the key quote as a block quote (when the template shows it), within
     :data:`MAX_STORY_DESCRIPTION`."""
-    quote = _quote_line(story.quote, _QUOTE_SHARE) if story.quote is not None else None
-    sentences = [s for s in (_one_line(s) for s in story.sentences) if s]
+    quote = _quote_line(story.quote, _QUOTE_SHARE) if story.quote is not None and template.quote else None
+    safe = safe_url(story.sources[0].url) if template.link == "url" and story.sources else None
+    head = [f"<{safe}>"] if safe else []
+    sentences = [s for s in (_one_line(s) for s in story.sentences[: template.sentences]) if s]
     bullet = "• "
-    budget = MAX_STORY_DESCRIPTION - (text_size(quote) + 1 if quote else 0) - (text_size(bullet) + 1) * len(sentences)
-    lines = [f"{bullet}{s}" for s in _text.shares(sentences, budget, escape) if s]
+    budget = (
+        MAX_STORY_DESCRIPTION
+        - (text_size(quote) + 1 if quote else 0)
+        - sum(text_size(h) + 1 for h in head)
+        - (text_size(bullet) + 1) * len(sentences)
+    )
+    lines = [*head, *(f"{bullet}{s}" for s in _text.shares(sentences, budget, escape) if s)]
     if quote:
         lines.append(quote)
     return "\n".join(lines) or None
@@ -303,24 +323,28 @@ def _sources_value(story: StoryBrief) -> str | None:
     return _text.linked_outlets(story, outlet, limit=MAX_FIELD_VALUE, max_links=MAX_SOURCES)
 
 
-def _story_embed(number: int, story: StoryBrief, ref: str | None) -> discord.Embed:
+def _story_embed(number: int, story: StoryBrief, ref: str | None, template: Template = FULL) -> discord.Embed:
     prefix = f"{number}. "
     headline = fit(_one_line(story.headline) or "(untitled)", MAX_TITLE - len(prefix))
-    url = safe_url(story.sources[0].url) if story.sources else None
+    url = safe_url(story.sources[0].url) if story.sources and template.link == "headline" else None
     embed = discord.Embed(
-        title=prefix + headline,
+        title=prefix + headline if template.headline else prefix.strip(),
         url=url,
-        description=_description(story),
-        timestamp=_text.utc(story.first_seen),
+        description=_description(story, template),
+        timestamp=_text.utc(story.first_seen) if template.first_seen else None,
         colour=EMBED_COLOUR,
     )
     earlier = _one_line(story.follows or "")
-    if earlier:
+    if earlier and template.headline:
         embed.add_field(name="Follow-up of", value=fit(earlier, _FOLLOWS), inline=False)
-    sources = _sources_value(story)
+    sources = _sources_value(story) if template.sources else None
     if sources:
         embed.add_field(name=outlets_text(story), value=sources, inline=False)
-    embed.set_footer(text=f"{FOOTER_PREFIX}{ref} · {_FIRST_SEEN}" if ref else _FIRST_SEEN.capitalize())
+    seen = _FIRST_SEEN if template.first_seen else ""
+    if ref:  # the slot reference stays in the footer whatever the template: a digest is found again by it
+        embed.set_footer(text=f"{FOOTER_PREFIX}{ref} · {_FIRST_SEEN}")
+    elif seen:
+        embed.set_footer(text=seen.capitalize())
     return embed
 
 
@@ -356,12 +380,17 @@ def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -
     ``"newsbrief · <ref> · first seen"`` so the digest can be found again in the channel history
     (:func:`embed_ref`). A briefing without stories gets one embed saying so (with ``ref`` in its footer).
 
+    The briefing's template (:attr:`bot.briefing.Briefing.template`) says which of these parts each story shows;
+    the slot reference stays in the footer whatever it says (``link`` "url": the URL heads the description).
+
     Stories are numbered across messages and each appears in exactly one; a message is split off before it would
     hold more than :data:`MAX_EMBEDS` embeds or :data:`MAX_TOTAL_EMBED_CHARS` characters of embeds. ``ref`` must
     be one line of at most :data:`MAX_REF` characters (``ValueError`` otherwise).
     """
     ref = _check_ref(ref)
-    embeds = [_story_embed(n, s, ref) for n, s in enumerate(briefing.stories, 1)] or [_empty_embed(briefing, ref)]
+    embeds = [_story_embed(n, s, ref, briefing.template) for n, s in enumerate(briefing.stories, 1)] or [
+        _empty_embed(briefing, ref)
+    ]
     parts = _text.pack(embeds, embed_size, max_items=MAX_EMBEDS, max_size=MAX_TOTAL_EMBED_CHARS)
     name = _one_line(title) or "Briefing"
     more = _text.more_stories(briefing.more)
@@ -373,6 +402,20 @@ def digest_messages(briefing: Briefing, *, title: str, ref: str | None = None) -
             content += f"\n{more}"
         messages.append(DiscordMessage(content=content, embeds=tuple(part)))
     return messages
+
+
+# ------------------------------------------------------------------------------------------------- items
+
+
+def item_message(item: Item) -> DiscordMessage:
+    """An item (items mode) as one compact message without embeds: ``• [headline](url) — Outlet`` in ``content``
+    (the headline cut to :data:`MAX_TITLE`, the outlet to 80; unlinked when the URL cannot be linked), within
+    :data:`MAX_CONTENT`."""
+    headline = _one_line(item.headline) or _text.hostname(item.url) or "(untitled)"
+    outlet = _one_line(item.outlet) or _text.hostname(item.url)
+    tail = f" — {fit(outlet, _OUTLET_LABEL)}" if outlet else ""
+    line = f"• {link(item.url, headline, limit=MAX_CONTENT - 2 - text_size(tail), label_limit=MAX_TITLE)}{tail}"
+    return DiscordMessage(content=line)
 
 
 # ------------------------------------------------------------------------------------------------- replies

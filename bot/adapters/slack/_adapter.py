@@ -59,9 +59,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters._base import PART_RETRY_DELAYS_S, ChatAdapterBase, Pacer, Sleep
-from bot.adapters.slack._render import SlackMessage, digest_messages, reply_messages, text_messages
+from bot.adapters.slack._render import SlackMessage, digest_messages, item_message, reply_messages, text_messages
 from bot.alerts import AlertMessage
-from bot.briefing import Briefing
+from bot.briefing import Briefing, Item
 from bot.commands import (
     RateLimiter,
     Reply,
@@ -588,6 +588,21 @@ class SlackAdapter(ChatAdapterBase):
                 look=look,
                 on_part=on_part,
             )
+
+    async def post_item(self, subscription: Subscription, item: Item, ref: str) -> str:
+        """Post one item of an items-mode subscription as a compact message (:func:`item_message`, tagged with
+        ``ref`` in its metadata); returns ``slack:<channel>:<ts>``. Errors as for :meth:`post_digest`."""
+        if self._installations is not None:
+            workspace = await self._workspace(subscription.team)
+            return await workspace.post_item(subscription, item, ref)
+        channel = subscription.channel
+        lock = self._channel_locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            if channel not in self._tried_join:
+                await self._join(channel)
+            await self.pacer.wait(channel)
+            ts = await self._post_part(subscription, item_message(item), ref, 1, 1)
+        return f"slack:{channel}:{ts}"
 
     async def _join(self, channel: str) -> bool:
         """Join a public channel (``conversations.join``) so that its history can be read: ``chat:write.public``

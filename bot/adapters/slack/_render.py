@@ -26,7 +26,18 @@ from urllib.parse import urlsplit
 
 from bot.adapters import _text
 from bot.adapters._text import ELLIPSIS, briefing_title, text_size
-from bot.briefing import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief, no_match_text, outlets_text
+from bot.briefing import (
+    FULL,
+    Briefing,
+    Item,
+    NoMatch,
+    QuoteRef,
+    SourceLink,
+    StoryBrief,
+    Template,
+    no_match_text,
+    outlets_text,
+)
 from bot.commands import Reply
 
 __all__ = [
@@ -47,6 +58,7 @@ __all__ = [
     "digest_messages",
     "escape",
     "fit",
+    "item_message",
     "link",
     "reply_messages",
     "safe_url",
@@ -192,13 +204,21 @@ def _block_size(block: dict[str, Any]) -> int:
     return size
 
 
-def _story_text(number: int, story: StoryBrief) -> str:
-    """``*N. <url|headline>*`` (linked to the newest source) then one ``• sentence`` line each, within
+def _story_text(number: int, story: StoryBrief, template: Template = FULL) -> str:
+    """``*N. <url|headline>*`` (linked to the newest source, as the template's ``link`` says: or the URL on a line
+    of its own, or no link) then one ``• sentence`` line each (at most the template's ``sentences``), within
     :data:`MAX_SECTION_TEXT`."""
     headline = _one_line(story.headline) or "(untitled)"
     url = story.sources[0].url if story.sources else ""
-    head = f"*{number}. {link(url, headline, label_limit=MAX_HEADLINE)}*"
-    sentences = [s for s in (_one_line(s) for s in story.sentences) if s]
+    if not template.headline:
+        head = f"*{number}.*"
+    elif template.link == "headline":
+        head = f"*{number}. {link(url, headline, label_limit=MAX_HEADLINE)}*"
+    else:
+        head = f"*{number}. {fit(headline, MAX_HEADLINE)}*"
+    if template.link == "url" and url and (safe := safe_url(url)) is not None:
+        head += f"\n<{safe}>"
+    sentences = [s for s in (_one_line(s) for s in story.sentences[: template.sentences]) if s]
     bullet = "\n• "
     budget = MAX_SECTION_TEXT - text_size(head) - text_size(bullet) * len(sentences)
     return head + "".join(f"{bullet}{s}" for s in _text.shares(sentences, budget, escape) if s)
@@ -223,20 +243,22 @@ def _sources_text(story: StoryBrief) -> str | None:
     )
 
 
-def _story_blocks(number: int, story: StoryBrief) -> list[dict[str, Any]]:
-    """A story's blocks: the headline-and-sentences section, the quote section (if any), the context: outlets,
-    first sight and, for a follow-up, the headline of the story it follows up."""
-    blocks = [_section(_story_text(number, story))]
-    quote = _quote_text(story.quote) if story.quote is not None else None
+def _story_blocks(number: int, story: StoryBrief, template: Template = FULL) -> list[dict[str, Any]]:
+    """A story's blocks, as far as the template shows them: the headline-and-sentences section, the quote section
+    (if any), the context: outlets, first sight and, for a follow-up, the headline of the story it follows up."""
+    blocks = [_section(_story_text(number, story, template))]
+    quote = _quote_text(story.quote) if story.quote is not None and template.quote else None
     if quote:
         blocks.append(_section(quote))
-    sources = _sources_text(story)
-    when = f"First seen {_text.when_text(story.first_seen)}"
-    context = [sources, when] if sources else [when]
+    sources = _sources_text(story) if template.sources else None
+    context = [sources] if sources else []
+    if template.first_seen:
+        context.append(f"First seen {_text.when_text(story.first_seen)}")
     earlier = _one_line(story.follows or "")
-    if earlier:
+    if earlier and template.headline:
         context.append(f"Follow-up of: {fit(earlier, MAX_HEADLINE)}")
-    blocks.append(_context(context))
+    if context:
+        blocks.append(_context(context))
     return blocks
 
 
@@ -263,10 +285,14 @@ def digest_messages(briefing: Briefing, *, title: str) -> list[SlackMessage]:
     and "First seen 2024-05-01 08:00 UTC"; a divider between stories. The last message ends with "…and N more
     stories" when ``briefing.more``. Stories are numbered across messages and each appears in exactly one.
 
+    The briefing's template (:attr:`bot.briefing.Briefing.template`) says which of these parts each story shows
+    (``headline``, ``sentences``, ``quote``, ``sources``, ``first_seen``, ``link`` style); the limits hold
+    whatever it says.
+
     A digest splits at story boundaries when :data:`MAX_BLOCKS` or :data:`MAX_MESSAGE_TEXT` would be passed.
     ``text`` is the escaped fallback: the header text and one line per story headline.
     """
-    groups = [_story_blocks(n, s) for n, s in enumerate(briefing.stories, 1)]
+    groups = [_story_blocks(n, s, briefing.template) for n, s in enumerate(briefing.stories, 1)]
     more = _text.more_stories(briefing.more)
     reserve_blocks = 1 if briefing.more else 0
     reserve_text = MAX_HEADER_TEXT + (_MORE_RESERVE if briefing.more else 0)
@@ -303,6 +329,21 @@ def digest_messages(briefing: Briefing, *, title: str) -> list[SlackMessage]:
             lines.append(more)
         messages.append(SlackMessage(text=_fallback(lines), blocks=blocks))
     return messages
+
+
+# ------------------------------------------------------------------------------------------------- items
+
+
+def item_message(item: Item) -> SlackMessage:
+    """An item (items mode) as one compact message: a section ``• <url|headline> — Outlet`` (the headline cut to
+    :data:`MAX_HEADLINE`, the outlet to 100; unlinked when the URL cannot be linked), the fallback the same
+    line in plain text."""
+    headline = _one_line(item.headline) or _one_line(item.url) or "(untitled)"
+    outlet = _one_line(item.outlet) or _text.hostname(item.url)
+    tail = f" — {fit(outlet, _OUTLET_LABEL)}" if outlet else ""
+    line = f"• {link(item.url, headline, label_limit=MAX_HEADLINE)}{tail}"
+    fallback = f"{fit(headline, _FALLBACK_LINE)}{tail}"
+    return SlackMessage(text=fallback, blocks=[_section(line)])
 
 
 # ------------------------------------------------------------------------------------------------- replies

@@ -25,6 +25,7 @@ from bot.briefing import Briefing
 from bot.commands import RateLimiter
 from bot.config import SchedulerConfig, Settings, settings_from_mapping
 from bot.digests import digest_poster, digest_ref, run_digest, slot_key
+from bot.items import run_items_round
 from bot.store import Store, Subscription
 from testkit import chat_helpers
 from testkit.chat_helpers import (
@@ -753,3 +754,30 @@ def test_cli_digest_posts_a_discord_subscription(
     (message,) = fake.messages(TEXT)
     assert any(f"sub:{sub.id}:" in e["footer"]["text"] for e in message["embeds"])
     assert fake.calls_to("PUT", "/applications") == []  # posting from the CLI syncs no commands
+
+
+# ----------------------------------------------------------------------------------------------- items mode
+
+
+async def test_items_are_sent_once_each_as_a_compact_line(
+    fake: FakeDiscord, store: Store, connected: DiscordAdapter
+) -> None:
+    article(store, 1, title="Talks on Ukraine resume in Geneva @everyone")
+    article(store, 2, title="Kyiv reopens its airport", story="s-airport")
+    sub = store.add_subscription(
+        "discord", TEXT, "ukraine", schedule="hourly", tz="UTC", now=NOW - timedelta(days=1), mode="items"
+    )
+
+    for _ in range(2):
+        await run_items_round(store, {"discord": connected}, topics=TOPICS, now=NOW, by="test")
+
+    messages = fake.messages(TEXT)
+    assert sorted(m["content"] for m in messages) == [
+        "• [Kyiv reopens its airport](https://outlet2.example/talks/2) — outlet2.example",
+        "• [Talks on Ukraine resume in Geneva @\u200beveryone](https://outlet1.example/talks/1) — outlet1.example",
+    ]
+    assert all(m["allowed_mentions"]["parse"] == [] and m["nonce"] for m in messages)
+    assert {p.message_ref for p in store.posted_items("discord", TEXT)} == {
+        f"discord:{TEXT}:{m['id']}" for m in messages
+    }
+    assert {p.subscription_id for p in store.posted_items("discord", TEXT)} == {sub.id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -37,12 +38,26 @@ from bot.adapters.discord._render import (
     escape,
     fit,
     invite_url,
+    item_message,
     link,
     reply_messages,
     safe_url,
     text_messages,
 )
-from bot.briefing import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
+from bot.briefing import (
+    BUILTIN_TEMPLATES,
+    COMPACT,
+    HEADLINES,
+    LINK_STYLES,
+    MAX_SENTENCES,
+    Briefing,
+    Item,
+    NoMatch,
+    QuoteRef,
+    SourceLink,
+    StoryBrief,
+    Template,
+)
 from bot.commands import USAGE, Reply
 from testkit.chat_helpers import BRIEFED_AT as NOW
 from testkit.chat_helpers import BRIEFING, hostile_story, story, story_strategy, utf16
@@ -136,6 +151,8 @@ def assert_safe(messages: list[DiscordMessage]) -> None:
             for line in description.splitlines():
                 if re.fullmatch(r"No stories in the last [0-9.]+ (h|min)\.", line):
                     continue
+                if re.fullmatch(r"<https?://[\x21-\x7e]+>", line) and not re.search(r"[()<>]", line[1:-1]):
+                    continue  # a template's "url" link style: the safe URL on a line of its own
                 if line.startswith("> “"):  # our block quote: “quote” — speaker
                     check_markdown(line[3:])
                 else:
@@ -570,3 +587,86 @@ def test_random_text_replies_stay_within_limits_and_never_inject(text: str, kind
     messages = reply_messages(Reply(kind="error" if kind == "error" else "text", text=text))
     assert_within_limits(messages)
     assert_safe(messages)
+
+
+# ------------------------------------------------------------------------------------------------- templates
+
+_TEMPLATE = st.one_of(
+    st.sampled_from(list(BUILTIN_TEMPLATES.values())),
+    st.builds(
+        Template,
+        name=st.just("mine"),
+        headline=st.booleans(),
+        sentences=st.integers(0, MAX_SENTENCES),
+        quote=st.booleans(),
+        sources=st.booleans(),
+        first_seen=st.booleans(),
+        link=st.sampled_from(LINK_STYLES),
+    ).filter(lambda t: t.headline or t.sentences > 0),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(stories=st.lists(_STORY, max_size=16), more=st.integers(0, 3), template=_TEMPLATE)
+def test_random_briefings_under_any_template_stay_within_limits_and_never_inject(
+    stories: list[StoryBrief], more: int, template: Template
+) -> None:
+    b = Briefing(query="q", generated_at=NOW, stories=tuple(stories), more=more, window_hours=72, template=template)
+
+    messages = digest_messages(b, title="digest", ref=REF)
+
+    assert_within_limits(messages)
+    assert_safe(messages)
+    assert [int(e["title"].split(".")[0]) for e in embeds(messages) if "title" in e] == list(range(1, len(stories) + 1))
+    assert all(embed_ref(e) == REF for m in messages for e in m.embeds)  # found again whatever the template
+
+
+def test_the_headlines_template_shows_the_linked_headline_only() -> None:
+    [message] = digest_messages(dataclasses.replace(BRIEFING, template=HEADLINES), title="rail", ref=REF)
+
+    [embed] = embeds([message])
+    assert embed["title"] == "1. Kestrel Bay rail line to reopen after landslide repairs"
+    assert embed["url"] == "https://gazette.example/rail?id=1&page=2"
+    assert "description" not in embed and "fields" not in embed and "timestamp" not in embed
+    assert embed["footer"]["text"] == f"newsbrief · {REF} · first seen"
+
+
+def test_the_compact_template_shows_one_sentence_and_the_sources() -> None:
+    [message] = digest_messages(dataclasses.replace(BRIEFING, template=COMPACT), title="rail", ref=REF)
+
+    [embed] = embeds([message])
+    assert embed["description"] == "• The coastal railway reopens on Saturday."
+    assert [f["name"] for f in embed["fields"]] == ["2 outlets"]
+
+
+def test_the_url_link_style_heads_the_description_and_leaves_the_title_unlinked() -> None:
+    template = Template(name="mine", sentences=1, quote=False, sources=False, link="url")
+
+    [message] = digest_messages(dataclasses.replace(BRIEFING, template=template), title="rail", ref=REF)
+
+    [embed] = embeds([message])
+    assert "url" not in embed
+    assert (
+        embed["description"] == "<https://gazette.example/rail?id=1&page=2>\n• The coastal railway reopens on Saturday."
+    )
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    headline=st.one_of(_TEXT, _LONG),
+    outlet=_TEXT,
+    url=st.one_of(_TEXT, st.builds(lambda t: "https://x.example/" + t, _TEXT)),
+)
+def test_an_item_is_one_safe_line_within_limits(headline: str, outlet: str, url: str) -> None:
+    message = item_message(Item("a_1", headline, url, outlet, None, NOW))
+
+    assert_within_limits([message])
+    assert not message.embeds
+    assert message.content.startswith("• ")
+    check_markdown(message.content[2:], links=True)
+
+
+def test_an_item_links_its_headline_and_names_the_outlet() -> None:
+    message = item_message(Item("a_1", "Release 2.1 @everyone", "https://status.example/r/2.1", "Status", None, NOW))
+
+    assert message.content == "• [Release 2.1 @\u200beveryone](https://status.example/r/2.1) — Status"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -27,12 +28,26 @@ from bot.adapters.slack._render import (
     digest_messages,
     escape,
     fit,
+    item_message,
     link,
     reply_messages,
     safe_url,
     text_messages,
 )
-from bot.briefing import Briefing, NoMatch, QuoteRef, SourceLink, StoryBrief
+from bot.briefing import (
+    BUILTIN_TEMPLATES,
+    COMPACT,
+    HEADLINES,
+    LINK_STYLES,
+    MAX_SENTENCES,
+    Briefing,
+    Item,
+    NoMatch,
+    QuoteRef,
+    SourceLink,
+    StoryBrief,
+    Template,
+)
 from bot.commands import USAGE, Reply
 from testkit.chat_helpers import BRIEFED_AT as NOW
 from testkit.chat_helpers import BRIEFING, hostile_story, story, story_strategy, utf16
@@ -530,3 +545,114 @@ def test_manifest_text_names_the_command_and_scopes() -> None:
     ):
         assert re.search(rf"(?m)^\s*- {re.escape(scope)}\s*(#.*)?$", text), scope
     assert re.search(r"(?m)^\s*socket_mode_enabled: true$", text)
+
+
+# ------------------------------------------------------------------------------------------------- templates
+
+_TEMPLATE = st.one_of(
+    st.sampled_from(list(BUILTIN_TEMPLATES.values())),
+    st.builds(
+        Template,
+        name=st.just("mine"),
+        headline=st.booleans(),
+        sentences=st.integers(0, MAX_SENTENCES),
+        quote=st.booleans(),
+        sources=st.booleans(),
+        first_seen=st.booleans(),
+        link=st.sampled_from(LINK_STYLES),
+    ).filter(lambda t: t.headline or t.sentences > 0),
+)
+
+
+def _numbers(messages: list[SlackMessage]) -> list[int]:
+    return [int(m.group(1)) for t in section_texts(messages) if (m := re.match(r"\*(\d+)\.[ *]", t))]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(stories=st.lists(_STORY, max_size=24), more=st.integers(0, 3), template=_TEMPLATE)
+def test_random_briefings_under_any_template_stay_within_limits_and_never_inject(
+    stories: list[StoryBrief], more: int, template: Template
+) -> None:
+    b = Briefing(query="q", generated_at=NOW, stories=tuple(stories), more=more, window_hours=72, template=template)
+
+    messages = digest_messages(b, title="digest")
+
+    assert_within_limits(messages)
+    assert_safe(messages)
+    assert _numbers(messages) == list(range(1, len(stories) + 1))
+
+
+def test_the_headlines_template_shows_the_linked_headline_only() -> None:
+    b = Briefing(query="rail", generated_at=NOW, stories=(BRIEFING.stories[0],), more=0, window_hours=72)
+
+    [message] = digest_messages(dataclasses.replace(b, template=HEADLINES), title="rail digest")
+
+    header, section = message["blocks"]  # no quote section, no context
+    assert header["type"] == "header"
+    assert section["text"]["text"] == (
+        "*1. <https://gazette.example/rail?id=1&amp;page=2|Kestrel Bay rail line to reopen after landslide repairs>*"
+    )
+    [full] = digest_messages(b, title="rail digest")
+    assert len(full["blocks"]) == 4  # header, story, quote, context: the full template as before
+
+
+def test_the_compact_template_shows_one_sentence_and_the_sources() -> None:
+    b = dataclasses.replace(BRIEFING, template=COMPACT)
+
+    [message] = digest_messages(b, title="rail digest")
+
+    texts = [t for _kind, t in text_fields(message["blocks"])]
+    story_text = texts[1]
+    assert "• The coastal railway reopens on Saturday." in story_text
+    assert "40,000" not in story_text
+    assert not any("Maren Holt" in t for t in texts)  # no quote
+    [context] = [b for b in message["blocks"] if b["type"] == "context"]
+    assert [e["text"] for e in context["elements"]] == [
+        "2 outlets: <https://gazette.example/rail?id=1&amp;page=2|harbour-gazette>, "
+        "<https://courier.example/rail|valley-courier>"
+    ]  # no "First seen"
+
+
+@pytest.mark.parametrize(
+    ("link_style", "head"),
+    [
+        (
+            "url",
+            "*1. Kestrel Bay rail line to reopen after landslide repairs*\n<https://gazette.example/rail?id=1&amp;page=2>",
+        ),
+        ("none", "*1. Kestrel Bay rail line to reopen after landslide repairs*"),
+    ],
+)
+def test_link_styles_put_the_url_on_its_own_line_or_leave_it_out(link_style: str, head: str) -> None:
+    template = Template(name="mine", sentences=0, quote=False, sources=False, first_seen=False, link=link_style)  # type: ignore[arg-type]
+
+    [message] = digest_messages(dataclasses.replace(BRIEFING, template=template), title="rail digest")
+
+    assert section_texts([message]) == [head]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    headline=st.one_of(_TEXT, _LONG),
+    outlet=_TEXT,
+    url=st.one_of(_TEXT, st.builds(lambda t: "https://x.example/" + t, _TEXT)),
+)
+def test_an_item_is_one_safe_line_within_limits(headline: str, outlet: str, url: str) -> None:
+    item = Item(article_id="a_1", headline=headline, url=url, outlet=outlet, published_at=None, first_seen=NOW)
+
+    message = item_message(item)
+
+    assert_within_limits([message])
+    assert_safe([message])
+    assert len(message["blocks"]) == 1
+
+
+def test_an_item_links_its_headline_and_names_the_outlet() -> None:
+    item = Item("a_1", "Release 2.1 <!channel>", "https://status.example/r/2.1", "Status", None, NOW)
+
+    message = item_message(item)
+
+    assert message["blocks"][0]["text"]["text"] == (
+        "• <https://status.example/r/2.1|Release 2.1 &lt;!channel&gt;> — Status"
+    )
+    assert message["text"] == "Release 2.1 &lt;!channel&gt; — Status"
