@@ -31,8 +31,9 @@ from typing import Any, TypeVar
 
 import psycopg
 from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Job, Status
+from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -62,8 +63,9 @@ ENTRY_TASK = "newsbrief.ingest_entry"
 _CONTEXT_KEY = "newsbrief"
 STALLED_AFTER_S = 30.0
 """A worker silent this long (procrastinate's heartbeat is every 10 s) is taken to be dead: its jobs are retried."""
-RECOVER_EVERY_S = 60.0
-"""How often a worker looks for jobs of dead workers."""
+RECOVER_EVERY_S = 20.0
+"""How often a worker looks for jobs of dead workers (often enough that a worker killed, or cut off and started
+again, every minute or so still looks: a worker's first look comes this long after its start)."""
 RESTART_AFTER_S = 10.0
 """How soon :meth:`Worker.serve` starts a worker run again that ended by itself (its database connection lost)."""
 WORKER_IDLE_IN_TRANSACTION_S = 15.0
@@ -348,13 +350,36 @@ class Worker:
                         self.ingestor.poll_job_failed(_feed_id(job), self.clock(), reason)
                 else:
                     await self._failed(job, reason, dead=False)
-                    await self.app.job_manager.retry_job_by_id_async(job.id, retry_at=self.clock())
-            except Exception as exc:  # another worker took it back first, or the same job is waiting already
+                    if not await self._retry_stalled(job):
+                        continue
+            except Exception as exc:  # another worker took it back first, or the database went away
                 log.info("jobs: job %d of a dead worker not taken back: %s", job.id, exc)
                 continue
             log.warning("jobs: job %d (%s) of a dead worker taken back", job.id, job.call_string)
             taken += 1
         return taken
+
+    async def _retry_stalled(self, job: Job) -> bool:
+        """Queue a dead worker's job again. When the same job is waiting already (a copy queued under its
+        queueing lock while it ran: a feed's next poll, an entry met again) that copy does the work: the stalled
+        one is ended as ``aborted`` (kept; procrastinate ends a running job as succeeded, failed or aborted) rather
+        than left ``doing`` for good, which would also hold its lock (a feed's polls) against the copy. Returns
+        whether it was queued again."""
+        assert job.id is not None
+        try:
+            await self.app.job_manager.retry_job_by_id_async(job.id, retry_at=self.clock())
+        except UniqueViolation as exc:
+            if exc.constraint_name != QUEUEING_LOCK_CONSTRAINT:
+                raise
+            await self.app.job_manager.finish_job_by_id_async(job.id, Status.ABORTED, delete_job=False)
+            log.warning(
+                "jobs: job %d (%s) of a dead worker aborted: the same job (%s) is waiting already",
+                job.id,
+                job.call_string,
+                job.queueing_lock,
+            )
+            return False
+        return True
 
     async def attempt(
         self, context: JobContext, work: Callable[[], Awaitable[str]], on_dead: Callable[[str], None] | None = None
