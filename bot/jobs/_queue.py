@@ -14,7 +14,8 @@ A feed has at most one poll job waiting (a queueing lock) and running (a lock); 
 Every try may take ``[jobs] deadline``; a failed try is retried with procrastinate's :class:`RetryStrategy`
 (exponential waits) until ``[jobs] attempts`` tries have failed, and then stays ``failed``: dead-lettered, with
 its reason in ``job_failures`` (``newsbrief jobs``); a feed's dead poll job is also recorded on the feed (``feeds
-list``). A job whose worker died (no heartbeat) is tried again by any other worker (:meth:`Worker.recover`).
+list``). A job whose worker died (no heartbeat) is tried again by any other worker (:meth:`Worker.recover`), or
+ended as ``aborted`` when the same job waits already (queued again under its queueing lock meanwhile).
 """
 
 from __future__ import annotations
