@@ -174,3 +174,39 @@ def test_catching_up_takes_new_terms_of_an_article_the_index_has_in_the_same_sto
     assert index.terms_of("a_1") == new_terms
     assert index.story_of("a_1") == key
     assert index.watermark == 7
+
+
+def test_the_store_reads_what_changed_since_an_index_last_looked(store: Store) -> None:
+    """On every backend: the articles stored after a row, those whose text changed since a time (not those only
+    stored then: their rows are read by number), and the stories merged since a time."""
+
+    def put(path: str, text: str, when: datetime, story: str, merged: tuple[str, ...] = ()) -> Article:
+        article, _ = store.upsert_article(
+            url=f"https://one.example/{path}",
+            title=path,
+            text=text,
+            now=when,
+            outlet="one.example",
+            assign_story=lambda _a: StoryAssignment(story, text.encode(), merged=merged),
+        )
+        return article
+
+    first = put("first", "one text", NOW, "s_1")
+    second = put("second", "another text", NOW + timedelta(minutes=1), "s_2")
+    rows = {s.article_id: s for s in store.minhash_signatures()}
+    last_row = max(s.row for s in rows.values())
+    assert rows[second.id].updated_at == NOW + timedelta(minutes=1)
+    since = NOW + timedelta(minutes=5)
+    assert store.minhash_signatures(after_row=last_row, updated_since=since) == []
+
+    put("first", "its text rewritten", NOW + timedelta(minutes=6), "s_1")  # an update: same row, new terms
+    third = put("third", "a third text", NOW + timedelta(minutes=7), "s_1", merged=("s_2",))
+
+    changed = store.minhash_signatures(after_row=last_row, updated_since=since)
+    assert [(s.article_id, s.signature, s.story_id) for s in changed] == [
+        (first.id, b"its text rewritten", "s_1"),
+        (third.id, b"a third text", "s_1"),
+    ]
+    assert [s.article_id for s in store.minhash_signatures(updated_since=since)] == [first.id]
+    assert store.story_aliases(merged_since=since) == {"s_2": "s_1"}
+    assert store.story_aliases(merged_since=NOW + timedelta(minutes=8)) == {}
