@@ -103,9 +103,11 @@ def test_connections_work_again_after_the_cut(upstream: Upstream) -> None:
     with CutProxy(upstream.address) as proxy:
         _linked(proxy, upstream)
         proxy.cut(refuse_for=0)
-        _linked(proxy, upstream)
+        client, server = _linked(proxy, upstream)  # kept: a socket let go of is closed
         assert proxy.connections == 2
         assert proxy.open_connections() == 1
+        client.sendall(b"again")
+        assert server.recv(5) == b"again"
 
 
 def test_closing_the_proxy_ends_both_sides_and_stops_accepting(upstream: Upstream) -> None:
