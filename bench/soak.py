@@ -104,6 +104,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout that is not ins
 from bot.config import SchedulerConfig  # noqa: E402
 from bot.digests import RENEWAL  # noqa: E402
 from bot.store import Article, DigestSlot, Feed, Store, Subscription  # noqa: E402
+from testkit.dbproxy import CutProxy  # noqa: E402
 from testkit.fakediscord import FakeDiscord  # noqa: E402
 from testkit.fakeslack import FakeSlack  # noqa: E402
 from testkit.feedserver import Item, atom_feed, rss_feed  # noqa: E402
@@ -832,85 +833,6 @@ class PgDatabase:
 
         with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as conn:
             return list(conn.execute(sql).fetchall())  # type: ignore[arg-type]
-
-
-class CutProxy:
-    """A TCP proxy on 127.0.0.1 in front of PostgreSQL for the workers: :meth:`cut` resets every connection through
-    it and refuses new ones for a while (a network partition, a database failover)."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.listener.getsockname()[1]
-        self.lock = threading.Lock()
-        self.pairs: set[tuple[socket.socket, socket.socket]] = set()
-        self.refuse_until = 0.0
-        self.refused = 0
-        self.connections = 0
-        self._closed = False
-        threading.Thread(target=self._accept, name="pg-proxy", daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if time.time() < self.refuse_until:
-                self.refused += 1
-                _reset(client)
-                continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                _reset(client)
-                continue
-            pair = (client, upstream)
-            with self.lock:
-                self.pairs.add(pair)
-                self.connections += 1
-            for src, dst in (pair, pair[::-1]):
-                threading.Thread(target=self._pump, args=(src, dst, pair), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, pair: tuple[socket.socket, socket.socket]) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        self._drop(pair)
-
-    def _drop(self, pair: tuple[socket.socket, socket.socket]) -> None:
-        with self.lock:
-            if pair not in self.pairs:
-                return
-            self.pairs.discard(pair)
-        for sock in pair:
-            _reset(sock)
-
-    def cut(self, refuse_for: float) -> int:
-        """Reset every connection and refuse new ones for ``refuse_for`` seconds; returns how many were cut."""
-        self.refuse_until = time.time() + refuse_for
-        with self.lock:
-            pairs = list(self.pairs)
-        for pair in pairs:
-            self._drop(pair)
-        return len(pairs)
-
-    def close(self) -> None:
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self.listener.close()
-        self.cut(0)
-
-
-def _reset(sock: socket.socket) -> None:
-    """Close with a TCP reset (SO_LINGER 0), as a dropped network path looks to the peer."""
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    with contextlib.suppress(OSError):
-        sock.close()
 
 
 @dataclass

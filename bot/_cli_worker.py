@@ -23,7 +23,16 @@ from bot import __version__
 from bot._cli_common import CommandError, open_store, store_label
 from bot.config import ConfigError, Settings
 from bot.ingest import extraction_pool, http_client, ingestor_for
-from bot.jobs import JOB_STATUSES, JobQueue, JobReport, Worker, job_app, job_report, worker_store_url
+from bot.jobs import (
+    JOB_STATUSES,
+    JobQueue,
+    JobReport,
+    Worker,
+    job_app,
+    job_report,
+    until_connected,
+    worker_store_url,
+)
 from bot.store import Store, StoreWatch
 
 __all__ = ["cmd_jobs", "cmd_worker"]
@@ -49,7 +58,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     # a transaction this worker leaves idle (killed, cut off) is ended by the server, its locks with it
     store_config = dataclasses.replace(settings.store, url=worker_store_url(settings.store.url))
     connecting = dataclasses.replace(settings, store=store_config)
-    with open_store(connecting, watch=StoreWatch()) as store:
+    with contextlib.ExitStack() as stack:
+        # a worker (re)started while the database is away (restarting, cut off) waits for it, within bounds
+        store = until_connected(lambda: stack.enter_context(open_store(connecting, watch=StoreWatch())))
         Console().print(
             Text.assemble(
                 (f"newsbrief {__version__} worker", "bold"),
@@ -67,7 +78,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 async def _work(store: Store, settings: Settings) -> None:
     with extraction_pool() as pool:
         async with http_client(settings) as client:
-            ingestor = ingestor_for(store, client, settings, _now(), executor=pool)
+            ingestor = until_connected(lambda: ingestor_for(store, client, settings, _now(), executor=pool))
             app = job_app(settings)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

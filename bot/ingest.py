@@ -711,25 +711,47 @@ def _story_rows(rows: Sequence[StoredSignature]) -> Iterator[tuple[str, bytes, s
         yield s.article_id, s.signature, s.outlet, story_time(s.published_at, first_seen), s.story_id, s.row
 
 
+CATCH_UP_OVERLAP = timedelta(minutes=10)
+"""How far back before the latest store time it has seen an index looks for the articles other processes updated
+and the stories they merged (:func:`catch_up_stories`): those times are the writers' ``now``, taken when their
+job began, so a write may commit well after the time it records (a job's run, then its wait for the story lock)."""
+
+
+def _seen(index: StoryIndex, rows: Sequence[StoredSignature]) -> None:
+    """Advance ``index.seen_until`` to the latest time among ``rows`` (stored, or their text changed)."""
+    times = [t for row in rows for t in (row.updated_at, row.first_seen) if t is not None]
+    if times:
+        latest = max(times)
+        index.seen_until = latest if index.seen_until is None else max(index.seen_until, latest)
+
+
 def load_story_index(store: Store, now: datetime, *, days: int) -> StoryIndex:
     """The story index rebuilt from the story terms stored for the last ``days`` days."""
     since = now - timedelta(days=days)
-    index, skipped = StoryIndex.rebuild(_story_rows(store.minhash_signatures(since=since)))
+    rows = store.minhash_signatures(since=since)
+    index, skipped = StoryIndex.rebuild(_story_rows(rows))
     for alias, story_id in sorted(store.story_aliases().items()):
         index.alias(alias, story_id)
+    index.seen_until = now
+    _seen(index, rows)
     if skipped:
         log.warning("%d stored articles have story terms of an older version; run 'newsbrief stories rebuild'", skipped)
     return index
 
 
-def catch_up_stories(index: StoryIndex, store: Store) -> None:
-    """Bring ``index`` up to date with the articles stored (by any process) since it last looked."""
-    rows = store.minhash_signatures(after_row=index.watermark)
+def catch_up_stories(index: StoryIndex, store: Store, *, overlap: timedelta = CATCH_UP_OVERLAP) -> None:
+    """Bring ``index`` up to date with what other processes wrote since it last looked: the articles stored after
+    its :attr:`~bot.stories.StoryIndex.watermark` row, those whose text (and terms) changed, and the stories
+    merged (aliases), the last two since its ``seen_until`` less ``overlap`` (read again and passed over when
+    the index has them already)."""
+    since = index.seen_until - overlap if index.seen_until is not None else None
+    rows = store.minhash_signatures(after_row=index.watermark, updated_since=since)
     index.catch_up(_story_rows(rows))
-    if any(index.story_of(row.article_id) != row.story_id for row in rows):
-        # another process grouped articles meanwhile (perhaps merging stories): its aliases count here too
-        for alias, story_id in sorted(store.story_aliases().items()):
-            index.alias(alias, story_id)
+    # another process may have merged stories meanwhile (the merged stories' articles keep their rows): its
+    # aliases count here too, before this index decides anything
+    for alias, story_id in sorted(store.story_aliases(merged_since=since).items()):
+        index.alias(alias, story_id)
+    _seen(index, rows)
 
 
 def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[Feed]:

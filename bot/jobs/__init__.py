@@ -11,9 +11,11 @@ from bot.jobs._queue import (
     POLL_TASK,
     JobQueue,
     Worker,
+    connection_refused,
     conninfo_for,
     job_app,
     retry_strategy,
+    until_connected,
     worker_store_url,
 )
 from bot.jobs._report import JOB_STATUSES, FailedJob, JobReport, export_job_stats, job_report
@@ -26,10 +28,12 @@ __all__ = [
     "JobQueue",
     "JobReport",
     "Worker",
+    "connection_refused",
     "conninfo_for",
     "export_job_stats",
     "job_app",
     "job_report",
     "retry_strategy",
+    "until_connected",
     "worker_store_url",
 ]

@@ -14,7 +14,8 @@ A feed has at most one poll job waiting (a queueing lock) and running (a lock); 
 Every try may take ``[jobs] deadline``; a failed try is retried with procrastinate's :class:`RetryStrategy`
 (exponential waits) until ``[jobs] attempts`` tries have failed, and then stays ``failed``: dead-lettered, with
 its reason in ``job_failures`` (``newsbrief jobs``); a feed's dead poll job is also recorded on the feed (``feeds
-list``). A job whose worker died (no heartbeat) is tried again by any other worker (:meth:`Worker.recover`).
+list``). A job whose worker died (no heartbeat) is tried again by any other worker (:meth:`Worker.recover`), or
+ended as ``aborted`` when the same job waits already (queued again under its queueing lock meanwhile).
 """
 
 from __future__ import annotations
@@ -23,41 +24,49 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Job, Status
+from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.config import JobsConfig, Settings
 from bot.ingest import EntryJob, FeedResult, Ingestor
-from bot.store import Feed
+from bot.store import Feed, StoreUnavailable
 
 __all__ = [
     "ENTRY_TASK",
     "POLL_TASK",
     "JobQueue",
     "Worker",
+    "connection_refused",
     "conninfo_for",
     "job_app",
     "retry_strategy",
+    "until_connected",
     "worker_store_url",
 ]
 
 log = logging.getLogger("newsbrief.jobs")
+_T = TypeVar("_T")
 
 POLL_TASK = "newsbrief.poll_feed"
 ENTRY_TASK = "newsbrief.ingest_entry"
 _CONTEXT_KEY = "newsbrief"
 STALLED_AFTER_S = 30.0
 """A worker silent this long (procrastinate's heartbeat is every 10 s) is taken to be dead: its jobs are retried."""
-RECOVER_EVERY_S = 60.0
-"""How often a worker looks for jobs of dead workers."""
+RECOVER_EVERY_S = 20.0
+"""How often a worker looks for jobs of dead workers (often enough that a worker killed, or cut off and started
+again, every minute or so still looks: a worker's first look comes this long after its start)."""
 RESTART_AFTER_S = 10.0
 """How soon :meth:`Worker.serve` starts a worker run again that ended by itself (its database connection lost)."""
 WORKER_IDLE_IN_TRANSACTION_S = 15.0
@@ -65,19 +74,95 @@ WORKER_IDLE_IN_TRANSACTION_S = 15.0
 :func:`worker_store_url`); well below :data:`STALLED_AFTER_S`."""
 
 
+CONNECT_TIMEOUT_S = 10
+"""How long a worker's connection attempt may take (libpq ``connect_timeout``)."""
+KEEPALIVE_IDLE_S = 10
+"""TCP keepalives on a worker's connections: the first probe after this many idle seconds, then every
+:data:`KEEPALIVE_INTERVAL_S`; :data:`KEEPALIVE_COUNT` unanswered probes end the connection."""
+KEEPALIVE_INTERVAL_S = 5
+KEEPALIVE_COUNT = 3
+USER_TIMEOUT_S = 30
+"""Data sent on a worker's connection and unacknowledged this long ends it (``tcp_user_timeout``)."""
+CONNECT_RETRY_FOR_S = 120.0
+"""How long ``newsbrief worker`` keeps trying to reach the database at its start (:func:`until_connected`)."""
+
+
 def worker_store_url(store_url: str, idle_s: float = WORKER_IDLE_IN_TRANSACTION_S) -> str:
     """The store URL a worker connects with (its store and its job queue): PostgreSQL ends a session whose
     transaction sits idle ``idle_s`` seconds (``idle_in_transaction_session_timeout``). A worker killed or cut off
     mid-transaction, behind a proxy or a network path whose loss the server never notices, would otherwise keep
     that transaction's row locks (a job's row, a feed's, a failure's) for good, and every other worker, and each
-    new one at its start, would wait for them. Other URLs are returned as they are."""
+    new one at its start, would wait for them. The worker's side notices a cut connection too: a connection
+    attempt gives up after :data:`CONNECT_TIMEOUT_S`, and TCP keepalives (and ``tcp_user_timeout``) end a
+    connection whose peer went silent, instead of waiting for its answer for good. Parameters the URL sets
+    itself are kept; other URLs are returned as they are."""
     url = make_url(store_url)
     if url.get_backend_name() != "postgresql":
         return store_url
     options = url.query.get("options", "")
     options = " ".join(options) if isinstance(options, tuple) else options
     limit = f"-c idle_in_transaction_session_timeout={max(1, round(idle_s * 1000))}"
-    return url.update_query_dict({"options": f"{options} {limit}".strip()}).render_as_string(hide_password=False)
+    params = {
+        "connect_timeout": str(CONNECT_TIMEOUT_S),
+        "keepalives": "1",
+        "keepalives_idle": str(KEEPALIVE_IDLE_S),
+        "keepalives_interval": str(KEEPALIVE_INTERVAL_S),
+        "keepalives_count": str(KEEPALIVE_COUNT),
+        "tcp_user_timeout": str(USER_TIMEOUT_S * 1000),
+    }
+    params = {key: value for key, value in params.items() if key not in url.query}
+    params["options"] = f"{options} {limit}".strip()
+    return url.update_query_dict(params).render_as_string(hide_password=False)
+
+
+def connection_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from, or during) is a failure to reach the database: a
+    connection refused, reset or timed out, the server going away. (A wrong password or a missing database are
+    not: trying again would not help.)"""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ConnectionError, TimeoutError, StoreUnavailable, ConnectorException)):
+            return True
+        if isinstance(current, (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError)):
+            text = str(current).lower()
+            if not any(word in text for word in _NOT_REACHABILITY):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+_NOT_REACHABILITY = ("password authentication failed", "does not exist", "no pg_hba.conf entry", "permission denied")
+
+
+def until_connected(
+    connect: Callable[[], _T],
+    *,
+    retry_for: float = CONNECT_RETRY_FOR_S,
+    first_wait: float = 0.5,
+    max_wait: float = 8.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> _T:
+    """``connect()``, called again while it fails for want of the database (:func:`connection_refused`: refused
+    at a worker's start during a database restart or a network cut), after waits growing from ``first_wait`` to
+    ``max_wait`` seconds, for up to ``retry_for`` seconds in all; then, or on any other error, its exception."""
+    started = clock()
+    wait = first_wait
+    while True:
+        try:
+            return connect()
+        except Exception as exc:
+            if not connection_refused(exc) or clock() - started + wait > retry_for:
+                raise
+            log.warning("jobs: the database is not reachable (%s); trying again in %g s", _one_line(exc), wait)
+        sleep(wait)
+        wait = min(max_wait, wait * 2)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{exc.__class__.__name__}: {exc}".split())[:300]
 
 
 def conninfo_for(store_url: str) -> str:
@@ -266,13 +351,36 @@ class Worker:
                         self.ingestor.poll_job_failed(_feed_id(job), self.clock(), reason)
                 else:
                     await self._failed(job, reason, dead=False)
-                    await self.app.job_manager.retry_job_by_id_async(job.id, retry_at=self.clock())
-            except Exception as exc:  # another worker took it back first, or the same job is waiting already
+                    if not await self._retry_stalled(job):
+                        continue
+            except Exception as exc:  # another worker took it back first, or the database went away
                 log.info("jobs: job %d of a dead worker not taken back: %s", job.id, exc)
                 continue
             log.warning("jobs: job %d (%s) of a dead worker taken back", job.id, job.call_string)
             taken += 1
         return taken
+
+    async def _retry_stalled(self, job: Job) -> bool:
+        """Queue a dead worker's job again. When the same job is waiting already (a copy queued under its
+        queueing lock while it ran: a feed's next poll, an entry met again) that copy does the work: the stalled
+        one is ended as ``aborted`` (kept; procrastinate ends a running job as succeeded, failed or aborted) rather
+        than left ``doing`` for good, which would also hold its lock (a feed's polls) against the copy. Returns
+        whether it was queued again."""
+        assert job.id is not None
+        try:
+            await self.app.job_manager.retry_job_by_id_async(job.id, retry_at=self.clock())
+        except UniqueViolation as exc:
+            if exc.constraint_name != QUEUEING_LOCK_CONSTRAINT:
+                raise
+            await self.app.job_manager.finish_job_by_id_async(job.id, Status.ABORTED, delete_job=False)
+            log.warning(
+                "jobs: job %d (%s) of a dead worker aborted: the same job (%s) is waiting already",
+                job.id,
+                job.call_string,
+                job.queueing_lock,
+            )
+            return False
+        return True
 
     async def attempt(
         self, context: JobContext, work: Callable[[], Awaitable[str]], on_dead: Callable[[str], None] | None = None

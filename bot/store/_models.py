@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -100,7 +101,7 @@ class StoryAliasRow(Base):
 
     alias: Mapped[str] = mapped_column(String(40), primary_key=True)
     story_id: Mapped[str] = mapped_column(String(40), index=True)
-    merged_at: Mapped[datetime]
+    merged_at: Mapped[datetime] = mapped_column(index=True)  # migration 0013
 
 
 class ArticleRow(Base):
@@ -111,6 +112,15 @@ class ArticleRow(Base):
     """
 
     __tablename__ = "articles"
+    # the articles whose text changed, by when (migration 0013): what a story index catching up reads
+    __table_args__ = (
+        Index(
+            "ix_articles_updated",
+            "updated_at",
+            postgresql_where=text("updated_at <> first_seen"),
+            sqlite_where=text("updated_at <> first_seen"),
+        ),
+    )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)

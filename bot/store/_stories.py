@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.identity import story_key_for
@@ -307,12 +307,14 @@ class StoryStore(StoreBase):
         session.flush()
         return merged
 
-    def story_aliases(self) -> dict[str, str]:
-        """Every alias with the story it leads to now."""
+    def story_aliases(self, *, merged_since: datetime | None = None) -> dict[str, str]:
+        """Every alias with the story it leads to now (``merged_since``: only the stories merged at or after
+        then, what another process merged since an index last looked)."""
+        stmt = select(StoryAliasRow.alias, StoryAliasRow.story_id)
+        if merged_since is not None:
+            stmt = stmt.where(StoryAliasRow.merged_at >= merged_since)
         with self._sessions() as session:
-            return {
-                alias: story for alias, story in session.execute(select(StoryAliasRow.alias, StoryAliasRow.story_id))
-            }
+            return {alias: story for alias, story in session.execute(stmt)}
 
     def story_headlines(self, story_ids: Iterable[str]) -> dict[str, str]:
         """The headline of each story (an alias means the story it was merged into): the title of its first titled
@@ -336,10 +338,13 @@ class StoryStore(StoreBase):
             return self._articles(session, list(session.scalars(stmt)))
 
     def minhash_signatures(
-        self, *, since: datetime | None = None, after_row: int | None = None
+        self, *, since: datetime | None = None, after_row: int | None = None, updated_since: datetime | None = None
     ) -> list[StoredSignature]:
-        """Stored story terms of the articles first seen since ``since`` (and stored after row ``after_row``: what
-        other processes added since an index last looked), in row order, to rebuild or catch up the index."""
+        """Stored story terms of the articles first seen since ``since``, in row order, to rebuild or catch up the
+        index. ``after_row`` and ``updated_since`` ask for what other processes wrote since an index last looked:
+        the articles stored after row ``after_row``, and (with ``updated_since``, either alone or besides
+        ``after_row``) those whose text changed at or after ``updated_since`` (an update keeps the article's
+        row but replaces its terms)."""
         stmt = select(
             ArticleRow.id.label("article_id"),
             ArticleRow.minhash.label("signature"),
@@ -348,11 +353,19 @@ class StoryStore(StoreBase):
             ArticleRow.published_at,
             ArticleRow.first_seen,
             ArticleRow.pk.label("row"),
+            ArticleRow.updated_at,
         ).where(ArticleRow.minhash.is_not(None))
         if since is not None:
             stmt = stmt.where(ArticleRow.first_seen >= since)
+        updated = (
+            and_(ArticleRow.updated_at >= updated_since, ArticleRow.updated_at != ArticleRow.first_seen)
+            if updated_since is not None
+            else None
+        )
         if after_row is not None:
-            stmt = stmt.where(ArticleRow.pk > after_row)
+            stmt = stmt.where(ArticleRow.pk > after_row if updated is None else or_(ArticleRow.pk > after_row, updated))
+        elif updated is not None:
+            stmt = stmt.where(updated)
         stmt = stmt.order_by(ArticleRow.pk)
         with self._sessions() as session:
             return [

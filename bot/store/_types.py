@@ -137,7 +137,8 @@ class ArchivedArticle:
 @dataclass(frozen=True, slots=True)
 class StoredSignature:
     """What :class:`bot.stories.StoryIndex` needs to restore one article on start (``signature``: its stored
-    story terms; ``row``: its row number, increasing with every article stored)."""
+    story terms; ``row``: its row number, increasing with every article stored; ``updated_at``: when it was
+    stored, or its text last changed)."""
 
     article_id: str
     signature: bytes
@@ -146,6 +147,7 @@ class StoredSignature:
     published_at: datetime | None = None
     first_seen: datetime | None = None
     row: int = 0
+    updated_at: datetime | None = None
 
 
 SlotOutcome = Literal["posted", "empty", "failed"]

@@ -267,6 +267,9 @@ class StoryIndex:
         self.merge_stories = merge_stories
         self.watermark = 0
         """The highest store row number restored or added (for :meth:`catch_up`-style reads of the store)."""
+        self.seen_until: datetime | None = None
+        """The latest store time (an article stored or changed) that the index has seen; the caller's to keep, for
+        reads of what changed since (see :func:`bot.ingest.catch_up_stories`)."""
         self._count = 0
         self._latest = -math.inf
         # vocabulary: term hash -> term id (sorted arrays up to the last freeze, a dict since), and per term id
@@ -399,8 +402,12 @@ class StoryIndex:
         skipped = 0
         for article_id, terms, outlet, when, story_key, row in rows:
             known = self.story_of(article_id)
-            if known is not None and known == self.resolve(story_key or story_key_for(article_id)):
-                self.watermark = max(self.watermark, row)  # this index added it itself
+            if (
+                known is not None
+                and known == self.resolve(story_key or story_key_for(article_id))
+                and self.terms_of(article_id) == terms
+            ):
+                self.watermark = max(self.watermark, row)  # this index added it itself, or has it already
                 continue
             try:
                 self.restore(article_id, terms, outlet, when, story_key or story_key_for(article_id), row=row)
