@@ -21,6 +21,8 @@ class Upstream:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.address: tuple[str, int] = self.listener.getsockname()
         self.accepted: list[socket.socket] = []
+        self.clients: list[socket.socket] = []
+        """The tests' own client sockets, closed by :meth:`close`."""
         self.arrived = threading.Semaphore(0)
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -41,7 +43,7 @@ class Upstream:
 
     def close(self) -> None:
         self.listener.close()
-        for sock in self.accepted:
+        for sock in [*self.accepted, *self.clients]:
             sock.close()
 
 
@@ -74,6 +76,7 @@ def _refused(port: int) -> bool:
 
 def _linked(proxy: CutProxy, upstream: Upstream) -> tuple[socket.socket, socket.socket]:
     client = socket.create_connection(("127.0.0.1", proxy.port), timeout=WAIT_S)
+    upstream.clients.append(client)  # closed with the upstream, after the test
     server = upstream.next_connection()
     client.sendall(b"ping")
     assert server.recv(4) == b"ping"
@@ -103,7 +106,7 @@ def test_connections_work_again_after_the_cut(upstream: Upstream) -> None:
     with CutProxy(upstream.address) as proxy:
         _linked(proxy, upstream)
         proxy.cut(refuse_for=0)
-        client, server = _linked(proxy, upstream)  # kept: a socket let go of is closed
+        client, server = _linked(proxy, upstream)
         assert proxy.connections == 2
         assert proxy.open_connections() == 1
         client.sendall(b"again")
