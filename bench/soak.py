@@ -1690,7 +1690,11 @@ def alert_posts(slack: FakeSlack, discord: FakeDiscord) -> list[AlertPost]:
 def alert_edits(slack: FakeSlack, discord: FakeDiscord) -> list[tuple[str, str, int]]:
     """Every edit request of a live alert the fakes received: (platform, message reference, HTTP status)."""
     edits = [
-        ("slack", f"slack:{c.params.get('channel')}:{c.params.get('ts')}", 0 if c.error else c.status)
+        (
+            "slack",
+            f"slack:{c.params.get('channel')}:{c.params.get('ts')}",
+            c.status if c.status != 200 or not c.error else 0,
+        )
         for c in slack.calls_to("chat.update")
     ]
     for call in discord.calls_to("PATCH", "/channels"):
