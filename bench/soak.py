@@ -116,7 +116,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -733,7 +733,7 @@ class SoakDiscord(FakeDiscord):
     def _post_message(self, req: Any) -> tuple[int, Any]:
         status, message = super()._post_message(req)
         if isinstance(message, dict):
-            footers = " ".join(str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or [])
+            footers = _footers(message)
             found = REF.search(footers) or LIVE_MARKER.search(footers)
             channel = str(message.get("channel_id"))
             self.watch.arrived("discord", str(message.get("id")), found.group(0) if found else None, channel)
@@ -1613,28 +1613,38 @@ def slack_posts(slack: FakeSlack, watch: PostWatch) -> list[Post]:
     return posts
 
 
+def _footers(message: dict[str, Any]) -> str:
+    """The footer texts of a Discord message's embeds, joined."""
+    return " ".join(str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or [])
+
+
+def _discord_marked(
+    discord: FakeDiscord, channels: Iterable[str], pattern: re.Pattern[str]
+) -> Iterator[tuple[str, dict[str, Any], re.Match[str]]]:
+    """(channel, message, match) of every message of ``channels`` whose embed footers match ``pattern``."""
+    for channel in channels:
+        for message in discord.messages(channel):
+            found = pattern.search(_footers(message))
+            if found is not None:
+                yield channel, message, found
+
+
 def discord_posts(discord: FakeDiscord, watch: PostWatch) -> list[Post]:
     posts = []
-    for channel in DISCORD_CHANNELS:
-        for message in discord.messages(channel):
-            embeds = message.get("embeds") or []
-            footers = " ".join(str((e.get("footer") or {}).get("text", "")) for e in embeds)
-            found = REF.search(footers)
-            if found is None:
-                continue
-            key = str(message.get("id"))
-            stories = [_links({"url": e.get("url"), "rest": e}) for e in embeds]  # one embed per story
-            posts.append(
-                Post(
-                    "discord",
-                    channel,
-                    found.group(0),
-                    str(message.get("nonce")),
-                    key,
-                    watch.arrivals.get(("discord", key)),
-                    [s for s in stories if s],
-                )
+    for channel, message, found in _discord_marked(discord, DISCORD_CHANNELS, REF):
+        key = str(message.get("id"))
+        stories = [_links({"url": e.get("url"), "rest": e}) for e in message.get("embeds") or []]  # one per story
+        posts.append(
+            Post(
+                "discord",
+                channel,
+                found.group(0),
+                str(message.get("nonce")),
+                key,
+                watch.arrivals.get(("discord", key)),
+                [s for s in stories if s],
             )
+        )
     return posts
 
 
@@ -1674,16 +1684,11 @@ def alert_posts(slack: FakeSlack, discord: FakeDiscord) -> list[AlertPost]:
             posts.append(
                 AlertPost("slack", channel, f"slack:{channel}:{ts}", marker, _outlets_shown(blocks), edited, reply)
             )
-    for channel in LIVE_DISCORD_CHANNELS:
-        for message in discord.messages(channel):
-            embeds = message.get("embeds") or []
-            footers = " ".join(str((e.get("footer") or {}).get("text", "")) for e in embeds)
-            found = LIVE_MARKER.search(footers)
-            if found is None:
-                continue
-            ref = f"discord:{channel}:{message.get('id')}"
-            edited, reply = message.get("edited_timestamp") is not None, bool(message.get("message_reference"))
-            posts.append(AlertPost("discord", channel, ref, found.group(1), _outlets_shown(embeds), edited, reply))
+    for channel, message, found in _discord_marked(discord, LIVE_DISCORD_CHANNELS, LIVE_MARKER):
+        ref = f"discord:{channel}:{message.get('id')}"
+        edited, reply = message.get("edited_timestamp") is not None, bool(message.get("message_reference"))
+        shown = _outlets_shown(message.get("embeds") or [])
+        posts.append(AlertPost("discord", channel, ref, found.group(1), shown, edited, reply))
     return posts
 
 

@@ -369,3 +369,6 @@ def test_a_posted_story_out_of_the_topic_search_is_still_edited(store: Store) ->
     assert screen.text.count("edited console:console:1") == 1 and "2 outlets" in screen.text
     alert = store.get_alert("console", "console", "s-talks")
     assert alert is not None and (alert.article_count, alert.outlets) == (2, 2)
+    # the ledger's posted stories of a channel since a time (what the round takes besides the search)
+    assert list(store.alerts_of("console", "console", posted_since=T0 + timedelta(minutes=2))) == ["s-talks"]
+    assert store.alerts_of("console", "console", posted_since=T0 + timedelta(minutes=3)) == {}
