@@ -10,21 +10,28 @@ Run as ``python bench/soak.py`` (default 8 minutes of soak, under 10 minutes in 
   stray ``&``), an item duplicated in the document, or date churn (every item re-dated); some new entries reuse
   an older entry's GUID. The server logs every entry it put in a response;
 - FakeSlack (Web API + Socket Mode) and FakeDiscord (REST + gateway) from ``tests/``, each injecting 429s and
-  5xx on digest posts and channel history, and dropping the Socket Mode and gateway connections now and then.
+  5xx on digest posts and channel history, and dropping the Socket Mode and gateway connections now and then;
+  every 5-15 s one fault is queued for the next live alert edit (Slack ``chat.update``, Discord message
+  ``PATCH``), once an edit came since the last one: a 429, or a 500/503, which three times in ten the platform
+  applied before answering it.
 
 The bot runs as subprocesses (``python -m bot --config CFG run``, SQLite in a temp dir, Slack and Discord
 tokens in the environment, so it runs as a service), with a 3 s scheduler lease, jobs synced every 5 s, each
-feed polled every 20-30 s, and nine subscriptions (three each on the console, Slack and Discord) made before
-the first start, with the schedule ``* * * * *``. Feed texts come from the feeds (``fetch_pages = false``: entry
-links point at ``*.example`` hosts, one per outlet, never fetched); all feeds share one host, so
-``network.per_host`` is raised to 16; ``read_timeout`` is 3 s and ``max_backoff`` 90 s so that failing feeds come
-back within the run. The timeline:
+feed polled every 20-30 s, and nine digest subscriptions (three each on the console, Slack and Discord) made
+before the first start, with the schedule ``* * * * *``, and five live ones (``live``, issue 16: two channels each
+on Slack and Discord, one on the console, each its own channel and one topic; ``[live]`` settle 10 s, edit_every
+30 s, per_hour 60, which no channel reaches): each new story of the topic is posted once, then edited in place
+as more outlets report it (the publisher spreads each event over outlets for three minutes). Feed texts come from
+the feeds (``fetch_pages = false``: entry links point at ``*.example`` hosts, one per outlet, never fetched); all
+feeds share one host, so ``network.per_host`` is raised to 16; ``read_timeout`` is 3 s and ``max_backoff`` 90 s
+so that failing feeds come back within the run. The timeline:
 
 1. crash phase: one process at a time; it is killed with SIGKILL at random moments (some uniform, some just
    after a minute boundary while digests go out, one right after a Slack digest reached FakeSlack and one right
    after a Discord digest reached FakeDiscord, i.e. between the post and its ledger write: the fake kills the
-   poster before it answers; --quick: the Slack one only), and restarted 0.5-4 s later; a post/ledger kill that
-   saw no digest within 65 s is tried again after the planned kills (not in --quick);
+   poster before it answers; --quick: the Slack one only), likewise one right after a story's live alert reached
+   FakeSlack and one after one reached FakeDiscord (--quick: Slack), and restarted 0.5-4 s later; a post/ledger
+   kill that saw no digest (alert) within 65 s is tried again after the planned kills (not in --quick);
 2. handover: a second process (L) starts as a standby, the leader is stopped with SIGTERM, L must take over at
    once; a third process then runs beside L as a standby to the end. L lives to the end unkilled: its RSS is
    sampled every 2 s and compared between its minute 2 and its last sample;
@@ -64,6 +71,25 @@ prints it ("30 posted (floor 12)"); with M whole minutes and F feeds:
   healthy feeds (at least 75% of F) the stored title is the latest version served, over at least a quarter of
   the updates expected (none required in --quick, where few feeds have entries to update);
 - articles: every stored article has a story (and they fall into at least F / 20 stories);
+- live alerts (Slack and Discord; the console's are counted, a terminal keeps no messages to check), with
+  ``live_floor`` = max(2, M) and ``edit_floor`` = max(1, M // 2): a figure row "N messages (stories / summaries /
+  replies), M edited (Slack / Discord)";
+  - each story posted once per channel: no marker (``live:<story>``, in the Slack metadata or the Discord embed
+    footer) twice in one channel; at least ``live_floor`` story alerts per platform;
+  - every ledger row's message is on the platform: each posted or summarized row's ``message_ref`` names a
+    message there carrying the row's marker; a claim still unfinished is accepted only when younger than the
+    alert recovery delay (2 min) plus a margin; at least 2 x ``live_floor`` finished rows;
+  - every edit applied to the recorded message, none lost: each edit the fakes answered 200 targets a message
+    the ledger records as posted; each posted message shows the outlet count the ledger last recorded (unless
+    its last edit was claimed within ``edit_every`` + 2 x sync + 15 s of the end: in flight); no posted story
+    grew (more articles than the ledger's row) longer than that before the end without its message being edited
+    (excused: a story merged into another one posted there on its own); at least ``edit_floor`` edited messages
+    per platform;
+  - no alert message without a ledger row (orphan): each one is some row's ``message_ref``, or its story's claim
+    is still within the recovery delay; at least 2 x ``live_floor`` messages;
+  - alert post/ledger kills recovered: each such kill (required: Slack and Discord, --quick Slack) left the claim
+    in flight right after it, and its story ends up posted with the very message the fake got, one copy in the
+    channel (or its claim still within the recovery delay);
 - the database passes ``Store.integrity_check()``;
 - RSS of L grew less than 20% between its minute 2 (mid-life in --quick) and its last sample, from at least
   half the samples of the drain;
@@ -90,7 +116,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,9 +127,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout that is not installed
     sys.path.insert(0, str(ROOT))
 
+from bot.alerts import LiveSettings  # noqa: E402
 from bot.config import SchedulerConfig  # noqa: E402
 from bot.digests import RENEWAL  # noqa: E402
-from bot.store import Article, DigestSlot, Feed, Store, Subscription  # noqa: E402
+from bot.store import Article, DigestSlot, Feed, LiveAlert, Store, Subscription  # noqa: E402
 from testkit.dbproxy import CutProxy  # noqa: E402
 from testkit.fakediscord import FakeDiscord  # noqa: E402
 from testkit.fakeslack import FakeSlack  # noqa: E402
@@ -133,7 +160,19 @@ SLACK_CHANNELS = ("C0SOAK1", "C0SOAK2", "C0SOAK3")
 DISCORD_GUILD = "1100000000000000001"
 DISCORD_CHANNELS = ("1100000000000000011", "1100000000000000012", "1100000000000000013")
 CONSOLE_CHANNELS = ("desk-1", "desk-2", "desk-3")
+LIVE_SLACK_CHANNELS = ("C0LIVE1", "C0LIVE2")
+LIVE_DISCORD_CHANNELS = ("1100000000000000021", "1100000000000000022")
+LIVE_CONSOLE_CHANNEL = "desk-live"
+LIVE_SETTLE_S = 10
+LIVE_EDIT_EVERY_S = 30
+LIVE_PER_HOUR = 60  # no channel reaches it in a soak: stories keep being posted (and killed) all through
+ALERT_RECOVER_S = LiveSettings().recover_after.total_seconds()
+"""An alert claim left unfinished by a dead process is looked for on the platform this long after it was made."""
+ALERT_PENDING_S = ALERT_RECOVER_S + 2 * SYNC_S + 20
+"""An alert claim (or an edit) still unfinished at the end is accepted when it is younger than this."""
 REF = re.compile(r"sub:(\d+):(\d{4}-\d\d-\d\dT\d\d:\d\dZ)")
+LIVE_MARKER = re.compile(r"(?<![\w-])(live(?:-more)?:[^\s·]+)")
+OUTLETS = re.compile(r"\b(\d+) outlets?\b")
 RECOVERED = re.compile(r"digest of subscription (\d+) for slot \S+, left unfinished by \S+: (posted|empty|failed)")
 
 # --------------------------------------------------------------------------------------------------------------
@@ -268,6 +307,13 @@ SUBSCRIPTIONS = (
     ("discord", DISCORD_CHANNELS[0], "vote"),
     ("discord", DISCORD_CHANNELS[1], "rail"),
     ("discord", DISCORD_CHANNELS[2], "storm"),
+)
+LIVE_SUBSCRIPTIONS = (  # schedule "live": each new story posted once as it breaks, edited in place as it grows
+    ("slack", LIVE_SLACK_CHANNELS[0], "rail"),
+    ("slack", LIVE_SLACK_CHANNELS[1], "storm"),
+    ("discord", LIVE_DISCORD_CHANNELS[0], "court"),
+    ("discord", LIVE_DISCORD_CHANNELS[1], "vote"),
+    ("console", LIVE_CONSOLE_CHANNEL, "rail"),
 )
 
 
@@ -619,7 +665,8 @@ class _FeedHTTPServer(ThreadingHTTPServer):
 
 
 class PostWatch:
-    """Digest arrivals on the fakes (wall time per message) and an armed "kill the poster now" trap."""
+    """Digest and live alert arrivals on the fakes (wall time per message) and an armed "kill the poster now"
+    trap: armed with a platform ("slack") it fires on a digest, with "alert:<platform>" on a story's live alert."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -628,25 +675,29 @@ class PostWatch:
         self.victim: int | None = None
         self.fired = threading.Event()
         self.fired_ref: str | None = None
+        self.fired_channel: str | None = None
+        self.fired_key: str | None = None
         self.fired_at = 0.0
 
-    def arm(self, platform: str, pid: int) -> None:
+    def arm(self, what: str, pid: int) -> None:
         with self.lock:
-            self.armed, self.victim, self.fired_ref = platform, pid, None
+            self.armed, self.victim, self.fired_ref, self.fired_channel = what, pid, None, None
             self.fired.clear()
 
     def disarm(self) -> None:
         with self.lock:
             self.armed = None
 
-    def arrived(self, platform: str, key: str, ref: str | None) -> None:
+    def arrived(self, platform: str, key: str, ref: str | None, channel: str | None = None) -> None:
         now = time.time()
+        what = f"alert:{platform}" if ref and ref.startswith("live:") else platform
         with self.lock:
             self.arrivals[(platform, key)] = now
-            if self.armed == platform and ref and self.victim is not None:
+            if self.armed == what and ref and self.victim is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.victim, signal.SIGKILL)  # before the fake answers: the post is in, its ledger not
                 self.armed, self.fired_ref, self.fired_at = None, ref, now
+                self.fired_channel, self.fired_key = channel, key
                 self.fired.set()
 
 
@@ -661,7 +712,8 @@ class SoakSlack(FakeSlack):
             body, headers = original(params, token)
             metadata = (body.get("message") or {}).get("metadata") or {}
             ref = (metadata.get("event_payload") or {}).get("ref")
-            self.watch.arrived("slack", str(body.get("ts")), ref if isinstance(ref, str) else None)
+            channel = str(body.get("channel"))
+            self.watch.arrived("slack", str(body.get("ts")), ref if isinstance(ref, str) else None, channel)
             return body, headers
 
         self._methods["chat.postMessage"] = post
@@ -681,9 +733,10 @@ class SoakDiscord(FakeDiscord):
     def _post_message(self, req: Any) -> tuple[int, Any]:
         status, message = super()._post_message(req)
         if isinstance(message, dict):
-            footers = " ".join(str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or [])
-            found = REF.search(footers)
-            self.watch.arrived("discord", str(message.get("id")), found.group(0) if found else None)
+            footers = _footers(message)
+            found = REF.search(footers) or LIVE_MARKER.search(footers)
+            channel = str(message.get("channel_id"))
+            self.watch.arrived("discord", str(message.get("id")), found.group(0) if found else None, channel)
         return status, message
 
 
@@ -851,24 +904,41 @@ class Plan:
     total_s: float
     crash_until: float  # no new kill cycle starts after this (seconds since the start)
     drain_s: float
-    kills: list[str]  # "uniform", "boundary", "post:slack", "post:discord"
+    kills: list[str]  # "uniform", "boundary", "post:slack", "post:discord", "alert:slack", "alert:discord"
     required_kills: int
     required_post: tuple[str, ...]  # platforms whose post/ledger kill must happen (tried again if it did not)
     retry_s: float  # after ``crash_until``, missing kills may still start this long
     quick: bool
+    required_alert: tuple[str, ...] = ()  # platforms whose live alert post/ledger kill must happen (tried again)
 
     @classmethod
     def make(cls, minutes: float, quick: bool) -> Plan:
         total = minutes * 60
-        if quick:  # the post/ledger kill first: it waits for a Slack digest, up to a minute
-            return cls(total, 0.5 * total, 30, ["post:slack", "uniform", "uniform"], 1, ("slack",), 0, True)
-        kills = ["uniform", "post:slack", "uniform", "post:discord", "uniform", "boundary", "uniform"]
-        return cls(total, min(0.45 * total, 230), 60, kills, 5, ("slack", "discord"), 45, False)
+        if quick:  # the alert kill first (stories break within a minute), then the digest one (up to a minute)
+            kills = ["alert:slack", "post:slack", "uniform", "uniform"]
+            return cls(total, 0.5 * total, 30, kills, 1, ("slack",), 0, True, ("slack",))
+        kills = [
+            "uniform",
+            "alert:slack",
+            "post:slack",
+            "uniform",
+            "alert:discord",
+            "post:discord",
+            "uniform",
+            "boundary",
+            "uniform",
+        ]
+        return cls(total, min(0.45 * total, 230), 60, kills, 5, ("slack", "discord"), 45, False, ("slack", "discord"))
 
     def missing_post_kills(self, kills: list[KillRecord]) -> list[str]:
         """The required post/ledger kills that have not happened (a post kill with no digest in time is not one)."""
         done = {k.kind for k in kills if k.ref}
         return [p for p in self.required_post if f"post:{p}" not in done]
+
+    def missing_alert_kills(self, kills: list[KillRecord]) -> list[str]:
+        """The required live alert post/ledger kills that have not happened."""
+        done = {k.kind for k in kills if k.ref}
+        return [p for p in self.required_alert if f"alert:{p}" not in done]
 
 
 @dataclass(frozen=True)
@@ -888,6 +958,9 @@ class Floors:
     healthy: int  # feeds polled and healthy at the end
     stories: int  # stories: half the news events written before the start
     rss_samples: int  # RSS samples of L: half of those in the drain alone
+    alert_kills: tuple[str, ...]  # platforms with a kill between a live alert's post and its ledger write
+    alerts: int  # story alerts per platform (two live channels each, new stories every minute): one a minute
+    edited: int  # alert messages edited per platform: one every other minute
 
     @classmethod
     def of(cls, plan: Plan, feeds: int) -> Floors:
@@ -911,6 +984,9 @@ class Floors:
             healthy=math.ceil(0.75 * feeds),
             stories=max(2, feeds // 20),
             rss_samples=int(plan.drain_s / RSS_EVERY_S / 2),
+            alert_kills=plan.required_alert,
+            alerts=max(2, minutes),
+            edited=max(1, minutes // 2),
         )
 
 
@@ -920,7 +996,9 @@ class KillRecord:
     process: str
     kind: str
     ref: str | None = None
-    in_flight_after: bool | None = None  # the slot of a post/ledger kill, right after the kill
+    in_flight_after: bool | None = None  # the slot (or alert claim) of a post/ledger kill, right after the kill
+    channel: str | None = None  # an alert kill's channel
+    key: str | None = None  # an alert kill's message (Slack ts, Discord message id)
 
 
 @dataclass
@@ -977,6 +1055,7 @@ class Soak:
         self._stop = threading.Event()
         self._chat_faults_on = threading.Event()
         self._chat_faults_on.set()
+        self._edits_at_fault: dict[str, int] = {}  # edit requests a platform had when its last edit fault was queued
         self._spawned = 0
 
     # -- set-up -----------------------------------------------------------------------------------------------
@@ -991,7 +1070,7 @@ class Soak:
         threading.Thread(target=self.http.serve_forever, args=(0.2,), name="feeds", daemon=True).start()
         self.slack.start()
         self.discord.start()
-        for channel in DISCORD_CHANNELS:
+        for channel in DISCORD_CHANNELS + LIVE_DISCORD_CHANNELS:
             self.discord.add_channel(channel, DISCORD_GUILD, f"news-{channel[-2:]}")
 
     def write_config(self) -> None:
@@ -1024,6 +1103,10 @@ max_backoff = "{MAX_BACKOFF_S}s"
 [scheduler]
 lease = "{LEASE_S}s"
 sync_every = "{SYNC_S}s"
+[live]
+settle = "{LIVE_SETTLE_S}s"
+edit_every = "{LIVE_EDIT_EVERY_S}s"
+per_hour = {LIVE_PER_HOUR}
 [slack]
 api_url = "{self.slack.api_url}"
 [discord]
@@ -1042,6 +1125,8 @@ guilds = [{DISCORD_GUILD}]
             store.upgrade()
             for platform, channel, topic in SUBSCRIPTIONS:
                 store.add_subscription(platform, channel, topic, schedule="* * * * *", tz="UTC", now=now, by="soak")
+            for platform, channel, topic in LIVE_SUBSCRIPTIONS:
+                store.add_subscription(platform, channel, topic, schedule="live", tz="UTC", now=now, by="soak")
 
     def env(self) -> dict[str, str]:
         env = {
@@ -1085,11 +1170,16 @@ guilds = [{DISCORD_GUILD}]
         """Before each minute's digests: maybe a 429 or a 5xx queued per platform; now and then a dropped
         connection or a failing history read (what crash recovery asks)."""
         rng = random.Random(self.args.seed + 2)
+        edit_rng = random.Random(self.args.seed + 4)
         next_drop = time.time() + rng.uniform(20, 50)
+        next_edit_fault = time.time() + edit_rng.uniform(5, 15)
         while not self._stop.wait(0.5):
             if not self._chat_faults_on.is_set():
                 continue
             now = time.time()
+            if now > next_edit_fault:
+                next_edit_fault = now + edit_rng.uniform(5, 15)
+                self._queue_edit_fault(edit_rng)
             if 49.5 <= now % 60 < 50.0:
                 self._queue_chat_faults(rng)
                 time.sleep(0.6)
@@ -1101,6 +1191,29 @@ guilds = [{DISCORD_GUILD}]
                     self.chat_faults["discord: gateway connections dropped"] += self.discord.drop_connections(
                         abrupt=True
                     )
+
+    def _queue_edit_fault(self, rng: random.Random) -> None:
+        """A fault on the next edit of a live alert, Slack (``chat.update``) or Discord (message ``PATCH``): a 429
+        (retried by the client), or a 5xx, sometimes after the platform applied the edit (the answer was lost).
+        A platform gets a new one only after an edit came since its last one (faults never pile up)."""
+        roll, applied, slack = rng.random(), rng.random() < 0.3, rng.random() < 0.5
+        edits = len(self.slack.calls_to("chat.update") if slack else self.discord.calls_to("PATCH", "/channels"))
+        platform = "slack" if slack else "discord"
+        if edits <= self._edits_at_fault.get(platform, -1):
+            return
+        self._edits_at_fault[platform] = edits
+        if slack:
+            if roll < 0.4:
+                self.slack.fail_next("chat.update", "ratelimited", status=429, retry_after=1)
+            else:
+                status = rng.choice((500, 503))
+                self.slack.fail_next("chat.update", "internal_error", status=status, retry_after=None, applied=applied)
+        else:
+            path = f"/channels/{rng.choice(LIVE_DISCORD_CHANNELS)}/messages"
+            if roll < 0.4:
+                self.discord.fail_next("PATCH", path, 429, retry_after=0.5)
+            else:
+                self.discord.fail_next("PATCH", path, rng.choice((500, 503)), applied=applied)
 
     def _queue_chat_faults(self, rng: random.Random) -> None:
         roll = rng.random()
@@ -1278,9 +1391,10 @@ guilds = [{DISCORD_GUILD}]
     def kill_cycle(self, leader: BotProcess, kind: str) -> BotProcess:
         """Kill the leader one way, then start its successor after a random pause; returns the successor."""
         record = KillRecord(0.0, leader.name, kind)
-        if kind.startswith("post:"):
+        if kind.startswith(("post:", "alert:")):
+            alert = kind.startswith("alert:")
             platform = kind.split(":", 1)[1]
-            self.watch.arm(platform, leader.pid)
+            self.watch.arm(kind if alert else platform, leader.pid)
             limit = min(80.0, max(65.0, self.plan.crash_until + 30 - self.elapsed()))  # a minute's digests at least
             deadline = self.elapsed() + limit
             while self.elapsed() < deadline and not self.watch.fired.is_set():
@@ -1289,12 +1403,16 @@ guilds = [{DISCORD_GUILD}]
             self.watch.disarm()
             if self.watch.fired.is_set():
                 record.ref = self.watch.fired_ref
+                record.channel, record.key = self.watch.fired_channel, self.watch.fired_key
                 leader.expected_exit = True
                 leader.popen.wait(timeout=30)
                 leader.ended = self.watch.fired_at
-                record.in_flight_after = self.slot_in_flight(record.ref)
+                if alert:
+                    record.in_flight_after = self.alert_in_flight(platform, record.channel, record.ref)
+                else:
+                    record.in_flight_after = self.slot_in_flight(record.ref)
             else:
-                record.kind = f"uniform (no {platform} digest within {limit:.0f}s)"
+                record.kind = f"uniform (no {platform} {'alert' if alert else 'digest'} within {limit:.0f}s)"
                 leader.kill()
         else:
             if kind == "boundary":
@@ -1321,6 +1439,14 @@ guilds = [{DISCORD_GUILD}]
             slot = store.get_slot(int(found.group(1)), found.group(2))
         return slot is not None and slot.outcome is None
 
+    def alert_in_flight(self, platform: str, channel: str | None, marker: str | None) -> bool | None:
+        """Whether the live alert of ``marker`` (``live:<story>``) is claimed but not recorded in ``channel``."""
+        if channel is None or marker is None or not marker.startswith("live:"):
+            return None
+        with Store(self.db_url) as store:
+            alert = store.get_alert(platform, channel, marker.removeprefix("live:"))
+        return alert is not None and alert.state == "claimed"
+
     # -- the run ----------------------------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -1342,17 +1468,22 @@ guilds = [{DISCORD_GUILD}]
         self.wait_leading(leader, timeout=120)
         # 1. crash phase: the leader is killed again and again.
         for kind in plan.kills:
-            required = kind.startswith("post:") and kind.split(":", 1)[1] in plan.required_post
+            targeted = kind.startswith(("post:", "alert:"))
+            platform = kind.split(":", 1)[-1]
+            required = (kind.startswith("post:") and platform in plan.required_post) or (
+                kind.startswith("alert:") and platform in plan.required_alert
+            )
             if self.elapsed() > plan.crash_until or (
-                kind.startswith("post:") and not required and self.elapsed() > plan.crash_until - 20
+                targeted and not required and self.elapsed() > plan.crash_until - 20
             ):
                 continue
             leader = self.kill_cycle(leader, kind)
-        # a required post/ledger kill that found no digest in time is tried again, then the count is made up
+        # a required post/ledger kill that found no digest (alert) in time is tried again, then the count is made up
         while self.elapsed() < plan.crash_until + plan.retry_s:
-            missing = plan.missing_post_kills(self.kills)
+            missing = [f"post:{p}" for p in plan.missing_post_kills(self.kills)]
+            missing += [f"alert:{p}" for p in plan.missing_alert_kills(self.kills)]
             if missing:
-                leader = self.kill_cycle(leader, f"post:{missing[0]}")
+                leader = self.kill_cycle(leader, missing[0])
             elif len(self.kills) < plan.required_kills:
                 leader = self.kill_cycle(leader, "uniform")
             else:
@@ -1482,29 +1613,100 @@ def slack_posts(slack: FakeSlack, watch: PostWatch) -> list[Post]:
     return posts
 
 
+def _footers(message: dict[str, Any]) -> str:
+    """The footer texts of a Discord message's embeds, joined."""
+    return " ".join(str((e.get("footer") or {}).get("text", "")) for e in message.get("embeds") or [])
+
+
+def _discord_marked(
+    discord: FakeDiscord, channels: Iterable[str], pattern: re.Pattern[str]
+) -> Iterator[tuple[str, dict[str, Any], re.Match[str]]]:
+    """(channel, message, match) of every message of ``channels`` whose embed footers match ``pattern``."""
+    for channel in channels:
+        for message in discord.messages(channel):
+            found = pattern.search(_footers(message))
+            if found is not None:
+                yield channel, message, found
+
+
 def discord_posts(discord: FakeDiscord, watch: PostWatch) -> list[Post]:
     posts = []
-    for channel in DISCORD_CHANNELS:
-        for message in discord.messages(channel):
-            embeds = message.get("embeds") or []
-            footers = " ".join(str((e.get("footer") or {}).get("text", "")) for e in embeds)
-            found = REF.search(footers)
-            if found is None:
-                continue
-            key = str(message.get("id"))
-            stories = [_links({"url": e.get("url"), "rest": e}) for e in embeds]  # one embed per story
-            posts.append(
-                Post(
-                    "discord",
-                    channel,
-                    found.group(0),
-                    str(message.get("nonce")),
-                    key,
-                    watch.arrivals.get(("discord", key)),
-                    [s for s in stories if s],
-                )
+    for channel, message, found in _discord_marked(discord, DISCORD_CHANNELS, REF):
+        key = str(message.get("id"))
+        stories = [_links({"url": e.get("url"), "rest": e}) for e in message.get("embeds") or []]  # one per story
+        posts.append(
+            Post(
+                "discord",
+                channel,
+                found.group(0),
+                str(message.get("nonce")),
+                key,
+                watch.arrivals.get(("discord", key)),
+                [s for s in stories if s],
             )
+        )
     return posts
+
+
+@dataclass
+class AlertPost:
+    """One live alert message on a platform as it is at the end: its marker (``live:<story>``, or ``live-more:...``
+    for an overflow summary), the outlet count it shows (``None``: none shown), whether it was edited and whether it
+    replies to another (a follow-up in its story's thread)."""
+
+    platform: str
+    channel: str
+    ref: str  # as the ledger records it: slack:<channel>:<ts>, discord:<channel>:<message id>
+    marker: str
+    outlets: int | None
+    edited: bool
+    reply: bool
+
+
+def _outlets_shown(value: Any) -> int | None:
+    found = OUTLETS.search(json.dumps(value, ensure_ascii=False))
+    return int(found.group(1)) if found else None
+
+
+def alert_posts(slack: FakeSlack, discord: FakeDiscord) -> list[AlertPost]:
+    """The live alert messages on FakeSlack (``newsbrief_live`` metadata) and FakeDiscord (marker in a footer)."""
+    posts = []
+    for channel in LIVE_SLACK_CHANNELS:
+        for message in slack.messages(channel):
+            metadata = message.get("metadata") or {}
+            marker = (metadata.get("event_payload") or {}).get("ref")
+            if metadata.get("event_type") != "newsbrief_live" or not isinstance(marker, str):
+                continue
+            ts, thread = str(message.get("ts")), message.get("thread_ts")
+            blocks = message.get("blocks") or message.get("text")
+            reply = thread is not None and thread != ts
+            edited = bool(message.get("edited"))
+            posts.append(
+                AlertPost("slack", channel, f"slack:{channel}:{ts}", marker, _outlets_shown(blocks), edited, reply)
+            )
+    for channel, message, found in _discord_marked(discord, LIVE_DISCORD_CHANNELS, LIVE_MARKER):
+        ref = f"discord:{channel}:{message.get('id')}"
+        edited, reply = message.get("edited_timestamp") is not None, bool(message.get("message_reference"))
+        shown = _outlets_shown(message.get("embeds") or [])
+        posts.append(AlertPost("discord", channel, ref, found.group(1), shown, edited, reply))
+    return posts
+
+
+def alert_edits(slack: FakeSlack, discord: FakeDiscord) -> list[tuple[str, str, int]]:
+    """Every edit request of a live alert the fakes received: (platform, message reference, HTTP status)."""
+    edits = [
+        (
+            "slack",
+            f"slack:{c.params.get('channel')}:{c.params.get('ts')}",
+            c.status if c.status != 200 or not c.error else 0,
+        )
+        for c in slack.calls_to("chat.update")
+    ]
+    for call in discord.calls_to("PATCH", "/channels"):
+        found = re.fullmatch(r"/channels/(\d+)/messages/(\d+)", call.path)
+        if found is not None:
+            edits.append(("discord", f"discord:{found.group(1)}:{found.group(2)}", call.status))
+    return edits
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1557,7 +1759,8 @@ class Verifier:
     def run(self) -> Results:
         soak, r = self.soak, self.results
         with Store(soak.db_url) as store:
-            subs = store.list_subscriptions()
+            everything = store.list_subscriptions()
+            subs = [s for s in everything if s.schedule != "live"]  # digests; the live ones: check_alerts
             slots = {s.id: store.list_slots(s.id) for s in subs}
             feeds = {f.url: f for f in store.list_feeds()}
             self.check_run(subs, slots)
@@ -1567,6 +1770,7 @@ class Verifier:
             self.check_console(subs, slots)
             self.check_stories(store, posts, subs)
             self.check_post_kills(slots, posts)
+            self.check_alerts(store, [s for s in everything if s.schedule == "live"])
             self.check_entries(store, feeds)
             articles = self.check_stories_of_articles(store)
             problems = store.integrity_check()
@@ -1590,11 +1794,12 @@ class Verifier:
         r.figure("minutes run", f"{(soak.end_at - soak.t0) / 60:.1f}")
         r.figure("bot processes started", len(soak.processes))
         kills = soak.kills
-        targeted = [k for k in kills if k.ref]
+        targeted = [k for k in kills if k.ref and k.kind.startswith("post:")]
         r.figure(
-            "SIGKILLs (random / boundary / post-ledger)",
+            "SIGKILLs (random / boundary / digest post-ledger / alert post-ledger)",
             f"{len(kills)} ({sum(k.kind.startswith('uniform') for k in kills)} / "
-            f"{sum(k.kind == 'boundary' for k in kills)} / {len(targeted)})",
+            f"{sum(k.kind == 'boundary' for k in kills)} / {len(targeted)} / "
+            f"{sum(1 for k in kills if k.ref and k.kind.startswith('alert:'))})",
         )
         r.figure("restarts after a kill", len(kills))
         r.figure("handovers (SIGTERM of the leader)", 1 if soak.handover else 0)
@@ -1936,7 +2141,7 @@ class Verifier:
         """Each kill between a post and its ledger write: the slot was in flight right after it, and it ends up
         "posted" with exactly one copy on the platform (found by recovery, not posted again)."""
         r = self.results
-        targeted = [k for k in self.soak.kills if k.ref]
+        targeted = [k for k in self.soak.kills if k.ref and k.kind.startswith("post:")]
         missing = self.soak.plan.missing_post_kills(self.soak.kills)
         floor = f"floor: {', '.join(self.floors.post_kills) or 'none'}"
         if not targeted:
@@ -1971,6 +2176,179 @@ class Verifier:
             "post/ledger kills recovered",
             not problems,
             _short(problems if problems else [f"{len(targeted)} kill(s) ({floor})", *details], 3),
+        )
+
+    # -- live alerts ------------------------------------------------------------------------------------------
+
+    def check_alerts(self, store: Store, live: list[Subscription]) -> None:
+        """Live alerts on Slack and Discord against the ledger: each story once per channel, every ledger row's
+        message there, every edit on a recorded message and the last one recorded shown, no orphan message, the
+        alert post/ledger kills recovered by looking."""
+        soak, r, floors = self.soak, self.results, self.floors
+        end = soak.end_at
+        posts = alert_posts(soak.slack, soak.discord)
+        by_ref = {p.ref: p for p in posts}
+        rows: list[LiveAlert] = []
+        for sub in live:
+            if sub.platform in ("slack", "discord"):
+                rows += store.alerts_of(sub.platform, sub.channel).values()
+
+        def young(when: datetime | None, limit: float) -> bool:
+            return when is not None and end - _ts(when) <= limit
+
+        stories = [p for p in posts if p.marker.startswith("live:")]
+        per_platform = Counter(p.platform for p in stories)
+        edited = Counter(p.platform for p in posts if p.edited)
+        r.figure(
+            "live alerts: messages (stories / summaries / replies), edited (Slack / Discord)",
+            f"{len(posts)} messages ({len(stories)} / {len(posts) - len(stories)} / {sum(p.reply for p in posts)}), "
+            f"{sum(edited.values())} edited ({edited['slack']} / {edited['discord']})",
+        )
+        edits = alert_edits(soak.slack, soak.discord)
+        r.figure(
+            "live alert edit requests: answered 200 / 429 / 5xx (Slack+Discord)",
+            f"{sum(s == 200 for _, _, s in edits)} / {sum(s == 429 for _, _, s in edits)} / "
+            f"{sum(s >= 500 for _, _, s in edits)}",
+        )
+        states = Counter(row.state for row in rows)
+        r.figure(
+            "live alert ledger (Slack+Discord): posted / summarized / in flight",
+            f"{states['posted']} / {states['summarized']} / {states['claimed']}",
+        )
+        printed = edits_printed = 0
+        for text in self.logs.values():
+            printed += len(re.findall(rf"^\[{LIVE_CONSOLE_CHANNEL}\] (?!edited )", text, re.MULTILINE))
+            edits_printed += len(re.findall(rf"^\[{LIVE_CONSOLE_CHANNEL}\] edited ", text, re.MULTILINE))
+        r.figure("console live alerts: printed / edits printed", f"{printed} / {edits_printed}")
+
+        # each story once per channel
+        copies = Counter((p.platform, p.channel, p.marker) for p in posts)
+        doubled = [f"{platform} {channel}: {marker} x{n}" for (platform, channel, marker), n in copies.items() if n > 1]
+        least = min(per_platform["slack"], per_platform["discord"])
+        r.check(
+            "live alerts: each story posted once per channel",
+            not doubled and least >= floors.alerts,
+            f"{per_platform['slack']} Slack / {per_platform['discord']} Discord story alerts (floor {floors.alerts} "
+            "each), every marker once in its channel"
+            if not doubled
+            else _short(doubled),
+        )
+
+        # every ledger row's message is on the platform
+        missing: list[str] = []
+        finished = pending = 0
+        for row in rows:
+            if row.state == "claimed":
+                if young(row.claimed_at, ALERT_PENDING_S):
+                    pending += 1
+                else:
+                    missing.append(f"{row.platform} {row.channel} {row.story_id}: claimed, never finished")
+                continue
+            finished += 1
+            message = by_ref.get(row.message_ref or "")
+            if message is None:
+                missing.append(f"{row.message_ref} ({row.state} {row.story_id}): not on {row.platform}")
+            elif message.marker != row.marker:
+                missing.append(f"{row.message_ref}: carries {message.marker}, the ledger {row.marker}")
+        r.check(
+            "live alerts: every ledger row's message is on the platform",
+            not missing and finished >= 2 * floors.alerts,
+            f"{finished} finished rows (floor {2 * floors.alerts}), each message there with its marker; {pending} "
+            "claim(s) still within the recovery delay"
+            if not missing
+            else _short(missing),
+        )
+
+        # every edit on a recorded message; the last recorded one shown; no growth left unedited
+        posted = {row.message_ref: row for row in rows if row.state == "posted"}
+        problems = [
+            f"{platform}: edit of {ref}, which the ledger does not record"
+            for platform, ref, status in edits
+            if status == 200 and ref not in posted
+        ]
+        in_flight_edits = merged = 0
+        settle = LIVE_EDIT_EVERY_S + 2 * SYNC_S + 15  # an edit's turn comes within this after the growth
+        own = {(row.platform, row.channel, row.story_id) for row in rows}
+        for ref, row in posted.items():
+            message = by_ref.get(ref)
+            if message is None:
+                continue  # reported above
+            if message.outlets != row.outlets:
+                if young(row.edited_at, settle):
+                    in_flight_edits += 1  # edited (or killed while editing) just before the end: not recorded yet
+                else:
+                    problems.append(
+                        f"{ref} ({row.story_id}): shows {message.outlets} outlets, the ledger {row.outlets}"
+                    )
+            story = store.get_story(row.story_id)
+            if story is None or story.article_count <= row.article_count or young(story.updated_at, settle):
+                continue
+            if story.id != row.story_id and (row.platform, row.channel, story.id) in own:
+                merged += 1  # merged into a story posted there on its own: that one's message is edited
+                continue
+            problems.append(
+                f"{ref} ({row.story_id}): the story grew to {story.article_count} articles "
+                f"{end - _ts(story.updated_at):.0f}s before the end, the message shows {row.article_count}"
+            )
+        least = min(edited["slack"], edited["discord"])
+        r.check(
+            "live alerts: every edit applied to the recorded message, none lost",
+            not problems and least >= floors.edited,
+            f"{edited['slack']} Slack / {edited['discord']} Discord messages edited (floor {floors.edited} each), "
+            f"all on recorded messages; {len(posted)} messages show the ledger's last outlet count, every grown story "
+            f"edited ({in_flight_edits} edit(s) in flight at the end, {merged} merged into a posted story)"
+            if not problems
+            else _short(problems, 3),
+        )
+
+        # no alert message without its ledger row
+        claimed = {(row.platform, row.channel, row.marker): row for row in rows if row.state == "claimed"}
+        recorded = {row.message_ref for row in rows if row.state != "claimed"}
+        orphans = []
+        for post in posts:
+            if post.ref in recorded:
+                continue
+            claim = claimed.get((post.platform, post.channel, post.marker))
+            if claim is None or not young(claim.claimed_at, ALERT_PENDING_S):
+                orphans.append(f"{post.ref} ({post.marker}): no ledger row records it")
+        r.check(
+            "live alerts: no message without a ledger row",
+            not orphans and len(posts) >= 2 * floors.alerts,
+            f"{len(posts)} alert messages (floor {2 * floors.alerts}), each recorded or its claim pending"
+            if not orphans
+            else _short(orphans),
+        )
+        self.check_alert_kills(store, posts)
+
+    def check_alert_kills(self, store: Store, posts: list[AlertPost]) -> None:
+        """Each kill between a live alert's post and its ledger write: the claim was in flight right after it, and
+        ends up posted with the very message the fake got (found by looking, not posted again)."""
+        soak, r = self.soak, self.results
+        floor = f"floor: {', '.join(self.floors.alert_kills) or 'none'}"
+        kills = [k for k in soak.kills if k.ref and k.kind.startswith("alert:")]
+        problems = [f"no {p} alert post/ledger kill ({floor})" for p in soak.plan.missing_alert_kills(soak.kills)]
+        details = []
+        for kill in kills:
+            platform = kill.kind.split(":", 1)[1]
+            story = (kill.ref or "").removeprefix("live:")
+            row = store.get_alert(platform, kill.channel or "", story)
+            ref = f"{platform}:{kill.channel}:{kill.key}"
+            copies = sum(1 for p in posts if (p.platform, p.channel, p.marker) == (platform, kill.channel, kill.ref))
+            outcome = "no claim" if row is None else row.state
+            pending = (
+                row is not None and row.state == "claimed" and soak.end_at - _ts(row.claimed_at) <= ALERT_PENDING_S
+            )
+            same = row is not None and row.message_ref == ref
+            details.append(
+                f"{platform} {kill.ref}: in flight after the kill: {kill.in_flight_after}; at the end {outcome}"
+                f"{' (recovery pending)' if pending else ''}{' with that message' if same else ''}, {copies} message(s)"
+            )
+            if not kill.in_flight_after or copies != 1 or not (pending or (outcome == "posted" and same)):
+                problems.append(details[-1])
+        r.check(
+            "alert post/ledger kills recovered",
+            bool(kills) and not problems,
+            _short(problems if problems else [f"{len(kills)} kill(s) ({floor})", *details], 3),
         )
 
     # -- entries ----------------------------------------------------------------------------------------------
@@ -2268,7 +2646,8 @@ def report(soak: Soak, results: Results) -> None:
     print()
     print(
         f"Soak: {len(soak.sim.feeds)} feeds, {len(SUBSCRIPTIONS)} subscriptions (console, Slack, Discord) every "
-        f"minute; lease {LEASE_S}s, sync every {SYNC_S}s; seed {soak.args.seed}; logs in {soak.logs}"
+        f"minute and {len(LIVE_SUBSCRIPTIONS)} live; lease {LEASE_S}s, sync every {SYNC_S}s; seed {soak.args.seed}; "
+        f"logs in {soak.logs}"
     )
     print()
     print(_table(["figure", "value"], [[name, value] for name, value in results.figures]))

@@ -8,7 +8,9 @@ After each poll round the scheduler calls :func:`run_alerts`. For every unpaused
   was not posted in the channel before is posted once, as its brief; a follow-up of a story posted there (the
   story's ``follows``) is posted as a reply in that story's thread (Slack ``thread_ts``, Discord message reply);
 - a posted story that grew (more articles or outlets) has its message edited in place, at most once per
-  ``edit_every`` per story, whichever process gets to it (coalesced);
+  ``edit_every`` per story, whichever process gets to it (coalesced); the stories posted within ``window`` are
+  taken from the ledger too (and briefed by id: :func:`bot.briefing.brief_story`), so a story is edited even when
+  it is no longer among its topic's best search hits;
 - during the subscription's quiet hours nothing new is posted: the stories wait, and go out after;
 - at most ``per_hour`` stories are posted per channel per hour; the overflow goes out as one message ("N more
   stories: ..."), at most one such summary per channel per hour (the rest wait for room).
@@ -34,7 +36,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.briefing import FULL, Briefing, StoryBrief, Template, make_briefing, resolve_template
+from bot.briefing import FULL, Briefing, StoryBrief, Template, brief_story, make_briefing, resolve_template
 from bot.commands import UsageError, parse_quiet, parse_schedule, source_feeds
 from bot.config import ConfigError, Settings, parse_duration
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PostInterrupted
@@ -283,6 +285,26 @@ def _candidates(
     return found
 
 
+def _posted_candidates(
+    store: Store, platform: str, channel_id: str, members: Sequence[Subscription], *, now: datetime, live: LiveSettings
+) -> list[_Candidate]:
+    """The stories the live subscriptions ``members`` posted in a channel within the window that grew since, briefed
+    by id: a story is edited even when it is no longer among its topic's best hits (its search found others)."""
+    subs = {sub.id: sub for sub in members}
+    found: list[_Candidate] = []
+    for alert in store.alerts_of(platform, channel_id, posted_since=now - live.window).values():
+        sub = subs.get(alert.subscription_id)
+        story = store.get_story(alert.story_id)  # an alias: the story it was merged into
+        if sub is None or story is None:
+            continue
+        if story.article_count <= alert.article_count and len(story.outlets) <= alert.outlets:
+            continue  # not grown: nothing to brief
+        brief = brief_story(store, story.id, now=now, window=live.window)
+        if brief is not None:
+            found.append(_Candidate(sub, brief, story))
+    return found
+
+
 def _grew(candidate: _Candidate, alert: LiveAlert) -> bool:
     return candidate.story.article_count > alert.article_count or candidate.brief.outlet_count > alert.outlets
 
@@ -337,6 +359,10 @@ async def _channel_round(
     for sub in members:
         for candidate in await asyncio.to_thread(_candidates, store, sub, topics=topics, now=now, live=live):
             seen.setdefault(candidate.story_id, candidate)
+    for candidate in await asyncio.to_thread(
+        _posted_candidates, store, platform, channel_id, members, now=now, live=live
+    ):
+        seen.setdefault(candidate.story_id, candidate)
     if not seen:
         return
     # A story posted here and since merged into another (an alias of it) is that story's message: edited, never

@@ -344,3 +344,31 @@ def test_an_alert_shows_what_the_subscriptions_template_shows(store: Store) -> N
     assert report.posted == ["s-talks"]
     assert "Talks resume in Kyiv (s-talks)" in screen.text
     assert "outlets" not in screen.text and "Negotiators met" not in screen.text  # headline (and link) only
+
+
+def test_a_posted_story_out_of_the_topic_search_is_still_edited(store: Store) -> None:
+    live_sub(store)
+    article(store, 1, "s-talks", T0)
+    screen = Screen()
+    assert rnd(store, screen, T0 + timedelta(minutes=2)).posted == ["s-talks"]
+    # 110 stories (from before the subscription: never posted) that match the topic better push it out of the
+    # search's best 100 hits ...
+    for n in range(110):
+        stored, _ = store.upsert_article(
+            url=f"https://wire{n}.example/kyiv/{n}",
+            title=f"Kyiv, Ukraine: Kyiv and Ukraine update {n}",
+            outlet=f"wire{n}.example",
+            now=T0 - timedelta(hours=2),
+            text=f"Kyiv Ukraine Kyiv Ukraine Kyiv. Ukraine Kyiv update {n}.",
+        )
+        store.assign_story(stored.id, f"s-wire{n}", T0 - timedelta(hours=2))
+    # ... and it grows: its message is edited all the same
+    article(store, 2, "s-talks", T0 + timedelta(minutes=5))
+    report = rnd(store, screen, T0 + timedelta(minutes=10))
+    assert report.edited == ["s-talks"] and report.posted == []
+    assert screen.text.count("edited console:console:1") == 1 and "2 outlets" in screen.text
+    alert = store.get_alert("console", "console", "s-talks")
+    assert alert is not None and (alert.article_count, alert.outlets) == (2, 2)
+    # the ledger's posted stories of a channel since a time (what the round takes besides the search)
+    assert list(store.alerts_of("console", "console", posted_since=T0 + timedelta(minutes=2))) == ["s-talks"]
+    assert store.alerts_of("console", "console", posted_since=T0 + timedelta(minutes=3)) == {}

@@ -3,7 +3,8 @@
 :func:`make_briefing` searches the store within a time window, groups the hits by story, ranks the stories
 (relevance, outlets covering them, recency: :func:`story_score`) and condenses each into a :class:`StoryBrief`
 from the summaries stored at ingest. Nothing matched: a :class:`NoMatch` with nearby topics, not an error.
-:func:`briefing_json` is the SPEC's ``brief --json`` object, :func:`format_briefing` the plain-text rendering.
+:func:`brief_story` briefs one story by its id, without a search. :func:`briefing_json` is the SPEC's
+``brief --json`` object, :func:`format_briefing` the plain-text rendering.
 Pure over the store: no clock (``now`` is passed in), no network.
 """
 
@@ -13,6 +14,7 @@ from bot.briefing._make import (
     DEFAULT_WINDOW,
     HALF_LIFE,
     STORY_ARTICLES,
+    brief_story,
     make_briefing,
     reported_at,
     resolve_topic,
@@ -55,6 +57,7 @@ __all__ = [
     "StoryBrief",
     "Template",
     "TemplateError",
+    "brief_story",
     "briefing_json",
     "format_briefing",
     "iso",

@@ -351,6 +351,26 @@ def make_briefing(
     )
 
 
+def brief_story(store: Store, story_id: str, *, now: datetime, window: timedelta = DEFAULT_WINDOW) -> StoryBrief | None:
+    """One story's brief by its id (an alias: the story it was merged into), as :func:`make_briefing` briefs a
+    story but without a search: from its newest :data:`STORY_ARTICLES` articles first seen within ``window``
+    before ``now`` (newest first: the newest titled one gives the headline). ``None`` when there is no such story
+    or none of its articles is in the window. What a live alert's edit shows of a story it no longer finds among
+    its topic's best hits."""
+    if now.tzinfo is None:
+        raise ValueError("brief_story: now must be timezone-aware")
+    story = store.get_story(story_id)
+    if story is None:
+        return None
+    found = store.story_members([story.id], since=now - window, limit=STORY_ARTICLES).get(story.id)
+    if found is None or not found[1]:
+        return None
+    current, articles = found
+    group = _Group(key=f"story:{current.id}", story_id=current.id, hits=[(a, 0.0) for a in articles])
+    headlines = store.story_headlines([current.follows]) if current.follows else {}
+    return _story_brief(group, (current, []), follows=headlines.get(current.follows or ""))
+
+
 def _sort_key(group: _Group, top: float, now: datetime) -> tuple[float, float, str]:
     """Best score first; ties: newest first, then by key (deterministic)."""
     relevance = min(max(group.best / top, 0.0), 1.0) if top > 0 else 1.0

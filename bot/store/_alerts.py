@@ -120,9 +120,19 @@ class AlertStore(StoreBase):
             row = session.get(LiveAlertRow, _key(platform, channel, story_id))
             return from_row(LiveAlert, row) if row is not None else None
 
-    def alerts_of(self, platform: str, channel: str, story_ids: Iterable[str] | None = None) -> dict[str, LiveAlert]:
-        """The ledger's rows of a channel (only these stories, when given): story id -> alert."""
+    def alerts_of(
+        self,
+        platform: str,
+        channel: str,
+        story_ids: Iterable[str] | None = None,
+        *,
+        posted_since: datetime | None = None,
+    ) -> dict[str, LiveAlert]:
+        """The ledger's rows of a channel (only these stories, when given; only the stories posted on their own at
+        or after ``posted_since``, when given): story id -> alert."""
         stmt = select(LiveAlertRow).where(LiveAlertRow.platform == platform, LiveAlertRow.channel == channel)
+        if posted_since is not None:
+            stmt = stmt.where(LiveAlertRow.state == "posted", LiveAlertRow.posted_at >= posted_since)
         if story_ids is not None:
             ids = sorted(set(story_ids))
             if not ids:

@@ -15,6 +15,7 @@ from bot.briefing import (
     Briefing,
     NoMatch,
     QuoteRef,
+    brief_story,
     briefing_json,
     format_briefing,
     make_briefing,
@@ -285,6 +286,27 @@ def test_story_groups_outlets_and_lists_each_source_once_newest_first(store: Sto
     bodies = " ".join(" ".join(t.split()) for t in (DAM_REUTERS, DAM_AP, DAM_BBC, DAM_REUTERS_UPDATE))
     for sentence in top.sentences:
         assert sentence in bodies
+
+
+def test_brief_story_briefs_one_story_by_its_id_without_a_search(store: Store) -> None:
+    a = fill(store)
+    top = brief_story(store, "s-dam", now=NOW)
+    assert top is not None and top.story_id == "s-dam"
+    assert top.outlet_count == 3 and sorted(s.outlet for s in top.sources) == [
+        "apnews.example",
+        "bbc.example",
+        "reuters.example",
+    ]
+    assert top.headline == a["reuters2"].title  # the newest titled article: no search ranks them
+    assert top.first_seen == a["reuters"].first_seen and 2 <= len(top.sentences) <= 3
+    # only the window's articles; a merged story's alias briefs the story it was merged into
+    assert brief_story(store, "s-dam", now=NOW + timedelta(hours=80)) is None
+    assert brief_story(store, "s-none", now=NOW) is None
+    store.merge_stories("s-dam", "s-talks", NOW)
+    merged = brief_story(store, "s-dam", now=NOW)
+    assert merged is not None and merged.story_id == "s-talks"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        brief_story(store, "s-talks", now=NOW.replace(tzinfo=None))
 
 
 def test_lone_article_uses_its_stored_summary(store: Store) -> None:

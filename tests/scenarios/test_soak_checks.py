@@ -62,6 +62,8 @@ def test_every_check_fails_when_the_bot_does_nothing(soak_module: ModuleType, id
     details = {c.name: c.detail for c in results.checks}
     assert "floor 3)" in details["no crash; clean SIGTERM exits"]
     assert "(floor" in details["every stored article has a story"]
+    assert "(floor" in details["live alerts: each story posted once per channel"]
+    assert "(floor" in details["live alerts: every edit applied to the recorded message, none lost"]
 
 
 def test_one_post_ledger_kill_of_two_planned_fails(soak_module: ModuleType, tmp_path: Path) -> None:
@@ -76,3 +78,50 @@ def test_one_post_ledger_kill_of_two_planned_fails(soak_module: ModuleType, tmp_
     assert "floor: slack, discord" in checks["kills"].detail
     assert not checks["post/ledger kills recovered"].ok
     assert "no discord post/ledger kill" in checks["post/ledger kills recovered"].detail
+
+
+def test_live_alert_checks_catch_doubles_orphans_lost_edits_and_unrecovered_kills(
+    soak_module: ModuleType, tmp_path: Path
+) -> None:
+    """A story's alert twice in a channel, a message no ledger row records, a ledger row whose message is not there,
+    a message showing other outlets than the ledger's last edit, an alert kill whose claim was not in flight."""
+    from datetime import UTC, datetime
+
+    from bot.store import Store
+
+    channel = soak_module.LIVE_SLACK_CHANNELS[0]
+    metadata = {"event_type": "newsbrief_live", "event_payload": {"ref": "live:s_twice"}}
+    with idle(soak_module, tmp_path, quick=True) as soak:
+        for _ in range(2):
+            soak.slack.seed_message(channel, "rail: live", metadata=metadata)
+        shown = soak.slack.seed_message(
+            channel,
+            "rail: live",
+            metadata={"event_type": "newsbrief_live", "event_payload": {"ref": "live:s_edited"}},
+            blocks=[{"type": "context", "elements": [{"type": "mrkdwn", "text": "2 outlets: a, b"}]}],
+        )
+        now = datetime.now(UTC)
+        with Store(soak.db_url) as store:
+            sub = next(s for s in store.list_subscriptions() if s.channel == channel)
+            for story, ref, outlets in (
+                ("s_gone", "slack:C0LIVE1:1.000001", 1),
+                ("s_edited", f"slack:{channel}:{shown}", 3),
+            ):
+                assert store.claim_alert(sub.id, "slack", channel, story, marker=f"live:{story}", by="t", now=now)
+                store.finish_alert("slack", channel, story, state="posted", message_ref=ref, now=now, outlets=outlets)
+        soak.kills.append(
+            soak_module.KillRecord(
+                1.0, "bot1", "alert:slack", ref="live:s_lost", in_flight_after=False, channel=channel, key="9.9"
+            )
+        )
+        checks = {c.name: c for c in soak_module.Verifier(soak).run().checks}
+    once = checks["live alerts: each story posted once per channel"]
+    assert not once.ok and f"slack {channel}: live:s_twice x2" in once.detail
+    there = checks["live alerts: every ledger row's message is on the platform"]
+    assert not there.ok and "slack:C0LIVE1:1.000001 (posted s_gone): not on slack" in there.detail
+    edits = checks["live alerts: every edit applied to the recorded message, none lost"]
+    assert not edits.ok and "(s_edited): shows 2 outlets, the ledger 3" in edits.detail
+    orphans = checks["live alerts: no message without a ledger row"]
+    assert not orphans.ok and "(live:s_twice): no ledger row records it" in orphans.detail
+    kills = checks["alert post/ledger kills recovered"]
+    assert not kills.ok and "slack live:s_lost: in flight after the kill: False; at the end no claim" in kills.detail
