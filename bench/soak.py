@@ -422,6 +422,9 @@ class FeedSim:
         self.served: dict[tuple[str, int], tuple[float, int, Item]] = {}
         """(link, version) -> (when, feed, item as in the document) of the first readable response carrying it
         (``when`` nudged by a microsecond per entry logged, so that the log's order is the order served)."""
+        self.documents: list[tuple[float, int, bytes]] = []
+        """(when, feed, body) of every document served whole (readable or malformed: the bot reads what it can of
+        a broken one), in the order served; what the replay stores (:func:`replay_served`)."""
         self.feeds = [
             SimFeed(i, f"outlet{i:03d}.example", atom=i % 5 == 0, interval_s=rng.randint(20, 30)) for i in range(count)
         ]
@@ -515,7 +518,9 @@ class FeedSim:
                     at = body.find(b"<title>", len(body) // 2)
                     body = body[:at] + b"<title>Tom & Jerry <b>unclosed" + body[at:] if at > 0 else body + b"<"
                 feed.version += 2
+                self.documents.append((now, feed.id, body))
                 return self._count(fault, Reply(200, {**headers, "ETag": f'"{feed.id}-{feed.version - 1}"'}, body))
+            self.documents.append((now, feed.id, body))
             if churn or duplicate:
                 return self._count(fault or "", Reply(200, headers, body))  # no ETag: the next poll gets it all
             self.responses["200"] += 1
@@ -2124,8 +2129,9 @@ class Verifier:
         self.check_replay(store, floors.served)
 
     def check_replay(self, store: Store, floor: int) -> None:
-        """The stories of the soak's database against those of one process storing the same entries (each
-        version as first served, in the order served) through an inline Ingestor into a fresh SQLite store."""
+        """The stories of the soak's database against those of one process storing the same documents (every one
+        served whole, malformed ones too, read by the bot's feed parser, in the order served) through an inline
+        Ingestor into a fresh SQLite store; every entry of a readable document must be in the replay."""
         r, soak = self.results, self.soak
         replay_url = f"sqlite:///{soak.workdir / 'replay.db'}"
         started = time.time()
@@ -2133,11 +2139,15 @@ class Verifier:
             replay.upgrade()
             statuses = asyncio.run(replay_served(soak, replay))
             single = story_partition(replay)
+        documents = statuses.pop("documents", 0)
         r.figure(
-            "replay (single process): entry versions stored / took (s)",
-            f"{sum(statuses.values())} ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))}) / "
-            f"{time.time() - started:.0f}",
+            "replay (single process): documents / entries read / took (s)",
+            f"{documents} / {sum(statuses.values())} ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))})"
+            f" / {time.time() - started:.0f}",
         )
+        unreplayed = sorted({link for link, _ in soak.sim.served} - set(single))
+        if unreplayed:
+            r.notes.append(f"{len(unreplayed)} readable served entries not in the replay: {_short(unreplayed)}")
         multi = story_partition(store)
         common = set(multi) & set(single)
         only = sorted(set(multi) ^ set(single))
@@ -2149,12 +2159,18 @@ class Verifier:
         )
         r.check(
             "same stories as a single-process run",
-            not differ and not only and len(common) >= floor,
+            not differ and not only and not unreplayed and len(common) >= floor,
             f"{len(common)} articles (floor {floor}) in {len(groups)} stories, the same partition"
-            if not differ and not only
-            else f"{len(differ)} article(s) grouped differently, {len(only)} in one store only: "
+            if not differ and not only and not unreplayed
+            else f"{len(differ)} article(s) grouped differently, {len(only)} in one store only, "
+            f"{len(unreplayed)} readable served entries not replayed: "
             + _short(
-                [*(f"{u}: {sorted(multi[u] & common)} vs {sorted(single[u] & common)}" for u in differ), *only], 3
+                [
+                    *(f"{u}: {sorted(multi[u] & common)} vs {sorted(single[u] & common)}" for u in differ),
+                    *only,
+                    *unreplayed,
+                ],
+                3,
             ),
         )
 
@@ -2221,8 +2237,10 @@ def story_partition(store: Store) -> dict[str, frozenset[str]]:
 
 
 async def replay_served(soak: Soak, store: Store) -> Counter[str]:
-    """Store every entry version the feed server served (as first served, in the order served) with one inline
-    :class:`bot.ingest.Ingestor`, each at the time it was served: what a single process would have stored."""
+    """Store what one process would have stored from the documents the feed server served whole (its log,
+    ``FeedSim.documents``): each read with the bot's feed parser (a malformed one too: the entries it can read of
+    it, e.g. the title-only head of a cut document), its entries stored in document order with one inline
+    :class:`bot.ingest.Ingestor` at the time it was served. Returns the entries' statuses, and "documents"."""
     from bot.config import read_config_file, settings_from_mapping
     from bot.ingest import EntryJob, http_client, ingestor_for, sync_config_feeds
     from bot.sources import parse_feed
@@ -2231,21 +2249,18 @@ async def replay_served(soak: Soak, store: Store) -> Counter[str]:
     mapping["store"] = {"url": str(store.engine.url)}
     mapping.pop("jobs", None)
     settings = settings_from_mapping(mapping, path=soak.config)
-    served = sorted(soak.sim.served.values(), key=lambda s: s[0])
-    start = datetime.fromtimestamp(served[0][0] if served else time.time(), UTC)
+    documents = list(soak.sim.documents)
+    start = datetime.fromtimestamp(documents[0][0] if documents else time.time(), UTC)
     sync_config_feeds(store, settings, start)
     assert soak.http is not None
     port = soak.http.server_address[1]
     feed_ids = {f.url: f.id for f in store.list_feeds()}
-    statuses: Counter[str] = Counter()
+    statuses: Counter[str] = Counter(documents=len(documents))
     async with http_client(settings) as client:
         ingestor = ingestor_for(store, client, settings, start)
-        for when, feed_id, item in served:
-            feed = soak.sim.feeds[feed_id]
-            make = atom_feed if feed.atom else rss_feed
-            url = f"http://127.0.0.1:{port}{feed.path}"
-            body = make([item], title=f"Outlet {feed.id}", link=f"https://{feed.host}/").encode("utf-8")
-            for entry in parse_feed(body, url).entries:
+        for when, feed_id, body in documents:
+            url = f"http://127.0.0.1:{port}{soak.sim.feeds[feed_id].path}"
+            for entry in parse_feed(body, url).entries:  # none when it could not be read at all
                 job = EntryJob(feed_ids[url], entry, eligible=True, follow=False)
                 statuses[await ingestor.entry_job(job, datetime.fromtimestamp(when, UTC))] += 1
     return statuses
