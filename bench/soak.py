@@ -468,6 +468,9 @@ class FeedSim:
         self.served: dict[tuple[str, int], tuple[float, int, Item]] = {}
         """(link, version) -> (when, feed, item as in the document) of the first readable response carrying it
         (``when`` nudged by a microsecond per entry logged, so that the log's order is the order served)."""
+        self.documents: list[tuple[float, int, bytes]] = []
+        """(when, feed, body) of every document served whole (readable or malformed: the bot reads what it can of
+        a broken one), in the order served; what the replay stores (:func:`replay_served`)."""
         self.feeds = [
             SimFeed(i, f"outlet{i:03d}.example", atom=i % 5 == 0, interval_s=rng.randint(20, 30)) for i in range(count)
         ]
@@ -561,7 +564,9 @@ class FeedSim:
                     at = body.find(b"<title>", len(body) // 2)
                     body = body[:at] + b"<title>Tom & Jerry <b>unclosed" + body[at:] if at > 0 else body + b"<"
                 feed.version += 2
+                self.documents.append((now, feed.id, body))
                 return self._count(fault, Reply(200, {**headers, "ETag": f'"{feed.id}-{feed.version - 1}"'}, body))
+            self.documents.append((now, feed.id, body))
             if churn or duplicate:
                 return self._count(fault or "", Reply(200, headers, body))  # no ETag: the next poll gets it all
             self.responses["200"] += 1
@@ -2502,21 +2507,35 @@ class Verifier:
         self.check_replay(store, floors.served)
 
     def check_replay(self, store: Store, floor: int) -> None:
-        """The stories of the soak's database against those of one process storing the same entries (each
-        version as first served, in the order served) through an inline Ingestor into a fresh SQLite store."""
+        """The stories of the soak's database against those of one process storing the same documents (every one
+        served whole, malformed ones too, read by the bot's feed parser) through an inline Ingestor into a fresh
+        SQLite store, its new articles in the order the soak's database stored them (the workers take entries in
+        their own order, and the grouping depends on the order); every entry of a readable document must be in the
+        replay. A replay in the order served is reported beside it, as a figure."""
         r, soak = self.results, self.soak
-        replay_url = f"sqlite:///{soak.workdir / 'replay.db'}"
-        started = time.time()
-        with Store(replay_url) as replay:
-            replay.upgrade()
-            statuses = asyncio.run(replay_served(soak, replay))
-            single = story_partition(replay)
-        r.figure(
-            "replay (single process): entry versions stored / took (s)",
-            f"{sum(statuses.values())} ({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))}) / "
-            f"{time.time() - started:.0f}",
-        )
         multi = story_partition(store)
+        with store.engine.connect() as connection:
+            created = dict(connection.exec_driver_sql("SELECT url, pk FROM articles WHERE url IS NOT NULL").all())
+        for name, order in (("replay-served.db", None), ("replay.db", created)):
+            started = time.time()
+            with Store(f"sqlite:///{soak.workdir / name}") as replay:
+                replay.upgrade()
+                statuses = asyncio.run(replay_served(soak, replay, created=order))
+                single = story_partition(replay)
+            documents = statuses.pop("documents", 0)
+            kind = "in the order served" if order is None else "new entries in the database's order"
+            r.figure(
+                f"replay (single process, {kind}): documents / entries read / stories / took (s)",
+                f"{documents} / {sum(statuses.values())} "
+                f"({', '.join(f'{n} {k}' for k, n in sorted(statuses.items()))}) / {len(set(single.values()))} / "
+                f"{time.time() - started:.0f}",
+            )
+            if order is None:
+                apart = sum(1 for u in set(multi) & set(single) if multi[u] != single[u])
+                r.figure("articles grouped differently by the replay in the order served", apart)
+        unreplayed = sorted({link for link, _ in soak.sim.served} - set(single))
+        if unreplayed:
+            r.notes.append(f"{len(unreplayed)} readable served entries not in the replay: {_short(unreplayed)}")
         common = set(multi) & set(single)
         only = sorted(set(multi) ^ set(single))
         differ = sorted(u for u in common if multi[u] & common != single[u] & common)
@@ -2527,12 +2546,18 @@ class Verifier:
         )
         r.check(
             "same stories as a single-process run",
-            not differ and not only and len(common) >= floor,
+            not differ and not only and not unreplayed and len(common) >= floor,
             f"{len(common)} articles (floor {floor}) in {len(groups)} stories, the same partition"
-            if not differ and not only
-            else f"{len(differ)} article(s) grouped differently, {len(only)} in one store only: "
+            if not differ and not only and not unreplayed
+            else f"{len(differ)} article(s) grouped differently, {len(only)} in one store only, "
+            f"{len(unreplayed)} readable served entries not replayed: "
             + _short(
-                [*(f"{u}: {sorted(multi[u] & common)} vs {sorted(single[u] & common)}" for u in differ), *only], 3
+                [
+                    *(f"{u}: {sorted(multi[u] & common)} vs {sorted(single[u] & common)}" for u in differ),
+                    *only,
+                    *unreplayed,
+                ],
+                3,
             ),
         )
 
@@ -2580,6 +2605,10 @@ class Verifier:
             r.figure(f"fault: {kind}", count)
 
 
+_Occurrence = tuple[float, int, Any]
+"""An entry in a served document: (time served, feed id in the store, :class:`bot.sources.FeedEntry`)."""
+
+
 def story_partition(store: Store) -> dict[str, frozenset[str]]:
     """Each stored article's link -> the links of every article in its story (merged stories read as one)."""
     aliases = store.story_aliases()
@@ -2598,9 +2627,43 @@ def story_partition(store: Store) -> dict[str, frozenset[str]]:
     return {url: frozen[story] for url, story in story_of.items()}
 
 
-async def replay_served(soak: Soak, store: Store) -> Counter[str]:
-    """Store every entry version the feed server served (as first served, in the order served) with one inline
-    :class:`bot.ingest.Ingestor`, each at the time it was served: what a single process would have stored."""
+def _in_creation_order(occurrences: list[_Occurrence], created: dict[str, int]) -> list[_Occurrence]:
+    """``occurrences`` (served order) with the first ones of each link in the order ``created`` gives (the soak
+    database's row numbers: the order its articles were stored, under the story lock, whichever worker stored
+    them), each in the place of one first occurrence; a later occurrence of a link waits for its first one."""
+    seen: set[str] = set()
+    firsts: list[int] = []
+    for i, (_, _, entry) in enumerate(occurrences):
+        if entry.link and entry.link not in seen:
+            seen.add(entry.link)
+            firsts.append(i)
+    moved = list(occurrences)
+    ranked = sorted(firsts, key=lambda i: (created.get(occurrences[i][2].link or "", math.inf), i))
+    for slot, source in zip(firsts, ranked, strict=True):
+        moved[slot] = occurrences[source]
+    ordered: list[_Occurrence] = []
+    made: set[str] = set()
+    waiting: dict[str, list[_Occurrence]] = defaultdict(list)
+    firsts_set = {id(occurrences[i]) for i in firsts}
+    for occurrence in moved:
+        link = occurrence[2].link or ""
+        if id(occurrence) in firsts_set:
+            made.add(link)
+            ordered += [occurrence, *waiting.pop(link, [])]
+        elif link and link not in made:
+            waiting[link].append(occurrence)
+        else:
+            ordered.append(occurrence)
+    return ordered
+
+
+async def replay_served(soak: Soak, store: Store, *, created: dict[str, int] | None = None) -> Counter[str]:
+    """Store what one process would have stored from the documents the feed server served whole (its log,
+    ``FeedSim.documents``): each read with the bot's feed parser (a malformed one too: the entries it can read of
+    it, e.g. the title-only head of a cut document), its entries stored in document order with one inline
+    :class:`bot.ingest.Ingestor` at the time it was served. With ``created`` (link -> row number in the soak's
+    database), new entries are stored in that order instead (:func:`_in_creation_order`). Returns the entries'
+    statuses, and "documents"."""
     from bot.config import read_config_file, settings_from_mapping
     from bot.ingest import EntryJob, http_client, ingestor_for, sync_config_feeds
     from bot.sources import parse_feed
@@ -2609,23 +2672,25 @@ async def replay_served(soak: Soak, store: Store) -> Counter[str]:
     mapping["store"] = {"url": str(store.engine.url)}
     mapping.pop("jobs", None)
     settings = settings_from_mapping(mapping, path=soak.config)
-    served = sorted(soak.sim.served.values(), key=lambda s: s[0])
-    start = datetime.fromtimestamp(served[0][0] if served else time.time(), UTC)
+    documents = list(soak.sim.documents)
+    start = datetime.fromtimestamp(documents[0][0] if documents else time.time(), UTC)
     sync_config_feeds(store, settings, start)
     assert soak.http is not None
     port = soak.http.server_address[1]
     feed_ids = {f.url: f.id for f in store.list_feeds()}
-    statuses: Counter[str] = Counter()
+    occurrences: list[_Occurrence] = []
+    for when, feed_id, body in documents:
+        url = f"http://127.0.0.1:{port}{soak.sim.feeds[feed_id].path}"
+        # none when it could not be read at all
+        occurrences += [(when, feed_ids[url], entry) for entry in parse_feed(body, url).entries]
+    if created is not None:
+        occurrences = _in_creation_order(occurrences, created)
+    statuses: Counter[str] = Counter(documents=len(documents))
     async with http_client(settings) as client:
         ingestor = ingestor_for(store, client, settings, start)
-        for when, feed_id, item in served:
-            feed = soak.sim.feeds[feed_id]
-            make = atom_feed if feed.atom else rss_feed
-            url = f"http://127.0.0.1:{port}{feed.path}"
-            body = make([item], title=f"Outlet {feed.id}", link=f"https://{feed.host}/").encode("utf-8")
-            for entry in parse_feed(body, url).entries:
-                job = EntryJob(feed_ids[url], entry, eligible=True, follow=False)
-                statuses[await ingestor.entry_job(job, datetime.fromtimestamp(when, UTC))] += 1
+        for when, feed_id, entry in occurrences:
+            job = EntryJob(feed_id, entry, eligible=True, follow=False)
+            statuses[await ingestor.entry_job(job, datetime.fromtimestamp(when, UTC))] += 1
     return statuses
 
 

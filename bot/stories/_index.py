@@ -49,7 +49,9 @@ LEAD_WORDS = 120
 MAX_TERMS = 64
 """Terms kept per article (the heaviest)."""
 MIN_TERMS = 4
-"""An article with fewer terms (a bare headline, an empty entry) is too little evidence: it starts its own story."""
+"""An article with fewer terms (a short headline, an empty entry) is too little evidence: it starts its own story.
+An article whose text has fewer content words than this is a *bare headline* (e.g. an entry of a cut feed
+document, its text to come): see :class:`StoryIndex`."""
 QUERY_TERMS = 16
 """Candidates come from the postings of an article's ``QUERY_TERMS`` heaviest terms..."""
 POSTINGS_SCAN = 400
@@ -59,6 +61,8 @@ MAX_CANDIDATES = 64
 
 _FORMAT = 2
 """Stored terms: version byte, uint16 count, count x uint32 term hashes, count x float16 weights (little-endian)."""
+_HEADLINE_FORMAT = 3
+"""The version byte of a bare headline's terms (the same layout)."""
 
 _GAP_TOKEN = re.compile(r"(\W*)(\w+)")
 _SENTENCE_END = frozenset('.!?:"\u201c\u201d')
@@ -81,7 +85,8 @@ def _stem(word: str) -> str:
     return word
 
 
-def _weigh(text: str, boost: float, counts: dict[str, float], limit: int | None) -> None:
+def _weigh(text: str, boost: float, counts: dict[str, float], limit: int | None) -> int:
+    """Add the content words of ``text`` to ``counts``; returns how many were taken."""
     taken = 0
     first = True
     for match in _GAP_TOKEN.finditer(text):
@@ -99,6 +104,7 @@ def _weigh(text: str, boost: float, counts: dict[str, float], limit: int | None)
         taken += 1
         if limit is not None and taken >= limit:
             break
+    return taken
 
 
 def term_hash(term: str) -> int:
@@ -108,51 +114,57 @@ def term_hash(term: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Terms:
-    """An article's weighted terms (hashes and raw weights, before IDF), heaviest first."""
+    """An article's weighted terms (hashes and raw weights, before IDF), heaviest first; ``headline``: those of a
+    bare headline (a text of fewer than :data:`MIN_TERMS` content words)."""
 
     hashes: tuple[int, ...]
     weights: tuple[float, ...]
+    headline: bool = False
 
     def to_bytes(self) -> bytes:
         """The stored form (see :data:`_FORMAT`)."""
-        return _pack(np.asarray(self.hashes, dtype=np.uint32), np.asarray(self.weights, dtype=np.float16))
+        hashes, weights = np.asarray(self.hashes, dtype=np.uint32), np.asarray(self.weights, dtype=np.float16)
+        return _pack(hashes, weights, self.headline)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Terms:
         """Read the stored form back; ValueError when ``data`` is not one (e.g. an old MinHash signature)."""
-        hashes, weights = _parse(data)
-        return cls(tuple(hashes.tolist()), tuple(weights.astype(np.float64).tolist()))
+        hashes, weights, headline = _parse(data)
+        return cls(tuple(hashes.tolist()), tuple(weights.astype(np.float64).tolist()), headline)
 
 
-def _parse(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """The term hashes (uint32) and weights (float16) of a stored terms record; ValueError when it is not one."""
-    if len(data) < 3 or data[0] != _FORMAT:
+def _parse(data: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], bool]:
+    """The term hashes (uint32) and weights (float16) of a stored terms record, and whether they are a bare
+    headline's; ValueError when it is not one."""
+    if len(data) < 3 or data[0] not in (_FORMAT, _HEADLINE_FORMAT):
         raise ValueError("not a version-2 story terms record")
     (n,) = struct.unpack_from("<H", data, 1)
     if len(data) != 3 + 6 * n:
         raise ValueError(f"story terms record of {len(data)} bytes, {3 + 6 * n} expected")
     hashes = np.frombuffer(data, dtype="<u4", count=n, offset=3).astype(np.uint32)
     weights = np.frombuffer(data, dtype="<f2", count=n, offset=3 + 4 * n).astype(np.float16)
-    return hashes, weights
+    return hashes, weights, data[0] == _HEADLINE_FORMAT
 
 
-def _pack(hashes: np.ndarray[Any, Any], weights: np.ndarray[Any, Any]) -> bytes:
-    return struct.pack("<BH", _FORMAT, len(hashes)) + hashes.astype("<u4").tobytes() + weights.astype("<f2").tobytes()
+def _pack(hashes: np.ndarray[Any, Any], weights: np.ndarray[Any, Any], headline: bool) -> bytes:
+    head = struct.pack("<BH", _HEADLINE_FORMAT if headline else _FORMAT, len(hashes))
+    return head + hashes.astype("<u4").tobytes() + weights.astype("<f2").tobytes()
 
 
 def article_terms(title: str, text: str) -> Terms:
     """The weighted terms of an article: title words (x :data:`TITLE_BOOST`) and the first :data:`LEAD_WORDS`
     content words of the text, names and numbers weighted up, stopwords dropped, plurals folded; each term's
-    weight is ``1 + log(summed boosts)``; the :data:`MAX_TERMS` heaviest are kept (ties by hash)."""
-    hashes, weights = _term_arrays(title, text)
-    return Terms(tuple(hashes.tolist()), tuple(weights.astype(np.float64).tolist()))
+    weight is ``1 + log(summed boosts)``; the :data:`MAX_TERMS` heaviest are kept (ties by hash). Those of a text
+    of fewer than :data:`MIN_TERMS` content words are marked as a bare headline's."""
+    hashes, weights, headline = _term_arrays(title, text)
+    return Terms(tuple(hashes.tolist()), tuple(weights.astype(np.float64).tolist()), headline)
 
 
-def _term_arrays(title: str, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """:func:`article_terms` as arrays: term hashes (uint32) and weights (float16)."""
+def _term_arrays(title: str, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], bool]:
+    """:func:`article_terms` as arrays: term hashes (uint32), weights (float16), whether a bare headline's."""
     counts: dict[str, float] = {}
     _weigh(unicodedata.normalize("NFKC", title), TITLE_BOOST, counts, None)
-    _weigh(unicodedata.normalize("NFKC", text), 1.0, counts, LEAD_WORDS)
+    headline = _weigh(unicodedata.normalize("NFKC", text), 1.0, counts, LEAD_WORDS) < MIN_TERMS
     merged: dict[int, float] = {}
     for term, total in counts.items():
         h = term_hash(term)
@@ -161,7 +173,7 @@ def _term_arrays(title: str, text: str) -> tuple[np.ndarray[Any, Any], np.ndarra
     hashes = np.asarray([h for h, _ in ranked], dtype=np.uint32)
     # float16 on the way through, so a fresh article and one restored from the store weigh exactly the same
     weights = np.asarray([1.0 + math.log(total) if total > 1.0 else 1.0 for _, total in ranked], dtype=np.float16)
-    return hashes, weights
+    return hashes, weights, headline
 
 
 def signature(text: str, title: str = "") -> bytes:
@@ -235,6 +247,13 @@ class StoryIndex:
     Otherwise it starts a story keyed :func:`story_key_for` its id, noting the closest older story above
     :data:`THREAD_THRESHOLD` as the one it follows up.
 
+    A bare headline (see :data:`MIN_TERMS`) is decided on its headline's words, but as weak evidence, since
+    headlines of one kind of news share most of their words ("Rail strike halts trains across ..."): it joins at
+    most one story (it never merges two), and for an article with text it counts only in a story of bare headlines
+    (one that has a member with text is linked through those). When an update brings its text, its story is
+    decided again, as for a new article: it may leave the story it joined, and a story it was alone in joins the
+    one it is decided into (the older of the two keeps its key, the other is in ``merged``).
+
     Storage is packed in numpy arrays, about 1 KB per article: every article's term ids (int32, from a
     vocabulary of term hashes) and weights (float16) one after the other, its time, outlet and story in
     per-article arrays, each story's members as a linked list, and postings (term -> articles, in the order
@@ -291,6 +310,7 @@ class StoryIndex:
         self._story = np.zeros(0, dtype=np.int32)
         self._next = np.zeros(0, dtype=np.int32)
         self._alive = np.zeros(0, dtype=np.bool_)
+        self._headline = np.zeros(0, dtype=np.bool_)
         self._ids: list[str | None] = []
         self._slot: dict[str, int] = {}
         self._front = 0
@@ -335,7 +355,7 @@ class StoryIndex:
         """The stored form of an indexed article's terms (KeyError when it is not indexed)."""
         slot = self._slot[article_id]
         start, stop = int(self._start[slot]), int(self._start[slot] + self._len[slot])
-        return _pack(self._hash[self._tid[start:stop]], self._tw[start:stop])
+        return _pack(self._hash[self._tid[start:stop]], self._tw[start:stop], bool(self._headline[slot]))
 
     signature_of = terms_of
 
@@ -352,38 +372,41 @@ class StoryIndex:
         terms: bytes | None = None,
         row: int | None = None,
     ) -> StoryDecision:
-        """Decide the story of an article and index it. Re-adding an indexed article (an update) keeps its story.
+        """Decide the story of an article and index it. Re-adding an indexed article (an update) keeps its story,
+        unless the update brings the text of a bare headline, or of an article with fewer than :data:`MIN_TERMS`
+        terms that is still alone in its story: then its story is decided again (see :class:`StoryIndex`).
 
         ``terms``: its stored terms when already computed (``title`` and ``text`` are then not read); ``row``:
         its store row number, which advances :attr:`watermark`.
         """
-        hashes, weights = _parse(terms) if terms is not None else _term_arrays(title, text)
-        blob = terms if terms is not None else _pack(hashes, weights)
+        hashes, weights, headline = _parse(terms) if terms is not None else _term_arrays(title, text)
+        blob = terms if terms is not None else _pack(hashes, weights, headline)
         if row is not None:
             self.watermark = max(self.watermark, row)
         seconds = _seconds(when)
         old = self._slot.get(article_id)
-        if old is not None:
+        decided = None if old is None else self._update(old, hashes, weights, headline, outlet, seconds, article_id)
+        if old is not None and decided is None:
             key = self.resolve(self._keys[int(self._story[old])])
             self.remove(article_id)
-            self._insert(article_id, hashes, weights, outlet, seconds, key)
+            self._insert(article_id, hashes, weights, headline, outlet, seconds, key)
             return StoryDecision(key, blob)
-        decision = self._decide(hashes, weights, outlet, seconds, article_id)
+        decision = decided or self._decide(hashes, weights, headline, outlet, seconds, article_id)
         for alias in decision.merged:
             self._merge(alias, decision.story_key)
-        self._insert(article_id, hashes, weights, outlet, seconds, decision.story_key)
+        self._insert(article_id, hashes, weights, headline, outlet, seconds, decision.story_key)
         return StoryDecision(decision.story_key, blob, decision.merged, decision.follows)
 
     def restore(
         self, article_id: str, terms: bytes, outlet: str, when: datetime, story_key: str, *, row: int | None = None
     ) -> None:
         """Put back an article saved earlier (its stored terms, outlet, time and story key) without deciding."""
-        hashes, weights = _parse(terms)
+        hashes, weights, headline = _parse(terms)
         if row is not None:
             self.watermark = max(self.watermark, row)
         if article_id in self._slot:
             self.remove(article_id)
-        self._insert(article_id, hashes, weights, outlet, _seconds(when), self.resolve(story_key))
+        self._insert(article_id, hashes, weights, headline, outlet, _seconds(when), self.resolve(story_key))
 
     @classmethod
     def rebuild(
@@ -479,7 +502,7 @@ class StoryIndex:
         return number
 
     def _insert(
-        self, article_id: str, hashes: _Array, weights: _Array, outlet: str, when: float, story_key: str
+        self, article_id: str, hashes: _Array, weights: _Array, headline: bool, outlet: str, when: float, story_key: str
     ) -> None:
         if self._slots - self._count > max(COMPACT_MIN, self._count // 2):
             self._compact()
@@ -493,10 +516,10 @@ class StoryIndex:
             self._start, self._len = _grown(self._start, slot + 1), _grown(self._len, slot + 1)
             self._when, self._outlet = _grown(self._when, slot + 1), _grown(self._outlet, slot + 1)
             self._story, self._next = _grown(self._story, slot + 1), _grown(self._next, slot + 1)
-            self._alive = _grown(self._alive, slot + 1)
+            self._alive, self._headline = _grown(self._alive, slot + 1), _grown(self._headline, slot + 1)
         self._start[slot], self._len[slot], self._when[slot] = used, n, when
         self._outlet[slot] = self._outlets.setdefault(outlet, len(self._outlets))
-        self._alive[slot] = True
+        self._alive[slot], self._headline[slot] = True, headline
         self._ids.append(article_id)
         self._slot[article_id] = slot
         self._slots += 1
@@ -609,7 +632,7 @@ class StoryIndex:
         self._used = len(spans)
         self._start = np.cumsum(lengths, dtype=np.int64) - lengths
         self._len, self._when, self._outlet = lengths, self._when[keep], self._outlet[keep]
-        self._alive = np.ones(len(keep), dtype=np.bool_)
+        self._alive, self._headline = np.ones(len(keep), dtype=np.bool_), self._headline[keep]
         self._ids = [self._ids[slot] for slot in keep.tolist()]
         self._slot = {article_id: slot for slot, article_id in enumerate(self._ids) if article_id is not None}
         self._slots = self._frozen = len(keep)
@@ -690,7 +713,34 @@ class StoryIndex:
         scaled: _Array = sims * np.exp(-np.abs(self._when[slots] - when) / self.decay)
         return scaled
 
-    def _decide(self, hashes: _Array, weights: _Array, outlet: str, when: float, article_id: str) -> _Decision:
+    def _update(
+        self, old: int, hashes: _Array, weights: _Array, headline: bool, outlet: str, when: float, article_id: str
+    ) -> _Decision | None:
+        """The decision for an update of the article in slot ``old`` when its story is to be decided again (it was
+        a bare headline, or too short to decide on and alone in its story, and now has text enough), else ``None``.
+        The article is then no longer indexed."""
+        number = int(self._story[old])
+        alone = int(self._live[number]) == 1
+        if headline or len(hashes) < MIN_TERMS or not (self._headline[old] or (self._len[old] < MIN_TERMS and alone)):
+            return None
+        key, first = self.resolve(self._keys[number]), float(self._first[number])
+        self.remove(article_id)
+        decision = self._decide(hashes, weights, False, outlet, when, article_id)
+        if not alone:  # it joined a story on its headline: it stays only when its text agrees
+            return decision
+        if decision.story_key == story_key_for(article_id) and not decision.merged:
+            return _Decision(key)  # alone still: its story as it was
+        # its story (without a member in the index now) and the ones it was decided into become one
+        firsts = {
+            key: first,
+            **{k: float(self._first[self._number[k]]) for k in (decision.story_key, *decision.merged)},
+        }
+        ordered = sorted(firsts, key=lambda k: (firsts[k], k))
+        return _Decision(ordered[0], merged=tuple(ordered[1:]))
+
+    def _decide(
+        self, hashes: _Array, weights: _Array, headline: bool, outlet: str, when: float, article_id: str
+    ) -> _Decision:
         own = story_key_for(article_id)
         if len(hashes) < MIN_TERMS or self._count == 0:
             return _Decision(own)
@@ -715,13 +765,16 @@ class StoryIndex:
         if not scored.any():
             return _Decision(own)
         # every story a candidate belongs to, with all its members in the window scored (an article without
-        # terms counts as 0); a member's similarity does not depend on what it is scored with
+        # terms counts as 0; for an article with text, a bare headline only in a story of bare headlines); a
+        # member's similarity does not depend on what it is scored with
         numbers = sorted({int(n) for n in self._story[slots[scored]]}, key=lambda number: self._keys[number])
         live = self._slots
         stories = self._story[:live]
-        members = np.flatnonzero(
-            self._alive[:live] & np.isin(stories, numbers) & (np.abs(self._when[:live] - when) <= self.window)
-        )
+        near = self._alive[:live] & np.isin(stories, numbers) & (np.abs(self._when[:live] - when) <= self.window)
+        if not headline:
+            bare = self._headline[:live]
+            near &= ~bare | ~np.isin(stories, stories[near & ~bare])
+        members = np.flatnonzero(near)
         member_sims = np.nan_to_num(self._similarities(q_ids, q_vec, outlet_no, when, members), nan=0.0)
         member_story = stories[members]
         links: list[tuple[float, str]] = []
@@ -737,7 +790,7 @@ class StoryIndex:
         if not passing:
             older = [(link, key) for link, key in links if link >= self.thread_threshold]
             return _Decision(own, follows=older[0][1] if older else None)
-        if not self.merge_stories or len(passing) == 1:
+        if not self.merge_stories or len(passing) == 1 or headline:
             return _Decision(passing[0])
         # the chaining guard: an article close to two stories joins the closer one, and brings the other along
         # only when the two stories are themselves that close (a report of both events must not merge them)
@@ -749,9 +802,13 @@ class StoryIndex:
 
     def _story_link(self, one: str, other: str, when: float) -> float:
         """The link between two stories: the mean of the :data:`LINK_K` best similarities between a member of one
-        and a member of the other (members within the window of ``when``)."""
+        and a member of the other (members within the window of ``when``, bare headlines left out)."""
         near = [
-            [m for m in self._members(self._number[key]) if abs(self._when[m] - when) <= self.window]
+            [
+                m
+                for m in self._members(self._number[key])
+                if abs(self._when[m] - when) <= self.window and not self._headline[m]
+            ]
             for key in (one, other)
         ]
         if not near[0] or not near[1]:

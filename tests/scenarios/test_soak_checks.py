@@ -7,8 +7,10 @@ every check must fail. No bot process runs here, so this is fast.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib.util
+import random
 import sys
 import time
 from collections.abc import Iterator
@@ -125,3 +127,41 @@ def test_live_alert_checks_catch_doubles_orphans_lost_edits_and_unrecovered_kill
     assert not orphans.ok and "(live:s_twice): no ledger row records it" in orphans.detail
     kills = checks["alert post/ledger kills recovered"]
     assert not kills.ok and "slack live:s_lost: in flight after the kill: False; at the end no claim" in kills.detail
+
+
+class _CutAt(random.Random):
+    """The feed server's random source, steered: every roll a malformed (cut) document, cut at ``fraction``."""
+
+    def __init__(self, fraction: float) -> None:
+        super().__init__(0)
+        self.fraction = fraction
+
+    def random(self) -> float:
+        return 0.0
+
+    def uniform(self, a: float, b: float) -> float:
+        return self.fraction
+
+
+def test_the_replay_reads_a_cut_document_as_the_bot_does(
+    soak_module: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A malformed document cut inside its newest item's text: the bot reads that item's headline from it (no
+    text), so the single-process replay, which the soak's stories are compared with, must read it too."""
+    with idle(soak_module, tmp_path, quick=True) as soak:
+        sim = soak.sim
+        feed = next(f for f in sim.feeds if not f.atom)
+        newest = feed.entries[-1]
+        whole = sim._document(feed, churn=False, duplicate=False, now=time.time(), readable=False)
+        at = whole.index(b"<description>", whole.index(b"<item>"))  # the newest item's text (newest first)
+        monkeypatch.setattr(sim, "_fault", lambda: "malformed XML")
+        monkeypatch.setattr(sim, "rng", _CutAt((at + 0.5) / len(whole)))
+        reply = sim.respond(feed.id, None)
+        assert reply.body == whole[:at] and sim.served == {}  # served whole, and no readable entry
+        replay_url = f"sqlite:///{tmp_path / 'replay.db'}"
+        with soak_module.Store(replay_url) as replay:
+            replay.upgrade()
+            statuses = asyncio.run(soak_module.replay_served(soak, replay))
+            stored = replay.get_article(newest.link)
+    assert statuses["documents"] == 1 and statuses["new"] == 1
+    assert stored is not None and stored.title == newest.title and stored.text == ""
