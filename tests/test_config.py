@@ -178,7 +178,7 @@ def test_scheduler_and_digest_settings(tmp_path: Path) -> None:
         timedelta(minutes=2),
         timedelta(hours=1),
     )
-    assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (timedelta(hours=12), 3)
+    assert (s.digests.window, s.digests.max_stories) == (timedelta(hours=12), 3)
     for text, message in [
         ("[scheduler]\nlease = '500ms'\n", "scheduler.lease: expected at least 1s"),
         ("[scheduler]\nmisfire_grace = '0s'\n", "scheduler.misfire_grace: must be longer than zero"),
