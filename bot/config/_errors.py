@@ -43,7 +43,10 @@ _KINDS = {
 }
 _ARRAYS = {"feeds", "subscriptions"}
 """The sections that are arrays of tables (``[[feeds]]``)."""
-_MISSING = {"feeds": "every [[feeds]] needs a url"}
+_MISSING = {
+    "feeds": "every [[feeds]] needs a url",
+    "subscriptions": "every [[subscriptions]] needs platform, channel and topic",
+}
 """What a missing required key of a section says about it."""
 
 
@@ -73,9 +76,10 @@ def _got(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def describe(error: ErrorDetails) -> tuple[str, str]:
-    """The key path and the problem (one line each) of one of pydantic's errors. Values are shown only where the
-    key is not a secret's (a secret key is refused before its value is looked at)."""
+def describe(error: ErrorDetails, section: str | None = None) -> tuple[str, str]:
+    """The key path and the problem (one line each) of one of pydantic's errors (``section``: the one validated,
+    when its name is not the path's first key). A key that looks like a secret's is refused before its value is
+    looked at, and never shown."""
     kind = error["type"]
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     loc = tuple(error["loc"])
@@ -91,8 +95,7 @@ def describe(error: ErrorDetails) -> tuple[str, str]:
     if kind == "newsbrief":
         return path, str(ctx["problem"])
     if kind == "missing":
-        section = str(loc[0]) if loc else ""
-        hint = _MISSING.get(section)
+        hint = _MISSING.get(section or (str(loc[0]) if loc else ""))
         return path, f"missing ({hint})" if hint else "missing"
     value = error.get("input")
     if kind in _KINDS:

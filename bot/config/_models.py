@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -31,7 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.config._errors import describe
-from bot.config._subscriptions import SubscriptionConfig, SubscriptionError, sources_text, subscription
+from bot.config._subscriptions import SubscriptionConfig, SubscriptionError, check_subscription, sources_text
 from bot.config._values import (
     Duration,
     Flag,
@@ -100,9 +101,9 @@ def _context(info: ValidationInfo) -> dict[str, Any]:
     return info.context if isinstance(info.context, dict) else {}
 
 
-def _relay(error: ValidationError, at: str) -> None:
-    """A nested model's error as one of the value being validated, below ``at``."""
-    path, problem = describe(error.errors()[0])
+def _relay(error: ValidationError, section: str, at: str) -> None:
+    """A nested model's error as one of the value being validated (a ``section``'s), below ``at``."""
+    path, problem = describe(error.errors()[0], section)
     fail(problem, at + (path if path.startswith("[") or not path else f".{path}"))
 
 
@@ -122,6 +123,11 @@ class StoreConfig(Section):
         ),
     ] = DEFAULT_STORE_URL
     retention_days: Positive = 30
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The URL's password is not shown (``***``)."""
+        for name, value in super().__repr_args__():
+            yield name, _hide_password(value) if name == "url" else value
 
 
 def _allowed_private(entry: str) -> str:
@@ -504,6 +510,12 @@ class SubscriptionEntry(Section):
     sources: Annotated[str | None, BeforeValidator(_sources)] = None
 
 
+@dataclass(frozen=True)
+class _Known:
+    topics: Mapping[str, str]
+    templates: Mapping[str, Template]
+
+
 class Settings(Section):
     """The whole configuration, one section a field. ``path`` is the file it came from (``None``: built-in
     defaults), ``raw`` the parsed file."""
@@ -582,8 +594,7 @@ class Settings(Section):
             return value
         if not isinstance(value, list):
             fail(f"expected an array of tables ([[subscriptions]]), got {type(value).__name__}")
-        topics: Mapping[str, str] = info.data.get("topics", {})
-        templates: Mapping[str, Template] = info.data.get("templates", {})
+        known = _Known(info.data.get("topics", {}), info.data.get("templates", {}))
         parsed: list[SubscriptionConfig] = []
         seen: dict[tuple[str, str, str], int] = {}
         for i, item in enumerate(value):
@@ -592,10 +603,10 @@ class Settings(Section):
             try:
                 entry = SubscriptionEntry.model_validate(item, context=info.context or {"where": "<config>"})
             except ValidationError as exc:
-                _relay(exc, f"[{i}]")
+                _relay(exc, "subscriptions", f"[{i}]")
                 raise  # pragma: no cover - _relay raises
             try:
-                config = subscription(topics, templates, **entry.model_dump())
+                config = check_subscription(known, **entry.model_dump())
             except SubscriptionError as exc:
                 fail(exc.problem, f"[{i}].{exc.key}")
             identity = (config.platform, config.channel, config.topic)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.errors import UsageError
 from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, ScheduleError, check_tz, parse_schedule
 
 if TYPE_CHECKING:
     from bot.briefing import Template
-    from bot.config._models import Settings
 
-__all__ = ["PLATFORMS", "SubscriptionConfig", "SubscriptionError", "check_subscription", "parse_sources"]
+__all__ = ["PLATFORMS", "Known", "SubscriptionConfig", "SubscriptionError", "check_subscription", "parse_sources"]
 
 PLATFORMS = frozenset({"console", "slack", "discord"})
 """Where a subscription can post."""
@@ -65,8 +64,18 @@ def parse_sources(text: str) -> tuple[str, ...]:
     return tuple(sources)
 
 
+class Known(Protocol):
+    """What a subscription is checked against: the configured topics and templates (:class:`Settings` has them)."""
+
+    @property
+    def topics(self) -> Mapping[str, str]: ...
+
+    @property
+    def templates(self) -> Mapping[str, Template]: ...
+
+
 def check_subscription(
-    settings: Settings,
+    settings: Known,
     *,
     platform: str,
     channel: str,
@@ -84,34 +93,7 @@ def check_subscription(
     ``tag:world``; whether they name feeds is the caller's to check, against the store), ``template`` a built-in
     template or one of the config's ``[templates]`` (:attr:`Settings.templates`), ``mode`` "digest" (default) or
     "items" (which takes no schedule). :class:`SubscriptionError` names the field at fault."""
-    return subscription(
-        settings.topics,
-        settings.templates,
-        platform=platform,
-        channel=channel,
-        topic=topic,
-        schedule=schedule,
-        tz=tz,
-        sources=sources,
-        template=template,
-        mode=mode,
-    )
-
-
-def subscription(
-    topics: Mapping[str, str],
-    templates: Mapping[str, Template],
-    *,
-    platform: str,
-    channel: str,
-    topic: str,
-    schedule: str | None = None,
-    tz: str | None = None,
-    sources: str | None = None,
-    template: str | None = None,
-    mode: str | None = None,
-) -> SubscriptionConfig:
-    """:func:`check_subscription` given the configured topics and templates (the config's own check, at load)."""
+    topics, templates = settings.topics, settings.templates
     # The briefing package imports the store, which must not load with the config: imported when used.
     from bot.briefing._template import resolve_template, template_names
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
-from urllib.request import url2pathname
 
 from pydantic import AfterValidator, BeforeValidator, StrictBool, StrictStr
 from pydantic_core import PydanticCustomError
@@ -166,4 +165,6 @@ def resolve_file_url(url: str, base: Path) -> str:
     ``base`` (the config file's folder); any other URL is returned unchanged."""
     if not url.lower().startswith("file:") or url[5:].startswith("//"):
         return url
+    from urllib.request import url2pathname  # urllib.request is slow to import, and seldom needed here
+
     return (base / url2pathname(url[5:])).resolve().as_uri()
