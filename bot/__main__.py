@@ -19,15 +19,17 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 from dotenv.parser import parse_stream
 
 from bot import __version__
 from bot._logging import configure_logging
-from bot.config import Settings, read_config_file, settings_from_mapping
 from bot.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, NewsbriefError
+
+if TYPE_CHECKING:  # the config package (and pydantic) load once a command reads the config: not for --version
+    from bot.config import Settings
 
 EXIT_OK = 0
 
@@ -48,6 +50,8 @@ class Config:
     @property
     def settings(self) -> Settings:
         """The validated settings (raises :class:`ConfigError` naming the file and key at fault)."""
+        from bot.config import settings_from_mapping
+
         return settings_from_mapping(self.data, path=self.path)
 
 
@@ -68,6 +72,8 @@ def load_config(explicit: str | None) -> Config:
 
 
 def _read_config(path: Path, *, origin: str) -> Config:
+    from bot.config import read_config_file
+
     return Config(data=read_config_file(path, origin=origin), path=path)
 
 

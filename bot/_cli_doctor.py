@@ -2,8 +2,9 @@
 bot's permissions in each subscribed Discord channel).
 
 Token values are never printed: only whether each variable is set. Exit status 0 when everything checked is
-fine, 1 when a feed or the store has a problem (the config itself, ``[[subscriptions]]`` included, was validated
-before this runs: a bad config is refused with the same line as ``newsbrief run``'s).
+fine, 1 when a feed or the store has a problem (the config itself, every section of it, ``[[subscriptions]]``,
+``[templates.NAME]`` and ``[live]`` included, was validated when it was loaded, before this runs: a bad config is
+refused with the same line as ``newsbrief run``'s).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from rich.console import Console
 from rich.table import Table
 
 from bot._cli_common import open_store, plural, require_extra, store_label
-from bot.alerts import live_settings
 from bot.config import Settings
 from bot.ingest import http_client, sync_config_feeds
 from bot.sources import Fetcher, FetchError, parse_feed
@@ -47,7 +47,6 @@ async def _check_feeds(urls: list[str], settings: Settings) -> list[tuple[str, b
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    live_settings(settings)  # [live] as `run` checks it: a bad key is the same one line, before anything else
     console = Console(soft_wrap=True)
     where = settings.path or "built-in defaults"
     console.print(f"config: {where}: valid", highlight=False)

@@ -30,7 +30,6 @@ from bot import __version__
 from bot._cli_common import CommandError, open_store, require_extra, store_label
 from bot.adapters import ChatAdapter
 from bot.adapters.console import ConsoleAdapter, console_replier, render_briefing
-from bot.alerts import live_settings
 from bot.briefing import NoMatch, make_briefing
 from bot.commands import RateLimiter
 from bot.config import ConfigError, Settings
@@ -156,7 +155,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | Non
         now = _now()
         sync_config_feeds(store, settings, now)
         sync_config_subscriptions(store, settings, now=now)
-        live_settings(settings)  # [live] is checked before anything runs (ConfigError names the key)
         if settings.demo_seed_article and SEED_ARTICLE.is_file():
             store_seed_article(store, SEED_ARTICLE, now)
         return asyncio.run(_serve(store, settings, console, stream))
@@ -299,7 +297,7 @@ async def _serve(store: Store, settings: Settings, console: Console, stream: Tex
                 on_poll=polled,
                 poll=queue.poll if queue is not None else None,
                 on_digest=digested,
-                live=live_settings(settings),
+                live=settings.live,
             )
             web: WebServer | None = None
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import signal
 from datetime import UTC, datetime
@@ -56,8 +55,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     to finish; the others are taken back by another worker)."""
     _require_queue(settings, "worker")
     # a transaction this worker leaves idle (killed, cut off) is ended by the server, its locks with it
-    store_config = dataclasses.replace(settings.store, url=worker_store_url(settings.store.url))
-    connecting = dataclasses.replace(settings, store=store_config)
+    store_config = settings.store.model_copy(update={"url": worker_store_url(settings.store.url)})
+    connecting = settings.model_copy(update={"store": store_config})
     with contextlib.ExitStack() as stack:
         # a worker (re)started while the database is away (restarting, cut off) waits for it, within bounds
         store = until_connected(lambda: stack.enter_context(open_store(connecting, watch=StoreWatch())))

@@ -22,7 +22,8 @@ the message carries a marker (:func:`alert_marker`), and the adapter searches th
 for it (:meth:`AlertChannel.find_alert`); found, it is recorded, not found, the claim is released and the story
 posted by a later round. Nothing here reads the clock: ``now`` is passed in.
 
-``[live]`` of the config (settle, edit_every, per_hour, quiet_hours) is read by :func:`live_settings`.
+``[live]`` of the config (settle, edit_every, per_hour, quiet_hours) is :class:`bot.config.LiveSettings`, validated
+at load (:attr:`bot.config.Settings.live`).
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.briefing import FULL, Briefing, StoryBrief, Template, brief_story, make_briefing, resolve_template
-from bot.commands import UsageError, parse_quiet, parse_schedule, source_feeds
-from bot.config import ConfigError, Settings, parse_duration
+from bot.commands import UsageError, parse_schedule, source_feeds
+from bot.config import LiveSettings
 from bot.digests import ChannelUnavailable, HistoryUnreadable, PostInterrupted
 from bot.store import DigestFilter, LiveAlert, LiveAlertState, Store, Story, Subscription
 
@@ -50,8 +51,6 @@ __all__ = [
     "alert_marker",
     "in_quiet_hours",
     "is_live",
-    "live_settings",
-    "parse_live",
     "run_alerts",
     "summary_marker",
 ]
@@ -64,66 +63,6 @@ SEARCH_MARGIN = timedelta(minutes=5)
 """How long before a claim the channel is searched for its message (clocks differ a little)."""
 _NEVER_RENEWED = 1_000_000_000
 """A digest filter's renewal that no story reaches: live subscriptions use the filter for sources and backlog only."""
-
-
-@dataclass(frozen=True, slots=True)
-class LiveSettings:
-    """``[live]``: ``settle`` how old a story's first article must be before it is posted, ``edit_every`` the
-    least time between two edits of one story's message, ``per_hour`` the most stories posted per channel per
-    hour, ``quiet_hours`` the default quiet hours of live subscriptions without their own (in each
-    subscription's time zone; ``None``: none). ``window`` is how far back stories are looked for, and
-    ``recover_after`` how old an unfinished claim must be before it is taken for a dead poster's."""
-
-    settle: timedelta = timedelta(minutes=2)
-    edit_every: timedelta = timedelta(minutes=5)
-    per_hour: int = 6
-    quiet_hours: Quiet | None = None
-    window: timedelta = timedelta(hours=24)
-    recover_after: timedelta = timedelta(minutes=2)
-    candidates: int = 50
-    """The most stories of a topic looked at per round."""
-
-
-_LIVE_KEYS = ("settle", "edit_every", "per_hour", "quiet_hours")
-
-
-def parse_live(raw: Any, *, where: str = "<config>") -> LiveSettings:
-    """Validate the raw ``[live]`` table; :class:`ConfigError` naming the file and key (``live.per_hour``)."""
-    if raw is None:
-        return LiveSettings()
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: live: expected a table ([live]), got {type(raw).__name__}")
-    for key in raw:
-        if key not in _LIVE_KEYS:
-            raise ConfigError(f"{where}: live.{key}: unknown key (known keys: {', '.join(sorted(_LIVE_KEYS))})")
-    values: dict[str, Any] = {}
-    for key in ("settle", "edit_every"):
-        if key in raw:
-            try:
-                values[key] = timedelta(seconds=parse_duration(raw[key]))
-            except ValueError as exc:
-                raise ConfigError(f"{where}: live.{key}: {exc}") from None
-    if "per_hour" in raw:
-        per_hour = raw["per_hour"]
-        if isinstance(per_hour, bool) or not isinstance(per_hour, int) or per_hour < 1:
-            raise ConfigError(f"{where}: live.per_hour: expected a whole number of at least 1, got {per_hour!r}")
-        values["per_hour"] = per_hour
-    if "quiet_hours" in raw:
-        quiet = raw["quiet_hours"]
-        if quiet not in (None, "", "none"):
-            if not isinstance(quiet, str):
-                raise ConfigError(f'{where}: live.quiet_hours: expected "HH:MM-HH:MM" or "none", got {quiet!r}')
-            try:
-                values["quiet_hours"] = parse_quiet(quiet)
-            except UsageError as exc:
-                raise ConfigError(f"{where}: live.quiet_hours: {exc.problem.removeprefix('quiet=: ')}") from None
-    return LiveSettings(**values)
-
-
-def live_settings(settings: Settings) -> LiveSettings:
-    """The ``[live]`` section of the config, validated (:func:`parse_live`)."""
-    where = str(settings.path) if settings.path is not None else "<config>"
-    return parse_live(settings.raw.get("live"), where=where)
 
 
 def is_live(subscription: Subscription) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -19,8 +20,6 @@ from bot.alerts import (
     alert_marker,
     in_quiet_hours,
     is_live,
-    live_settings,
-    parse_live,
     run_alerts,
 )
 from bot.commands import SubscribeCommand, UsageError, parse_command, parse_schedule
@@ -132,10 +131,10 @@ def test_config_live_subscriptions_and_section(tmp_path: object) -> None:
     )
     (entry,) = parse_subscriptions(settings)
     assert entry.schedule == "live"
-    assert live_settings(settings) == LiveSettings(
+    assert settings.live == LiveSettings(
         settle=timedelta(seconds=90), edit_every=timedelta(minutes=10), per_hour=3, quiet_hours=((22, 0), (7, 0))
     )
-    assert parse_live(None) == LiveSettings()
+    assert settings_from_mapping({}).live == LiveSettings()
     for raw, key in (
         ({"per_hour": 0}, "live.per_hour"),
         ({"per_hour": True}, "live.per_hour"),
@@ -145,7 +144,7 @@ def test_config_live_subscriptions_and_section(tmp_path: object) -> None:
         ({"loud": 1}, "live.loud: unknown key"),
     ):
         with pytest.raises(ConfigError, match=rf"^bot\.toml: {key}"):
-            parse_live(raw, where="bot.toml")
+            settings_from_mapping({"live": raw}, path=Path("bot.toml"))
     with pytest.raises(ConfigError, match=r"subscriptions\[0\]\.schedule: live takes only quiet="):  # at load
         settings_from_mapping(
             {

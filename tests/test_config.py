@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.briefing import COMPACT
 from bot.config import ConfigError, load_settings, parse_duration
@@ -178,7 +179,7 @@ def test_scheduler_and_digest_settings(tmp_path: Path) -> None:
         timedelta(minutes=2),
         timedelta(hours=1),
     )
-    assert (s.scheduler.digest_window, s.scheduler.digest_max_stories) == (timedelta(hours=12), 3)
+    assert (s.digests.window, s.digests.max_stories) == (timedelta(hours=12), 3)
     for text, message in [
         ("[scheduler]\nlease = '500ms'\n", "scheduler.lease: expected at least 1s"),
         ("[scheduler]\nmisfire_grace = '0s'\n", "scheduler.misfire_grace: must be longer than zero"),
@@ -296,3 +297,55 @@ def test_subscriptions_may_name_the_configs_own_templates_at_load(tmp_path: Path
     assert "subscriptions[0].template: unknown template 'terse' (templates: full, compact, headlines)" in str(
         info.value
     )
+
+
+def test_settings_are_one_typed_model_used_as_it_is(tmp_path: Path) -> None:
+    """Durations of the scheduler, digests and live alerts are timedeltas; sections are frozen; a store password
+    never shows in a repr; what ``[live]`` holds is validated at load like every other section."""
+    s = load_settings(
+        write(
+            tmp_path,
+            "[store]\nurl = 'postgresql+psycopg://nb:hunter2@db.example/nb'\n"
+            "[live]\nsettle = '90s'\nquiet_hours = '22:00-07:00'\n[digests]\nwindow = '12h'\n",
+        )
+    )
+    assert (s.live.settle, s.live.quiet_hours, s.digests.window) == (
+        timedelta(seconds=90),
+        ((22, 0), (7, 0)),
+        timedelta(hours=12),
+    )
+    assert "hunter2" not in repr(s) and "nb:***@db.example" in repr(s.store)
+    with pytest.raises(ValidationError):
+        s.store.url = "sqlite://"  # type: ignore[misc]
+    path = write(tmp_path, "[store]\nurl = 'mysql://nb:hunter2@db.example/nb'\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == (
+        f"{path}: store.url: expected sqlite:///PATH or postgresql+psycopg://..., got 'mysql://nb:***@db.example/nb'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[live]\nper_hour = 0\n", "live.per_hour: expected a whole number of at least 1, got 0"),
+        ("[live]\nquiet_hours = 5\n", 'live.quiet_hours: expected "HH:MM-HH:MM" or "none", got 5'),
+        ("live = 3\n", "live: expected a table ([live]), got int"),
+        ("feeds = 'x'\n", "feeds: expected an array of tables ([[feeds]]), got str"),
+        ("feeds = ['x']\n", "feeds[0]: expected a table, got str"),
+        ("subscriptions = 'x'\n", "subscriptions: expected an array of tables ([[subscriptions]]), got str"),
+        ("[[subscriptions]]\nplatform = 'slack'\n", "subscriptions[0].channel: missing (every [[subscriptions]]"),
+        ("[network]\nmax_bytes = 10\n", "network.max_bytes: must be at least 1024, got 10"),
+        ("[network]\ntotal_timeout = '5m'\n", "network.total_timeout: unknown key"),
+        ("[discord]\nbot_token = 'abc'\n", "discord.bot_token: secrets are not read from the config file"),
+        ("[jobs]\nretry_wait = 'soon'\n", "jobs.retry_wait: expected a duration"),
+        ("[scheduler]\nlease = 'x'\n", "scheduler.lease: expected a duration"),
+        ("path = 'x'\n", "path: unknown section"),
+    ],
+)
+def test_more_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(info.value) and "abc" not in str(info.value)

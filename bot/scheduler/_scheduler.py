@@ -196,7 +196,8 @@ class Scheduler:
         poll: FeedPoller | None = None,
         live: LiveSettings | None = None,
     ) -> None:
-        """A scheduler for ``store`` (not started). ``live`` is the ``[live]`` section (live story alerts)."""
+        """A scheduler for ``store`` (not started). ``live``: the live story alerts' settings (default: the
+        ``[live]`` section, ``settings.live``)."""
         self.store = store
         self.settings = settings
         self.ingestor = ingestor
@@ -209,7 +210,7 @@ class Scheduler:
         self._on_digest = on_digest
         self._on_leader = on_leader
         self._on_lead = on_lead
-        self.live = live or LiveSettings()
+        self.live = live or settings.live
         self._alerting = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -467,8 +468,8 @@ class Scheduler:
                 now=now,
                 by=self.holder,
                 grace=self.config.misfire_grace,
-                window=self.config.digest_window,
-                limit=self.config.digest_max_stories,
+                window=self.settings.digests.window,
+                limit=self.settings.digests.max_stories,
                 locks=self.build_locks,
                 templates=self.templates,
             )
@@ -619,9 +620,9 @@ class Scheduler:
                 topics=self.settings.topics,
                 now=now,
                 by=self.holder,
-                window=self.config.digest_window,
-                limit=self.config.digest_max_stories,
-                post_empty=self.config.digest_post_empty,
+                window=self.settings.digests.window,
+                limit=self.settings.digests.max_stories,
+                post_empty=self.settings.digests.post_empty,
                 locks=self.build_locks,
                 templates=self.templates,
             )

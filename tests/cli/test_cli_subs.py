@@ -153,6 +153,29 @@ def test_subs_list_shows_mode_and_template_and_digest_refuses_items(
     assert status == 1 and "subscription 1 is in items mode" in err
 
 
+def refused_by_doctor_and_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], text: str
+) -> tuple[Path, str]:
+    """The config ``text`` written to ./newsbrief.toml; the one error line that ``doctor`` and ``run`` both exit with
+    (status 2, "valid" never printed, no store opened), with the config's path."""
+    for variable in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "newsbrief.toml"
+    path.write_text(f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n{text}", encoding="utf-8")
+    errors: dict[str, str] = {}
+    for command in ("doctor", "run"):
+        status = main(["--config", str(path), command])
+        out = capsys.readouterr()
+        assert status == 2, (command, out.err)
+        assert "valid" not in out.out
+        errors[command] = out.err
+    assert errors["doctor"] == errors["run"]
+    assert errors["doctor"].count("\n") == 1
+    assert not (tmp_path / "nb.db").exists()  # refused before the store was opened
+    return path, errors["doctor"]
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
@@ -177,42 +200,51 @@ def test_doctor_fails_on_a_bad_subscription_with_runs_one_line(
 ) -> None:
     """``[[subscriptions]]`` are part of the config: ``doctor`` refuses a bad one before anything else (no "valid",
     no store opened), with the very line ``run`` exits with."""
-    for variable in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "newsbrief.toml"
-    path.write_text(
-        f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[topics]\nukraine = 'ukraine OR kyiv'\n"
-        f"[[subscriptions]]\n{entry}",
-        encoding="utf-8",
-    )
-    errors: dict[str, str] = {}
-    for command in ("doctor", "run"):
-        status = main(["--config", str(path), command])
-        out = capsys.readouterr()
-        assert status == 2, (command, out.err)
-        assert "valid" not in out.out
-        errors[command] = out.err
-    assert errors["doctor"] == errors["run"]
-    assert errors["doctor"].startswith(f"newsbrief: {path}: {message}")
-    assert errors["doctor"].count("\n") == 1
-    assert not (tmp_path / "nb.db").exists()  # refused before the store was opened
+    text = f"[topics]\nukraine = 'ukraine OR kyiv'\n[[subscriptions]]\n{entry}"
+    path, error = refused_by_doctor_and_run(tmp_path, monkeypatch, capsys, text)
+    assert error.startswith(f"newsbrief: {path}: {message}")
 
 
 def test_doctor_fails_on_a_bad_live_section_as_run_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for variable in ("NEWSBRIEF_CONFIG", "NEWSBRIEF_ENV_FILE", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "newsbrief.toml"
-    path.write_text(f"[store]\nurl = 'sqlite:///{tmp_path}/nb.db'\n[live]\nper_hour = 0\n", encoding="utf-8")
-    errors: dict[str, str] = {}
-    for command in ("doctor", "run"):
-        status = main(["--config", str(path), command])
-        out = capsys.readouterr()
-        assert status == 2, (command, out.err)
-        assert "valid" not in out.out
-        errors[command] = out.err
-    assert errors["doctor"] == errors["run"]
-    assert errors["doctor"].startswith(f"newsbrief: {path}: live.per_hour: ") and errors["doctor"].count("\n") == 1
+    path, error = refused_by_doctor_and_run(tmp_path, monkeypatch, capsys, "[live]\nper_hour = 0\n")
+    assert error.startswith(f"newsbrief: {path}: live.per_hour: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[[subscriptions]]\nplatform = 'slack'\nchannel = 'C1'\ntopic = 'ukraine'\nsources = ['tag:']\n",
+            "subscriptions[0].sources: 'tag:' is neither a feed id (see /brief feeds) nor tag:NAME",
+        ),
+        (
+            "[[subscriptions]]\nplatform = 'slack'\nchannel = 'C1'\ntopic = 'ukraine'\nsources = 'tag:world'\n",
+            'subscriptions[0].sources: expected a list of feed ids and "tag:NAME"',
+        ),
+        (
+            "[[subscriptions]]\nplatform = 'slack'\nchannel = 'C1'\ntopic = 'ukraine'\nmode = 'items'\n"
+            "schedule = 'hourly'\n",
+            "subscriptions[0].schedule: items mode posts each article as it comes: it takes no schedule",
+        ),
+        ("[templates.terse]\nsentences = 9\n", "templates.terse.sentences: expected a whole number from 0 to 4, got 9"),
+        ("[templates.terse]\ncolour = 'red'\n", "templates.terse.colour: unknown key"),
+        ("[live]\nquiet_hours = '22-7'\n", "live.quiet_hours: expected a time such as 08:00, got '22'"),
+        ("[live]\nsettle = 'soon'\n", "live.settle: expected a duration such as '15m'"),
+        ("[live]\nwindow = '1h'\n", "live.window: unknown key (known keys: edit_every, per_hour, quiet_hours, settle)"),
+        ("[scheduler]\nrecover_after = '1h'\n", "scheduler.recover_after: unknown key"),
+        ("[digests]\nwindow = 0\n", "digests.window: must be longer than zero"),
+        ("[jobs]\nengine = 'procrastinate'\n", 'jobs.engine: "procrastinate" keeps its jobs in PostgreSQL'),
+        ("[discord]\nguilds = ['general']\n", "discord.guilds[0]: expected a guild id"),
+        ("[slack]\nmanagers = ['bob']\n", "slack.managers[0]: expected a Slack user id such as U0123ABCD, got 'bob'"),
+        ("[[feeds]]\nurl = 'https://a.example/rss'\ninterval = 'often'\n", "feeds[0].interval: expected a duration"),
+    ],
+)
+def test_doctor_refuses_what_run_refuses_in_every_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    """The whole config is validated at load, every section: ``doctor`` never calls "valid" a config ``run``
+    refuses, and both say the same one line naming the file, the key path and what was expected."""
+    path, error = refused_by_doctor_and_run(tmp_path, monkeypatch, capsys, f"[topics]\nukraine = 'ukraine'\n{text}")
+    assert error.startswith(f"newsbrief: {path}: {message}")

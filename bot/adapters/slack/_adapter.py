@@ -33,7 +33,6 @@ command answered as user and channel ids of Slack, a :class:`~bot.commands.Reply
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -380,7 +379,7 @@ class SlackAdapter(ChatAdapterBase):
             )
         current = self._workspaces.get(team)
         if current is None or current.client.token != bot.bot_token:
-            single = dataclasses.replace(self.settings, slack=dataclasses.replace(self.config, mode="http"))
+            single = self.settings.model_copy(update={"slack": self.config.model_copy(update={"mode": "http"})})
             current = SlackAdapter(
                 settings=single,
                 store=self.store,
