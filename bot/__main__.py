@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from dotenv import load_dotenv
 from dotenv.parser import parse_stream
 
-from bot import __version__
+import bot
 from bot._logging import configure_logging
 from bot.errors import EXIT_FAILURE, EXIT_USAGE, ConfigError, NewsbriefError
 
@@ -126,6 +126,17 @@ def _commands_epilog(parser: argparse.ArgumentParser) -> str:
     return f"commands (newsbrief COMMAND --help shows its options):\n{listing}"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: argparse's own action, but the version is looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.exit(message=f"{parser.prog} {bot.__version__}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbrief",
@@ -135,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config_help = f"config file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG} if present, else built-in defaults)"
     parser.add_argument("--config", metavar="PATH", help=config_help)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     # --config is also accepted after the command (``newsbrief run --config FILE``); SUPPRESS keeps a
     # subcommand from resetting a value given before it.
     config_after = argparse.ArgumentParser(add_help=False)

@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 from pydantic import AfterValidator, BeforeValidator, StrictBool, StrictStr
 from pydantic_core import PydanticCustomError
 
-from bot import __version__
+import bot
 
 __all__ = [
     "PROJECT_URL",
@@ -157,7 +157,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 def user_agent(contact: str | None = None) -> str:
     """The User-Agent newsbrief sends: ``newsbrief/VERSION (+CONTACT)``, the contact being where a site's
     operator can reach whoever runs this bot (``[network] contact``; the project's page when unset)."""
-    return f"newsbrief/{__version__} (+{contact or PROJECT_URL})"
+    return f"newsbrief/{bot.__version__} (+{contact or PROJECT_URL})"
 
 
 def resolve_file_url(url: str, base: Path) -> str:
