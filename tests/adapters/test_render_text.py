@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters import _text
-from bot.adapters.discord import _render as discord_render
-from bot.adapters.slack import _render as slack_render
+from bot.adapters.discord import render as discord_render
+from bot.adapters.slack import render as slack_render
 from bot.briefing import Briefing, QuoteRef, SourceLink
 from bot.commands import Reply
 from testkit.chat_helpers import BRIEFED_AT, story, texts

@@ -69,10 +69,9 @@ import discord
 import httpx
 import pytest
 
-from bot.adapters.discord import DiscordAdapter
+from bot.adapters.discord import DiscordAdapter, DiscordMessage
+from bot.adapters.discord import digest_messages as discord_digest
 from bot.adapters.discord import reply_messages as discord_replies
-from bot.adapters.discord._render import DiscordMessage
-from bot.adapters.discord._render import digest_messages as discord_digest
 from bot.adapters.slack import SlackAdapter, SlackMessage
 from bot.adapters.slack import digest_messages as slack_digest
 from bot.adapters.slack import reply_messages as slack_replies

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from summarizer import Quote, extract_quotes
 from summarizer._names import PRONOUNS
-from summarizer._quotes import extract_quotes, rank_quotes
-from summarizer._types import Quote
+from summarizer._quotes import rank_quotes
 from tests.conftest import shared_path
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.sources._extract import extract_page
+from bot.sources import extract_page
 from summarizer import Summary, summarize
 from summarizer._quotes import ngrams
 from testkit.feedserver import FeedServer

@@ -5,7 +5,7 @@ The whole bot is usable with no Slack or Discord account, and end-to-end tests d
 """
 
 from bot.adapters.console._adapter import PROMPT, QUIT_WORDS, ConsoleAdapter, console_replier
-from bot.adapters.console._render import render_briefing, render_digest, render_reply
+from bot.adapters.console.render import render_briefing, render_digest, render_reply
 
 __all__ = [
     "PROMPT",

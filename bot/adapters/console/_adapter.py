@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from bot.adapters.console._render import render_digest, render_item, render_reply
+from bot.adapters.console.render import render_digest, render_item, render_reply
 from bot.alerts import AlertMessage
 from bot.briefing import Briefing, Item
 from bot.commands import RateLimiter, Reply, UsageError, answer, command_name, parse_command

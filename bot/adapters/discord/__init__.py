@@ -11,7 +11,7 @@ from bot.adapters.discord._adapter import (
 )
 from bot.adapters.discord._doctor import check_discord
 from bot.adapters.discord._permissions import DIGEST_PERMISSIONS, FORUM_DIGEST_PERMISSIONS
-from bot.adapters.discord._render import (
+from bot.adapters.discord.render import (
     REQUIRED_PERMISSIONS,
     DiscordMessage,
     digest_messages,

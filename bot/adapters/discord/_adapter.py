@@ -2,7 +2,7 @@
 
 The only module that talks to Discord. It converts at the edge: an interaction becomes a :mod:`bot.commands`
 command answered as Discord user and channel ids; a :class:`~bot.commands.Reply` or a digest's
-:class:`~bot.briefing.Briefing` becomes embeds (:mod:`._render`).
+:class:`~bot.briefing.Briefing` becomes embeds (:mod:`.render`).
 
 - Commands: ``/brief topic:`` (autocomplete from the configured topics), ``/brief-subscribe topic: schedule:
   tz:``, ``/brief-unsubscribe topic:``, ``/brief-list``; synced at start to ``[discord] guilds`` (instant) or
@@ -63,7 +63,7 @@ from discord import app_commands
 
 from bot.adapters._base import PART_RETRY_DELAYS_S, ChatAdapterBase, Sleep
 from bot.adapters.discord._permissions import bot_permissions
-from bot.adapters.discord._render import (
+from bot.adapters.discord.render import (
     EMBED_COLOUR,
     FOOTER_PREFIX,
     MAX_STORY_DESCRIPTION,

@@ -9,7 +9,7 @@ import discord
 
 from bot.adapters.discord._adapter import DiscordSetupError, check_api_base
 from bot.adapters.discord._permissions import bot_permissions, missing_permissions
-from bot.adapters.discord._render import invite_url
+from bot.adapters.discord.render import invite_url
 from bot.config import Settings
 
 __all__ = ["check_discord"]

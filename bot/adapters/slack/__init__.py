@@ -10,7 +10,7 @@ from bot.adapters.slack._adapter import (
     SlackSetupError,
 )
 from bot.adapters.slack._doctor import REQUIRED_SCOPES, check_slack
-from bot.adapters.slack._render import SlackMessage, digest_messages, escape, reply_messages
+from bot.adapters.slack.render import SlackMessage, digest_messages, escape, reply_messages
 
 __all__ = [
     "DIGEST_EVENT",

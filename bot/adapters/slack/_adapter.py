@@ -2,7 +2,7 @@
 
 The only module that talks to Slack. It converts at the edge: a slash command becomes a :mod:`bot.commands`
 command answered as user and channel ids of Slack, a :class:`~bot.commands.Reply` or a digest's
-:class:`~bot.briefing.Briefing` becomes Block Kit (:mod:`._render`).
+:class:`~bot.briefing.Briefing` becomes Block Kit (:mod:`.render`).
 
 - Socket Mode by default (no public URL: the app dials out with SLACK_APP_TOKEN); HTTP mode mounts
   ``POST /slack/events`` on the ``[http] listen`` server, with Slack's request signature verified by Bolt
@@ -58,7 +58,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters._base import PART_RETRY_DELAYS_S, ChatAdapterBase, Pacer, Sleep
-from bot.adapters.slack._render import SlackMessage, digest_messages, item_message, reply_messages, text_messages
+from bot.adapters.slack.render import SlackMessage, digest_messages, item_message, reply_messages, text_messages
 from bot.alerts import AlertMessage
 from bot.briefing import Briefing, Item
 from bot.commands import (

@@ -1,4 +1,4 @@
-"""Tests of the Discord embed renderers (bot/adapters/discord/_render.py)."""
+"""Tests of the Discord embed renderers (bot/adapters/discord/render.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.discord._render import (
+from bot.adapters.discord.render import (
     MAX_AUTHOR_NAME,
     MAX_CONTENT,
     MAX_DESCRIPTION,

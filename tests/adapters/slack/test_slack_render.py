@@ -1,4 +1,4 @@
-"""Tests of the Slack Block Kit renderers (bot/adapters/slack/_render.py) and of config/slack-manifest.yml."""
+"""Tests of the Slack Block Kit renderers (bot/adapters/slack/render.py) and of config/slack-manifest.yml."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.slack._render import (
+from bot.adapters.slack.render import (
     MAX_BLOCKS,
     MAX_CONTEXT_ELEMENTS,
     MAX_CONTEXT_TEXT,
