@@ -13,7 +13,11 @@ Jobs (stable ids, kept across restarts):
 - ``digest:<subscription id>``: a cron trigger of the subscription's schedule in its time zone. The run posts
   the digest of the slot it belongs to (the trigger's latest fire time) through ``bot.digests.run_digest``,
   which claims the slot in the database first: exactly one digest per slot across restarts and processes. A
-  digest due while no process ran is posted once when one comes back, within the misfire grace time (1 h).
+  digest due while no process ran is posted once when one comes back, within the misfire grace time (1 h). So
+  is a slot whose job was fired (APScheduler moves the stored job on to its next fire time first) by a leader
+  killed before the run claimed the slot, or a slot the stored job was paused over: a sync finding the job past
+  an unclaimed slot moves it back to that slot, unless a run of this leader (in its current term) has begun
+  for it.
 - ``alerts`` (in memory, not stored): every ``sync_every``, one round of live story alerts
   (:func:`bot.alerts.run_alerts`) through the adapters that post them; live subscriptions get no digest job.
 - ``sync`` (in memory, not stored): every minute, the jobs are brought in line with the store, so feeds and
@@ -124,6 +128,8 @@ class _SchedulerExecutor(AsyncIOExecutor):  # type: ignore[misc]
         self._owner = owner
 
     def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if job.func is digest_job and job.args:
+            self._owner._note_digest_run(job.args[0])
         context = contextvars.copy_context()
         context.run(_JOB_SCHEDULER.set, self._owner)
         context.run(super()._do_submit_job, job, run_times)  # the job's task is created in (a copy of) context
@@ -219,6 +225,7 @@ class Scheduler:
         self._held = False
         self._lead_task: asyncio.Task[None] | None = None
         self._in_flight: dict[tuple[int, str], asyncio.Future[DigestOutcome]] = {}
+        self._runs: dict[int, datetime] = {}  # subscription id -> when this leader's latest digest run began
         self.build_locks = BuildLocks()  # a slot's run and a recovery building one subscription's digest at once
         # Lease calls get a thread of their own: behind digest builds in the shared pool a renewal can come too
         # late and lose the lease while this process is perfectly alive.
@@ -271,6 +278,7 @@ class Scheduler:
         if held and not self._held:
             self._held = True
             self._standby_logged = None
+            self._runs.clear()  # a new term: the runs of an earlier one were cancelled or have claimed by now
             if before is not None and before.holder != self.holder:
                 log.warning(
                     "scheduler: took over from %s (its lease expired at %s)",
@@ -383,7 +391,9 @@ class Scheduler:
         """Bring the jobs in line with the store: one poll job per enabled feed, one digest job per unpaused
         subscription of a platform with a poster; jobs of anything else are removed. A kept job keeps its next
         run time (so a run missed during downtime still happens); a new or changed one starts fresh, except that
-        a digest slot missed since the subscription was made (within the grace time, unclaimed) runs at once."""
+        a digest slot missed since the subscription was made (within the grace time, unclaimed) runs at once. A
+        kept digest job already past (or paused over) such a slot runs it at once too, unless this leader began a
+        run of that slot itself (it claims the slot, or is about to)."""
         aps = self._aps
         if aps is None:
             return
@@ -515,14 +525,29 @@ class Scheduler:
         except Exception as exc:  # stored by an older version, or edited by hand
             log.error("subscription %d: schedule %r (%s) cannot be scheduled: %s", sub.id, sub.schedule, sub.tz, exc)
             return None
+        missed = latest_fire(trigger, now)
+        if missed is not None and (missed < sub.created_at or now - missed > self.config.misfire_grace):
+            missed = None
         if job is not None and same_trigger(job.trigger, trigger):
+            # A kept job's next run time can be past a slot nobody claimed: the leader that fired it died before
+            # its run claimed the slot (APScheduler moves a job on before running it), or the job was paused.
+            if (
+                missed is not None
+                and (job.next_run_time is None or job.next_run_time > missed)
+                and not self._ran_here(sub.id, missed)
+                and await self._unclaimed(sub.id, missed)
+            ):
+                log.warning(
+                    "digest of subscription %d: the stored job is past the slot %s, which nobody claimed (fired by "
+                    "a leader that stopped before claiming it, or paused over it): running it now",
+                    sub.id,
+                    slot_key(missed),
+                )
+                aps.modify_job(job_id, jobstore="default", next_run_time=missed)
             return job_id
         first = trigger.get_next_fire_time(None, now)
-        missed = latest_fire(trigger, now)
-        if missed is not None and missed >= sub.created_at and now - missed <= self.config.misfire_grace:
-            claimed = await asyncio.to_thread(self.store.get_slot, sub.id, slot_key(missed))
-            if claimed is None:
-                first = missed
+        if missed is not None and await self._unclaimed(sub.id, missed):
+            first = missed
         aps.add_job(
             digest_job,
             trigger,
@@ -534,6 +559,25 @@ class Scheduler:
             next_run_time=first,
         )
         return job_id
+
+    async def _unclaimed(self, sub_id: int, slot_time: datetime) -> bool:
+        return await asyncio.to_thread(self.store.get_slot, sub_id, slot_key(slot_time)) is None
+
+    def _note_digest_run(self, sub_id: int) -> None:
+        """Remember that a digest run of ``sub_id`` begins now (submitted by this leader's APScheduler, or called
+        directly): it claims the slot of :meth:`run_digest`, so until it does, no sync runs that slot again."""
+        now = self.clock()
+        began = self._runs.get(sub_id)
+        if began is None or now > began:
+            self._runs[sub_id] = now
+
+    def _ran_here(self, sub_id: int, slot_time: datetime) -> bool:
+        """Whether a digest run this leader began in its current term belongs to ``slot_time`` or a later slot
+        (it claimed that slot, is about to, or found it not due), or a run of that slot is being posted here."""
+        if (sub_id, slot_key(slot_time)) in self._in_flight:
+            return True
+        began = self._runs.get(sub_id)
+        return began is not None and slot_time <= began + _LATE
 
     def _move(self, job_id: str, when: datetime) -> None:
         if self._aps is None:
@@ -594,6 +638,7 @@ class Scheduler:
         time at ``clock()``), exactly once. ``None`` when nothing was due (no such subscription, paused, no
         poster, a slot from before the subscription, or later than the grace time)."""
         now = self.clock()
+        self._note_digest_run(sub_id)
         sub = await asyncio.to_thread(self.store.get_subscription, sub_id)
         if sub is None or sub.paused or sub.items or is_live(sub):
             self._drop(f"{_DIGEST}{sub_id}")

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from apscheduler.job import Job
 from rich.console import Console
 
 from bot.adapters.console import ConsoleAdapter
@@ -459,6 +460,140 @@ async def test_an_abandoned_claim_past_the_grace_time_is_recorded_failed(
     young = slot_key(FAR - timedelta(seconds=30))
     store.claim_slot(sub.id, young, by="busy-process", now=FAR - timedelta(seconds=30))
     assert await scheduler.recover(FAR) == []
+
+
+def _digest_job(scheduler: Scheduler, sub: Subscription) -> Job:
+    return next(j for j in scheduler.jobs() if j.id == f"digest:{sub.id}")
+
+
+@pytest.mark.parametrize("left", ["moved on", "paused"])
+async def test_a_slot_a_killed_leader_submitted_but_never_claimed_is_posted_once_by_the_next_leader(
+    store: Store, settings: Settings, client: httpx.AsyncClient, left: str
+) -> None:
+    """APScheduler moves a fired job on to its next fire time (committed to the job store) before the run claims
+    its slot: a leader killed in between leaves a stored job past a slot nobody claimed."""
+    slot = datetime(2031, 6, 2, 8, 0, tzinfo=UTC)
+    sub = store.add_subscription(
+        "console", "console", "ukraine", schedule="daily 08:00", tz="UTC", now=slot - timedelta(days=3), by="t"
+    )
+    _eligible_article(store, slot - timedelta(minutes=30))
+    recorder = Recorder()
+    killed = make(store, settings, client, recorder, slot - timedelta(minutes=1), holder="killed")
+    assert await killed.start()
+    job = _digest_job(killed, sub)
+    assert job.next_run_time == slot
+    if left == "moved on":  # fired: the stored job already waits for the next slot
+        job.modify(next_run_time=slot + timedelta(days=1))
+    else:
+        job.pause()
+    await killed.stop(release=False)
+    assert store.get_slot(sub.id, slot_key(slot)) is None
+
+    nxt = make(store, settings, client, recorder, slot + timedelta(minutes=10), holder="next")
+    try:
+        assert await nxt.start()  # the killed leader's lease expired meanwhile
+        job = _digest_job(nxt, sub)
+        assert job.next_run_time == slot  # moved back: APScheduler runs the slot at once
+        assert job.trigger.get_next_fire_time(slot, slot + timedelta(minutes=10)) == slot + timedelta(days=1)
+        assert await nxt.run_digest(sub.id) == "posted"  # the run APScheduler starts
+        job.modify(next_run_time=slot + timedelta(days=1))  # ... having moved the job on first
+        await nxt.sync()
+        assert _digest_job(nxt, sub).next_run_time == slot + timedelta(days=1)  # claimed: left alone
+    finally:
+        await nxt.stop(release=False)
+    # yet another leader later in the grace time finds the slot claimed: nothing runs again
+    last = make(store, settings, client, recorder, slot + timedelta(minutes=40), holder="last")
+    try:
+        assert await last.start()
+        assert _digest_job(last, sub).next_run_time == slot + timedelta(days=1)
+    finally:
+        await last.stop()
+    claim = store.get_slot(sub.id, slot_key(slot))
+    assert claim is not None and claim.outcome == "posted" and claim.claimed_by == "next"
+    assert recorder.outcomes == [(sub.id, "posted")] and len(recorder.posts) == 1
+
+
+async def test_a_slot_left_behind_by_a_stored_job_is_fired_by_the_new_leaders_apscheduler(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    schedule, slot = _due_a_while_ago(10)
+    sub = store.add_subscription(
+        "console", "console", "ukraine", schedule=schedule, tz="UTC", now=slot - timedelta(hours=2), by="t"
+    )
+    _eligible_article(store, slot - timedelta(minutes=30))
+    recorder = Recorder()
+    killed = make(store, settings, client, recorder, FAR, holder="killed")  # its jobs never come due
+    assert await killed.start()
+    tomorrow = slot + timedelta(days=1)
+    _digest_job(killed, sub).modify(next_run_time=tomorrow)  # fired the slot, then killed before its claim
+    await killed.stop(release=False)
+    assert store.release_lease(LEASE_NAME, "killed")  # (its lease expired)
+
+    new = make(store, settings, client, recorder, None, holder="new")
+    try:
+        assert await new.start()
+        await recorder.wait(lambda: recorder.outcomes)  # the new leader's own APScheduler ran the slot
+        assert _digest_job(new, sub).next_run_time == tomorrow  # and moved the job on again
+        await new.sync()
+        assert _digest_job(new, sub).next_run_time == tomorrow
+    finally:
+        await new.stop()
+    claim = store.get_slot(sub.id, slot_key(slot))
+    assert claim is not None and claim.outcome == "posted" and claim.claimed_by == "new"
+    assert recorder.outcomes == [(sub.id, "posted")] and len(recorder.posts) == 1
+
+
+class HeldStore(Store):
+    """A real store whose next subscription read, once :meth:`hold` is called, waits until ``go`` is set: a
+    digest run stopped before it claims its slot."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.held = threading.Event()
+        self.go = threading.Event()
+        self._hold = False
+
+    def hold(self) -> None:
+        self._hold = True
+
+    def get_subscription(self, sub_id: int) -> Subscription | None:
+        if self._hold:
+            self._hold = False
+            self.held.set()
+            assert self.go.wait(10)
+        return super().get_subscription(sub_id)
+
+
+async def test_a_leader_leaves_a_slot_alone_while_its_own_run_of_it_has_not_claimed_yet(
+    store: Store, store_url: str, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    slot = datetime(2031, 6, 2, 8, 0, tzinfo=UTC)
+    sub = store.add_subscription(
+        "console", "console", "ukraine", schedule="daily 08:00", tz="UTC", now=slot - timedelta(days=3), by="t"
+    )
+    _eligible_article(store, slot - timedelta(minutes=30))
+    recorder = Recorder()
+    held = HeldStore(store_url)
+    leader = make(held, settings, client, recorder, slot + timedelta(minutes=10), holder="one")
+    try:
+        assert await leader.start()
+        job = _digest_job(leader, sub)
+        assert job.next_run_time == slot  # first schedule: the missed slot runs at once
+        held.hold()
+        run = asyncio.create_task(leader.run_digest(sub.id))  # the run APScheduler starts ...
+        assert await asyncio.to_thread(held.held.wait, 10)  # ... not claimed yet
+        job.modify(next_run_time=slot + timedelta(days=1))  # ... having moved the job on first
+        await leader.sync()
+        assert _digest_job(leader, sub).next_run_time == slot + timedelta(days=1)  # not run a second time
+        held.go.set()
+        assert await run == "posted"
+        await leader.sync()
+        assert _digest_job(leader, sub).next_run_time == slot + timedelta(days=1)
+    finally:
+        held.go.set()
+        await leader.stop()
+        held.close()
+    assert recorder.outcomes == [(sub.id, "posted")] and len(recorder.posts) == 1
 
 
 class Logged(logging.Handler):
