@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from bot._cli_common import CommandError, open_store, plural, store_label
-from bot.config import ConfigError, Settings, parse_duration
+from bot.config import ConfigError, Settings, duration_text, parse_duration
 from bot.feeds import add_feed, feed_finder
 from bot.ingest import (
     FeedResult,
@@ -158,11 +158,13 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     raise CommandError(f"feeds: unknown action {args.action!r}")  # pragma: no cover - argparse prevents it
 
 
-def _interval(text: str) -> int:
+def _interval(text: str) -> timedelta:
+    """``--interval``, in whole seconds (as the store keeps it)."""
     try:
-        return int(parse_duration(text))
+        seconds = int(parse_duration(text))
     except ValueError as exc:
         raise ConfigError(f"--interval: {exc}") from exc
+    return timedelta(seconds=seconds)
 
 
 def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> int:
@@ -175,7 +177,7 @@ def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> in
             feed_finder(settings, allow_file=True),
             operator_url(args.url, "feeds add"),
             name=args.name,
-            interval_s=interval,
+            interval=interval,
             now=_now(),
         )
     except FetchError as exc:
@@ -186,7 +188,7 @@ def _feeds_add(store: Store, settings: Settings, args: argparse.Namespace) -> in
     where = f" (discovered on {found.discovered_on})" if found.discovered_on else ""
     print(
         f"added feed {feed.id}: {feed.url}{where}, {plural(found.entries, 'entry', 'entries')}, "
-        f"every {interval // 60} min"
+        f"every {duration_text(interval)}"
     )
     return 0
 
@@ -236,13 +238,14 @@ def _feeds_import(store: Store, settings: Settings, args: argparse.Namespace) ->
         if url in stored:
             notes.append(f"line {entry.line}: {url}: already added (id {stored[url].id}), left as it is")
         else:
-            new.append(NewFeed(url, name=entry.name, interval_s=interval, tags=tuple(dict.fromkeys(tags[url]))))
+            tagged = tuple(dict.fromkeys(tags[url]))
+            new.append(NewFeed(url, name=entry.name, interval_s=int(interval.total_seconds()), tags=tagged))
     try:
         added = store.add_feeds(new, now=_now())
     except ValueError as exc:  # another process added one meanwhile
         raise CommandError(f"{path}: {exc}; nothing imported") from None
     print(
-        f"imported {len(added)} {'feed' if len(added) == 1 else 'feeds'} from {path}, every {interval // 60} min "
+        f"imported {len(added)} {'feed' if len(added) == 1 else 'feeds'} from {path}, every {duration_text(interval)} "
         "(not fetched now: each is polled at the next round)"
     )
     for note in notes:
@@ -300,9 +303,8 @@ def _feeds_list(store: Store, *, as_json: bool) -> int:
         if f.enabled and f.consecutive_failures:
             state = f"failing ({f.last_error_kind}): {f.last_error}"
         polled = f"{f.last_polled_at:%Y-%m-%d %H:%M}" if f.last_polled_at else "never"
-        table.add_row(
-            str(f.id), f.name or "", f.url, f"{f.interval_s // 60}m", polled, str(f.consecutive_failures), state[:100]
-        )
+        every = duration_text(timedelta(seconds=f.interval_s))
+        table.add_row(str(f.id), f.name or "", f.url, every, polled, str(f.consecutive_failures), state[:100])
     _console().print(table)
     return 0
 

@@ -46,7 +46,7 @@ from bot.briefing import (
     resolve_template,
     template_names,
 )
-from bot.config import Settings
+from bot.config import Settings, duration_text
 from bot.config import parse_sources as _parse_sources
 from bot.feeds import FeedFinder, add_feed
 from bot.schedules import DEFAULT_SCHEDULE, DEFAULT_TZ, Schedule
@@ -632,7 +632,7 @@ def _feeds_reply(
             ephemeral=True,
         )
     try:
-        added = add_feed(store, feeds, url, interval_s=int(settings.poll.interval), now=now)
+        added = add_feed(store, feeds, url, interval=settings.poll.interval, now=now)
     except FetchError as exc:
         return Reply(kind="error", text=f"Cannot add {url}: {exc.kind}: {exc.message}", ephemeral=True)
     except ValueError as exc:
@@ -643,8 +643,7 @@ def _feeds_reply(
     return Reply(
         kind="text",
         text=f"Added feed #{feed.id}: {found.title or '(untitled)'} ({feed.url}{where}), "
-        f"{entries} now; polled every {feed.interval_s // 60} min from the next "
-        "round.",
+        f"{entries} now; polled every {duration_text(timedelta(seconds=feed.interval_s))} from the next round.",
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.ingest import http_client
@@ -40,14 +40,16 @@ def add_feed(
     url: str,
     *,
     name: str | None = None,
-    interval_s: int,
+    interval: timedelta,
     tags: Iterable[str] = (),
     now: datetime,
 ) -> AddedFeed:
-    """Find the feed at ``url`` with ``find`` and add it (named ``name``, else its title), due at once.
+    """Find the feed at ``url`` with ``find`` and add it (named ``name``, else its title, polled every ``interval``,
+    kept in whole seconds), due at once.
     :class:`bot.sources.FetchError` when no readable feed is there (refused by the guard, unreachable, not a
     feed nor a page that links to one); ``ValueError`` when it is already added."""
     found = find(url.strip())
+    interval_s = int(interval.total_seconds())
     feed = store.add_feed(found.url, name=name or found.title, interval_s=interval_s, tags=tags, now=now)
     return AddedFeed(feed, found)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bot.config import Settings
+from bot.config import Settings, duration_text
 from bot.sources import (
     ExtractedPage,
     FeedEntry,
@@ -196,7 +196,7 @@ class _PagePhase:
     failed: list[str] = field(default_factory=list)
     deferred: int = 0
 
-    def note(self, feed_timeout: float) -> str | None:
+    def note(self, feed_timeout: timedelta) -> str | None:
         """One short line for the poll's errors, ``None`` when every page was fine."""
         parts = []
         if self.failed:
@@ -206,7 +206,8 @@ class _PagePhase:
                 "stored from the feed's text"
             )
         if self.deferred:
-            parts.append(f"{self.deferred} pages left for a later poll (the feed's {feed_timeout:g}s ran out)")
+            ran_out = f"the feed's {duration_text(feed_timeout)} ran out"
+            parts.append(f"{self.deferred} pages left for a later poll ({ran_out})")
         return "pages: " + "; ".join(parts) if parts else None
 
 
@@ -350,7 +351,7 @@ class Ingestor:
         if feed is None:
             log.info("entry %s: its feed %d was removed; not stored", job.key[:200], job.feed_id)
             return "skipped"
-        pages = _PagePhase(asyncio.get_running_loop().time() + self.settings.poll.page_budget)
+        pages = _PagePhase(asyncio.get_running_loop().time() + self.settings.poll.page_budget.total_seconds())
         try:
             return await self._ingest_entry(feed, job.entry, now, eligible=job.eligible, pages=pages, follow=job.follow)
         except UnusableEntry as exc:
@@ -371,7 +372,7 @@ class Ingestor:
         """
         interval = timedelta(seconds=feed.interval_s)
         timeout = self.settings.poll.feed_timeout
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + timeout.total_seconds()
         try:
             async with asyncio.timeout_at(deadline):
                 # a feed in the store is the operator's (config, local CLI): a local file may be read
@@ -387,7 +388,8 @@ class Ingestor:
         except FetchError as exc:
             return self._failure(feed, now, exc.kind, str(exc), retry_after=exc.retry_after)
         except TimeoutError:
-            return self._failure(feed, now, "timeout", f"{feed.url}: feed not fetched and read within {timeout:g}s")
+            message = f"{feed.url}: feed not fetched and read within {duration_text(timeout)}"
+            return self._failure(feed, now, "timeout", message)
         if parsed is None:
             self.store.record_poll_success(
                 feed.id,
@@ -567,24 +569,24 @@ class Ingestor:
                 log.info("page %s: %s (using the feed's text)", url, refusal)
                 return _PageFailure(refusal, retry=True, retry_after=ROBOTS_RETRY_S, noted=False)
         budget = self.settings.poll.page_budget
-        left = pages.deadline - asyncio.get_running_loop().time()
+        left = pages.deadline - asyncio.get_running_loop().time()  # seconds
         if left <= 0:
             pages.deferred += 1
             return None
         try:
-            async with asyncio.timeout(min(budget, left)):
+            async with asyncio.timeout(min(budget.total_seconds(), left)):
                 fetched = await self.fetcher.fetch(url, allow_file=is_file_url(url))
                 page = await extract_page_async(
                     fetched.body,
                     fetched.final_url,
-                    timeout=self.settings.poll.page_timeout,
+                    timeout=self.settings.poll.page_timeout.total_seconds(),
                     executor=self.extract_executor,
                 )
         except TimeoutError:
-            if left < budget:  # cut short by the feed's deadline, not slow by itself: try again next poll
+            if left < budget.total_seconds():  # cut short by the feed's deadline, not slow by itself: try next poll
                 pages.deferred += 1
                 return None
-            return _PageFailure(f"no page within {budget:g}s", retry=True)
+            return _PageFailure(f"no page within {duration_text(budget)}", retry=True)
         except FetchError as exc:
             return _PageFailure(f"{exc.kind}: {exc.message}", retry=_retryable(exc), retry_after=exc.retry_after)
         except Exception as exc:  # a bug or a hostile page: the entry is still stored from the feed's text
@@ -604,7 +606,7 @@ class Ingestor:
         attempts = article.page_attempts + 1
         retry_at = None
         if failure.retry and attempts < PAGE_ATTEMPTS:
-            cap = self.settings.poll.max_backoff
+            cap = self.settings.poll.max_backoff.total_seconds()
             delay = feed.interval_s + next_backoff(attempts, base=feed.interval_s, cap=cap, rng=self.rng)
             retry_at = now + timedelta(seconds=max(delay, failure.retry_after or 0.0))
         self.store.record_page_failure(article.id, error=failure.reason, retry_at=retry_at)
@@ -617,7 +619,8 @@ class Ingestor:
         self, feed: Feed, now: datetime, kind: str, message: str, *, retry_after: float | None = None
     ) -> FeedResult:
         failures = feed.consecutive_failures + 1
-        delay = next_backoff(failures, base=feed.interval_s, cap=self.settings.poll.max_backoff, rng=self.rng)
+        cap = self.settings.poll.max_backoff.total_seconds()
+        delay = next_backoff(failures, base=feed.interval_s, cap=cap, rng=self.rng)
         if retry_after is not None:
             delay = max(delay, retry_after)
         disabled = self.store.record_poll_failure(
@@ -699,7 +702,7 @@ def http_client(settings: Settings, resolver: Resolver | None = None) -> httpx.A
     every connection goes to an address the guard approved when connecting (:class:`GuardedTransport`, which
     closes DNS rebinding). ``resolver``: the guard's resolver (tests inject one)."""
     net = settings.network
-    timeout = httpx.Timeout(net.read_timeout, connect=net.connect_timeout)
+    timeout = httpx.Timeout(net.read_timeout.total_seconds(), connect=net.connect_timeout.total_seconds())
     limits = httpx.Limits(max_connections=net.global_limit, max_keepalive_connections=net.global_limit)
     transport = GuardedTransport(settings.network, resolver, limits=limits)
     return httpx.AsyncClient(follow_redirects=False, timeout=timeout, transport=transport, trust_env=False)
@@ -759,9 +762,9 @@ def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[F
     added = []
     for feed in settings.feeds:
         if store.get_feed(feed.url) is None:
-            interval = int(feed.interval or settings.poll.interval)
+            interval_s = int((feed.interval or settings.poll.interval).total_seconds())  # the store keeps seconds
             try:
-                added.append(store.add_feed(feed.url, name=feed.name, interval_s=interval, tags=feed.tags, now=now))
+                added.append(store.add_feed(feed.url, name=feed.name, interval_s=interval_s, tags=feed.tags, now=now))
             except ValueError:
                 if store.get_feed(feed.url) is None:
                     raise

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import types
+import typing
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
 from bot.briefing import COMPACT
-from bot.config import ConfigError, load_settings, parse_duration
+from bot.config import ConfigError, Settings, duration_text, load_settings, parse_duration, settings_from_mapping
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -22,7 +29,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_without_a_file() -> None:
     s = load_settings(None)
     assert s.store.url == "sqlite:///var/newsbrief.db"
-    assert s.poll.interval == 900 and s.poll.backfill == 0 and s.poll.disable_after == 10
+    assert s.poll.interval == timedelta(minutes=15) and s.poll.backfill == 0 and s.poll.disable_after == 10
     assert s.network.allow_private == () and s.network.max_bytes == 5_000_000
 
 
@@ -52,9 +59,9 @@ ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
     )
     assert s.store.retention_days == 7
     assert s.network.allow_private == ("127.0.0.1", "10.0.0.0/8", "intranet.example")
-    assert s.network.read_timeout == 20
-    assert s.poll.interval == 600 and s.poll.backfill == 5
-    assert s.feeds[0].interval == 3600 and s.feeds[0].tags == ("world",)
+    assert s.network.read_timeout == timedelta(seconds=20)
+    assert s.poll.interval == timedelta(minutes=10) and s.poll.backfill == 5
+    assert s.feeds[0].interval == timedelta(hours=1) and s.feeds[0].tags == ("world",)
     assert s.topics["ukraine"].startswith("ukraine OR")
 
 
@@ -66,6 +73,9 @@ ukraine = 'ukraine OR kyiv OR zelensky OR kremlin'
         ("[poll]\nintervall = '5m'\n", "poll.intervall: unknown key"),
         ("[poll]\ninterval = 'soon'\n", "poll.interval: expected a duration"),
         ("[poll]\ninterval = 0\n", "poll.interval: must be longer than zero"),
+        ("[poll]\ninterval = 1e300\n", "poll.interval: expected a duration of at most 999999998 days, got 1e+300"),
+        ("[poll]\ninterval = inf\n", "poll.interval: expected a duration of at most 999999998 days, got inf"),
+        ("[jobs]\ndeadline = '-1s'\n", "jobs.deadline: expected a duration such as '15m'"),
         ("[poll]\nbackfill = -1\n", "poll.backfill: must be at least 0"),
         ("[poll]\nfetch_pages = 'yes'\n", "poll.fetch_pages: expected true or false"),
         ("[poll]\npage_budget = '2m'\n", "poll.page_budget: must be shorter than poll.feed_timeout (120s), got 120s"),
@@ -103,9 +113,9 @@ def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -
 
 def test_page_budget_defaults_inside_the_feed_timeout(tmp_path: Path) -> None:
     s = load_settings(None)
-    assert (s.poll.feed_timeout, s.poll.page_budget) == (120, 20)
+    assert (s.poll.feed_timeout, s.poll.page_budget) == (timedelta(minutes=2), timedelta(seconds=20))
     s = load_settings(write(tmp_path, "[poll]\nfeed_timeout = '10s'\n"))
-    assert (s.poll.feed_timeout, s.poll.page_budget) == (10, 5)
+    assert (s.poll.feed_timeout, s.poll.page_budget) == (timedelta(seconds=10), timedelta(seconds=5))
 
 
 def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
@@ -162,7 +172,8 @@ def test_the_example_config_documents_valid_settings() -> None:
     path = Path(__file__).resolve().parents[1] / "config" / "newsbrief.example.toml"
     s = load_settings(path)
     assert s.store.url == "sqlite:///var/newsbrief.db" and s.store.retention_days == 30
-    assert s.poll.interval == 900 and s.poll.disable_after == 10 and s.network.max_bytes == 5_000_000
+    assert s.poll.interval == timedelta(minutes=15) and s.poll.disable_after == 10
+    assert s.network.max_bytes == 5_000_000
     assert s.feeds[0].tags == ("world",) and "ukraine" in s.topics
     # Every default the example states is the built-in default: copying it changes nothing.
     defaults = load_settings(None)
@@ -349,3 +360,100 @@ def test_more_errors_name_the_file_and_key(tmp_path: Path, text: str, message: s
         load_settings(path)
     assert str(info.value).startswith(f"{path}: {message}")
     assert "\n" not in str(info.value) and "abc" not in str(info.value)
+
+
+DURATION_NAME = re.compile(
+    r"interval|timeout|backoff|budget|deadline|wait|lease|grace|every|jitter|window|settle|_after$"
+)
+"""Field names that say they are durations (``disable_after`` is a count of failures, not one)."""
+NOT_DURATIONS = {"disable_after"}
+
+
+def _sections() -> Iterator[tuple[str, type[BaseModel]]]:
+    """Every model of the settings, by the key path of its table (``feeds[]`` for an array's entries)."""
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if typing.get_origin(annotation) is tuple:
+            annotation, name = typing.get_args(annotation)[0], f"{name}[]"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield name, annotation
+
+
+def _plain_type(annotation: Any) -> Any:
+    """``X`` of ``X``, ``Annotated[X, ...]`` and ``X | None``."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return _plain_type(args[0])
+    if typing.get_origin(annotation) is typing.Annotated:
+        return args[0]
+    return annotation
+
+
+def test_every_duration_is_a_timedelta() -> None:
+    """Each setting named like a duration is a timedelta, read alike from "90s" and 90 (from the file, or given in
+    code for those the file does not hold); and each timedelta setting is named like one."""
+    checked = []
+    for section, model in _sections():
+        for name, field in model.model_fields.items():
+            typed = _plain_type(field.annotation)
+            is_duration = bool(DURATION_NAME.search(name)) and name not in NOT_DURATIONS
+            assert is_duration == (typed is timedelta), f"{section}.{name} is typed {typed}"
+            if not is_duration:
+                continue
+            checked.append(f"{section}.{name}")
+            required = {"url": "https://news.example/rss"} if section == "feeds[]" else {}
+            in_file = name not in getattr(model, "not_in_file", frozenset())
+            for value in ("90s", 90, 90.0, timedelta(seconds=90)):
+                if in_file and not isinstance(value, timedelta):
+                    table = {**required, name: value}
+                    settings = settings_from_mapping({section.removesuffix("[]"): [table] if required else table})
+                    loaded = getattr(settings.feeds[0] if required else getattr(settings, section), name)
+                else:
+                    loaded = getattr(model.model_validate({**required, name: value}), name)
+                assert loaded == timedelta(seconds=90), f"{section}.{name} = {value!r}"
+                assert type(loaded) is timedelta
+    assert {"network.connect_timeout", "poll.max_backoff", "feeds[].interval", "jobs.retry_wait"} <= set(checked)
+    assert "jobs.deadline" in checked and "poll.page_budget" in checked and len(checked) >= 20
+
+
+@pytest.mark.parametrize(
+    ("duration", "text"),
+    [
+        (timedelta(0), "0s"),
+        (timedelta(milliseconds=500), "500ms"),
+        (timedelta(microseconds=1500), "1.5ms"),
+        (timedelta(seconds=1.5), "1.5s"),
+        (timedelta(seconds=30), "30s"),
+        (timedelta(minutes=2), "120s"),
+        (timedelta(seconds=599.25), "599.25s"),
+        (timedelta(minutes=10), "10m"),
+        (timedelta(minutes=15), "15m"),
+        (timedelta(minutes=90), "90m"),
+        (timedelta(seconds=601), "601s"),
+        (timedelta(hours=2), "2h"),
+        (timedelta(hours=36), "36h"),
+        (timedelta(days=1), "1d"),
+        (timedelta(days=3, microseconds=1), "259200.000001s"),
+        (timedelta(seconds=-90), "-90s"),
+    ],
+)
+def test_duration_text(duration: timedelta, text: str) -> None:
+    assert duration_text(duration) == text
+
+
+@given(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1000)))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_duration_text_reads_back_as_the_same_duration(duration: timedelta) -> None:
+    """Exactly, to the microsecond (up to some years: beyond, a float of seconds is not that precise)."""
+    text = duration_text(duration)
+    assert text == text.strip() and " " not in text and "e" not in text
+    assert timedelta(seconds=parse_duration(text)) == duration
+
+
+def test_errors_tell_durations_as_they_are_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "[poll]\nfeed_timeout = '1h'\npage_budget = '90m'\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == f"{path}: poll.page_budget: must be shorter than poll.feed_timeout (1h), got 90m"
+    with pytest.raises(ConfigError, match=r"scheduler\.lease: expected at least 1s, got 500ms$"):
+        load_settings(write(tmp_path, "[scheduler]\nlease = '500ms'\n"))

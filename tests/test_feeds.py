@@ -145,7 +145,7 @@ def test_a_manager_adds_a_feed_through_its_page(server: FeedServer, store: Store
     assert reply.kind == "text", reply.text
     assert reply.text == (
         f"Added feed #1: Harbour Post ({server.url('/feed.xml')}, discovered on {server.url('/home')}), 3 entries "
-        "now; polled every 30 min from the next round."
+        "now; polled every 30m from the next round."
     )
     (feed,) = store.list_feeds()
     assert (feed.url, feed.name, feed.interval_s, feed.enabled) == (server.url("/feed.xml"), "Harbour Post", 1800, True)

@@ -408,13 +408,13 @@ async def test_slow_pages_fall_back_to_the_feeds_text_and_are_retried_with_backo
     results = await ingestor(store, client, settings).poll_round(NOW)
     assert [(r.status, r.new) for r in results] == [("ok", 5)]  # every entry stored, none lost to the slow pages
     assert any(
-        e.startswith("pages: 3 article pages not used") and "no page within 0.5s" in e for e in results[0].errors
+        e.startswith("pages: 3 article pages not used") and "no page within 500ms" in e for e in results[0].errors
     )
     stored = store.get_feed(feed.id)
     assert stored is not None and stored.enabled and stored.consecutive_failures == 0
     for article in articles_at(store, slow):
         assert article.text_source == "feed" and article.text.startswith("Snippet of slow")
-        assert article.page_attempts == 1 and article.page_error == "no page within 0.5s"
+        assert article.page_attempts == 1 and article.page_error == "no page within 500ms"
         assert article.page_retry_at is not None and article.page_retry_at > NOW + timedelta(seconds=900)
     assert all(a.text_source == "page" for a in articles_at(store, fast))
     assert page_requests(server, slow + fast) == [1] * 5
@@ -496,7 +496,7 @@ async def test_failing_pages_never_disable_their_feed_and_are_given_up_after_a_f
         when += timedelta(days=2)  # past any page's backoff
     disabled = store.get_feed(slow_feed.id)
     assert disabled is not None and not disabled.enabled and disabled.last_error_kind == "timeout"
-    assert "not fetched and read within 0.6s" in (disabled.disabled_reason or "")
+    assert "not fetched and read within 600ms" in (disabled.disabled_reason or "")
 
     # A server error and a dropped connection are tried PAGE_ATTEMPTS times in all; a missing page and one with
     # too little text are not fetched again. Every entry keeps the feed's text.

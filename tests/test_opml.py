@@ -121,7 +121,7 @@ def test_import_without_fetching_then_export_round_trip(
     status, out, err = run(capsys, config, "import", str(tmp_path / "reader.opml"), "--interval", "1h")
     assert status == 0, err
     lines = out.splitlines()
-    assert lines[0].startswith(f"imported 2 feeds from {tmp_path / 'reader.opml'}, every 60 min (not fetched now")
+    assert lines[0].startswith(f"imported 2 feeds from {tmp_path / 'reader.opml'}, every 1h (not fetched now")
     assert sorted(lines[1:]) == [
         "  line 12: https://status.example/history.atom: already added (id 1), left as it is",
         "  line 14: https://harbour.example/rss: also on line 6 (tags merged)",

@@ -5,7 +5,8 @@ Everything ``newsbrief run`` needs is checked when the file is read (``[[subscri
 ``[live]`` included), so ``newsbrief doctor`` refuses what ``run`` would. Every error is one line naming the file,
 the key path (``feeds[2].url``) and what was expected (:class:`ConfigError`). Unknown keys are errors too
 (config/newsbrief.example.toml documents every key), so that a typo never silently does nothing. Durations are
-written "15m", "2h", "30s", "1d", "500ms" or as seconds.
+written "15m", "2h", "30s", "1d", "500ms" or as seconds, and read as :class:`~datetime.timedelta`; they are
+written for people by :func:`duration_text`.
 """
 
 from bot.config._errors import SECRET_VARIABLES
@@ -35,7 +36,7 @@ from bot.config._subscriptions import (
     check_subscription,
     parse_sources,
 )
-from bot.config._values import PROJECT_URL, parse_duration, parse_listen, resolve_file_url, user_agent
+from bot.config._values import PROJECT_URL, duration_text, parse_duration, parse_listen, resolve_file_url, user_agent
 from bot.errors import ConfigError
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "SubscriptionConfig",
     "SubscriptionError",
     "check_subscription",
+    "duration_text",
     "load_settings",
     "parse_duration",
     "parse_listen",

@@ -35,15 +35,16 @@ from bot.config._errors import describe
 from bot.config._subscriptions import SubscriptionConfig, SubscriptionError, check_subscription, sources_text
 from bot.config._values import (
     Duration,
+    DurationOrZero,
     Flag,
-    Seconds,
     Text,
     at_least,
+    duration,
+    duration_text,
     fail,
     matching,
     parse_listen,
     resolve_file_url,
-    seconds,
     user_agent,
 )
 from bot.schedules import ScheduleError, parse_quiet
@@ -142,10 +143,10 @@ def _allowed_private(entry: str) -> str:
 class NetworkConfig(Section):
     """``[network]``: the limits of every fetch (:class:`bot.sources.Fetcher` takes it as it is).
 
-    Timeouts are in seconds (``read_timeout`` bounds each wait for bytes; ``total_timeout`` bounds a whole fetch
-    including redirects, so a server dripping one byte at a time cannot hold a slot forever). ``max_bytes`` caps
-    the *decompressed* body. ``allow_private`` lists host names, IPs or CIDR blocks exempt from the
-    private-address guard. ``max_redirects`` and ``total_timeout`` are not read from the file."""
+    ``read_timeout`` bounds each wait for bytes; ``total_timeout`` bounds a whole fetch including redirects, so a
+    server dripping one byte at a time cannot hold a slot forever. ``max_bytes`` caps the *decompressed* body.
+    ``allow_private`` lists host names, IPs or CIDR blocks exempt from the private-address guard. ``max_redirects``
+    and ``total_timeout`` are not read from the file."""
 
     not_in_file: ClassVar[frozenset[str]] = frozenset({"max_redirects", "total_timeout"})
 
@@ -163,14 +164,14 @@ class NetworkConfig(Section):
         | None
     ) = None
     """Where site operators reach whoever runs the bot; goes into the User-Agent."""
-    connect_timeout: Seconds = 5.0
-    read_timeout: Seconds = 15.0
+    connect_timeout: Duration = timedelta(seconds=5)
+    read_timeout: Duration = timedelta(seconds=15)
     max_bytes: Positive = 5_000_000
     """At least 1024 in the file (a test may set less in code)."""
     per_host: Positive = 2
     global_limit: Positive = 16
     max_redirects: int = 5
-    total_timeout: float = 60.0
+    total_timeout: Duration = timedelta(seconds=60)
 
     @field_validator("max_bytes")
     @classmethod
@@ -185,33 +186,36 @@ class NetworkConfig(Section):
         return self.user_agent or user_agent(self.contact)
 
 
+_DEFAULT_PAGE_BUDGET = timedelta(seconds=20)
+
+
 def _page_budget(data: Any) -> Any:
     """``[poll] page_budget`` when not given: 20 s, or half the feed timeout when that is shorter."""
     if isinstance(data, Mapping) and "page_budget" not in data and "feed_timeout" in data:
         try:
-            feed_timeout = seconds(data["feed_timeout"])
+            feed_timeout = duration(data["feed_timeout"])
         except PydanticCustomError:
             return data  # told by feed_timeout's own check
-        return {**data, "page_budget": min(20.0, feed_timeout / 2)}
+        return {**data, "page_budget": min(_DEFAULT_PAGE_BUDGET, feed_timeout / 2)}
     return data
 
 
 class PollConfig(Section):
-    """``[poll]``: how feeds are polled (durations in seconds)."""
+    """``[poll]``: how feeds are polled."""
 
-    interval: Seconds = 900.0
+    interval: Duration = timedelta(minutes=15)
     """The default per-feed interval."""
     backfill: Annotated[StrictInt, at_least(0)] = 0
     """Entries of a new feed's first poll that are eligible for digests."""
     disable_after: Positive = 10
     """Consecutive failures before a feed is disabled."""
-    max_backoff: Seconds = 86_400.0
+    max_backoff: Duration = timedelta(days=1)
     fetch_pages: Flag = True
-    page_timeout: Seconds = 10.0
+    page_timeout: Duration = timedelta(seconds=10)
     """Extracting one page's text."""
-    feed_timeout: Seconds = 120.0
+    feed_timeout: Duration = timedelta(minutes=2)
     """One feed's poll: its document, then the pages of its entries while time is left."""
-    page_budget: Seconds = 20.0
+    page_budget: Duration = _DEFAULT_PAGE_BUDGET
     """One article page: fetching and extracting it (less than feed_timeout)."""
     respect_robots: Flag = True
     """Page fetches follow each site's robots.txt."""
@@ -222,7 +226,8 @@ class PollConfig(Section):
     def _budget_inside_feed_timeout(self) -> PollConfig:
         if self.page_budget >= self.feed_timeout:
             fail(
-                f"must be shorter than poll.feed_timeout ({self.feed_timeout:g}s), got {self.page_budget:g}s",
+                f"must be shorter than poll.feed_timeout ({duration_text(self.feed_timeout)}), "
+                f"got {duration_text(self.page_budget)}",
                 "page_budget",
             )
         return self
@@ -240,7 +245,8 @@ class FeedConfig(Section):
 
     url: Text
     name: Text | None = None
-    interval: Seconds | None = None
+    interval: Duration | None = None
+    """How often the feed is polled (``None``: ``[poll] interval``)."""
     tags: tuple[Text, ...] = ()
     language: Annotated[Text, AfterValidator(_language)] | None = None
     """The feed's language (a name sumy supports, e.g. "german"); ``None``: detected per article."""
@@ -257,10 +263,10 @@ class FeedConfig(Section):
 
 
 def _lease(value: object) -> timedelta:
-    lease = seconds(value)
-    if lease < 1:
-        fail(f"expected at least 1s, got {lease:g}s")
-    return timedelta(seconds=lease)
+    lease = duration(value)
+    if lease < timedelta(seconds=1):
+        fail(f"expected at least 1s, got {duration_text(lease)}")
+    return lease
 
 
 class SchedulerConfig(Section):
@@ -273,13 +279,11 @@ class SchedulerConfig(Section):
 
     lease: Annotated[timedelta, BeforeValidator(_lease)] = timedelta(seconds=30)
     misfire_grace: Duration = timedelta(hours=1)
-    sync_every: Annotated[timedelta, BeforeValidator(lambda v: timedelta(seconds=max(1.0, seconds(v))))] = timedelta(
+    sync_every: Annotated[timedelta, BeforeValidator(lambda v: max(timedelta(seconds=1), duration(v)))] = timedelta(
         minutes=1
     )
-    poll_jitter: Annotated[timedelta, BeforeValidator(lambda v: timedelta(seconds=seconds(v, allow_zero=True)))] = (
-        timedelta(0)
-    )
-    recover_after: timedelta = timedelta(minutes=2)
+    poll_jitter: DurationOrZero = timedelta(0)
+    recover_after: Duration = timedelta(minutes=2)
     """A digest claim still without an outcome this long after (and at least two lease times) is taken to be
     abandoned by a process that died, and is finished by :func:`bot.digests.recover_digest` (not configurable)."""
 
@@ -326,8 +330,8 @@ class LiveSettings(Section):
     edit_every: Duration = timedelta(minutes=5)
     per_hour: Annotated[int, BeforeValidator(_per_hour)] = 6
     quiet_hours: Annotated[Quiet | None, BeforeValidator(_quiet)] = None
-    window: timedelta = timedelta(hours=24)
-    recover_after: timedelta = timedelta(minutes=2)
+    window: Duration = timedelta(hours=24)
+    recover_after: Duration = timedelta(minutes=2)
     candidates: int = 50
 
 
@@ -444,13 +448,14 @@ def _engine(value: str) -> str:
 
 class JobsConfig(Section):
     """``[jobs]``: how ingestion runs. ``engine`` is one of :data:`JOB_ENGINES`; with "procrastinate" a job is tried
-    ``attempts`` times in all (the k-th retry waits ``retry_wait`` ** k seconds) before it is dead-lettered; each try
-    may take ``deadline`` seconds; a worker runs ``concurrency`` jobs at once."""
+    ``attempts`` times in all (the k-th retry waits ``retry_wait`` ** k, in whole seconds: see
+    :func:`bot.jobs.retry_strategy`) before it is dead-lettered; each try may take ``deadline``; a worker runs
+    ``concurrency`` jobs at once."""
 
     engine: Annotated[Text, AfterValidator(_engine)] = "inline"
     attempts: Positive = 5
-    retry_wait: Annotated[int, BeforeValidator(lambda v: int(seconds(v, allow_zero=True)))] = 4
-    deadline: Seconds = 300.0
+    retry_wait: DurationOrZero = timedelta(seconds=4)
+    deadline: Duration = timedelta(minutes=5)
     concurrency: Positive = 8
 
 

@@ -1,10 +1,12 @@
-"""The value types the section models share: durations (seconds or :class:`~datetime.timedelta`), whole numbers
-with a floor, checked strings, and the errors they raise (:func:`fail`, whose ``at`` names the key below the
-value's own place, so that a cross-field check can point at the key it is about)."""
+"""The value types the section models share: durations (read as :class:`~datetime.timedelta`, written for people
+by :func:`duration_text`), whole numbers with a floor, checked strings, and the errors they raise (:func:`fail`,
+whose ``at`` names the key below the value's own place, so that a cross-field check can point at the key it is
+about)."""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,16 +21,17 @@ import bot
 __all__ = [
     "PROJECT_URL",
     "Duration",
+    "DurationOrZero",
     "Flag",
-    "Seconds",
     "Text",
     "at_least",
+    "duration",
+    "duration_text",
     "fail",
     "matching",
     "parse_duration",
     "parse_listen",
     "resolve_file_url",
-    "seconds",
     "user_agent",
 ]
 
@@ -66,24 +69,61 @@ def parse_duration(value: object) -> float:
     raise ValueError(f"expected a duration such as '15m', '2h', '30s' or '1d', got {value!r}")
 
 
-def seconds(value: object, *, allow_zero: bool = False) -> float:
-    """A configured duration in seconds (a :class:`timedelta` given in code is taken as it is); a validation error
-    when it is not one, or zero where zero is not allowed."""
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
+_MAX_DAYS = timedelta.max.days - 1
+"""The longest duration taken, in days (nearly :attr:`timedelta.max`, whose float of seconds is not exact)."""
+
+
+def duration(value: object, *, allow_zero: bool = False) -> timedelta:
+    """A configured duration (:func:`parse_duration`'s inputs, or a :class:`timedelta` given in code, taken as it
+    is) as a :class:`timedelta`; a validation error when it is not one, or zero where zero is not allowed."""
+    given = value if isinstance(value, timedelta) else None
     try:
-        result = parse_duration(value)
+        seconds = parse_duration(given.total_seconds() if given is not None else value)
     except ValueError as exc:
         fail(str(exc))
-    if result == 0 and not allow_zero:
+    if not math.isfinite(seconds) or seconds > _MAX_DAYS * 86_400:
+        fail(f"expected a duration of at most {_MAX_DAYS} days, got {value!r}")
+    if seconds == 0 and not allow_zero:
         fail("must be longer than zero")
-    return result
+    return given if given is not None else timedelta(seconds=seconds)
 
 
-Seconds = Annotated[float, BeforeValidator(seconds)]
-"""A duration longer than zero, in seconds (``"15m"``, ``"30s"``, ``45``)."""
-Duration = Annotated[timedelta, BeforeValidator(lambda value: timedelta(seconds=seconds(value)))]
-"""A duration longer than zero, as a :class:`timedelta`."""
+Duration = Annotated[timedelta, BeforeValidator(duration)]
+"""A duration longer than zero (``"15m"``, ``"30s"``, ``45`` in the file; a :class:`timedelta` in code)."""
+DurationOrZero = Annotated[timedelta, BeforeValidator(lambda value: duration(value, allow_zero=True))]
+"""A duration of zero or more."""
+
+_TEXT_UNITS = (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000))
+_SECONDS_UP_TO = 600_000_000
+"""Shorter than this many microseconds (ten minutes), a duration is told in seconds ("120s", "1.5s")."""
+
+
+def _decimal(microseconds: int, per_unit: int) -> str:
+    """``microseconds / per_unit`` written exactly, without trailing zeros or an exponent."""
+    whole, rest = divmod(microseconds, per_unit)
+    if not rest:
+        return str(whole)
+    digits = len(str(per_unit)) - 1
+    return f"{whole}.{rest * 10**digits // per_unit:0{digits}d}".rstrip("0")
+
+
+def duration_text(td: timedelta) -> str:
+    """A duration as people (and the config file) write it, compactly: ``"500ms"`` below a second, seconds below
+    ten minutes (``"1.5s"``, ``"120s"``), else the largest of days, hours and minutes it is a whole number of
+    (``"15m"``, ``"2h"``, ``"1d"``; ``"601s"`` when none). :func:`parse_duration` reads it back to the same
+    duration; a negative one is written with a ``-``."""
+    micro = (td.days * 86_400 + td.seconds) * 1_000_000 + td.microseconds
+    if micro < 0:
+        return "-" + duration_text(-td)
+    if micro == 0:
+        return "0s"
+    if micro < 1_000_000:
+        return f"{_decimal(micro, 1000)}ms"
+    if micro >= _SECONDS_UP_TO:
+        for unit, per_unit in _TEXT_UNITS:
+            if micro % per_unit == 0:
+                return f"{micro // per_unit}{unit}"
+    return f"{_decimal(micro, 1_000_000)}s"
 
 
 def at_least(minimum: int) -> AfterValidator:

@@ -39,7 +39,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bot.config import JobsConfig, Settings
+from bot.config import JobsConfig, Settings, duration_text
 from bot.ingest import EntryJob, FeedResult, Ingestor
 from bot.store import Feed, StoreUnavailable
 
@@ -183,11 +183,12 @@ def conninfo_for(store_url: str) -> str:
 
 
 def retry_strategy(config: JobsConfig) -> BaseRetryStrategy | None:
-    """``[jobs] attempts`` tries in all, the k-th retry ``retry_wait`` ** k seconds after the failure; ``None``
-    (no retry) for one attempt."""
+    """``[jobs] attempts`` tries in all, the k-th retry ``retry_wait`` ** k seconds after the failure (``retry_wait``
+    taken in whole seconds, as procrastinate counts); ``None`` (no retry) for one attempt."""
     if config.attempts <= 1:
         return None
-    return RetryStrategy(max_attempts=config.attempts - 1, exponential_wait=config.retry_wait)
+    wait = int(config.retry_wait.total_seconds())
+    return RetryStrategy(max_attempts=config.attempts - 1, exponential_wait=wait)
 
 
 def job_app(settings: Settings, *, conninfo: str | None = None) -> App:
@@ -294,7 +295,7 @@ class Worker:
                 additional_context={_CONTEXT_KEY: self},
                 install_signal_handlers=install_signal_handlers,
                 listen_notify=listen_notify,
-                shutdown_graceful_timeout=self.config.deadline,
+                shutdown_graceful_timeout=self.config.deadline.total_seconds(),
             )
         finally:
             if recovering is not None:
@@ -390,11 +391,11 @@ class Worker:
         job = context.job
         deadline = self.config.deadline
         try:
-            async with asyncio.timeout(deadline) as window:
+            async with asyncio.timeout(deadline.total_seconds()) as window:
                 return await work()
         except Exception as exc:
             if isinstance(exc, TimeoutError) and window.expired():
-                reason = f"not done within the job deadline of {deadline:g}s"
+                reason = f"not done within the job deadline of {duration_text(deadline)}"
             else:
                 reason = f"{exc.__class__.__name__}: {exc}"
             task = self.app.tasks.get(job.task_name)

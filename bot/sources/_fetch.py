@@ -14,7 +14,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from bot.config import NetworkConfig, user_agent
+from bot.config import NetworkConfig, duration_text, user_agent
 from bot.sources._decode import BodyDecodeError, BodyTooLarge, read_body
 from bot.sources._errors import FetchError
 from bot.sources._guard import Resolver, check_url
@@ -175,11 +175,11 @@ class Fetcher:
                 raise FetchError("blocked", FILE_REFUSED, url=url)
             return await self._read_file(url, last_modified)
         try:
-            async with asyncio.timeout(self.network.total_timeout):
+            async with asyncio.timeout(self.network.total_timeout.total_seconds()):
                 return await self._fetch_http(url, etag=etag, last_modified=last_modified)
         except TimeoutError:
             raise FetchError(
-                "timeout", f"no complete response within {self.network.total_timeout:g} s", url=url
+                "timeout", f"no complete response within {duration_text(self.network.total_timeout)}", url=url
             ) from None
 
     async def _fetch_http(self, url: str, *, etag: str | None, last_modified: str | None) -> FetchResult:
@@ -213,12 +213,8 @@ class Fetcher:
         """One HTTP exchange: a result, or the absolute URL of the next redirect hop."""
         policy = self.network
         host = (urlsplit(current).hostname or "").lower()
-        timeout = httpx.Timeout(
-            connect=policy.connect_timeout,
-            read=policy.read_timeout,
-            write=policy.read_timeout,
-            pool=policy.connect_timeout + policy.read_timeout,
-        )
+        connect, read = policy.connect_timeout.total_seconds(), policy.read_timeout.total_seconds()
+        timeout = httpx.Timeout(connect=connect, read=read, write=read, pool=connect + read)
         await self._hosts.acquire(host)
         try:
             async with self._global:

@@ -23,7 +23,10 @@ NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 CONTACT = "https://ops.example/newsbrief-contact"
 PRIVATE_ONLY = "User-agent: *\nDisallow: /private/\n"
 POLICY = NetworkConfig(
-    connect_timeout=2.0, read_timeout=2.0, allow_private=("127.0.0.1", "localhost"), total_timeout=10.0
+    connect_timeout=timedelta(seconds=2),
+    read_timeout=timedelta(seconds=2),
+    allow_private=("127.0.0.1", "localhost"),
+    total_timeout=timedelta(seconds=10),
 )
 
 

@@ -54,11 +54,11 @@ from testkit.feedserver import (
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 POLICY = NetworkConfig(
-    connect_timeout=2.0,
-    read_timeout=0.5,
+    connect_timeout=timedelta(seconds=2),
+    read_timeout=timedelta(milliseconds=500),
     max_bytes=1_000_000,
     allow_private=("127.0.0.1",),
-    total_timeout=10.0,
+    total_timeout=timedelta(seconds=10),
 )
 
 
@@ -200,7 +200,7 @@ def test_parse_retry_after() -> None:
 
 
 async def test_response_slower_than_read_timeout(server: FeedServer, fetcher: Fetcher) -> None:
-    server.route("/slow", "late", delay=POLICY.read_timeout * 3)
+    server.route("/slow", "late", delay=POLICY.read_timeout.total_seconds() * 3)
     error = await fetch_error(fetcher, server.url("/slow"))
     assert error.kind == "timeout"
 
