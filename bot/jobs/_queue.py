@@ -10,7 +10,9 @@ run :class:`bot.ingest.Ingestor`'s units of work, nothing else:
   fetch, extract, summarize and store one entry, its story decided in the same transaction under the story lock
   (the worker's own story index catches up with the database first).
 
-A feed has at most one poll job waiting (a queueing lock) and running (a lock); an entry at most one job waiting.
+A feed has at most one poll job waiting (a queueing lock) and running (a lock); an entry likewise, by one name
+for both: an entry met again with other content (the feed republished it) while its job waits gives that job the
+newer version instead of being refused, and a version queued while another runs waits for it.
 Every try may take ``[jobs] deadline``; a failed try is retried with procrastinate's :class:`RetryStrategy`
 (exponential waits) until ``[jobs] attempts`` tries have failed, and then stays ``failed``: dead-lettered, with
 its reason in ``job_failures`` (``newsbrief jobs``); a feed's dead poll job is also recorded on the feed (``feeds
@@ -486,8 +488,41 @@ class Worker:
             return str(job.call_string)[:500]
 
     async def enqueue_entry(self, work: EntryJob) -> bool:
-        """Queue an entry job (the poll job's ``enqueue``); ``False`` when the same entry is waiting already."""
-        return await _defer(self.app, ENTRY_TASK, _lock("entry", work.feed_id, work.key), work=work.to_json())
+        """Queue an entry job (the poll job's ``enqueue``); returns whether ``work`` is queued: a new job, or the
+        entry's waiting job given ``work`` instead of an older version of the entry (the feed changed it);
+        ``False`` when the entry waits already with this very work. The queueing lock and the lock are one name:
+        an entry has at most one job waiting, and its versions never run at once (a version queued while another
+        runs waits for it)."""
+        name = _lock("entry", work.feed_id, work.key)
+        args = {"work": work.to_json()}
+        for _ in range(3):  # the waiting job may start between the refusal and the update: queue again then
+            if await _defer(self.app, ENTRY_TASK, name, lock=name, **args):
+                return True
+            replaced = await self._replace_waiting(name, args)
+            if replaced is not None:
+                return replaced
+        return False
+
+    async def _replace_waiting(self, queueing_lock: str, args: dict[str, Any]) -> bool | None:
+        """Give the job waiting under ``queueing_lock`` the arguments ``args``: ``True`` when they were others,
+        ``False`` when they were these already, ``None`` when no job waits (it started meanwhile). procrastinate
+        has no call for this: this relies on its table layout (``procrastinate_jobs``: ``args`` a JSON object of
+        the task's arguments, one ``todo`` job at most per ``queueing_lock``). The row is locked, so a worker
+        taking the job at that moment takes it either before the update (no job waits) or after it."""
+        rows = await self.app.connector.execute_query_all_async(
+            "WITH waiting AS ("
+            " SELECT id, args = %(args)s AS same FROM procrastinate_jobs"
+            " WHERE queueing_lock = %(lock)s AND status = 'todo' FOR UPDATE"
+            "), replaced AS ("
+            " UPDATE procrastinate_jobs job SET args = %(args)s FROM waiting"
+            " WHERE job.id = waiting.id AND NOT waiting.same AND job.status = 'todo' RETURNING job.id"
+            ") SELECT waiting.id, waiting.same FROM waiting",
+            lock=queueing_lock,
+            args=args,
+        )
+        if not rows:
+            return None
+        return not rows[0]["same"]
 
 
 def _feed_id(job: Job) -> int:
