@@ -162,7 +162,8 @@ class EntryJob:
 
 
 EntrySink = Callable[[EntryJob], Awaitable[bool]]
-"""Where a poll hands the entries that need work: queues the job, ``False`` when the same one is already waiting."""
+"""Where a poll hands the entries that need work: queues the job (or gives the entry's waiting job this newer
+version); ``False`` when the same work is already waiting."""
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -10,12 +10,17 @@ run :class:`bot.ingest.Ingestor`'s units of work, nothing else:
   fetch, extract, summarize and store one entry, its story decided in the same transaction under the story lock
   (the worker's own story index catches up with the database first).
 
-A feed has at most one poll job waiting (a queueing lock) and running (a lock); an entry at most one job waiting.
+A feed has at most one poll job waiting (a queueing lock) and running (a lock); an entry likewise, by one name
+for both: an entry met again with other content (the feed republished it) while its job waits gives that job the
+newer version instead of being refused, and a version queued while another runs waits for it.
 Every try may take ``[jobs] deadline``; a failed try is retried with procrastinate's :class:`RetryStrategy`
 (exponential waits) until ``[jobs] attempts`` tries have failed, and then stays ``failed``: dead-lettered, with
 its reason in ``job_failures`` (``newsbrief jobs``); a feed's dead poll job is also recorded on the feed (``feeds
-list``). A job whose worker died (no heartbeat) is tried again by any other worker (:meth:`Worker.recover`), or
-ended as ``aborted`` when the same job waits already (queued again under its queueing lock meanwhile).
+list``). A job left ``doing`` that nothing will end is tried again by any worker (:meth:`Worker.recover`): one
+whose worker died (no heartbeat), and one whose try started more than the deadline plus a margin ago whatever its
+worker's heartbeat (its outcome was lost: the worker's connection cut before the job's end was recorded). Either
+is ended as ``aborted`` instead when the same job waits already (queued again under its queueing lock
+meanwhile), and dead-lettered after its last try.
 """
 
 from __future__ import annotations
@@ -64,9 +69,15 @@ ENTRY_TASK = "newsbrief.ingest_entry"
 _CONTEXT_KEY = "newsbrief"
 STALLED_AFTER_S = 30.0
 """A worker silent this long (procrastinate's heartbeat is every 10 s) is taken to be dead: its jobs are retried."""
+OVERDUE_MARGIN_S = 30.0
+"""A job ``doing`` for longer than ``[jobs] deadline`` plus this is taken back whatever its worker's heartbeat
+(:meth:`Worker.recover`): its try ended, cancelled at the deadline if not before, without its outcome recorded."""
+DEAD_WORKER_REASON = "its worker stopped while running it (killed, or cut off from the database)"
+UNRECORDED_REASON = "its try ended without its outcome being recorded"
 RECOVER_EVERY_S = 20.0
-"""How often a worker looks for jobs of dead workers (often enough that a worker killed, or cut off and started
-again, every minute or so still looks: a worker's first look comes this long after its start)."""
+"""How often a worker looks for jobs left running, of dead workers or overdue (often enough that a worker
+killed, or cut off and started again, every minute or so still looks: a worker's first look comes this long after
+its start)."""
 RESTART_AFTER_S = 10.0
 """How soon :meth:`Worker.serve` starts a worker run again that ended by itself (its database connection lost)."""
 WORKER_IDLE_IN_TRANSACTION_S = 15.0
@@ -283,8 +294,8 @@ class Worker:
         listen_notify: bool = True,
         recover_every: float | None = RECOVER_EVERY_S,
     ) -> None:
-        """Run jobs (``[jobs] concurrency`` at a time); every ``recover_every`` seconds take back the jobs of dead
-        workers. A succeeded job is deleted; a dead one stays (``newsbrief jobs``)."""
+        """Run jobs (``[jobs] concurrency`` at a time); every ``recover_every`` seconds take back the jobs left
+        running (:meth:`recover`). A succeeded job is deleted; a dead one stays (``newsbrief jobs``)."""
         recovering = asyncio.create_task(self._recover_forever(recover_every)) if recover_every else None
         try:
             await self.app.run_worker_async(
@@ -334,20 +345,31 @@ class Worker:
             try:
                 await self.recover()
             except Exception:  # the database away, most likely: next time
-                log.exception("jobs: looking for the jobs of dead workers failed; trying again in %.0f s", every)
+                log.exception("jobs: looking for jobs left running failed; trying again in %.0f s", every)
 
-    async def recover(self, *, silent_for: float = STALLED_AFTER_S) -> int:
-        """Jobs left running by workers silent for ``silent_for`` seconds (killed, or cut off) are tried again, or
-        dead-lettered when that was their last try. Returns how many were taken back."""
-        taken = 0
-        stalled = await self.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=silent_for)
-        for job in stalled:
+    async def recover(self, *, silent_for: float = STALLED_AFTER_S, overdue_after: float | None = None) -> int:
+        """Take back the jobs left ``doing`` that nothing will end: those of workers silent for ``silent_for``
+        seconds (killed, or cut off), and those whose try started more than ``overdue_after`` seconds ago
+        (``[jobs] deadline`` + :data:`OVERDUE_MARGIN_S` by default), whatever their worker's heartbeat: their
+        outcome was lost (the worker's connection cut between running the job and recording its end, the worker
+        connected again since), as no try outlives the deadline (:meth:`attempt`). Each is tried again, ended as
+        ``aborted`` when a copy waits already, or dead-lettered when that was its last try. Returns how many were
+        taken back."""
+        if overdue_after is None:
+            overdue_after = self.config.deadline + OVERDUE_MARGIN_S
+        lost: dict[int, tuple[Job, str]] = {}
+        for job in await self.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=silent_for):
             assert job.id is not None
-            reason = "its worker stopped while running it (killed, or cut off from the database)"
+            lost[job.id] = (job, DEAD_WORKER_REASON)
+        for job in await self._overdue_jobs(overdue_after):
+            assert job.id is not None
+            lost.setdefault(job.id, (job, UNRECORDED_REASON))
+        taken = 0
+        for job_id, (job, reason) in lost.items():
             try:
                 if job.attempts + 1 >= self.config.attempts:
                     await self._failed(job, reason, dead=True)
-                    await self.app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+                    await self.app.job_manager.finish_job_by_id_async(job_id, Status.FAILED, delete_job=False)
                     if job.task_name == POLL_TASK:
                         self.ingestor.poll_job_failed(_feed_id(job), self.clock(), reason)
                 else:
@@ -355,14 +377,28 @@ class Worker:
                     if not await self._retry_stalled(job):
                         continue
             except Exception as exc:  # another worker took it back first, or the database went away
-                log.info("jobs: job %d of a dead worker not taken back: %s", job.id, exc)
+                log.info("jobs: job %d not taken back (%s): %s", job_id, reason, exc)
                 continue
-            log.warning("jobs: job %d (%s) of a dead worker taken back", job.id, job.call_string)
+            log.warning("jobs: job %d (%s) taken back: %s", job_id, job.call_string, reason)
             taken += 1
         return taken
 
+    async def _overdue_jobs(self, seconds: float) -> list[Job]:
+        """Jobs ``doing`` whose try started (procrastinate's latest "started" event) more than ``seconds`` ago.
+        This reads procrastinate's tables directly (``procrastinate_jobs``, ``procrastinate_events``): its own
+        query for this is deprecated, and its layout is the one migration 0009 installed."""
+        rows = await self.app.connector.execute_query_all_async(
+            "SELECT job.id, job.status, job.task_name, job.priority, job.lock, job.queueing_lock, job.args, "
+            "job.scheduled_at, job.queue_name, job.attempts, job.worker_id "
+            "FROM procrastinate_jobs job WHERE job.status = 'doing' "
+            "AND (SELECT max(event.at) FROM procrastinate_events event "
+            "WHERE event.job_id = job.id AND event.type = 'started') < now() - make_interval(secs => %(seconds)s)",
+            seconds=seconds,
+        )
+        return [Job.from_row(row) for row in rows]
+
     async def _retry_stalled(self, job: Job) -> bool:
-        """Queue a dead worker's job again. When the same job is waiting already (a copy queued under its
+        """Queue a job taken back (:meth:`recover`) again. When the same job is waiting already (a copy queued under its
         queueing lock while it ran: a feed's next poll, an entry met again) that copy does the work: the stalled
         one is ended as ``aborted`` (kept; procrastinate ends a running job as succeeded, failed or aborted) rather
         than left ``doing`` for good, which would also hold its lock (a feed's polls) against the copy. Returns
@@ -375,7 +411,7 @@ class Worker:
                 raise
             await self.app.job_manager.finish_job_by_id_async(job.id, Status.ABORTED, delete_job=False)
             log.warning(
-                "jobs: job %d (%s) of a dead worker aborted: the same job (%s) is waiting already",
+                "jobs: job %d (%s) taken back and aborted: the same job (%s) is waiting already",
                 job.id,
                 job.call_string,
                 job.queueing_lock,
@@ -453,8 +489,41 @@ class Worker:
             return str(job.call_string)[:500]
 
     async def enqueue_entry(self, work: EntryJob) -> bool:
-        """Queue an entry job (the poll job's ``enqueue``); ``False`` when the same entry is waiting already."""
-        return await _defer(self.app, ENTRY_TASK, _lock("entry", work.feed_id, work.key), work=work.to_json())
+        """Queue an entry job (the poll job's ``enqueue``); returns whether ``work`` is queued: a new job, or the
+        entry's waiting job given ``work`` instead of an older version of the entry (the feed changed it);
+        ``False`` when the entry waits already with this very work. The queueing lock and the lock are one name:
+        an entry has at most one job waiting, and its versions never run at once (a version queued while another
+        runs waits for it)."""
+        name = _lock("entry", work.feed_id, work.key)
+        args = {"work": work.to_json()}
+        for _ in range(3):  # the waiting job may start between the refusal and the update: queue again then
+            if await _defer(self.app, ENTRY_TASK, name, lock=name, **args):
+                return True
+            replaced = await self._replace_waiting(name, args)
+            if replaced is not None:
+                return replaced
+        return False
+
+    async def _replace_waiting(self, queueing_lock: str, args: dict[str, Any]) -> bool | None:
+        """Give the job waiting under ``queueing_lock`` the arguments ``args``: ``True`` when they were others,
+        ``False`` when they were these already, ``None`` when no job waits (it started meanwhile). procrastinate
+        has no call for this: this relies on its table layout (``procrastinate_jobs``: ``args`` a JSON object of
+        the task's arguments, one ``todo`` job at most per ``queueing_lock``). The row is locked, so a worker
+        taking the job at that moment takes it either before the update (no job waits) or after it."""
+        rows = await self.app.connector.execute_query_all_async(
+            "WITH waiting AS ("
+            " SELECT id, args = %(args)s AS same FROM procrastinate_jobs"
+            " WHERE queueing_lock = %(lock)s AND status = 'todo' FOR UPDATE"
+            "), replaced AS ("
+            " UPDATE procrastinate_jobs job SET args = %(args)s FROM waiting"
+            " WHERE job.id = waiting.id AND NOT waiting.same AND job.status = 'todo' RETURNING job.id"
+            ") SELECT waiting.id, waiting.same FROM waiting",
+            lock=queueing_lock,
+            args=args,
+        )
+        if not rows:
+            return None
+        return not rows[0]["same"]
 
 
 def _feed_id(job: Job) -> int:
