@@ -356,7 +356,7 @@ class Worker:
         ``aborted`` when a copy waits already, or dead-lettered when that was its last try. Returns how many were
         taken back."""
         if overdue_after is None:
-            overdue_after = self.config.deadline + OVERDUE_MARGIN_S
+            overdue_after = self.config.deadline.total_seconds() + OVERDUE_MARGIN_S
         lost: dict[int, tuple[Job, str]] = {}
         for job in await self.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=silent_for):
             assert job.id is not None
