@@ -10,9 +10,10 @@ run :class:`bot.ingest.Ingestor`'s units of work, nothing else:
   fetch, extract, summarize and store one entry, its story decided in the same transaction under the story lock
   (the worker's own story index catches up with the database first).
 
-A feed has at most one poll job waiting (a queueing lock) and running (a lock); an entry likewise, by one name
-for both: an entry met again with other content (the feed republished it) while its job waits gives that job the
-newer version instead of being refused, and a version queued while another runs waits for it.
+A feed has at most one poll job waiting (a queueing lock) and running (a lock); an entry has at most one job
+waiting (a queueing lock): an entry met again with other content (the feed republished it) while its job waits
+gives that job the newer version instead of being refused, and a version queued while another runs waits for it
+(both then take a lock of the queueing lock's name; only then, as locks make procrastinate's fetch slower).
 Every try may take ``[jobs] deadline``; a failed try is retried with procrastinate's :class:`RetryStrategy`
 (exponential waits) until ``[jobs] attempts`` tries have failed, and then stays ``failed``: dead-lettered, with
 its reason in ``job_failures`` (``newsbrief jobs``); a feed's dead poll job is also recorded on the feed (``feeds
@@ -491,18 +492,34 @@ class Worker:
     async def enqueue_entry(self, work: EntryJob) -> bool:
         """Queue an entry job (the poll job's ``enqueue``); returns whether ``work`` is queued: a new job, or the
         entry's waiting job given ``work`` instead of an older version of the entry (the feed changed it);
-        ``False`` when the entry waits already with this very work. The queueing lock and the lock are one name:
-        an entry has at most one job waiting, and its versions never run at once (a version queued while another
-        runs waits for it)."""
+        ``False`` when the entry waits already with this very work. An entry has at most one job waiting (its
+        queueing lock), and its versions never run at once: a version queued while another runs takes a lock of
+        the same name, which the running job is given first (:meth:`_lock_running`), so it waits for that job.
+
+        Only then: procrastinate checks each waiting job that has a lock against the other jobs when it fetches
+        one, so a lock on every entry job would make each fetch scan the whole queue (seconds per job with
+        thousands waiting)."""
         name = _lock("entry", work.feed_id, work.key)
         args = {"work": work.to_json()}
         for _ in range(3):  # the waiting job may start between the refusal and the update: queue again then
-            if await _defer(self.app, ENTRY_TASK, name, lock=name, **args):
+            lock = name if await self._lock_running(name) else None
+            if await _defer(self.app, ENTRY_TASK, name, lock=lock, **args):
                 return True
             replaced = await self._replace_waiting(name, args)
             if replaced is not None:
                 return replaced
         return False
+
+    async def _lock_running(self, name: str) -> bool:
+        """Give the running jobs of the entry queued under ``name`` (its queueing lock, kept by a job that
+        started) the lock ``name``; returns whether one runs. Like :meth:`_replace_waiting` this relies on
+        procrastinate's table layout: a job with a lock is not fetched while a ``doing`` job has the same lock."""
+        rows = await self.app.connector.execute_query_all_async(
+            "UPDATE procrastinate_jobs SET lock = %(name)s"
+            " WHERE queueing_lock = %(name)s AND status = 'doing' RETURNING id",
+            name=name,
+        )
+        return bool(rows)
 
     async def _replace_waiting(self, queueing_lock: str, args: dict[str, Any]) -> bool | None:
         """Give the job waiting under ``queueing_lock`` the arguments ``args``: ``True`` when they were others,

@@ -50,12 +50,15 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def entry_jobs(queue: JobQueue) -> list[dict[str, Any]]:
-    """The entry jobs in the queue, oldest first: id, status and the entry's title."""
+    """The entry jobs in the queue, oldest first: id, status, lock and the entry's title."""
     rows = await queue.query(
-        "SELECT id, status::text AS status, args FROM procrastinate_jobs WHERE task_name = %(task)s ORDER BY id",
+        "SELECT id, status::text AS status, lock, args FROM procrastinate_jobs WHERE task_name = %(task)s ORDER BY id",
         task=ENTRY_TASK,
     )
-    return [{"id": r["id"], "status": r["status"], "title": r["args"]["work"]["entry"]["title"]} for r in rows]
+    return [
+        {"id": r["id"], "status": r["status"], "lock": r["lock"], "title": r["args"]["work"]["entry"]["title"]}
+        for r in rows
+    ]
 
 
 async def test_a_newer_version_replaces_the_waiting_one_and_is_stored(
@@ -75,6 +78,7 @@ async def test_a_newer_version_replaces_the_waiting_one_and_is_stored(
         assert second is not None and second.queued == 1  # the waiting job now carries the newer version
         [job] = await entry_jobs(queue)
         assert (job["status"], job["title"]) == ("todo", SECOND)
+        assert job["lock"] is None  # no lock while no version runs: locks slow every worker's fetch
 
         again = await ingestor.poll_job(feed.id, NOW + timedelta(hours=2), enqueue=worker.enqueue_entry)
         assert again is not None and again.queued == 0  # the same version waits already
@@ -106,6 +110,7 @@ async def test_a_version_queued_while_another_runs_waits_for_it(
 
         jobs = await entry_jobs(queue)
         assert [(j["status"], j["title"]) for j in jobs] == [("doing", FIRST), ("todo", SECOND)]
+        assert jobs[0]["lock"] is not None and jobs[0]["lock"] == jobs[1]["lock"]
         assert stored(pg_store) == {}  # the second version did not run beside the first
 
         await manager.finish_job_by_id_async(running.id, Status.SUCCEEDED, delete_job=True)
