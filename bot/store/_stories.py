@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Executable, func, select, union, update
 from sqlalchemy.orm import Session
 
 from bot.identity import story_key_for
@@ -345,7 +345,7 @@ class StoryStore(StoreBase):
         the articles stored after row ``after_row``, and (with ``updated_since``, either alone or besides
         ``after_row``) those whose text changed at or after ``updated_since`` (an update keeps the article's
         row but replaces its terms)."""
-        stmt = select(
+        columns = (
             ArticleRow.id.label("article_id"),
             ArticleRow.minhash.label("signature"),
             ArticleRow.outlet,
@@ -354,19 +354,22 @@ class StoryStore(StoreBase):
             ArticleRow.first_seen,
             ArticleRow.pk.label("row"),
             ArticleRow.updated_at,
-        ).where(ArticleRow.minhash.is_not(None))
-        if since is not None:
-            stmt = stmt.where(ArticleRow.first_seen >= since)
-        updated = (
-            and_(ArticleRow.updated_at >= updated_since, ArticleRow.updated_at != ArticleRow.first_seen)
-            if updated_since is not None
-            else None
         )
+        base = select(*columns).where(ArticleRow.minhash.is_not(None))
+        if since is not None:
+            base = base.where(ArticleRow.first_seen >= since)
+        changed = None
+        if updated_since is not None:  # the partial index ix_articles_updated holds just these rows
+            changed = base.where(ArticleRow.updated_at >= updated_since, ArticleRow.updated_at != ArticleRow.first_seen)
         if after_row is not None:
-            stmt = stmt.where(ArticleRow.pk > after_row if updated is None else or_(ArticleRow.pk > after_row, updated))
-        elif updated is not None:
-            stmt = stmt.where(updated)
-        stmt = stmt.order_by(ArticleRow.pk)
+            # two selects, each on its own index, rather than one OR that the planner answers with a scan of the
+            # whole table (each entry job of every worker catches up: a scan per article stored)
+            newer = base.where(ArticleRow.pk > after_row)
+            stmt: Executable = (
+                newer.order_by(ArticleRow.pk) if changed is None else union(newer, changed).order_by("row")
+            )
+        else:
+            stmt = (base if changed is None else changed).order_by(ArticleRow.pk)
         with self._sessions() as session:
             return [
                 from_row(StoredSignature, row, signature=bytes(row["signature"]))
