@@ -272,12 +272,16 @@ class StoreBase:
         On PostgreSQL the transaction may then sit idle at most :attr:`story_lock_idle_s` (``idle_bound``; not
         for a rebuild of the whole archive), so a holder that vanished cannot keep the lock."""
         if self.dialect == "postgresql":
-            if idle_bound:
+            if idle_bound:  # one round trip: the bound holds from the statement's end, the lock's too
                 session.execute(
-                    text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
-                    {"ms": str(max(1, round(self.story_lock_idle_s * 1000)))},
+                    text(
+                        "SELECT set_config('idle_in_transaction_session_timeout', :ms, true),"
+                        " pg_advisory_xact_lock(:key)"
+                    ),
+                    {"ms": str(max(1, round(self.story_lock_idle_s * 1000))), "key": STORY_LOCK_KEY},
                 )
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
+            else:
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
             return
         connection = session.connection()
         driver: Any = connection.connection.dbapi_connection  # sqlite3.Connection
