@@ -689,6 +689,38 @@ def _worker_peak_rss_mb(pool: Any) -> float:
     return total
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used, from /proc; ``None`` when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL server process on this machine, by pid (empty where /proc is not there)."""
+    used: dict[int, float] = {}
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if (entry / "comm").read_text().strip() == "postgres":
+                        seconds = _cpu_s(int(entry.name))
+                        if seconds is not None:
+                            used[int(entry.name)] = seconds
+    return used
+
+
+def _postgres_cpu_since(before: dict[int, float]) -> float:
+    """PostgreSQL's CPU seconds since ``before`` (a process started since counts whole; one that ended, not)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in _postgres_cpu().items())
+
+
 def _progress(total: int, label: str) -> Callable[[Any], None] | None:
     if not sys.stderr.isatty():
         return None
@@ -842,6 +874,7 @@ async def run(feeds: int, backlog: int, new: int, global_limit: int, profile: st
 # --- ingestion as jobs: worker processes on PostgreSQL ------------------------------------------------------
 
 TARGET_SPEEDUP = 1.7
+_UNFINISHED = "SELECT count(*) AS n FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
 WORKER_CONCURRENCY = 8  # jobs in flight per worker: page fetches overlap, the CPU work runs one at a time
 
 
@@ -879,6 +912,7 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
     started = time.perf_counter()
     rows: list[list[str]] = []
     rates: dict[int, float] = {}
+    cpu_ms: dict[int, float] = {}
     dsn = postgres.replace("postgresql+psycopg://", "postgresql://")
     for count in sorted({1, most}):
         schema = f"bench_{os.getpid()}_{count}"
@@ -920,15 +954,20 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
                     pipes.append(parent)
                 for parent in pipes:
                     assert parent.recv() == "ready"
+                pg_before = _postgres_cpu()
+                worker_before = [_cpu_s(p.pid) or 0.0 for p in children if p.pid is not None]
                 t0 = time.perf_counter()
                 async with JobQueue(settings) as queue:
                     await queue.defer_polls(store.due_feeds(NOW + timedelta(minutes=1)))
-                    while True:
-                        report = await job_report(queue, NOW, limit=0)
-                        if report.counts["todo"] + report.counts["doing"] == 0:
-                            break
-                        await asyncio.sleep(0.2)
-                elapsed = time.perf_counter() - t0
+                    # a light look, twice a second: this process shares the cores with the workers it measures
+                    while (await queue.query(_UNFINISHED))[0]["n"]:
+                        await asyncio.sleep(0.5)
+                    elapsed = time.perf_counter() - t0
+                    worker_cpu = sum(
+                        (_cpu_s(p.pid) or 0.0) - b for p, b in zip(children, worker_before, strict=True) if p.pid
+                    )
+                    pg_cpu = _postgres_cpu_since(pg_before)
+                    report = await job_report(queue, NOW, limit=0)
                 stored = len(store.list_articles(feeds * new + 1))
         finally:
             for process in children:
@@ -940,6 +979,8 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         rates[count] = stored / elapsed if elapsed else 0.0
+        per_article = 1000 / stored if stored else 0.0
+        cpu_ms[count] = (worker_cpu + pg_cpu) * per_article
         rows.append(
             [
                 str(count),
@@ -948,17 +989,29 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
                 str(stored),
                 str(report.counts["failed"]),
                 f"{rates[count]:,.1f}",
+                f"{worker_cpu * per_article:.1f}",
+                f"{pg_cpu * per_article:.1f}",
             ]
         )
     print(f"Ingestion as jobs: {feeds:,} feeds x {new} new entries, each linking to a generated page (seed {SEED}),")
     print(f"on a loopback server in a separate process; procrastinate on PostgreSQL ({len(cores)} usable cores);")
     print(f"each worker pinned to one core, {WORKER_CONCURRENCY} jobs in flight; every feed's poll queued at once.")
     print()
-    print(_table(["workers", "cores", "wall s", "new articles", "dead jobs", "articles/s"], rows))
+    header = ["workers", "cores", "wall s", "new articles", "dead jobs", "articles/s", "worker ms/art", "pg ms/art"]
+    print(_table(header, rows))
+    print("(CPU per article stored: of the workers, and of every PostgreSQL process on this machine)")
     speedup = rates[most] / rates[1] if rates.get(1) else 0.0
     if most > 1:
         verdict = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
         print(f"\nspeed-up of {most} workers over 1: {speedup:.2f}x (goal >= {TARGET_SPEEDUP:g}x for 2: {verdict})")
+        if cpu_ms.get(most) and rates.get(1) and len(cores) <= most:
+            # every core runs a worker: PostgreSQL (and the feed server) now take their CPU from the workers'
+            # cores, while beside one worker they had a core of their own
+            ceiling = len(cores) * 1000 / cpu_ms[most] / rates[1]
+            print(
+                f"ceiling on these {len(cores)} cores, shared with PostgreSQL: {ceiling:.2f}x "
+                f"({len(cores)} cores / {cpu_ms[most]:.1f} ms of worker and PostgreSQL CPU per article)"
+            )
     print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
     return 0
 
