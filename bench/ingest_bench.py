@@ -48,6 +48,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from html import escape
 from multiprocessing.connection import Connection
@@ -890,9 +891,13 @@ def _bench_worker(conn: Connection, mapping: dict[str, Any], core: int) -> None:
     now = NOW + timedelta(minutes=1)
 
     async def work() -> None:
-        with Store(settings.store.url) as store, extraction_pool() as pool:  # pinned: no pool, a thread
+        with (
+            Store(settings.store.url) as store,
+            extraction_pool() as pool,  # pinned: no pool, a thread
+            ThreadPoolExecutor(1, thread_name_prefix="newsbrief-store") as store_thread,
+        ):
             async with http_client(settings) as client:
-                ingestor = ingestor_for(store, client, settings, now, executor=pool)
+                ingestor = ingestor_for(store, client, settings, now, executor=pool, store_thread=store_thread)
                 app = job_app(settings)
                 async with app.open_async():
                     conn.send("ready")

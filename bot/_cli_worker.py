@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import psycopg
@@ -75,9 +76,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _work(store: Store, settings: Settings) -> None:
-    with extraction_pool() as pool:
+    with extraction_pool() as pool, ThreadPoolExecutor(1, thread_name_prefix="newsbrief-store") as store_thread:
         async with http_client(settings) as client:
-            ingestor = until_connected(lambda: ingestor_for(store, client, settings, _now(), executor=pool))
+            ingestor = until_connected(
+                lambda: ingestor_for(store, client, settings, _now(), executor=pool, store_thread=store_thread)
+            )
             app = job_app(settings)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

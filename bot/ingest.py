@@ -43,7 +43,7 @@ from bot.sources import (
     next_backoff,
     parse_feed,
 )
-from bot.store import Article, Feed, Store, StoredSignature, StoreUnavailable, StoryAssignment
+from bot.store import Article, Feed, Store, StoredSignature, StoreUnavailable, StoryAssignment, UpsertStatus
 from bot.stories import StoryIndex, content_hash, story_time
 from summarizer import Summary, detect_language
 from summarizer import summarize as default_summarize
@@ -250,6 +250,10 @@ class Ingestor:
     ``file:`` feed URL is read; the URLs a feed names are followed only as :func:`linked_url_refusal` allows.
     ``robots`` answers whether a page may be fetched (by default a :class:`RobotsCache` on ``fetcher`` when
     ``[poll] respect_robots`` is on; robots.txt is not consulted when it is off).
+
+    ``store_thread``: one thread (a one-worker executor) in which every article is stored with its story, so the
+    event loop fetches, extracts and summarizes other entries meanwhile (a job worker's waits for the story lock
+    and the database are long); the story index is then used from that thread alone. ``None``: on the event loop.
     """
 
     def __init__(
@@ -262,9 +266,11 @@ class Ingestor:
         rng: random.Random,
         summarize: Callable[..., Summary] | None = None,
         extract_executor: Executor | None = None,
+        store_thread: Executor | None = None,
         robots: RobotsCache | None = None,
     ) -> None:
         self.extract_executor = extract_executor
+        self.store_thread = store_thread
         if settings.poll.respect_robots:
             self.robots: RobotsCache | None = robots or RobotsCache(fetcher)
         else:
@@ -531,27 +537,34 @@ class Ingestor:
         same = known is not None and _same_text(known, text, source)
         language = self.settings.feed_language(feed.url) or detect_language(f"{title or ''}\n{text}")
         summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2, language=language)
-        assignment = IndexedAssignment(self.stories, self.store)
-        try:  # the article and its story are stored in one transaction, the story decided under the story lock
-            article, status = self.store.upsert_article(
-                feed_id=feed.id,
-                url=link or None,
-                guid=entry.guid,
-                title=title,
-                author=author,
-                published_at=published,
-                text=text,
-                text_source=source,
-                summary=summary,
-                eligible=eligible,
-                now=now,
-                language=language,
-                outlet=feed.name or (page.site_name if page else None),  # else the host
-                assign_story=assignment,
-            )
-        except BaseException:
-            assignment.undo()
-            raise
+
+        def store_with_story() -> tuple[Article, UpsertStatus]:
+            assignment = IndexedAssignment(self.stories, self.store)
+            try:  # the article and its story are stored in one transaction, the story decided under the story lock
+                return self.store.upsert_article(
+                    feed_id=feed.id,
+                    url=link or None,
+                    guid=entry.guid,
+                    title=title,
+                    author=author,
+                    published_at=published,
+                    text=text,
+                    text_source=source,
+                    summary=summary,
+                    eligible=eligible,
+                    now=now,
+                    language=language,
+                    outlet=feed.name or (page.site_name if page else None),  # else the host
+                    assign_story=assignment,
+                )
+            except BaseException:
+                assignment.undo()
+                raise
+
+        if self.store_thread is None:
+            article, status = store_with_story()
+        else:  # the event loop goes on with other entries while this one waits for the story lock and the database
+            article, status = await asyncio.get_running_loop().run_in_executor(self.store_thread, store_with_story)
         if failure is not None and article.text_source == "feed":
             self._page_failed(feed, article, failure, now, pages)
         return status
@@ -801,10 +814,17 @@ def extraction_pool() -> Iterator[Executor | None]:
 
 
 def ingestor_for(
-    store: Store, client: httpx.AsyncClient, settings: Settings, now: datetime, *, executor: Executor | None = None
+    store: Store,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    now: datetime,
+    *,
+    executor: Executor | None = None,
+    store_thread: Executor | None = None,
 ) -> Ingestor:
     """An :class:`Ingestor` wired from settings: a guarded Fetcher on ``client``, the story index of the
-    retention window, and optionally a process pool for page extraction."""
+    retention window, and optionally a process pool for page extraction and the one thread that stores articles
+    with their stories (:class:`Ingestor`)."""
     return Ingestor(
         store,
         Fetcher(client, settings.network),
@@ -812,4 +832,5 @@ def ingestor_for(
         stories=load_story_index(store, now, days=settings.store.retention_days),
         rng=random.Random(),
         extract_executor=executor,
+        store_thread=store_thread,
     )
