@@ -29,6 +29,7 @@ at load (:attr:`bot.config.Settings.live`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -408,7 +409,19 @@ async def _post_one(
     thread_ref = await _thread_of(store, platform, channel_id, candidate.story)
     marker = alert_marker(story_id)
     claimed = await asyncio.to_thread(
-        store.claim_alert, sub.id, platform, channel_id, story_id, marker=marker, by=by, now=now, thread_ref=thread_ref
+        functools.partial(
+            store.claim_alert,
+            sub.id,
+            platform,
+            channel_id,
+            story_id,
+            marker=marker,
+            by=by,
+            now=now,
+            thread_ref=thread_ref,
+            article_count=candidate.story.article_count,
+            outlets=candidate.brief.outlet_count,
+        )
     )
     if not claimed:
         return
@@ -558,6 +571,8 @@ async def recover_alerts(
                     state=state,
                     message_ref=found,
                     now=now,
+                    article_count=claim.article_count,  # what the message shows, recorded with the claim
+                    outlets=claim.outlets,
                     thread_ref=claim.thread_ref,
                 )
                 report.recovered.append(claim.story_id)

@@ -8,6 +8,7 @@ import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -24,7 +25,7 @@ from bot.alerts import (
 )
 from bot.commands import SubscribeCommand, UsageError, parse_command, parse_schedule
 from bot.config import ConfigError, settings_from_mapping
-from bot.digests import parse_subscriptions
+from bot.digests import PostInterrupted, parse_subscriptions
 from bot.store import Store, Subscription
 
 T0 = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
@@ -306,6 +307,43 @@ def test_crash_after_posting_is_recovered_by_looking(store: Store) -> None:
     assert report.recovered == ["s-talks"] and report.posted == []
     alert = store.get_alert("console", "console", "s-talks")
     assert alert is not None and alert.state == "posted" and alert.message_ref == posted
+
+
+class CutAfterPosting:
+    """A channel whose connection drops as its alert is posted: the message is there, the poster cannot tell."""
+
+    def __init__(self, inner: ConsoleAdapter) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def post_alert(self, subscription: Subscription, message: AlertMessage) -> str:
+        await self.inner.post_alert(subscription, message)
+        raise PostInterrupted("the connection dropped before the answer")
+
+
+def test_a_recovered_alert_records_what_its_message_shows(store: Store) -> None:
+    """The claim carries the counts of the message about to be posted; a recovery that finds the message records
+    them, so the ledger describes the message (and a story that did not grow is not edited for nothing)."""
+    live_sub(store)
+    article(store, 1, "s-talks", T0)
+    article(store, 2, "s-talks", T0 + timedelta(minutes=1))  # another outlet
+    screen = Screen()
+    now = T0 + timedelta(minutes=3)
+    cut = asyncio.run(
+        run_alerts(store, {"console": CutAfterPosting(screen.adapter)}, topics=TOPICS, now=now, by="p1", live=LIVE)
+    )
+    assert cut.failed == ["s-talks"] and screen.text.count("(s-talks)") == 1  # there, but not recorded
+    claim = store.get_alert("console", "console", "s-talks")
+    assert claim is not None and (claim.state, claim.article_count, claim.outlets) == ("claimed", 2, 2)
+
+    later = now + LIVE.recover_after + timedelta(minutes=1)
+    assert rnd(store, screen, later).recovered == ["s-talks"]
+    alert = store.get_alert("console", "console", "s-talks")
+    assert alert is not None and (alert.state, alert.article_count, alert.outlets) == ("posted", 2, 2)
+    assert rnd(store, screen, later + LIVE.edit_every + timedelta(minutes=1)).edited == []
+    assert screen.text.count("(s-talks)") == 1
 
 
 def test_crash_before_posting_releases_the_claim(store: Store) -> None:

@@ -36,11 +36,14 @@ class AlertStore(StoreBase):
         by: str,
         now: datetime,
         thread_ref: str | None = None,
+        article_count: int = 0,
+        outlets: int = 0,
     ) -> bool:
         """Claim a story for a channel before posting it: ``True`` only for the first claimer, in this or any other
         process on the same database (the (platform, channel, story) key decides), committed at once, with the
         ``marker`` its message will carry and the message it will reply to (``thread_ref``), so that a recovery
-        knows where to look. ``KeyError`` when there is no such subscription."""
+        knows where to look, and the article and outlet counts the message shows, which a recovery that finds
+        it records. ``KeyError`` when there is no such subscription."""
         with self._sessions() as session:
             if session.get(SubscriptionRow, sub_id) is None:
                 raise KeyError(f"no subscription {sub_id!r}")
@@ -57,6 +60,8 @@ class AlertStore(StoreBase):
                         claimed_at=now,
                         claimed_by=by,
                         thread_ref=thread_ref,
+                        article_count=article_count,
+                        outlets=outlets,
                     )
                 )
         except IntegrityError:
