@@ -129,6 +129,49 @@ def test_live_alert_checks_catch_doubles_orphans_lost_edits_and_unrecovered_kill
     assert not kills.ok and "slack live:s_lost: in flight after the kill: False; at the end no claim" in kills.detail
 
 
+def test_a_story_again_needs_new_articles_the_first_digest_did_not_have(
+    soak_module: ModuleType, tmp_path: Path
+) -> None:
+    """An article first seen just before a slot but stored after that digest read its story (of an outlet the
+    digest did not cite) counts towards the story's renewal; one the digest cited does not."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.store import Store
+
+    slot1 = datetime(2026, 6, 1, 12, 1, tzinfo=UTC)
+    slot2 = slot1 + timedelta(minutes=1)
+    ref1, ref2 = "sub:4:2026-06-01T12:01Z", "sub:4:2026-06-01T12:02Z"
+    with idle(soak_module, tmp_path, quick=True) as soak, Store(soak.db_url) as store:
+
+        def article(story: str, n: int, when: datetime, *, cited: bool) -> str:
+            url = f"https://outlet{n}.example/news/{story}{n}"
+            stored, _ = store.upsert_article(
+                url=url, title=f"{story} {n}", outlet=f"outlet{n}.example", now=when, text=f"Report {n}."
+            )
+            store.assign_story(stored.id, story, when)
+            if cited:
+                store.cite(stored.id, ref1, now=slot1)
+            return url
+
+        stories: dict[str, list[str]] = {}
+        for story, late_cited in (("s_late", False), ("s_shown", True)):
+            stories[story] = [
+                article(story, 1, slot1 - timedelta(minutes=5), cited=True),
+                article(story, 2, slot1 - timedelta(seconds=1), cited=late_cited),  # its poll began before
+                article(story, 3, slot1 + timedelta(seconds=20), cited=False),
+            ]
+        posts = [
+            soak_module.Post("slack", "C0SOAK1", ref, "0", key, when.timestamp() + 1, list(stories.values()))
+            for ref, key, when in ((ref1, "1.1", slot1), (ref2, "2.2", slot2))
+        ]
+        verifier = soak_module.Verifier(soak)
+        verifier.check_stories(store, posts, store.list_subscriptions())
+    [check] = [c for c in verifier.results.checks if c.name == "no story posted twice to a channel"]
+    assert not check.ok
+    assert "story s_shown in sub:4:2026-06-01T12:01Z and again in sub:4:2026-06-01T12:02Z with 1 new" in check.detail
+    assert "s_late" not in check.detail
+
+
 class _CutAt(random.Random):
     """The feed server's random source, steered: every roll a malformed (cut) document, cut at ``fraction``."""
 
