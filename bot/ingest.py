@@ -810,7 +810,10 @@ def extraction_pool() -> Iterator[Executor | None]:
     try:
         yield pool
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # waits for the one extraction running, if any (the pool's worker ends after it): left running, the pool's
+        # manager thread closes its wake-up pipe while the interpreter's exit handler writes to it, which prints
+        # "OSError: [Errno 9] Bad file descriptor" as the process ends
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ingestor_for(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from bot.config import Settings, settings_from_mapping
-from bot.ingest import PAGE_ATTEMPTS, Ingestor, load_story_index, sync_config_feeds
+from bot.ingest import PAGE_ATTEMPTS, Ingestor, extraction_pool, load_story_index, sync_config_feeds
 from bot.sources import Fetcher, extract_page
 from bot.store import Article, Feed, Store
 from bot.stories import StoryDecision, StoryIndex
@@ -595,3 +596,12 @@ async def test_each_article_is_summarized_in_its_feeds_language_configured_or_de
     assert german.summary is not None and french.summary is not None
     assert [q["speaker"] for q in german.summary["quotes"]] == ["Anna Keller"]
     assert [q["speaker"] for q in french.summary["quotes"]] == ["Jean Dupont"]
+
+
+def test_the_extraction_pool_is_wound_up_when_its_block_ends() -> None:
+    """Nothing of the pool outlives its block: a manager thread left running races the interpreter's exit handler
+    for its wake-up pipe ("Bad file descriptor" printed as a worker process ends)."""
+    with extraction_pool() as pool:
+        if pool is not None:  # one usable core: extraction runs in a thread, there is no pool
+            assert pool.submit(len, "abc").result(timeout=60) == 3
+    assert [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"] == []
