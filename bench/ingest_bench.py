@@ -69,7 +69,7 @@ NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 
 TARGET_304_S = 10.0
 TARGET_RATE = 30.0
-TARGET_RSS_MB = 300.0
+TARGET_RSS_MB = 250.0  # the bot process alone; its page-extraction worker is reported beside it
 
 # --- generated news ------------------------------------------------------------------------------------------
 
