@@ -29,7 +29,6 @@ at load (:attr:`bot.config.Settings.live`).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -409,19 +408,17 @@ async def _post_one(
     thread_ref = await _thread_of(store, platform, channel_id, candidate.story)
     marker = alert_marker(story_id)
     claimed = await asyncio.to_thread(
-        functools.partial(
-            store.claim_alert,
-            sub.id,
-            platform,
-            channel_id,
-            story_id,
-            marker=marker,
-            by=by,
-            now=now,
-            thread_ref=thread_ref,
-            article_count=candidate.story.article_count,
-            outlets=candidate.brief.outlet_count,
-        )
+        store.claim_alert,
+        sub.id,
+        platform,
+        channel_id,
+        story_id,
+        marker=marker,
+        by=by,
+        now=now,
+        thread_ref=thread_ref,
+        article_count=candidate.story.article_count,  # what the message shows, for a recovery that finds it
+        outlets=candidate.brief.outlet_count,
     )
     if not claimed:
         return

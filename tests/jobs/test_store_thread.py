@@ -25,7 +25,7 @@ RELEASE_AFTER_S = 10.0  # the lock is let go by then whatever happens, so a bloc
 @pytest.fixture
 def story_lock(postgres_url: str) -> Iterator[psycopg.Connection]:
     """Another process's session holding the story lock (in an open transaction) until the test lets it go."""
-    with psycopg.connect(postgres_url.split("?")[0].replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (STORY_LOCK_KEY,))
         yield conn
 
@@ -43,7 +43,7 @@ async def test_an_article_waiting_for_the_story_lock_leaves_the_event_loop_free(
 ) -> None:
     settings = jobs_settings(pg_store.url)
     feed = pg_store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
-    dsn = pg_store.url.split("?")[0].replace("postgresql+psycopg://", "postgresql://")
+    dsn = pg_store.url.replace("postgresql+psycopg://", "postgresql://")
     release = threading.Timer(RELEASE_AFTER_S, story_lock.commit)
     release.start()
     try:
