@@ -44,7 +44,7 @@ class AlertStore(StoreBase):
         ``marker`` its message will carry and the message it will reply to (``thread_ref``), so that a recovery
         knows where to look, and the article and outlet counts the message shows, which a recovery that finds
         it records. ``KeyError`` when there is no such subscription."""
-        with self._sessions() as session:
+        with self._reads() as session:
             if session.get(SubscriptionRow, sub_id) is None:
                 raise KeyError(f"no subscription {sub_id!r}")
         try:
@@ -121,7 +121,7 @@ class AlertStore(StoreBase):
 
     def get_alert(self, platform: str, channel: str, story_id: str) -> LiveAlert | None:
         """The ledger's row of one story in one channel, or ``None``."""
-        with self._sessions() as session:
+        with self._reads() as session:
             row = session.get(LiveAlertRow, _key(platform, channel, story_id))
             return from_row(LiveAlert, row) if row is not None else None
 
@@ -143,13 +143,13 @@ class AlertStore(StoreBase):
             if not ids:
                 return {}
             stmt = stmt.where(LiveAlertRow.story_id.in_(ids))
-        with self._sessions() as session:
+        with self._reads() as session:
             return {row.story_id: from_row(LiveAlert, row) for row in session.scalars(stmt)}
 
     def alert_messages_since(self, platform: str, channel: str, since: datetime) -> tuple[int, int]:
         """How many messages live alerts put in a channel since ``since``: (stories posted on their own, overflow
         summaries)."""
-        with self._sessions() as session:
+        with self._reads() as session:
             posted = session.scalar(
                 select(func.count()).where(
                     LiveAlertRow.platform == platform,
@@ -175,7 +175,7 @@ class AlertStore(StoreBase):
             .where(LiveAlertRow.state == "claimed", LiveAlertRow.claimed_at < claimed_before)
             .order_by(LiveAlertRow.claimed_at, LiveAlertRow.story_id)
         )
-        with self._sessions() as session:
+        with self._reads() as session:
             return [from_row(LiveAlert, r) for r in session.scalars(stmt)]
 
     def reclaim_alert(self, alert: LiveAlert, *, by: str, now: datetime) -> bool:

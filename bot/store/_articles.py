@@ -250,7 +250,7 @@ class ArticleStore(StoryStore):
     def get_article(self, id_or_url: str) -> Article | None:
         """The article with this id, URL or canonical URL (the canonical form of the given URL), or ``None``."""
         key = id_or_url.strip()
-        with self._sessions() as session:
+        with self._reads() as session:
             row = session.scalar(select(ArticleRow).where(ArticleRow.id == key))
             if row is None:
                 row = session.scalar(select(ArticleRow).where(ArticleRow.url == key).order_by(ArticleRow.pk).limit(1))
@@ -262,7 +262,7 @@ class ArticleStore(StoryStore):
         """The article stored under ``url``'s canonical form (the identity :meth:`upsert_article` matches first),
         or ``None``: one indexed lookup, for the ingest path that asks this of every feed entry (:meth:`get_article`
         also tries ids and the exact ``url`` column, which has no index)."""
-        with self._sessions() as session:
+        with self._reads() as session:
             row = session.scalar(select(ArticleRow).where(ArticleRow.canonical_url == canonical_url(url)))
             return self._articles(session, [row])[0] if row else None
 
@@ -289,7 +289,7 @@ class ArticleStore(StoryStore):
         if eligible is not None:
             stmt = stmt.where(ArticleRow.eligible.is_(eligible))
         stmt = stmt.order_by(ArticleRow.first_seen.desc(), ArticleRow.pk.desc()).offset(offset).limit(limit)
-        with self._sessions() as session:
+        with self._reads() as session:
             return self._articles(session, list(session.scalars(stmt)))
 
     def cite(self, article_id: str, digest_ref: str, *, now: datetime) -> None:

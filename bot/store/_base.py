@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import URL, ExceptionContext, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -34,6 +35,10 @@ session (``idle_in_transaction_session_timeout``, set for that transaction only)
 killed or cut off mid-transaction behind a proxy or a broken network path that the server never hears of would
 otherwise hold it forever, and every other process's article would wait for it. Deciding an article's story
 takes milliseconds; this is far below the 30 s after which a job worker's silence counts as death."""
+PING_IDLE_S = 1.0
+"""A pooled PostgreSQL connection left idle this long is pinged as it is taken again (replaced when dead: a database
+restart, a cut connection); one in steady use is not (a ping per use doubled the round trips of the store's short
+sessions)."""
 BATCH = 500
 """Rows per statement when a list of keys is too long for one ``IN (...)``."""
 _T = TypeVar("_T")
@@ -48,6 +53,22 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_when_idle(engine: Engine, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a pooled connection taken again after :data:`PING_IDLE_S` idle; a dead one is replaced (the pool takes
+    ``DisconnectionError`` as "discard it and connect again", as SQLAlchemy's own pre-ping does)."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+        return
+    try:
+        engine.dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
 
 
 def _engine_for(url: str) -> Engine:
@@ -68,7 +89,10 @@ def _engine_for(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", functools.partial(_ping_when_idle, engine))
+        return engine
     raise ValueError(f"store url {url!r}: only sqlite:///... and postgresql+psycopg://... are supported")
 
 
@@ -126,6 +150,10 @@ class StoreBase:
         self._engine = _engine_for(url)
         self.dialect = self._engine.dialect.name
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        # reads on PostgreSQL run without a transaction of their own: each statement is one round trip, not three
+        # with BEGIN and ROLLBACK (at READ COMMITTED every statement has its own snapshot either way)
+        reads = self._engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else None
+        self._reads = sessionmaker(reads or self._engine, expire_on_commit=False)
         self.watch = watch
         event.listen(self._engine, "handle_error", self._unavailable)
         if watch is not None:

@@ -89,13 +89,13 @@ class FeedStore(StoreBase):
 
     def get_feed(self, id_or_url: int | str) -> Feed | None:
         """The feed with this id or exact URL, or ``None``."""
-        with self._sessions() as session:
+        with self._reads() as session:
             row = self._feed_row(session, id_or_url)
             return from_row(Feed, row) if row else None
 
     def list_feeds(self) -> list[Feed]:
         """Every feed, by id."""
-        with self._sessions() as session:
+        with self._reads() as session:
             return [from_row(Feed, r) for r in session.scalars(select(FeedRow).order_by(FeedRow.id))]
 
     def remove_feed(self, id_or_url: int | str) -> bool:
@@ -120,7 +120,7 @@ class FeedStore(StoreBase):
         if not all:
             stmt = stmt.where(or_(FeedRow.next_poll_at.is_(None), FeedRow.next_poll_at <= now))
         stmt = stmt.order_by(FeedRow.next_poll_at.asc().nulls_first(), FeedRow.id)
-        with self._sessions() as session:
+        with self._reads() as session:
             return [from_row(Feed, r) for r in session.scalars(stmt)]
 
     def record_poll_success(

@@ -100,7 +100,7 @@ class ItemStore(StoreBase):
             .where(PostedItemRow.platform == platform, PostedItemRow.channel == channel)
             .order_by(PostedItemRow.claimed_at, PostedItemRow.article_id, PostedItemRow.key)
         )
-        with self._sessions() as session:
+        with self._reads() as session:
             seen: dict[str, PostedItem] = {}
             for row in session.scalars(stmt):
                 if row.article_id not in seen:

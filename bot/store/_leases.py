@@ -54,6 +54,6 @@ class LeaseStore(StoreBase):
 
     def get_lease(self, name: str) -> Lease | None:
         """The lease ``name`` as stored (it may have expired: compare ``expires_at`` with the time), or ``None``."""
-        with self._sessions() as session:
+        with self._reads() as session:
             row = session.get(LeaseRow, name)
             return from_row(Lease, row) if row is not None else None

@@ -26,7 +26,7 @@ class LedgerStore(StoreBase):
         other process on the same database (the unique (subscription, slot) key decides; a violation means
         another claimer has it). The claim is committed at once, in its own transaction, so a lost race never
         leaves a session in a failed state. ``KeyError`` when there is no such subscription."""
-        with self._sessions() as session:
+        with self._reads() as session:
             if session.get(SubscriptionRow, sub_id) is None:
                 raise KeyError(f"no subscription {sub_id!r}")
         try:
@@ -62,7 +62,7 @@ class LedgerStore(StoreBase):
             .where(DigestSlotRow.outcome.is_(None), DigestSlotRow.claimed_at < claimed_before)
             .order_by(DigestSlotRow.claimed_at, DigestSlotRow.id)
         )
-        with self._sessions() as session:
+        with self._reads() as session:
             return [slot_of(r) for r in session.scalars(stmt)]
 
     def reclaim_slot(self, claim: DigestSlot, *, by: str, now: datetime) -> bool:
@@ -138,7 +138,7 @@ class LedgerStore(StoreBase):
             .where(DigestMessageRow.subscription_id == sub_id, DigestMessageRow.slot == slot)
             .order_by(DigestMessageRow.part)
         )
-        with self._sessions() as session:
+        with self._reads() as session:
             return {int(part): str(ref) for part, ref in session.execute(stmt)}
 
     def planned_story_counts(self, sub_id: int, *, except_slot: str | None = None) -> dict[str, int]:
@@ -150,7 +150,7 @@ class LedgerStore(StoreBase):
         if except_slot is not None:
             stmt = stmt.where(DigestSlotRow.slot != except_slot)
         counts: dict[str, int] = {}
-        with self._sessions() as session:
+        with self._reads() as session:
             for (planned,) in session.execute(stmt):
                 for key, count in (planned or {}).items():
                     counts[str(key)] = max(counts.get(str(key), 0), int(count))
@@ -158,7 +158,7 @@ class LedgerStore(StoreBase):
 
     def get_slot(self, sub_id: int, slot: str) -> DigestSlot | None:
         """A subscription's claim of one slot with its outcome, or ``None`` when unclaimed."""
-        with self._sessions() as session:
+        with self._reads() as session:
             row = session.scalar(
                 select(DigestSlotRow).where(DigestSlotRow.subscription_id == sub_id, DigestSlotRow.slot == slot)
             )
@@ -171,7 +171,7 @@ class LedgerStore(StoreBase):
             .where(DigestSlotRow.subscription_id == sub_id)
             .order_by(DigestSlotRow.claimed_at, DigestSlotRow.id)
         )
-        with self._sessions() as session:
+        with self._reads() as session:
             return [slot_of(r) for r in session.scalars(stmt)]
 
     def record_posted(self, sub_id: int, story_ids_with_counts: Mapping[str, int], now: datetime) -> None:
@@ -202,7 +202,7 @@ class LedgerStore(StoreBase):
         stmt = select(PostedStoryRow.story_id, PostedStoryRow.posted_at).where(
             PostedStoryRow.subscription_id == sub_id, PostedStoryRow.story_id.in_(ids)
         )
-        with self._sessions() as session:
+        with self._reads() as session:
             return {story_id: posted_at for story_id, posted_at in session.execute(stmt)}
 
     def posted_story_counts(self, sub_id: int) -> dict[str, int]:
@@ -210,5 +210,5 @@ class LedgerStore(StoreBase):
         stmt = select(PostedStoryRow.story_id, PostedStoryRow.article_count_at_post).where(
             PostedStoryRow.subscription_id == sub_id
         )
-        with self._sessions() as session:
+        with self._reads() as session:
             return {story_id: int(count) for story_id, count in session.execute(stmt)}

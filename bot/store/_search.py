@@ -51,7 +51,7 @@ class SearchStore(StoreBase):
         if seen_since is not None:
             where.append("AND a.first_seen >= :seen_since")
             params["seen_since"] = seen_since
-        with self._sessions() as session:
+        with self._reads() as session:
             if digest is not None:
                 where.append(self._digest_condition(session, digest, params))
             if self.dialect == "sqlite":

@@ -126,7 +126,7 @@ class StoryStore(StoreBase):
         stmt = select(ArticleRow.id).where(ArticleRow.story_id.is_(None)).order_by(ArticleRow.first_seen, ArticleRow.pk)
         if limit is not None:
             stmt = stmt.limit(limit)
-        with self._sessions() as session:
+        with self._reads() as session:
             return list(session.scalars(stmt))
 
     def file_storyless(self, article_id: str, assign_story: StoryAssigner | None = None, *, now: datetime) -> bool:
@@ -156,7 +156,7 @@ class StoryStore(StoreBase):
 
     def get_story(self, story_id: str) -> Story | None:
         """The story with this id (or the story it was merged into, for an alias), or ``None``."""
-        with self._sessions() as session:
+        with self._reads() as session:
             row = session.get(StoryRow, self._resolve_story(session, story_id))
             return from_row(Story, row) if row else None
 
@@ -175,7 +175,7 @@ class StoryStore(StoreBase):
 
     def stories(self) -> dict[str, Story]:
         """Every story, by id."""
-        with self._sessions() as session:
+        with self._reads() as session:
             return {row.id: from_row(Story, row) for row in session.scalars(select(StoryRow))}
 
     def archived_articles(self, *, since: datetime, batch: int = 500) -> Iterator[ArchivedArticle]:
@@ -313,13 +313,13 @@ class StoryStore(StoreBase):
         stmt = select(StoryAliasRow.alias, StoryAliasRow.story_id)
         if merged_since is not None:
             stmt = stmt.where(StoryAliasRow.merged_at >= merged_since)
-        with self._sessions() as session:
+        with self._reads() as session:
             return {alias: story for alias, story in session.execute(stmt)}
 
     def story_headlines(self, story_ids: Iterable[str]) -> dict[str, str]:
         """The headline of each story (an alias means the story it was merged into): the title of its first titled
         article, first seen first. A story without one (or no longer stored) is missing from the result."""
-        with self._sessions() as session:
+        with self._reads() as session:
             resolved = {story_id: self._resolve_story(session, story_id) for story_id in sorted(set(story_ids))}
             if not resolved:
                 return {}
@@ -334,7 +334,7 @@ class StoryStore(StoreBase):
     def story_articles(self, story_id: str) -> list[Article]:
         """A story's articles, first seen first."""
         stmt = select(ArticleRow).where(ArticleRow.story_id == story_id).order_by(ArticleRow.first_seen, ArticleRow.pk)
-        with self._sessions() as session:
+        with self._reads() as session:
             return self._articles(session, list(session.scalars(stmt)))
 
     def minhash_signatures(
@@ -370,7 +370,7 @@ class StoryStore(StoreBase):
             )
         else:
             stmt = (base if changed is None else changed).order_by(ArticleRow.pk)
-        with self._sessions() as session:
+        with self._reads() as session:
             return [
                 from_row(StoredSignature, row, signature=bytes(row["signature"]))
                 for row in session.execute(stmt).mappings()
@@ -388,7 +388,7 @@ class StoryStore(StoreBase):
         if not ids:
             return {}
         left_out = sorted(set(exclude))
-        with self._sessions() as session:
+        with self._reads() as session:
             stories = session.scalars(select(StoryRow).where(StoryRow.id.in_(ids)))
             found: dict[str, tuple[Story, list[Article]]] = {row.id: (from_row(Story, row), []) for row in stories}
             if limit <= 0 or not found:

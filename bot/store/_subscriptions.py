@@ -83,7 +83,7 @@ class SubscriptionStore(StoreBase):
 
     def get_subscription(self, sub_id: int) -> Subscription | None:
         """The subscription with this id, or ``None``."""
-        with self._sessions() as session:
+        with self._reads() as session:
             row = session.get(SubscriptionRow, sub_id)
             return from_row(Subscription, row) if row else None
 
@@ -94,7 +94,7 @@ class SubscriptionStore(StoreBase):
             stmt = stmt.where(SubscriptionRow.platform == platform)
         if channel is not None:
             stmt = stmt.where(SubscriptionRow.channel == channel)
-        with self._sessions() as session:
+        with self._reads() as session:
             return [from_row(Subscription, r) for r in session.scalars(stmt)]
 
     def remove_subscription(self, sub_id: int) -> bool:

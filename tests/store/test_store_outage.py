@@ -336,3 +336,34 @@ def test_a_story_lock_holder_cut_off_mid_transaction_does_not_hold_the_lock_fore
         assert done
         assert done[0].story_id == "story-b" and story_lock_holders(dsn) == []
         assert direct.get_article("https://news.example/a") is None  # nothing of the cut-off transaction stored
+
+
+def test_a_pooled_connection_ended_by_the_server_while_idle_is_replaced(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the session of a pooled connection (a restart, an operator's ``pg_terminate_backend``):
+    taken again after ``PING_IDLE_S`` idle, it is pinged and replaced, and the call succeeds; taken again sooner
+    (a connection in steady use is not pinged) the call fails as unavailable, and the next one succeeds."""
+    import bot.store._base as store_base
+
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+
+    def end_the_pooled_session(store: Store) -> None:
+        with store.engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    with Store(postgres_url) as store:
+        store.upgrade()
+        feed = store.add_feed("https://news.example/feed.xml", interval_s=900, now=NOW)
+
+        monkeypatch.setattr(store_base, "PING_IDLE_S", 3600.0)
+        end_the_pooled_session(store)
+        with pytest.raises(StoreUnavailable):
+            store.get_feed(feed.id)
+        assert store.get_feed(feed.id) == feed  # the pool let the dead connection go
+
+        monkeypatch.setattr(store_base, "PING_IDLE_S", 0.0)
+        end_the_pooled_session(store)
+        assert store.get_feed(feed.id) == feed
