@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
-from sqlalchemy import Executable, func, select, union, update
+from sqlalchemy import RowMapping, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.identity import story_key_for
@@ -13,6 +13,9 @@ from bot.store._base import StoreBase, chunks
 from bot.store._convert import from_row
 from bot.store._models import ArticleRow, PostedStoryRow, StoryAliasRow, StoryRow
 from bot.store._types import ArchivedArticle, Article, StoredSignature, Story, StoryAssigner, StoryAssignment
+
+CATCH_UP_PAGE = 1000
+"""How many rows a story index's catch-up reads at a time (:meth:`StoryStore.minhash_signatures`)."""
 
 
 class StoryStore(StoreBase):
@@ -361,21 +364,43 @@ class StoryStore(StoreBase):
         changed = None
         if updated_since is not None:  # the partial index ix_articles_updated holds just these rows
             changed = base.where(ArticleRow.updated_at >= updated_since, ArticleRow.updated_at != ArticleRow.first_seen)
-        if after_row is not None:
-            # two selects, each on its own index, rather than one OR that the planner answers with a scan of the
-            # whole table (each entry job of every worker catches up: a scan per article stored)
-            newer = base.where(ArticleRow.pk > after_row)
-            stmt: Executable = (
-                newer.order_by(ArticleRow.pk) if changed is None else union(newer, changed).order_by("row")
-            )
-        else:
-            stmt = (base if changed is None else changed).order_by(ArticleRow.pk)
         with self._reads() as session:
-            return [
-                from_row(StoredSignature, row, signature=bytes(row["signature"]))
-                for row in session.execute(stmt).mappings()
-                if row["signature"] is not None
-            ]
+            if after_row is None:
+                stmt = (base if changed is None else changed).order_by(ArticleRow.pk)
+                return self._signatures(session.execute(stmt).mappings())
+            # the rows after ``after_row`` a page at a time, by the primary key: a plan that fits a few new rows
+            # whatever the table's size (each entry job of every worker catches up; PostgreSQL's generic plan of a
+            # bare "pk > :row" is a scan of the whole table), and the changed rows by their own index (one OR of
+            # both was answered with a scan too)
+            found: dict[int, StoredSignature] = {}
+            last = after_row
+            while True:
+                newer = base.where(ArticleRow.pk > last).order_by(ArticleRow.pk).limit(CATCH_UP_PAGE)
+                rows = self._signatures(session.execute(newer).mappings())
+                found.update((row.row, row) for row in rows)
+                if len(rows) < CATCH_UP_PAGE:
+                    break
+                last = rows[-1].row
+            after: tuple[datetime, int] | None = None
+            while changed is not None:  # by (updated_at, pk), which its index serves in order
+                page = changed if after is None else changed.where(tuple_(ArticleRow.updated_at, ArticleRow.pk) > after)
+                page = page.order_by(ArticleRow.updated_at, ArticleRow.pk).limit(CATCH_UP_PAGE)
+                rows = self._signatures(session.execute(page).mappings())
+                found.update((row.row, row) for row in rows)
+                if len(rows) < CATCH_UP_PAGE:
+                    break
+                last_row = rows[-1]
+                assert last_row.updated_at is not None
+                after = (last_row.updated_at, last_row.row)
+            return [found[row] for row in sorted(found)]
+
+    @staticmethod
+    def _signatures(rows: Iterable[RowMapping]) -> list[StoredSignature]:
+        return [
+            from_row(StoredSignature, row, signature=bytes(row["signature"]))
+            for row in rows
+            if row["signature"] is not None
+        ]
 
     def story_members(
         self, story_ids: Iterable[str], *, since: datetime, limit: int, exclude: Iterable[str] = ()

@@ -176,20 +176,27 @@ def test_catching_up_takes_new_terms_of_an_article_the_index_has_in_the_same_sto
     assert index.watermark == 7
 
 
+def put_with_terms(
+    store: Store, path: str, text: str, when: datetime, story: str, merged: tuple[str, ...] = ()
+) -> Article:
+    """Store (or update) an article of one.example in ``story``, its terms its text's bytes."""
+    article, _ = store.upsert_article(
+        url=f"https://one.example/{path}",
+        title=path,
+        text=text,
+        now=when,
+        outlet="one.example",
+        assign_story=lambda _a: StoryAssignment(story, text.encode(), merged=merged),
+    )
+    return article
+
+
 def test_the_store_reads_what_changed_since_an_index_last_looked(store: Store) -> None:
     """On every backend: the articles stored after a row, those whose text changed since a time (not those only
     stored then: their rows are read by number), and the stories merged since a time."""
 
     def put(path: str, text: str, when: datetime, story: str, merged: tuple[str, ...] = ()) -> Article:
-        article, _ = store.upsert_article(
-            url=f"https://one.example/{path}",
-            title=path,
-            text=text,
-            now=when,
-            outlet="one.example",
-            assign_story=lambda _a: StoryAssignment(story, text.encode(), merged=merged),
-        )
-        return article
+        return put_with_terms(store, path, text, when, story, merged)
 
     first = put("first", "one text", NOW, "s_1")
     second = put("second", "another text", NOW + timedelta(minutes=1), "s_2")
@@ -210,3 +217,29 @@ def test_the_store_reads_what_changed_since_an_index_last_looked(store: Store) -
     assert [s.article_id for s in store.minhash_signatures(updated_since=since)] == [first.id]
     assert store.story_aliases(merged_since=since) == {"s_2": "s_1"}
     assert store.story_aliases(merged_since=NOW + timedelta(minutes=8)) == {}
+
+
+def test_the_store_reads_what_changed_a_page_at_a_time(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On every backend: more new rows and more changed rows than one page (pages of 2 here) are all read, each
+    once, in row order; the changed rows include those whose update times are equal."""
+    import bot.store._stories as stories_module
+
+    monkeypatch.setattr(stories_module, "CATCH_UP_PAGE", 2)
+
+    def put(path: str, text: str, when: datetime) -> Article:
+        return put_with_terms(store, path, text, when, "s_1")
+
+    old = [put(f"old{i}", f"old text {i}", NOW) for i in range(5)]
+    last_row = max(s.row for s in store.minhash_signatures())
+    new = [put(f"new{i}", f"new text {i}", NOW + timedelta(minutes=1)) for i in range(5)]
+    later = NOW + timedelta(minutes=2)
+    for i in (0, 1, 3):  # three updates at one time, one later: keyset pages of (time, row)
+        put(f"old{i}", f"old text {i} rewritten", later)
+    put("old4", "old text 4 rewritten", later + timedelta(seconds=1))
+
+    read = store.minhash_signatures(after_row=last_row, updated_since=later)
+
+    assert [s.article_id for s in read] == [old[i].id for i in (0, 1, 3, 4)] + [a.id for a in new]
+    assert [s.row for s in read] == sorted(s.row for s in read)
+    assert read[0].signature == b"old text 0 rewritten"
+    assert [s.article_id for s in store.minhash_signatures(after_row=last_row)] == [a.id for a in new]
