@@ -31,12 +31,14 @@ import contextlib
 import hashlib
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg_pool
 from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Job, Status
@@ -84,6 +86,36 @@ RESTART_AFTER_S = 10.0
 WORKER_IDLE_IN_TRANSACTION_S = 15.0
 """A worker's database sessions are ended by PostgreSQL when a transaction sits idle this long (see
 :func:`worker_store_url`); well below :data:`STALLED_AFTER_S`."""
+
+
+POOL_PING_IDLE_S = 1.0
+"""A pooled connection of the job queue left idle this long is checked (an empty query) as it is taken again, and
+replaced when dead; one in steady use is not (procrastinate's pool checked every connection it handed out: a round
+trip more for each of a job's queries)."""
+
+
+class _IdleCheck:
+    """The check and reset callbacks of a psycopg pool that checks only connections returned at least ``idle_s``
+    seconds ago (and those never returned: new ones)."""
+
+    def __init__(self, idle_s: float) -> None:
+        self.idle_s = idle_s
+        self._returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+    async def reset(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._returned[conn] = time.monotonic()
+
+    async def check(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned >= self.idle_s:
+            await psycopg_pool.AsyncConnectionPool.check_connection(conn)
+
+
+def _pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool:
+    """procrastinate's connection pool, checking only the connections that sat idle (:data:`POOL_PING_IDLE_S`)."""
+    idle = _IdleCheck(POOL_PING_IDLE_S)
+    kwargs.update(check=idle.check, reset=idle.reset)
+    return psycopg_pool.AsyncConnectionPool(**kwargs)
 
 
 CONNECT_TIMEOUT_S = 10
@@ -208,7 +240,10 @@ def job_app(settings: Settings, *, conninfo: str | None = None) -> App:
     Open it (``async with app.open_async()``) before use."""
     jobs = settings.jobs
     connector = PsycopgConnector(
-        conninfo=conninfo or conninfo_for(settings.store.url), min_size=1, max_size=jobs.concurrency + 2
+        conninfo=conninfo or conninfo_for(settings.store.url),
+        min_size=1,
+        max_size=jobs.concurrency + 2,
+        pool_factory=_pool,
     )
     app = App(connector=connector)
     retry: BaseRetryStrategy | bool = retry_strategy(jobs) or False

@@ -595,3 +595,26 @@ def test_a_worker_cut_off_mid_transaction_does_not_keep_its_row_locks(
     assert freed, "a worker's transaction cut off mid-way kept its row lock"
     after = pg_store.get_feed(feed.id)
     assert done and after is not None and after.next_poll_at == NOW + timedelta(minutes=15) and after.name != "mine"
+
+
+@pytest.mark.parametrize("idle_s", [0.0, 3600.0])
+async def test_the_job_queue_checks_a_pooled_connection_that_sat_idle(
+    pg_store: Store, postgres_url: str, monkeypatch: pytest.MonkeyPatch, idle_s: float
+) -> None:
+    """The server ends the session of the job queue's pooled connection: taken again after ``POOL_PING_IDLE_S``
+    idle, it is checked and replaced, and the query succeeds; taken again sooner (steady use is not checked) the
+    query fails, and the next one gets a new connection."""
+    from procrastinate.exceptions import ConnectorException
+
+    import bot.jobs._queue as queue_module
+
+    monkeypatch.setattr(queue_module, "POOL_PING_IDLE_S", idle_s)
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    async with JobQueue(jobs_settings(pg_store.url)) as queue:
+        pid = (await queue.query("SELECT pg_backend_pid() AS pid"))[0]["pid"]
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        if idle_s:
+            with pytest.raises(ConnectorException):
+                await queue.query("SELECT 1 AS one")
+        assert await queue.query("SELECT 1 AS one") == [{"one": 1}]
