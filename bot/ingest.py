@@ -161,9 +161,9 @@ class EntryJob:
         return e.link or e.guid or f"{e.title or ''}\n{entry_text(e)}"
 
 
-EntrySink = Callable[[EntryJob], Awaitable[bool]]
-"""Where a poll hands the entries that need work: queues the job (or gives the entry's waiting job this newer
-version); ``False`` when the same work is already waiting."""
+EntrySink = Callable[[Sequence[EntryJob]], Awaitable[int]]
+"""Where a poll hands the entries that need work, all at once: queues their jobs (or gives an entry's waiting job
+this newer version); returns how many were queued (not those whose same work is already waiting)."""
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -374,8 +374,8 @@ class Ingestor:
         the page is slow, fails, or the time ran out), and page failures never count against the feed.
 
         With ``enqueue`` an entry whose page is to be fetched or whose text is new is handed to it as an
-        :class:`EntryJob` instead (counted in ``queued``); the others (met before, nothing to fetch or summarize)
-        are stored here.
+        :class:`EntryJob` instead, all in one call once the others are stored (counted in ``queued``); the others
+        (met before, nothing to fetch or summarize) are stored here.
         """
         interval = timedelta(seconds=feed.interval_s)
         timeout = self.settings.poll.feed_timeout
@@ -417,6 +417,7 @@ class Ingestor:
             return self._failure(feed, now, "parse", f"{feed.url}: {parsed.error}")
         eligible = self._eligible_flags(feed, entries)
         pages = _PagePhase(deadline)
+        jobs: list[EntryJob] = []
         for entry, is_eligible in zip(entries, eligible, strict=True):
             await asyncio.sleep(0)  # one entry at a time: commands, lease renewals and timeouts run in between
             entry, follow, refused = self._vet_link(entry, fetched.final_url)
@@ -424,9 +425,7 @@ class Ingestor:
                 log.warning("%s: %s", feed.url, refused)
                 result.errors.append(refused)
             if enqueue is not None and self._work_needed(entry, now, follow):
-                # raised when the queue fails: the poll is not recorded, so its entries are read again next time
-                if await enqueue(EntryJob(feed.id, entry, is_eligible, follow)):
-                    result.queued += 1
+                jobs.append(EntryJob(feed.id, entry, is_eligible, follow))
                 continue
             try:
                 status = await self._ingest_entry(feed, entry, now, eligible=is_eligible, pages=pages, follow=follow)
@@ -446,6 +445,9 @@ class Ingestor:
                 result.updated += 1
             else:
                 result.unchanged += 1
+        if jobs and enqueue is not None:
+            # raised when the queue fails: the poll is not recorded, so its entries are read again next time
+            result.queued += await enqueue(jobs)
         kind = "parse" if result.errors else "page"
         page_note = pages.note(timeout)
         if page_note:

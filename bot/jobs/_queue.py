@@ -32,7 +32,7 @@ import hashlib
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -524,6 +524,26 @@ class Worker:
         except (AssertionError, KeyError, TypeError, ValueError):
             return str(job.call_string)[:500]
 
+    async def enqueue_entries(self, works: Sequence[EntryJob]) -> int:
+        """Queue a poll's entry jobs (the poll job's ``enqueue``); returns how many are queued (new jobs, or waiting
+        jobs given a newer version). All go in with one statement (and one look for their running versions) when
+        none of them waits already; else each as :meth:`enqueue_entry` queues it."""
+        names = [_lock("entry", work.feed_id, work.key) for work in works]
+        if not works:
+            return 0
+        running = await self._lock_running(names)
+        jobs = [
+            self.app.configure_task(
+                ENTRY_TASK, queueing_lock=name, lock=name if name in running else None
+            ).make_new_job(work=work.to_json())
+            for name, work in zip(names, works, strict=True)
+        ]
+        try:
+            await self.app.job_manager.batch_defer_jobs_async(jobs)
+        except AlreadyEnqueued:  # one of them waits already (nothing of the batch was queued): one at a time
+            return sum([await self.enqueue_entry(work) for work in works])
+        return len(jobs)
+
     async def enqueue_entry(self, work: EntryJob) -> bool:
         """Queue an entry job (the poll job's ``enqueue``); returns whether ``work`` is queued: a new job, or the
         entry's waiting job given ``work`` instead of an older version of the entry (the feed changed it);
@@ -537,7 +557,7 @@ class Worker:
         name = _lock("entry", work.feed_id, work.key)
         args = {"work": work.to_json()}
         for _ in range(3):  # the waiting job may start between the refusal and the update: queue again then
-            lock = name if await self._lock_running(name) else None
+            lock = name if await self._lock_running([name]) else None
             if await _defer(self.app, ENTRY_TASK, name, lock=lock, **args):
                 return True
             replaced = await self._replace_waiting(name, args)
@@ -545,16 +565,17 @@ class Worker:
                 return replaced
         return False
 
-    async def _lock_running(self, name: str) -> bool:
-        """Give the running jobs of the entry queued under ``name`` (its queueing lock, kept by a job that
-        started) the lock ``name``; returns whether one runs. Like :meth:`_replace_waiting` this relies on
-        procrastinate's table layout: a job with a lock is not fetched while a ``doing`` job has the same lock."""
+    async def _lock_running(self, names: Sequence[str]) -> set[str]:
+        """Give the running jobs of the entries queued under ``names`` (their queueing locks, kept by a job that
+        started) the lock of the same name; returns the names of those that run. Like :meth:`_replace_waiting`
+        this relies on procrastinate's table layout: a job with a lock is not fetched while a ``doing`` job has the
+        same lock."""
         rows = await self.app.connector.execute_query_all_async(
-            "UPDATE procrastinate_jobs SET lock = %(name)s"
-            " WHERE queueing_lock = %(name)s AND status = 'doing' RETURNING id",
-            name=name,
+            "UPDATE procrastinate_jobs SET lock = queueing_lock"
+            " WHERE queueing_lock = ANY(%(names)s) AND status = 'doing' RETURNING queueing_lock",
+            names=list(names),
         )
-        return bool(rows)
+        return {row["queueing_lock"] for row in rows}
 
     async def _replace_waiting(self, queueing_lock: str, args: dict[str, Any]) -> bool | None:
         """Give the job waiting under ``queueing_lock`` the arguments ``args``: ``True`` when they were others,
@@ -598,7 +619,7 @@ async def _poll_task(context: JobContext, feed_id: int) -> str:
     now = worker.clock()
 
     async def poll() -> str:
-        result = await worker.ingestor.poll_job(feed_id, now, enqueue=worker.enqueue_entry)
+        result = await worker.ingestor.poll_job(feed_id, now, enqueue=worker.enqueue_entries)
         if result is None:
             return "not due"
         return f"{result.status}: {result.queued} queued, {result.new} new, {result.updated} updated"

@@ -70,17 +70,17 @@ async def test_a_newer_version_replaces_the_waiting_one_and_is_stored(
     worker = Worker(job_app(settings), ingestor, lambda: NOW)
     queue = JobQueue(settings, app=worker.app)
     async with worker.app.open_async():
-        first = await ingestor.poll_job(feed.id, NOW, enqueue=worker.enqueue_entry)
+        first = await ingestor.poll_job(feed.id, NOW, enqueue=worker.enqueue_entries)
         assert first is not None and first.queued == 1
 
         serve_version(server, SECOND, "The council voted for the barrier after a debate that lasted all night.")
-        second = await ingestor.poll_job(feed.id, NOW + timedelta(hours=1), enqueue=worker.enqueue_entry)
+        second = await ingestor.poll_job(feed.id, NOW + timedelta(hours=1), enqueue=worker.enqueue_entries)
         assert second is not None and second.queued == 1  # the waiting job now carries the newer version
         [job] = await entry_jobs(queue)
         assert (job["status"], job["title"]) == ("todo", SECOND)
         assert job["lock"] is None  # no lock while no version runs: locks slow every worker's fetch
 
-        again = await ingestor.poll_job(feed.id, NOW + timedelta(hours=2), enqueue=worker.enqueue_entry)
+        again = await ingestor.poll_job(feed.id, NOW + timedelta(hours=2), enqueue=worker.enqueue_entries)
         assert again is not None and again.queued == 0  # the same version waits already
         assert [j["id"] for j in await entry_jobs(queue)] == [job["id"]]
     await drain(make_ingestor(pg_store, client, settings), settings)
@@ -98,13 +98,13 @@ async def test_a_version_queued_while_another_runs_waits_for_it(
     worker = Worker(job_app(settings), ingestor, lambda: NOW)
     queue = JobQueue(settings, app=worker.app)
     async with worker.app.open_async():
-        await ingestor.poll_job(feed.id, NOW, enqueue=worker.enqueue_entry)
+        await ingestor.poll_job(feed.id, NOW, enqueue=worker.enqueue_entries)
         manager = worker.app.job_manager
         running = await manager.fetch_job(queues=None, worker_id=await manager.register_worker())
         assert running is not None and running.id is not None  # the first version runs (on another worker)
 
         serve_version(server, SECOND, "The council voted for the barrier after a debate that lasted all night.")
-        polled = await ingestor.poll_job(feed.id, NOW + timedelta(hours=1), enqueue=worker.enqueue_entry)
+        polled = await ingestor.poll_job(feed.id, NOW + timedelta(hours=1), enqueue=worker.enqueue_entries)
         assert polled is not None and polled.queued == 1  # a new job: none waits
         await drain(make_ingestor(pg_store, client, settings), settings)
 
@@ -117,3 +117,39 @@ async def test_a_version_queued_while_another_runs_waits_for_it(
     await drain(make_ingestor(pg_store, client, settings), settings)
     [article] = stored(pg_store).values()
     assert article.title == SECOND
+
+
+async def test_a_polls_entries_are_queued_together_and_one_waiting_already_is_not_queued_twice(
+    server: FeedServer, pg_store: Store, client: httpx.AsyncClient
+) -> None:
+    """A poll hands its entries to the queue at once: each gets its own job; when one of them waits already (the
+    batch is refused as a whole) the others are still queued, and the waiting one is not doubled."""
+    settings = jobs_settings(pg_store.url)
+    feed = pg_store.add_feed(server.url("/a.xml"), interval_s=900, now=NOW)
+    ingestor = make_ingestor(pg_store, client, settings)
+    worker = Worker(job_app(settings), ingestor, lambda: NOW)
+    queue = JobQueue(settings, app=worker.app)
+
+    def serve(*paths: str) -> None:
+        items = [
+            Item(f"Report {path}", server.url(f"/{path}"), guid=path, published=NOW - timedelta(hours=2))
+            for path in paths
+        ]
+        server.route("/a.xml", rss_feed(items))
+
+    async with worker.app.open_async():
+        serve("barrier")
+        first = await ingestor.poll_job(feed.id, NOW, enqueue=worker.enqueue_entries)
+        assert first is not None and first.queued == 1
+
+        serve("barrier", "ferry", "library")
+        second = await ingestor.poll_job(feed.id, NOW + timedelta(hours=1), enqueue=worker.enqueue_entries)
+        assert second is not None and second.queued == 2
+        jobs = await entry_jobs(queue)
+        assert sorted(j["title"] for j in jobs) == ["Report barrier", "Report ferry", "Report library"]
+        assert all(j["status"] == "todo" and j["lock"] is None for j in jobs)
+
+        serve("barrier", "ferry", "library", "pier", "harbour")
+        third = await ingestor.poll_job(feed.id, NOW + timedelta(hours=2), enqueue=worker.enqueue_entries)
+        assert third is not None and third.queued == 2
+        assert len(await entry_jobs(queue)) == 5
