@@ -18,6 +18,8 @@ import logging
 import multiprocessing
 import os
 import random
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -212,6 +214,20 @@ class _PagePhase:
         return "pages: " + "; ".join(parts) if parts else None
 
 
+def _language_and_summary(
+    text: str,
+    title: str | None,
+    language: str | None,
+    wanted: bool,
+    summarize: Callable[..., Summary] = default_summarize,
+) -> tuple[str | None, Summary | None]:
+    """The language of an entry's text (``language`` when the feed's config sets it) and its summary (``None``
+    when not ``wanted``)."""
+    language = language or detect_language(f"{title or ''}\n{text}")
+    summary = summarize(text, title=title, sentences=3, quotes=2, language=language) if wanted else None
+    return language, summary
+
+
 def _page_wanted(known: Article | None, now: datetime) -> bool:
     """Whether an entry's page is fetched: a new article; or one stored from its feed's text whose page has not
     failed, or failed and is due for another try (never once its text is the page's, or its page was given up)."""
@@ -250,6 +266,9 @@ class Ingestor:
     ``file:`` feed URL is read; the URLs a feed names are followed only as :func:`linked_url_refusal` allows.
     ``robots`` answers whether a page may be fetched (by default a :class:`RobotsCache` on ``fetcher`` when
     ``[poll] respect_robots`` is on; robots.txt is not consulted when it is off).
+
+    ``extract_executor`` (:func:`extraction_pool`) extracts pages and, with the default ``summarize``, detects the
+    language of each text and summarizes it; ``None``: in this process.
 
     ``store_thread``: one thread (a one-worker executor) in which every article is stored with its story, so the
     event loop fetches, extracts and summarizes other entries meanwhile (a job worker's waits for the story lock
@@ -537,8 +556,13 @@ class Ingestor:
         # Summarize once: an article met again with the same text (or only a feed snippet of a page we
         # already have) keeps its stored summary.
         same = known is not None and _same_text(known, text, source)
-        language = self.settings.feed_language(feed.url) or detect_language(f"{title or ''}\n{text}")
-        summary = None if same else self.summarize(text, title=title, sentences=3, quotes=2, language=language)
+        language = self.settings.feed_language(feed.url)
+        if self.extract_executor is not None and self.summarize is default_summarize:  # in the extraction process
+            language, summary = await asyncio.get_running_loop().run_in_executor(
+                self.extract_executor, _language_and_summary, text, title, language, not same
+            )
+        else:
+            language, summary = _language_and_summary(text, title, language, not same, self.summarize)
 
         def store_with_story() -> tuple[Article, UpsertStatus]:
             assignment = IndexedAssignment(self.stories, self.store)
@@ -788,27 +812,40 @@ def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[F
     return added
 
 
-def _usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity: a worker pinned to one core has one), else all."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
+PARENT_CHECK_S = 1.0
+"""How often the extraction process looks whether the process that started it still runs."""
+
+
+def _exit_with_parent(parent: int) -> None:
+    """The extraction process's start: it ends within :data:`PARENT_CHECK_S` of its parent's end. A parent killed
+    (SIGKILL, the OOM killer) never shuts its pool down, and the process, holding its own end of the pool's queue,
+    would wait for work for good (holding the parent's stdout and stderr open, too)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="newsbrief-parent-watch", daemon=True).start()
 
 
 @contextmanager
-def extraction_pool() -> Iterator[Executor | None]:
-    """A one-worker process pool for page extraction when this process has a spare core, else ``None``.
+def extraction_pool() -> Iterator[Executor]:
+    """A one-worker process pool for the CPU-heavy part of ingestion: page extraction, language detection and
+    summarizing (:class:`Ingestor`'s ``extract_executor``).
 
-    Extraction is the largest share of ingest CPU and holds the GIL; a worker process lets it run beside
-    fetching, summarizing and storing. Workers are spawned (not forked: the parent has threads). A process pinned
-    to one core (``taskset``, systemd's ``CPUAffinity=``) extracts in a thread: a second process would only share
-    that core.
+    That work holds the GIL for milliseconds at a time (much of it in C: lxml, regular expressions); beside it in
+    one process, each database round trip of the thread storing articles waits for the GIL again, and the story
+    lock, which every worker shares, is held that much longer. A process of its own is scheduled by the operating
+    system instead, on the same cores (even on one: a worker pinned to one core, ``taskset``, systemd's
+    ``CPUAffinity=``). Workers are spawned (not forked: the parent has threads), on first use.
     """
-    if _usable_cores() < 2:
-        yield None
-        return
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         yield pool
     finally:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ from bot.sources import Fetcher, extract_page
 from bot.store import Article, Feed, Store
 from bot.stories import StoryDecision, StoryIndex
 from testkit.feedserver import FeedServer, Item, rss_feed
+from tests.conftest import require
 
 NOW = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
 
@@ -80,13 +86,14 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def ingestor(store: Store, client: httpx.AsyncClient, settings: Settings) -> Ingestor:
+def ingestor(store: Store, client: httpx.AsyncClient, settings: Settings, executor: Executor | None = None) -> Ingestor:
     return Ingestor(
         store,
         Fetcher(client, settings.network),
         settings,
         stories=load_story_index(store, NOW, days=30),
         rng=random.Random(0),
+        extract_executor=executor,
     )
 
 
@@ -570,11 +577,13 @@ FRENCH_ARTICLE = (
 )
 
 
+@pytest.mark.parametrize("where", ["in process", "in the extraction process"])
 async def test_each_article_is_summarized_in_its_feeds_language_configured_or_detected(
-    server: FeedServer, store: Store, client: httpx.AsyncClient
+    server: FeedServer, store: Store, client: httpx.AsyncClient, where: str
 ) -> None:
     """A feed's configured ``language`` wins; without one the article's language is detected; quotes in it get
-    their speaker and the language is stored with the article."""
+    their speaker and the language is stored with the article. The same in the extraction process (a worker's
+    pages are extracted, and their texts summarized, there)."""
     server.route("/de/bruecke", page("Lahnbrücke bleibt bis zum Sommer gesperrt", GERMAN_ARTICLE))
     server.route("/fr/pont", page("Le pont sur la Loire reste fermé", FRENCH_ARTICLE))
     server.route("/de.xml", rss_feed([Item("Lahnbrücke bleibt gesperrt", server.url("/de/bruecke"), guid="d1")]))
@@ -588,7 +597,8 @@ async def test_each_article_is_summarized_in_its_feeds_language_configured_or_de
     sync_config_feeds(store, settings, NOW)
     store.add_feed(server.url("/de.xml"), interval_s=900, now=NOW)
 
-    await ingestor(store, client, settings).poll_round(NOW)
+    with extraction_pool() as pool:
+        await ingestor(store, client, settings, pool if where != "in process" else None).poll_round(NOW)
     german = store.get_article(server.url("/de/bruecke"))
     french = store.get_article(server.url("/fr/pont"))
     assert german is not None and french is not None
@@ -602,6 +612,41 @@ def test_the_extraction_pool_is_wound_up_when_its_block_ends() -> None:
     """Nothing of the pool outlives its block: a manager thread left running races the interpreter's exit handler
     for its wake-up pipe ("Bad file descriptor" printed as a worker process ends)."""
     with extraction_pool() as pool:
-        if pool is not None:  # one usable core: extraction runs in a thread, there is no pool
-            assert pool.submit(len, "abc").result(timeout=60) == 3
+        assert pool.submit(len, "abc").result(timeout=60) == 3
     assert [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"] == []
+
+
+_KILLED_PARENT = """
+import os, sys, time
+from bot.ingest import extraction_pool
+
+with extraction_pool() as pool:
+    print(pool.submit(os.getpid).result(timeout=60), flush=True)
+    time.sleep(120)
+"""
+
+
+def test_the_extraction_process_ends_when_its_parent_is_killed() -> None:
+    """A process killed outright never shuts its pool down: its extraction process still ends (it would wait for
+    work for good, holding the killed process's stdout open: a reader of that output never sees its end)."""
+    require(hasattr(signal, "SIGKILL") and Path("/proc").is_dir(), "SIGKILL and /proc are Linux's")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_PARENT], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent
+    )
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert Path(f"/proc/{child}").exists()
+        parent.kill()
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{child}").exists(), "the extraction process outlived its killed parent"
+        assert parent.stdout.read() == ""  # the output ends: nothing holds it open
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()

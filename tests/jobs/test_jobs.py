@@ -451,14 +451,18 @@ def test_run_queues_the_polls_and_a_worker_process_runs_them(
     assert worker.returncode == 0 and "worker" in output and "Traceback" not in output, output
 
 
-def test_a_worker_pinned_to_one_core_extracts_in_a_thread() -> None:
-    """A worker process pinned to one core gets no extraction process: it would only share that core."""
+def test_a_worker_pinned_to_one_core_extracts_in_a_process_on_that_core() -> None:
+    """A worker process pinned to one core still extracts in a process of its own (beside it, extraction would
+    hold the GIL against the thread storing articles under the story lock), and that process runs on the same core.
+    """
     require(hasattr(os, "sched_setaffinity"), "CPU affinity is Linux's")
     before = os.sched_getaffinity(0)
+    core = min(before)
     try:
-        os.sched_setaffinity(0, {min(before)})
+        os.sched_setaffinity(0, {core})
         with extraction_pool() as pool:
-            assert pool is None
+            assert pool.submit(os.getpid).result(timeout=60) != os.getpid()
+            assert pool.submit(os.sched_getaffinity, 0).result(timeout=60) == {core}
     finally:
         os.sched_setaffinity(0, before)
 
