@@ -381,6 +381,15 @@ class StoryStore(StoreBase):
                 if len(rows) < CATCH_UP_PAGE:
                     break
                 last = rows[-1].row
+            if changed is not None and updated_since is not None:
+                # the latest change first, which ix_articles_updated answers from its end whatever the statistics:
+                # PostgreSQL cannot estimate "updated_at <> first_seen" and, when most articles are recent, reads
+                # the whole table for the changed ones (none, most often)
+                latest = session.scalar(
+                    select(func.max(ArticleRow.updated_at)).where(ArticleRow.updated_at != ArticleRow.first_seen)
+                )
+                if latest is None or latest < updated_since:
+                    changed = None
             after: tuple[datetime, int] | None = None
             while changed is not None:  # by (updated_at, pk), which its index serves in order
                 page = changed if after is None else changed.where(tuple_(ArticleRow.updated_at, ArticleRow.pk) > after)
