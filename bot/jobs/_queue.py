@@ -528,9 +528,9 @@ class Worker:
         """Queue a poll's entry jobs (the poll job's ``enqueue``); returns how many are queued (new jobs, or waiting
         jobs given a newer version). All go in with one statement (and one look for their running versions) when
         none of them waits already; else each as :meth:`enqueue_entry` queues it."""
-        names = [_lock("entry", work.feed_id, work.key) for work in works]
         if not works:
             return 0
+        names = [_lock("entry", work.feed_id, work.key) for work in works]
         running = await self._lock_running(names)
         jobs = [
             self.app.configure_task(

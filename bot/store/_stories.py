@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import RowMapping, func, select, tuple_, update
+from sqlalchemy import RowMapping, Select, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.identity import story_key_for
@@ -372,15 +373,12 @@ class StoryStore(StoreBase):
             # whatever the table's size (each entry job of every worker catches up; PostgreSQL's generic plan of a
             # bare "pk > :row" is a scan of the whole table), and the changed rows by their own index (one OR of
             # both was answered with a scan too)
-            found: dict[int, StoredSignature] = {}
-            last = after_row
-            while True:
-                newer = base.where(ArticleRow.pk > last).order_by(ArticleRow.pk).limit(CATCH_UP_PAGE)
-                rows = self._signatures(session.execute(newer).mappings())
-                found.update((row.row, row) for row in rows)
-                if len(rows) < CATCH_UP_PAGE:
-                    break
-                last = rows[-1].row
+            start = after_row
+
+            def newer(last: StoredSignature | None) -> Select[*tuple[Any, ...]]:
+                return base.where(ArticleRow.pk > (last.row if last else start)).order_by(ArticleRow.pk)
+
+            found = {row.row: row for row in self._pages(session, newer)}
             if changed is not None and updated_since is not None:
                 # the latest change first, which ix_articles_updated answers from its end whatever the statistics:
                 # PostgreSQL cannot estimate "updated_at <> first_seen" and, when most articles are recent, reads
@@ -388,20 +386,34 @@ class StoryStore(StoreBase):
                 latest = session.scalar(
                     select(func.max(ArticleRow.updated_at)).where(ArticleRow.updated_at != ArticleRow.first_seen)
                 )
-                if latest is None or latest < updated_since:
-                    changed = None
-            after: tuple[datetime, int] | None = None
-            while changed is not None:  # by (updated_at, pk), which its index serves in order
-                page = changed if after is None else changed.where(tuple_(ArticleRow.updated_at, ArticleRow.pk) > after)
-                page = page.order_by(ArticleRow.updated_at, ArticleRow.pk).limit(CATCH_UP_PAGE)
-                rows = self._signatures(session.execute(page).mappings())
-                found.update((row.row, row) for row in rows)
-                if len(rows) < CATCH_UP_PAGE:
-                    break
-                last_row = rows[-1]
-                assert last_row.updated_at is not None
-                after = (last_row.updated_at, last_row.row)
+                if latest is not None and latest >= updated_since:
+                    changes = changed
+
+                    def changed_after(last: StoredSignature | None) -> Select[*tuple[Any, ...]]:
+                        page = (
+                            changes
+                            if last is None
+                            else changes.where(
+                                tuple_(ArticleRow.updated_at, ArticleRow.pk) > (last.updated_at, last.row)
+                            )
+                        )
+                        return page.order_by(ArticleRow.updated_at, ArticleRow.pk)  # as its index serves them
+
+                    found.update((row.row, row) for row in self._pages(session, changed_after))
             return [found[row] for row in sorted(found)]
+
+    def _pages(
+        self, session: Session, page_after: Callable[[StoredSignature | None], Select[*tuple[Any, ...]]]
+    ) -> Iterator[StoredSignature]:
+        """The rows of ``page_after(None)``, then of ``page_after(last row read)``, :data:`CATCH_UP_PAGE` at a time,
+        until a page comes back short."""
+        last: StoredSignature | None = None
+        while True:
+            rows = self._signatures(session.execute(page_after(last).limit(CATCH_UP_PAGE)).mappings())
+            yield from rows
+            if len(rows) < CATCH_UP_PAGE:
+                return
+            last = rows[-1]
 
     @staticmethod
     def _signatures(rows: Iterable[RowMapping]) -> list[StoredSignature]:
