@@ -788,13 +788,13 @@ def catch_up_stories(index: StoryIndex, store: Store, *, overlap: timedelta = CA
     merged (aliases), the last two since its ``seen_until`` less ``overlap`` (read again and passed over when
     the index has them already)."""
     since = index.seen_until - overlap if index.seen_until is not None else None
-    rows = store.minhash_signatures(after_row=index.watermark, updated_since=since)
-    index.catch_up(_story_rows(rows))
+    changes = store.story_changes(after_row=index.watermark, since=since)
+    index.catch_up(_story_rows(changes.signatures))
     # another process may have merged stories meanwhile (the merged stories' articles keep their rows): its
     # aliases count here too, before this index decides anything
-    for alias, story_id in sorted(store.story_aliases(merged_since=since).items()):
+    for alias, story_id in sorted(changes.aliases.items()):
         index.alias(alias, story_id)
-    _seen(index, rows)
+    _seen(index, changes.signatures)
 
 
 def sync_config_feeds(store: Store, settings: Settings, now: datetime) -> list[Feed]:

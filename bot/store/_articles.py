@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import Integer, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from bot.identity import canonical_url, content_hash, normalize_text, outlet_of
@@ -60,34 +60,50 @@ class ArticleStore(StoryStore):
     builds on the stories')."""
 
     @staticmethod
-    def _find_existing(
+    def _identify(
         session: Session, canon: str, guid: str | None, feed_id: int | None, title: str, chash: str, text_: str
-    ) -> ArticleRow | None:
-        # One query for the canonical URL and (a long text's) content hash: the canonical match, else the oldest
-        # article with the same content, which the GUID match below still takes precedence over.
-        by_content = len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS
-        same_url = ArticleRow.canonical_url == canon
-        first = session.scalar(
-            select(ArticleRow)
-            .where(or_(same_url, ArticleRow.content_hash == chash) if by_content else same_url)
-            .order_by(case((same_url, 0), else_=1), ArticleRow.pk)
+    ) -> tuple[ArticleRow | None, str | None]:
+        """The stored article an entry is (``None``: a new one) and the URL of feed ``feed_id`` (``None``: no such
+        feed), read with one statement: each identity an indexed look-up of one primary key (a scalar subquery,
+        NULL when nothing matches), joined to the rows they name.
+
+        The canonical URL wins; then the oldest article with the same GUID in this feed, when its title or text is
+        the same too (a feed that reuses a GUID for another entry must not overwrite the first one); then the
+        oldest article with the same content (the hash of a text of at least
+        :data:`CONTENT_IDENTITY_MIN_CHARS` characters)."""
+        by_url = select(ArticleRow.pk).where(ArticleRow.canonical_url == canon)
+        by_guid = (
+            select(ArticleRow.pk)
+            .join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id)
+            .where(FeedArticleRow.feed_id == feed_id, FeedArticleRow.guid == guid)
+            .order_by(ArticleRow.pk)
             .limit(1)
         )
-        if first is not None and first.canonical_url == canon:
-            return first
-        if guid and feed_id is not None:
-            row = session.scalar(
-                select(ArticleRow)
-                .join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id)
-                .where(FeedArticleRow.feed_id == feed_id, FeedArticleRow.guid == guid)
-                .order_by(ArticleRow.pk)
-                .limit(1)
-            )
-            # A GUID reused for a different entry (a broken feed) must not overwrite the first one: a GUID match
-            # under a new URL is the same article only when its title or its text is the same too.
-            if row is not None and (row.content_hash == chash or normalize_text(row.title) == normalize_text(title)):
-                return row
-        return first
+        by_content = select(ArticleRow.pk).where(ArticleRow.content_hash == chash).order_by(ArticleRow.pk).limit(1)
+        nothing = literal(None, Integer)
+        wanted = select(
+            by_url.scalar_subquery().label("url"),
+            (by_guid.scalar_subquery() if guid and feed_id is not None else nothing).label("guid"),
+            (
+                by_content.scalar_subquery() if len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS else nothing
+            ).label("content"),
+            select(FeedRow.url).where(FeedRow.id == feed_id).scalar_subquery().label("feed"),
+        ).subquery()
+        found = session.execute(
+            select(ArticleRow, wanted.c.url, wanted.c.guid, wanted.c.content, wanted.c.feed)
+            .select_from(wanted)
+            .outerjoin(ArticleRow, ArticleRow.pk.in_([wanted.c.url, wanted.c.guid, wanted.c.content]))
+        ).all()
+        rows = {row.pk: row for row, *_ in found if row is not None}
+        _, url_pk, guid_pk, content_pk, feed_url = found[0]
+        if url_pk is not None:
+            return rows[url_pk], feed_url
+        same_guid = rows.get(guid_pk)
+        if same_guid is not None and (
+            same_guid.content_hash == chash or normalize_text(same_guid.title) == normalize_text(title)
+        ):
+            return same_guid, feed_url
+        return rows.get(content_pk), feed_url
 
     def upsert_article(
         self,
@@ -144,9 +160,10 @@ class ArticleStore(StoryStore):
         def work(session: Session) -> tuple[Article, UpsertStatus]:
             if assign_story is not None:
                 self._lock_stories(session)
-            row = self._find_existing(session, canon, guid, feed_id, title, chash, text)
+            row, feed_url = self._identify(session, canon, guid, feed_id, title, chash, text)
+            if feed_id is not None and feed_url is None:
+                raise KeyError(f"no feed {feed_id!r}")
             status: UpsertStatus
-            feeds: list[str] | None = None
             if row is None:
                 row = ArticleRow(
                     id=new_article_id(),
@@ -166,38 +183,35 @@ class ArticleStore(StoryStore):
                     minhash=minhash,
                     eligible=eligible,
                     language=language,
+                    page_attempts=0,
                 )
-                session.add(row)
-                session.flush()
-                status = "new"
-                feeds = []
-                if feed_id is not None:  # a new article has no feed links yet: skip looking for one
-                    feed = session.get(FeedRow, feed_id)
-                    if feed is None:
-                        raise KeyError(f"no feed {feed_id!r}")
-                    session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
-                    feeds = [feed.url]
-            else:
-                status = self._update(row, title, text, chash, source, now)
-                if status == "updated":
-                    row.summary_json = summary_json
-                    row.minhash = minhash
-                    row.author = author or row.author
-                    row.language = language or row.language
+                feeds = [feed_url] if feed_url is not None else []
+                if assign_story is not None:  # the new article is inserted with its story: no UPDATE after
+                    self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
                 else:
-                    row.summary_json = row.summary_json if row.summary_json is not None else summary_json
-                    row.minhash = row.minhash if row.minhash is not None else minhash
-                    row.author = row.author or author
-                    row.language = row.language or language
-                row.guid = row.guid or guid
-                row.published_at = row.published_at or published_at
-                if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
-                    if session.get(FeedRow, feed_id) is None:
-                        raise KeyError(f"no feed {feed_id!r}")
+                    session.add(row)
+                    session.flush()
+                if feed_id is not None:  # after the article, which the link names
                     session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+                    session.flush()
+                return article_of(row, feeds), "new"
+            status = self._update(row, title, text, chash, source, now)
+            if status == "updated":
+                row.summary_json = summary_json
+                row.minhash = minhash
+                row.author = author or row.author
+                row.language = language or row.language
+            else:
+                row.summary_json = row.summary_json if row.summary_json is not None else summary_json
+                row.minhash = row.minhash if row.minhash is not None else minhash
+                row.author = row.author or author
+                row.language = row.language or language
+            row.guid = row.guid or guid
+            row.published_at = row.published_at or published_at
+            if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
+                session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
             session.flush()
-            if feeds is None:
-                feeds = self._feeds_of(session, [row.id])[row.id]
+            feeds = self._feeds_of(session, [row.id])[row.id]
             if assign_story is not None and status != "unchanged":
                 self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
             return article_of(row, feeds), status

@@ -6,14 +6,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, func, select, tuple_, update
+from sqlalchemy import RowMapping, Select, String, and_, func, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.identity import story_key_for
 from bot.store._base import StoreBase, chunks
 from bot.store._convert import from_row
 from bot.store._models import ArticleRow, PostedStoryRow, StoryAliasRow, StoryRow
-from bot.store._types import ArchivedArticle, Article, StoredSignature, Story, StoryAssigner, StoryAssignment
+from bot.store._types import (
+    ArchivedArticle,
+    Article,
+    StoredSignature,
+    Story,
+    StoryAssigner,
+    StoryAssignment,
+    StoryChanges,
+)
 
 CATCH_UP_PAGE = 1000
 """How many rows a story index's catch-up reads at a time (:meth:`StoryStore.minhash_signatures`)."""
@@ -47,11 +55,13 @@ class StoryStore(StoreBase):
         """Put the article of ``row`` into the story ``placed`` names (an alias means the story it was merged
         into; created when new: first seen = the article's first sight, ``follows`` = the earlier story of its
         thread), after merging ``placed.merged`` into it, and store its signature (``None`` keeps it); the story's
-        count and outlets are recomputed, and a story it left is dropped when empty."""
-        story_id = self._resolve_story(session, placed.story_id)
+        count and outlets are recomputed, and a story it left is dropped when empty.
+
+        ``row`` may be a new article not yet in the session: it is inserted with its story (one INSERT of the
+        article, where a row stored first and given its story after would be written twice)."""
         for alias in placed.merged:  # the article joined these stories to this one: the older keeps its id
-            self._merge_stories(session, alias, story_id, now)
-        story = session.get(StoryRow, story_id)
+            self._merge_stories(session, alias, placed.story_id, now)
+        story_id, story = self._story_at(session, placed.story_id)
         previous = row.story_id
         if placed.signature is not None:
             row.minhash = placed.signature
@@ -66,8 +76,9 @@ class StoryStore(StoreBase):
                 follows=follows,
             )
             session.add(story)
-            session.flush()
+            session.flush()  # the story before the article that names it
             row.story_id = story_id
+            session.add(row)
             session.flush()
             return story
         if story is None:
@@ -77,6 +88,7 @@ class StoryStore(StoreBase):
         elif row.first_seen < story.first_seen:
             story.first_seen = row.first_seen
         row.story_id = story_id
+        session.add(row)
         session.flush()
         if previous is not None and previous != story_id:
             self._refresh_story(session, previous, now)
@@ -94,17 +106,36 @@ class StoryStore(StoreBase):
         return refreshed
 
     @staticmethod
+    def _story_at(session: Session, key: str) -> tuple[str, StoryRow | None]:
+        """The key ``key`` leads to (itself, or the story it was merged into) and that story's row (``None``:
+        none yet), with one statement."""
+        wanted = select(literal(key, String).label("key")).subquery()
+        target = func.coalesce(StoryAliasRow.story_id, wanted.c.key)
+        resolved, story = session.execute(
+            select(target, StoryRow)
+            .select_from(wanted)
+            .outerjoin(StoryAliasRow, StoryAliasRow.alias == wanted.c.key)
+            .outerjoin(StoryRow, StoryRow.id == target)
+        ).one()
+        return str(resolved), story
+
+    @staticmethod
     def _joins_in_order(session: Session, story: StoryRow, row: ArticleRow) -> bool:
         """Whether the article of ``row``, new to ``story``, leaves its outlets' order (by first sight, then name)
         as it is, but for its outlet added at the end: its outlet is there already with an article first seen no
-        later, or it is a new outlet and every other article of the story was first seen before it."""
+        later, or it is a new outlet and every other article of the story sorts before it: first seen before it, or
+        at the same time from an outlet whose name sorts before (the articles of one poll share a time)."""
         others = select(ArticleRow.pk).where(ArticleRow.story_id == story.id, ArticleRow.pk != row.pk).limit(1)
         if not row.outlet:
             return True
         if row.outlet in story.outlets:
             earlier = others.where(ArticleRow.outlet == row.outlet, ArticleRow.first_seen <= row.first_seen)
             return session.scalar(earlier) is not None
-        return session.scalar(others.where(ArticleRow.first_seen >= row.first_seen)) is None
+        after = or_(
+            ArticleRow.first_seen > row.first_seen,
+            and_(ArticleRow.first_seen == row.first_seen, ArticleRow.outlet >= row.outlet),
+        )
+        return session.scalar(others.where(after)) is None
 
     def assign_story(
         self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None, follows: str | None = None
@@ -341,73 +372,90 @@ class StoryStore(StoreBase):
         with self._reads() as session:
             return self._articles(session, list(session.scalars(stmt)))
 
+    _SIGNATURE_COLUMNS = (
+        ArticleRow.id.label("article_id"),
+        ArticleRow.minhash.label("signature"),
+        ArticleRow.outlet,
+        ArticleRow.story_id,
+        ArticleRow.published_at,
+        ArticleRow.first_seen,
+        ArticleRow.pk.label("row"),
+        ArticleRow.updated_at,
+    )
+
     def minhash_signatures(
-        self, *, since: datetime | None = None, after_row: int | None = None, updated_since: datetime | None = None
+        self, *, since: datetime | None = None, updated_since: datetime | None = None
     ) -> list[StoredSignature]:
-        """Stored story terms of the articles first seen since ``since``, in row order, to rebuild or catch up the
-        index. ``after_row`` and ``updated_since`` ask for what other processes wrote since an index last looked:
-        the articles stored after row ``after_row``, and (with ``updated_since``, either alone or besides
-        ``after_row``) those whose text changed at or after ``updated_since`` (an update keeps the article's
-        row but replaces its terms)."""
-        columns = (
-            ArticleRow.id.label("article_id"),
-            ArticleRow.minhash.label("signature"),
-            ArticleRow.outlet,
-            ArticleRow.story_id,
-            ArticleRow.published_at,
-            ArticleRow.first_seen,
-            ArticleRow.pk.label("row"),
-            ArticleRow.updated_at,
-        )
-        base = select(*columns).where(ArticleRow.minhash.is_not(None))
+        """Stored story terms of the articles first seen since ``since`` (all without it), in row order, to rebuild
+        a story index; with ``updated_since``, only those whose text changed at or after then."""
+        stmt = select(*self._SIGNATURE_COLUMNS).where(ArticleRow.minhash.is_not(None))
         if since is not None:
-            base = base.where(ArticleRow.first_seen >= since)
-        changed = None
+            stmt = stmt.where(ArticleRow.first_seen >= since)
         if updated_since is not None:  # the partial index ix_articles_updated holds just these rows
-            changed = base.where(ArticleRow.updated_at >= updated_since, ArticleRow.updated_at != ArticleRow.first_seen)
+            stmt = stmt.where(ArticleRow.updated_at >= updated_since, ArticleRow.updated_at != ArticleRow.first_seen)
         with self._reads() as session:
-            if after_row is None:
-                stmt = (base if changed is None else changed).order_by(ArticleRow.pk)
-                return self._signatures(session.execute(stmt).mappings())
-            # the rows after ``after_row`` a page at a time, by the primary key: a plan that fits a few new rows
-            # whatever the table's size (each entry job of every worker catches up; PostgreSQL's generic plan of a
-            # bare "pk > :row" is a scan of the whole table), and the changed rows by their own index (one OR of
-            # both was answered with a scan too)
-            start = after_row
+            return self._signatures(session.execute(stmt.order_by(ArticleRow.pk)).mappings())
 
-            def newer(last: StoredSignature | None) -> Select[*tuple[Any, ...]]:
-                return base.where(ArticleRow.pk > (last.row if last else start)).order_by(ArticleRow.pk)
+    def story_changes(self, *, after_row: int, since: datetime | None) -> StoryChanges:
+        """What other processes wrote since a story index last looked, for it to catch up before it decides a
+        story: the story terms of the articles stored after row ``after_row``, and of those whose text changed at
+        or after ``since`` (an update keeps the article's row but replaces its terms); the stories merged at or
+        after ``since`` (every alias when ``since`` is ``None``).
 
-            found = {row.row: row for row in self._pages(session, newer)}
-            if changed is not None and updated_since is not None:
-                # the latest change first, which ix_articles_updated answers from its end whatever the statistics:
-                # PostgreSQL cannot estimate "updated_at <> first_seen" and, when most articles are recent, reads
-                # the whole table for the changed ones (none, most often)
-                latest = session.scalar(
-                    select(func.max(ArticleRow.updated_at)).where(ArticleRow.updated_at != ArticleRow.first_seen)
-                )
-                if latest is not None and latest >= updated_since:
-                    changes = changed
+        Every entry job of every worker asks this under the story lock, so the usual answer (fewer new rows than
+        a page, nothing changed or merged lately) takes one statement: the first page of new rows beside the
+        latest change and the latest merge, which the indexes answer from their ends."""
+        base = select(*self._SIGNATURE_COLUMNS).where(ArticleRow.minhash.is_not(None))
 
-                    def changed_after(last: StoredSignature | None) -> Select[*tuple[Any, ...]]:
-                        page = (
-                            changes
-                            if last is None
-                            else changes.where(
-                                tuple_(ArticleRow.updated_at, ArticleRow.pk) > (last.updated_at, last.row)
-                            )
-                        )
-                        return page.order_by(ArticleRow.updated_at, ArticleRow.pk)  # as its index serves them
+        # The new rows a page at a time by primary key: a plan that fits a few new rows whatever the table's size
+        # (PostgreSQL's generic plan of a bare "pk > :row" is a scan of the whole table).
+        def newer(last: StoredSignature | None) -> Select[*tuple[Any, ...]]:
+            return base.where(ArticleRow.pk > (last.row if last else after_row)).order_by(ArticleRow.pk)
 
-                    found.update((row.row, row) for row in self._pages(session, changed_after))
-            return [found[row] for row in sorted(found)]
+        # The changed rows by their own index, from the latest change (PostgreSQL cannot estimate
+        # "updated_at <> first_seen" and, when most articles are recent, would read the whole table for them).
+        changed = ArticleRow.updated_at != ArticleRow.first_seen
+        marks = select(
+            select(func.max(ArticleRow.updated_at)).where(changed).scalar_subquery().label("changed_at"),
+            select(func.max(StoryAliasRow.merged_at)).scalar_subquery().label("merged_at"),
+        ).subquery()
+        page = newer(None).limit(CATCH_UP_PAGE).subquery()
+        with self._reads() as session:
+            first = (
+                session.execute(select(marks, page).select_from(marks).outerjoin(page, true()).order_by(page.c.row))
+                .mappings()
+                .all()
+            )
+            new = self._signatures(row for row in first if row["row"] is not None)
+            found = {row.row: row for row in new}
+            if len(new) == CATCH_UP_PAGE:
+                found.update((row.row, row) for row in self._pages(session, newer, new[-1]))
+            changed_at, merged_at = first[0]["changed_at"], first[0]["merged_at"]
+            if since is not None and changed_at is not None and changed_at >= since:
+                changes = base.where(ArticleRow.updated_at >= since, changed)
+
+                def changed_after(last: StoredSignature | None) -> Select[*tuple[Any, ...]]:
+                    key = tuple_(ArticleRow.updated_at, ArticleRow.pk)
+                    after = key > (last.updated_at, last.row) if last else true()
+                    return changes.where(after).order_by(ArticleRow.updated_at, ArticleRow.pk)  # as its index has them
+
+                found.update((row.row, row) for row in self._pages(session, changed_after))
+            aliases: dict[str, str] = {}
+            if merged_at is not None and (since is None or merged_at >= since):
+                merged = select(StoryAliasRow.alias, StoryAliasRow.story_id)
+                if since is not None:
+                    merged = merged.where(StoryAliasRow.merged_at >= since)
+                aliases = {alias: story_id for alias, story_id in session.execute(merged)}
+        return StoryChanges([found[row] for row in sorted(found)], aliases)
 
     def _pages(
-        self, session: Session, page_after: Callable[[StoredSignature | None], Select[*tuple[Any, ...]]]
+        self,
+        session: Session,
+        page_after: Callable[[StoredSignature | None], Select[*tuple[Any, ...]]],
+        last: StoredSignature | None = None,
     ) -> Iterator[StoredSignature]:
-        """The rows of ``page_after(None)``, then of ``page_after(last row read)``, :data:`CATCH_UP_PAGE` at a time,
-        until a page comes back short."""
-        last: StoredSignature | None = None
+        """The rows of ``page_after(last)``, then of ``page_after(last row read)``, :data:`CATCH_UP_PAGE` at a
+        time, until a page comes back short."""
         while True:
             rows = self._signatures(session.execute(page_after(last).limit(CATCH_UP_PAGE)).mappings())
             yield from rows

@@ -120,6 +120,15 @@ StoryAssigner = Callable[[Article], StoryAssignment]
 
 
 @dataclass(frozen=True, slots=True)
+class StoryChanges:
+    """What other processes wrote since a story index last looked (:meth:`bot.store.Store.story_changes`): the
+    story terms of the articles stored or changed (in row order) and the stories merged (alias -> story now)."""
+
+    signatures: list[StoredSignature]
+    aliases: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class ArchivedArticle:
     """What regrouping the archive into stories reads of an article (``newsbrief stories rebuild``): ``terms``
     are its stored story terms (``None`` when it has none)."""

@@ -622,7 +622,8 @@ def test_story_assignment_and_signatures(store: Store) -> None:
     assert sigs[0].signature == index.terms_of(a.id) == signature(a.text, "Title")
     assert sigs[0].first_seen == NOW and sigs[0].row < sigs[1].row < sigs[2].row
     assert store.minhash_signatures(since=NOW + timedelta(minutes=30))[0].article_id == b.id
-    assert [s.article_id for s in store.minhash_signatures(after_row=sigs[0].row)] == [b.id, c.id]
+    changes = store.story_changes(after_row=sigs[0].row, since=None)
+    assert [s.article_id for s in changes.signatures] == [b.id, c.id] and changes.aliases == {}
     # Moving an article to another story updates both; an emptied story is dropped.
     store.assign_story(c.id, "s_manual", NOW)
     store.assign_story(c.id, index.story_of(a.id) or "", NOW)
@@ -796,18 +797,47 @@ def test_an_article_joining_a_story_is_counted_in_place_and_outlets_stay_in_orde
     try:
         put(1, "Alpha", NOW + timedelta(hours=1))  # a new outlet, seen after all others
         put(2, "Beta", NOW + timedelta(hours=2))  # an outlet already there
+        put(3, "Delta", NOW + timedelta(hours=2))  # a new outlet tied with the last sight, named after it
     finally:
         event.remove(store._engine, "before_cursor_execute", seen)
     assert not [s for s in statements if "GROUP BY" in s.upper()]
     story = store.get_story("s_one")
     assert story is not None
-    assert (story.article_count, story.outlets) == (3, ("Beta", "Alpha"))
-    put(3, "Aardvark", NOW + timedelta(hours=2))  # a tie with the last article
-    put(4, "Gamma", NOW - timedelta(hours=1))  # first seen before all others
-    put(5, "Aardvark", NOW + timedelta(minutes=30))  # its outlet seen earlier than before
+    assert (story.article_count, story.outlets) == (4, ("Beta", "Alpha", "Delta"))
+    put(4, "Aardvark", NOW + timedelta(hours=2))  # a tie with the last article, named before it
+    put(5, "Gamma", NOW - timedelta(hours=1))  # first seen before all others
+    put(6, "Aardvark", NOW + timedelta(minutes=30))  # its outlet seen earlier than before
     story = store.get_story("s_one")
     assert story is not None
-    assert (story.article_count, story.outlets) == (6, ("Gamma", "Beta", "Aardvark", "Alpha"))
+    assert (story.article_count, story.outlets) == (7, ("Gamma", "Beta", "Aardvark", "Alpha", "Delta"))
+
+
+def test_a_new_article_is_written_once_with_its_story(store: Store) -> None:
+    """A new article is inserted with its story and signature (not inserted, then updated), its story created
+    first; an article joining a story is inserted with it too."""
+    feed = store.add_feed("https://example.com/rss", now=NOW)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]).upper())
+
+    def decide(article: Article) -> StoryAssignment:
+        return StoryAssignment("s_one", signature(article.text))
+
+    event.listen(store._engine, "before_cursor_execute", seen)
+    try:
+        a, _ = add(store, feed.id, url="https://example.com/a", assign_story=decide)
+        b, _ = add(store, feed.id, url="https://example.com/b", text=LONG_TEXT + " B.", assign_story=decide)
+    finally:
+        event.remove(store._engine, "before_cursor_execute", seen)
+    writes = [s for s in statements if s.startswith(("INSERT INTO ARTICLES", "UPDATE ARTICLES"))]
+    assert writes == ["INSERT INTO ARTICLES"] * 2
+    assert statements.index("INSERT INTO STORIES") < statements.index("INSERT INTO ARTICLES")
+    assert (a.story_id, b.story_id) == ("s_one", "s_one")
+    assert [s.signature for s in store.minhash_signatures()] == [signature(LONG_TEXT), signature(LONG_TEXT + " B.")]
+    story = store.get_story("s_one")
+    assert story is not None and story.article_count == 2
+    assert store.integrity_check() == []
 
 
 def test_articles_left_without_a_story_are_filed_as_ingest_would(store: Store) -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bot.ingest import IndexedAssignment, catch_up_stories, load_story_index
-from bot.store import Article, Store, StoryAssignment
+from bot.store import Article, Store, StoryAssignment, StoryChanges
 from bot.stories import StoryIndex
 from tests.test_ingest import BARRIER, BARRIER_OTHER_OUTLET, BRIDGE
 
@@ -204,19 +206,54 @@ def test_the_store_reads_what_changed_since_an_index_last_looked(store: Store) -
     last_row = max(s.row for s in rows.values())
     assert rows[second.id].updated_at == NOW + timedelta(minutes=1)
     since = NOW + timedelta(minutes=5)
-    assert store.minhash_signatures(after_row=last_row, updated_since=since) == []
+    assert store.story_changes(after_row=last_row, since=since) == StoryChanges([], {})
 
     put("first", "its text rewritten", NOW + timedelta(minutes=6), "s_1")  # an update: same row, new terms
     third = put("third", "a third text", NOW + timedelta(minutes=7), "s_1", merged=("s_2",))
 
-    changed = store.minhash_signatures(after_row=last_row, updated_since=since)
-    assert [(s.article_id, s.signature, s.story_id) for s in changed] == [
+    changes = store.story_changes(after_row=last_row, since=since)
+    assert [(s.article_id, s.signature, s.story_id) for s in changes.signatures] == [
         (first.id, b"its text rewritten", "s_1"),
         (third.id, b"a third text", "s_1"),
     ]
+    assert changes.aliases == {"s_2": "s_1"}
     assert [s.article_id for s in store.minhash_signatures(updated_since=since)] == [first.id]
-    assert store.story_aliases(merged_since=since) == {"s_2": "s_1"}
-    assert store.story_aliases(merged_since=NOW + timedelta(minutes=8)) == {}
+    newest = max(s.row for s in store.minhash_signatures())
+    later = store.story_changes(after_row=newest, since=NOW + timedelta(minutes=8))
+    assert later == StoryChanges([], {})  # neither changed nor merged since then
+    assert store.story_changes(after_row=newest, since=None).aliases == {"s_2": "s_1"}  # every alias
+
+
+def test_a_catch_up_with_nothing_changed_or_merged_lately_is_one_statement(store: Store) -> None:
+    """On every backend: what every entry job asks under the story lock (a few new rows, no text changed and no
+    story merged since the index last looked) is read with one statement; a change or a merge since then is read
+    too, with a statement more each."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    put_with_terms(store, "old", "old text", NOW, "s_1")
+    put_with_terms(store, "other", "other text", NOW, "s_2")
+    last_row = max(s.row for s in store.minhash_signatures())
+    new = [put_with_terms(store, f"new{i}", f"new text {i}", NOW + timedelta(minutes=1), "s_1") for i in range(3)]
+    since = NOW + timedelta(minutes=1)
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        quiet = store.story_changes(after_row=last_row, since=since)
+        count_quiet = len(statements)
+        put_with_terms(store, "old", "old text rewritten", NOW + timedelta(minutes=2), "s_1", merged=("s_2",))
+        statements.clear()
+        busy = store.story_changes(after_row=last_row, since=since)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert count_quiet == 1
+    assert [s.article_id for s in quiet.signatures] == [a.id for a in new] and quiet.aliases == {}
+    assert len(statements) == 3
+    assert [s.signature for s in busy.signatures] == [b"old text rewritten"] + [
+        f"new text {i}".encode() for i in range(3)
+    ]
+    assert busy.aliases == {"s_2": "s_1"}
 
 
 def test_the_store_reads_what_changed_a_page_at_a_time(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -237,9 +274,9 @@ def test_the_store_reads_what_changed_a_page_at_a_time(store: Store, monkeypatch
         put(f"old{i}", f"old text {i} rewritten", later)
     put("old4", "old text 4 rewritten", later + timedelta(seconds=1))
 
-    read = store.minhash_signatures(after_row=last_row, updated_since=later)
+    read = store.story_changes(after_row=last_row, since=later).signatures
 
     assert [s.article_id for s in read] == [old[i].id for i in (0, 1, 3, 4)] + [a.id for a in new]
     assert [s.row for s in read] == sorted(s.row for s in read)
     assert read[0].signature == b"old text 0 rewritten"
-    assert [s.article_id for s in store.minhash_signatures(after_row=last_row)] == [a.id for a in new]
+    assert [s.article_id for s in store.story_changes(after_row=last_row, since=None).signatures] == [a.id for a in new]
