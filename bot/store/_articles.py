@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, delete, literal, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.identity import canonical_url, content_hash, normalize_text, outlet_of
@@ -55,6 +55,37 @@ def new_article_id() -> str:
     return f"a_{secrets.token_hex(6)}"
 
 
+def _identities() -> Select[*tuple[Any, ...]]:
+    """The statement that finds an entry's article by each of its identities and its feed's URL: each identity an
+    indexed look-up of one primary key (a scalar subquery; NULL when nothing matches, or when its parameter is
+    NULL), joined to the rows they name. Built once: the ingest path runs it for every entry stored."""
+    by_url = select(ArticleRow.pk).where(ArticleRow.canonical_url == bindparam("canon"))
+    by_guid = (
+        select(ArticleRow.pk)
+        .join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id)
+        .where(FeedArticleRow.feed_id == bindparam("feed"), FeedArticleRow.guid == bindparam("guid"))
+        .order_by(ArticleRow.pk)
+        .limit(1)
+    )
+    by_content = (
+        select(ArticleRow.pk).where(ArticleRow.content_hash == bindparam("hash")).order_by(ArticleRow.pk).limit(1)
+    )
+    wanted = select(
+        by_url.scalar_subquery().label("url"),
+        by_guid.scalar_subquery().label("guid"),
+        by_content.scalar_subquery().label("content"),
+        select(FeedRow.url).where(FeedRow.id == bindparam("feed")).scalar_subquery().label("feed"),
+    ).subquery()
+    return (
+        select(ArticleRow, wanted.c.url, wanted.c.guid, wanted.c.content, wanted.c.feed)
+        .select_from(wanted)
+        .outerjoin(ArticleRow, ArticleRow.pk.in_([wanted.c.url, wanted.c.guid, wanted.c.content]))
+    )
+
+
+_IDENTITIES = _identities()
+
+
 class ArticleStore(StoryStore):
     """The articles of :class:`bot.store.Store` (an article's story is decided as it is stored, so this part
     builds on the stories')."""
@@ -64,35 +95,16 @@ class ArticleStore(StoryStore):
         session: Session, canon: str, guid: str | None, feed_id: int | None, title: str, chash: str, text_: str
     ) -> tuple[ArticleRow | None, str | None]:
         """The stored article an entry is (``None``: a new one) and the URL of feed ``feed_id`` (``None``: no such
-        feed), read with one statement: each identity an indexed look-up of one primary key (a scalar subquery,
-        NULL when nothing matches), joined to the rows they name.
+        feed), read with one statement (:data:`_IDENTITIES`).
 
         The canonical URL wins; then the oldest article with the same GUID in this feed, when its title or text is
         the same too (a feed that reuses a GUID for another entry must not overwrite the first one); then the
         oldest article with the same content (the hash of a text of at least
         :data:`CONTENT_IDENTITY_MIN_CHARS` characters)."""
-        by_url = select(ArticleRow.pk).where(ArticleRow.canonical_url == canon)
-        by_guid = (
-            select(ArticleRow.pk)
-            .join(FeedArticleRow, FeedArticleRow.article_id == ArticleRow.id)
-            .where(FeedArticleRow.feed_id == feed_id, FeedArticleRow.guid == guid)
-            .order_by(ArticleRow.pk)
-            .limit(1)
-        )
-        by_content = select(ArticleRow.pk).where(ArticleRow.content_hash == chash).order_by(ArticleRow.pk).limit(1)
-        nothing = literal(None, Integer)
-        wanted = select(
-            by_url.scalar_subquery().label("url"),
-            (by_guid.scalar_subquery() if guid and feed_id is not None else nothing).label("guid"),
-            (
-                by_content.scalar_subquery() if len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS else nothing
-            ).label("content"),
-            select(FeedRow.url).where(FeedRow.id == feed_id).scalar_subquery().label("feed"),
-        ).subquery()
+        by_content = len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS
         found = session.execute(
-            select(ArticleRow, wanted.c.url, wanted.c.guid, wanted.c.content, wanted.c.feed)
-            .select_from(wanted)
-            .outerjoin(ArticleRow, ArticleRow.pk.in_([wanted.c.url, wanted.c.guid, wanted.c.content]))
+            _IDENTITIES,
+            {"canon": canon, "guid": guid or None, "feed": feed_id, "hash": chash if by_content else None},
         ).all()
         rows = {row.pk: row for row, *_ in found if row is not None}
         _, url_pk, guid_pk, content_pk, feed_url = found[0]

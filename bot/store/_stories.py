@@ -6,7 +6,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, String, and_, func, literal, or_, select, true, tuple_, update
+from sqlalchemy import (
+    Integer,
+    RowMapping,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.identity import story_key_for
@@ -25,6 +38,55 @@ from bot.store._types import (
 
 CATCH_UP_PAGE = 1000
 """How many rows a story index's catch-up reads at a time (:meth:`StoryStore.minhash_signatures`)."""
+
+
+_SIGNATURE_COLUMNS = (
+    ArticleRow.id.label("article_id"),
+    ArticleRow.minhash.label("signature"),
+    ArticleRow.outlet,
+    ArticleRow.story_id,
+    ArticleRow.published_at,
+    ArticleRow.first_seen,
+    ArticleRow.pk.label("row"),
+    ArticleRow.updated_at,
+)
+"""What a story index reads of an article (:class:`StoredSignature`)."""
+
+
+def _story_at() -> Select[*tuple[Any, ...]]:
+    """The statement that resolves a story key (itself, or the story it was merged into) and reads that story's
+    row (NULLs when none), built once: the ingest path runs it for every article stored."""
+    wanted = select(bindparam("key", type_=String).label("key")).subquery()
+    target = func.coalesce(StoryAliasRow.story_id, wanted.c.key)
+    return (
+        select(target, StoryRow)
+        .select_from(wanted)
+        .outerjoin(StoryAliasRow, StoryAliasRow.alias == wanted.c.key)
+        .outerjoin(StoryRow, StoryRow.id == target)
+    )
+
+
+def _catch_up() -> Select[*tuple[Any, ...]]:
+    """The statement of a story index's usual catch-up (:meth:`StoryStore.story_changes`), built once: the first
+    page of rows after row ``:after`` beside the latest change of an article's text and the latest merge of a
+    story, which ix_articles_updated and ix_story_aliases_merged_at answer from their ends."""
+    changed = ArticleRow.updated_at != ArticleRow.first_seen
+    marks = select(
+        select(func.max(ArticleRow.updated_at)).where(changed).scalar_subquery().label("changed_at"),
+        select(func.max(StoryAliasRow.merged_at)).scalar_subquery().label("merged_at"),
+    ).subquery()
+    page = (
+        select(*_SIGNATURE_COLUMNS)
+        .where(ArticleRow.minhash.is_not(None), ArticleRow.pk > bindparam("after"))
+        .order_by(ArticleRow.pk)
+        .limit(bindparam("page", type_=Integer))
+        .subquery()
+    )
+    return select(marks, page).select_from(marks).outerjoin(page, true()).order_by(page.c.row)
+
+
+_STORY_AT = _story_at()
+_CATCH_UP = _catch_up()
 
 
 class StoryStore(StoreBase):
@@ -108,15 +170,8 @@ class StoryStore(StoreBase):
     @staticmethod
     def _story_at(session: Session, key: str) -> tuple[str, StoryRow | None]:
         """The key ``key`` leads to (itself, or the story it was merged into) and that story's row (``None``:
-        none yet), with one statement."""
-        wanted = select(literal(key, String).label("key")).subquery()
-        target = func.coalesce(StoryAliasRow.story_id, wanted.c.key)
-        resolved, story = session.execute(
-            select(target, StoryRow)
-            .select_from(wanted)
-            .outerjoin(StoryAliasRow, StoryAliasRow.alias == wanted.c.key)
-            .outerjoin(StoryRow, StoryRow.id == target)
-        ).one()
+        none yet), with one statement (:data:`_STORY_AT`)."""
+        resolved, story = session.execute(_STORY_AT, {"key": key}).one()
         return str(resolved), story
 
     @staticmethod
@@ -372,23 +427,12 @@ class StoryStore(StoreBase):
         with self._reads() as session:
             return self._articles(session, list(session.scalars(stmt)))
 
-    _SIGNATURE_COLUMNS = (
-        ArticleRow.id.label("article_id"),
-        ArticleRow.minhash.label("signature"),
-        ArticleRow.outlet,
-        ArticleRow.story_id,
-        ArticleRow.published_at,
-        ArticleRow.first_seen,
-        ArticleRow.pk.label("row"),
-        ArticleRow.updated_at,
-    )
-
     def minhash_signatures(
         self, *, since: datetime | None = None, updated_since: datetime | None = None
     ) -> list[StoredSignature]:
         """Stored story terms of the articles first seen since ``since`` (all without it), in row order, to rebuild
         a story index; with ``updated_since``, only those whose text changed at or after then."""
-        stmt = select(*self._SIGNATURE_COLUMNS).where(ArticleRow.minhash.is_not(None))
+        stmt = select(*_SIGNATURE_COLUMNS).where(ArticleRow.minhash.is_not(None))
         if since is not None:
             stmt = stmt.where(ArticleRow.first_seen >= since)
         if updated_since is not None:  # the partial index ix_articles_updated holds just these rows
@@ -405,7 +449,7 @@ class StoryStore(StoreBase):
         Every entry job of every worker asks this under the story lock, so the usual answer (fewer new rows than
         a page, nothing changed or merged lately) takes one statement: the first page of new rows beside the
         latest change and the latest merge, which the indexes answer from their ends."""
-        base = select(*self._SIGNATURE_COLUMNS).where(ArticleRow.minhash.is_not(None))
+        base = select(*_SIGNATURE_COLUMNS).where(ArticleRow.minhash.is_not(None))
 
         # The new rows a page at a time by primary key: a plan that fits a few new rows whatever the table's size
         # (PostgreSQL's generic plan of a bare "pk > :row" is a scan of the whole table).
@@ -415,17 +459,8 @@ class StoryStore(StoreBase):
         # The changed rows by their own index, from the latest change (PostgreSQL cannot estimate
         # "updated_at <> first_seen" and, when most articles are recent, would read the whole table for them).
         changed = ArticleRow.updated_at != ArticleRow.first_seen
-        marks = select(
-            select(func.max(ArticleRow.updated_at)).where(changed).scalar_subquery().label("changed_at"),
-            select(func.max(StoryAliasRow.merged_at)).scalar_subquery().label("merged_at"),
-        ).subquery()
-        page = newer(None).limit(CATCH_UP_PAGE).subquery()
         with self._reads() as session:
-            first = (
-                session.execute(select(marks, page).select_from(marks).outerjoin(page, true()).order_by(page.c.row))
-                .mappings()
-                .all()
-            )
+            first = session.execute(_CATCH_UP, {"after": after_row, "page": CATCH_UP_PAGE}).mappings().all()
             new = self._signatures(row for row in first if row["row"] is not None)
             found = {row.row: row for row in new}
             if len(new) == CATCH_UP_PAGE:
