@@ -120,6 +120,8 @@ class ArticleRow(Base):
             postgresql_where=text("updated_at <> first_seen"),
             sqlite_where=text("updated_at <> first_seen"),
         ),
+        # a story's articles by first sight and outlet (migration 0014): what an article joining a story asks
+        Index("ix_articles_story", "story_id", "first_seen", "outlet"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -137,7 +139,7 @@ class ArticleRow(Base):
     text_source: Mapped[str] = mapped_column(String(8), default="feed")
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     summary_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    story_id: Mapped[str | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    story_id: Mapped[str | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
     eligible: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(32))

@@ -11,10 +11,8 @@ from sqlalchemy import (
     RowMapping,
     Select,
     String,
-    and_,
     bindparam,
     func,
-    or_,
     select,
     true,
     tuple_,
@@ -37,7 +35,7 @@ from bot.store._types import (
 )
 
 CATCH_UP_PAGE = 1000
-"""How many rows a story index's catch-up reads at a time (:meth:`StoryStore.minhash_signatures`)."""
+"""How many rows a story index's catch-up reads at a time (:meth:`StoryStore.story_changes`)."""
 
 
 _SIGNATURE_COLUMNS = (
@@ -178,19 +176,27 @@ class StoryStore(StoreBase):
     def _joins_in_order(session: Session, story: StoryRow, row: ArticleRow) -> bool:
         """Whether the article of ``row``, new to ``story``, leaves its outlets' order (by first sight, then name)
         as it is, but for its outlet added at the end: its outlet is there already with an article first seen no
-        later, or it is a new outlet and every other article of the story sorts before it: first seen before it, or
-        at the same time from an outlet whose name sorts before (the articles of one poll share a time)."""
-        others = select(ArticleRow.pk).where(ArticleRow.story_id == story.id, ArticleRow.pk != row.pk).limit(1)
+        later, or it is a new outlet and no other article of the story sorts after it by (first sight, outlet):
+        none seen later, none seen at the same time from an outlet named after it (the articles of one poll share
+        a time). ix_articles_story answers either with a few index entries, however large the story."""
         if not row.outlet:
             return True
+        of_story = select(ArticleRow.pk).where(ArticleRow.story_id == story.id)
         if row.outlet in story.outlets:
-            earlier = others.where(ArticleRow.outlet == row.outlet, ArticleRow.first_seen <= row.first_seen)
-            return session.scalar(earlier) is not None
-        after = or_(
-            ArticleRow.first_seen > row.first_seen,
-            and_(ArticleRow.first_seen == row.first_seen, ArticleRow.outlet >= row.outlet),
+            earlier = of_story.where(
+                ArticleRow.first_seen <= row.first_seen, ArticleRow.outlet == row.outlet, ArticleRow.pk != row.pk
+            )
+            return session.scalar(earlier.limit(1)) is not None
+        # the story's latest other article, read from the end of the index (a plan PostgreSQL's generic plan keeps:
+        # "first_seen >= :t" alone was answered from ix_articles_first_seen, a scan when most articles are recent)
+        sorts_after = tuple_(ArticleRow.first_seen, ArticleRow.outlet) > (row.first_seen, row.outlet)
+        latest = (
+            select(sorts_after)
+            .where(ArticleRow.story_id == story.id, ArticleRow.pk != row.pk)
+            .order_by(ArticleRow.first_seen.desc(), ArticleRow.outlet.desc())
+            .limit(1)
         )
-        return session.scalar(others.where(after)) is None
+        return not session.scalar(latest)
 
     def assign_story(
         self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None, follows: str | None = None
