@@ -64,13 +64,16 @@ def _story_at() -> Select[*tuple[Any, ...]]:
     )
 
 
+_TEXT_CHANGED = ArticleRow.updated_at != ArticleRow.first_seen
+"""The articles whose text changed after they were stored (the rows of the partial index ix_articles_updated)."""
+
+
 def _catch_up() -> Select[*tuple[Any, ...]]:
     """The statement of a story index's usual catch-up (:meth:`StoryStore.story_changes`), built once: the first
     page of rows after row ``:after`` beside the latest change of an article's text and the latest merge of a
     story, which ix_articles_updated and ix_story_aliases_merged_at answer from their ends."""
-    changed = ArticleRow.updated_at != ArticleRow.first_seen
     marks = select(
-        select(func.max(ArticleRow.updated_at)).where(changed).scalar_subquery().label("changed_at"),
+        select(func.max(ArticleRow.updated_at)).where(_TEXT_CHANGED).scalar_subquery().label("changed_at"),
         select(func.max(StoryAliasRow.merged_at)).scalar_subquery().label("merged_at"),
     ).subquery()
     page = (
@@ -433,16 +436,12 @@ class StoryStore(StoreBase):
         with self._reads() as session:
             return self._articles(session, list(session.scalars(stmt)))
 
-    def minhash_signatures(
-        self, *, since: datetime | None = None, updated_since: datetime | None = None
-    ) -> list[StoredSignature]:
+    def minhash_signatures(self, *, since: datetime | None = None) -> list[StoredSignature]:
         """Stored story terms of the articles first seen since ``since`` (all without it), in row order, to rebuild
-        a story index; with ``updated_since``, only those whose text changed at or after then."""
+        a story index."""
         stmt = select(*_SIGNATURE_COLUMNS).where(ArticleRow.minhash.is_not(None))
         if since is not None:
             stmt = stmt.where(ArticleRow.first_seen >= since)
-        if updated_since is not None:  # the partial index ix_articles_updated holds just these rows
-            stmt = stmt.where(ArticleRow.updated_at >= updated_since, ArticleRow.updated_at != ArticleRow.first_seen)
         with self._reads() as session:
             return self._signatures(session.execute(stmt.order_by(ArticleRow.pk)).mappings())
 
@@ -464,7 +463,6 @@ class StoryStore(StoreBase):
 
         # The changed rows by their own index, from the latest change (PostgreSQL cannot estimate
         # "updated_at <> first_seen" and, when most articles are recent, would read the whole table for them).
-        changed = ArticleRow.updated_at != ArticleRow.first_seen
         with self._reads() as session:
             first = session.execute(_CATCH_UP, {"after": after_row, "page": CATCH_UP_PAGE}).mappings().all()
             new = self._signatures(row for row in first if row["row"] is not None)
@@ -473,7 +471,7 @@ class StoryStore(StoreBase):
                 found.update((row.row, row) for row in self._pages(session, newer, new[-1]))
             changed_at, merged_at = first[0]["changed_at"], first[0]["merged_at"]
             if since is not None and changed_at is not None and changed_at >= since:
-                changes = base.where(ArticleRow.updated_at >= since, changed)
+                changes = base.where(ArticleRow.updated_at >= since, _TEXT_CHANGED)
 
                 def changed_after(last: StoredSignature | None) -> Select[*tuple[Any, ...]]:
                     key = tuple_(ArticleRow.updated_at, ArticleRow.pk)
@@ -481,12 +479,8 @@ class StoryStore(StoreBase):
                     return changes.where(after).order_by(ArticleRow.updated_at, ArticleRow.pk)  # as its index has them
 
                 found.update((row.row, row) for row in self._pages(session, changed_after))
-            aliases: dict[str, str] = {}
-            if merged_at is not None and (since is None or merged_at >= since):
-                merged = select(StoryAliasRow.alias, StoryAliasRow.story_id)
-                if since is not None:
-                    merged = merged.where(StoryAliasRow.merged_at >= since)
-                aliases = {alias: story_id for alias, story_id in session.execute(merged)}
+        merged = merged_at is not None and (since is None or merged_at >= since)
+        aliases = self.story_aliases(merged_since=since) if merged else {}
         return StoryChanges([found[row] for row in sorted(found)], aliases)
 
     def _pages(
