@@ -244,11 +244,15 @@ class Scheduler:
 
     async def start(self) -> bool:
         """Try to lead at once, then keep trying (as a standby) or renewing (as the leader) in the background.
-        When this process leads, returns after ``on_lead`` and the first job sync. Returns whether it leads."""
-        leading = await self.tick()
+        When this process leads, returns after ``on_lead`` and the first job sync. Returns whether it leads.
+
+        The renewals start before ``on_lead`` is waited for: a first poll and start-up briefings longer than the
+        lease must not let a standby take the lease from a live leader."""
+        await self.tick(wait=False)
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick_forever(), name="newsbrief-scheduler-lease")
-        return leading
+        await self._until_led()
+        return self._held
 
     async def _tick_forever(self) -> None:
         every = max(self.config.lease.total_seconds() / 3, 0.05)
@@ -296,10 +300,15 @@ class Scheduler:
                 "over if that one stops",
                 before.holder,
             )
-        if wait and self._lead_task is not None and not self._lead_task.done():
+        if wait:
+            await self._until_led()
+        return self._held
+
+    async def _until_led(self) -> None:
+        """Wait until this term's ``on_lead`` and first sync are done (or the term ended)."""
+        if self._lead_task is not None and not self._lead_task.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._lead_task)
-        return self._held
 
     async def _lead(self) -> None:
         if self._on_lead is not None:

@@ -11,7 +11,7 @@ import io
 import logging
 import random
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -186,6 +186,7 @@ def make(
     *,
     holder: str,
     lease: timedelta = timedelta(seconds=30),
+    on_lead: Callable[[], Awaitable[None]] | None = None,
 ) -> Scheduler:
     ingestor = Ingestor(
         store,
@@ -202,6 +203,7 @@ def make(
         clock=(lambda: clock) if clock is not None else (lambda: datetime.now(UTC)),
         holder=holder,
         config=SchedulerConfig(lease=lease),
+        on_lead=on_lead,
         on_poll=recorder.on_poll,
         on_digest=recorder.on_digest,
     )
@@ -307,6 +309,39 @@ async def test_standby_serves_commands_only_then_takes_over_from_a_dead_leader(
     assert not await first_again.start()
     await first_again.stop()
     await second.stop()
+
+
+async def test_a_leader_renews_its_lease_while_its_start_of_leadership_work_outlasts_it(
+    store: Store, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    now = {"t": FAR}
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first_round() -> None:  # a first poll and start-up briefings longer than the lease
+        started.set()
+        await release.wait()
+
+    leader = make(
+        store, settings, client, Recorder(), None, holder="leader", lease=timedelta(seconds=1), on_lead=first_round
+    )
+    leader.clock = lambda: now["t"]
+    standby = make(store, settings, client, Recorder(), None, holder="standby", lease=timedelta(seconds=1))
+    standby.clock = lambda: now["t"]
+    starting = asyncio.create_task(leader.start())
+    await asyncio.wait_for(started.wait(), 5)
+    now["t"] = FAR + timedelta(seconds=10)  # the first term's lease has long expired by this clock
+
+    async def renewed() -> None:
+        while (lease := store.get_lease("scheduler")) is None or lease.expires_at <= now["t"]:
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(renewed(), 5)  # renewed by the ticker, though on_lead has not returned
+    assert not await standby.tick()
+    release.set()
+    assert await asyncio.wait_for(starting, 5)
+    await leader.stop()
+    await standby.stop()
 
 
 async def test_poll_job_honours_backoff_and_drops_disabled_feeds(
