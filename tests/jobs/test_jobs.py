@@ -622,3 +622,29 @@ async def test_the_job_queue_checks_a_pooled_connection_that_sat_idle(
             with pytest.raises(ConnectorException):
                 await queue.query("SELECT 1 AS one")
         assert await queue.query("SELECT 1 AS one") == [{"one": 1}]
+
+
+@pytest.mark.parametrize("queued", [1, 2_000])
+def test_a_worker_takes_the_next_job_without_reading_the_whole_queue(
+    pg_store: Store, postgres_url: str, queued: int
+) -> None:
+    """With the statistics of an empty queue (a queue table is analyzed between bursts, or never), a worker still
+    takes the first waiting job by walking the waiting jobs in order and stopping there, not by reading every
+    waiting job and sorting them (which made each fetch cost as much as the queue is long)."""
+    with psycopg.connect(conninfo_for(postgres_url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE procrastinate_jobs")  # the statistics of an empty queue
+        conn.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args) "
+            "SELECT 'default', 'newsbrief.ingest_entry', 'entry:' || g, jsonb_build_object('work', repeat('w ', 300)) "
+            "FROM generate_series(1, %s) g",  # an entry job's arguments are a few hundred bytes
+            (queued,),
+        )
+        with conn.transaction():
+            taken = conn.execute("SELECT id FROM procrastinate_fetch_job_v2(ARRAY['default']::varchar[], NULL)")
+            taken_id = taken.fetchone()
+            read = conn.execute(
+                "SELECT pg_stat_get_xact_tuples_returned('procrastinate_jobs_priority_idx_v1'::regclass)"
+            ).fetchone()
+        first = conn.execute("SELECT min(id) FROM procrastinate_jobs").fetchone()
+    assert taken_id == first
+    assert read is not None and read[0] <= 2, f"the fetch read {read[0] if read else '?'} waiting jobs"

@@ -54,7 +54,7 @@ def own_story(article: Article) -> StoryAssignment:
 def test_upgrade_is_idempotent_and_creates_tables(store: Store, store_url: str) -> None:
     store.upgrade()
     store.upgrade()
-    assert store.current_revision() == store.head_revision() == "0014"
+    assert store.current_revision() == store.head_revision() == "0015"
     engine = create_engine(store_url)
     try:
         tables = set(inspect(engine).get_table_names())
