@@ -24,8 +24,11 @@ on a fresh PostgreSQL schema (``--postgres``, default ``$NEWSBRIEF_TEST_POSTGRES
 every feed's poll is queued at once and timed until the queue is empty: the first poll of each feed with ``--new``
 entries, each page fetched, extracted, summarized and stored with its story. It reports new articles/s per row,
 the CPU per article of the workers, of PostgreSQL and of the feed server, and the speed-up of N workers over 1
-(the goal: >= 1.7x for 2). On a server with autovacuum off (this machine's CI configuration) the bench vacuums
-and analyzes its tables every minute itself, as autovacuum would.
+(the goal: >= 1.7x for 2), with what bounds it on this machine: the ceiling the measured CPU per article allows,
+how the workers' CPU per article grows with every core busy (their extraction processes apart, whose work per
+article does not change), and how many times the work of one core all cores do together (a calibration before
+the runs). On a server with autovacuum off (this machine's CI configuration) the bench vacuums and analyzes its
+tables every minute itself, as autovacuum would.
 
 ``--scale`` measures how an unchanged round grows with the number of feeds (issue 17: "10,000 unchanged feeds in
 one round within 2x the time of 1,000 x 10"): after a backfill of ``SCALE_LARGE`` feeds (one entry each, feed text
@@ -941,6 +944,60 @@ async def _vacuum_analyze(dsn: str, schema: str) -> None:
             await conn.execute(f'VACUUM (ANALYZE) "{schema}"."{table}"')
 
 
+CAPACITY_PAGES = 200
+"""Generated pages each process extracts and summarizes in :func:`_core_capacity` (a few seconds of work)."""
+
+
+def _capacity_worker(conn: Connection, core: int, pages: int) -> None:
+    """Child process: on ``core``, extract and summarize ``pages`` generated pages when told to; send the seconds."""
+    os.sched_setaffinity(0, {core})
+    from bot.sources import extract_page
+    from summarizer import summarize
+
+    htmls = [article_html(90_000 + i, 0, NOW)[2] for i in range(pages)]
+    summarize("Warm-up. The summarizer loads its models once.", sentences=1)
+    conn.send("ready")
+    conn.recv()
+    started = time.perf_counter()
+    for i, html in enumerate(htmls):
+        page = extract_page(html, f"http://127.0.0.1/capacity/{i}.html")
+        if page is not None:
+            summarize(page.text, title=page.title, sentences=3, quotes=2, language="en")
+    conn.send(time.perf_counter() - started)
+
+
+def _core_capacity(cores: list[int], pages: int = CAPACITY_PAGES) -> float:
+    """How many times the work of one core ``cores`` do together, on this machine as it is now: the workers' CPU
+    work (extraction and summarizing of the bench's pages) run by one process pinned to the first core, then by
+    one process on each core at once. Cores of a virtual machine may share physical cores on its host (SMT
+    siblings): then two busy cores do well under twice the work of one, whatever the program. The median of three
+    tries."""
+    ctx = multiprocessing.get_context("spawn")
+
+    def seconds(on: list[int]) -> list[float]:
+        pipes, children = [], []
+        for core in on:
+            parent, child = ctx.Pipe()
+            process = ctx.Process(target=_capacity_worker, args=(child, core, pages), name=f"capacity-{core}")
+            process.start()
+            pipes.append(parent)
+            children.append(process)
+        for parent in pipes:
+            assert parent.recv() == "ready"
+        for parent in pipes:
+            parent.send("go")
+        took = [float(parent.recv()) for parent in pipes]
+        for process in children:
+            process.join(30)
+        return took
+
+    ratios = []
+    for _ in range(3):  # the median of three: a virtual machine's cores are not always as fast
+        alone = seconds(cores[:1])[0]
+        ratios.append(len(cores) * alone / max(seconds(cores)))
+    return sorted(ratios)[1]
+
+
 async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgres: str) -> int:
     import psycopg
 
@@ -953,9 +1010,12 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
     rows: list[list[str]] = []
     rates: dict[int, float] = {}
     cpu_ms: dict[int, float] = {}
+    worker_ms: dict[int, float] = {}
+    extraction_ms: dict[int, float] = {}
     dsn = postgres.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         autovacuum_off = conn.execute("SHOW autovacuum").fetchone() == ("off",)
+    capacity = _core_capacity(cores) if len(cores) > 1 else 1.0
     for count in sorted({1, most}):
         schema = f"bench_{os.getpid()}_{count}"
         server = FeedProcess(feeds)
@@ -1011,11 +1071,15 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
                             vacuumed = time.perf_counter()
                     elapsed = time.perf_counter() - t0
                     # a process started since (the extraction process starts with the first page) counts whole
+                    used_by = {p.pid: _tree_cpu(p.pid) for p in children if p.pid}
                     worker_cpu = sum(
+                        used - worker_before.get(pid, 0.0) for tree in used_by.values() for pid, used in tree.items()
+                    )
+                    extraction_cpu = sum(  # a worker's extraction process: its child
                         used - worker_before.get(pid, 0.0)
-                        for p in children
-                        if p.pid
-                        for pid, used in _tree_cpu(p.pid).items()
+                        for worker, tree in used_by.items()
+                        for pid, used in tree.items()
+                        if pid != worker
                     )
                     pg_cpu = _postgres_cpu_since(pg_before)
                     server_cpu = (_cpu_s(server.pid) or 0.0) - server_before
@@ -1033,6 +1097,8 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
         rates[count] = stored / elapsed if elapsed else 0.0
         per_article = 1000 / stored if stored else 0.0
         cpu_ms[count] = (worker_cpu + pg_cpu + server_cpu) * per_article
+        worker_ms[count] = worker_cpu * per_article
+        extraction_ms[count] = extraction_cpu * per_article
         rows.append(
             [
                 str(count),
@@ -1069,6 +1135,20 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
             print(
                 f"ceiling on these {len(cores)} cores, shared with PostgreSQL and the feed server: {ceiling:.2f}x "
                 f"({len(cores)} cores / {cpu_ms[most]:.1f} ms of CPU per article)"
+            )
+        if worker_ms.get(1) and extraction_ms.get(1) and worker_ms.get(most) and extraction_ms.get(most):
+            # the extraction processes do the same work per article however many workers run: what their CPU per
+            # article gains is the machine running slower with every core busy
+            main = {n: worker_ms[n] - extraction_ms[n] for n in (1, most)}
+            print(
+                f"workers' CPU per article, 1 -> {most} workers: extraction processes {extraction_ms[1]:.1f} -> "
+                f"{extraction_ms[most]:.1f} ms ({extraction_ms[most] / extraction_ms[1] - 1:+.0%}, the same work), "
+                f"the rest {main[1]:.1f} -> {main[most]:.1f} ms ({main[most] / main[1] - 1:+.0%})"
+            )
+        if len(cores) > 1:
+            print(
+                f"this machine's {len(cores)} cores together do {capacity:.2f}x the work of one (the workers' "
+                "extraction and summarizing, on one core and then on every core at once, before the runs)"
             )
     print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
     return 0
