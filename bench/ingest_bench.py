@@ -50,6 +50,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -944,6 +945,51 @@ async def _vacuum_analyze(dsn: str, schema: str) -> None:
             await conn.execute(f'VACUUM (ANALYZE) "{schema}"."{table}"')
 
 
+LOCK_SAMPLE_S = 0.02
+"""How often the bench looks whether the story lock is held (:class:`_LockWatch`)."""
+
+
+class _LockWatch:
+    """From a thread of its own, looks every :data:`LOCK_SAMPLE_S` whether a session holds the story lock
+    (``pg_locks``): the share of looks that found it held is the share of the time it was held. Every article's
+    story is decided under it, so it bounds ingestion however many workers run: 1 / (time held per article)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.looks = 0
+        self.held = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="story-lock-watch", daemon=True)
+
+    def _watch(self) -> None:
+        import psycopg
+
+        from bot.store import STORY_LOCK_KEY
+
+        query = (
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = %s AND objid = %s)"
+        )
+        key = (STORY_LOCK_KEY >> 32, STORY_LOCK_KEY & 0xFFFFFFFF)
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self._stop.wait(LOCK_SAMPLE_S):
+                row = conn.execute(query, key).fetchone()
+                self.looks += 1
+                self.held += bool(row and row[0])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    @property
+    def share(self) -> float:
+        return self.held / self.looks if self.looks else 0.0
+
+
 CAPACITY_PAGES = 200
 """Generated pages each process extracts and summarizes in :func:`_core_capacity` (a few seconds of work)."""
 
@@ -1012,6 +1058,7 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
     cpu_ms: dict[int, float] = {}
     worker_ms: dict[int, float] = {}
     extraction_ms: dict[int, float] = {}
+    lock_ms: dict[int, float] = {}
     dsn = postgres.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         autovacuum_off = conn.execute("SHOW autovacuum").fetchone() == ("off",)
@@ -1060,6 +1107,8 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
                 worker_before = {pid: s for p in children if p.pid for pid, s in _tree_cpu(p.pid).items()}
                 server_before = _cpu_s(server.pid) or 0.0
                 t0 = time.perf_counter()
+                lock_watch = _LockWatch(dsn)
+                lock_watch.start()
                 async with JobQueue(settings) as queue:
                     await queue.defer_polls(store.due_feeds(NOW + timedelta(minutes=1)))
                     vacuumed = time.perf_counter()
@@ -1070,6 +1119,7 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
                             await _vacuum_analyze(dsn, schema)
                             vacuumed = time.perf_counter()
                     elapsed = time.perf_counter() - t0
+                    lock_watch.stop()
                     # a process started since (the extraction process starts with the first page) counts whole
                     used_by = {p.pid: _tree_cpu(p.pid) for p in children if p.pid}
                     worker_cpu = sum(
@@ -1098,6 +1148,7 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
         per_article = 1000 / stored if stored else 0.0
         cpu_ms[count] = (worker_cpu + pg_cpu + server_cpu) * per_article
         worker_ms[count] = worker_cpu * per_article
+        lock_ms[count] = lock_watch.share * elapsed * per_article
         extraction_ms[count] = extraction_cpu * per_article
         rows.append(
             [
@@ -1150,6 +1201,13 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
                 f"this machine's {len(cores)} cores together do {capacity:.2f}x the work of one (the workers' "
                 "extraction and summarizing, on one core and then on every core at once, before the runs)"
             )
+    held = [
+        f"{lock_ms[n]:.1f} ms with {n} worker{'s' if n > 1 else ''} (alone a cap of {1000 / lock_ms[n]:.0f}/s)"
+        for n in sorted(lock_ms)
+        if lock_ms[n]
+    ]
+    every = f"{LOCK_SAMPLE_S * 1000:g} ms"
+    print(f"story lock held per article stored (pg_locks sampled every {every}): {', '.join(held) or 'never seen'}")
     print(f"\nbench finished in {time.perf_counter() - started:.1f} s")
     return 0
 
