@@ -14,6 +14,7 @@ within the feed's time; with a job queue (:mod:`bot.jobs`) it hands each entry t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -816,10 +817,24 @@ PARENT_CHECK_S = 1.0
 """How often the extraction process looks whether the process that started it still runs."""
 
 
-def _exit_with_parent(parent: int) -> None:
-    """The extraction process's start: it ends within :data:`PARENT_CHECK_S` of its parent's end. A parent killed
-    (SIGKILL, the OOM killer) never shuts its pool down, and the process, holding its own end of the pool's queue,
-    would wait for work for good (holding the parent's stdout and stderr open, too)."""
+EXTRACTION_NICENESS = 10
+"""How much lower the extraction process's CPU priority is than its parent's (``nice``)."""
+
+
+def _start_extraction_process(parent: int) -> None:
+    """The extraction process's start: it yields the CPU to its parent (:data:`EXTRACTION_NICENESS`), and it ends
+    within :data:`PARENT_CHECK_S` of its parent's end.
+
+    Sharing a core with its parent (a worker pinned to one), it would otherwise get half of it while the parent's
+    thread storing an article holds the story lock, which every worker waits for: the ingest bench saw the lock
+    held about twice as long per article (docs/scaling.md). The extraction work loses nothing it needs: it runs
+    whenever the parent waits (for pages, for the database, for the lock). In ``newsbrief run`` the chat
+    commands are answered first too.
+
+    A parent killed (SIGKILL, the OOM killer) never shuts its pool down, and the process, holding its own end of
+    the pool's queue, would wait for work for good (holding the parent's stdout and stderr open, too)."""
+    with contextlib.suppress(AttributeError, OSError):  # no os.nice (Windows), or not allowed: the same priority
+        os.nice(EXTRACTION_NICENESS)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -838,12 +853,13 @@ def extraction_pool() -> Iterator[Executor]:
     one process, each database round trip of the thread storing articles waits for the GIL again, and the story
     lock, which every worker shares, is held that much longer. A process of its own is scheduled by the operating
     system instead, on the same cores (even on one: a worker pinned to one core, ``taskset``, systemd's
-    ``CPUAffinity=``). Workers are spawned (not forked: the parent has threads), on first use.
+    ``CPUAffinity=``), at a lower priority (:func:`_start_extraction_process`). Workers are spawned (not forked:
+    the parent has threads), on first use.
     """
     pool = ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_exit_with_parent,
+        initializer=_start_extraction_process,
         initargs=(os.getpid(),),
     )
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -19,7 +20,14 @@ import httpx
 import pytest
 
 from bot.config import Settings, settings_from_mapping
-from bot.ingest import PAGE_ATTEMPTS, Ingestor, extraction_pool, load_story_index, sync_config_feeds
+from bot.ingest import (
+    EXTRACTION_NICENESS,
+    PAGE_ATTEMPTS,
+    Ingestor,
+    extraction_pool,
+    load_story_index,
+    sync_config_feeds,
+)
 from bot.sources import Fetcher, extract_page
 from bot.store import Article, Feed, Store
 from bot.stories import StoryDecision, StoryIndex
@@ -614,6 +622,15 @@ def test_the_extraction_pool_is_wound_up_when_its_block_ends() -> None:
     with extraction_pool() as pool:
         assert pool.submit(len, "abc").result(timeout=60) == 3
     assert [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"] == []
+
+
+def test_the_extraction_process_yields_the_cpu_to_the_process_it_serves() -> None:
+    """The extraction process runs at a lower CPU priority than its parent: on a shared core, the parent's thread
+    that stores articles under the story lock (which every worker waits for) runs as soon as it can."""
+    require(hasattr(os, "getpriority"), "process priorities are POSIX")
+    with extraction_pool() as pool:
+        child = pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result(timeout=60)
+    assert child == min(19, os.getpriority(os.PRIO_PROCESS, 0) + EXTRACTION_NICENESS)
 
 
 _KILLED_PARENT = """
