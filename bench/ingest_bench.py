@@ -1062,7 +1062,7 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
     dsn = postgres.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         autovacuum_off = conn.execute("SHOW autovacuum").fetchone() == ("off",)
-    capacity = _core_capacity(cores) if len(cores) > 1 else 1.0
+    capacity = _core_capacity(cores) if most > 1 and len(cores) > 1 else None  # printed with the speed-up only
     for count in sorted({1, most}):
         schema = f"bench_{os.getpid()}_{count}"
         server = FeedProcess(feeds)
@@ -1196,7 +1196,7 @@ async def run_workers(feeds: int, new: int, global_limit: int, most: int, postgr
                 f"{extraction_ms[most]:.1f} ms ({extraction_ms[most] / extraction_ms[1] - 1:+.0%}, the same work), "
                 f"the rest {main[1]:.1f} -> {main[most]:.1f} ms ({main[most] / main[1] - 1:+.0%})"
             )
-        if len(cores) > 1:
+        if capacity is not None:
             print(
                 f"this machine's {len(cores)} cores together do {capacity:.2f}x the work of one (the workers' "
                 "extraction and summarizing, on one core and then on every core at once, before the runs)"

@@ -90,10 +90,12 @@ _STORY_AT = _story_at()
 _CATCH_UP = _catch_up()
 
 
-def _aliases(*, merged_since: datetime | None) -> Select[str, str]:
+def _aliases(session: Session, *, merged_since: datetime | None) -> dict[str, str]:
     """Every alias with the story it leads to (``merged_since``: of the stories merged at or after then)."""
     stmt = select(StoryAliasRow.alias, StoryAliasRow.story_id)
-    return stmt if merged_since is None else stmt.where(StoryAliasRow.merged_at >= merged_since)
+    if merged_since is not None:
+        stmt = stmt.where(StoryAliasRow.merged_at >= merged_since)
+    return {alias: story for alias, story in session.execute(stmt)}
 
 
 class StoryStore(StoreBase):
@@ -416,7 +418,7 @@ class StoryStore(StoreBase):
         """Every alias with the story it leads to now (``merged_since``: only the stories merged at or after
         then, what another process merged since an index last looked)."""
         with self._reads() as session:
-            return {alias: story for alias, story in session.execute(_aliases(merged_since=merged_since))}
+            return _aliases(session, merged_since=merged_since)
 
     def story_headlines(self, story_ids: Iterable[str]) -> dict[str, str]:
         """The headline of each story (an alias means the story it was merged into): the title of its first titled
@@ -484,7 +486,7 @@ class StoryStore(StoreBase):
                 found.update((row.row, row) for row in self._pages(session, changed_after))
             aliases: dict[str, str] = {}
             if merged_at is not None and (since is None or merged_at >= since):  # in the same session
-                aliases = {alias: story for alias, story in session.execute(_aliases(merged_since=since))}
+                aliases = _aliases(session, merged_since=since)
         return StoryChanges([found[row] for row in sorted(found)], aliases)
 
     def _pages(
