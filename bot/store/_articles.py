@@ -4,7 +4,7 @@ pruning them."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from bot.store._base import chunks
 from bot.store._convert import article_of
 from bot.store._models import ArticleRow, DigestCitationRow, FeedArticleRow, FeedRow
 from bot.store._stories import StoryStore
-from bot.store._types import Article, StoryAssigner, TextSource, UpsertStatus
+from bot.store._types import Article, ArticleInput, StoryAssigner, TextSource, UpsertStatus
 
 if TYPE_CHECKING:
     from summarizer import Summary
@@ -160,75 +160,114 @@ class ArticleStore(StoryStore):
         be called again when the transaction is retried after losing a race for the same new article. Without
         it the article's story is left as it is (none for a new article: see :meth:`assign_story`).
         """
-        if text_source not in ("page", "feed"):
-            raise ValueError(f"text_source must be 'page' or 'feed', got {text_source!r}")
-        source: TextSource = "page" if text_source == "page" else "feed"
-        title = title or ""
-        chash = content_hash(text)
-        url = (url or "").strip() or _urn_for(feed_id, guid, title, text, chash)
-        canon = canonical_url(url)
-        summary_json = summary_to_json(summary)
+        item = ArticleInput(
+            url=url,
+            title=title,
+            text=text,
+            now=now,
+            feed_id=feed_id,
+            guid=guid,
+            author=author,
+            published_at=published_at,
+            text_source=text_source,
+            summary=summary,
+            language=language,
+            eligible=eligible,
+            outlet=outlet,
+            minhash=minhash,
+        )
+        return self.upsert_articles([item], assign_story=assign_story)[0]
 
-        def work(session: Session) -> tuple[Article, UpsertStatus]:
+    def upsert_articles(
+        self, items: Sequence[ArticleInput], *, assign_story: StoryAssigner | None = None
+    ) -> list[tuple[Article, UpsertStatus]]:
+        """Store several articles as :meth:`upsert_article` stores one, in order, in one transaction: with
+        ``assign_story``, under one hold of the story lock, which a job worker takes once for the articles its
+        jobs finished while it waited for the lock, not once for each.
+
+        ``assign_story`` is called for each article that is new or whose text changed, in order, each call seeing
+        the stories the ones before decided. Should anything raise, nothing of the call is stored and the error
+        propagates. One article's transaction is retried after losing a race for the same new article (calling
+        ``assign_story`` again for it); several articles' is not: the caller may store them one by one instead,
+        so that one article's failure stays its own.
+        """
+        for item in items:
+            if item.text_source not in ("page", "feed"):
+                raise ValueError(f"text_source must be 'page' or 'feed', got {item.text_source!r}")
+
+        def work(session: Session) -> list[tuple[Article, UpsertStatus]]:
             if assign_story is not None:
                 self._lock_stories(session)
-            row, feed_url = self._identify(session, canon, guid, feed_id, title, chash, text)
-            if feed_id is not None and feed_url is None:
-                raise KeyError(f"no feed {feed_id!r}")
-            status: UpsertStatus
-            if row is None:
-                row = ArticleRow(
-                    id=new_article_id(),
-                    url=url,
-                    canonical_url=canon,
-                    guid=guid,
-                    title=title,
-                    author=author,
-                    outlet=outlet if outlet is not None else outlet_of(url),
-                    published_at=published_at,
-                    first_seen=now,
-                    updated_at=now,
-                    text=text,
-                    text_source=source,
-                    content_hash=chash,
-                    summary_json=summary_json,
-                    minhash=minhash,
-                    eligible=eligible,
-                    language=language,
-                    page_attempts=0,
-                )
-                feeds = [feed_url] if feed_url is not None else []
-                if assign_story is not None:  # the new article is inserted with its story: no UPDATE after
-                    self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
-                else:
-                    session.add(row)
-                    session.flush()
-                if feed_id is not None:  # after the article, which the link names
-                    session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
-                    session.flush()
-                return article_of(row, feeds), "new"
-            status = self._update(row, title, text, chash, source, now)
-            if status == "updated":
-                row.summary_json = summary_json
-                row.minhash = minhash
-                row.author = author or row.author
-                row.language = language or row.language
-            else:
-                row.summary_json = row.summary_json if row.summary_json is not None else summary_json
-                row.minhash = row.minhash if row.minhash is not None else minhash
-                row.author = row.author or author
-                row.language = row.language or language
-            row.guid = row.guid or guid
-            row.published_at = row.published_at or published_at
-            if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
-                session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
-            session.flush()
-            feeds = self._feeds_of(session, [row.id])[row.id]
-            if assign_story is not None and status != "unchanged":
-                self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
-            return article_of(row, feeds), status
+            return [self._upsert(session, item, assign_story) for item in items]
 
-        return self._run(work)
+        return self._run(work, retries=2 if len(items) == 1 else 0)
+
+    def _upsert(
+        self, session: Session, item: ArticleInput, assign_story: StoryAssigner | None
+    ) -> tuple[Article, UpsertStatus]:
+        """Store ``item`` in the transaction of ``session`` (holding the story lock when ``assign_story`` is
+        given): :meth:`upsert_article`'s work."""
+        source: TextSource = "page" if item.text_source == "page" else "feed"
+        title, text, now, feed_id, guid = item.title or "", item.text, item.now, item.feed_id, item.guid
+        chash = content_hash(text)
+        url = (item.url or "").strip() or _urn_for(feed_id, guid, title, text, chash)
+        canon = canonical_url(url)
+        summary_json = summary_to_json(item.summary)
+        row, feed_url = self._identify(session, canon, guid, feed_id, title, chash, text)
+        if feed_id is not None and feed_url is None:
+            raise KeyError(f"no feed {feed_id!r}")
+        status: UpsertStatus
+        if row is None:
+            row = ArticleRow(
+                id=new_article_id(),
+                url=url,
+                canonical_url=canon,
+                guid=guid,
+                title=title,
+                author=item.author,
+                outlet=item.outlet if item.outlet is not None else outlet_of(url),
+                published_at=item.published_at,
+                first_seen=now,
+                updated_at=now,
+                text=text,
+                text_source=source,
+                content_hash=chash,
+                summary_json=summary_json,
+                minhash=item.minhash,
+                eligible=item.eligible,
+                language=item.language,
+                page_attempts=0,
+            )
+            feeds = [feed_url] if feed_url is not None else []
+            if assign_story is not None:  # the new article is inserted with its story: no UPDATE after
+                self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
+            else:
+                session.add(row)
+                session.flush()
+            if feed_id is not None:  # after the article, which the link names
+                session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+                session.flush()
+            return article_of(row, feeds), "new"
+        status = self._update(row, title, text, chash, source, now)
+        if status == "updated":
+            row.summary_json = summary_json
+            row.minhash = item.minhash
+            row.author = item.author or row.author
+            row.language = item.language or row.language
+        else:
+            row.summary_json = row.summary_json if row.summary_json is not None else summary_json
+            row.minhash = row.minhash if row.minhash is not None else item.minhash
+            row.author = row.author or item.author
+            row.language = row.language or item.language
+        row.guid = row.guid or guid
+        row.published_at = row.published_at or item.published_at
+        if feed_id is not None and session.get(FeedArticleRow, (feed_id, row.id)) is None:
+            session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
+        session.flush()
+        feeds = self._feeds_of(session, [row.id])[row.id]
+        if assign_story is not None and status != "unchanged":
+            self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
+        return article_of(row, feeds), status
 
     @staticmethod
     def _update(row: ArticleRow, title: str, text_: str, chash: str, source: TextSource, now: datetime) -> UpsertStatus:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from summarizer import Summary
 
 UpsertStatus = Literal["new", "updated", "unchanged"]
 """What :meth:`bot.store.Store.upsert_article` did: stored a new article, replaced its text, or nothing."""
@@ -50,6 +53,28 @@ class NewFeed:
     name: str | None = None
     interval_s: int = 900
     tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInput:
+    """An article to store as it was met in a feed (or alone): what :meth:`bot.store.Store.upsert_article` takes
+    as keywords, as one value for :meth:`bot.store.Store.upsert_articles`. ``summary`` is a
+    :class:`summarizer.Summary` or its JSON form; ``text_source`` is ``"page"`` or ``"feed"``."""
+
+    url: str | None
+    title: str | None
+    text: str
+    now: datetime
+    feed_id: int | None = None
+    guid: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    text_source: str = "feed"
+    summary: Summary | Mapping[str, Any] | None = None
+    language: str | None = None
+    eligible: bool = True
+    outlet: str | None = None
+    minhash: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

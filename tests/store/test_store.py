@@ -13,7 +13,16 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from bot.ingest import IndexedAssignment, assign_missing_stories, load_story_index
-from bot.store import STORY_LOCK_KEY, Article, Store, StoryAssignment, UpsertStatus, parse_query, summary_to_json
+from bot.store import (
+    STORY_LOCK_KEY,
+    Article,
+    ArticleInput,
+    Store,
+    StoryAssignment,
+    UpsertStatus,
+    parse_query,
+    summary_to_json,
+)
 from bot.store._query import to_fts5, to_tsquery_sql
 from bot.stories import StoryIndex, signature, story_key_for
 from summarizer import summarize
@@ -715,6 +724,71 @@ def test_an_article_and_its_story_are_stored_together(store: Store) -> None:
     )
     assert len(seen) == 3 and [x.id for x in store.story_articles("s_budget")] == [a.id, b.id]
     assert store.integrity_check() == []
+
+
+def test_several_articles_are_stored_in_one_transaction_each_decision_seeing_the_ones_before(
+    store: Store, store_url: str
+) -> None:
+    """upsert_articles: one hold of the story lock and one commit for several articles (what a job worker does
+    with the articles that waited for the lock together); each story decision sees those made before it in the
+    same call, and the call's articles appear together."""
+    a_feed = store.add_feed("https://example.com/rss", now=NOW)
+    b_feed = store.add_feed("https://other.example/rss", now=NOW)
+    seen: list[tuple[str, str | None, bool, bool]] = []
+
+    def decide(article: Article) -> StoryAssignment:
+        others = store.list_articles(10)  # another session: nothing of this call is committed yet
+        seen.append((article.title, article.story_id, not story_lock_is_free(store_url), others == []))
+        if article.outlet == "other.example":  # the second outlet's report joins the first's story
+            return StoryAssignment(story_key_for(first_id[0]))
+        first_id.append(article.id)
+        return StoryAssignment(story_key_for(article.id))
+
+    first_id: list[str] = []
+    later = NOW + timedelta(minutes=5)
+    items = [
+        ArticleInput(url="https://example.com/a", title="Budget passes", text=LONG_TEXT, now=NOW, feed_id=a_feed.id),
+        ArticleInput(url="https://other.example/b", title="Budget", text=LONG_TEXT + " B.", now=NOW, feed_id=b_feed.id),
+        # the first article again, from the second feed, with its text corrected: the same article, decided again
+        ArticleInput(
+            url="https://example.com/a", title="Budget passes", text=LONG_TEXT + " Fixed.", now=later, feed_id=b_feed.id
+        ),
+    ]
+    stored = store.upsert_articles(items, assign_story=decide)
+    (a, a_status), (b, b_status), (a2, a2_status) = stored
+    assert (a_status, b_status, a2_status) == ("new", "new", "updated")
+    assert a2.id == a.id and a2.feeds == ("https://example.com/rss", "https://other.example/rss")
+    assert seen == [
+        ("Budget passes", None, True, True),
+        ("Budget", None, True, True),
+        ("Budget passes", story_key_for(a.id), True, True),
+    ]
+    story = store.get_story(story_key_for(a.id))
+    assert story is not None and story.article_count == 2 and story.outlets == ("example.com", "other.example")
+    assert b.story_id == story.id and store.integrity_check() == []
+
+
+def test_several_articles_stored_together_are_stored_all_or_none(store: Store) -> None:
+    """A failure while storing one of them stores none (the caller may then store them one by one)."""
+    store.add_feed("https://example.com/rss", now=NOW)
+    decided: list[str] = []
+
+    def decide(article: Article) -> StoryAssignment:
+        if article.title == "Broken":
+            raise RuntimeError("the story index broke")
+        decided.append(article.id)
+        return StoryAssignment(story_key_for(article.id))
+
+    items = [
+        ArticleInput(url=f"https://example.com/{name}", title=name, text=f"{LONG_TEXT} {name}.", now=NOW)
+        for name in ("First", "Broken", "Third")
+    ]
+    with pytest.raises(RuntimeError, match="story index broke"):
+        store.upsert_articles(items, assign_story=decide)
+    assert len(decided) == 1 and store.list_articles(10) == [] and store.stories() == {}
+    # without the broken one, both are stored, each with its story
+    first, third = store.upsert_articles([items[0], items[2]], assign_story=decide)
+    assert [s for _, s in (first, third)] == ["new", "new"] and first[0].story_id == story_key_for(first[0].id)
 
 
 def story_lock_is_free(store_url: str) -> bool:
