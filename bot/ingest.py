@@ -46,7 +46,16 @@ from bot.sources import (
     next_backoff,
     parse_feed,
 )
-from bot.store import Article, Feed, Store, StoredSignature, StoreUnavailable, StoryAssignment, UpsertStatus
+from bot.store import (
+    Article,
+    ArticleInput,
+    Feed,
+    Store,
+    StoredSignature,
+    StoreUnavailable,
+    StoryAssignment,
+    UpsertStatus,
+)
 from bot.stories import StoryIndex, content_hash, story_time
 from summarizer import Summary, detect_language
 from summarizer import summarize as default_summarize
@@ -291,6 +300,7 @@ class Ingestor:
     ) -> None:
         self.extract_executor = extract_executor
         self.store_thread = store_thread
+        self._store_queue: _StoreQueue | None = None
         if settings.poll.respect_robots:
             self.robots: RobotsCache | None = robots or RobotsCache(fetcher)
         else:
@@ -565,36 +575,51 @@ class Ingestor:
         else:
             language, summary = _language_and_summary(text, title, language, not same, self.summarize)
 
-        def store_with_story() -> tuple[Article, UpsertStatus]:
-            assignment = IndexedAssignment(self.stories, self.store)
-            try:  # the article and its story are stored in one transaction, the story decided under the story lock
-                return self.store.upsert_article(
-                    feed_id=feed.id,
-                    url=link or None,
-                    guid=entry.guid,
-                    title=title,
-                    author=author,
-                    published_at=published,
-                    text=text,
-                    text_source=source,
-                    summary=summary,
-                    eligible=eligible,
-                    now=now,
-                    language=language,
-                    outlet=feed.name or (page.site_name if page else None),  # else the host
-                    assign_story=assignment,
-                )
-            except BaseException:
-                assignment.undo()
-                raise
-
+        item = ArticleInput(
+            feed_id=feed.id,
+            url=link or None,
+            guid=entry.guid,
+            title=title,
+            author=author,
+            published_at=published,
+            text=text,
+            text_source=source,
+            summary=summary,
+            eligible=eligible,
+            now=now,
+            language=language,
+            outlet=feed.name or (page.site_name if page else None),  # else the host
+        )
         if self.store_thread is None:
-            article, status = store_with_story()
+            stored = self._store_articles([item])[0]
+            if isinstance(stored, Exception):
+                raise stored
+            article, status = stored
         else:  # the event loop goes on with other entries while this one waits for the story lock and the database
-            article, status = await asyncio.get_running_loop().run_in_executor(self.store_thread, store_with_story)
+            if self._store_queue is None:
+                self._store_queue = _StoreQueue(self.store_thread, self._store_articles)
+            article, status = await self._store_queue.store(item)
         if failure is not None and article.text_source == "feed":
             self._page_failed(feed, article, failure, now, pages)
         return status
+
+    def _store_articles(self, items: list[ArticleInput]) -> list[tuple[Article, UpsertStatus] | Exception]:
+        """Store ``items``, each in the story the index decides for it, in one transaction (one hold of the story
+        lock); should that fail, each in its own, so that one article's failure (returned in its place) is not
+        the others'. Each article and its story are stored together or not at all, and the index keeps only
+        what was stored."""
+        assignment = IndexedAssignment(self.stories, self.store, several=len(items) > 1)
+        try:
+            return list(self.store.upsert_articles(items, assign_story=assignment))
+        except Exception as exc:
+            assignment.undo()
+            if len(items) == 1 or isinstance(exc, StoreUnavailable):  # the database is away: no use trying each
+                return [exc] * len(items)
+        except BaseException:
+            assignment.undo()
+            raise
+        log.info("storing %d articles together failed; storing them one by one", len(items))
+        return [stored for item in items for stored in self._store_articles([item])]
 
     async def _page(self, url: str, now: datetime, pages: _PagePhase) -> ExtractedPage | _PageFailure | None:
         """The page at ``url`` (a link :func:`linked_url_refusal` allowed, so a ``file:`` one lies beside the
@@ -687,20 +712,25 @@ class IndexedAssignment:
     the next start.)
 
     The store calls it again when it retries the transaction (the earlier attempt rolled back): the earlier
-    addition is taken back first. One instance serves one store call; use it from the index's one thread.
+    addition is taken back first. With ``several``, it serves :meth:`bot.store.Store.upsert_articles` storing
+    several articles in one transaction, which is not retried: it is called once for each, catches up before the
+    first alone (no other process decides a story while the lock is held), and :meth:`undo` takes back every
+    addition. One instance serves one store call; use it from the index's one thread.
     """
 
-    def __init__(self, index: StoryIndex, store: Store) -> None:
+    def __init__(self, index: StoryIndex, store: Store, *, several: bool = False) -> None:
         self.index = index
         self.store = store
-        self._undo: Callable[[], None] | None = None
+        self.several = several
+        self._undo: list[Callable[[], None]] = []
 
     def __call__(self, article: Article) -> StoryAssignment:
         """Index ``article`` and return its story (and the stories it joined together), terms and thread."""
-        self.undo()
-        catch_up_stories(self.index, self.store)
+        if not (self.several and self._undo):  # a new transaction
+            self.undo()
+            catch_up_stories(self.index, self.store)
         when = story_time(article.published_at, article.first_seen)
-        self._undo = self._taking_back(article, when)
+        self._undo.append(self._taking_back(article, when))
         decided = self.index.add(article.id, article.title, article.text, article.outlet, when)
         return StoryAssignment(decided.story_key, decided.terms, decided.merged, decided.follows)
 
@@ -713,10 +743,64 @@ class IndexedAssignment:
         return lambda: index.restore(article_id, terms, article.outlet, when, key)
 
     def undo(self) -> None:
-        """Take the last addition back (a no-op when there is none)."""
-        undo, self._undo = self._undo, None
-        if undo is not None:
-            undo()
+        """Take the additions back, the last first (a no-op when there are none)."""
+        undo, self._undo = self._undo, []
+        for take_back in reversed(undo):
+            take_back()
+
+
+_Stored = tuple[Article, UpsertStatus]
+
+STORE_BATCH = 16
+"""At most this many articles a worker stores in one transaction (:class:`_StoreQueue`)."""
+
+
+class _StoreQueue:
+    """The articles a job worker's entries wait to store, stored by its one store thread a batch at a time: those
+    that came while the thread was busy (when several workers ingest, mostly waiting for the story lock) are
+    stored together, under one hold of the lock, which then pays its hand-over between workers, the index's
+    catch-up and the commit once for up to :data:`STORE_BATCH` articles, not once for each. An entry alone is
+    stored at once, as before."""
+
+    def __init__(self, thread: Executor, store: Callable[[list[ArticleInput]], list[_Stored | Exception]]) -> None:
+        self._thread = thread
+        self._store = store
+        self._waiting: list[tuple[ArticleInput, asyncio.Future[_Stored]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def store(self, item: ArticleInput) -> _Stored:
+        """Store ``item`` with the others waiting, and return what was stored (or raise why it was not)."""
+        stored: asyncio.Future[_Stored] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, stored))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+        return await stored
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                batch = [(item, f) for item, f in self._waiting[:STORE_BATCH] if not f.done()]  # not cancelled
+                del self._waiting[:STORE_BATCH]
+                if not batch:
+                    continue
+                try:
+                    results = await loop.run_in_executor(self._thread, self._store, [item for item, _ in batch])
+                except Exception as exc:  # the thread is gone (shut down)
+                    results = [exc] * len(batch)
+                for (_, stored), result in zip(batch, results, strict=True):
+                    if stored.done():
+                        continue
+                    if isinstance(result, Exception):
+                        stored.set_exception(result)
+                    else:
+                        stored.set_result(result)
+        except BaseException:  # cancelled with the loop: nobody waits forever for a result that will not come
+            for _, stored in self._waiting:
+                stored.cancel()
+            raise
+        finally:
+            self._draining = None
 
 
 def assign_missing_stories(store: Store, stories: StoryIndex, now: datetime) -> int:
