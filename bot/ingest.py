@@ -615,10 +615,10 @@ class Ingestor:
             assignment.undo()
             if len(items) == 1 or isinstance(exc, StoreUnavailable):  # the database is away: no use trying each
                 return [exc] * len(items)
+            log.info("storing %d articles together failed (%s); storing them one by one", len(items), exc)
         except BaseException:
             assignment.undo()
             raise
-        log.info("storing %d articles together failed; storing them one by one", len(items))
         return [stored for item in items for stored in self._store_articles([item])]
 
     async def _page(self, url: str, now: datetime, pages: _PagePhase) -> ExtractedPage | _PageFailure | None:
