@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -88,12 +88,20 @@ def xmins(store: Store) -> list[int]:
 
 
 async def store_while_locked(
-    pg_store: Store, client: httpx.AsyncClient, story_lock: psycopg.Connection, *, remove_feed_of: int | None = None
+    pg_store: Store,
+    client: httpx.AsyncClient,
+    story_lock: psycopg.Connection,
+    *,
+    remove_feed_of: int | None = None,
+    first_alone: bool = False,
+    cancel: int | None = None,
 ) -> tuple[list[str | BaseException], Ingestor]:
     """Run an entry job for each of three entries (each of a feed of its own) while another process holds the
-    story lock; once all three wait to be stored (the store thread for the lock), remove the feed of entry
-    ``remove_feed_of`` if asked and let the lock go. Returns what each job returned or raised."""
+    story lock (``first_alone``: the second and third only once the first waits for the lock in the store
+    thread); once all three wait to be stored, remove the feed of entry ``remove_feed_of`` and cancel the job of
+    entry ``cancel`` if asked, and let the lock go. Returns what each job returned or raised."""
     settings = jobs_settings(pg_store.url)
+    dsn = pg_store.url.replace("postgresql+psycopg://", "postgresql://")
     texts = {"Council approves tidal barrier": BARRIER, "Rail bridge reopens": BRIDGE, "Ferry fares frozen": FERRY}
     feeds = [pg_store.add_feed(f"https://outlet{i}.example/rss", now=NOW) for i in range(3)]
     summarized: list[str] = []
@@ -101,6 +109,15 @@ async def store_while_locked(
     def counting(text: str, **kwargs: Any) -> Summary:
         summarized.append(text)  # the entry is handed to the store thread next, with no wait between
         return summarize(text, **kwargs)
+
+    async def until(condition: Callable[[], Awaitable[bool]]) -> None:
+        for _ in range(int(RELEASE_AFTER_S / 0.05)):
+            if await condition():
+                return
+            await asyncio.sleep(0.05)
+
+    async def summarized_and_waiting(count: int) -> bool:
+        return len(summarized) == count and bool(await asyncio.to_thread(waiting_for_advisory_lock, dsn))
 
     release = threading.Timer(RELEASE_AFTER_S, story_lock.commit)
     release.start()
@@ -116,19 +133,20 @@ async def store_while_locked(
                 )
                 for i, (feed, (title, body)) in enumerate(zip(feeds, texts.items(), strict=True))
             ]
-            running = asyncio.gather(*(ingestor.entry_job(job, NOW) for job in jobs), return_exceptions=True)
-            for _ in range(int(RELEASE_AFTER_S / 0.05)):
-                if len(summarized) == 3 and await asyncio.to_thread(
-                    waiting_for_advisory_lock, pg_store.url.replace("postgresql+psycopg://", "postgresql://")
-                ):
-                    break
-                await asyncio.sleep(0.05)
+            tasks = [asyncio.create_task(ingestor.entry_job(jobs[0], NOW))]
+            if first_alone:
+                await until(lambda: summarized_and_waiting(1))
+                assert len(summarized) == 1, "the first entry did not reach the store"
+            tasks += [asyncio.create_task(ingestor.entry_job(job, NOW)) for job in jobs[1:]]
+            await until(lambda: summarized_and_waiting(3))
             assert len(summarized) == 3, "the entries did not all reach the store"
             if remove_feed_of is not None:
                 assert pg_store.remove_feed(feeds[remove_feed_of].id)
+            if cancel is not None:
+                tasks[cancel].cancel()
             release.cancel()
             story_lock.commit()
-            results = await asyncio.wait_for(running, 10)
+            results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
     finally:
         release.cancel()
     return list(results), ingestor
@@ -158,4 +176,20 @@ async def test_an_article_that_fails_among_those_stored_together_fails_alone(
     stored = pg_store.list_articles(10)
     assert sorted(a.title for a in stored) == ["Council approves tidal barrier", "Rail bridge reopens"]
     assert sorted(ingestor.stories.story_of(a.id) or "" for a in stored) == sorted(a.story_id or "" for a in stored)
+    assert len(ingestor.stories) == 2 and pg_store.integrity_check() == []
+
+
+async def test_an_article_whose_job_was_cancelled_while_it_waited_to_be_stored_is_not_stored(
+    server: FeedServer, pg_store: Store, client: httpx.AsyncClient, story_lock: psycopg.Connection
+) -> None:
+    """The first entry waits for the lock alone; the two that come meanwhile wait for the next transaction, and
+    the one whose job is cancelled then (its deadline passed, its worker stopping) is left out of it: the job
+    will run again, and nothing of the cancelled try is stored."""
+    results, ingestor = await store_while_locked(pg_store, client, story_lock, first_alone=True, cancel=2)
+    assert results[:2] == ["new", "new"] and isinstance(results[2], asyncio.CancelledError)
+    assert xmins(pg_store) == [1, 1]
+    assert sorted(a.title for a in pg_store.list_articles(10)) == [
+        "Council approves tidal barrier",
+        "Rail bridge reopens",
+    ]
     assert len(ingestor.stories) == 2 and pg_store.integrity_check() == []
