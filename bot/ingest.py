@@ -778,6 +778,7 @@ class _StoreQueue:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
+        batch: list[tuple[ArticleInput, asyncio.Future[_Stored]]] = []
         try:
             while self._waiting:
                 batch = [(item, f) for item, f in self._waiting[:STORE_BATCH] if not f.done()]  # not cancelled
@@ -796,7 +797,7 @@ class _StoreQueue:
                     else:
                         stored.set_result(result)
         except BaseException:  # cancelled with the loop: nobody waits forever for a result that will not come
-            for _, stored in self._waiting:
+            for _, stored in [*batch, *self._waiting]:
                 stored.cancel()
             raise
         finally:
