@@ -52,7 +52,7 @@ bench: venv
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/brief_bench.py
 	$(BIN)/python bench/stories_bench.py
-	$(BIN)/python bench/store_bench.py
+	$(BIN)/python bench/store_bench.py --articles $(SHARED)/eval/stories/allsides-dev.jsonl
 	$(BIN)/python bench/bomb_bench.py
 	$(BIN)/python bench/cli_bench.py
 
