@@ -735,6 +735,7 @@ def test_several_articles_are_stored_in_one_transaction_each_decision_seeing_the
     a_feed = store.add_feed("https://example.com/rss", now=NOW)
     b_feed = store.add_feed("https://other.example/rss", now=NOW)
     seen: list[tuple[str, str | None, bool, bool]] = []
+    first_id: list[str] = []  # the first outlet's article, whose story the second outlet's report joins
 
     def decide(article: Article) -> StoryAssignment:
         others = store.list_articles(10)  # another session: nothing of this call is committed yet
@@ -744,7 +745,6 @@ def test_several_articles_are_stored_in_one_transaction_each_decision_seeing_the
         first_id.append(article.id)
         return StoryAssignment(story_key_for(article.id))
 
-    first_id: list[str] = []
     later = NOW + timedelta(minutes=5)
     items = [
         ArticleInput(url="https://example.com/a", title="Budget passes", text=LONG_TEXT, now=NOW, feed_id=a_feed.id),
