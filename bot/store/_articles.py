@@ -8,18 +8,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.identity import canonical_url, content_hash, normalize_text, outlet_of
 from bot.store._base import chunks
 from bot.store._convert import article_of
-from bot.store._models import ArticleRow, DigestCitationRow, FeedArticleRow, FeedRow
+from bot.store._models import ArticleRow, Base, DigestCitationRow, FeedArticleRow, FeedRow
 from bot.store._stories import StoryStore
 from bot.store._types import Article, ArticleInput, StoryAssigner, TextSource, UpsertStatus
 
 if TYPE_CHECKING:
     from summarizer import Summary
+
+_INSERT_FEED_ARTICLE = insert(Base.metadata.tables[FeedArticleRow.__tablename__])
 
 CONTENT_IDENTITY_MIN_CHARS = 300
 """Texts shorter than this (normalized) never identify an article by content hash alone: short feed snippets
@@ -240,13 +242,14 @@ class ArticleStore(StoryStore):
             )
             feeds = [feed_url] if feed_url is not None else []
             if assign_story is not None:  # the new article is inserted with its story: no UPDATE after
-                self._put_in_story(session, row, assign_story(article_of(row, feeds)), now)
+                self._insert_in_story(session, row, assign_story(article_of(row, feeds)), now)
             else:
                 session.add(row)
                 session.flush()
             if feed_id is not None:  # after the article, which the link names
-                session.add(FeedArticleRow(feed_id=feed_id, article_id=row.id, guid=guid, first_seen=now))
-                session.flush()
+                session.execute(
+                    _INSERT_FEED_ARTICLE, {"feed_id": feed_id, "article_id": row.id, "guid": guid, "first_seen": now}
+                )
             return article_of(row, feeds), "new"
         status = self._update(row, title, text, chash, source, now)
         if status == "updated":

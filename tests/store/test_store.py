@@ -886,6 +886,39 @@ def test_an_article_joining_a_story_is_counted_in_place_and_outlets_stay_in_orde
     assert (story.article_count, story.outlets) == (7, ("Gamma", "Beta", "Aardvark", "Alpha", "Delta"))
 
 
+def test_articles_joining_a_story_in_one_call_are_counted_as_in_separate_calls(store: Store) -> None:
+    """Stored together in one transaction, articles joining a story leave the same count and outlets as stored one
+    by one: each is counted from what the one before it wrote, in place or recomputed."""
+    feed = store.add_feed("https://example.com/rss", now=NOW)
+    sights = [
+        ("Beta", NOW),
+        ("Alpha", NOW + timedelta(hours=1)),
+        ("Gamma", NOW - timedelta(hours=1)),  # first seen before all others: recomputed
+        ("Beta", NOW + timedelta(hours=2)),
+        ("Delta", NOW + timedelta(hours=2)),
+        ("Aardvark", NOW + timedelta(hours=2)),  # a tie, named before the last: recomputed
+        ("Epsilon", NOW + timedelta(hours=3)),  # in order again, after a recount
+        ("Alpha", NOW + timedelta(hours=4)),  # in order, counted from the count the one before wrote
+    ]
+    items = [
+        ArticleInput(
+            url=f"https://example.com/{i}",
+            title=f"Report {i}",
+            text=f"{LONG_TEXT} {i}",
+            now=now,
+            feed_id=feed.id,
+            outlet=outlet,
+        )
+        for i, (outlet, now) in enumerate(sights)
+    ]
+    stored = store.upsert_articles(items, assign_story=lambda article: StoryAssignment("s_one"))
+    assert [status for _, status in stored] == ["new"] * len(sights)
+    story = store.get_story("s_one")
+    assert story is not None
+    assert (story.article_count, story.outlets) == (8, ("Gamma", "Beta", "Alpha", "Aardvark", "Delta", "Epsilon"))
+    assert story.updated_at == NOW + timedelta(hours=4) and store.integrity_check() == []
+
+
 def test_a_new_article_is_written_once_with_its_story(store: Store) -> None:
     """A new article is inserted with its story and signature (not inserted, then updated), its story created
     first; an article joining a story is inserted with it too."""
