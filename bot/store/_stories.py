@@ -12,6 +12,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    exists,
     func,
     insert,
     select,
@@ -55,11 +56,26 @@ _SIGNATURE_COLUMNS = (
 
 def _story_at() -> Select[*tuple[Any, ...]]:
     """The statement that resolves a story key (itself, or the story it was merged into) and reads that story's
-    row (NULLs when none), built once: the ingest path runs it for every article stored."""
+    row (NULLs when none), built once: the ingest path runs it for every article stored. Beside them, what
+    :meth:`StoryStore._story_at` needs to know whether the article of (``:first_seen``, ``:outlet``, row ``:pk``)
+    joins the story's outlets in order: whether another article of the story from that outlet was first seen no
+    later, and whether the story's latest other article sorts after it by (first sight, outlet). Each is a few
+    entries of ix_articles_story, read from the end (a plan PostgreSQL's generic plan keeps: "first_seen >= :t"
+    alone was answered from ix_articles_first_seen, a scan when most articles are recent)."""
     wanted = select(bindparam("key", type_=String).label("key")).subquery()
     target = func.coalesce(StoryAliasRow.story_id, wanted.c.key)
+    first_seen, outlet = bindparam("first_seen", type_=ArticleRow.first_seen.type), bindparam("outlet", type_=String)
+    others = (ArticleRow.story_id == target, ArticleRow.pk != bindparam("pk", type_=Integer))
+    same_outlet_no_later = exists().where(*others, ArticleRow.outlet == outlet, ArticleRow.first_seen <= first_seen)
+    latest_sorts_after = (
+        select(tuple_(ArticleRow.first_seen, ArticleRow.outlet) > tuple_(first_seen, outlet))
+        .where(*others)
+        .order_by(ArticleRow.first_seen.desc(), ArticleRow.outlet.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
-        select(target, StoryRow)
+        select(target, StoryRow, same_outlet_no_later, latest_sorts_after)
         .select_from(wanted)
         .outerjoin(StoryAliasRow, StoryAliasRow.alias == wanted.c.key)
         .outerjoin(StoryRow, StoryRow.id == target)
@@ -90,31 +106,6 @@ def _catch_up() -> Select[*tuple[Any, ...]]:
 
 _STORY_AT = _story_at()
 _CATCH_UP = _catch_up()
-
-_FIRST_SEEN = ArticleRow.first_seen.type
-_SAME_OUTLET_NO_LATER = (
-    select(ArticleRow.pk)
-    .where(
-        ArticleRow.story_id == bindparam("story", type_=String),
-        ArticleRow.first_seen <= bindparam("first_seen", type_=_FIRST_SEEN),
-        ArticleRow.outlet == bindparam("outlet", type_=String),
-        ArticleRow.pk != bindparam("pk", type_=Integer),
-    )
-    .limit(1)
-)
-"""Some other article of story ``:story`` from outlet ``:outlet`` first seen at or before ``:first_seen``."""
-_LATEST_SORTS_AFTER = (
-    select(
-        tuple_(ArticleRow.first_seen, ArticleRow.outlet)
-        > tuple_(bindparam("first_seen", type_=_FIRST_SEEN), bindparam("outlet", type_=String))
-    )
-    .where(ArticleRow.story_id == bindparam("story", type_=String), ArticleRow.pk != bindparam("pk", type_=Integer))
-    # read from the end of ix_articles_story (a plan PostgreSQL's generic plan keeps: "first_seen >= :t" alone was
-    # answered from ix_articles_first_seen, a scan when most articles are recent)
-    .order_by(ArticleRow.first_seen.desc(), ArticleRow.outlet.desc())
-    .limit(1)
-)
-"""Whether the latest other article of story ``:story`` sorts after (``:first_seen``, ``:outlet``)."""
 
 _STORIES, _ARTICLES = Base.metadata.tables[StoryRow.__tablename__], Base.metadata.tables[ArticleRow.__tablename__]
 _INSERT_STORY = insert(_STORIES)
@@ -177,7 +168,7 @@ class StoryStore(StoreBase):
         with its story by :meth:`_insert_in_story`.)"""
         for alias in placed.merged:  # the article joined these stories to this one: the older keeps its id
             self._merge_stories(session, alias, placed.story_id, now)
-        story_id, story = self._story_at(session, placed.story_id)
+        story_id, story, in_order = self._story_at(session, placed.story_id, row)
         previous = row.story_id
         if placed.signature is not None:
             row.minhash = placed.signature
@@ -208,7 +199,7 @@ class StoryStore(StoreBase):
         session.flush()
         if previous is not None and previous != story_id:
             self._refresh_story(session, previous, now)
-        if previous is None and self._joins_in_order(session, story, row):
+        if previous is None and in_order:
             # a new article counted in place: no GROUP BY over the story's articles
             story.article_count += 1
             if row.outlet and row.outlet not in story.outlets:
@@ -231,7 +222,7 @@ class StoryStore(StoreBase):
         cost more than the statements themselves (the store bench: 8.45 against 7.58 ms per article)."""
         for alias in placed.merged:
             self._merge_stories(session, alias, placed.story_id, now)
-        story_id, story = self._story_at(session, placed.story_id)
+        story_id, story, in_order = self._story_at(session, placed.story_id, row)
         if placed.signature is not None:
             row.minhash = placed.signature
         row.story_id = story_id
@@ -250,7 +241,6 @@ class StoryStore(StoreBase):
             )
             session.execute(_INSERT_ARTICLE, _article_values(row))
             return
-        in_order = self._joins_in_order(session, story, row)  # asked before the INSERT: nothing to leave out
         session.execute(_INSERT_ARTICLE, _article_values(row))
         if not in_order:
             if row.first_seen < story.first_seen:
@@ -265,26 +255,24 @@ class StoryStore(StoreBase):
             set_committed_value(story, key, value)  # as written: the session has nothing to flush
 
     @staticmethod
-    def _story_at(session: Session, key: str) -> tuple[str, StoryRow | None]:
-        """The key ``key`` leads to (itself, or the story it was merged into) and that story's row (``None``:
-        none yet), with one statement (:data:`_STORY_AT`)."""
-        resolved, story = session.execute(_STORY_AT, {"key": key}).one()
-        return str(resolved), story
-
-    @staticmethod
-    def _joins_in_order(session: Session, story: StoryRow, row: ArticleRow) -> bool:
-        """Whether the article of ``row``, new to ``story``, leaves its outlets' order (by first sight, then name)
-        as it is, but for its outlet added at the end: its outlet is there already with an article first seen no
-        later, or it is a new outlet and no other article of the story sorts after it by (first sight, outlet):
-        none seen later, none seen at the same time from an outlet named after it (the articles of one poll share
-        a time). ix_articles_story answers either with a few index entries, however large the story. ``row`` may
-        be stored already (it is left out) or not yet."""
+    def _story_at(session: Session, key: str, row: ArticleRow) -> tuple[str, StoryRow | None, bool]:
+        """The key ``key`` leads to (itself, or the story it was merged into), that story's row (``None``: none
+        yet) and whether the article of ``row``, new to it, joins its outlets in order, with one statement
+        (:data:`_STORY_AT`). In order: the order of the story's outlets (by first sight, then name) stays as it
+        is, but for the article's outlet added at the end. So its outlet is there already with an article first
+        seen no later, or it is a new outlet and no other article of the story sorts after it by (first sight,
+        outlet): none seen later, none seen at the same time from an outlet named after it (the articles of one
+        poll share a time). ``row`` may be stored already (it is left out) or not yet."""
+        values = {"key": key, "first_seen": row.first_seen, "outlet": row.outlet or "", "pk": row.pk or 0}
+        resolved, story, same_outlet_no_later, latest_sorts_after = session.execute(_STORY_AT, values).one()
+        outlets = story.outlets if story is not None else []
         if not row.outlet:
-            return True
-        values = {"story": story.id, "first_seen": row.first_seen, "outlet": row.outlet, "pk": row.pk or 0}
-        if row.outlet in story.outlets:
-            return session.scalar(_SAME_OUTLET_NO_LATER, values) is not None
-        return not session.scalar(_LATEST_SORTS_AFTER, values)
+            in_order = True
+        elif row.outlet in outlets:
+            in_order = bool(same_outlet_no_later)
+        else:
+            in_order = not latest_sorts_after
+        return str(resolved), story, in_order
 
     def assign_story(
         self, article_id: str, story_id: str, now: datetime, *, minhash: bytes | None = None, follows: str | None = None
