@@ -298,6 +298,7 @@ class StoryIndex:
         self._terms = 0
         self._hash = np.zeros(0, dtype=np.uint32)
         self._df = np.zeros(0, dtype=np.float64)
+        self._log_df = np.zeros(0, dtype=np.float64)  # log(df + 1), kept with it: the IDF without a log per use
         # articles ("slots", in the order added): their terms one after the other, and per slot
         self._tid = np.zeros(0, dtype=np.int32)
         self._tw = np.zeros(0, dtype=np.float16)
@@ -452,7 +453,7 @@ class StoryIndex:
         self._alive[slot] = False
         self._ids[slot] = None
         start = int(self._start[slot])
-        self._df[self._tid[start : start + int(self._len[slot])]] -= 1.0
+        self._count_terms(self._tid[start : start + int(self._len[slot])], -1.0)
         self._count -= 1
         number = int(self._story[slot])
         self._live[number] -= 1
@@ -483,7 +484,7 @@ class StoryIndex:
                 term = self._vocab_new[h] = self._terms
                 self._terms += 1
                 self._hash = _grown(self._hash, self._terms)
-                self._df = _grown(self._df, self._terms)
+                self._df, self._log_df = _grown(self._df, self._terms), _grown(self._log_df, self._terms)
                 self._hash[term] = h
             ids[i] = term
         return ids
@@ -523,7 +524,7 @@ class StoryIndex:
         self._ids.append(article_id)
         self._slot[article_id] = slot
         self._slots += 1
-        self._df[ids] += 1.0
+        self._count_terms(ids, 1.0)
         self._count += 1
         for term in ids.tolist():
             postings = self._recent.get(term)
@@ -642,6 +643,7 @@ class StoryIndex:
         found = self._vocab_ids >= 0
         self._vocab_hashes, self._vocab_ids = self._vocab_hashes[found], self._vocab_ids[found]
         self._hash, self._df = self._hash[: self._terms][live_terms], self._df[: self._terms][live_terms]
+        self._log_df = self._log_df[: self._terms][live_terms]
         self._terms = len(self._df)
         # stories: renumbered, members linked in the order added
         stories = np.flatnonzero(self._live[: len(self._keys)] > 0)
@@ -665,9 +667,14 @@ class StoryIndex:
 
     # -- internals: deciding ------------------------------------------------------------------------
 
+    def _count_terms(self, ids: _Array, change: float) -> None:
+        """One article more (``change`` 1) or fewer (-1) with each of the terms ``ids`` (distinct)."""
+        self._df[ids] += change
+        self._log_df[ids] = np.log(self._df[ids] + 1.0)
+
     def _idf(self, ids: _Array) -> _Array:
-        n = float(self._count)
-        result: _Array = np.log((n + 1.0) / (self._df[ids] + 1.0)) + 1.0
+        """log((n + 1) / (df + 1)) + 1 of each term, n the articles indexed: its two logs apart, df's kept."""
+        result: _Array = (math.log(self._count + 1.0) + 1.0) - self._log_df[ids]
         return result
 
     def _candidates(self, q_ids: _Array, q_vec: _Array, when: float) -> _Array:
@@ -699,13 +706,18 @@ class StoryIndex:
         spans = _spans(self._start[slots], lengths)
         terms = self._tid[spans]
         vec = self._tw[spans].astype(np.float64) * self._idf(terms)
-        owner = np.repeat(np.arange(len(slots)), lengths)
-        norms = np.sqrt(np.bincount(owner, weights=vec * vec, minlength=len(slots)))
         dense = self._query_scratch = _grown(self._query_scratch, self._terms)
         dense[q_ids] = q_vec  # the query as a dense vector over the vocabulary (zeroed again below)
         query = dense[terms]
         dense[q_ids] = 0.0
-        dots = np.bincount(owner, weights=query * vec, minlength=len(slots))
+        # each slot's terms are one run of ``spans``: sum the runs (the empty ones are 0)
+        squares, dots = np.zeros(len(slots)), np.zeros(len(slots))
+        filled = lengths > 0
+        if filled.any():
+            runs = (np.cumsum(lengths, dtype=np.int64) - lengths)[filled]
+            squares[filled] = np.add.reduceat(vec * vec, runs)
+            dots[filled] = np.add.reduceat(query * vec, runs)
+        norms = np.sqrt(squares)
         sims: _Array = np.full(len(slots), np.nan)
         scored = norms > 0.0
         sims[scored] = dots[scored] / norms[scored]
