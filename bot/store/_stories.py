@@ -111,12 +111,30 @@ _STORIES, _ARTICLES = Base.metadata.tables[StoryRow.__tablename__], Base.metadat
 _INSERT_STORY = insert(_STORIES)
 _INSERT_ARTICLE = insert(_ARTICLES)
 _ARTICLE_COLUMNS = tuple(column.key for column in _ARTICLES.columns if column.key != "pk")
-_COUNT_IN = (
+_COUNTED = (
     update(_STORIES)
     .where(_STORIES.c.id == bindparam("story"))
-    .values(article_count=bindparam("count"), outlets=bindparam("story_outlets"), updated_at=bindparam("now"))
+    .values(
+        article_count=bindparam("count"),
+        outlets=bindparam("story_outlets"),
+        first_seen=bindparam("first"),
+        updated_at=bindparam("now"),
+    )
 )
-"""One more article in story ``:story``: its new count, outlets and time of change."""
+"""Story ``:story``'s count, outlets, first sight and time of change, as counted."""
+_OUTLETS_OF = (
+    select(ArticleRow.outlet, func.min(ArticleRow.first_seen).label("first"), func.count())
+    .where(ArticleRow.story_id == bindparam("story", type_=String))
+    .group_by(ArticleRow.outlet)
+    .order_by("first", ArticleRow.outlet)
+)
+"""Each outlet of story ``:story`` with its first sight and its number of articles, by first sight then name."""
+
+
+def _outlets_of(session: Session, story_id: str) -> tuple[int, list[str]]:
+    """The number of articles of story ``story_id`` and its outlets in order (:data:`_OUTLETS_OF`)."""
+    outlets = session.execute(_OUTLETS_OF, {"story": story_id}).all()
+    return sum(int(n) for _, _, n in outlets), [outlet for outlet, _, _ in outlets if outlet]
 
 
 def _article_values(row: ArticleRow) -> dict[str, Any]:
@@ -144,18 +162,11 @@ class StoryStore(StoreBase):
         story = session.get(StoryRow, story_id)
         if story is None:
             return None
-        outlets = session.execute(
-            select(ArticleRow.outlet, func.min(ArticleRow.first_seen).label("first"), func.count())
-            .where(ArticleRow.story_id == story_id)
-            .group_by(ArticleRow.outlet)
-            .order_by("first", ArticleRow.outlet)
-        ).all()
-        count = sum(int(n) for _, _, n in outlets)
+        count, outlets = _outlets_of(session, story_id)
         if count == 0:
             session.delete(story)
             return None
-        story.article_count = count
-        story.outlets = [outlet for outlet, _, _ in outlets if outlet]
+        story.article_count, story.outlets = count, outlets
         if now is not None:
             story.updated_at = now
         return story
@@ -218,7 +229,7 @@ class StoryStore(StoreBase):
         row first, else the story's count and outlets updated in place when the article joins them in order.
 
         This is the ingest path, run for every new article under the story lock, so it writes with Core statements
-        built once (:data:`_INSERT_STORY`, :data:`_INSERT_ARTICLE`, :data:`_COUNT_IN`): the ORM's unit of work
+        built once (:data:`_INSERT_STORY`, :data:`_INSERT_ARTICLE`, :data:`_COUNTED`): the ORM's unit of work
         cost more than the statements themselves (the store bench: 8.45 against 7.58 ms per article)."""
         for alias in placed.merged:
             self._merge_stories(session, alias, placed.story_id, now)
@@ -242,16 +253,17 @@ class StoryStore(StoreBase):
             session.execute(_INSERT_ARTICLE, _article_values(row))
             return
         session.execute(_INSERT_ARTICLE, _article_values(row))
-        if not in_order:
-            if row.first_seen < story.first_seen:
-                story.first_seen = row.first_seen
-            self._refresh_story(session, story_id, now)
-            session.flush()
-            return
-        count = story.article_count + 1
-        outlets = [*story.outlets, row.outlet] if row.outlet and row.outlet not in story.outlets else story.outlets
-        session.execute(_COUNT_IN, {"story": story_id, "count": count, "story_outlets": outlets, "now": now})
-        for key, value in (("article_count", count), ("outlets", outlets), ("updated_at", now)):
+        if in_order:  # counted in place: no GROUP BY over the story's articles
+            count = story.article_count + 1
+            outlets = [*story.outlets, row.outlet] if row.outlet and row.outlet not in story.outlets else story.outlets
+        else:
+            count, outlets = _outlets_of(session, story_id)
+        first = min(story.first_seen, row.first_seen)
+        session.execute(
+            _COUNTED, {"story": story_id, "count": count, "story_outlets": outlets, "first": first, "now": now}
+        )
+        counted = {"article_count": count, "outlets": outlets, "first_seen": first, "updated_at": now}
+        for key, value in counted.items():
             set_committed_value(story, key, value)  # as written: the session has nothing to flush
 
     @staticmethod
