@@ -608,7 +608,9 @@ class Ingestor:
         lock); should that fail, each in its own, so that one article's failure (returned in its place) is not
         the others'. Each article and its story are stored together or not at all, and the index keeps only
         what was stored."""
-        assignment = IndexedAssignment(self.stories, self.store, several=len(items) > 1)
+        assignment = IndexedAssignment(
+            self.stories, self.store, several=len(items) > 1, days=self.settings.store.retention_days
+        )
         try:
             return list(self.store.upsert_articles(items, assign_story=assignment))
         except Exception as exc:
@@ -707,9 +709,10 @@ class IndexedAssignment:
     The store calls it inside the transaction that stores the article, under the story lock: the index first
     catches up with what other processes stored (:func:`catch_up_stories`), so every process decides on the same
     stories, then the article is added to it (which decides its story), and :meth:`undo` takes that back when the
-    transaction did not commit, so the index never keeps an article the database does not. (A merge of two
-    stories that the article made is not taken back in memory; the database, which did not record it, wins at
-    the next start.)
+    transaction did not commit, so the index never keeps an article the database does not. A merge of two
+    stories that the article made cannot be taken back in memory: the index is then marked stale and rebuilt from
+    the store (the last ``days`` of it: ``[store] retention_days``) before it decides again, so it never keeps
+    a merge the database does not either.
 
     The store calls it again when it retries the transaction (the earlier attempt rolled back): the earlier
     addition is taken back first. With ``several``, it serves :meth:`bot.store.Store.upsert_articles` storing
@@ -718,20 +721,26 @@ class IndexedAssignment:
     addition. One instance serves one store call; use it from the index's one thread.
     """
 
-    def __init__(self, index: StoryIndex, store: Store, *, several: bool = False) -> None:
+    def __init__(self, index: StoryIndex, store: Store, *, several: bool = False, days: int = 30) -> None:
         self.index = index
         self.store = store
         self.several = several
+        self.days = days
         self._undo: list[Callable[[], None]] = []
+        self._merged = False
 
     def __call__(self, article: Article) -> StoryAssignment:
         """Index ``article`` and return its story (and the stories it joined together), terms and thread."""
         if not (self.several and self._undo):  # a new transaction
             self.undo()
+            if self.index.stale:  # it holds a merge the store did not record: the store's stories, again
+                log.info("story index: rebuilding it from the store (a merge of stories was not stored)")
+                self.index.take(load_story_index(self.store, article.first_seen, days=self.days))
             catch_up_stories(self.index, self.store)
         when = story_time(article.published_at, article.first_seen)
         self._undo.append(self._taking_back(article, when))
         decided = self.index.add(article.id, article.title, article.text, article.outlet, when)
+        self._merged = self._merged or bool(decided.merged)
         return StoryAssignment(decided.story_key, decided.terms, decided.merged, decided.follows)
 
     def _taking_back(self, article: Article, when: datetime) -> Callable[[], None]:
@@ -743,10 +752,15 @@ class IndexedAssignment:
         return lambda: index.restore(article_id, terms, article.outlet, when, key)
 
     def undo(self) -> None:
-        """Take the additions back, the last first (a no-op when there are none)."""
+        """Take the additions back, the last first (a no-op when there are none). A merge of stories they made
+        cannot be taken back: the index is then marked :attr:`~bot.stories.StoryIndex.stale`, and the next call
+        (of any assignment over it) rebuilds it from the store before deciding."""
         undo, self._undo = self._undo, []
         for take_back in reversed(undo):
             take_back()
+        if self._merged:
+            self.index.stale = True
+            self._merged = False
 
 
 _Stored = tuple[Article, UpsertStatus]

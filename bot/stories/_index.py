@@ -289,6 +289,10 @@ class StoryIndex:
         self.seen_until: datetime | None = None
         """The latest store time (an article stored or changed) that the index has seen; the caller's to keep, for
         reads of what changed since (see :func:`bot.ingest.catch_up_stories`)."""
+        self.stale = False
+        """Set by the caller when the index holds a decision the store did not record and the index cannot take
+        back (a merge of stories, whose transaction failed): it is to be rebuilt from the store (:meth:`take`)
+        before it decides again."""
         self._count = 0
         self._latest = -math.inf
         # vocabulary: term hash -> term id (sorted arrays up to the last freeze, a dict since), and per term id
@@ -439,6 +443,12 @@ class StoryIndex:
                 skipped += 1
                 self.watermark = max(self.watermark, row)
         return skipped
+
+    def take(self, other: StoryIndex) -> None:
+        """Become ``other`` (an index rebuilt from the store), in place, so that every holder of this one has it."""
+        state = vars(other)
+        vars(self).clear()
+        vars(self).update(state)
 
     def alias(self, old_key: str, new_key: str) -> None:
         """Record that story ``old_key`` is now ``new_key`` (a merge made elsewhere, read back from the store)."""

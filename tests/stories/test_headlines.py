@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.ingest import IndexedAssignment, load_story_index
-from bot.store import Store
+from bot.store import ArticleInput, Store
 from bot.stories import MIN_TERMS, StoryIndex, Terms, article_terms
 from testkit.story_pairs import DIFFERENT_STORY, SAME_STORY
 
@@ -205,3 +205,30 @@ def test_a_stored_headline_decided_again_changes_stories_in_the_store(stored: tu
         == index.add("a_next", "", "", "five.example", T0 + timedelta(hours=6), terms=later).story_key
         == lone
     )
+
+
+def test_a_merge_whose_transaction_failed_is_not_kept_by_the_index(stored: tuple[Store, StoryIndex]) -> None:
+    """An article's decision merged two stories, but its transaction failed (here: the other article stored with
+    it names a feed removed meanwhile). The database keeps the two stories apart, and so must the index from its
+    next decision on: a merge cannot be taken back in memory, so the index is rebuilt from the store first."""
+    store, index = stored
+    lone = _put(store, index, "l", LONE_HEADLINE, "", "six.example", T0 + timedelta(minutes=90))
+    south = _put(store, index, "s1", *_split(SOUTH_A), "four.example", T0 + timedelta(hours=3))
+    later = T0 + timedelta(hours=5)
+    items = [
+        ArticleInput(url="https://six.example/l", title=LONE_HEADLINE, text=HEADLINE_TEXT, now=later),
+        ArticleInput(url="https://gone.example/x", title="Gone", text=NORTH_A, now=later, feed_id=999),
+    ]
+    assignment = IndexedAssignment(index, store, several=True)
+    with pytest.raises(KeyError, match="no feed 999"):
+        store.upsert_articles(items, assign_story=assignment)
+    assignment.undo()
+    assert index.resolve(south) == lone and index.stale  # the merge the store did not record, held in memory
+    assert store.story_aliases() == {}
+
+    _put(store, index, "n1", *_split(NORTH_A), "one.example", T0 + timedelta(hours=6))
+
+    assert not index.stale and index.resolve(south) == south
+    for path, story in (("six.example/l", lone), ("four.example/s1", south)):
+        article = store.get_article(f"https://{path}")
+        assert article is not None and article.story_id == story and index.story_of(article.id) == story
