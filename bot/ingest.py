@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from bot.config import Settings, duration_text
+from bot.config import Settings, StoreConfig, duration_text
 from bot.sources import (
     ExtractedPage,
     FeedEntry,
@@ -721,7 +721,9 @@ class IndexedAssignment:
     addition. One instance serves one store call; use it from the index's one thread.
     """
 
-    def __init__(self, index: StoryIndex, store: Store, *, several: bool = False, days: int = 30) -> None:
+    def __init__(
+        self, index: StoryIndex, store: Store, *, several: bool = False, days: int = StoreConfig().retention_days
+    ) -> None:
         self.index = index
         self.store = store
         self.several = several

@@ -137,6 +137,14 @@ def _outlets_of(session: Session, story_id: str) -> tuple[int, list[str]]:
     return sum(int(n) for _, _, n in outlets), [outlet for outlet, _, _ in outlets if outlet]
 
 
+def _counted_in_order(story: StoryRow, row: ArticleRow) -> tuple[int, list[str]]:
+    """The count and outlets of ``story`` with the article of ``row``, which joins its outlets in order: one
+    article more, its outlet at the end when new to the story (no GROUP BY over the story's articles)."""
+    if row.outlet and row.outlet not in story.outlets:
+        return story.article_count + 1, [*story.outlets, row.outlet]
+    return story.article_count + 1, list(story.outlets)
+
+
 def _article_values(row: ArticleRow) -> dict[str, Any]:
     """The column values of a new article's ``row`` (its ``pk`` left to the database), for :data:`_INSERT_ARTICLE`."""
     return {key: getattr(row, key) for key in _ARTICLE_COLUMNS}
@@ -210,11 +218,8 @@ class StoryStore(StoreBase):
         session.flush()
         if previous is not None and previous != story_id:
             self._refresh_story(session, previous, now)
-        if previous is None and in_order:
-            # a new article counted in place: no GROUP BY over the story's articles
-            story.article_count += 1
-            if row.outlet and row.outlet not in story.outlets:
-                story.outlets = [*story.outlets, row.outlet]
+        if previous is None and in_order:  # counted in place: no GROUP BY over the story's articles
+            story.article_count, story.outlets = _counted_in_order(story, row)
             story.updated_at = now
             session.flush()
             return story
@@ -253,11 +258,7 @@ class StoryStore(StoreBase):
             session.execute(_INSERT_ARTICLE, _article_values(row))
             return
         session.execute(_INSERT_ARTICLE, _article_values(row))
-        if in_order:  # counted in place: no GROUP BY over the story's articles
-            count = story.article_count + 1
-            outlets = [*story.outlets, row.outlet] if row.outlet and row.outlet not in story.outlets else story.outlets
-        else:
-            count, outlets = _outlets_of(session, story_id)
+        count, outlets = _counted_in_order(story, row) if in_order else _outlets_of(session, story_id)
         first = min(story.first_seen, row.first_seen)
         session.execute(
             _COUNTED, {"story": story_id, "count": count, "story_outlets": outlets, "first": first, "now": now}
