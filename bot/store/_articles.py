@@ -15,6 +15,7 @@ from bot.identity import canonical_url, content_hash, normalize_text, outlet_of
 from bot.store._base import chunks
 from bot.store._convert import article_of
 from bot.store._models import ArticleRow, Base, DigestCitationRow, FeedArticleRow, FeedRow
+from bot.store._search import search_vectors
 from bot.store._stories import StoryStore
 from bot.store._types import Article, ArticleInput, StoryAssigner, TextSource, UpsertStatus
 
@@ -40,6 +41,15 @@ def _urn_for(feed_id: int | None, guid: str | None, title: str, text_: str, chas
     if len(normalize_text(text_)) >= CONTENT_IDENTITY_MIN_CHARS:
         return f"urn:newsbrief:sha256:{chash}"
     return f"urn:newsbrief:sha256:{content_hash(title + chr(10) + text_)}"
+
+
+def _addresses(item: ArticleInput, chash: str | None = None) -> tuple[str, str]:
+    """The URL an article of ``item`` is stored under (its link, else :func:`_urn_for`) and its canonical form
+    (``chash``: its text's :func:`content_hash`, when known)."""
+    url = (item.url or "").strip()
+    if not url:
+        url = _urn_for(item.feed_id, item.guid, item.title or "", item.text, chash or content_hash(item.text))
+    return url, canonical_url(url)
 
 
 def summary_to_json(summary: Summary | Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -198,22 +208,28 @@ class ArticleStore(StoryStore):
                 raise ValueError(f"text_source must be 'page' or 'feed', got {item.text_source!r}")
 
         def work(session: Session) -> list[tuple[Article, UpsertStatus]]:
+            searches: Sequence[str | None] = [None] * len(items)
             if assign_story is not None:
+                if self.dialect == "postgresql":  # before the lock: most of a new article's INSERT
+                    written = [(_addresses(item)[1], item.title or "", item.text) for item in items]
+                    searches = search_vectors(session, written)
                 self._lock_stories(session)
-            return [self._upsert(session, item, assign_story) for item in items]
+            return [
+                self._upsert(session, item, assign_story, search) for item, search in zip(items, searches, strict=True)
+            ]
 
         return self._run(work, retries=2 if len(items) == 1 else 0)
 
     def _upsert(
-        self, session: Session, item: ArticleInput, assign_story: StoryAssigner | None
+        self, session: Session, item: ArticleInput, assign_story: StoryAssigner | None, search: str | None = None
     ) -> tuple[Article, UpsertStatus]:
         """Store ``item`` in the transaction of ``session`` (holding the story lock when ``assign_story`` is
-        given): :meth:`upsert_article`'s work."""
+        given): :meth:`upsert_article`'s work. ``search``: its search vector when it is new, computed beforehand
+        (PostgreSQL; else the database computes it as it inserts the row)."""
         source: TextSource = "page" if item.text_source == "page" else "feed"
         title, text, now, feed_id, guid = item.title or "", item.text, item.now, item.feed_id, item.guid
         chash = content_hash(text)
-        url = (item.url or "").strip() or _urn_for(feed_id, guid, title, text, chash)
-        canon = canonical_url(url)
+        url, canon = _addresses(item, chash)
         summary_json = summary_to_json(item.summary)
         row, feed_url = self._identify(session, canon, guid, feed_id, title, chash, text)
         if feed_id is not None and feed_url is None:
@@ -242,7 +258,7 @@ class ArticleStore(StoryStore):
             )
             feeds = [feed_url] if feed_url is not None else []
             if assign_story is not None:  # the new article is inserted with its story: no UPDATE after
-                self._insert_in_story(session, row, assign_story(article_of(row, feeds)), now)
+                self._insert_in_story(session, row, assign_story(article_of(row, feeds)), now, search)
             else:
                 session.add(row)
                 session.flush()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
 
 from bot.store._base import StoreBase
 from bot.store._models import ArticleRow, StoryRow, UTCDateTime
@@ -15,6 +18,30 @@ from bot.store._types import Article, DigestFilter
 
 TITLE_WEIGHT = 10.0
 """bm25 weight of the title column against 1.0 for the text (SQLite); PostgreSQL weighs title A, text B."""
+
+_VECTORS = text(
+    "SELECT CASE WHEN EXISTS (SELECT FROM articles WHERE articles.canonical_url = written.canonical_url) THEN NULL"
+    " ELSE (setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') ||"
+    " setweight(to_tsvector('english'::regconfig, left(coalesce(body, ''), 200000)), 'B'))::text END"
+    " FROM unnest(:canonical_urls, :titles, :texts) WITH ORDINALITY AS written(canonical_url, title, body, n)"
+    " ORDER BY n"
+).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in ("canonical_urls", "titles", "texts")))
+"""PostgreSQL: for each article of canonical URL, title and text (``:canonical_urls``, ``:titles``, ``:texts``),
+in order, its search vector as text; none for a URL stored already. The expression is the one the articles
+table's triggers compute for a row written without a vector (migrations 0001 and 0016; a test holds the two
+equal)."""
+
+
+def search_vectors(session: Session, written: Sequence[tuple[str, str, str]]) -> list[str | None]:
+    """The PostgreSQL search vectors of the articles of (canonical URL, title, text) ``written`` that are new by
+    their URL (``None`` for the others: met again, mostly unchanged), in one statement. The ingest path computes
+    them before it takes the story lock and inserts them with the rows, so the lock is not held while PostgreSQL
+    runs ``to_tsvector`` over each text, most of a new article's INSERT. (An article stored meanwhile by another
+    process, or new under another URL, is only computed for nothing.)"""
+    if not written:
+        return []
+    urls, titles, texts = (list(column) for column in zip(*written, strict=True))
+    return list(session.scalars(_VECTORS, {"canonical_urls": urls, "titles": titles, "texts": texts}))
 
 
 class SearchStore(StoreBase):

@@ -11,15 +11,20 @@ from sqlalchemy import (
     RowMapping,
     Select,
     String,
+    Text,
     bindparam,
+    cast,
+    column,
     exists,
     func,
     insert,
     select,
+    table,
     true,
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -110,7 +115,13 @@ _CATCH_UP = _catch_up()
 _STORIES, _ARTICLES = Base.metadata.tables[StoryRow.__tablename__], Base.metadata.tables[ArticleRow.__tablename__]
 _INSERT_STORY = insert(_STORIES)
 _INSERT_ARTICLE = insert(_ARTICLES)
-_ARTICLE_COLUMNS = tuple(column.key for column in _ARTICLES.columns if column.key != "pk")
+_ARTICLE_COLUMNS = tuple(c.key for c in _ARTICLES.columns if c.key != "pk")
+_INSERT_ARTICLE_SEARCHED = insert(
+    table(_ARTICLES.name, *(column(c.name, c.type) for c in _ARTICLES.columns), column("search", TSVECTOR))
+).values(search=cast(bindparam("search", type_=Text), TSVECTOR))
+"""PostgreSQL: :data:`_INSERT_ARTICLE` with the article's search vector ``:search`` computed beforehand
+(:func:`bot.store._search.search_vectors`; the column is not mapped: the triggers of migration 0016 fill it in
+when a writer gives none)."""
 _COUNTED = (
     update(_STORIES)
     .where(_STORIES.c.id == bindparam("story"))
@@ -148,6 +159,15 @@ def _counted_in_order(story: StoryRow, row: ArticleRow) -> tuple[int, list[str]]
 def _article_values(row: ArticleRow) -> dict[str, Any]:
     """The column values of a new article's ``row`` (its ``pk`` left to the database), for :data:`_INSERT_ARTICLE`."""
     return {key: getattr(row, key) for key in _ARTICLE_COLUMNS}
+
+
+def _insert_article(session: Session, row: ArticleRow, search: str | None) -> None:
+    """INSERT the new article of ``row`` (:data:`_INSERT_ARTICLE`), with its search vector ``search`` when it was
+    computed beforehand (:data:`_INSERT_ARTICLE_SEARCHED`)."""
+    if search is None:
+        session.execute(_INSERT_ARTICLE, _article_values(row))
+    else:
+        session.execute(_INSERT_ARTICLE_SEARCHED, {**_article_values(row), "search": search})
 
 
 _ALIASES = select(StoryAliasRow.alias, StoryAliasRow.story_id)
@@ -228,14 +248,18 @@ class StoryStore(StoreBase):
         session.flush()
         return refreshed
 
-    def _insert_in_story(self, session: Session, row: ArticleRow, placed: StoryAssignment, now: datetime) -> None:
+    def _insert_in_story(
+        self, session: Session, row: ArticleRow, placed: StoryAssignment, now: datetime, search: str | None = None
+    ) -> None:
         """Insert the new article of ``row`` (not in the session) with the story ``placed`` names, as
         :meth:`_put_in_story` puts a stored one: one INSERT of the article, which names its story; a new story's
         row first, else the story's count and outlets updated in place when the article joins them in order.
 
         This is the ingest path, run for every new article under the story lock, so it writes with Core statements
         built once (:data:`_INSERT_STORY`, :data:`_INSERT_ARTICLE`, :data:`_COUNTED`): the ORM's unit of work
-        cost more than the statements themselves (the store bench: 8.45 against 7.58 ms per article)."""
+        cost more than the statements themselves (the store bench: 8.45 against 7.58 ms per article). ``search``:
+        the article's search vector, computed before the lock (PostgreSQL; else the database computes it)."""
+
         for alias in placed.merged:
             self._merge_stories(session, alias, placed.story_id, now)
         story_id, story, in_order = self._story_at(session, placed.story_id, row)
@@ -255,9 +279,9 @@ class StoryStore(StoreBase):
                     "follows": follows,
                 },
             )
-            session.execute(_INSERT_ARTICLE, _article_values(row))
+            _insert_article(session, row, search)
             return
-        session.execute(_INSERT_ARTICLE, _article_values(row))
+        _insert_article(session, row, search)
         count, outlets = _counted_in_order(story, row) if in_order else _outlets_of(session, story_id)
         first = min(story.first_seen, row.first_seen)
         session.execute(

@@ -63,7 +63,7 @@ def own_story(article: Article) -> StoryAssignment:
 def test_upgrade_is_idempotent_and_creates_tables(store: Store, store_url: str) -> None:
     store.upgrade()
     store.upgrade()
-    assert store.current_revision() == store.head_revision() == "0015"
+    assert store.current_revision() == store.head_revision() == "0016"
     engine = create_engine(store_url)
     try:
         tables = set(inspect(engine).get_table_names())
@@ -944,6 +944,53 @@ def test_a_new_article_is_written_once_with_its_story(store: Store) -> None:
     assert [s.signature for s in store.minhash_signatures()] == [signature(LONG_TEXT), signature(LONG_TEXT + " B.")]
     story = store.get_story("s_one")
     assert story is not None and story.article_count == 2
+    assert store.integrity_check() == []
+
+
+def test_articles_stored_with_their_stories_are_searched_as_any_other(store: Store, store_url: str) -> None:
+    """Ingest's articles (stored with their stories; on PostgreSQL their search vectors computed before the story
+    lock is taken) are found as articles stored any other way, and an edit of their text is searched as edited."""
+    feed = store.add_feed("https://example.com/rss", now=NOW)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    written = [("Harbour wall breached", "Storm surge breached the harbour wall overnight, flooding the quay.")] * 2
+    items = [
+        ArticleInput(url=f"https://example.com/{i}", title=title, text=body, now=NOW, feed_id=feed.id)
+        for i, (title, body) in enumerate(written)
+    ]
+    event.listen(store._engine, "before_cursor_execute", seen)
+    try:
+        (ingested, _), _ = store.upsert_articles(items, assign_story=lambda article: StoryAssignment("s_one"))
+    finally:
+        event.remove(store._engine, "before_cursor_execute", seen)
+    plain, _ = add(store, feed.id, url="https://example.com/plain", title=written[0][0], text=written[0][1])
+    store.assign_story(plain.id, "s_two", NOW)  # stored without a story: its vector was the triggers'
+    if store.dialect == "postgresql":
+        lock = next(i for i, s in enumerate(statements) if "pg_advisory_xact_lock" in s)
+        assert "to_tsvector" in statements[lock - 1]  # the vectors, one statement, just before the lock
+        assert not any("to_tsvector" in s for s in statements[lock:])
+        inserts = [s for s in statements if s.startswith("INSERT INTO articles")]
+        assert len(inserts) == 2 and all("search" in s for s in inserts)
+        engine = create_engine(store_url)
+        try:
+            with engine.connect() as conn:
+                query = text("SELECT id, search::text FROM articles ORDER BY pk")
+                vectors = {str(k): str(v) for k, v in conn.execute(query)}
+        finally:
+            engine.dispose()
+        assert vectors[ingested.id] == vectors[plain.id] != ""  # the same as the triggers compute
+    scores = [score for _, score in store.search("harbour flooding")]
+    assert len(scores) == 3 and scores == pytest.approx([scores[0]] * 3)  # the two ingested and the plain one
+    edited = ArticleInput(
+        url="https://example.com/0", title="Harbour reopens", text="Cranes worked again by noon.", now=NOW
+    )
+    ((_, status),) = store.upsert_articles([edited], assign_story=lambda article: StoryAssignment("s_one"))
+    assert status == "updated"
+    assert ingested.id not in {hit.id for hit, _ in store.search("flooding")}
+    assert [hit.id for hit, _ in store.search("cranes")] == [ingested.id]
     assert store.integrity_check() == []
 
 
