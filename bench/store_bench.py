@@ -13,9 +13,11 @@ over the story index, as a job worker stores them:
 - ``BATCH`` articles per transaction (a worker's articles that waited for the lock together: with ``[jobs]
   concurrency = 8``, at most 8 of them).
 
-Prints, for each, articles/s (the cap) and the milliseconds per article the store call took (the story lock is
-held for nearly all of it) and of this process's CPU; the two alternate ``--repeat`` times and the median is the
-figure. Needs PostgreSQL (``$NEWSBRIEF_TEST_POSTGRES`` or the local test database); says so and exits 0 without.
+Prints, for each, articles/s, the milliseconds per article the store call took, of those how many the story lock
+was held (from its grant until the connection went back to the pool after the commit: what all workers together
+wait on, so 1000 / that is the cap), and this process's CPU per article; the two alternate ``--repeat`` times and
+the median is the figure. Needs PostgreSQL (``$NEWSBRIEF_TEST_POSTGRES`` or the local test database); says so and
+exits 0 without.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.pool import Pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -66,9 +70,36 @@ def load(path: Path) -> list[ArticleInput]:
     return items
 
 
-def run(postgres: str, items: list[ArticleInput], batch: int, tag: str) -> tuple[float, float, float]:
+class LockClock:
+    """How long this process held the story lock: from the statement that took it (its grant) until its connection
+    went back to the pool, after the commit that released it (SQLAlchemy's engine and pool events)."""
+
+    def __init__(self) -> None:
+        self.held = 0.0
+        self._since: dict[int, float] = {}  # by DBAPI connection: the store reads on others meanwhile
+
+    def _executed(self, conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            self._since[id(conn.connection.dbapi_connection)] = time.perf_counter()
+
+    def _checked_in(self, dbapi_connection: object, _record: object) -> None:
+        since = self._since.pop(id(dbapi_connection), None)
+        if since is not None:
+            self.held += time.perf_counter() - since
+
+    def __enter__(self) -> LockClock:
+        event.listen(Engine, "after_cursor_execute", self._executed)
+        event.listen(Pool, "checkin", self._checked_in)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(Engine, "after_cursor_execute", self._executed)
+        event.remove(Pool, "checkin", self._checked_in)
+
+
+def run(postgres: str, items: list[ArticleInput], batch: int, tag: str) -> tuple[float, float, float, float]:
     """Store ``items`` ``batch`` at a time into a fresh schema; returns (articles/s, ms per article in the store
-    calls, ms of this process's CPU per article)."""
+    calls, ms per article the story lock was held, ms of this process's CPU per article)."""
     dsn = postgres.replace("postgresql+psycopg://", "postgresql://")
     schema = f"store_bench_{os.getpid()}_{tag}"
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -79,18 +110,19 @@ def run(postgres: str, items: list[ArticleInput], batch: int, tag: str) -> tuple
             store.upgrade()
             store.add_feeds([NewFeed(f"https://outlet{i}.example/rss") for i in range(FEEDS)], now=START)
             index = load_story_index(store, START, days=30)
-            wall, cpu = time.perf_counter(), time.process_time()
-            for k in range(0, len(items), batch):
-                part = items[k : k + batch]
-                store.upsert_articles(part, assign_story=IndexedAssignment(index, store, several=len(part) > 1))
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            with LockClock() as lock:
+                wall, cpu = time.perf_counter(), time.process_time()
+                for k in range(0, len(items), batch):
+                    part = items[k : k + batch]
+                    store.upsert_articles(part, assign_story=IndexedAssignment(index, store, several=len(part) > 1))
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         finally:
             store.close()
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     n = len(items)
-    return n / wall, 1000 * wall / n, 1000 * cpu / n
+    return n / wall, 1000 * wall / n, 1000 * lock.held / n, 1000 * cpu / n
 
 
 def main() -> int:
@@ -109,16 +141,20 @@ def main() -> int:
         return 0
     items = load(args.articles)
     print(f"Storing {len(items)} articles with their stories on PostgreSQL, one process ({args.articles.name}):")
-    results: dict[int, list[tuple[float, float, float]]] = {1: [], BATCH: []}
+    results: dict[int, list[tuple[float, float, float, float]]] = {1: [], BATCH: []}
     for round_ in range(args.repeat):
         for batch in results:
             results[batch].append(run(args.postgres, items, batch, f"{batch}_{round_}"))
-    print(f"{'articles per transaction':<26}{'articles/s':>12}{'ms/article':>12}{'CPU ms/art':>12}   runs (articles/s)")
+    head = f"{'articles per transaction':<26}{'articles/s':>12}{'ms/article':>12}{'lock ms/art':>12}{'cap/s':>8}"
+    print(f"{head}{'CPU ms/art':>12}   runs (articles/s)")
     for batch, runs in results.items():
-        rate, ms, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
-        print(f"{batch:<26}{rate:>12.1f}{ms:>12.2f}{cpu:>12.2f}   {', '.join(f'{r[0]:.1f}' for r in runs)}")
+        rate, ms, held, cpu = (statistics.median(r[i] for r in runs) for i in range(4))
+        cap = 1000 / held if held else 0.0
+        line = f"{batch:<26}{rate:>12.1f}{ms:>12.2f}{held:>12.2f}{cap:>8.0f}{cpu:>12.2f}"
+        print(f"{line}   {', '.join(f'{r[0]:.1f}' for r in runs)}")
     one, several = (statistics.median(r[0] for r in results[b]) for b in (1, BATCH))
     print(f"{BATCH} per transaction over 1: {several / one:.2f}x (what all workers together store at most, lock busy)")
+    print("(cap/s: 1000 / lock ms per article, the most all workers together store while the lock is held that long)")
     return 0
 
 
