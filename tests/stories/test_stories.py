@@ -259,6 +259,47 @@ def _synthetic_stream(count: int, days: int, seed: int) -> list[tuple[str, str, 
     return rows
 
 
+def _replay(
+    index: StoryIndex, stream: list[tuple[str, str, str, str, datetime]], *, merge_every: int = 0
+) -> tuple[list[tuple[str, StoryDecision]], int]:
+    """Add ``stream`` to ``index`` with removals and updates of earlier articles in between, and (``merge_every``)
+    merges of two recent stories made elsewhere; returns every decision and the number of those merges."""
+    decisions, merges = [], 0
+    for n, (aid, title, text, outlet, when) in enumerate(stream):
+        decisions.append((aid, index.add(aid, title, text, outlet, when)))
+        if n % 7 == 3:
+            index.remove(stream[n - 2][0])
+        if n % 11 == 5:  # an update of an earlier article
+            old = stream[n - 4]
+            decisions.append((old[0], index.add(old[0], old[1], old[2] + " updated", old[3], old[4])))
+        if merge_every and n % merge_every == merge_every - 1:  # two recent stories' chains joined
+            one, other = index.story_of(stream[n][0]), index.story_of(stream[n - 12][0])
+            if one is not None and other is not None and one != other:
+                index.alias(one, other)
+                merges += 1
+    return decisions, merges
+
+
+def test_members_read_from_story_chains_or_by_a_pass_give_the_same_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An article's candidate stories have their members read from the stories' chains (few members beside the
+    window) or by a pass over every slot: the decisions are the same either way, through removals (dead slots in
+    the chains), compactions, updates and merges (chains joined)."""
+    stream = _synthetic_stream(700, 90, seed=5)
+
+    def run(share: int) -> list[tuple[str, StoryDecision]]:
+        monkeypatch.setattr(_index, "CHAIN_WALK_SHARE", share)
+        monkeypatch.setattr(_index, "COMPACT_MIN", 64)
+        decisions, merges = _replay(StoryIndex(), stream, merge_every=25)
+        merged.append(merges)
+        return decisions
+
+    merged: list[int] = []
+    chains, passes = run(0), run(10**9)  # 0: always the chains; 10**9: always the pass
+    assert chains == passes
+    assert sum(1 for aid, d in chains if d.story_key != story_key_for(aid)) > 100
+    assert merged[0] == merged[1] > 10  # stories merged, their chains joined
+
+
 def test_packing_never_changes_a_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     """The index packs its postings and drops removed articles in bulk; whenever that happens, every decision,
     story and stored term is the same (here: packing after every article vs never), across evictions (90 days
@@ -270,14 +311,7 @@ def test_packing_never_changes_a_decision(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setattr(_index, "FREEZE_EVERY", 10**9)
         monkeypatch.setattr(_index, "COMPACT_MIN", 0 if often else 10**9)
         index = StoryIndex()
-        decisions = []
-        for n, (aid, title, text, outlet, when) in enumerate(stream):
-            decisions.append((aid, index.add(aid, title, text, outlet, when)))
-            if n % 7 == 3:
-                index.remove(stream[n - 2][0])
-            if n % 11 == 5:  # an update of an earlier article
-                old = stream[n - 4]
-                decisions.append((old[0], index.add(old[0], old[1], old[2] + " updated", old[3], old[4])))
+        decisions, _ = _replay(index, stream)
         stories = {aid: index.story_of(aid) for aid, *_ in stream}
         terms = {aid: index.terms_of(aid) for aid, *_ in stream if aid in index}
         return decisions, stories, terms, len(index)
