@@ -259,7 +259,6 @@ class StoryStore(StoreBase):
         built once (:data:`_INSERT_STORY`, :data:`_INSERT_ARTICLE`, :data:`_COUNTED`): the ORM's unit of work
         cost more than the statements themselves (the store bench: 8.45 against 7.58 ms per article). ``search``:
         the article's search vector, computed before the lock (PostgreSQL; else the database computes it)."""
-
         for alias in placed.merged:
             self._merge_stories(session, alias, placed.story_id, now)
         story_id, story, in_order = self._story_at(session, placed.story_id, row)
